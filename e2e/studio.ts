@@ -1,0 +1,32 @@
+/** Shared e2e helpers: the typed test hook, and a page object for the shell. */
+import { expect, type Page } from '@playwright/test';
+import type { StudioState } from '../src/ui/store';
+
+/** Reads a value from the store through `window.__studio` (never by scraping pixels). */
+export async function studioState<T>(page: Page, pick: (state: StudioState) => T): Promise<T> {
+  return page.evaluate((source) => {
+    const state = window.__studio!.getState();
+    return new Function('state', `return (${source})(state);`)(state);
+  }, pick.toString()) as Promise<T>;
+}
+
+export class StudioShell {
+  constructor(private readonly page: Page) {}
+
+  async open(query = ''): Promise<void> {
+    await this.page.goto(`/${query}`);
+    await expect(this.page.getByRole('heading', { name: 'FewShot Studio' })).toBeVisible();
+  }
+
+  badge() {
+    return this.page.getByTestId('backend-badge');
+  }
+
+  async waitForEngine(): Promise<void> {
+    await expect.poll(() => studioState(this.page, (s) => s.engineStatus), { timeout: 120_000 }).toMatch(/ready|error|crashed/);
+  }
+
+  async waitForSelfTest(): Promise<void> {
+    await expect.poll(() => studioState(this.page, (s) => s.selfTestStatus), { timeout: 120_000 }).toBe('done');
+  }
+}

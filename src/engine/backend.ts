@@ -1,0 +1,208 @@
+/**
+ * Backend selection: WebGPU when an adapter is available, else WebAssembly, else plain JS (cpu).
+ * Returns a capability report that the UI shows as a badge and that benchmarks record, including
+ * why each faster backend was not used, so a user on a slow path knows what to fix.
+ *
+ * Runs in a browser worker and in Node: the WebGPU backend module is imported lazily, only when
+ * `navigator.gpu` exists, and wasm binary locations are passed in by the caller (the worker knows
+ * the bundler's URLs; Node finds the binaries next to the package).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export type BackendName = 'webgpu' | 'wasm' | 'cpu';
+
+/** Fastest first: the order in which backends are tried when nothing is forced. */
+export const BACKEND_PREFERENCE: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
+
+export function isBackendName(value: string): value is BackendName {
+  return (BACKEND_PREFERENCE as readonly string[]).includes(value);
+}
+
+/** The WebGPU adapter as the browser describes it. Empty strings when the browser hides a field. */
+export interface AdapterReport {
+  vendor: string;
+  architecture: string;
+  description: string;
+  device: string;
+}
+
+/** The adapter limits that bound model and batch size. */
+export interface LimitsReport {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+  maxComputeWorkgroupStorageSize: number;
+}
+
+export interface CapabilityReport {
+  /** The backend tfjs is now running on. */
+  backend: BackendName;
+  /** What the caller asked for (`?backend=`), verbatim; null when nothing was forced. */
+  requested: string | null;
+  /** Set when `requested` is not a backend name; the best available backend is used instead. */
+  invalidRequest: string | null;
+  /** Present when the backend is webgpu. */
+  adapter: AdapterReport | null;
+  /** Present when the backend is webgpu. */
+  limits: LimitsReport | null;
+  /** Why each faster backend was skipped, e.g. `{ backend: 'webgpu', reason: 'no WebGPU adapter' }`. */
+  skipped: { backend: BackendName; reason: string }[];
+  /** wasm only: whether the multi-threaded build could be used (needs a cross-origin-isolated page). */
+  wasmThreads: boolean | null;
+  tfjsVersion: string;
+}
+
+/** Locations of the three tfjs wasm binaries, keyed by file name (see `setWasmPaths`). */
+export type WasmPaths = Partial<Record<'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm', string>>;
+
+export interface BackendOptions {
+  /**
+   * Allow the multi-threaded wasm build on cross-origin-isolated pages. Off by default: in a
+   * bundled module worker its pthread bootstrap fails (measured: "ReferenceError: e is not
+   * defined" in Chromium 156 with tfjs 4.22), which kills the worker.
+   */
+  wasmThreads?: boolean;
+  /** Force one backend (debugging): the raw `?backend=` value. Unknown values are reported, not obeyed. */
+  override?: string | null;
+  /** Where the wasm binaries are served from; omit in Node, where the package finds its own. */
+  wasmPaths?: WasmPaths;
+}
+
+interface WebGpuProbe {
+  adapter: GPUAdapter | null;
+  reason: string | null;
+}
+
+async function probeWebGpu(): Promise<WebGpuProbe> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) return { adapter: null, reason: 'this browser does not expose WebGPU (navigator.gpu is missing)' };
+  try {
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) return { adapter: null, reason: 'no WebGPU adapter' };
+    return { adapter, reason: null };
+  } catch (error) {
+    return { adapter: null, reason: `requesting a WebGPU adapter failed: ${describeError(error)}` };
+  }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function adapterReport(adapter: GPUAdapter): Promise<AdapterReport> {
+  // `adapter.info` is the current API; older Chromium only has `requestAdapterInfo()`.
+  const legacy = adapter as GPUAdapter & { requestAdapterInfo?: () => Promise<GPUAdapterInfo> };
+  const info: Partial<GPUAdapterInfo> | undefined =
+    adapter.info ?? (legacy.requestAdapterInfo ? await legacy.requestAdapterInfo() : undefined);
+  return {
+    vendor: info?.vendor ?? '',
+    architecture: info?.architecture ?? '',
+    description: info?.description ?? '',
+    device: info?.device ?? '',
+  };
+}
+
+async function tryWebGpu(): Promise<{ ok: true; adapter: AdapterReport; limits: LimitsReport } | { ok: false; reason: string }> {
+  const probe = await probeWebGpu();
+  if (!probe.adapter) return { ok: false, reason: probe.reason ?? 'no WebGPU adapter' };
+  try {
+    // Registers the 'webgpu' backend factory as a side effect.
+    await import('@tensorflow/tfjs-backend-webgpu');
+    const ready = await tf.setBackend('webgpu');
+    if (!ready) return { ok: false, reason: 'the WebGPU backend failed to initialise (device request refused)' };
+    await tf.ready();
+  } catch (error) {
+    return { ok: false, reason: `the WebGPU backend failed to initialise: ${describeError(error)}` };
+  }
+  const limits = probe.adapter.limits;
+  return {
+    ok: true,
+    adapter: await adapterReport(probe.adapter),
+    limits: {
+      maxBufferSize: Number(limits.maxBufferSize),
+      maxStorageBufferBindingSize: Number(limits.maxStorageBufferBindingSize),
+      maxComputeWorkgroupStorageSize: Number(limits.maxComputeWorkgroupStorageSize),
+    },
+  };
+}
+
+async function tryWasm(wasmPaths: WasmPaths | undefined, allowThreads: boolean): Promise<{ ok: true; threads: boolean } | { ok: false; reason: string }> {
+  if (typeof WebAssembly === 'undefined') return { ok: false, reason: 'WebAssembly is not available' };
+  try {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    if (wasmPaths) wasm.setWasmPaths(wasmPaths);
+    if (!allowThreads) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    const ready = await tf.setBackend('wasm');
+    if (!ready) return { ok: false, reason: 'the wasm backend failed to initialise' };
+    await tf.ready();
+    // Threads need SharedArrayBuffer, which browsers grant only to cross-origin-isolated pages.
+    const threads = allowThreads && typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+    return { ok: true, threads };
+  } catch (error) {
+    return { ok: false, reason: `the wasm backend failed to initialise: ${describeError(error)}` };
+  }
+}
+
+/**
+ * Picks and activates the best backend. Never throws for a missing backend: cpu always works.
+ * A forced backend that fails falls back to the normal order, with the failure in `skipped`.
+ */
+export async function initBestBackend(options: BackendOptions = {}): Promise<CapabilityReport> {
+  const requested = options.override ?? null;
+  const forced = requested !== null && isBackendName(requested) ? requested : null;
+  const invalidRequest = requested !== null && forced === null ? requested : null;
+
+  const skipped: { backend: BackendName; reason: string }[] = [];
+  const order: BackendName[] = forced ? [forced, ...BACKEND_PREFERENCE.filter((b) => b !== forced)] : [...BACKEND_PREFERENCE];
+  const report = (backend: BackendName, extra: Partial<CapabilityReport> = {}): CapabilityReport => ({
+    backend,
+    requested,
+    invalidRequest,
+    adapter: null,
+    limits: null,
+    skipped,
+    wasmThreads: null,
+    tfjsVersion: tf.version.tfjs,
+    ...extra,
+  });
+
+  for (const backend of order) {
+    if (backend === 'webgpu') {
+      const result = await tryWebGpu();
+      if (result.ok) return report('webgpu', { adapter: result.adapter, limits: result.limits });
+      skipped.push({ backend, reason: result.reason });
+    } else if (backend === 'wasm') {
+      const result = await tryWasm(options.wasmPaths, options.wasmThreads ?? false);
+      if (result.ok) {
+        if (forced === 'wasm') addForcedSkips(skipped, 'wasm');
+        return report('wasm', { wasmThreads: result.threads });
+      }
+      skipped.push({ backend, reason: result.reason });
+    } else {
+      await tf.setBackend('cpu');
+      await tf.ready();
+      if (forced === 'cpu') addForcedSkips(skipped, 'cpu');
+      return report('cpu');
+    }
+  }
+  throw new Error('unreachable: the cpu backend always initialises');
+}
+
+function addForcedSkips(skipped: { backend: BackendName; reason: string }[], forced: BackendName): void {
+  for (const faster of BACKEND_PREFERENCE) {
+    if (faster === forced) break;
+    if (!skipped.some((s) => s.backend === faster)) skipped.push({ backend: faster, reason: `not tried: ?backend=${forced} was requested` });
+  }
+}
+
+/** One-line summary for badges and logs, e.g. "WebGPU · swiftshader" or "WASM fallback: no WebGPU adapter". */
+export function describeCapability(report: CapabilityReport): string {
+  if (report.backend === 'webgpu') {
+    const name = report.adapter?.architecture || report.adapter?.vendor || report.adapter?.description || 'unknown adapter';
+    return `WebGPU · ${name}`;
+  }
+  const label = report.backend === 'wasm' ? 'WASM' : 'CPU';
+  const forcedByUser = report.requested === report.backend;
+  if (forcedByUser) return `${label} (forced by ?backend=${report.backend})`;
+  const reason = report.skipped.find((s) => s.backend === 'webgpu')?.reason ?? report.skipped[0]?.reason ?? 'unknown reason';
+  return `${label} fallback: ${reason}`;
+}

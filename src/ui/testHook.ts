@@ -1,0 +1,28 @@
+/**
+ * `window.__studio`: a typed hook for e2e tests (dev and test builds only) to read store state
+ * instead of scraping pixels, and to trigger faults that cannot be caused from the page.
+ */
+import { useStudio, type StudioState } from './store';
+import { crashEngineForTest, restartEngine, runSelfTest } from './store/actions';
+
+export interface StudioTestHook {
+  getState: () => StudioState;
+  runSelfTest: () => Promise<void>;
+  restartEngine: () => Promise<void>;
+  crashEngine: (message: string) => void;
+}
+
+declare global {
+  interface Window {
+    __studio?: StudioTestHook;
+  }
+}
+
+export function installTestHook(): void {
+  window.__studio = {
+    getState: () => useStudio.getState(),
+    runSelfTest,
+    restartEngine,
+    crashEngine: crashEngineForTest,
+  };
+}
