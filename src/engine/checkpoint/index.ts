@@ -1,0 +1,35 @@
+/**
+ * Weights I/O, browser-safe entry point. The Node directory source and `writeFolder` live in `./node-dir`, which
+ * is deliberately not re-exported here so that bundles for the browser never pull in `fs`.
+ */
+export * from './types';
+export {
+  type SafetensorsDtype,
+  DTYPE_BYTES,
+  float16BitsToFloat32,
+  float32ToFloat16Bits,
+  bfloat16BitsToFloat32,
+  decodeToFloat32,
+} from './dtypes';
+export { parseSafetensors, writeSafetensors, MAX_SAFETENSORS_HEADER_BYTES, type ParsedSafetensors, type WriteSafetensorsOptions } from './safetensors';
+export { parseShardIndex, assembleShards, type ShardIndex, type AssembledShards } from './shards';
+export { parsePytorchBin } from './pytorch-bin';
+export { unpickleRestricted, type UnpickleOptions, type AllowedGlobal } from './pickle';
+export { readRequired, type CheckpointSource, type ReadProgress, type ProgressListener } from './source';
+export { createFileListSource, type DroppedFile } from './file-list-source';
+export { createHubSource, DEFAULT_HUB_BASE_URL, type HubSource, type HubSourceOptions } from './hub-source';
+export {
+  MemoryDownloadCache,
+  BrowserDownloadCache,
+  DEFAULT_BROWSER_CACHE_NAME,
+  type DownloadCache,
+  type CachedFile,
+} from './cache';
+export {
+  loadCheckpointFiles,
+  WEIGHT_FILE_CANDIDATES,
+  type CheckpointFiles,
+  type LoadCheckpointOptions,
+  type WeightFormat,
+} from './load';
+export { exportFolder, zipFolder, type ExportFolderOptions } from './export';
