@@ -8,6 +8,7 @@
  * the bundler's URLs; Node finds the binaries next to the package).
  */
 import * as tf from '@tensorflow/tfjs';
+import { registerWasmKernels } from './tf/kernels';
 
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 
@@ -134,6 +135,8 @@ async function tryWasm(wasmPaths: WasmPaths | undefined, allowThreads: boolean):
     const ready = await tf.setBackend('wasm');
     if (!ready) return { ok: false, reason: 'the wasm backend failed to initialise' };
     await tf.ready();
+    // wasm lacks UnsortedSegmentSum, which the gradient of tf.gather (embedding lookup) needs.
+    registerWasmKernels();
     // Threads need SharedArrayBuffer, which browsers grant only to cross-origin-isolated pages.
     const threads = allowThreads && typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
     return { ok: true, threads };

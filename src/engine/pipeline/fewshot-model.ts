@@ -1,0 +1,328 @@
+/**
+ * FewShotModel: one loaded BERT checkpoint with its tokenizer, ready for the things a user does
+ * with it — classify texts, fill masks, embed, fine-tune (train/trainer.ts owns the loop) and
+ * export a Hugging Face folder. The worker session holds exactly one; the CLI makes one per run.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  bertConfigToJson,
+  bertEncoder,
+  countParameters,
+  estimateBytes,
+  gatherPositions,
+  initBertParams,
+  initTensor,
+  loadBertParams,
+  meanPool,
+  mlmLogitsRows,
+  paramInitSeed,
+  paramSpecs,
+  paramsToTensorMap,
+  parseBertConfig,
+  disposeBertParams,
+  type BertConfig,
+  type BertParams,
+  type LoadReport,
+} from '../bert';
+import { exportFolder, type CheckpointFiles } from '../checkpoint';
+import { EngineError } from '../checkpoint/types';
+import { BertTokenizer, type Encoding } from '../tokenizer';
+import type { EncodedExample } from '../train/data';
+import { predictClassProbabilities } from '../train/trainer';
+
+/** A text (or text pair) to classify or encode. */
+export interface TextInput {
+  text: string;
+  textPair?: string | null;
+}
+
+export interface Prediction {
+  label: string;
+  /** Index of `label` in `labels`. */
+  labelIndex: number;
+  /** Probability per label, in `labels` order. */
+  probabilities: number[];
+}
+
+export interface FillMaskCandidate {
+  token: string;
+  id: number;
+  probability: number;
+}
+
+export interface ModelSummary {
+  name: string;
+  /** Where it came from, e.g. a folder path, a Hub repo or "embedded". */
+  source: string;
+  layers: number;
+  hidden: number;
+  heads: number;
+  intermediate: number;
+  vocabSize: number;
+  maxPositions: number;
+  parameters: number;
+  /** float32 weight bytes. */
+  weightBytes: number;
+  /** Heads whose weights came from the checkpoint (fresh heads are listed in `freshHeads`). */
+  loadedHeads: string[];
+  freshHeads: string[];
+  /** Class labels of the classifier head (id order). */
+  labels: string[];
+  warnings: string[];
+  weightFormat: string | null;
+}
+
+/** Longest input the studio tokenizes by default when a model allows more (keeps memory sane). */
+export const DEFAULT_MAX_LENGTH = 128;
+
+/** HF writes `LABEL_0, LABEL_1` when a checkpoint has no real label names. */
+function isPlaceholderLabels(labels: string[]): boolean {
+  return labels.every((l, i) => l === `LABEL_${i}`);
+}
+
+export class FewShotModel {
+  private disposed = false;
+
+  private constructor(
+    public readonly name: string,
+    public readonly source: string,
+    public config: BertConfig,
+    public readonly tokenizer: BertTokenizer,
+    public readonly params: BertParams,
+    private readonly loadReport: LoadReport,
+    private readonly weightFormat: string | null,
+  ) {}
+
+  /**
+   * Builds a model from checkpoint files (see checkpoint/load.ts). Validates the config before
+   * allocating anything, checks the tokenizer against the embedding matrix, and loads weights
+   * (fresh heads where the checkpoint has none, with warnings).
+   */
+  static fromCheckpoint(files: CheckpointFiles, options: { name: string; source: string; seed?: number }): FewShotModel {
+    const config = parseBertConfig(files.configJson, 'config.json');
+    const tokenizer = BertTokenizer.fromHuggingFaceFiles({
+      tokenizerJson: files.tokenizerJson,
+      vocabTxt: files.vocabTxt,
+      tokenizerConfig: files.tokenizerConfig as Record<string, unknown> | undefined,
+    });
+    if (tokenizer.vocabSize > config.vocab_size) {
+      throw new EngineError(
+        'MODEL_VOCAB_MISMATCH',
+        `The tokenizer has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${config.vocab_size}: ids past ${config.vocab_size - 1} have no embedding. ` +
+          'The vocabulary file does not belong to these weights; use the vocab.txt/tokenizer.json shipped with the model.',
+      );
+    }
+    const { params, report } = loadBertParams(files.tensors, config, { seed: options.seed ?? 0, fileName: files.weightFiles?.[0] });
+    return new FewShotModel(options.name, options.source, config, tokenizer, params, { ...report, warnings: [...files.warnings, ...report.warnings] }, files.weightFormat);
+  }
+
+  /** A freshly initialised model (tests, random-init baselines). */
+  static fromConfig(config: BertConfig, tokenizer: BertTokenizer, options: { name: string; seed?: number }): FewShotModel {
+    if (tokenizer.vocabSize > config.vocab_size) {
+      throw new EngineError('MODEL_VOCAB_MISMATCH', `The tokenizer has ${tokenizer.vocabSize} tokens but the config allows ${config.vocab_size}.`);
+    }
+    const params = initBertParams(config, options.seed ?? 0);
+    const fresh = paramSpecs(config).filter((s) => s.group === 'classifier').map((s) => s.name);
+    return new FewShotModel(options.name, 'random initialisation', config, tokenizer, params, { initialized: fresh, unexpected: [], warnings: [] }, null);
+  }
+
+  /** Class labels in id order. */
+  get labels(): string[] {
+    const id2label = this.config.id2label ?? {};
+    return Object.keys(id2label)
+      .map(Number)
+      .sort((a, b) => a - b)
+      .map((i) => id2label[String(i)]);
+  }
+
+  /** True when the classifier's labels are real names (trained or loaded), not HF placeholders. */
+  get hasTrainedClassifier(): boolean {
+    return !this.loadReport.initialized.some((n) => n.startsWith('classifier.')) && !isPlaceholderLabels(this.labels);
+  }
+
+  get maxLength(): number {
+    return Math.min(this.config.max_position_embeddings, this.tokenizer.config.modelMaxLength ?? Infinity, 512);
+  }
+
+  summary(): ModelSummary {
+    const groups = ['pooler', 'MLM head', 'classifier'];
+    const prefixes: Record<string, string> = { pooler: 'bert.pooler.', 'MLM head': 'cls.predictions.', classifier: 'classifier.' };
+    const fresh = groups.filter((g) => this.loadReport.initialized.some((n) => n.startsWith(prefixes[g])));
+    return {
+      name: this.name,
+      source: this.source,
+      layers: this.config.num_hidden_layers,
+      hidden: this.config.hidden_size,
+      heads: this.config.num_attention_heads,
+      intermediate: this.config.intermediate_size,
+      vocabSize: this.config.vocab_size,
+      maxPositions: this.config.max_position_embeddings,
+      parameters: countParameters(this.config),
+      weightBytes: estimateBytes(this.config, 'inference'),
+      loadedHeads: groups.filter((g) => !fresh.includes(g)),
+      freshHeads: fresh,
+      labels: this.labels,
+      warnings: [...this.loadReport.warnings],
+      weightFormat: this.weightFormat,
+    };
+  }
+
+  /**
+   * Makes the classifier head match `labels`. Same labels in the same order → kept as is;
+   * otherwise a fresh head (seeded) replaces it and config.id2label/label2id follow.
+   */
+  setLabels(labels: readonly string[], seed = 0): boolean {
+    this.assertAlive();
+    if (labels.length < 2) throw new EngineError('TRAIN_ONE_CLASS', `A classifier needs at least 2 labels; got ${labels.length} (${labels.join(', ') || 'none'}).`);
+    const current = this.labels;
+    if (current.length === labels.length && current.every((l, i) => l === labels[i])) return false;
+    const id2label = Object.fromEntries(labels.map((l, i) => [String(i), l]));
+    const label2id = Object.fromEntries(labels.map((l, i) => [l, i]));
+    const config: BertConfig = { ...this.config, id2label, label2id, architectures: ['BertForSequenceClassification'] };
+    const specs = paramSpecs(config);
+    const fresh = specs
+      .map((spec, index) => ({ spec, index }))
+      .filter(({ spec }) => spec.group === 'classifier')
+      .map(({ spec, index }) => {
+        const t = initTensor(spec, config, paramInitSeed(seed, index));
+        const v = tf.variable(t, true);
+        t.dispose();
+        return { name: spec.name, v };
+      });
+    const w = fresh.find((f) => f.name === 'classifier.weight')!.v as tf.Variable<tf.Rank.R2>;
+    const b = fresh.find((f) => f.name === 'classifier.bias')!.v as tf.Variable<tf.Rank.R1>;
+    this.params.classifier.w.dispose();
+    this.params.classifier.b.dispose();
+    this.params.classifier = { w, b };
+    this.config = config;
+    this.loadReport.initialized = [...this.loadReport.initialized.filter((n) => !n.startsWith('classifier.')), 'classifier.weight', 'classifier.bias'];
+    return true;
+  }
+
+  /** Marks the classifier as trained (after fine-tuning) so summaries stop calling it fresh. */
+  markClassifierTrained(): void {
+    this.loadReport.initialized = this.loadReport.initialized.filter((n) => !n.startsWith('classifier.'));
+  }
+
+  /** Tokenizes inputs for classification, truncating to `maxLength` (longest_first). */
+  encode(inputs: readonly TextInput[], labelIndices: readonly number[] | null, maxLength: number): { examples: EncodedExample[]; truncated: number[] } {
+    const truncated: number[] = [];
+    const examples = inputs.map((input, i) => {
+      const full = this.tokenizer.encode(input.text, input.textPair ?? null, {});
+      let encoding: Encoding = full;
+      if (full.ids.length > maxLength) {
+        truncated.push(i);
+        encoding = this.tokenizer.encode(input.text, input.textPair ?? null, { truncation: 'longest_first', maxLength });
+      }
+      return { inputIds: encoding.ids, tokenTypeIds: encoding.tokenTypeIds, label: labelIndices ? labelIndices[i] : -1 };
+    });
+    return { examples, truncated };
+  }
+
+  /** Token counts (special tokens included) without truncation, for length statistics. */
+  tokenLengths(inputs: readonly TextInput[]): number[] {
+    return inputs.map((input) => this.tokenizer.encode(input.text, input.textPair ?? null, {}).ids.length);
+  }
+
+  async predict(inputs: readonly TextInput[], options: { maxLength?: number; batchSize?: number } = {}): Promise<Prediction[]> {
+    this.assertAlive();
+    const labels = this.labels;
+    if (labels.length === 0) throw new EngineError('MODEL_NO_CLASSIFIER', 'This model has no classifier labels yet. Load labeled data and train first.');
+    const maxLength = Math.min(options.maxLength ?? DEFAULT_MAX_LENGTH, this.maxLength);
+    const { examples } = this.encode(inputs, null, maxLength);
+    const probs = await predictClassProbabilities(this.params, this.config, examples, options.batchSize ?? 32, maxLength);
+    const L = labels.length;
+    return inputs.map((_, i) => {
+      const row = Array.from(probs.subarray(i * L, (i + 1) * L));
+      let best = 0;
+      for (let j = 1; j < L; j++) if (row[j] > row[best]) best = j;
+      return { label: labels[best], labelIndex: best, probabilities: row };
+    });
+  }
+
+  /**
+   * Top-k tokens for every [MASK] in `text`, from the MLM head. One list per mask, in order.
+   */
+  async fillMask(text: string, topK = 5): Promise<FillMaskCandidate[][]> {
+    this.assertAlive();
+    const maskId = this.tokenizer.maskTokenId;
+    if (maskId === null) throw new EngineError('MODEL_NO_MASK_TOKEN', 'This vocabulary has no [MASK] token, so fill-mask is not available.');
+    const encoding = this.tokenizer.encode(text, null, { truncation: 'longest_first', maxLength: this.maxLength });
+    const positions = encoding.ids.flatMap((id, i) => (id === maskId ? [i] : []));
+    if (positions.length === 0) {
+      throw new EngineError('FILL_MASK_NO_MASK', `The text has no ${this.tokenizer.config.maskToken} token. Write it where the missing word goes, e.g. "the movie was ${this.tokenizer.config.maskToken} ."`);
+    }
+    const k = Math.max(1, Math.min(topK, this.config.vocab_size));
+    const T = encoding.ids.length;
+    const { values, indices } = tf.tidy(() => {
+      const inputIds = tf.tensor2d(encoding.ids, [1, T], 'int32'); // [1, T]
+      const tokenTypeIds = tf.tensor2d(encoding.tokenTypeIds, [1, T], 'int32'); // [1, T]
+      const hidden = bertEncoder(this.params, this.config, { inputIds, tokenTypeIds }); // [1, T, H]
+      const rows = gatherPositions(hidden, tf.tensor1d(positions, 'int32')); // [M, H]
+      const probs = tf.softmax(mlmLogitsRows(this.params, this.config, rows), -1); // [M, V]
+      return tf.topk(probs, k); // [M, k] each
+    });
+    const [probValues, idValues] = await Promise.all([values.data(), indices.data()]);
+    tf.dispose([values, indices]);
+    return positions.map((_, m) =>
+      Array.from({ length: k }, (_, j) => {
+        const id = idValues[m * k + j];
+        return { id, token: this.tokenizer.idToToken(id) ?? `[${id}]`, probability: probValues[m * k + j] };
+      }),
+    );
+  }
+
+  /** Mean-pooled sentence embeddings [N][H]. */
+  async embed(inputs: readonly TextInput[], options: { maxLength?: number } = {}): Promise<number[][]> {
+    this.assertAlive();
+    const maxLength = Math.min(options.maxLength ?? DEFAULT_MAX_LENGTH, this.maxLength);
+    const out: number[][] = [];
+    for (const input of inputs) {
+      const enc = this.tokenizer.encode(input.text, input.textPair ?? null, { truncation: 'longest_first', maxLength });
+      const T = enc.ids.length;
+      const pooled = tf.tidy(() => {
+        const inputIds = tf.tensor2d(enc.ids, [1, T], 'int32'); // [1, T]
+        const tokenTypeIds = tf.tensor2d(enc.tokenTypeIds, [1, T], 'int32'); // [1, T]
+        const hidden = bertEncoder(this.params, this.config, { inputIds, tokenTypeIds }); // [1, T, H]
+        return meanPool(hidden); // [1, H]
+      });
+      out.push(Array.from(await pooled.data()));
+      pooled.dispose();
+    }
+    return out;
+  }
+
+  /** The model as a Hugging Face folder (file name → bytes). Bit-exact round trip in F32. */
+  async exportFiles(options: { dtype?: 'F32' | 'F16'; extraConfig?: Record<string, unknown> } = {}): Promise<Map<string, Uint8Array>> {
+    this.assertAlive();
+    const labels = this.labels;
+    const architectures = labels.length > 0 && this.hasTrainedClassifier ? ['BertForSequenceClassification'] : ['BertForMaskedLM'];
+    const config = { ...bertConfigToJson({ ...this.config, architectures }), ...(options.extraConfig ?? {}) };
+    const tokenizerConfig = this.tokenizer.toTokenizerConfig();
+    const specialTokensMap: Record<string, string> = {
+      unk_token: this.tokenizer.config.unkToken,
+      sep_token: this.tokenizer.config.sepToken,
+      pad_token: this.tokenizer.config.padToken,
+      cls_token: this.tokenizer.config.clsToken,
+    };
+    if (this.tokenizer.config.maskToken) specialTokensMap.mask_token = this.tokenizer.config.maskToken;
+    return exportFolder({
+      config,
+      vocabTxt: this.tokenizer.toVocabTxt(),
+      tokenizerConfig: tokenizerConfig as Record<string, unknown>,
+      specialTokensMap,
+      tensors: await paramsToTensorMap(this.params, this.config),
+      dtype: options.dtype ?? 'F32',
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    disposeBertParams(this.params, this.config);
+  }
+
+  private assertAlive(): void {
+    if (this.disposed) throw new EngineError('MODEL_DISPOSED', 'This model was unloaded; load a model first.');
+  }
+}

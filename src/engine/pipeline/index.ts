@@ -1,0 +1,2 @@
+/** Browser-safe entry of the pipeline (the Node helpers live in ./node). */
+export * from './fewshot-model';
