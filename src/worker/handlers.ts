@@ -5,10 +5,14 @@
 import { describeCapability, initBestBackend, type CapabilityReport, type WasmPaths } from '../engine/backend';
 import { runSelfTest } from '../engine/selftest';
 import { EngineError } from '../engine/checkpoint/types';
-import type { ErrorCode, RequestMap, WorkerMessage, WorkerRequest } from './protocol';
+import type { ErrorCode, RequestMap, WorkerEventPayload, WorkerMessage, WorkerRequest } from './protocol';
+import { PROTOCOL_VERSION } from './protocol';
+import { Session } from './session';
 
 let capability: Promise<CapabilityReport> | null = null;
 let wasmPaths: WasmPaths | undefined;
+let session: Session | null = null;
+let emitEvent: (event: WorkerEventPayload) => void = () => {};
 
 /** The worker entry passes the bundler's URLs of the wasm binaries (served locally, no CDN). */
 export function configureWasmPaths(paths: WasmPaths): void {
@@ -21,7 +25,15 @@ function ensureBackend(override: string | null): Promise<CapabilityReport> {
   return capability;
 }
 
-export async function handleRequest(request: WorkerRequest, _post: (message: WorkerMessage) => void): Promise<RequestMap[typeof request.type]['result']> {
+async function requireSession(): Promise<Session> {
+  if (!capability) throw new EngineError('NOT_READY', 'Send `hello` first: the backend is not initialised yet.');
+  const report = await capability;
+  session ??= new Session((event) => emitEvent(event), { limits: report.limits });
+  return session;
+}
+
+export async function handleRequest(request: WorkerRequest, post: (message: WorkerMessage) => void): Promise<RequestMap[typeof request.type]['result']> {
+  emitEvent = (event) => post({ v: PROTOCOL_VERSION, type: 'event', event });
   switch (request.type) {
     case 'hello': {
       const report = await ensureBackend(request.params.backend);
@@ -31,6 +43,24 @@ export async function handleRequest(request: WorkerRequest, _post: (message: Wor
       if (!capability) throw new EngineError('NOT_READY', 'Send `hello` before `selfTest`: the backend is not initialised yet.');
       await capability;
       return runSelfTest();
+    case 'loadModel':
+      return (await requireSession()).loadModel(request.params.source);
+    case 'startTraining':
+      return (await requireSession()).startTraining(request.params.train, request.params.dev, request.params.overrides);
+    case 'pauseTraining':
+      return { state: (await requireSession()).pause() };
+    case 'resumeTraining':
+      return { state: (await requireSession()).resume() };
+    case 'stopTraining':
+      return { state: await (await requireSession()).stop() };
+    case 'predict':
+      return (await requireSession()).predict(request.params.inputs);
+    case 'fillMask':
+      return (await requireSession()).fillMask(request.params.text, request.params.topK);
+    case 'embed':
+      return (await requireSession()).embed(request.params.inputs);
+    case 'exportModel':
+      return (await requireSession()).exportModel(request.params.dtype);
     case 'debugCrash':
       if (import.meta.env?.MODE === 'production') throw new EngineError('BAD_REQUEST', 'debugCrash exists only in dev and test builds.');
       // Throwing from a timer escapes every handler: the worker's global error fires, as in a real crash.

@@ -2,16 +2,51 @@
  * The typed, versioned message protocol between the UI (main thread) and the engine worker.
  *
  * Requests carry an id; the worker answers each with exactly one `result` or `error` message
- * carrying the same id. Unsolicited events (progress, crashes caught inside the worker) use
+ * carrying the same id. Unsolicited events (training progress, download progress, logs) use
  * `event`. Bump PROTOCOL_VERSION on any incompatible change: both sides check it.
  */
 import type { CapabilityReport } from '../engine/backend';
 import type { SelfTestResult } from '../engine/selftest';
+import type { FillMaskCandidate, ModelSummary, Prediction, TextInput } from '../engine/pipeline/fewshot-model';
+import type { FineTuneOverrides, MemoryPlan } from '../engine/pipeline/fine-tune';
+import type { DataIssue, Example } from '../engine/train/data';
+import type { Metrics } from '../engine/train/metrics';
+import type { TrainingSummary } from '../engine/train/trainer';
 
 export const PROTOCOL_VERSION = 1;
 
 /** The capability report plus its one-line summary for the header badge. */
 export type HelloResult = CapabilityReport & { summary: string };
+
+/** Where a model comes from. */
+export type ModelSource =
+  /** A folder of static files on the studio's own origin (the embedded default model). */
+  | { kind: 'url'; baseUrl: string; name: string }
+  /** A Hugging Face Hub repository (or a mirror with the same URL layout). */
+  | { kind: 'hub'; repo: string; revision?: string; baseUrl?: string }
+  /** Files of a dropped or picked folder. */
+  | { kind: 'files'; files: File[]; name: string };
+
+/** What the UI learns about a training run when it starts. */
+export interface TrainingPlan {
+  labels: string[];
+  trainCount: number;
+  devCount: number;
+  autoSplit: boolean;
+  totalSteps: number;
+  epochs: number;
+  batchSize: number;
+  gradAccumSteps: number;
+  learningRate: number;
+  maxLength: number;
+  seed: number;
+  truncated: { train: number; dev: number };
+  issues: DataIssue[];
+  splitNotes: string[];
+  memory: MemoryPlan;
+  /** Dev rows as used (texts + labels), so the UI can show examples behind metric cells. */
+  devExamples: Example[];
+}
 
 /** Every request type with its parameters and result. */
 export interface RequestMap {
@@ -19,6 +54,20 @@ export interface RequestMap {
   hello: { params: { backend: string | null }; result: HelloResult };
   /** Small matmul + softmax on the active backend, with timings. */
   selfTest: { params: Record<string, never>; result: SelfTestResult };
+  /** Replace the session's model. Refused while training runs. */
+  loadModel: { params: { source: ModelSource }; result: ModelSummary };
+  /** Start fine-tuning the classifier head on labeled rows; events follow. */
+  startTraining: { params: { train: Example[]; dev: Example[] | null; overrides: FineTuneOverrides }; result: TrainingPlan };
+  pauseTraining: { params: Record<string, never>; result: { state: string } };
+  resumeTraining: { params: Record<string, never>; result: { state: string } };
+  /** Stops at the next step boundary; the best weights are kept. Resolves when stopped. */
+  stopTraining: { params: Record<string, never>; result: { state: string } };
+  /** Classifier probabilities, with the weights as they are now (also during training). */
+  predict: { params: { inputs: TextInput[] }; result: { labels: string[]; predictions: Prediction[] } };
+  fillMask: { params: { text: string; topK: number }; result: FillMaskCandidate[][] };
+  embed: { params: { inputs: TextInput[] }; result: number[][] };
+  /** The model as a Hugging Face folder: file name → bytes. */
+  exportModel: { params: { dtype: 'F32' | 'F16' }; result: { files: Record<string, Uint8Array> } };
   /** Test builds only: make the worker die with an uncaught error, to exercise crash recovery. */
   debugCrash: { params: { message: string }; result: never };
 }
@@ -35,11 +84,30 @@ export type ErrorCode =
   | 'BAD_REQUEST'
   | 'PROTOCOL_VERSION'
   | 'NOT_READY'
+  | 'BUSY_TRAINING'
   | 'INTERNAL'
   | (string & {}); // engine codes (EngineError.code) pass through unchanged
 
 /** Streaming events not tied to a request. */
-export type WorkerEventPayload = { kind: 'log'; level: 'info' | 'warn'; message: string };
+export type WorkerEventPayload =
+  | { kind: 'log'; level: 'info' | 'warn'; message: string }
+  | { kind: 'download'; file: string; loaded: number; total: number | null }
+  | {
+      kind: 'progress';
+      step: number;
+      totalSteps: number;
+      epoch: number;
+      epochs: number;
+      /** Every loss read back since the previous progress event (none are dropped by throttling). */
+      losses: { step: number; loss: number }[];
+      learningRate: number;
+      examplesPerSecond: number;
+      etaSeconds: number;
+    }
+  | { kind: 'evaluated'; step: number; epoch: number; isBest: boolean; metrics: Metrics }
+  | { kind: 'trainingState'; state: 'running' | 'paused' | 'stopping' | 'idle' }
+  | { kind: 'trainingDone'; summary: TrainingSummary; model: ModelSummary }
+  | { kind: 'trainingError'; code: string; message: string };
 
 /** Everything the worker posts back. */
 export type WorkerMessage =

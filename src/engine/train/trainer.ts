@@ -266,8 +266,8 @@ export class ClassifierTrainer {
     const lr = this.schedule(this.stepCount);
     const variables = this.named.map((p) => p.variable);
     const dropoutSeed = this.options.dropout ? this.options.seed * 100_003 + this.stepCount * 31 + 1 : undefined;
-    const { loss, gradNorm } = tf.tidy(() => {
-      let lossSum: tf.Scalar | null = null;
+    const [loss, gradNorm] = tf.tidy((): tf.Tensor[] => {
+      let lossSum: tf.Tensor | null = null;
       let gradSums: tf.Tensor[] | null = null;
       for (const [m, batch] of micro.entries()) {
         const inputs = batchToTensors(batch);
@@ -286,11 +286,11 @@ export class ClassifierTrainer {
       const named: tf.NamedTensorMap = {};
       this.named.forEach((p, i) => (named[p.name] = gradSums![i]));
       const result = this.optimizer.step(named, lr);
-      return { loss: lossSum as unknown as tf.Scalar, gradNorm: result.gradNorm };
+      return result.gradNorm ? [lossSum!, result.gradNorm] : [lossSum!];
     });
     gradNorm?.dispose();
     this.stepCount += 1;
-    this.pendingLosses.push({ step: this.stepCount, loss });
+    this.pendingLosses.push({ step: this.stepCount, loss: loss as tf.Scalar });
     const examples = micro.reduce((n, b) => n + b.batchSize, 0);
     this.examplesSinceReport += examples;
     this.examplesDone += examples;

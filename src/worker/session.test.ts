@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from '../engine/tf/node';
+import type { Example } from '../engine/train/data';
+import { serveFolder, type StaticServer } from '../../tests/support/static-server';
+import type { WorkerEventPayload } from './protocol';
+import { Session } from './session';
+
+let server: StaticServer;
+
+beforeAll(async () => {
+  await initNodeBackend('wasm');
+  server = await serveFolder('tests/fixtures/golden-micro/model', '/models/golden/');
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+const FILLERS = ['the', 'cat', 'dog', 'sat', 'on', 'mat', 'big', 'small', 'red', 'tree', 'house', 'day', 'night', 'water', 'book'];
+
+/** Sentiment-like toy data from the golden vocabulary: the label is carried by one keyword. */
+function toyExamples(count: number, seed: number): Example[] {
+  let state = seed;
+  const rand = (n: number) => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state % n;
+  };
+  return Array.from({ length: count }, (_, i) => {
+    const positive = i % 2 === 0;
+    const words = Array.from({ length: 3 + rand(5) }, () => FILLERS[rand(FILLERS.length)]);
+    words.splice(rand(words.length + 1), 0, positive ? 'great' : 'terrible');
+    return { text: words.join(' '), label: positive ? 'pos' : 'neg' };
+  });
+}
+
+function collect() {
+  const events: { at: number; event: WorkerEventPayload }[] = [];
+  return { events, emit: (event: WorkerEventPayload) => events.push({ at: Date.now(), event }) };
+}
+
+async function waitFor<T>(fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const value = fn();
+    if (value !== undefined) return value;
+    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('Session', () => {
+  it('loads a model over HTTP, trains it to 100% on 32 examples, and serves the playground during training', async () => {
+    const { events, emit } = collect();
+    const session = new Session(emit, { cache: null });
+    const summary = await session.loadModel({ kind: 'url', baseUrl: `${server.url}`, name: 'golden' });
+    expect(summary.hidden).toBe(32);
+    const data = toyExamples(32, 3);
+    const dev = toyExamples(16, 77);
+    const plan = await session.startTraining(data, dev, { epochs: 25, learningRate: 3e-3, batchSize: 8, seed: 1, dropout: false, patience: 0 });
+    expect(plan.labels).toEqual(['pos', 'neg']);
+    expect(plan.totalSteps).toBe(100);
+
+    // Playground requests answer while training runs, and their answers change as it proceeds.
+    const answers: number[] = [];
+    const fills: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { predictions } = await session.predict([{ text: 'the cat sat great' }]);
+      answers.push(predictions[0].probabilities[0]);
+      const [top] = await session.fillMask('the cat sat on the [MASK] .', 3);
+      fills.push(top[0].probability);
+      expect(session.scheduler.trainingState).toBe('running');
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    expect(new Set(answers).size).toBeGreaterThan(1);
+    expect(new Set(fills).size).toBeGreaterThan(1);
+
+    const done = await waitFor(() => events.find((e) => e.event.kind === 'trainingDone')?.event as Extract<WorkerEventPayload, { kind: 'trainingDone' }> | undefined);
+    expect(done.summary.bestMetrics?.accuracy).toBeGreaterThan(0.7);
+    const { predictions } = await session.predict(data);
+    expect(predictions.every((p, i) => p.label === data[i].label)).toBe(true);
+
+    // Every loss point arrives, and progress events are throttled to ≤ 10 per second.
+    const progress = events.filter((e) => e.event.kind === 'progress');
+    const steps = progress.flatMap((e) => (e.event as Extract<WorkerEventPayload, { kind: 'progress' }>).losses.map((l) => l.step));
+    expect(steps).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    for (let i = 1; i < progress.length; i++) {
+      const windowEvents = progress.filter((e) => e.at > progress[i].at - 1000 && e.at <= progress[i].at);
+      expect(windowEvents.length).toBeLessThanOrEqual(11);
+    }
+    expect(events.filter((e) => e.event.kind === 'evaluated').length).toBe(25);
+  });
+
+  it('pauses, resumes and stops at step boundaries; stop keeps the best weights', async () => {
+    const { events, emit } = collect();
+    const session = new Session(emit, { cache: null });
+    await session.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' });
+    const data = toyExamples(16, 5);
+    await session.startTraining(data, toyExamples(8, 55), { epochs: 200, learningRate: 2e-3, batchSize: 8, seed: 2, evalEvery: 2, patience: 0 });
+    await waitFor(() => (events.some((e) => e.event.kind === 'evaluated') ? true : undefined));
+    expect(session.pause()).toBe('paused');
+    const lastStep = () => Math.max(0, ...events.filter((e) => e.event.kind === 'progress').flatMap((e) => (e.event as Extract<WorkerEventPayload, { kind: 'progress' }>).losses.map((l) => l.step)));
+    await new Promise((r) => setTimeout(r, 300));
+    const pausedAt = lastStep();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(lastStep()).toBe(pausedAt);
+    // Playground still answers while paused.
+    await session.predict([{ text: 'the dog' }]);
+    expect(session.resume()).toBe('running');
+    await waitFor(() => (lastStep() > pausedAt + 2 ? true : undefined));
+    expect(await session.stop()).toBe('idle');
+    const done = events.find((e) => e.event.kind === 'trainingDone')!.event as Extract<WorkerEventPayload, { kind: 'trainingDone' }>;
+    expect(done.summary.reason).toBe('stopped');
+    expect(done.summary.restored).toBe('best');
+    const best = events
+      .filter((e) => e.event.kind === 'evaluated' && (e.event as Extract<WorkerEventPayload, { kind: 'evaluated' }>).isBest)
+      .at(-1)!.event as Extract<WorkerEventPayload, { kind: 'evaluated' }>;
+    expect(done.summary.bestStep).toBe(best.step);
+  });
+
+  it('refuses to load a model while training and keeps the current one when a load fails', async () => {
+    const { emit } = collect();
+    const session = new Session(emit, { cache: null });
+    await session.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' });
+    await expect(session.loadModel({ kind: 'url', baseUrl: `${server.url}/missing`, name: 'missing' })).rejects.toThrow(/config\.json/);
+    const data = toyExamples(16, 9);
+    await session.startTraining(data, null, { epochs: 50, batchSize: 4, seed: 3 });
+    await expect(session.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' })).rejects.toMatchObject({ code: 'BUSY_TRAINING' });
+    await expect(session.startTraining(data, null, {})).rejects.toMatchObject({ code: 'BUSY_TRAINING' });
+    await session.stop();
+    const { predictions } = await session.predict([{ text: 'great' }]);
+    expect(predictions[0].probabilities).toHaveLength(2);
+  });
+
+  it('rejects one-class data before training with a clear message', async () => {
+    const { emit } = collect();
+    const session = new Session(emit, { cache: null });
+    await session.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' });
+    const oneClass = toyExamples(10, 1).map((e) => ({ ...e, label: 'pos' }));
+    await expect(session.startTraining(oneClass, null, {})).rejects.toThrow(/same label|one class/i);
+    expect(session.scheduler.trainingState).toBe('idle');
+  });
+});

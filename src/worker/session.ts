@@ -1,0 +1,257 @@
+/**
+ * The worker's one session: exactly one model (with its tokenizer), one optimizer state and one
+ * training run at a time, behind one queue (scheduler.ts). Training runs step by step; playground
+ * requests are served between steps with the weights of that moment; pause/resume/stop act at
+ * step boundaries. Progress events are throttled to at most 10 per second without dropping loss
+ * points (they are batched into the next event).
+ */
+import type { LimitsReport } from '../engine/backend';
+import {
+  BrowserDownloadCache,
+  createFileListSource,
+  createHubSource,
+  createUrlFolderSource,
+  loadCheckpointFiles,
+  type CheckpointSource,
+  type DownloadCache,
+} from '../engine/checkpoint';
+import { EngineError } from '../engine/checkpoint/types';
+import { FewShotModel, type ModelSummary, type TextInput } from '../engine/pipeline/fewshot-model';
+import { createTrainer, prepareFineTune, type FineTuneOverrides, type MemoryLimits } from '../engine/pipeline/fine-tune';
+import type { Example } from '../engine/train/data';
+import type { ClassifierTrainer } from '../engine/train/trainer';
+import type { ModelSource, TrainingPlan, WorkerEventPayload } from './protocol';
+import { SessionScheduler } from './scheduler';
+
+/** At most this many progress events per second reach the UI. */
+export const MAX_PROGRESS_EVENTS_PER_SECOND = 10;
+
+/**
+ * Share of the adapter's largest buffer size used as the budget for a whole training step. WebGPU
+ * does not report total memory; real GPUs have several times `maxBufferSize`, so 2× is a
+ * conservative budget that still admits base-size models at moderate batch sizes.
+ */
+const STEP_BUDGET_BUFFER_MULTIPLE = 2;
+
+export interface SessionOptions {
+  /** Download cache for Hub models (Cache Storage in the browser). Default: browser cache when available. */
+  cache?: DownloadCache | null;
+  /** Adapter limits from the capability report (null on wasm/cpu: no GPU limit applies). */
+  limits?: LimitsReport | null;
+}
+
+type Emit = (event: WorkerEventPayload) => void;
+
+export class Session {
+  private model: FewShotModel | null = null;
+  private trainer: ClassifierTrainer | null = null;
+  readonly scheduler = new SessionScheduler();
+  private readonly cache: DownloadCache | null;
+  private limits: LimitsReport | null;
+  private pendingLosses: { step: number; loss: number }[] = [];
+  private lastProgressAt = 0;
+  private progressTimer: ReturnType<typeof setTimeout> | null = null;
+  private latestProgress: Extract<WorkerEventPayload, { kind: 'progress' }> | null = null;
+
+  constructor(
+    private readonly emit: Emit,
+    options: SessionOptions = {},
+  ) {
+    this.cache = options.cache !== undefined ? options.cache : typeof caches !== 'undefined' ? new BrowserDownloadCache() : null;
+    this.limits = options.limits ?? null;
+  }
+
+  setLimits(limits: LimitsReport | null): void {
+    this.limits = limits;
+  }
+
+  get hasModel(): boolean {
+    return this.model !== null;
+  }
+
+  private requireModel(): FewShotModel {
+    if (!this.model) throw new EngineError('NO_MODEL', 'No model is loaded yet. Load a model first.');
+    return this.model;
+  }
+
+  private assertNotTraining(what: string): void {
+    if (this.scheduler.trainingState !== 'idle') {
+      throw new EngineError('BUSY_TRAINING', `Cannot ${what} while training is ${this.scheduler.trainingState}. Stop training first.`);
+    }
+  }
+
+  private sourceFor(source: ModelSource): { checkpoint: CheckpointSource; name: string; description: string } {
+    switch (source.kind) {
+      case 'url':
+        return { checkpoint: createUrlFolderSource(source.baseUrl), name: source.name, description: `embedded (${source.baseUrl})` };
+      case 'hub': {
+        const hub = createHubSource({ repo: source.repo, revision: source.revision, baseUrl: source.baseUrl, cache: this.cache ?? undefined });
+        return { checkpoint: hub, name: source.repo, description: `${source.baseUrl ?? 'https://huggingface.co'}/${source.repo}@${source.revision ?? 'main'}` };
+      }
+      case 'files':
+        return { checkpoint: createFileListSource(source.files), name: source.name, description: `folder "${source.name}"` };
+    }
+  }
+
+  /**
+   * Loads a model and makes it the session's model. The previous model stays in place (and
+   * usable) if anything goes wrong.
+   */
+  async loadModel(source: ModelSource): Promise<ModelSummary> {
+    this.assertNotTraining('load another model');
+    const { checkpoint, name, description } = this.sourceFor(source);
+    const files = await loadCheckpointFiles(checkpoint, {
+      onProgress: (p) => this.emit({ kind: 'download', file: p.file, loaded: p.loaded, total: p.total }),
+    });
+    return this.scheduler.enqueue(async () => {
+      this.assertNotTraining('load another model');
+      const next = FewShotModel.fromCheckpoint(files, { name, source: description });
+      this.model?.dispose();
+      this.model = next;
+      return next.summary();
+    });
+  }
+
+  /** Validates, prepares and starts training; resolves with the plan once the run has started. */
+  async startTraining(train: Example[], dev: Example[] | null, overrides: FineTuneOverrides): Promise<TrainingPlan> {
+    this.assertNotTraining('start another training run');
+    const model = this.requireModel();
+    const limits: MemoryLimits | null = this.limits
+      ? { maxBufferBytes: this.limits.maxStorageBufferBindingSize, totalBudgetBytes: this.limits.maxBufferSize * STEP_BUDGET_BUFFER_MULTIPLE }
+      : null;
+    const prepared = prepareFineTune(model, { train, dev }, overrides, limits);
+    if (prepared.memory.note) this.emit({ kind: 'log', level: 'warn', message: prepared.memory.note });
+    const trainer = createTrainer(model, prepared, {
+      onProgress: (p) => this.queueProgress({ kind: 'progress', step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, epochs: p.epochs, losses: p.losses, learningRate: p.learningRate, examplesPerSecond: p.examplesPerSecond, etaSeconds: p.etaSeconds }),
+      onEvaluated: (e) => {
+        // Not a progress flush: that would bypass the 10-per-second throttle.
+        this.emit({ kind: 'evaluated', step: e.step, epoch: e.epoch, isBest: e.isBest, metrics: e.metrics });
+      },
+      onLog: (level, message) => this.emit({ kind: 'log', level, message }),
+    });
+    this.trainer = trainer;
+    const plan: TrainingPlan = {
+      labels: prepared.labels,
+      trainCount: prepared.train.length,
+      devCount: prepared.dev.length,
+      autoSplit: prepared.autoSplit,
+      totalSteps: trainer.totalSteps,
+      epochs: prepared.options.epochs,
+      batchSize: prepared.options.batchSize,
+      gradAccumSteps: prepared.options.gradAccumSteps ?? 1,
+      learningRate: prepared.options.learningRate,
+      maxLength: prepared.options.maxLength,
+      seed: prepared.options.seed,
+      truncated: prepared.truncated,
+      issues: prepared.issues,
+      splitNotes: prepared.splitNotes,
+      memory: prepared.memory,
+      devExamples: prepared.devExamples,
+    };
+    let stopRequested = false;
+    this.stopRequested = () => (stopRequested = true);
+    this.emit({ kind: 'trainingState', state: 'running' });
+    void this.scheduler
+      .startTraining({
+        step: async () => ({ done: !(await trainer.runStep()) }),
+        finish: async (reason, error) => {
+          this.flushProgress();
+          try {
+            if (reason === 'failed') {
+              const failure = describeFailure(error);
+              // Keep the last good weights: restore the best (or initial) snapshot via finish().
+              await trainer.finish('stopped').catch(() => undefined);
+              this.emit({ kind: 'trainingError', code: failure.code, message: `${failure.message} Training stopped; the last good weights were kept.` });
+            } else {
+              const summary = await trainer.finish(stopRequested ? 'stopped' : 'completed');
+              model.markClassifierTrained();
+              this.emit({ kind: 'trainingDone', summary, model: model.summary() });
+            }
+          } finally {
+            trainer.dispose();
+            this.trainer = null;
+            this.emit({ kind: 'trainingState', state: 'idle' });
+          }
+        },
+      })
+      .catch((error) => this.emit({ kind: 'trainingError', ...describeFailure(error) }));
+    return plan;
+  }
+
+  private stopRequested: () => void = () => {};
+
+  pause(): string {
+    if (this.scheduler.pause()) this.emit({ kind: 'trainingState', state: 'paused' });
+    return this.scheduler.trainingState;
+  }
+
+  resume(): string {
+    if (this.scheduler.resume()) this.emit({ kind: 'trainingState', state: 'running' });
+    return this.scheduler.trainingState;
+  }
+
+  async stop(): Promise<string> {
+    if (this.scheduler.trainingState === 'idle') return 'idle';
+    this.stopRequested();
+    this.emit({ kind: 'trainingState', state: 'stopping' });
+    await this.scheduler.stop();
+    return this.scheduler.trainingState;
+  }
+
+  predict(inputs: TextInput[]) {
+    return this.scheduler.enqueue(async () => {
+      const model = this.requireModel();
+      return { labels: model.labels, predictions: await model.predict(inputs) };
+    });
+  }
+
+  fillMask(text: string, topK: number) {
+    return this.scheduler.enqueue(async () => this.requireModel().fillMask(text, topK));
+  }
+
+  embed(inputs: TextInput[]) {
+    return this.scheduler.enqueue(async () => this.requireModel().embed(inputs));
+  }
+
+  exportModel(dtype: 'F32' | 'F16') {
+    return this.scheduler.enqueue(async () => {
+      const files = await this.requireModel().exportFiles({ dtype });
+      return { files: Object.fromEntries(files) };
+    });
+  }
+
+  private queueProgress(event: Extract<WorkerEventPayload, { kind: 'progress' }>): void {
+    this.pendingLosses.push(...event.losses);
+    this.latestProgress = event;
+    const interval = 1000 / MAX_PROGRESS_EVENTS_PER_SECOND;
+    const now = Date.now();
+    if (now - this.lastProgressAt >= interval) {
+      this.flushProgress();
+    } else if (!this.progressTimer) {
+      this.progressTimer = setTimeout(() => this.flushProgress(), interval - (now - this.lastProgressAt));
+    }
+  }
+
+  private flushProgress(): void {
+    if (this.progressTimer) clearTimeout(this.progressTimer);
+    this.progressTimer = null;
+    if (!this.latestProgress) return;
+    this.emit({ ...this.latestProgress, losses: this.pendingLosses });
+    this.pendingLosses = [];
+    this.latestProgress = null;
+    this.lastProgressAt = Date.now();
+  }
+}
+
+/** Maps failures inside a step (GPU out of memory, lost device) to a code and an explanation. */
+function describeFailure(error: unknown): { code: string; message: string } {
+  if (error instanceof EngineError) return { code: error.code, message: error.message };
+  const message = error instanceof Error ? error.message : String(error);
+  if (/out of memory|OOM|allocation/i.test(message)) {
+    return { code: 'GPU_OUT_OF_MEMORY', message: `The GPU ran out of memory (${message}). Lower the batch size or the max length.` };
+  }
+  if (/device (was )?lost|device is lost|DeviceLost/i.test(message)) {
+    return { code: 'GPU_DEVICE_LOST', message: `The GPU device was lost (${message}). Reload the page to get a fresh device.` };
+  }
+  return { code: 'TRAINING_FAILED', message };
+}
