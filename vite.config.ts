@@ -10,11 +10,17 @@ const isolationHeaders = {
   'Cross-Origin-Embedder-Policy': 'credentialless',
 };
 
-export default defineConfig({
+export default defineConfig(({ mode }) => ({
   plugins: [react()],
   server: { port: 5173, headers: isolationHeaders },
   preview: { port: 5173, headers: isolationHeaders },
   worker: { format: 'es' },
-  build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 4096 },
+  build: {
+    target: 'es2022',
+    sourcemap: true,
+    chunkSizeWarningLimit: 4096,
+    // Test builds also contain the engine harness page that e2e tests drive (never in production).
+    rollupOptions: mode === 'test' ? { input: { main: 'index.html', harness: 'e2e/harness/index.html' } } : undefined,
+  },
   optimizeDeps: { exclude: ['@tensorflow/tfjs-backend-wasm'] },
-});
+}));

@@ -12,6 +12,9 @@ import { registerWasmKernels } from './tf/kernels';
 
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 
+/** Command buffers per queue submit on WebGPU (tfjs default 15; see tryWebGpu for why 1). */
+export const WEBGPU_SUBMIT_BATCH_SIZE = 1;
+
 /** Fastest first: the order in which backends are tried when nothing is forced. */
 export const BACKEND_PREFERENCE: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
 
@@ -111,6 +114,12 @@ async function tryWebGpu(): Promise<{ ok: true; adapter: AdapterReport; limits: 
     const ready = await tf.setBackend('webgpu');
     if (!ready) return { ok: false, reason: 'the WebGPU backend failed to initialise (device request refused)' };
     await tf.ready();
+    // Submit every command buffer at once instead of batching 15. Measured with tfjs-webgpu 4.22
+    // (Chromium 156, SwiftShader): with the default batching, a training run with gradient
+    // clipping silently went wrong (loss stuck at ln 2 while wasm and this setting reached 100%),
+    // and masked mean-pooling read zeros — results depended on buffer reuse inside a batch.
+    // Correctness first; e2e/engine-webgpu.spec.ts guards it.
+    tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', WEBGPU_SUBMIT_BATCH_SIZE);
   } catch (error) {
     return { ok: false, reason: `the WebGPU backend failed to initialise: ${describeError(error)}` };
   }

@@ -200,9 +200,13 @@ export function classifierLogits(params: BertParams, config: BertConfig, pooled:
 export function meanPool(hidden: tf.Tensor3D, mask?: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     if (!mask) return tf.mean(hidden, 1) as tf.Tensor2D; // [B, H]
-    const m = tf.expandDims(tf.cast(mask, 'float32'), -1); // [B, T, 1]
-    const summed = tf.sum(tf.mul(hidden, m), 1); // [B, H]
-    const count = tf.maximum(tf.sum(m, 1), 1e-9); // [B, 1]
+    const [B, T, H] = hidden.shape;
+    const m = tf.cast(mask, 'float32'); // [B, T]
+    // Weighted sum as a batched matmul ([B,1,T]·[B,T,H]) and the count as a 2-D row sum: measured on
+    // tfjs-webgpu 4.22 (SwiftShader), sum over axis 1 of a [B, T, 1] tensor returned zeros in some
+    // op sequences, so this avoids reductions over a middle axis with a trailing size-1 dimension.
+    const summed = tf.reshape(tf.matMul(tf.reshape(m, [B, 1, T]), hidden), [B, H]); // [B, H]
+    const count = tf.maximum(tf.sum(m, 1, true), 1e-9); // [B, 1]
     return tf.div(summed, count) as tf.Tensor2D; // [B, H]
   });
 }

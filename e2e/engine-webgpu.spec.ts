@@ -1,0 +1,63 @@
+/**
+ * Engine parity on WebGPU in headless Chromium: the golden PyTorch fixtures (forward, loss,
+ * gradients, the first 10 AdamW losses) and a micro model overfitting 32 examples.
+ */
+import { readFileSync } from 'node:fs';
+import { expect, test, type Page } from '@playwright/test';
+
+const golden = JSON.parse(readFileSync('tests/fixtures/golden-micro/golden.json', 'utf8'));
+const configJson = JSON.parse(readFileSync('tests/fixtures/golden-micro/model/config.json', 'utf8'));
+const safetensorsBase64 = readFileSync('tests/fixtures/golden-micro/model/model.safetensors').toString('base64');
+
+function maxAbsDiff(actual: number[], expected: { shape: number[]; data: number[] }): number {
+  expect(actual).toHaveLength(expected.data.length);
+  return Math.max(...actual.map((a, i) => Math.abs(a - expected.data[i])));
+}
+
+async function openHarness(page: Page) {
+  await page.goto('/e2e/harness/index.html');
+  await page.waitForFunction(() => document.body.dataset.ready === 'true');
+  const report = await page.evaluate((flags) => window.__harness!.init(null, flags), JSON.parse(process.env.HARNESS_FLAGS ?? '{}'));
+  expect(report.backend).toBe('webgpu');
+}
+
+test('golden forward, loss and gradients match PyTorch on WebGPU', async ({ page }) => {
+  await openHarness(page);
+  const names = Object.keys(golden.grads);
+  const result = await page.evaluate(
+    ({ configJson, safetensorsBase64, batch, names }) => window.__harness!.goldenForward(configJson, safetensorsBase64, batch, names),
+    { configJson, safetensorsBase64, batch: golden.inputs, names },
+  );
+  expect(result.backend).toBe('webgpu');
+  const forward = {
+    hidden: maxAbsDiff(result.hidden, golden.last_hidden_state),
+    pooled: maxAbsDiff(result.pooled, golden.pooled_output),
+    logits: maxAbsDiff(result.logits, golden.classifier_logits),
+    mlm: maxAbsDiff(result.mlm, golden.mlm_logits),
+    mean: maxAbsDiff(result.mean, golden.mean_pooled),
+  };
+  const backward: Record<string, number> = { loss: Math.abs(result.loss - golden.loss) };
+  for (const name of names) backward[name] = maxAbsDiff(result.gradients[name], golden.grads[name]);
+  for (const [name, diff] of Object.entries(forward)) expect(diff, `${name} (all: ${JSON.stringify(forward)})`).toBeLessThan(1e-4);
+  for (const [name, diff] of Object.entries(backward)) expect(diff, `${name} (all: ${JSON.stringify(backward)})`).toBeLessThan(1e-3);
+});
+
+test('the first 10 training losses match torch.optim.AdamW on WebGPU', async ({ page }) => {
+  await openHarness(page);
+  const result = await page.evaluate(
+    ({ configJson, safetensorsBase64, training }) => window.__harness!.goldenTraining(configJson, safetensorsBase64, training),
+    { configJson, safetensorsBase64, training: golden.training },
+  );
+  expect(result.backend).toBe('webgpu');
+  expect(result.losses).toHaveLength(10);
+  result.losses.forEach((loss: number, i: number) => expect(Math.abs(loss - golden.training.losses[i]), `step ${i + 1}`).toBeLessThan(1e-3));
+});
+
+test('a micro model overfits 32 labeled examples to 100% on WebGPU', async ({ page }) => {
+  await openHarness(page);
+  const result = await page.evaluate(() => window.__harness!.overfit());
+  expect(result.backend).toBe('webgpu');
+  expect(result.before).toBeLessThan(0.9);
+  expect(result.after).toBe(1);
+  test.info().annotations.push({ type: 'timing', description: `${result.steps} steps in ${result.seconds.toFixed(1)} s on SwiftShader` });
+});

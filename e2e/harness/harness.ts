@@ -1,0 +1,160 @@
+/**
+ * Engine test harness page (test builds only): runs engine code on the page's best backend
+ * (WebGPU in the e2e browser) so Playwright can compare it with the PyTorch golden fixtures.
+ * Inputs arrive from the test as plain JSON (safetensors as base64); outputs go back as arrays.
+ */
+import * as tf from '@tensorflow/tfjs';
+import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { initBestBackend, type CapabilityReport } from '../../src/engine/backend';
+import { bertForSequenceClassification, bertPreset, disposeBertParams, initBertParams, labelList, loadBertParams, meanPool, mlmLogits, namedParams, parseBertConfig, type BertConfig } from '../../src/engine/bert';
+import { parseSafetensors } from '../../src/engine/checkpoint';
+import type { Batch, EncodedExample } from '../../src/engine/train/data';
+import { ClassifierTrainer, classificationLoss } from '../../src/engine/train/trainer';
+
+export interface GoldenBatchJson {
+  input_ids: number[][];
+  token_type_ids: number[][];
+  attention_mask: number[][];
+  labels: number[];
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+function loadGolden(configJson: unknown, safetensorsBase64: string) {
+  const config = parseBertConfig(configJson, 'golden config.json');
+  const { tensors } = parseSafetensors(decodeBase64(safetensorsBase64), 'model.safetensors');
+  return { config, params: loadBertParams(tensors, config).params };
+}
+
+function inputsOf(batch: GoldenBatchJson) {
+  return {
+    inputIds: tf.tensor2d(batch.input_ids, undefined, 'int32'), // [B, T]
+    tokenTypeIds: tf.tensor2d(batch.token_type_ids, undefined, 'int32'), // [B, T]
+    attentionMask: tf.tensor2d(batch.attention_mask, undefined, 'int32'), // [B, T]
+    labels: tf.tensor1d(batch.labels, 'int32'), // [B]
+  };
+}
+
+async function flat(t: tf.Tensor): Promise<number[]> {
+  return Array.from(await t.data());
+}
+
+const harness = {
+  async init(backend: string | null, flags: Record<string, boolean | number> = {}): Promise<CapabilityReport> {
+    const report = await initBestBackend({
+      override: backend,
+      wasmPaths: { 'tfjs-backend-wasm.wasm': wasmPlainUrl, 'tfjs-backend-wasm-simd.wasm': wasmSimdUrl, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimdUrl },
+    });
+    // Backend flags (registered by the backend module, so set after it loads).
+    for (const [k, v] of Object.entries(flags)) tf.env().set(k, v);
+    return report;
+  },
+
+  /** Forward outputs, loss and gradients (PyTorch orientation) for the golden inputs. */
+  async goldenForward(configJson: unknown, safetensorsBase64: string, batch: GoldenBatchJson, gradNames: string[]) {
+    const { config, params } = loadGolden(configJson, safetensorsBase64);
+    const inputs = inputsOf(batch);
+    const out = bertForSequenceClassification(params, config, inputs); // hidden [B,T,H], pooled [B,H], logits [B,L]
+    const hidden = await flat(out.hidden);
+    const pooled = await flat(out.pooled);
+    const logits = await flat(out.logits);
+    const mlmT = mlmLogits(params, config, out.hidden); // [B, T, V]
+    const mlm = await flat(mlmT);
+    const meanT = meanPool(out.hidden, inputs.attentionMask); // [B, H]
+    const mean = await flat(meanT);
+    const named = namedParams(params, config).filter((p) => gradNames.includes(p.name));
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = bertForSequenceClassification(params, config, inputs).logits; // [B, L]
+      return classificationLoss(logits, inputs.labels, null);
+    }, named.map((p) => p.variable));
+    const loss = (await value.data())[0];
+    const gradients: Record<string, number[]> = {};
+    for (const p of named) {
+      const g = p.transposed ? tf.transpose(grads[p.variable.name]) : grads[p.variable.name]; // → [out, in]
+      gradients[p.name] = await flat(g);
+      if (g !== grads[p.variable.name]) g.dispose();
+    }
+    tf.dispose([out.hidden, out.pooled, out.logits, mlmT, meanT, value, ...Object.values(grads), ...Object.values(inputs)]);
+    disposeBertParams(params, config);
+    return { backend: tf.getBackend(), hidden, pooled, logits, mlm, mean, loss, gradients };
+  },
+
+  /** The first training losses of the real trainer on the golden batches (dropout off, constant lr, no clipping). */
+  async goldenTraining(configJson: unknown, safetensorsBase64: string, training: { lr: number; weight_decay: number; batches: GoldenBatchJson[] }) {
+    const { config, params } = loadGolden(configJson, safetensorsBase64);
+    const plan: Batch[] = training.batches.map((b) => ({
+      inputIds: Int32Array.from(b.input_ids.flat()),
+      tokenTypeIds: Int32Array.from(b.token_type_ids.flat()),
+      attentionMask: Int32Array.from(b.attention_mask.flat()),
+      labels: Int32Array.from(b.labels),
+      batchSize: b.input_ids.length,
+      seqLen: b.input_ids[0].length,
+      indices: Int32Array.from(b.labels.map((_, i) => i)),
+    }));
+    const losses: number[] = [];
+    const trainer = new ClassifierTrainer(
+      params,
+      config,
+      labelList(config),
+      plan.map(() => ({ inputIds: [0], label: 0 })),
+      [],
+      { epochs: 1, batchSize: 4, learningRate: training.lr, weightDecay: training.weight_decay, maxLength: 64, seed: 0, dropout: false, schedule: 'constant', warmupRatio: 0, maxGradNorm: 0, lossReadEvery: 1 },
+      { onProgress: (p) => losses.push(...p.losses.map((l) => l.loss)) },
+      { batchPlan: plan },
+    );
+    while (await trainer.runStep()) {
+      /* ten golden batches */
+    }
+    await trainer.finish();
+    trainer.dispose();
+    disposeBertParams(params, config);
+    return { backend: tf.getBackend(), losses };
+  },
+
+  /** A micro model overfits 32 labeled examples (keyword task) on this backend. */
+  async overfit(options: { maxGradNorm?: number; lossReadEvery?: number; schedule?: 'linear' | 'constant' } = {}) {
+    const labels = ['neg', 'pos'];
+    const config: BertConfig = bertPreset('micro', { vocab_size: 64, max_position_embeddings: 32, id2label: { 0: 'neg', 1: 'pos' }, label2id: { neg: 0, pos: 1 } });
+    const params = initBertParams(config, 1);
+    let state = 7;
+    const rand = (n: number) => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state % n;
+    };
+    const examples: EncodedExample[] = Array.from({ length: 32 }, (_, i) => {
+      const label = i % 2;
+      const length = 4 + rand(8);
+      const body = Array.from({ length }, () => 20 + rand(44));
+      body[rand(length)] = 10 + label;
+      return { inputIds: [2, ...body, 3], label };
+    });
+    const losses: number[] = [];
+    const trainer = new ClassifierTrainer(params, config, labels, examples, examples, { epochs: 8, batchSize: 16, learningRate: 1e-2, maxLength: 16, seed: 3, dropout: false, lossReadEvery: 8, ...options }, { onProgress: (p) => losses.push(...p.losses.map((l) => l.loss)) });
+    const before = await trainer.evaluate(examples);
+    const started = performance.now();
+    while (await trainer.runStep()) {
+      /* train */
+    }
+    await trainer.finish();
+    const after = await trainer.evaluate(examples);
+    trainer.dispose();
+    disposeBertParams(params, config);
+    return { backend: tf.getBackend(), losses, before: before.accuracy, after: after.accuracy, steps: trainer.step, seconds: (performance.now() - started) / 1000, numTensors: tf.memory().numTensors };
+  },
+};
+
+declare global {
+  interface Window {
+    __harness?: typeof harness;
+  }
+}
+
+window.__harness = harness;
+document.body.dataset.ready = 'true';
