@@ -1,0 +1,53 @@
+/**
+ * Node runner of the training-step benchmark on tfjs-backend-wasm (the CLI's backend).
+ * Usage: npx tsx bench/node.ts '<json array of cases>'
+ *   case: { preset, batchSize, seqLen, warmupSteps, steps, budgetS }
+ * Progress goes to stderr; each result is printed to stdout as one line `RESULT <json>`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend } from '../src/engine/tf/node';
+import { benchmarkTrainStep } from '../src/engine/bench/train-step';
+import type { BertPresetName } from '../src/engine/bert/config';
+
+interface CaseSpec {
+  preset: BertPresetName;
+  batchSize: number;
+  seqLen: number;
+  warmupSteps: number;
+  steps: number;
+  budgetS: number;
+}
+
+async function main(): Promise<void> {
+  const cases = JSON.parse(process.argv[2] ?? '[]') as CaseSpec[];
+  await initNodeBackend('wasm');
+  const capability = {
+    backend: tf.getBackend(),
+    wasmThreads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT'),
+    wasmSimd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
+    tfjsVersion: tf.version.tfjs,
+  };
+  process.stdout.write(`CAPABILITY ${JSON.stringify(capability)}\n`);
+  for (const c of cases) {
+    try {
+      const result = await benchmarkTrainStep({
+        preset: c.preset,
+        batchSize: c.batchSize,
+        seqLen: c.seqLen,
+        warmupSteps: c.warmupSteps,
+        steps: c.steps,
+        timeBudgetMs: c.budgetS * 1000,
+        onLog: (m) => process.stderr.write(`[node-wasm] ${m}\n`),
+      });
+      process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+    } catch (error) {
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      process.stdout.write(`ERROR ${JSON.stringify({ case: `${c.preset}-b${c.batchSize}-t${c.seqLen}`, error: message })}\n`);
+    }
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

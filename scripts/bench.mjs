@@ -1,0 +1,467 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench` — training-step benchmark baseline (docs/BENCHMARKS.md).
+ *
+ * Backends:
+ *   webgpu     headless Debian Chromium, WebGPU on SwiftShader, in a Web Worker (bench/index.html)
+ *   wasm       the same page with ?backend=wasm (single-threaded SIMD, as the studio uses it)
+ *   node-wasm  Node on tfjs-backend-wasm (bench/node.ts through tsx), like the `fewshot` CLI
+ * Cases: BERT presets micro, tiny, mini at batch 16, seq 64 and 128 (engine: src/engine/bench/train-step.ts).
+ *
+ * Every case has a soft time budget (timed steps are cut to fit after warm-up), a predicted-time
+ * check (skipped with a recorded reason when even one warm-up + one timed step would not fit at the
+ * pace measured so far on that backend) and a hard limit (the worker/process is killed and the
+ * case recorded as skipped), so a slow machine never hangs the run.
+ *
+ * Output: bench/results/<YYYY-MM-DD>-<backend>.json and the table between the markers in
+ * docs/BENCHMARKS.md (rebuilt from the newest results file of each backend).
+ *
+ * Flags:
+ *   --quick                 micro cases only
+ *   --cases a,b             case names: <preset>[-b<batch>][-t<seq>], e.g. tiny-t64, mini-b8-t128, micro
+ *   --backends a,b          subset of webgpu,wasm,node-wasm (default: all three)
+ *   --budget-scale x        multiply every time budget by x (default 1)
+ *   --no-doc                do not rewrite docs/BENCHMARKS.md
+ *   --out dir               results folder (default bench/results)
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BACKENDS = ['webgpu', 'wasm', 'node-wasm'];
+const PRESETS = ['micro', 'tiny', 'mini'];
+const SEQ_LENS = [64, 128];
+const BATCH = 16;
+
+/**
+ * Steps and budgets per backend and preset, sized for a 2-core machine where SwiftShader does
+ * ~0.5–1 GFLOP/s and wasm ~2–3 GFLOP/s on a whole training step (DESIGN §4). Budgets are for seq
+ * 64; seq 128 gets 1.6×. The counts (dispatches, uploads, readbacks) need only one timed step.
+ */
+const PLAN = {
+  // webgpu needs 2 warm-up steps before its buffer pool is steady (1 is not enough to show flat memory).
+  webgpu: { micro: { warmupSteps: 2, steps: 3, budgetS: 50 }, tiny: { warmupSteps: 2, steps: 2, budgetS: 75 }, mini: { warmupSteps: 2, steps: 1, budgetS: 100 } },
+  wasm: { micro: { warmupSteps: 2, steps: 5, budgetS: 20 }, tiny: { warmupSteps: 1, steps: 3, budgetS: 25 }, mini: { warmupSteps: 1, steps: 2, budgetS: 45 } },
+  'node-wasm': { micro: { warmupSteps: 2, steps: 8, budgetS: 20 }, tiny: { warmupSteps: 1, steps: 4, budgetS: 25 }, mini: { warmupSteps: 1, steps: 2, budgetS: 45 } },
+};
+
+// Chromium flags: the same as playwright.config.ts (DESIGN §4).
+const quietFlags = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const sandboxFlags = typeof process.getuid === 'function' && process.getuid() === 0 ? ['--no-sandbox'] : [];
+const webgpuFlags = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader'];
+
+function parseArgs(argv) {
+  const args = { quick: false, cases: null, backends: [...BACKENDS], budgetScale: 1, doc: true, out: path.join(repo, 'bench', 'results') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (v === undefined) die(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') args.quick = true;
+    else if (a.startsWith('--cases')) args.cases = value().split(',').filter(Boolean);
+    else if (a.startsWith('--backends')) args.backends = value().split(',').filter(Boolean);
+    else if (a.startsWith('--budget-scale')) args.budgetScale = Number(value());
+    else if (a === '--no-doc') args.doc = false;
+    else if (a.startsWith('--out')) args.out = path.resolve(value());
+    else if (a === '--help' || a === '-h') {
+      console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0].replace(/^#!.*\n\/\*\*?/, '').replace(/^ \* ?/gm, ''));
+      process.exit(0);
+    } else die(`unknown argument ${a} (see --help)`);
+  }
+  for (const b of args.backends) if (!BACKENDS.includes(b)) die(`unknown backend "${b}" (use ${BACKENDS.join(', ')})`);
+  if (!(args.budgetScale > 0)) die('--budget-scale must be a positive number');
+  return args;
+}
+
+function die(message) {
+  console.error(`bench: ${message}`);
+  process.exit(2);
+}
+
+/** Case tokens → specs (without steps/budget). */
+function selectCases(args) {
+  const all = [];
+  for (const preset of PRESETS) for (const seqLen of SEQ_LENS) all.push({ preset, batchSize: BATCH, seqLen });
+  if (!args.cases) return args.quick ? all.filter((c) => c.preset === 'micro') : all;
+  const out = [];
+  for (const token of args.cases) {
+    const m = /^([a-z]+)(?:-b(\d+))?(?:-t(\d+))?$/.exec(token.trim());
+    if (!m || !PRESETS.concat(['small', 'medium', 'base']).includes(m[1])) die(`bad case "${token}" (use <preset>[-b<batch>][-t<seq>], e.g. tiny-t64)`);
+    const seqs = m[3] ? [Number(m[3])] : SEQ_LENS;
+    for (const seqLen of seqs) out.push({ preset: m[1], batchSize: m[2] ? Number(m[2]) : BATCH, seqLen });
+  }
+  return out;
+}
+
+const caseName = (c) => `${c.preset}-b${c.batchSize}-t${c.seqLen}`;
+
+const LAYERS_HIDDEN = { micro: [2, 32], tiny: [2, 128], mini: [4, 256], small: [4, 512], medium: [8, 512], base: [12, 768] };
+
+/** Same estimate as estimateTrainStepFlops (src/engine/bench/train-step.ts), for planning. */
+function estimateFlops({ preset, batchSize, seqLen }) {
+  const [L, H] = LAYERS_HIDDEN[preset];
+  const I = 4 * H, V = 30522, N = batchSize * seqLen;
+  const forward = L * (2 * N * (4 * H * H + 2 * H * I) + 4 * batchSize * seqLen * seqLen * H) + 2 * batchSize * (H * H + 2 * H);
+  const trainable = (V + 512 + 2) * H + 2 * H + L * (4 * (H * H + H) + 4 * H + 2 * H * I + I + H) + H * H + H + 2 * H + 2;
+  return 3 * forward + 12 * trainable;
+}
+
+function planCase(backend, c, args) {
+  const p = PLAN[backend][c.preset] ?? { warmupSteps: 1, steps: 1, budgetS: 60 };
+  const scale = (c.seqLen > 64 ? 1.6 : 1) * args.budgetScale * (c.batchSize / BATCH);
+  const budgetS = Math.round(p.budgetS * scale);
+  return { ...c, warmupSteps: p.warmupSteps, steps: p.steps, budgetS, hardLimitS: Math.round(budgetS * 2 + 60) };
+}
+
+/**
+ * Step time model of one backend, from the cases run so far. Same preset: scale the closest
+ * measured case linearly in FLOPs (conservative for a longer sequence). Another preset: a power
+ * law t = c·FLOPs^k fitted (log-log least squares) on the cases run, once two presets have run;
+ * small models are dominated by per-dispatch and elementwise costs, so a straight FLOP ratio from
+ * one small preset would overpredict larger ones. Returns null when it cannot tell.
+ */
+class PaceModel {
+  points = [];
+  add(spec, secondsPerStep) {
+    this.points.push({ preset: spec.preset, gflops: estimateFlops(spec) / 1e9, s: secondsPerStep });
+  }
+  predict(spec) {
+    const g = estimateFlops(spec) / 1e9;
+    const same = this.points.filter((p) => p.preset === spec.preset);
+    if (same.length > 0) {
+      const near = same.reduce((best, p) => (Math.abs(Math.log(p.gflops / g)) < Math.abs(Math.log(best.gflops / g)) ? p : best));
+      return near.s * (g / near.gflops);
+    }
+    if (new Set(this.points.map((p) => p.preset)).size < 2) return null;
+    const xs = this.points.map((p) => Math.log(p.gflops));
+    const ys = this.points.map((p) => Math.log(p.s));
+    const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+    let sxy = 0, sxx = 0;
+    xs.forEach((x, i) => {
+      sxy += (x - mx) * (ys[i] - my);
+      sxx += (x - mx) ** 2;
+    });
+    // k ≥ 0.8: load noise on small cases must not make big ones look cheap (measured: ~0.6 quiet, SwiftShader).
+    const k = Math.min(1, Math.max(0.8, sxx > 0 ? sxy / sxx : 1));
+    return Math.exp(my + k * (Math.log(g) - mx));
+  }
+}
+
+/**
+ * Skips a case when its warm-up + one timed step would not fit 1.5× its budget at the pace
+ * measured so far on this backend (the first step also compiles: counted 1.5×).
+ */
+function predictSkip(spec, model) {
+  const stepS = model.predict(spec);
+  if (stepS === null) return null;
+  const minS = stepS * (spec.warmupSteps * 1.5 + 1);
+  if (minS > spec.budgetS * 1.5) {
+    return `over budget: predicted ${stepS.toFixed(0)} s/step, ${minS.toFixed(0)} s for ${spec.warmupSteps} warm-up + 1 timed step (from the cases already run), budget ${spec.budgetS} s`;
+  }
+  return null;
+}
+
+function gitCommit() {
+  try {
+    const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: repo, encoding: 'utf8' }).trim().length > 0;
+    return { sha, dirty };
+  } catch {
+    return { sha: null, dirty: null };
+  }
+}
+
+function machineInfo() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+  };
+}
+
+function tfjsVersion() {
+  try {
+    return JSON.parse(readFileSync(path.join(repo, 'node_modules/@tensorflow/tfjs/package.json'), 'utf8')).version;
+  } catch {
+    return null;
+  }
+}
+
+const today = () => new Date().toISOString().slice(0, 10);
+const log = (message) => console.log(`[bench] ${message}`);
+
+/** Summary line of one result. */
+function describe(r) {
+  const t = r.timing;
+  const p = r.perStep;
+  return `${r.case}: ${t.medianMs.toFixed(0)} ms/step median (${t.meanMs.toFixed(0)} mean, ${r.steps} timed), ${t.examplesPerSecond.toFixed(1)} ex/s, ${p.dispatches} dispatches, ${p.readbacks} readbacks, ${p.uploads} uploads/step, memory ${r.memory.flat ? 'flat' : 'NOT flat'}`;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Browser (webgpu, wasm)
+// ------------------------------------------------------------------------------------------------
+
+async function runBrowser(backends, cases, args) {
+  const { build, preview } = await import('vite');
+  const { chromium } = await import('@playwright/test');
+  const configFile = path.join(repo, 'bench', 'vite.config.ts');
+  log('building the benchmark page (vite build --config bench/vite.config.ts)…');
+  await build({ configFile, logLevel: 'warn' });
+  const server = await preview({ configFile, preview: { port: 0, host: '127.0.0.1', strictPort: false } });
+  const address = server.httpServer.address();
+  const base = `http://127.0.0.1:${address.port}/`;
+  const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  if (!existsSync(executablePath)) {
+    await server.close();
+    const reason = `Chromium not found at ${executablePath} (set CHROMIUM_PATH)`;
+    return Object.fromEntries(backends.map((b) => [b, { browser: null, capability: null, outcomes: cases.map((c) => ({ case: caseName(c), skipped: reason })) }]));
+  }
+  const browser = await chromium.launch({ executablePath, headless: true, args: [...quietFlags, ...sandboxFlags, ...webgpuFlags] });
+  const browserVersion = `Chromium ${browser.version()}`;
+  const runs = {};
+  try {
+    for (const backend of backends) {
+      const backendStarted = Date.now();
+      const page = await browser.newPage();
+      page.on('console', (msg) => {
+        const text = msg.text();
+        if (text.startsWith(`[${backend}]`)) console.log(`  ${text}`);
+        else if (msg.type() === 'error' || msg.type() === 'warning') console.log(`  [page ${msg.type()}] ${text}`);
+      });
+      await page.goto(`${base}index.html?backend=${backend}`);
+      await page.waitForFunction(() => 'window' in globalThis && '__bench' in window);
+      // Forward the page's log lines as they come.
+      await page.evaluate(() => {
+        const logs = window.__bench.logs;
+        const push = logs.push.bind(logs);
+        logs.push = (...items) => {
+          for (const item of items) console.log(item);
+          return push(...items);
+        };
+      });
+      const outcomes = [];
+      let capability = null;
+      const model = new PaceModel();
+      for (const c of cases) {
+        const spec = planCase(backend, c, args);
+        const skip = predictSkip(spec, model);
+        if (skip) {
+          log(`${backend} ${caseName(c)}: skipped (${skip})`);
+          outcomes.push({ case: caseName(c), skipped: skip, plan: spec });
+          continue;
+        }
+        log(`${backend} ${caseName(c)}: ${spec.warmupSteps} warm-up + ${spec.steps} timed steps, budget ${spec.budgetS} s`);
+        const outcome = await page.evaluate((s) => window.__bench.runCase(s), spec);
+        capability = outcome.capability ?? capability;
+        if (outcome.ok) {
+          log(`${backend} ${describe(outcome.result)}`);
+          outcomes.push(outcome.result);
+          model.add(spec, outcome.result.timing.meanMs / 1000);
+        } else {
+          log(`${backend} ${caseName(c)}: skipped (${outcome.reason})`);
+          outcomes.push({ case: caseName(c), skipped: outcome.reason, plan: spec });
+          if (/hard limit/.test(outcome.reason)) model.add(spec, spec.hardLimitS / (spec.warmupSteps * 1.5 + 1));
+        }
+      }
+      await page.close();
+      runs[backend] = { browser: browserVersion, capability, outcomes, durationS: Math.round((Date.now() - backendStarted) / 1000) };
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  return runs;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Node (wasm)
+// ------------------------------------------------------------------------------------------------
+
+/** Runs one case in a child process (tsx), so a stuck case can be killed. */
+function runNodeCase(spec) {
+  return new Promise((resolve) => {
+    const tsx = path.join(repo, 'node_modules', '.bin', 'tsx');
+    const child = spawn(tsx, [path.join('bench', 'node.ts'), JSON.stringify([spec])], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let capability = null;
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      for (const line of String(d).split('\n')) if (line.trim()) console.log(`  ${line}`);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), spec.hardLimitS * 1000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      let result = null;
+      let error = null;
+      for (const line of stdout.split('\n')) {
+        if (line.startsWith('CAPABILITY ')) capability = JSON.parse(line.slice(11));
+        else if (line.startsWith('RESULT ')) result = JSON.parse(line.slice(7));
+        else if (line.startsWith('ERROR ')) error = JSON.parse(line.slice(6)).error;
+      }
+      if (result) resolve({ ok: true, capability, result });
+      else if (signal === 'SIGKILL') resolve({ ok: false, capability, reason: `exceeded the hard limit of ${spec.hardLimitS} s (process killed)` });
+      else resolve({ ok: false, capability, reason: error ?? `bench/node.ts exited with ${code ?? signal}` });
+    });
+  });
+}
+
+async function runNode(cases, args) {
+  const started = Date.now();
+  const outcomes = [];
+  let capability = null;
+  const model = new PaceModel();
+  for (const c of cases) {
+    const spec = planCase('node-wasm', c, args);
+    const skip = predictSkip(spec, model);
+    if (skip) {
+      log(`node-wasm ${caseName(c)}: skipped (${skip})`);
+      outcomes.push({ case: caseName(c), skipped: skip, plan: spec });
+      continue;
+    }
+    log(`node-wasm ${caseName(c)}: ${spec.warmupSteps} warm-up + ${spec.steps} timed steps, budget ${spec.budgetS} s`);
+    const outcome = await runNodeCase(spec);
+    capability = outcome.capability ?? capability;
+    if (outcome.ok) {
+      log(`node-wasm ${describe(outcome.result)}`);
+      outcomes.push(outcome.result);
+      model.add(spec, outcome.result.timing.meanMs / 1000);
+    } else {
+      log(`node-wasm ${caseName(c)}: skipped (${outcome.reason})`);
+      outcomes.push({ case: caseName(c), skipped: outcome.reason, plan: spec });
+    }
+  }
+  return { browser: null, capability, outcomes, durationS: Math.round((Date.now() - started) / 1000) };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Results and the doc table
+// ------------------------------------------------------------------------------------------------
+
+function writeResults(backend, run, args) {
+  mkdirSync(args.out, { recursive: true });
+  const file = path.join(args.out, `${today()}-${backend}.json`);
+  const doc = {
+    schema: 1,
+    date: new Date().toISOString(),
+    backend,
+    runtime: backend === 'node-wasm' ? `Node ${process.version}` : run.browser,
+    machine: { ...machineInfo(), browser: run.browser },
+    adapter: run.capability?.adapter ?? null,
+    limits: run.capability?.limits ?? null,
+    capability: run.capability,
+    tfjs: run.capability?.tfjsVersion ?? tfjsVersion(),
+    git: gitCommit(),
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    durationS: run.durationS ?? null,
+    cases: run.outcomes,
+  };
+  writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+  log(`wrote ${path.relative(repo, file)}`);
+  return file;
+}
+
+/** Newest results file of each backend. */
+function latestResults(dir) {
+  if (!existsSync(dir)) return [];
+  const files = readdirSync(dir).filter((f) => /^\d{4}-\d{2}-\d{2}-.+\.json$/.test(f)).sort();
+  const latest = new Map();
+  for (const f of files) {
+    const backend = f.slice(11, -5);
+    latest.set(backend, f);
+  }
+  return BACKENDS.filter((b) => latest.has(b)).map((b) => ({ file: latest.get(b), data: JSON.parse(readFileSync(path.join(dir, latest.get(b)), 'utf8')) }));
+}
+
+const fmt = (x, digits = 0) => (x >= 100 || digits === 0 ? Math.round(x).toLocaleString('en-US') : x.toFixed(digits));
+const num = (x) => (Number.isInteger(x) ? x.toLocaleString('en-US') : x.toFixed(2));
+const mb = (bytes) => (bytes / 1e6).toFixed(bytes >= 1e7 ? 0 : 1);
+
+function renderTable(dir) {
+  const sets = latestResults(dir);
+  if (sets.length === 0) return '_No results yet: run `npm run bench`._';
+  const lines = [];
+  lines.push('| Backend | Case | ms/step median | ms/step mean | ex/s | GFLOP/s | kernels | dispatches | submits | readbacks | uploads (MB) | uniform writes | new GPU buffers | shapes | memory flat | steps (warm + timed) |');
+  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|');
+  for (const { data } of sets) {
+    for (const r of data.cases) {
+      if (r.skipped) {
+        lines.push(`| ${data.backend} | ${r.case} | skipped: ${r.skipped.replace(/\|/g, '/')} | | | | | | | | | | | | | |`);
+        continue;
+      }
+      const p = r.perStep;
+      const t = r.timing;
+      const isGpu = data.backend === 'webgpu';
+      lines.push(
+        `| ${data.backend} | ${r.case} | ${fmt(t.medianMs)} | ${fmt(t.meanMs)} | ${fmt(t.examplesPerSecond, 1)} | ${t.gflopsPerSecond.toFixed(2)} | ${num(p.kernels)} | ${num(p.dispatches)} | ${isGpu ? num(p.submits) : '–'} | ${num(p.readbacks)} | ${num(p.uploads)} (${mb(p.uploadBytes)}) | ${isGpu ? num(p.uniformWrites) : '–'} | ${isGpu ? num(p.bufferCreates) : '–'} | ${r.shapes.distinct} (+${r.shapes.newAfterWarmup}) | ${r.memory.flat ? 'yes' : '**no**'} | ${r.warmupSteps} + ${r.steps}${r.stepsCut ? '*' : ''} |`,
+      );
+    }
+  }
+  lines.push('');
+  lines.push('Counts are per timed step. `*` = timed steps cut to fit the time budget. Shapes: distinct kernel output shapes (+ new after warm-up).');
+  lines.push('');
+  lines.push('Measured on:');
+  lines.push('');
+  for (const { file, data } of sets) {
+    const m = data.machine;
+    const a = data.adapter;
+    const adapter = a ? `adapter ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' / ') || 'unknown'}` : null;
+    const wasm = data.capability && data.capability.wasmThreads !== undefined && data.backend !== 'webgpu' ? `wasm threads ${data.capability.wasmThreads ? 'on' : 'off'}` : null;
+    const commit = data.git?.sha ? `commit ${data.git.sha.slice(0, 10)}${data.git.dirty ? ' (+ uncommitted changes)' : ''}` : null;
+    lines.push(
+      `- **${data.backend}** (${data.date.slice(0, 10)}, \`bench/results/${file}\`): ${[m.cpu, `${m.cores} cores`, m.os, `Node ${m.node.replace(/^v/, '')}`, data.runtime && data.backend !== 'node-wasm' ? data.runtime : null, adapter, wasm, `tfjs ${data.tfjs}`, commit].filter(Boolean).join(' · ')}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+const START = '<!-- bench:table:start (generated by `npm run bench`; edits inside are overwritten) -->';
+const END = '<!-- bench:table:end -->';
+
+function updateDoc(dir) {
+  const docPath = path.join(repo, 'docs', 'BENCHMARKS.md');
+  const table = renderTable(dir);
+  let text = existsSync(docPath) ? readFileSync(docPath, 'utf8') : `# Benchmarks\n\n${START}\n${END}\n`;
+  const s = text.indexOf('<!-- bench:table:start');
+  const e = text.indexOf(END);
+  if (s < 0 || e < s) text = `${text.trimEnd()}\n\n## Results\n\n${START}\n${END}\n`;
+  const s2 = text.indexOf('<!-- bench:table:start');
+  const e2 = text.indexOf(END);
+  text = `${text.slice(0, s2)}${START}\n${table}\n${text.slice(e2)}`;
+  mkdirSync(path.dirname(docPath), { recursive: true });
+  writeFileSync(docPath, text);
+  log(`updated ${path.relative(repo, docPath)}`);
+}
+
+// ------------------------------------------------------------------------------------------------
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const cases = selectCases(args);
+  const startedAt = Date.now();
+  log(`cases: ${cases.map(caseName).join(', ')} · backends: ${args.backends.join(', ')}`);
+  const browserBackends = args.backends.filter((b) => b !== 'node-wasm');
+  if (args.backends.includes('node-wasm')) {
+    const run = await runNode(cases, args);
+    writeResults('node-wasm', run, args);
+  }
+  if (browserBackends.length > 0) {
+    const runs = await runBrowser(browserBackends, cases, args);
+    for (const [backend, run] of Object.entries(runs)) writeResults(backend, run, args);
+  }
+  if (args.doc) updateDoc(args.out);
+  log(`done in ${Math.round((Date.now() - startedAt) / 1000)} s`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
