@@ -1,0 +1,150 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from './main';
+import type { CliIO } from './context';
+
+const GOLDEN_DIR = 'tests/fixtures/golden-micro/model';
+const golden = JSON.parse(readFileSync('tests/fixtures/golden-micro/golden.json', 'utf8'));
+
+/** Runs the CLI in-process and captures what it prints. */
+async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stderrIsTTY: false };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+describe('fewshot CLI', () => {
+  it('fill-mask on the golden model prints the same top-5 as PyTorch', async () => {
+    const { code, stdout } = await runCli(['fill-mask', '--model', GOLDEN_DIR, golden.fill_mask.text]);
+    expect(code).toBe(0);
+    const tokens = stdout.trim().split('\n').map((line) => line.trim().split(/\s+/)[0]);
+    expect(tokens).toEqual(golden.fill_mask.top5.map((t: { token: string }) => t.token));
+  });
+
+  it('fill-mask --json gives probabilities matching the fixture', async () => {
+    const { code, stdout } = await runCli(['fill-mask', '--model', GOLDEN_DIR, '--json', '--backend', 'cpu', golden.fill_mask.text]);
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout);
+    result.masks[0].forEach((c: { probability: number }, i: number) => expect(Math.abs(c.probability - golden.fill_mask.top5[i].prob)).toBeLessThan(1e-4));
+  });
+
+  it('info describes the model', async () => {
+    const { code, stdout } = await runCli(['info', '--model', GOLDEN_DIR, '--json']);
+    expect(code).toBe(0);
+    const info = JSON.parse(stdout);
+    expect(info).toMatchObject({ layers: 2, hidden: 32, heads: 4, vocabSize: golden.config?.vocab_size ?? info.vocabSize });
+    expect(info.parameters).toBeGreaterThan(10_000);
+  });
+
+  it('tokenize turns JSONL into ids, type ids, tokens and offsets', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fewshot-cli-'));
+    const input = join(dir, 'in.jsonl');
+    writeFileSync(input, `${JSON.stringify({ text: 'the cat sat', text_pair: 'on the mat' })}\n${JSON.stringify({ text: 'the dog' })}\n`);
+    const { code, stdout } = await runCli(['tokenize', '--model', GOLDEN_DIR, '--input', input]);
+    expect(code).toBe(0);
+    const [pair, single] = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(pair.tokens).toEqual(['[CLS]', 'the', 'cat', 'sat', '[SEP]', 'on', 'the', 'mat', '[SEP]']);
+    expect(pair.type_ids).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1]);
+    expect(single.offsets[1]).toEqual([0, 3]);
+    const truncated = await runCli(['tokenize', '--model', GOLDEN_DIR, '--input', input, '--max-length', '7', '--truncation', 'only_second']);
+    expect(JSON.parse(truncated.stdout.split('\n')[0]).tokens).toEqual(['[CLS]', 'the', 'cat', 'sat', '[SEP]', 'on', '[SEP]']);
+  });
+
+  it('predict --text prints a label and probabilities per text', async () => {
+    const { code, stdout } = await runCli(['predict', '--model', GOLDEN_DIR, '--text', 'the cat sat', '--text', 'a dog', '--json']);
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout);
+    expect(result.predictions).toHaveLength(2);
+    for (const p of result.predictions) {
+      const total = Object.values(p.probabilities as Record<string, number>).reduce((a, b) => a + b, 0);
+      expect(total).toBeCloseTo(1, 5);
+      expect(result.labels).toContain(p.label);
+    }
+  });
+
+  it('usage errors exit 2 with a hint; engine errors exit 1 with the code', async () => {
+    const missing = await runCli(['fill-mask', GOLDEN_DIR]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--model is required/);
+    const unknown = await runCli(['info', '--model', GOLDEN_DIR, '--colour']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Unknown option --colour/);
+    const noMask = await runCli(['fill-mask', '--model', GOLDEN_DIR, 'no mask here']);
+    expect(noMask.code).toBe(1);
+    expect(noMask.stderr).toMatch(/FILL_MASK_NO_MASK/);
+    const noModel = await runCli(['info', '--model', '/nonexistent/model']);
+    expect(noModel.code).toBe(1);
+  });
+});
+
+describe('fewshot train / eval / predict', () => {
+  const FILLERS = ['the', 'cat', 'dog', 'sat', 'on', 'mat', 'big', 'small', 'red', 'tree', 'house', 'day', 'night', 'water', 'book'];
+  function toyCsv(count: number, seed: number): string {
+    let state = seed;
+    const rand = (n: number) => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state % n;
+    };
+    const lines = ['text,label'];
+    for (let i = 0; i < count; i++) {
+      const positive = i % 2 === 0;
+      const words = Array.from({ length: 3 + rand(5) }, () => FILLERS[rand(FILLERS.length)]);
+      words.splice(rand(words.length + 1), 0, positive ? 'great' : 'terrible');
+      lines.push(`"${words.join(' ')}",${positive ? 'pos' : 'neg'}`);
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  it('trains, writes a Hugging Face folder + metrics.json + train_log.jsonl, then evals and predicts with it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fewshot-train-'));
+    writeFileSync(join(dir, 'train.csv'), toyCsv(32, 1));
+    writeFileSync(join(dir, 'test.csv'), toyCsv(16, 2));
+    const out = join(dir, 'model');
+    const train = await runCli(['train', '--model', GOLDEN_DIR, '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--out', out, '--epochs', '12', '--lr', '5e-3', '--batch-size', '8', '--seed', '3']);
+    expect(train.code, train.stderr).toBe(0);
+    expect(train.stderr).toMatch(/Training .* on 26 examples \(2 labels: pos, neg\), dev 6 \(automatic split\)/);
+    expect(train.stderr).toMatch(/\[#+\.*\] +\d+% /);
+    expect(train.stdout).toMatch(/confusion matrix/);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.labels).toEqual(['pos', 'neg']);
+    expect(metrics.test.accuracy).toBeGreaterThan(0.8);
+    const log = readFileSync(join(out, 'train_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const steps = log.filter((l) => 'loss' in l);
+    expect(steps.length).toBe(metrics.result.steps);
+    expect(steps[0]).toMatchObject({ step: 1 });
+    expect(typeof steps[0].lr).toBe('number');
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(config.id2label).toEqual({ 0: 'pos', 1: 'neg' });
+
+    const evaluated = await runCli(['eval', '--model', out, '--data', join(dir, 'test.csv'), '--json']);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    expect(JSON.parse(evaluated.stdout).accuracy).toBeCloseTo(metrics.test.accuracy, 6);
+
+    const predictions = join(dir, 'pred.csv');
+    const predicted = await runCli(['predict', '--model', out, '--input', join(dir, 'test.csv'), '--output', predictions]);
+    expect(predicted.code, predicted.stderr).toBe(0);
+    const lines = readFileSync(predictions, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('text,label,p_pos,p_neg');
+    expect(lines).toHaveLength(17);
+  });
+
+  it('refuses one-class training data with a clear message and no output', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fewshot-train-'));
+    writeFileSync(join(dir, 'train.csv'), 'text,label\nthe cat,pos\nthe dog,pos\n');
+    const result = await runCli(['train', '--model', GOLDEN_DIR, '--train', join(dir, 'train.csv'), '--out', join(dir, 'out')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/TRAIN_INVALID_DATA/);
+  });
+
+  it('eval names labels the model does not know', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fewshot-eval-'));
+    writeFileSync(join(dir, 'test.csv'), 'text,label\nthe cat,martian\n');
+    const result = await runCli(['eval', '--model', GOLDEN_DIR, '--data', join(dir, 'test.csv')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/martian/);
+  });
+});

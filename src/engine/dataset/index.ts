@@ -1,0 +1,3 @@
+/** Dataset files: parsing (CSV/TSV/JSONL) and column detection. */
+export * from './parse';
+export * from './detect';
