@@ -140,3 +140,37 @@ describe('Session', () => {
     expect(session.scheduler.trainingState).toBe('idle');
   });
 });
+
+describe('Session faults that cannot be caused on this machine (simulated)', () => {
+  it.each([
+    ['WebGPU out of memory while allocating a buffer', 'GPU_OUT_OF_MEMORY', /Lower the batch size/],
+    ['GPUDevice was lost: device lost', 'GPU_DEVICE_LOST', /Reload the page/],
+  ])('a step failing with "%s" stops cleanly, keeps good weights and reports %s', async (message, code, advice) => {
+    const { ClassifierTrainer } = await import('../engine/train/trainer');
+    const { events, emit } = collect();
+    const session = new Session(emit, { cache: null });
+    await session.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' });
+    const data = toyExamples(16, 4);
+    const original = ClassifierTrainer.prototype.runStep;
+    let calls = 0;
+    // A GPU allocation failure or a lost device cannot be caused for real on SwiftShader/wasm:
+    // the third step throws what the WebGPU backend throws in that case.
+    ClassifierTrainer.prototype.runStep = async function (this: InstanceType<typeof ClassifierTrainer>) {
+      calls += 1;
+      if (calls === 3) throw new Error(message);
+      return original.call(this);
+    };
+    try {
+      await session.startTraining(data, null, { epochs: 20, batchSize: 4, seed: 1 });
+      const failure = await waitFor(() => events.find((e) => e.event.kind === 'trainingError')?.event as Extract<WorkerEventPayload, { kind: 'trainingError' }> | undefined);
+      expect(failure.code).toBe(code);
+      expect(failure.message).toMatch(advice);
+      expect(failure.message).toMatch(/last good weights were kept/);
+      await waitFor(() => (session.scheduler.trainingState === 'idle' ? true : undefined));
+      const { predictions } = await session.predict([{ text: 'the cat great' }]);
+      expect(predictions[0].probabilities.every((p) => Number.isFinite(p))).toBe(true);
+    } finally {
+      ClassifierTrainer.prototype.runStep = original;
+    }
+  });
+});
