@@ -9,7 +9,7 @@ import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-si
 import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { initBestBackend, type CapabilityReport } from '../../src/engine/backend';
 import { bertForSequenceClassification, bertPreset, disposeBertParams, initBertParams, labelList, loadBertParams, meanPool, mlmLogits, namedParams, parseBertConfig, type BertConfig } from '../../src/engine/bert';
-import { parseSafetensors } from '../../src/engine/checkpoint';
+import { BrowserDownloadCache, createHubSource, loadCheckpointFiles, parseSafetensors } from '../../src/engine/checkpoint';
 import type { Batch, EncodedExample } from '../../src/engine/train/data';
 import { ClassifierTrainer, classificationLoss } from '../../src/engine/train/trainer';
 
@@ -84,6 +84,17 @@ const harness = {
     tf.dispose([out.hidden, out.pooled, out.logits, mlmT, meanT, value, ...Object.values(grads), ...Object.values(inputs)]);
     disposeBertParams(params, config);
     return { backend: tf.getBackend(), hidden, pooled, logits, mlm, mean, loss, gradients };
+  },
+
+  /**
+   * Loads a checkpoint from a Hub-layout server through the browser's Cache Storage, twice;
+   * returns what each load saw (the test counts the server's requests).
+   */
+  async hubLoad(baseUrl: string, repo: string, cacheName: string) {
+    const cache = new BrowserDownloadCache(cacheName);
+    const progress: { file: string; loaded: number; total: number | null }[] = [];
+    const files = await loadCheckpointFiles(createHubSource({ repo, baseUrl, cache }), { onProgress: (p) => progress.push(p) });
+    return { tensors: files.tensors.size, weightFormat: files.weightFormat, vocabLines: files.vocabTxt?.split('\n').length ?? 0, progress };
   },
 
   /** The first training losses of the real trainer on the golden batches (dropout off, constant lr, no clipping). */
