@@ -10,7 +10,7 @@ import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend
 import { initBestBackend, type CapabilityReport } from '../../src/engine/backend';
 import { bertForSequenceClassification, bertPreset, disposeBertParams, initBertParams, labelList, loadBertParams, meanPool, mlmLogits, namedParams, parseBertConfig, type BertConfig } from '../../src/engine/bert';
 import { BrowserDownloadCache, createHubSource, loadCheckpointFiles, parseSafetensors } from '../../src/engine/checkpoint';
-import type { Batch, EncodedExample } from '../../src/engine/train/data';
+import { batchFromRows, type Batch, type EncodedExample } from '../../src/engine/train/data';
 import { ClassifierTrainer, classificationLoss } from '../../src/engine/train/trainer';
 
 export interface GoldenBatchJson {
@@ -100,15 +100,7 @@ const harness = {
   /** The first training losses of the real trainer on the golden batches (dropout off, constant lr, no clipping). */
   async goldenTraining(configJson: unknown, safetensorsBase64: string, training: { lr: number; weight_decay: number; batches: GoldenBatchJson[] }) {
     const { config, params } = loadGolden(configJson, safetensorsBase64);
-    const plan: Batch[] = training.batches.map((b) => ({
-      inputIds: Int32Array.from(b.input_ids.flat()),
-      tokenTypeIds: Int32Array.from(b.token_type_ids.flat()),
-      attentionMask: Int32Array.from(b.attention_mask.flat()),
-      labels: Int32Array.from(b.labels),
-      batchSize: b.input_ids.length,
-      seqLen: b.input_ids[0].length,
-      indices: Int32Array.from(b.labels.map((_, i) => i)),
-    }));
+    const plan: Batch[] = training.batches.map((b) => batchFromRows({ inputIds: b.input_ids, tokenTypeIds: b.token_type_ids, attentionMask: b.attention_mask, labels: b.labels }));
     const losses: number[] = [];
     const trainer = new ClassifierTrainer(
       params,

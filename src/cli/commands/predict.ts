@@ -1,9 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { loadModelFromDir } from '../../engine/pipeline/node';
-import type { TextInput } from '../../engine/pipeline';
 import { UsageError, requireString, stringFlag } from '../args';
 import { printJson, setupBackend, wantsJson, type Command } from '../context';
-import { readDataFile } from '../datafile';
+import { TEXT_INPUT_FLAGS, collectTextInputs } from '../datafile';
 import { csvField } from '../io';
 
 export const predictCommand: Command = {
@@ -12,31 +11,19 @@ export const predictCommand: Command = {
   usage: 'fewshot predict --model DIR (--input FILE | --text "…" [--text "…"]) [--output FILE.csv|.jsonl]',
   flags: {
     model: { type: 'string', placeholder: 'DIR', help: 'fine-tuned Hugging Face model folder' },
-    input: { type: 'string', placeholder: 'FILE', help: 'CSV, TSV or JSONL with a text column (labels, if present, are ignored)' },
-    text: { type: 'string', placeholder: 'TEXT', multiple: true, help: 'a text to classify (repeatable)' },
-    'text-pair': { type: 'string', placeholder: 'TEXT', help: 'second text for pair models (with a single --text)' },
-    'text-column': { type: 'string', placeholder: 'NAME', help: 'override the detected text column' },
-    'text-pair-column': { type: 'string', placeholder: 'NAME', help: 'override the detected second-text column' },
+    ...TEXT_INPUT_FLAGS,
     output: { type: 'string', placeholder: 'FILE', help: 'write predictions here (.csv or .jsonl; default: stdout)' },
     format: { type: 'string', placeholder: 'csv|jsonl', help: 'output format (default from --output, else jsonl)' },
     'max-len': { type: 'string', placeholder: 'N', help: 'truncate inputs to N tokens (default 128, capped by the model)' },
   },
   async run(args, io) {
     const dir = requireString(args, 'model', 'the fine-tuned model folder');
-    const inputPath = stringFlag(args, 'input');
-    const texts = (args.flags.text as string[] | undefined) ?? [];
-    if (!inputPath && texts.length === 0) throw new UsageError('Give --input FILE or at least one --text "…".');
     const output = stringFlag(args, 'output');
     const format = stringFlag(args, 'format') ?? (output?.endsWith('.csv') ? 'csv' : 'jsonl');
     if (format !== 'csv' && format !== 'jsonl') throw new UsageError(`--format must be csv or jsonl, got "${format}".`);
+    const inputs = await collectTextInputs(args, (w) => io.stderr(`warning: ${w}\n`));
     await setupBackend(args);
     const model = await loadModelFromDir(dir);
-    let inputs: TextInput[] = texts.map((text) => ({ text, textPair: texts.length === 1 ? (stringFlag(args, 'text-pair') ?? null) : null }));
-    if (inputPath) {
-      const file = await readDataFile(inputPath, { text: stringFlag(args, 'text-column'), textPair: stringFlag(args, 'text-pair-column') });
-      inputs = [...inputs, ...file.rows.map((r) => ({ text: r.text, textPair: r.textPair ?? null }))];
-      for (const w of file.warnings) io.stderr(`warning: ${w}\n`);
-    }
     const maxLen = stringFlag(args, 'max-len');
     const predictions = await model.predict(inputs, { maxLength: maxLen ? Number(maxLen) : undefined });
     const labels = model.labels;

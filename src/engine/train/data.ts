@@ -577,3 +577,21 @@ function packBatch(
 export function countDistinctShapes(batches: readonly Pick<Batch, 'batchSize' | 'seqLen'>[]): number {
   return new Set(batches.map((b) => `${b.batchSize}x${b.seqLen}`)).size;
 }
+
+/** A batch from already padded rows (e.g. golden fixtures): [B][T] ids, type ids and mask, labels [B]. */
+export function batchFromRows(rows: { inputIds: number[][]; tokenTypeIds: number[][]; attentionMask: number[][]; labels: number[] }): Batch {
+  const B = rows.inputIds.length;
+  const T = rows.inputIds[0]?.length ?? 0;
+  if (rows.tokenTypeIds.length !== B || rows.attentionMask.length !== B || rows.labels.length !== B || rows.inputIds.some((r) => r.length !== T)) {
+    throw new EngineError('BATCH_BAD_ROWS', `batchFromRows needs ${B} rows of ${T} ids, type ids and mask values and ${B} labels.`);
+  }
+  return {
+    inputIds: Int32Array.from(rows.inputIds.flat()),
+    tokenTypeIds: Int32Array.from(rows.tokenTypeIds.flat()),
+    attentionMask: Int32Array.from(rows.attentionMask.flat()),
+    labels: Int32Array.from(rows.labels),
+    batchSize: B,
+    seqLen: T,
+    indices: Int32Array.from({ length: B }, (_, i) => i),
+  };
+}

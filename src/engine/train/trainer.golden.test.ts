@@ -8,23 +8,11 @@ import { labelList } from '../bert/config';
 import { disposeBertParams, loadBertParams } from '../bert';
 import { readGolden as loadGolden, readGoldenConfig as loadGoldenConfig, readGoldenWeights as loadGoldenTensors } from '../bert/test-golden';
 import { initNodeBackend } from '../tf/node';
-import type { Batch } from './data';
+import { batchFromRows, type Batch } from './data';
 import { ClassifierTrainer } from './trainer';
 
 function goldenBatches(batches: { input_ids: number[][]; token_type_ids: number[][]; attention_mask: number[][]; labels: number[] }[]): Batch[] {
-  return batches.map((b) => {
-    const B = b.input_ids.length;
-    const T = b.input_ids[0].length;
-    return {
-      inputIds: Int32Array.from(b.input_ids.flat()),
-      tokenTypeIds: Int32Array.from(b.token_type_ids.flat()),
-      attentionMask: Int32Array.from(b.attention_mask.flat()),
-      labels: Int32Array.from(b.labels),
-      batchSize: B,
-      seqLen: T,
-      indices: Int32Array.from({ length: B }, (_, i) => i),
-    };
-  });
+  return batches.map((b) => batchFromRows({ inputIds: b.input_ids, tokenTypeIds: b.token_type_ids, attentionMask: b.attention_mask, labels: b.labels }));
 }
 
 describe.each(['cpu', 'wasm'] as const)('golden AdamW trajectory on %s', (backend) => {
