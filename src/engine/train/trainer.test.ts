@@ -4,7 +4,7 @@ import { bertPreset } from '../bert/config';
 import { disposeBertParams, initBertParams, type BertParams } from '../bert/params';
 import type { BertConfig } from '../bert/config';
 import { initNodeBackend } from '../tf/node';
-import type { EncodedExample } from './data';
+import { batchFromRows, type Batch, type EncodedExample } from './data';
 import { ClassifierTrainer, balancedClassWeights, type ProgressInfo } from './trainer';
 
 /** Vocabulary size of the synthetic task: small so the micro model learns it in a few steps. */
@@ -206,5 +206,40 @@ describe('ClassifierTrainer', () => {
     expect(reports.length).toBe(4);
     expect(reports.every((r) => r.examplesPerSecond > 0 && r.learningRate >= 0 && r.losses.length === 4)).toBe(true);
     expect(reports.at(-1)!.etaSeconds).toBe(0);
+  });
+});
+
+describe('gradient accumulation', () => {
+  it('two micro-batches of 4 take the same step as one batch of 8', async () => {
+    const labels = ['neg', 'pos'];
+    const cfg = microConfig(labels);
+    const examples = keywordExamples(8, 2, 21).map((e) => ({ ...e, inputIds: [...e.inputIds, ...new Array(16 - e.inputIds.length).fill(0)] }));
+    const rowsOf = (list: typeof examples) =>
+      batchFromRows({
+        inputIds: list.map((e) => Array.from(e.inputIds)),
+        tokenTypeIds: list.map(() => new Array(16).fill(0)),
+        attentionMask: list.map((e) => Array.from(e.inputIds, (id) => (id === 0 ? 0 : 1))),
+        labels: list.map((e) => e.label),
+      });
+    const run = async (plan: Batch[], accum: number) => {
+      const p = initBertParams(cfg, 8);
+      const losses: number[] = [];
+      const trainer = new ClassifierTrainer(p, cfg, labels, examples, [], {
+        epochs: 1, batchSize: 8, learningRate: 1e-3, maxLength: 16, seed: 1, dropout: false, gradAccumSteps: accum, lossReadEvery: 1, schedule: 'constant', warmupRatio: 0,
+      }, { onProgress: (info) => losses.push(...info.losses.map((l) => l.loss)) }, { batchPlan: plan });
+      while (await trainer.runStep()) {
+        /* one step */
+      }
+      await trainer.finish();
+      trainer.dispose();
+      const weights = Array.from(await p.classifier.w.data());
+      disposeBertParams(p, cfg);
+      return { losses, weights };
+    };
+    const whole = await run([rowsOf(examples)], 1);
+    const split = await run([rowsOf(examples.slice(0, 4)), rowsOf(examples.slice(4))], 2);
+    expect(split.losses).toHaveLength(1);
+    expect(split.losses[0]).toBeCloseTo(whole.losses[0], 5);
+    split.weights.forEach((w, i) => expect(w).toBeCloseTo(whole.weights[i], 5));
   });
 });
