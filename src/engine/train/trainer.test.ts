@@ -213,7 +213,7 @@ describe('gradient accumulation', () => {
   it('two micro-batches of 4 take the same step as one batch of 8', async () => {
     const labels = ['neg', 'pos'];
     const cfg = microConfig(labels);
-    const examples = keywordExamples(8, 2, 21).map((e) => ({ ...e, inputIds: [...e.inputIds, ...new Array(16 - e.inputIds.length).fill(0)] }));
+    const examples = keywordExamples(8, 2, 21).map((e) => ({ ...e, inputIds: [...Array.from(e.inputIds), ...new Array<number>(16 - e.inputIds.length).fill(0)] }));
     const rowsOf = (list: typeof examples) =>
       batchFromRows({
         inputIds: list.map((e) => Array.from(e.inputIds)),
