@@ -3,7 +3,7 @@
  * detection that can be overridden by flags.
  */
 import { basename } from 'node:path';
-import { applyColumnMapping, detectColumns, parseDatasetFile } from '../engine/dataset';
+import { applyColumnMapping, detectColumns, parseDatasetFile } from '../engine/data';
 import { EngineError } from '../engine/checkpoint/types';
 import { readInputBytes } from './io';
 import { UsageError, stringFlag, type ParsedArgs } from './args';
@@ -14,7 +14,7 @@ export interface DataRow {
   textPair?: string;
   /** null for unlabeled rows. */
   label: string | null;
-  /** 1-based row number in the file (header excluded), for messages. */
+  /** 1-based row as a spreadsheet shows it (CSV/TSV header = row 1; JSONL = line), for messages. */
   row: number;
 }
 
@@ -51,7 +51,7 @@ export async function readDataFile(path: string, overrides: ColumnOverrides = {}
     label: e.label,
     row: e.row,
   }));
-  return { path, rows, columns: { text: mapping.text, textPair: mapping.textPair ?? null, label: mapping.label ?? null }, warnings: parsed.warnings };
+  return { path, rows, columns: { text: mapping.text, textPair: mapping.textPair ?? null, label: mapping.label ?? null }, warnings: parsed.warnings.map((w) => w.message) };
 }
 
 /** Flags shared by commands that take texts from `--text` or an `--input` file. */
