@@ -1,5 +1,4 @@
 import { loadModelFromDir } from '../../engine/pipeline/node';
-import { predictClassProbabilities } from '../../engine/train/trainer';
 import { computeMetrics } from '../../engine/train/metrics';
 import { EngineError } from '../../engine/checkpoint/types';
 import { requireString, stringFlag } from '../args';
@@ -30,10 +29,9 @@ export const evalCommand: Command = {
     const labeled = rows.filter((r) => r.label !== null);
     if (labeled.length === 0) throw new EngineError('EVAL_NO_LABELS', `${dataPath} has no labeled rows to evaluate on.`);
     const maxLength = Math.min(Number(stringFlag(args, 'max-len') ?? 128), model.maxLength);
-    const { examples } = model.encode(labeled.map((r) => ({ text: r.text, textPair: r.textPair ?? null })), labeled.map((r) => labels.indexOf(r.label!)), maxLength);
-    const probs = await predictClassProbabilities(model.params, model.config, examples, 32, maxLength);
-    const L = labels.length;
-    const metrics = computeMetrics(examples.map((e) => e.label), Array.from({ length: examples.length }, (_, i) => Array.from(probs.subarray(i * L, (i + 1) * L))), labels);
+    // model.predict goes through the saved prompt when the model has one, else the classifier head.
+    const predictions = await model.predict(labeled.map((r) => ({ text: r.text, textPair: r.textPair ?? null })), { maxLength });
+    const metrics = computeMetrics(labeled.map((r) => labels.indexOf(r.label!)), predictions.map((p) => p.probabilities), labels);
     model.dispose();
     if (wantsJson(args)) {
       const { predictions: _p, ...rest } = metrics;

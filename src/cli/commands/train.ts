@@ -3,7 +3,11 @@ import { join } from 'node:path';
 import { createTrainer, prepareFineTune, type FineTuneOverrides } from '../../engine/pipeline/fine-tune';
 import { loadModelFromDir, saveModelToDir } from '../../engine/pipeline/node';
 import { formatConfusionMatrix, type Metrics } from '../../engine/train/metrics';
-import type { Example } from '../../engine/train/data';
+import type { EncodedExample, Example } from '../../engine/train/data';
+import { PromptTrainer, buildVerbalizer, compileTemplate, defaultPrompt, encodePromptExamples, parseVerbalizerJson, type PromptConfig } from '../../engine/prompt';
+import type { FewShotModel } from '../../engine/pipeline/fewshot-model';
+import type { PreparedFineTune } from '../../engine/pipeline/fine-tune';
+import type { TrainerCallbacks } from '../../engine/train/trainer';
 import { UsageError, intFlag, numberFlag, requireString, stringFlag } from '../args';
 import { printJson, setupBackend, wantsJson, type CliIO, type Command } from '../context';
 import { readDataFile, type ColumnOverrides } from '../datafile';
@@ -45,9 +49,12 @@ function compact(metrics: Metrics | null) {
 
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'fine-tune a classifier head on labeled CSV/TSV/JSONL and write a Hugging Face folder',
-  usage: 'fewshot train --model DIR --train train.csv [--dev dev.csv] [--test test.csv] --out DIR [--epochs N --lr X --batch-size N --max-len N --seed N]',
+  summary: 'fine-tune on labeled CSV/TSV/JSONL (classifier head or cloze prompt) and write a Hugging Face folder',
+  usage: 'fewshot train --model DIR --train train.csv [--dev dev.csv] [--test test.csv] --out DIR [--method head|prompt --template T --verbalizer JSON] [--epochs N --lr X --batch-size N --max-len N --seed N]',
   flags: {
+    method: { type: 'string', placeholder: 'head|prompt', help: 'head: classifier on the pooled [CLS] (default); prompt: LM-BFF cloze prompt through the MLM head' },
+    template: { type: 'string', placeholder: 'T', help: 'prompt method: template with {text} (and {text_pair}) and one [MASK] (default: built-in for the labels)' },
+    verbalizer: { type: 'string', placeholder: 'JSON', help: 'prompt method: label words, e.g. {"pos": ["great"], "neg": ["terrible"]} (default: built-in or the label names)' },
     model: { type: 'string', placeholder: 'DIR', help: 'pretrained Hugging Face model folder to start from' },
     train: { type: 'string', placeholder: 'FILE', help: 'labeled training data (CSV, TSV or JSONL)' },
     dev: { type: 'string', placeholder: 'FILE', help: 'dev data for evaluation/early stopping (default: 20% stratified split of --train)' },
@@ -71,7 +78,11 @@ export const trainCommand: Command = {
     const outDir = requireString(args, 'out', 'where to write the fine-tuned model');
     const dtype = (stringFlag(args, 'dtype') ?? 'f32').toUpperCase();
     if (dtype !== 'F32' && dtype !== 'F16') throw new UsageError('--dtype must be f32 or f16.');
+    const method = stringFlag(args, 'method') ?? 'head';
+    if (method !== 'head' && method !== 'prompt') throw new UsageError(`--method must be head or prompt, got "${method}".`);
+    if (method === 'head' && (stringFlag(args, 'template') || stringFlag(args, 'verbalizer'))) throw new UsageError('--template and --verbalizer need --method prompt.');
     const classWeights = stringFlag(args, 'class-weights');
+    if (method === 'prompt' && classWeights) throw new UsageError('--class-weights works with --method head only.');
     if (classWeights !== undefined && classWeights !== 'balanced') throw new UsageError('--class-weights takes only "balanced".');
     const overrides: FineTuneOverrides = {
       epochs: stringFlag(args, 'epochs') ? intFlag(args, 'epochs', 1, { min: 1, max: 10_000 }) : undefined,
@@ -93,7 +104,10 @@ export const trainCommand: Command = {
     const test = testPath ? await readExamples(testPath, columns, io) : null;
 
     const model = await loadModelFromDir(modelDir, { seed: overrides.seed });
+    // A prompt saved with the starting model would change what `predict` means; training sets its own.
+    model.setPrompt(null);
     const prepared = prepareFineTune(model, { train, dev }, overrides);
+    const prompt = method === 'prompt' ? promptSetup(model, prepared, stringFlag(args, 'template'), stringFlag(args, 'verbalizer'), io) : null;
     for (const issue of prepared.issues) io.stderr(`${issue.severity}: ${issue.message} ${issue.action ?? ''}\n`);
     for (const note of prepared.splitNotes) io.stderr(`note: ${note}\n`);
     if (prepared.memory.note) io.stderr(`note: ${prepared.memory.note}\n`);
@@ -102,7 +116,7 @@ export const trainCommand: Command = {
     }
     const o = prepared.options;
     io.stderr(
-      `Training ${model.name} on ${prepared.train.length} examples (${prepared.labels.length} labels: ${prepared.labels.join(', ')}), dev ${prepared.dev.length}${prepared.autoSplit ? ' (automatic split)' : ''}; ` +
+      `Training ${model.name}${prompt ? ` with the prompt "${prompt.config.template}" and label words ${JSON.stringify(prompt.config.verbalizer)}` : ''} on ${prepared.train.length} examples (${prepared.labels.length} labels: ${prepared.labels.join(', ')}), dev ${prepared.dev.length}${prepared.autoSplit ? ' (automatic split)' : ''}; ` +
         `backend ${backend}, epochs ${o.epochs}, batch ${o.batchSize}${(o.gradAccumSteps ?? 1) > 1 ? `×${o.gradAccumSteps}` : ''}, lr ${o.learningRate}, max length ${o.maxLength}, seed ${o.seed}\n`,
     );
 
@@ -110,7 +124,7 @@ export const trainCommand: Command = {
     const log: string[] = [];
     const evaluations: { step: number; epoch: number; accuracy: number; macroF1: number }[] = [];
     const bar = new ProgressBar(io);
-    const trainer = createTrainer(model, prepared, {
+    const callbacks: TrainerCallbacks = {
       onProgress: (p) => {
         for (const l of p.losses) log.push(JSON.stringify({ step: l.step, epoch: p.epoch, loss: l.loss, lr: p.learningRate }));
         bar.update(p.step, p.totalSteps, `epoch ${p.epoch}/${p.epochs} loss ${p.loss?.toFixed(4) ?? '-'} lr ${p.learningRate.toExponential(2)} ${p.examplesPerSecond.toFixed(1)} ex/s ETA ${formatDuration(p.etaSeconds)}`);
@@ -120,27 +134,34 @@ export const trainCommand: Command = {
         log.push(JSON.stringify({ step: e.step, epoch: e.epoch, dev_accuracy: e.metrics.accuracy, dev_macro_f1: e.metrics.macroF1 }));
       },
       onLog: (level, message) => io.stderr(`${level}: ${message}\n`),
-    });
+    };
+    const trainer = prompt ? prompt.createTrainer(callbacks) : createTrainer(model, prepared, callbacks);
+    // Both trainers evaluate their own encoding (prompt examples carry the [MASK] position).
+    const evaluate = (examples: readonly EncodedExample[]) => (trainer as { evaluate(e: readonly EncodedExample[]): Promise<Metrics> }).evaluate(examples);
+    const encodeForEval = (rows: { text: string; textPair?: string | null }[], labelIndices: number[]): EncodedExample[] =>
+      prompt ? prompt.encode(rows, labelIndices) : model.encode(rows.map((r) => ({ text: r.text, textPair: r.textPair ?? null })), labelIndices, o.maxLength).examples;
     const started = Date.now();
     while (await trainer.runStep()) {
       /* one optimizer step per iteration */
     }
     const summary = await trainer.finish();
     bar.done();
-    model.markClassifierTrained();
-    const devMetrics = prepared.dev.length > 0 ? await trainer.evaluate(prepared.dev) : null;
+    if (prompt) model.setPrompt(prompt.config);
+    else model.markClassifierTrained();
+    const devMetrics = prepared.dev.length > 0 ? await evaluate(prompt ? prompt.dev : prepared.dev) : null;
     let testMetrics: Metrics | null = null;
     if (test) {
       const labeled = test.filter((r) => r.label !== null && prepared.labels.includes(r.label));
       const skipped = test.length - labeled.length;
       if (skipped > 0) io.stderr(`note: ${skipped} test rows have no label or a label unseen in training and are not scored.\n`);
-      const encoded = model.encode(labeled.map((r) => ({ text: r.text, textPair: r.textPair ?? null })), labeled.map((r) => prepared.labels.indexOf(r.label!)), o.maxLength);
-      testMetrics = await trainer.evaluate(encoded.examples);
+      testMetrics = await evaluate(encodeForEval(labeled, labeled.map((r) => prepared.labels.indexOf(r.label!))));
     }
     trainer.dispose();
     await saveModelToDir(model, outDir, { dtype });
     const metrics = {
       model: modelDir,
+      method,
+      prompt: prompt?.config ?? null,
       labels: prepared.labels,
       hyperparameters: o,
       memory: prepared.memory,
@@ -163,3 +184,37 @@ export const trainCommand: Command = {
   },
 };
 
+/**
+ * The prompt method's pieces: the template and verbalizer (flags, else the built-in choice for
+ * these labels), examples rendered through the template, and a PromptTrainer with the same
+ * hyperparameters the head method would use. The text keeps the head method's token budget and
+ * the template's own tokens come on top, so both methods see the same text.
+ */
+function promptSetup(model: FewShotModel, prepared: PreparedFineTune, templateFlag: string | undefined, verbalizerFlag: string | undefined, io: CliIO) {
+  // The built-in choice is computed only for what the flags leave open (it may need label names as words).
+  const fallback = templateFlag && verbalizerFlag ? null : defaultPrompt(null, prepared.labels, model.tokenizer);
+  const templateText = templateFlag ?? fallback!.template;
+  const spec = verbalizerFlag ? parseVerbalizerJson(verbalizerFlag) : fallback!.verbalizer;
+  const compiled = compileTemplate(templateText, model.tokenizer);
+  const verbalizer = buildVerbalizer(spec, prepared.labels, model.tokenizer);
+  for (const w of [...compiled.warnings, ...verbalizer.warnings]) io.stderr(`warning: ${w}\n`);
+  const config: PromptConfig = { template: templateText, verbalizer: Object.fromEntries(verbalizer.labels.map((l, i) => [l, [...verbalizer.words[i]]])) };
+  const maxLength = Math.min(model.maxLength, Math.ceil((prepared.options.maxLength + compiled.fixedLength) / 8) * 8);
+  const encode = (rows: readonly { text: string; textPair?: string | null }[], labelIndices: readonly number[]) =>
+    encodePromptExamples(compiled, model.tokenizer, rows.map((r) => ({ text: r.text, textPair: r.textPair ?? null })), labelIndices, maxLength).examples;
+  // config.json's id2label follows the prompt's labels, so the (unused) classifier must match them
+  // for the folder to load; a fresh seeded head, as the head method would start with.
+  model.setLabels(prepared.labels, prepared.options.seed);
+  const indicesOf = (rows: readonly Example[]) => rows.map((r) => prepared.labels.indexOf(r.label!));
+  const train = encode(prepared.trainExamples, indicesOf(prepared.trainExamples));
+  const dev = encode(prepared.devExamples, indicesOf(prepared.devExamples));
+  const { classWeights: _unused, ...options } = prepared.options;
+  return {
+    config,
+    dev,
+    encode,
+    createTrainer: (callbacks: TrainerCallbacks) =>
+      // Few-shot batches are small: accumulation folds back into one batch of the same effective size.
+      new PromptTrainer(model.params, model.config, verbalizer, train, dev, { ...options, gradAccumSteps: 1, batchSize: options.batchSize * (options.gradAccumSteps ?? 1), maxLength }, callbacks),
+  };
+}

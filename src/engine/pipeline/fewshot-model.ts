@@ -29,6 +29,8 @@ import { EngineError } from '../checkpoint/types';
 import { BertTokenizer, type Encoding } from '../tokenizer';
 import type { EncodedExample } from '../train/data';
 import { predictClassProbabilities } from '../train/trainer';
+// Runtime import is one-way: prompt/config.ts imports only types from this module.
+import { predictWithPrompt, readPromptConfig, resolvePrompt, promptExtraConfig, type PromptConfig } from '../prompt/config';
 
 /** A text (or text pair) to classify or encode. */
 export interface TextInput {
@@ -70,6 +72,8 @@ export interface ModelSummary {
   labels: string[];
   warnings: string[];
   weightFormat: string | null;
+  /** Cloze prompt that `predict` uses instead of the classifier head (config.json `fewshot_prompt`), or null. */
+  prompt: PromptConfig | null;
 }
 
 /** Longest input the studio tokenizes by default when a model allows more (keeps memory sane). */
@@ -82,6 +86,11 @@ function isPlaceholderLabels(labels: string[]): boolean {
 
 export class FewShotModel {
   private disposed = false;
+  /**
+   * When set, `predict` scores classes through this template + verbalizer on the MLM head
+   * (prompt-based models, issue: prompt learning) instead of the classifier head.
+   */
+  private promptConfig: PromptConfig | null = null;
 
   private constructor(
     public readonly name: string,
@@ -112,8 +121,29 @@ export class FewShotModel {
           'The vocabulary file does not belong to these weights; use the vocab.txt/tokenizer.json shipped with the model.',
       );
     }
+    // Read the saved prompt before allocating weights so a bad one fails fast and leaks nothing.
+    const prompt = readPromptConfig(files.configJson);
+    if (prompt) resolvePrompt({ tokenizer }, prompt);
     const { params, report } = loadBertParams(files.tensors, config, { seed: options.seed ?? 0, fileName: files.weightFiles?.[0] });
-    return new FewShotModel(options.name, options.source, config, tokenizer, params, { ...report, warnings: [...files.warnings, ...report.warnings] }, files.weightFormat);
+    const model = new FewShotModel(options.name, options.source, config, tokenizer, params, { ...report, warnings: [...files.warnings, ...report.warnings] }, files.weightFormat);
+    model.promptConfig = prompt;
+    return model;
+  }
+
+  /** The prompt `predict` uses, or null (classifier head). */
+  get prompt(): PromptConfig | null {
+    return this.promptConfig;
+  }
+
+  /**
+   * Makes `predict` (and the exported config.json) use a cloze prompt; null returns to the
+   * classifier head. Validated against the tokenizer first (template has one [MASK], every label
+   * has words the vocabulary knows).
+   */
+  setPrompt(prompt: PromptConfig | null): void {
+    this.assertAlive();
+    if (prompt) resolvePrompt(this, prompt);
+    this.promptConfig = prompt ? { ...prompt, verbalizer: { ...prompt.verbalizer } } : null;
   }
 
   /** A freshly initialised model (tests, random-init baselines). */
@@ -126,8 +156,9 @@ export class FewShotModel {
     return new FewShotModel(options.name, 'random initialisation', config, tokenizer, params, { initialized: fresh, unexpected: [], warnings: [] }, null);
   }
 
-  /** Class labels in id order. */
+  /** Class labels in id order (the verbalizer's label order when a prompt is set). */
   get labels(): string[] {
+    if (this.promptConfig) return Object.keys(this.promptConfig.verbalizer);
     const id2label = this.config.id2label ?? {};
     return Object.keys(id2label)
       .map(Number)
@@ -164,6 +195,7 @@ export class FewShotModel {
       labels: this.labels,
       warnings: [...this.loadReport.warnings],
       weightFormat: this.weightFormat,
+      prompt: this.promptConfig,
     };
   }
 
@@ -224,9 +256,20 @@ export class FewShotModel {
     return inputs.map((input) => this.tokenizer.encode(input.text, input.textPair ?? null, {}).ids.length);
   }
 
+  /** Class probabilities: through the prompt when one is set, else through the classifier head. */
   async predict(inputs: readonly TextInput[], options: { maxLength?: number; batchSize?: number } = {}): Promise<Prediction[]> {
     this.assertAlive();
-    const labels = this.labels;
+    if (this.promptConfig) return predictWithPrompt(this, this.promptConfig, inputs, options);
+    return this.predictWithHead(inputs, options);
+  }
+
+  /** Class probabilities from the classifier head, whatever prompt is set. */
+  async predictWithHead(inputs: readonly TextInput[], options: { maxLength?: number; batchSize?: number } = {}): Promise<Prediction[]> {
+    this.assertAlive();
+    const labels = Object.keys(this.config.id2label ?? {})
+      .map(Number)
+      .sort((a, b) => a - b)
+      .map((i) => this.config.id2label![String(i)]);
     if (labels.length === 0) throw new EngineError('MODEL_NO_CLASSIFIER', 'This model has no classifier labels yet. Load labeled data and train first.');
     const maxLength = Math.min(options.maxLength ?? DEFAULT_MAX_LENGTH, this.maxLength);
     const { examples } = this.encode(inputs, null, maxLength);
@@ -296,8 +339,11 @@ export class FewShotModel {
   async exportFiles(options: { dtype?: 'F32' | 'F16'; extraConfig?: Record<string, unknown> } = {}): Promise<Map<string, Uint8Array>> {
     this.assertAlive();
     const labels = this.labels;
-    const architectures = labels.length > 0 && this.hasTrainedClassifier ? ['BertForSequenceClassification'] : ['BertForMaskedLM'];
-    const config = { ...bertConfigToJson({ ...this.config, architectures }), ...(options.extraConfig ?? {}) };
+    const prompt = this.promptConfig;
+    // A prompt model is used through its MLM head, so it loads in transformers as BertForMaskedLM.
+    const architectures = !prompt && labels.length > 0 && this.hasTrainedClassifier ? ['BertForSequenceClassification'] : ['BertForMaskedLM'];
+    const labelMaps = prompt ? { id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])), label2id: Object.fromEntries(labels.map((l, i) => [l, i])) } : {};
+    const config = { ...bertConfigToJson({ ...this.config, ...labelMaps, architectures }), ...(prompt ? promptExtraConfig(prompt) : {}), ...(options.extraConfig ?? {}) };
     const tokenizerConfig = this.tokenizer.toTokenizerConfig();
     const specialTokensMap: Record<string, string> = {
       unk_token: this.tokenizer.config.unkToken,

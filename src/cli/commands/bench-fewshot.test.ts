@@ -1,0 +1,103 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../main';
+import type { CliIO } from '../context';
+import { meanStd, sampleFewShot } from './bench-fewshot';
+
+const SST2 = '../shared/data/datasets/sst2';
+
+/** A temp "sst2" folder with the first rows of each label from the real files. */
+function tinySst2(perLabel: number): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'bench-fewshot-')), 'sst2');
+  mkdirSync(dir);
+  for (const file of ['train.csv', 'test.csv']) {
+    const [header, ...lines] = readFileSync(join(SST2, file), 'utf8').trim().split(/\r?\n/);
+    const pick = (label: string) => lines.filter((l) => l.endsWith(`,${label}`)).slice(0, perLabel);
+    writeFileSync(join(dir, file), [header, ...pick('positive'), ...pick('negative')].join('\n') + '\n');
+  }
+  return dir;
+}
+
+describe('bench-fewshot', () => {
+  it('samples K per class for train and dev, disjoint and seeded', () => {
+    const rows = Array.from({ length: 20 }, (_, i) => ({ text: `t${i}`, label: i % 2 ? 'a' : 'b' }));
+    const s = sampleFewShot(rows, 3, 1);
+    expect(s.train).toHaveLength(6);
+    expect(s.dev).toHaveLength(6);
+    expect(s.train.filter((r) => r.label === 'a')).toHaveLength(3);
+    expect(new Set([...s.train, ...s.dev].map((r) => r.text)).size).toBe(12);
+    expect(sampleFewShot(rows, 3, 1)).toEqual(s);
+    expect(sampleFewShot(rows, 3, 2)).not.toEqual(s);
+    expect(() => sampleFewShot(rows, 6, 1)).toThrow(/K=6 needs 12/);
+    expect(meanStd([1, 3])).toEqual({ mean: 2, std: Math.SQRT2 });
+  });
+
+  it('runs all three methods end to end on a tiny SST-2 slice and writes JSON', async () => {
+    const dir = tinySst2(6);
+    const out = join(dir, 'bench.json');
+    let stdout = '';
+    let stderr = '';
+    const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stderrIsTTY: false };
+    const code = await main(
+      ['bench-fewshot', '--data', dir, '--k', '2', '--seeds', '2', '--methods', 'zeroshot,prompt,head', '--model', 'public/models/micro-random', '--max-test', '8', '--epochs', '2', '--max-len', '32', '--out', out],
+      io,
+    );
+    expect(stderr).not.toMatch(/Error/);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/zeroshot\s+\d+\.\d ± \d+\.\d/);
+    expect(stdout).toMatch(/prompt\s+/);
+    expect(stdout).toMatch(/head\s+/);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    expect(report).toMatchObject({ dataset: 'sst2', k: 2, seeds: 2, testRows: 8, template: '{text} It was [MASK].' });
+    expect(report.runs).toHaveLength(6);
+    for (const s of report.summary) {
+      expect(s.runs).toBe(2);
+      expect(s.accuracy.mean).toBeGreaterThanOrEqual(0);
+      expect(s.accuracy.mean).toBeLessThanOrEqual(1);
+    }
+  }, 30_000);
+
+  it('reports bad prompts and methods with actionable errors', async () => {
+    const dir = tinySst2(4);
+    let stderr = '';
+    const io: CliIO = { stdout: () => undefined, stderr: (t) => (stderr += t), stderrIsTTY: false };
+    expect(await main(['bench-fewshot', '--data', dir, '--methods', 'zeroshot,magic'], io)).toBe(2);
+    expect(stderr).toMatch(/--methods takes zeroshot, prompt, head/);
+    stderr = '';
+    expect(await main(['bench-fewshot', '--data', dir, '--k', '2', '--model', 'tests/fixtures/golden-micro/model', '--verbalizer', '{"positive":"grate","negative":"bad"}'], io)).toBe(1);
+    expect(stderr).toMatch(/"grate".*Close vocabulary entries: .*great.*VERBALIZER_WORD_NOT_IN_VOCAB/);
+  });
+});
+
+describe('zero-shot command', () => {
+  const GOLDEN = 'tests/fixtures/golden-micro/model';
+  const run = async (argv: string[]) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stderrIsTTY: false });
+    return { code, stdout, stderr };
+  };
+
+  it('classifies texts, scores labeled data, suggests words and ranks prompts', async () => {
+    const v = '{"positive":["great"],"negative":["terrible"]}';
+    const texts = await run(['zero-shot', '--model', GOLDEN, '--template', '{text} it was [MASK] .', '--verbalizer', v, '--text', 'the movie was good', '--json']);
+    expect(texts.code).toBe(0);
+    const p = JSON.parse(texts.stdout).predictions[0];
+    expect(p.probabilities.positive + p.probabilities.negative).toBeCloseTo(1, 5);
+    const dir = mkdtempSync(join(tmpdir(), 'zero-shot-'));
+    const data = join(dir, 'reviews.csv');
+    writeFileSync(data, 'text,label\nthe movie was good,positive\ni loved the film,positive\nthe movie was bad,negative\ni hated the film,negative\n');
+    const scored = await run(['zero-shot', '--model', GOLDEN, '--data', data, '--json']);
+    expect(scored.code).toBe(0);
+    expect(JSON.parse(scored.stdout)).toMatchObject({ template: '{text} It was [MASK].', n: 4 });
+    const suggested = await run(['zero-shot', '--model', GOLDEN, '--data', data, '--suggest', '3', '--json']);
+    expect(JSON.parse(suggested.stdout).suggestions.positive).toHaveLength(3);
+    const searched = await run(['zero-shot', '--model', GOLDEN, '--data', data, '--search', '--json']);
+    expect(JSON.parse(searched.stdout).length).toBeGreaterThan(3);
+    const noMask = await run(['zero-shot', '--model', GOLDEN, '--template', '{text} it was good', '--verbalizer', v, '--text', 'x']);
+    expect(noMask.code).toBe(1);
+    expect(noMask.stderr).toMatch(/PROMPT_NO_MASK/);
+  });
+});

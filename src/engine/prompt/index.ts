@@ -1,0 +1,7 @@
+/** Prompt learning: cloze templates, verbalizers, zero-shot scoring, prompt fine-tuning, search. */
+export * from './template';
+export * from './verbalizer';
+export * from './zero-shot';
+export * from './trainer';
+export * from './config';
+export * from './search';
