@@ -5,15 +5,18 @@
 import { EngineError } from '../engine/checkpoint/types';
 import { UsageError, formatHelp, parseArgs } from './args';
 import { COMMON_FLAGS, type CliIO, type Command } from './context';
+import { benchFewshotCommand } from './commands/bench-fewshot';
 import { embedCommand } from './commands/embed';
 import { evalCommand } from './commands/eval';
 import { fillMaskCommand } from './commands/fill-mask';
 import { infoCommand } from './commands/info';
 import { predictCommand } from './commands/predict';
+import { pretrainCommand } from './commands/pretrain';
 import { tokenizeCommand } from './commands/tokenize';
 import { trainCommand } from './commands/train';
+import { zeroShotCommand } from './commands/zero-shot';
 
-export const COMMANDS: Command[] = [infoCommand, tokenizeCommand, fillMaskCommand, predictCommand, embedCommand, trainCommand, evalCommand];
+export const COMMANDS: Command[] = [infoCommand, tokenizeCommand, fillMaskCommand, predictCommand, embedCommand, trainCommand, evalCommand, pretrainCommand, zeroShotCommand, benchFewshotCommand];
 
 const defaultIO: CliIO = {
   stdout: (text) => void process.stdout.write(text),
