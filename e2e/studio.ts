@@ -11,7 +11,7 @@ export async function studioState<T>(page: Page, pick: (state: StudioState) => T
 }
 
 export class StudioShell {
-  constructor(private readonly page: Page) {}
+  constructor(protected readonly page: Page) {}
 
   async open(query = ''): Promise<void> {
     await this.page.goto(`/${query}`);
@@ -28,5 +28,27 @@ export class StudioShell {
 
   async waitForSelfTest(): Promise<void> {
     await expect.poll(() => studioState(this.page, (s) => s.selfTestStatus), { timeout: 120_000 }).toBe('done');
+  }
+}
+
+/** Page object for the studio's panels (tabs, data, training, playground, export). */
+export class Studio extends StudioShell {
+  async tab(name: 'model' | 'data' | 'train' | 'evaluate' | 'playground'): Promise<void> {
+    await this.page.getByTestId(`tab-${name}`).click();
+    await expect(this.page.getByTestId(`panel-${name}`)).toBeVisible();
+  }
+
+  async waitForModel(): Promise<void> {
+    await expect.poll(() => studioState(this.page, (s) => s.modelStatus), { timeout: 120_000 }).toBe('ready');
+  }
+
+  /** Chooses a dataset file through the Data panel's file input. */
+  async chooseDataFile(file: { name: string; mimeType: string; buffer: Buffer }): Promise<void> {
+    await this.tab('data');
+    await this.page.getByTestId('data-file-input').setInputFiles(file);
+  }
+
+  async screenshot(name: string, outputPath: (name: string) => string): Promise<void> {
+    await this.page.screenshot({ path: outputPath(`panel-${name}.png`), fullPage: true });
   }
 }

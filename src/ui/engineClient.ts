@@ -3,7 +3,7 @@
  * answers to requests by id, turns worker crashes into rejected requests plus a crash callback,
  * and can restart the worker.
  */
-import { PROTOCOL_VERSION, type RequestMap, type RequestType, type WorkerMessage, type WorkerRequest } from '../worker/protocol';
+import { PROTOCOL_VERSION, type RequestMap, type RequestType, type WorkerEventPayload, type WorkerMessage, type WorkerRequest } from '../worker/protocol';
 
 export class EngineRequestError extends Error {
   constructor(
@@ -25,6 +25,8 @@ export interface EngineClientCallbacks {
   onCrash: (message: string) => void;
   /** Errors the worker reported without a request id (e.g. a stray rejection inside it). */
   onUnattributedError: (code: string, message: string) => void;
+  /** Streaming events (download, training progress, logs). */
+  onEvent?: (event: WorkerEventPayload) => void;
 }
 
 export class EngineClient {
@@ -54,6 +56,8 @@ export class EngineClient {
       this.pending.delete(message.id as number);
       if (message.type === 'result') pending.resolve(message.result);
       else pending.reject(new EngineRequestError(message.code, message.message));
+    } else if (message.type === 'event') {
+      this.callbacks.onEvent?.(message.event);
     } else if (message.type === 'error') {
       this.callbacks.onUnattributedError(message.code, message.message);
     }
@@ -74,7 +78,9 @@ export class EngineClient {
     const message = { v: PROTOCOL_VERSION, id, type, params } as WorkerRequest;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.worker!.postMessage(message);
+      // Dataset bytes are transferred, not copied.
+      const transfer = type === 'parseDataset' ? [(params as RequestMap['parseDataset']['params']).bytes.buffer as ArrayBuffer] : [];
+      this.worker!.postMessage(message, transfer);
     });
   }
 

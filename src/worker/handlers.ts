@@ -5,6 +5,7 @@
 import { describeCapability, initBestBackend, type CapabilityReport, type WasmPaths } from '../engine/backend';
 import { runSelfTest } from '../engine/selftest';
 import { EngineError } from '../engine/checkpoint/types';
+import { applyColumnMapping, detectColumns, parseDatasetFile } from '../engine/data';
 import type { ErrorCode, RequestMap, WorkerEventPayload, WorkerMessage, WorkerRequest } from './protocol';
 import { PROTOCOL_VERSION } from './protocol';
 import { Session } from './session';
@@ -61,6 +62,24 @@ export async function handleRequest(request: WorkerRequest, post: (message: Work
       return (await requireSession()).embed(request.params.inputs);
     case 'exportModel':
       return (await requireSession()).exportModel(request.params.dtype);
+    case 'parseDataset': {
+      const { bytes, fileName, mapping } = request.params;
+      const parsed = parseDatasetFile(bytes, fileName);
+      if (parsed.columns.length < 2) {
+        throw new EngineError('DATA_ONE_COLUMN', `${fileName} has only one column (${JSON.stringify(parsed.columns[0] ?? '')}). A dataset needs a text column and a label column.`);
+      }
+      if (mapping) {
+        for (const column of [mapping.text, mapping.textPair, mapping.label]) {
+          if (column !== null && !parsed.columns.includes(column)) throw new EngineError('BAD_REQUEST', `Column ${JSON.stringify(column)} is not in ${fileName}.`);
+        }
+      }
+      const detected = mapping ? { ...mapping, reasons: [] as string[] } : detectColumns(parsed.columns, parsed.rows.slice(0, 500));
+      const used = { text: detected.text, textPair: detected.textPair, label: detected.label };
+      const examples = applyColumnMapping(parsed, used);
+      const current = session?.hasModel ? session : null;
+      const tokenLengths = current ? await current.tokenLengths(examples.map((e) => ({ text: e.text, textPair: e.textPair }))) : null;
+      return { fileName, format: parsed.format, columns: parsed.columns, mapping: used, reasons: detected.reasons, examples, warnings: parsed.warnings.map((w) => w.message), tokenLengths };
+    }
     case 'debugCrash':
       if (import.meta.env?.MODE === 'production') throw new EngineError('BAD_REQUEST', 'debugCrash exists only in dev and test builds.');
       // Throwing from a timer escapes every handler: the worker's global error fires, as in a real crash.

@@ -48,6 +48,36 @@ export interface TrainingPlan {
   devExamples: Example[];
 }
 
+/** Column roles in a dataset file. */
+export interface DatasetColumnMapping {
+  text: string;
+  textPair: string | null;
+  label: string | null;
+}
+
+/** One mapped dataset row (row = 1-based data-row number in the file). */
+export interface DatasetExample {
+  text: string;
+  textPair?: string;
+  label: string | null;
+  row: number;
+}
+
+/** A parsed dataset file, ready for the data panel. */
+export interface ParsedDatasetResult {
+  fileName: string;
+  format: string;
+  columns: string[];
+  /** The mapping used: the one passed in, or the detected one. */
+  mapping: DatasetColumnMapping;
+  /** Why each column was chosen (empty when the mapping was given). */
+  reasons: string[];
+  examples: DatasetExample[];
+  warnings: string[];
+  /** Token count per example with the session model's tokenizer; null when no model is loaded. */
+  tokenLengths: number[] | null;
+}
+
 /** Every request type with its parameters and result. */
 export interface RequestMap {
   /** Bring up the backend (once) and report capabilities. */
@@ -68,6 +98,8 @@ export interface RequestMap {
   embed: { params: { inputs: TextInput[] }; result: number[][] };
   /** The model as a Hugging Face folder: file name → bytes. */
   exportModel: { params: { dtype: 'F32' | 'F16' }; result: { files: Record<string, Uint8Array> } };
+  /** Parse a CSV/TSV/JSONL file, detect (or apply) the column mapping, count tokens. */
+  parseDataset: { params: { bytes: Uint8Array; fileName: string; mapping?: DatasetColumnMapping }; result: ParsedDatasetResult };
   /** Test builds only: make the worker die with an uncaught error, to exercise crash recovery. */
   debugCrash: { params: { message: string }; result: never };
 }

@@ -209,6 +209,11 @@ export class Session {
     return this.scheduler.enqueue(async () => this.requireModel().fillMask(text, topK));
   }
 
+  /** Token count per input with the model's tokenizer (special tokens included, no truncation). */
+  tokenLengths(inputs: TextInput[]) {
+    return this.scheduler.enqueue(async () => this.requireModel().tokenLengths(inputs));
+  }
+
   embed(inputs: TextInput[]) {
     return this.scheduler.enqueue(async () => this.requireModel().embed(inputs));
   }

@@ -2,8 +2,12 @@
  * Module-level actions: the bridge between the engine client and the store. Kept out of
  * components so worker events can update state without React.
  */
+import { zipSync } from 'fflate';
+import type { FineTuneOverrides } from '../../engine/pipeline/fine-tune';
+import type { DatasetColumnMapping, ModelSource, WorkerEventPayload } from '../../worker/protocol';
 import { EngineClient, EngineRequestError } from '../engineClient';
 import { useStudio } from './index';
+import type { TrainSettings } from './trainingSlice';
 
 let client: EngineClient | null = null;
 
@@ -17,6 +21,7 @@ function getClient(): EngineClient {
     onCrash: (message) =>
       useStudio.getState().setEngine({ engineStatus: 'crashed', engineError: { code: 'WORKER_CRASHED', message } }),
     onUnattributedError: (code, message) => useStudio.getState().setEngine({ engineError: { code, message } }),
+    onEvent: handleEvent,
   });
   return client;
 }
@@ -29,6 +34,7 @@ export async function startEngine(requestedBackend: string | null): Promise<void
     const capability = await getClient().request('hello', { backend: requestedBackend });
     setEngine({ engineStatus: 'ready', capability });
     await runSelfTest();
+    if (!useStudio.getState().model) await loadDefaultModel();
   } catch (error) {
     if (useStudio.getState().engineStatus !== 'crashed') setEngine({ engineStatus: 'error', engineError: errorInfo(error) });
   }
@@ -49,6 +55,7 @@ export async function runSelfTest(): Promise<void> {
 export async function restartEngine(): Promise<void> {
   const { requestedBackend, setEngine } = useStudio.getState();
   setEngine({ capability: null, selfTest: null, selfTestStatus: 'idle' });
+  useStudio.getState().setModel({ model: null, modelStatus: 'idle' });
   getClient().restart();
   await startEngine(requestedBackend);
 }
@@ -56,4 +63,145 @@ export async function restartEngine(): Promise<void> {
 /** Test builds only: crash the worker on purpose. */
 export function crashEngineForTest(message: string): void {
   getClient().request('debugCrash', { message }).catch(() => {});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model, data, training, playground, export.
+
+function handleEvent(event: WorkerEventPayload): void {
+  const state = useStudio.getState();
+  if (event.kind === 'download') {
+    state.setModel({ download: { file: event.file, loaded: event.loaded, total: event.total } });
+    return;
+  }
+  state.applyTrainingEvent(event);
+  if (event.kind === 'trainingDone') {
+    state.setModel({ model: event.model });
+    state.setPlayground({ playLabels: event.model.labels });
+  }
+}
+
+/** Loads a model; on failure the previous model stays and the error is shown in the model panel. */
+export async function loadModel(source: ModelSource, displayName: string): Promise<boolean> {
+  const { setModel } = useStudio.getState();
+  setModel({ modelStatus: 'loading', modelLoadingName: displayName, download: null, modelError: null });
+  try {
+    const model = await getClient().request('loadModel', { source });
+    setModel({ model, modelStatus: 'ready', modelLoadingName: null, download: null });
+    useStudio.getState().setPlayground({ playLabels: model.labels, playPrediction: null, maskResults: null });
+    // Token lengths depend on the tokenizer: recount the loaded data with the new one.
+    const { dataset } = useStudio.getState();
+    if (dataset) void remapDataset(dataset.mapping);
+    return true;
+  } catch (error) {
+    setModel({ modelStatus: 'error', modelLoadingName: null, download: null, modelError: errorInfo(error) });
+    return false;
+  }
+}
+
+export function loadDefaultModel(): Promise<boolean> {
+  const baseUrl = new URL('models/micro-random/', window.location.href).href;
+  return loadModel({ kind: 'url', baseUrl, name: 'micro-random' }, 'micro-random');
+}
+
+/** Parses a dataset file in the worker. On failure the previous dataset stays. */
+export async function loadDatasetFile(fileName: string, bytes: Uint8Array, mapping?: DatasetColumnMapping): Promise<boolean> {
+  const { setData, setDataset } = useStudio.getState();
+  setData({ dataStatus: 'parsing' });
+  // Keep our own copy: the request transfers its buffer to the worker.
+  const kept = bytes.slice();
+  try {
+    const result = await getClient().request('parseDataset', { bytes: bytes.slice(), fileName, mapping });
+    setDataset(result, kept);
+    return true;
+  } catch (error) {
+    setData({ dataStatus: useStudio.getState().dataset ? 'ready' : 'idle', dataError: { ...errorInfo(error), fileName } });
+    return false;
+  }
+}
+
+export function remapDataset(mapping: DatasetColumnMapping): Promise<boolean> {
+  const { dataset, datasetBytes } = useStudio.getState();
+  if (!dataset || !datasetBytes) return Promise.resolve(false);
+  return loadDatasetFile(dataset.fileName, datasetBytes, mapping);
+}
+
+function overridesFrom(settings: TrainSettings): FineTuneOverrides {
+  const o: FineTuneOverrides = {
+    batchSize: settings.batchSize,
+    seed: settings.seed,
+    weightDecay: settings.weightDecay,
+    warmupRatio: settings.warmupRatio,
+    maxGradNorm: settings.maxGradNorm,
+    gradAccumSteps: settings.gradAccumSteps,
+    classWeights: settings.classWeights,
+    patience: settings.patience,
+  };
+  if (settings.epochs !== null) o.epochs = settings.epochs;
+  if (settings.learningRate !== null) o.learningRate = settings.learningRate;
+  if (settings.maxLength !== null) o.maxLength = settings.maxLength;
+  if (settings.evalEvery !== null) o.evalEvery = settings.evalEvery;
+  return o;
+}
+
+export async function startTraining(): Promise<void> {
+  const state = useStudio.getState();
+  if (!state.dataset) return;
+  const train = state.dataset.examples.map((e) => (e.textPair === undefined ? { text: e.text, label: e.label } : { text: e.text, textPair: e.textPair, label: e.label }));
+  state.resetTraining(null);
+  state.setTraining({ trainingState: 'starting' });
+  try {
+    const plan = await getClient().request('startTraining', { train, dev: null, overrides: overridesFrom(state.settings) });
+    useStudio.getState().setTraining({ plan });
+    useStudio.getState().setPlayground({ playLabels: plan.labels });
+  } catch (error) {
+    useStudio.getState().setTraining({ trainingState: 'idle', trainingError: errorInfo(error) });
+  }
+}
+
+export async function pauseTraining(): Promise<void> {
+  await getClient().request('pauseTraining', {}).catch(() => undefined);
+}
+export async function resumeTraining(): Promise<void> {
+  await getClient().request('resumeTraining', {}).catch(() => undefined);
+}
+export async function stopTraining(): Promise<void> {
+  await getClient().request('stopTraining', {}).catch(() => undefined);
+}
+
+export async function predictText(text: string): Promise<void> {
+  const { setPlayground } = useStudio.getState();
+  const duringTraining = useStudio.getState().trainingState === 'running';
+  const step = useStudio.getState().progress?.step ?? null;
+  try {
+    const { labels, predictions } = await getClient().request('predict', { inputs: [{ text }] });
+    const prediction = predictions[0];
+    setPlayground({
+      playLabels: labels,
+      playPrediction: prediction,
+      playError: null,
+      predictionLog: [...useStudio.getState().predictionLog, { text, probabilities: prediction.probabilities, duringTraining, step, at: Date.now() }].slice(-100),
+    });
+  } catch (error) {
+    setPlayground({ playPrediction: null, playError: errorInfo(error).message });
+  }
+}
+
+export async function fillMask(text: string, topK = 5): Promise<void> {
+  const { setPlayground } = useStudio.getState();
+  const duringTraining = useStudio.getState().trainingState === 'running';
+  try {
+    const maskResults = await getClient().request('fillMask', { text, topK });
+    setPlayground({ maskResults, maskError: null, maskAnswered: { at: Date.now(), duringTraining } });
+  } catch (error) {
+    setPlayground({ maskResults: null, maskError: errorInfo(error).message });
+  }
+}
+
+/** Exports the model as a Hugging Face folder in a zip and returns it with a file name. */
+export async function exportModelZip(): Promise<{ fileName: string; blob: Blob }> {
+  const { files } = await getClient().request('exportModel', { dtype: 'F32' });
+  const zipped = zipSync(files, { level: 6 });
+  const name = (useStudio.getState().model?.name ?? 'model').replace(/[^\w.-]+/g, '-');
+  return { fileName: `${name}-fewshot.zip`, blob: new Blob([zipped as BlobPart], { type: 'application/zip' }) };
 }

@@ -1,6 +1,14 @@
 import type { StateCreator } from 'zustand';
 
-export type PanelId = 'model' | 'data' | 'train' | 'evaluate' | 'playground' | 'engine';
+export type PanelId = 'model' | 'data' | 'train' | 'evaluate' | 'playground';
+
+export const PANELS: { id: PanelId; label: string }[] = [
+  { id: 'model', label: 'Model' },
+  { id: 'data', label: 'Data' },
+  { id: 'train', label: 'Train' },
+  { id: 'evaluate', label: 'Evaluate' },
+  { id: 'playground', label: 'Playground' },
+];
 
 /** Navigation state of the shell. */
 export interface LayoutSlice {
@@ -9,6 +17,6 @@ export interface LayoutSlice {
 }
 
 export const createLayoutSlice: StateCreator<LayoutSlice, [], [], LayoutSlice> = (set) => ({
-  activePanel: 'engine',
+  activePanel: 'model',
   setActivePanel: (activePanel) => set({ activePanel }),
 });

@@ -1,0 +1,146 @@
+/**
+ * The studio end to end on WebGPU: default model → CSV → mapping → train a few steps → playground
+ * answers during training → evaluate → export a Hugging Face zip. Offline: any request to a host
+ * other than the app's origin fails the test.
+ */
+import { expect, test } from '@playwright/test';
+import { unzipSync } from 'fflate';
+import { readFile } from 'node:fs/promises';
+import { csvFile, sst2Csv } from './fixtures/datasets';
+import { Studio, studioState } from './studio';
+
+test('model → data → train → playground during training → evaluate → export', async ({ page, baseURL }, testInfo) => {
+  test.setTimeout(540_000);
+  const foreign: string[] = [];
+  const origin = new URL(baseURL!).origin;
+  page.on('request', (r) => {
+    const url = new URL(r.url());
+    if (url.protocol !== 'blob:' && url.protocol !== 'data:' && url.origin !== origin) foreign.push(r.url());
+  });
+  const studio = new Studio(page);
+  const out = (name: string) => testInfo.outputPath(name);
+
+  await studio.open();
+  await studio.waitForEngine();
+  await studio.waitForModel();
+  expect(await studioState(page, (s) => s.model?.name)).toBe('micro-random');
+  await expect(page.getByTestId('model-name')).toHaveText('micro-random');
+  await studio.screenshot('model', out);
+
+  // Data: 24 SST-2 rows, text/label detected by name.
+  await studio.chooseDataFile(csvFile('sst2-24.csv', sst2Csv(24)));
+  await expect.poll(() => studioState(page, (s) => s.dataset?.examples.length)).toBe(24);
+  expect(await studioState(page, (s) => s.dataset!.mapping)).toEqual({ text: 'text', textPair: null, label: 'label' });
+  expect(await studioState(page, (s) => s.validation!.labelCounts.length)).toBe(2);
+  expect(await studioState(page, (s) => s.dataset!.tokenLengths!.length)).toBe(24);
+  await expect(page.getByTestId('map-text')).toHaveValue('text');
+  await expect(page.getByTestId('map-label')).toHaveValue('label');
+  await expect(page.getByTestId('data-preview').locator('tbody tr')).toHaveCount(8);
+  await expect(page.getByTestId('label-chart').locator('.recharts-bar-rectangle')).toHaveCount(2);
+  await studio.screenshot('data', out);
+
+  // Train: 20 train rows after the auto dev split, batch 16 → 2 steps per epoch, 3 epochs → ~6 steps
+  // (enough margin for two playground answers between steps before the run ends).
+  await studio.tab('train');
+  await page.getByTestId('setting-epochs').fill('3');
+  await page.getByTestId('setting-batchSize').fill('16');
+  await page.getByTestId('setting-maxLength').fill('32');
+  await page.getByTestId('train-start').click();
+  await expect.poll(() => studioState(page, (s) => s.plan?.totalSteps), { timeout: 120_000 }).toBeGreaterThan(0);
+  const totalSteps = await studioState(page, (s) => s.plan!.totalSteps);
+  expect(totalSteps).toBeGreaterThanOrEqual(3);
+  expect(totalSteps).toBeLessThanOrEqual(8);
+
+  // Playground while training runs: fill-mask, and the same text predicted at two different steps.
+  await studio.tab('playground');
+  const text = 'a warm , funny and moving film';
+  await page.getByTestId('play-text').fill(text);
+  await page.getByTestId('mask-run').click();
+  await expect.poll(() => studioState(page, (s) => s.predictionLog.length), { timeout: 120_000 }).toBeGreaterThan(0);
+  const first = (await studioState(page, (s) => s.predictionLog))[0];
+  await expect.poll(() => studioState(page, (s) => s.progress?.step ?? 0), { timeout: 120_000 }).toBeGreaterThan(first.step ?? 0);
+  await page.getByTestId('play-text').fill('');
+  await page.getByTestId('play-text').fill(text);
+  await expect.poll(() => studioState(page, (s) => s.predictionLog.length), { timeout: 120_000 }).toBeGreaterThan(1);
+  await expect(page.getByTestId('mask-results')).toBeVisible({ timeout: 120_000 });
+  await expect(page.getByTestId('play-bars')).toBeVisible();
+  await studio.screenshot('playground', out);
+  await studio.tab('train');
+  await expect(page.getByTestId('loss-chart').locator('.recharts-line-curve').first()).toBeVisible();
+  await studio.screenshot('train-running', out);
+  expect(await studioState(page, (s) => s.losses.length)).toBeGreaterThan(0);
+
+  // Done. The playground answers above must have arrived BEFORE trainingDone.
+  await expect.poll(() => studioState(page, (s) => s.summary !== null && s.trainingState === 'idle'), { timeout: 400_000 }).toBe(true);
+  const doneAt = (await studioState(page, (s) => s.trainingDoneAt))!;
+  const log = await studioState(page, (s) => s.predictionLog);
+  const mask = (await studioState(page, (s) => s.maskAnswered))!;
+  expect(mask.duringTraining).toBe(true);
+  expect(mask.at).toBeLessThan(doneAt);
+  expect(log[0].duringTraining && log[1].duringTraining).toBe(true);
+  expect(log[1].at).toBeLessThan(doneAt);
+  expect(log[1].step ?? 0).toBeGreaterThan(log[0].step ?? 0);
+  expect(log[1].text).toBe(log[0].text);
+  expect(log[1].probabilities).not.toEqual(log[0].probabilities);
+  expect(await studioState(page, (s) => s.trainingError)).toBeNull();
+  await expect(page.getByTestId('train-summary')).toBeVisible();
+  await studio.screenshot('train-done', out);
+  await studio.tab('evaluate');
+  await expect(page.getByTestId('confusion-matrix')).toBeVisible();
+  await expect(page.getByTestId('confusion-matrix').locator('button.cell')).toHaveCount(4);
+  await page.getByTestId('confusion-0-0').click();
+  await expect(page.getByTestId('cell-examples')).toBeVisible();
+  await studio.screenshot('evaluate', out);
+
+  // Export → zip with a Hugging Face folder.
+  await studio.tab('model');
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.getByTestId('export-model').click()]);
+  expect(download.suggestedFilename()).toBe('micro-random-fewshot.zip');
+  const files = unzipSync(new Uint8Array(await readFile((await download.path())!)));
+  for (const name of ['config.json', 'vocab.txt', 'model.safetensors', 'tokenizer_config.json', 'special_tokens_map.json']) expect(Object.keys(files)).toContain(name);
+  const config = JSON.parse(new TextDecoder().decode(files['config.json'])) as { id2label: Record<string, string> };
+  expect(Object.values(config.id2label).sort()).toEqual(['negative', 'positive']);
+
+  expect(foreign).toEqual([]);
+});
+
+test('bad dataset files show a clear message and keep the previous data', async ({ page }, testInfo) => {
+  const studio = new Studio(page);
+  await studio.open();
+  await studio.waitForEngine();
+  await studio.waitForModel();
+  await studio.chooseDataFile(csvFile('good.csv', sst2Csv(10)));
+  await expect.poll(() => studioState(page, (s) => s.dataset?.fileName)).toBe('good.csv');
+
+  const bad = [
+    csvFile('empty.csv', Buffer.alloc(0)),
+    csvFile('binary.csv', Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 37) % 256))),
+    csvFile('one-column.csv', Buffer.from('text\nhello\nworld\nagain\n')),
+  ];
+  for (const file of bad) {
+    await studio.chooseDataFile(file);
+    await expect(page.getByTestId('data-error')).toContainText(file.name);
+    await expect(page.getByTestId('data-error')).toContainText('The previous data (good.csv) is kept.');
+    expect(await studioState(page, (s) => s.dataError?.fileName)).toBe(file.name);
+    expect(await studioState(page, (s) => s.dataset?.fileName)).toBe('good.csv');
+    expect(await studioState(page, (s) => s.dataset?.examples.length)).toBe(10);
+    await expect(page.getByTestId('data-preview')).toBeVisible();
+  }
+  await page.screenshot({ path: testInfo.outputPath('panel-data-error.png') });
+
+  // The column mapper re-parses with the chosen mapping.
+  await page.getByTestId('map-label').selectOption('');
+  await expect.poll(() => studioState(page, (s) => s.validation?.unlabeled)).toBe(10);
+  await page.getByTestId('map-label').selectOption('label');
+  await expect.poll(() => studioState(page, (s) => s.validation?.unlabeled)).toBe(0);
+  // Narrow width, dark theme: the tab rail becomes a row and panels stack.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.setViewportSize({ width: 420, height: 800 });
+  await page.getByTestId('tab-data').focus();
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByTestId('tab-train')).toBeFocused();
+  await expect(page.getByTestId('panel-train')).toBeVisible();
+  await page.keyboard.press('ArrowLeft');
+  await expect(page.getByTestId('panel-data')).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath('panel-data-narrow-dark.png'), fullPage: true });
+});

@@ -1,0 +1,142 @@
+import { useState } from 'react';
+import { useStudio } from '../store';
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+export function EvaluatePanel() {
+  const plan = useStudio((s) => s.plan);
+  const evaluations = useStudio((s) => s.evaluations);
+  const summary = useStudio((s) => s.summary);
+  const [cell, setCell] = useState<{ t: number; p: number } | null>(null);
+  const best = summary?.bestMetrics ?? evaluations.find((e) => e.isBest)?.metrics ?? evaluations[evaluations.length - 1]?.metrics ?? null;
+
+  if (!plan || !best) {
+    return (
+      <section className="panel">
+        <h2>Evaluate</h2>
+        <p className="muted">Dev-set metrics appear here after the first evaluation of a training run.</p>
+      </section>
+    );
+  }
+  const labels = plan.labels;
+  const dev = plan.devExamples;
+  // Each metric prediction names its dev row by index; texts come from the plan's dev rows.
+  const rows = best.predictions.map((pred) => ({
+    e: dev[pred.index] ?? { text: `(dev row ${pred.index + 1})`, label: pred.trueLabel },
+    i: pred.index,
+    t: labels.indexOf(pred.trueLabel),
+    p: labels.indexOf(pred.predLabel),
+    confidence: pred.confidence,
+  }));
+  const inCell = cell ? rows.filter((r) => r.t === cell.t && r.p === cell.p) : [];
+  const wrong = rows.filter((r) => r.t >= 0 && r.p >= 0 && r.t !== r.p).sort((a, b) => b.confidence - a.confidence);
+  const maxCount = Math.max(1, ...best.confusion.flat());
+
+  return (
+    <div className="stack">
+      <section className="panel" aria-labelledby="eval-heading">
+        <h2 id="eval-heading">Evaluate</h2>
+        <p>
+          Dev set: {best.n} rows · accuracy <strong data-testid="eval-accuracy">{pct(best.accuracy)}</strong> · macro-F1 <strong>{best.macroF1.toFixed(3)}</strong>
+          {summary?.bestStep != null && <span className="muted"> · best checkpoint at step {summary.bestStep}</span>}
+        </p>
+        <div className="table-wrap">
+          <table className="table" data-testid="per-class-table">
+            <thead>
+              <tr>
+                <th>label</th>
+                <th>precision</th>
+                <th>recall</th>
+                <th>F1</th>
+                <th>support</th>
+                <th>predicted</th>
+              </tr>
+            </thead>
+            <tbody>
+              {best.perClass.map((c) => (
+                <tr key={c.label}>
+                  <td>{c.label}</td>
+                  <td className="num">{c.precision.toFixed(3)}</td>
+                  <td className="num">{c.recall.toFixed(3)}</td>
+                  <td className="num">{c.f1.toFixed(3)}</td>
+                  <td className="num">{c.support}</td>
+                  <td className="num">{c.predicted}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+      <div className="grid-2">
+        <section className="panel" aria-labelledby="confusion-heading">
+          <h3 id="confusion-heading">Confusion matrix</h3>
+          <p className="muted">Rows: true label · columns: predicted. Click a cell to list its examples.</p>
+          <div className="table-wrap">
+            <table className="confusion" data-testid="confusion-matrix">
+              <thead>
+                <tr>
+                  <th />
+                  {labels.map((l) => (
+                    <th key={l}>{l}</th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {best.confusion.map((row, t) => (
+                  <tr key={labels[t]}>
+                    <th>{labels[t]}</th>
+                    {row.map((count, p) => (
+                      <td key={labels[p]}>
+                        <button
+                          type="button"
+                          className={`cell${t === p ? ' cell-diag' : ''}${cell?.t === t && cell.p === p ? ' cell-selected' : ''}`}
+                          style={{ '--strength': count / maxCount } as React.CSSProperties}
+                          aria-label={`${count} rows with true ${labels[t]} predicted ${labels[p]}`}
+                          data-testid={`confusion-${t}-${p}`}
+                          onClick={() => setCell({ t, p })}
+                        >
+                          {count}
+                        </button>
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {cell && (
+            <div data-testid="cell-examples">
+              <h4>
+                true {labels[cell.t]} → predicted {labels[cell.p]} ({inCell.length})
+              </h4>
+              <ul className="compact">
+                {inCell.map((r) => (
+                  <li key={r.i}>
+                    <span className="muted">{pct(r.confidence)}</span> {r.e.text}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          )}
+        </section>
+        <section className="panel" aria-labelledby="wrong-heading">
+          <h3 id="wrong-heading">Misclassified, most confident first</h3>
+          {wrong.length === 0 ? (
+            <p className="muted">None.</p>
+          ) : (
+            <ul className="compact" data-testid="misclassified">
+              {wrong.slice(0, 50).map((r) => (
+                <li key={r.i}>
+                  <span className="muted">
+                    {labels[r.t]} → {labels[r.p]} ({pct(r.confidence)})
+                  </span>{' '}
+                  {r.e.text}
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      </div>
+    </div>
+  );
+}

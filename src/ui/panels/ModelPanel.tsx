@@ -1,0 +1,170 @@
+import { useState, type DragEvent } from 'react';
+import { EnginePanel } from '../components/EnginePanel';
+import { useStudio } from '../store';
+import { exportModelZip, loadModel } from '../store/actions';
+import { formatCount } from '../store/helpers';
+
+/** Well-known BERT checkpoints on the Hugging Face Hub. */
+export const HUB_MODELS = [
+  { repo: 'prajjwal1/bert-tiny', size: '17 MB', params: '4.4M' },
+  { repo: 'google/bert_uncased_L-4_H-256_A-4', size: '45 MB', params: '11M' },
+  { repo: 'google/bert_uncased_L-4_H-512_A-8', size: '116 MB', params: '29M' },
+  { repo: 'google-bert/bert-base-uncased', size: '440 MB', params: '110M' },
+];
+
+function folderName(files: File[]): string {
+  const first = files[0] as File & { webkitRelativePath?: string };
+  return first?.webkitRelativePath?.split('/')[0] || 'dropped folder';
+}
+
+export function ModelPanel() {
+  const model = useStudio((s) => s.model);
+  const status = useStudio((s) => s.modelStatus);
+  const loadingName = useStudio((s) => s.modelLoadingName);
+  const download = useStudio((s) => s.download);
+  const error = useStudio((s) => s.modelError);
+  const training = useStudio((s) => s.trainingState !== 'idle');
+  const [repo, setRepo] = useState(HUB_MODELS[0].repo);
+  const [exporting, setExporting] = useState(false);
+  const [exportError, setExportError] = useState<string | null>(null);
+  const busy = status === 'loading' || training;
+
+  const onFiles = (list: FileList | null) => {
+    const files = list ? [...list] : [];
+    if (files.length) void loadModel({ kind: 'files', files, name: folderName(files) }, folderName(files));
+  };
+  const onDrop = (event: DragEvent) => {
+    event.preventDefault();
+    onFiles(event.dataTransfer.files);
+  };
+  const onExport = async () => {
+    setExporting(true);
+    setExportError(null);
+    try {
+      const { fileName, blob } = await exportModelZip();
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = fileName;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (e) {
+      setExportError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setExporting(false);
+    }
+  };
+  const pct = download?.total ? Math.round((100 * download.loaded) / download.total) : null;
+
+  return (
+    <div className="stack">
+      <section className="panel" aria-labelledby="model-heading">
+        <h2 id="model-heading">Model</h2>
+        {model ? (
+          <dl className="facts" data-testid="model-summary">
+            <dt>Name</dt>
+            <dd data-testid="model-name">{model.name}</dd>
+            <dt>Source</dt>
+            <dd>{model.source}</dd>
+            <dt>Shape</dt>
+            <dd>
+              {model.layers} layers · hidden {model.hidden} · {model.heads} heads · intermediate {model.intermediate}
+            </dd>
+            <dt>Parameters</dt>
+            <dd>
+              {formatCount(model.parameters)} ({(model.weightBytes / 2 ** 20).toFixed(1)} MiB float32)
+            </dd>
+            <dt>Vocabulary</dt>
+            <dd>
+              {model.vocabSize.toLocaleString()} tokens · max {model.maxPositions} positions
+            </dd>
+            <dt>Heads</dt>
+            <dd>
+              loaded: {model.loadedHeads.join(', ') || 'none'} · fresh: {model.freshHeads.join(', ') || 'none'}
+            </dd>
+            <dt>Labels</dt>
+            <dd>{model.labels.join(', ') || 'none yet (train on labeled data)'}</dd>
+            {model.warnings.length > 0 && (
+              <>
+                <dt>Warnings</dt>
+                <dd>
+                  <ul className="compact">
+                    {model.warnings.map((w) => (
+                      <li key={w}>{w}</li>
+                    ))}
+                  </ul>
+                </dd>
+              </>
+            )}
+          </dl>
+        ) : (
+          <p className="muted">{status === 'loading' ? 'Loading the model…' : 'No model loaded yet.'}</p>
+        )}
+        {status === 'loading' && (
+          <div className="stack-tight" data-testid="model-loading">
+            <span className="muted">
+              Loading {loadingName}
+              {download ? ` · ${download.file}` : ''}
+            </span>
+            <progress max={100} value={pct ?? undefined} data-testid="download-progress" />
+          </div>
+        )}
+        {error && (
+          <p className="error" role="alert" data-testid="model-error">
+            Could not load the model: {error.message}
+            {model ? ` The previous model (${model.name}) is still loaded.` : ''}
+          </p>
+        )}
+        <div className="row">
+          <button type="button" className="button" onClick={() => void onExport()} disabled={!model || exporting || status === 'loading'} data-testid="export-model">
+            {exporting ? 'Exporting…' : 'Export (Hugging Face zip)'}
+          </button>
+          {exportError && (
+            <span className="error" role="alert">
+              {exportError}
+            </span>
+          )}
+        </div>
+      </section>
+
+      <section className="panel" aria-labelledby="open-heading">
+        <h2 id="open-heading">Open another model</h2>
+        <div className="dropzone" onDragOver={(e) => e.preventDefault()} onDrop={onDrop} data-testid="model-dropzone">
+          <label className="button button-secondary">
+            Open a model folder
+            <input
+              type="file"
+              className="visually-hidden"
+              multiple
+              disabled={busy}
+              data-testid="model-folder-input"
+              ref={(el) => {
+                el?.setAttribute('webkitdirectory', '');
+              }}
+              onChange={(e) => onFiles(e.target.files)}
+            />
+          </label>
+          <span className="muted">or drop the files of a Hugging Face folder here (config.json, vocab.txt, model.safetensors)</span>
+        </div>
+        <div className="row">
+          <label>
+            From the Hub{' '}
+            <select value={repo} onChange={(e) => setRepo(e.target.value)} data-testid="hub-select" disabled={busy}>
+              {HUB_MODELS.map((m) => (
+                <option key={m.repo} value={m.repo}>
+                  {m.repo} — {m.params} params, {m.size}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="button" className="button" disabled={busy} onClick={() => void loadModel({ kind: 'hub', repo }, repo)} data-testid="hub-load">
+            Download
+          </button>
+        </div>
+        {training && <p className="muted">Models cannot be switched while training runs.</p>}
+      </section>
+
+      <EnginePanel />
+    </div>
+  );
+}

@@ -1,0 +1,186 @@
+import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { useStudio } from '../store';
+import { pauseTraining, resumeTraining, startTraining, stopTraining } from '../store/actions';
+import { formatDuration } from '../store/helpers';
+import type { TrainSettings } from '../store/trainingSlice';
+
+type NumberKey = { [K in keyof TrainSettings]: TrainSettings[K] extends number | null ? K : never }[keyof TrainSettings];
+
+function NumberField({ name, label, step, placeholder }: { name: NumberKey; label: string; step?: number; placeholder?: string }) {
+  const value = useStudio((s) => s.settings[name]);
+  const setSettings = useStudio((s) => s.setSettings);
+  const disabled = useStudio((s) => s.trainingState !== 'idle');
+  return (
+    <label className="field">
+      <span>{label}</span>
+      <input
+        type="number"
+        step={step ?? 1}
+        value={value ?? ''}
+        placeholder={placeholder ?? 'auto'}
+        disabled={disabled}
+        data-testid={`setting-${name}`}
+        onChange={(e) => setSettings({ [name]: e.target.value === '' ? null : Number(e.target.value) } as Partial<TrainSettings>)}
+      />
+    </label>
+  );
+}
+
+export function TrainPanel() {
+  const state = useStudio((s) => s.trainingState);
+  const dataset = useStudio((s) => s.dataset);
+  const model = useStudio((s) => s.model);
+  const plan = useStudio((s) => s.plan);
+  const losses = useStudio((s) => s.losses);
+  const lrPoints = useStudio((s) => s.lrPoints);
+  const evaluations = useStudio((s) => s.evaluations);
+  const progress = useStudio((s) => s.progress);
+  const summary = useStudio((s) => s.summary);
+  const error = useStudio((s) => s.trainingError);
+  const classWeights = useStudio((s) => s.settings.classWeights);
+  const setSettings = useStudio((s) => s.setSettings);
+  const evalPoints = evaluations.map((e) => ({ step: e.step, accuracy: e.metrics.accuracy, macroF1: e.metrics.macroF1 }));
+  const pct = progress ? Math.round((100 * progress.step) / Math.max(1, progress.totalSteps)) : 0;
+
+  return (
+    <div className="stack">
+      <section className="panel" aria-labelledby="train-heading">
+        <h2 id="train-heading">Train</h2>
+        {!dataset && <p className="muted">Load labeled data in the Data tab first.</p>}
+        <div className="fields">
+          <NumberField name="epochs" label="Epochs" />
+          <NumberField name="learningRate" label="Learning rate" step={0.00001} />
+          <NumberField name="batchSize" label="Batch size" />
+          <NumberField name="maxLength" label="Max length" />
+          <NumberField name="seed" label="Seed" />
+        </div>
+        <details>
+          <summary>Advanced</summary>
+          <div className="fields">
+            <NumberField name="weightDecay" label="Weight decay" step={0.001} />
+            <NumberField name="warmupRatio" label="Warmup ratio" step={0.01} />
+            <NumberField name="maxGradNorm" label="Grad clip (norm)" step={0.1} />
+            <NumberField name="gradAccumSteps" label="Grad accumulation" />
+            <NumberField name="evalEvery" label="Eval every (steps)" />
+            <NumberField name="patience" label="Patience (evals)" />
+            <label className="field">
+              <span>Class weights</span>
+              <select value={classWeights ?? ''} disabled={state !== 'idle'} onChange={(e) => setSettings({ classWeights: e.target.value === 'balanced' ? 'balanced' : null })} data-testid="setting-classWeights">
+                <option value="">none</option>
+                <option value="balanced">balanced</option>
+              </select>
+            </label>
+          </div>
+        </details>
+        <div className="row">
+          <button type="button" className="button" data-testid="train-start" disabled={!dataset || !model || state !== 'idle'} onClick={() => void startTraining()}>
+            Start
+          </button>
+          <button type="button" className="button button-secondary" data-testid="train-pause" disabled={state !== 'running'} onClick={() => void pauseTraining()}>
+            Pause
+          </button>
+          <button type="button" className="button button-secondary" data-testid="train-resume" disabled={state !== 'paused'} onClick={() => void resumeTraining()}>
+            Resume
+          </button>
+          <button type="button" className="button button-danger" data-testid="train-stop" disabled={state !== 'running' && state !== 'paused'} onClick={() => void stopTraining()}>
+            Stop
+          </button>
+          <span className="muted" data-testid="train-state">
+            {state}
+          </span>
+        </div>
+        {(progress || state !== 'idle') && (
+          <div className="stack-tight" data-testid="train-progress">
+            <progress max={100} value={pct} />
+            <span className="muted">
+              {progress ? `step ${progress.step}/${progress.totalSteps} · epoch ${progress.epoch}/${progress.epochs} · ${progress.examplesPerSecond.toFixed(1)} examples/s · ETA ${formatDuration(progress.etaSeconds)}` : 'starting…'}
+            </span>
+          </div>
+        )}
+        {error && (
+          <p className="error" role="alert" data-testid="train-error">
+            {error.message}
+          </p>
+        )}
+        {summary && (
+          <p className="ok" data-testid="train-summary">
+            {summary.message}
+          </p>
+        )}
+        {plan && (
+          <ul className="compact muted" data-testid="train-plan">
+            <li>
+              {plan.trainCount} train / {plan.devCount} dev rows{plan.autoSplit ? ' (dev split automatically)' : ''} · labels {plan.labels.join(', ')}
+            </li>
+            <li>
+              {plan.totalSteps} steps · {plan.epochs} epochs · batch {plan.batchSize}
+              {plan.gradAccumSteps > 1 ? ` × ${plan.gradAccumSteps} accumulated` : ''} · lr {plan.learningRate.toExponential(1)} · max length {plan.maxLength} · seed {plan.seed}
+            </li>
+            {plan.truncated.train + plan.truncated.dev > 0 && (
+              <li>
+                Truncated to {plan.maxLength} tokens: {plan.truncated.train} train, {plan.truncated.dev} dev rows
+              </li>
+            )}
+            {plan.splitNotes.map((n) => (
+              <li key={n}>{n}</li>
+            ))}
+            {plan.memory.note && <li className="warn">{plan.memory.note}</li>}
+            {plan.issues.map((i) => (
+              <li key={`${i.code}-${i.set}`} className={i.severity === 'info' ? '' : 'warn'}>
+                {i.message}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <div className="grid-2">
+        <section className="panel" aria-labelledby="loss-heading">
+          <h3 id="loss-heading">Loss</h3>
+          <div className="chart" data-testid="loss-chart" data-points={losses.length}>
+            <ResponsiveContainer width="100%" height={220}>
+              <LineChart data={losses}>
+                <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
+                <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} stroke="var(--muted)" />
+                <YAxis stroke="var(--muted)" domain={['auto', 'auto']} width={56} tickFormatter={(v: number) => v.toPrecision(4)} />
+                <Tooltip />
+                <Legend />
+                <Line type="monotone" dataKey="loss" name="loss" stroke="var(--muted)" dot={losses.length < 30} isAnimationActive={false} />
+                <Line type="monotone" dataKey="smoothed" name="smoothed (EMA)" stroke="var(--accent)" strokeWidth={2} dot={false} isAnimationActive={false} />
+              </LineChart>
+            </ResponsiveContainer>
+          </div>
+        </section>
+        <section className="panel" aria-labelledby="lr-heading">
+          <h3 id="lr-heading">Learning rate</h3>
+          <div className="chart" data-testid="lr-chart">
+            <ResponsiveContainer width="100%" height={220}>
+              <LineChart data={lrPoints}>
+                <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
+                <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} stroke="var(--muted)" />
+                <YAxis stroke="var(--muted)" tickFormatter={(v: number) => v.toExponential(1)} width={64} />
+                <Tooltip />
+                <Line type="monotone" dataKey="lr" stroke="var(--warn)" dot={false} isAnimationActive={false} />
+              </LineChart>
+            </ResponsiveContainer>
+          </div>
+        </section>
+        <section className="panel span-2" aria-labelledby="dev-heading">
+          <h3 id="dev-heading">Dev metrics</h3>
+          <div className="chart" data-testid="dev-chart">
+            <ResponsiveContainer width="100%" height={200}>
+              <LineChart data={evalPoints}>
+                <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
+                <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} stroke="var(--muted)" />
+                <YAxis domain={[0, 1]} stroke="var(--muted)" />
+                <Tooltip />
+                <Legend />
+                <Line type="monotone" dataKey="accuracy" stroke="var(--ok)" isAnimationActive={false} />
+                <Line type="monotone" dataKey="macroF1" name="macro-F1" stroke="var(--accent)" isAnimationActive={false} />
+              </LineChart>
+            </ResponsiveContainer>
+          </div>
+        </section>
+      </div>
+    </div>
+  );
+}

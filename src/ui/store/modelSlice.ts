@@ -1,0 +1,28 @@
+import type { StateCreator } from 'zustand';
+import type { ModelSummary } from '../../engine/pipeline/fewshot-model';
+
+export interface DownloadProgress {
+  file: string;
+  loaded: number;
+  total: number | null;
+}
+
+/** The session's model as the UI knows it. */
+export interface ModelSlice {
+  model: ModelSummary | null;
+  modelStatus: 'idle' | 'loading' | 'ready' | 'error';
+  /** What is being loaded (repo, folder or URL name). */
+  modelLoadingName: string | null;
+  download: DownloadProgress | null;
+  modelError: { code: string; message: string } | null;
+  setModel: (patch: Partial<Omit<ModelSlice, 'setModel'>>) => void;
+}
+
+export const createModelSlice: StateCreator<ModelSlice, [], [], ModelSlice> = (set) => ({
+  model: null,
+  modelStatus: 'idle',
+  modelLoadingName: null,
+  download: null,
+  modelError: null,
+  setModel: (patch) => set(patch),
+});

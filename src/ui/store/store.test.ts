@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import type { ParsedDatasetResult, TrainingPlan } from '../../worker/protocol';
+import { emaSmooth, histogram, percentile, summarizeDataset } from './helpers';
+import { createStudioStore } from './index';
+
+describe('emaSmooth', () => {
+  it('is bias-corrected: a constant series stays constant', () => {
+    expect(emaSmooth([2, 2, 2], 0.9)).toEqual([2, 2, 2].map(() => expect.closeTo(2, 12)));
+  });
+  it('follows a step with lag', () => {
+    const s = emaSmooth([0, 1, 1, 1], 0.5);
+    expect(s[0]).toBe(0);
+    expect(s[1]).toBeCloseTo(2 / 3);
+    expect(s[3]).toBeGreaterThan(s[2]);
+    expect(s[3]).toBeLessThan(1);
+  });
+  it('alpha 0 is the raw series', () => {
+    expect(emaSmooth([3, 1, 4], 0)).toEqual([3, 1, 4]);
+  });
+});
+
+describe('summarizeDataset', () => {
+  const examples = [
+    { text: 'good', label: 'pos', row: 1 },
+    { text: 'bad', label: 'neg', row: 2 },
+    { text: 'good', label: 'pos', row: 3 },
+    { text: 'meh', label: 'pos', row: 4 },
+    { text: 'meh', label: 'neg', row: 5 },
+    { text: '  ', label: 'neg', row: 6 },
+    { text: 'unknown', label: null, row: 7 },
+  ];
+  it('counts labels, unlabeled rows, empty texts, duplicates and conflicts with row numbers', () => {
+    const s = summarizeDataset(examples, [3, 4, 3, 5, 5, 2, 10]);
+    expect(s.total).toBe(7);
+    expect(s.labelCounts).toEqual([
+      { label: 'neg', count: 3 },
+      { label: 'pos', count: 3 },
+    ]);
+    expect(s.unlabeled).toBe(1);
+    expect(s.emptyTexts).toEqual([6]);
+    expect(s.duplicates).toEqual([[1, 3]]);
+    expect(s.conflicts).toEqual([[4, 5]]);
+    expect(s.tokens).toEqual({ min: 2, max: 10, mean: 32 / 7, p95: 10 });
+  });
+  it('has no token stats without a tokenizer', () => {
+    expect(summarizeDataset(examples, null).tokens).toBeNull();
+  });
+  it('percentile and histogram', () => {
+    expect(percentile([1, 2, 3, 4], 50)).toBe(2);
+    const bins = histogram([0, 1, 5, 31], 4);
+    expect(bins.reduce((a, b) => a + b.count, 0)).toBe(4);
+    expect(bins[0].start).toBe(0);
+  });
+});
+
+const dataset: ParsedDatasetResult = {
+  fileName: 'd.csv',
+  format: 'csv',
+  columns: ['text', 'label'],
+  mapping: { text: 'text', textPair: null, label: 'label' },
+  reasons: ['label: column "label" by its name'],
+  examples: [
+    { text: 'a', label: 'x', row: 1 },
+    { text: 'b', label: 'y', row: 2 },
+  ],
+  warnings: [],
+  tokenLengths: [3, 3],
+};
+
+describe('store slices', () => {
+  it('starts on the model panel with no model, data or run', () => {
+    const s = createStudioStore().getState();
+    expect(s.activePanel).toBe('model');
+    expect(s.model).toBeNull();
+    expect(s.dataset).toBeNull();
+    expect(s.trainingState).toBe('idle');
+  });
+  it('setDataset computes the validation summary and clears the error', () => {
+    const store = createStudioStore();
+    store.getState().setData({ dataError: { code: 'X', message: 'm', fileName: 'f' } });
+    store.getState().setDataset(dataset, new Uint8Array([1]));
+    expect(store.getState().validation?.labelCounts).toHaveLength(2);
+    expect(store.getState().dataError).toBeNull();
+    expect(store.getState().dataStatus).toBe('ready');
+  });
+  it('training events accumulate losses with EMA, lr points, evaluations, state and summary', () => {
+    const store = createStudioStore();
+    store.getState().resetTraining({ labels: ['x', 'y'] } as TrainingPlan);
+    const apply = store.getState().applyTrainingEvent;
+    apply({ kind: 'trainingState', state: 'running' });
+    apply({ kind: 'progress', step: 2, totalSteps: 4, epoch: 1, epochs: 2, losses: [{ step: 1, loss: 1 }, { step: 2, loss: 0.5 }], learningRate: 1e-3, examplesPerSecond: 3, etaSeconds: 10 });
+    apply({ kind: 'progress', step: 3, totalSteps: 4, epoch: 2, epochs: 2, losses: [{ step: 3, loss: 0.25 }], learningRate: 5e-4, examplesPerSecond: 3, etaSeconds: 5 });
+    const s = store.getState();
+    expect(s.trainingState).toBe('running');
+    expect(s.losses.map((p) => p.step)).toEqual([1, 2, 3]);
+    expect(s.losses[0].smoothed).toBe(1);
+    expect(s.losses[2].smoothed).toBeGreaterThan(0.25);
+    expect(s.lrPoints).toEqual([
+      { step: 2, lr: 1e-3 },
+      { step: 3, lr: 5e-4 },
+    ]);
+    expect(s.progress?.etaSeconds).toBe(5);
+    const metrics = { n: 2, accuracy: 1, macroF1: 1, perClass: [], confusion: [[1, 0], [0, 1]], predictions: [] };
+    apply({ kind: 'evaluated', step: 3, epoch: 2, isBest: true, metrics });
+    apply({ kind: 'trainingError', code: 'E', message: 'boom' });
+    apply({ kind: 'log', level: 'warn', message: 'careful' });
+    expect(store.getState().evaluations).toHaveLength(1);
+    expect(store.getState().trainingError?.message).toBe('boom');
+    expect(store.getState().logs).toEqual([{ level: 'warn', message: 'careful' }]);
+    apply({ kind: 'trainingDone', summary: { reason: 'completed', steps: 3, bestStep: 3, bestMetrics: metrics, restored: 'best', message: 'ok' }, model: {} as never });
+    expect(store.getState().summary?.steps).toBe(3);
+    expect(store.getState().trainingDoneAt).toBeTypeOf('number');
+    store.getState().resetTraining(null);
+    expect(store.getState().trainingDoneAt).toBeNull();
+    expect(store.getState().losses).toEqual([]);
+    expect(store.getState().evaluations).toEqual([]);
+  });
+  it('settings merge patches', () => {
+    const store = createStudioStore();
+    store.getState().setSettings({ epochs: 3 });
+    expect(store.getState().settings.epochs).toBe(3);
+    expect(store.getState().settings.batchSize).toBe(16);
+  });
+});

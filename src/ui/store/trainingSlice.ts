@@ -1,0 +1,134 @@
+import type { StateCreator } from 'zustand';
+import type { Metrics } from '../../engine/train/metrics';
+import type { TrainingSummary } from '../../engine/train/trainer';
+import type { TrainingPlan, WorkerEventPayload } from '../../worker/protocol';
+import { emaSmooth } from './helpers';
+
+export type TrainingState = 'idle' | 'starting' | 'running' | 'paused' | 'stopping';
+
+export interface LossPoint {
+  step: number;
+  loss: number;
+  smoothed: number;
+}
+
+export interface Evaluation {
+  step: number;
+  epoch: number;
+  isBest: boolean;
+  metrics: Metrics;
+}
+
+export interface TrainSettings {
+  epochs: number | null;
+  learningRate: number | null;
+  batchSize: number;
+  maxLength: number | null;
+  seed: number;
+  weightDecay: number;
+  warmupRatio: number;
+  maxGradNorm: number;
+  gradAccumSteps: number;
+  classWeights: 'balanced' | null;
+  evalEvery: number | null;
+  patience: number;
+}
+
+export const DEFAULT_SETTINGS: TrainSettings = {
+  epochs: null,
+  learningRate: null,
+  batchSize: 16,
+  maxLength: null,
+  seed: 42,
+  weightDecay: 0.01,
+  warmupRatio: 0.1,
+  maxGradNorm: 1,
+  gradAccumSteps: 1,
+  classWeights: null,
+  evalEvery: null,
+  patience: 0,
+};
+
+export interface TrainingProgress {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  epochs: number;
+  examplesPerSecond: number;
+  etaSeconds: number;
+}
+
+export interface TrainingSlice {
+  trainingState: TrainingState;
+  settings: TrainSettings;
+  plan: TrainingPlan | null;
+  losses: LossPoint[];
+  lrPoints: { step: number; lr: number }[];
+  evaluations: Evaluation[];
+  progress: TrainingProgress | null;
+  summary: TrainingSummary | null;
+  /** When the trainingDone event arrived (ms since epoch). */
+  trainingDoneAt: number | null;
+  trainingError: { code: string; message: string } | null;
+  /** Log lines from the worker (last 50). */
+  logs: { level: 'info' | 'warn'; message: string }[];
+  setSettings: (patch: Partial<TrainSettings>) => void;
+  resetTraining: (plan: TrainingPlan | null) => void;
+  setTraining: (patch: Partial<Pick<TrainingSlice, 'trainingState' | 'plan' | 'summary' | 'trainingError'>>) => void;
+  /** Applies one worker event about training. */
+  applyTrainingEvent: (event: WorkerEventPayload) => void;
+}
+
+/** Weight of history in the loss EMA. */
+export const LOSS_EMA_ALPHA = 0.8;
+
+export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSlice> = (set, get) => ({
+  trainingState: 'idle',
+  settings: DEFAULT_SETTINGS,
+  plan: null,
+  losses: [],
+  lrPoints: [],
+  evaluations: [],
+  progress: null,
+  summary: null,
+  trainingDoneAt: null,
+  trainingError: null,
+  logs: [],
+  setSettings: (patch) => set({ settings: { ...get().settings, ...patch } }),
+  resetTraining: (plan) => set({ plan, losses: [], lrPoints: [], evaluations: [], progress: null, summary: null, trainingDoneAt: null, trainingError: null }),
+  setTraining: (patch) => set(patch),
+  applyTrainingEvent: (event) => {
+    switch (event.kind) {
+      case 'progress': {
+        const raw = [...get().losses.map((p) => ({ step: p.step, loss: p.loss })), ...event.losses];
+        const smoothed = emaSmooth(
+          raw.map((p) => p.loss),
+          LOSS_EMA_ALPHA,
+        );
+        set({
+          losses: raw.map((p, i) => ({ ...p, smoothed: smoothed[i] })),
+          lrPoints: [...get().lrPoints, { step: event.step, lr: event.learningRate }],
+          progress: { step: event.step, totalSteps: event.totalSteps, epoch: event.epoch, epochs: event.epochs, examplesPerSecond: event.examplesPerSecond, etaSeconds: event.etaSeconds },
+        });
+        break;
+      }
+      case 'evaluated':
+        set({ evaluations: [...get().evaluations, { step: event.step, epoch: event.epoch, isBest: event.isBest, metrics: event.metrics }] });
+        break;
+      case 'trainingState':
+        set({ trainingState: event.state });
+        break;
+      case 'trainingDone':
+        set({ summary: event.summary, trainingDoneAt: Date.now() });
+        break;
+      case 'trainingError':
+        set({ trainingError: { code: event.code, message: event.message } });
+        break;
+      case 'log':
+        set({ logs: [...get().logs, { level: event.level, message: event.message }].slice(-50) });
+        break;
+      default:
+        break;
+    }
+  },
+});
