@@ -57,9 +57,38 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: 
   });
 }
 
-/** x [N, in] · w [in, out] + b [out] → [N, out], as one fused matmul+bias dispatch. */
+/**
+ * Transposed-operand matmuls run a slow path on tfjs-backend-wasm (measured on BERT-tiny, dW =
+ * xᵀ·dy for [4096, 512]ᵀ × [4096, 128]: ~400 ms with transposeA, several times less after an
+ * explicit transpose). WebGPU and cpu handle the flags inside the kernel, so only wasm pays for
+ * the extra transpose.
+ */
+function matMulT(a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean, transposeB: boolean): tf.Tensor2D {
+  if (tf.getBackend() !== 'wasm') return tf.matMul(a, b, transposeA, transposeB);
+  return tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b);
+}
+
+/**
+ * x [N, in] · w [in, out] + b [out] → [N, out], as one fused matmul+bias dispatch, with its own
+ * gradient: dx = dy·wᵀ, dw = xᵀ·dy, db = Σ_N dy (the stock fused-matMul gradient uses the
+ * transposed-operand path that is slow on wasm, see `matMulT`).
+ */
+const linearWithGrad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+  save([x, w]);
+  return {
+    value: tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D, // [N, out]
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sx, sw] = saved as tf.Tensor2D[];
+      const g = dy as tf.Tensor2D; // [N, out]
+      return [matMulT(g, sw, false, true), matMulT(sx, g, true, false), tf.sum(g, 0)]; // [N, in], [in, out], [out]
+    },
+  };
+}) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
+
+/** x [N, in] · w [in, out] + b [out] → [N, out]. */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
-  return tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D; // [N, out]
+  return linearWithGrad(x, w, b); // [N, out]
 }
 
 /**
