@@ -193,10 +193,10 @@ export const pretrainCommand: Command = {
         await trainer.saveCheckpoint();
         bar.done();
         await logDone;
-        io.stderr(`Interrupted: saved ${checkpointPath} at step ${trainer.stepCount}; continue with the same command plus --resume.\n`);
-        return 130;
-      }
-      bar.done();
+        io.stderr(`Interrupted: saved ${checkpointPath} at step ${trainer.stepCount}; continue with the same command plus --resume. Exporting the weights reached so far…\n`);
+      } else bar.done();
+      // An interrupted run still leaves a usable Hugging Face folder of the weights reached (a
+      // long run stopped between sessions is worth using), with its held-out score in the summary.
       const seconds = (Date.now() - sessionStart) / 1000;
       const final = evaluations.at(-1)?.step === trainer.stepCount ? evaluations.at(-1)! : await trainer.evaluate();
       if (evaluations.at(-1) !== final) void appendLog({ step: final.step, eval_loss: final.loss, eval_accuracy: final.accuracy, unigram_baseline: final.unigramBaseline, eval_tokens: final.count });
@@ -204,6 +204,7 @@ export const pretrainCommand: Command = {
       const summary = {
         steps: trainer.stepCount,
         tokensSeen: trainer.tokensSeen,
+        finished: !interrupted,
         session: { steps: trainer.stepCount - sessionStartStep, seconds, tokensPerSecond: sessionTokens / Math.max(seconds, 1e-9) },
         heldOut: final,
         options: trainer.options,
@@ -213,11 +214,11 @@ export const pretrainCommand: Command = {
       await logDone;
       await writeFile(join(outDir, PRETRAIN_FILES.summary), `${JSON.stringify(summary, null, 2)}\n`);
       io.stderr(
-        `Done: ${trainer.stepCount} steps, held-out MLM loss ${final.loss.toFixed(4)}, accuracy ${final.accuracy.toFixed(4)} (unigram baseline ${final.unigramBaseline.toFixed(4)}), ` +
+        `${interrupted ? `Stopped at step ${trainer.stepCount} of ${o.totalSteps}` : `Done: ${trainer.stepCount} steps`}, held-out MLM loss ${final.loss.toFixed(4)}, accuracy ${final.accuracy.toFixed(4)} (unigram baseline ${final.unigramBaseline.toFixed(4)}), ` +
           `${summary.session.tokensPerSecond.toFixed(0)} tokens/s. Saved the model to ${outDir}\n`,
       );
       if (wantsJson(args)) printJson(io, summary);
-      return 0;
+      return interrupted ? 130 : 0;
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
