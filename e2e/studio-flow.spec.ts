@@ -64,6 +64,14 @@ test('model → data → train → playground during training → evaluate → e
   await expect.poll(() => studioState(page, (s) => s.predictionLog.length), { timeout: 120_000 }).toBeGreaterThan(1);
   await expect(page.getByTestId('mask-results')).toBeVisible({ timeout: 120_000 });
   await expect(page.getByTestId('play-bars')).toBeVisible();
+  // Zero-shot prompt on the same model, scored on the same dev split the run uses.
+  await expect(page.getByTestId('zs-words')).toHaveValue('positive: positive\nnegative: negative');
+  await page.getByTestId('zs-run').click();
+  await expect(page.getByTestId('zs-accuracy')).toContainText('Dev accuracy of this prompt', { timeout: 120_000 });
+  const zeroShot = await studioState(page, (s) => s.zsResult!);
+  expect(zeroShot.labels).toEqual(['positive', 'negative']);
+  expect(zeroShot.evaluation!.n).toBe(await studioState(page, (s) => s.plan!.devCount));
+  expect(zeroShot.predictions[0].probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
   await studio.screenshot('playground', out);
   await studio.tab('train');
   await expect(page.getByTestId('loss-chart').locator('.recharts-line-curve').first()).toBeVisible();

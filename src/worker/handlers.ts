@@ -58,6 +58,8 @@ export async function handleRequest(request: WorkerRequest, post: (message: Work
       return (await requireSession()).predict(request.params.inputs);
     case 'fillMask':
       return (await requireSession()).fillMask(request.params.text, request.params.topK);
+    case 'zeroShot':
+      return (await requireSession()).zeroShot(request.params);
     case 'embed':
       return (await requireSession()).embed(request.params.inputs);
     case 'exportModel':

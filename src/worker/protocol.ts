@@ -78,6 +78,30 @@ export interface ParsedDatasetResult {
   tokenLengths: number[] | null;
 }
 
+/** A cloze prompt asked without training: `{text} It was [MASK].` plus label words per class. */
+export interface ZeroShotParams {
+  template: string;
+  /** Label → one or more label words, in label order. */
+  verbalizer: Record<string, string[]>;
+  /** Divide by the label-word prior measured on a content-free input ("calibrate before use"). */
+  calibrate: boolean;
+  /** Texts to score (the playground box). */
+  inputs: TextInput[];
+  /** Labeled rows: the prompt is also scored on the dev split training would use (seed 42, 20 %). */
+  labeled: Example[] | null;
+}
+
+export interface ZeroShotResult {
+  labels: string[];
+  predictions: Prediction[];
+  /** Template / verbalizer warnings (unknown words, label words split into pieces). */
+  warnings: string[];
+  /** Accuracy of the prompt on the dev split, or null without labeled data. */
+  evaluation: { accuracy: number; macroF1: number; n: number; autoSplit: boolean } | null;
+  /** Why there is no evaluation although labeled rows were given. */
+  evaluationNote: string | null;
+}
+
 /** Every request type with its parameters and result. */
 export interface RequestMap {
   /** Bring up the backend (once) and report capabilities. */
@@ -95,6 +119,8 @@ export interface RequestMap {
   /** Classifier probabilities, with the weights as they are now (also during training). */
   predict: { params: { inputs: TextInput[] }; result: { labels: string[]; predictions: Prediction[] } };
   fillMask: { params: { text: string; topK: number }; result: FillMaskCandidate[][] };
+  /** Class probabilities through a cloze prompt on the MLM head (no training); works during training. */
+  zeroShot: { params: ZeroShotParams; result: ZeroShotResult };
   embed: { params: { inputs: TextInput[] }; result: number[][] };
   /** The model as a Hugging Face folder: file name → bytes. */
   exportModel: { params: { dtype: 'F32' | 'F16' }; result: { files: Record<string, Uint8Array> } };

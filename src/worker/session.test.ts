@@ -131,6 +131,25 @@ describe('Session', () => {
     expect(predictions[0].probabilities).toHaveLength(2);
   });
 
+  it('zero-shot: prompt probabilities equal the MLM head\'s label-word probabilities, scored on the dev split', async () => {
+    const session = new Session(() => {}, { cache: null });
+    await session.loadModel({ kind: 'url', baseUrl: `${server.url}`, name: 'golden' });
+    const verbalizer = { pos: ['good'], neg: ['bad'] };
+    const result = await session.zeroShot({ template: '{text} it was [MASK] .', verbalizer, calibrate: false, inputs: [{ text: 'the cat sat' }], labeled: toyExamples(40, 9) });
+    expect(result.labels).toEqual(['pos', 'neg']);
+    // Hand computation: one word per label, so P(label) = p(word) / Σ p(words) at the mask.
+    const [candidates] = await session.fillMask('the cat sat it was [MASK] .', 200);
+    const p = (token: string) => candidates.find((c) => c.token === token)!.probability;
+    expect(result.predictions[0].probabilities[0]).toBeCloseTo(p('good') / (p('good') + p('bad')), 5);
+    // 40 labeled rows → the same 20 % stratified dev split training uses: 8 rows.
+    expect(result.evaluation).toMatchObject({ n: 8, autoSplit: true });
+    expect(result.evaluation!.accuracy).toBeGreaterThanOrEqual(0);
+    const partial = await session.zeroShot({ template: '{text} it was [MASK] .', verbalizer: { pos: ['good'] }, calibrate: false, inputs: [], labeled: toyExamples(40, 9) });
+    expect(partial.evaluation).toBeNull();
+    expect(partial.evaluationNote).toMatch(/"neg"/);
+    await expect(session.zeroShot({ template: '{text} no mask here', verbalizer, calibrate: false, inputs: [{ text: 'x' }], labeled: null })).rejects.toMatchObject({ code: 'PROMPT_NO_MASK' });
+  });
+
   it('rejects one-class data before training with a clear message', async () => {
     const { emit } = collect();
     const session = new Session(emit, { cache: null });

@@ -20,7 +20,8 @@ import { FewShotModel, type ModelSummary, type TextInput } from '../engine/pipel
 import { createTrainer, prepareFineTune, type FineTuneOverrides, type MemoryLimits } from '../engine/pipeline/fine-tune';
 import type { Example } from '../engine/train/data';
 import type { ClassifierTrainer } from '../engine/train/trainer';
-import type { ModelSource, TrainingPlan, WorkerEventPayload } from './protocol';
+import { buildVerbalizer, compileTemplate, evaluatePrompt, predictWithPrompt } from '../engine/prompt';
+import type { ModelSource, TrainingPlan, WorkerEventPayload, ZeroShotParams, ZeroShotResult } from './protocol';
 import { SessionScheduler } from './scheduler';
 
 /** At most this many progress events per second reach the UI. */
@@ -207,6 +208,36 @@ export class Session {
 
   fillMask(text: string, topK: number) {
     return this.scheduler.enqueue(async () => this.requireModel().fillMask(text, topK));
+  }
+
+  /**
+   * Zero-shot classification through a cloze prompt, with the weights as they are now. With labeled
+   * rows, the prompt is also scored on the dev split that training would use (same validation,
+   * seed and fraction as prepareFineTune), so the number compares with the fine-tuned model's.
+   */
+  zeroShot(params: ZeroShotParams): Promise<ZeroShotResult> {
+    return this.scheduler.enqueue(async () => {
+      const model = this.requireModel();
+      const labels = Object.keys(params.verbalizer);
+      const template = compileTemplate(params.template, model.tokenizer);
+      const verbalizer = buildVerbalizer(params.verbalizer, labels, model.tokenizer);
+      const prompt = { config: { template: params.template, verbalizer: params.verbalizer, calibrate: params.calibrate }, template, verbalizer };
+      const predictions = params.inputs.length > 0 ? await predictWithPrompt(model, prompt, params.inputs) : [];
+      let evaluation: ZeroShotResult['evaluation'] = null;
+      let evaluationNote: string | null = null;
+      if (params.labeled && params.labeled.length > 0) {
+        const prepared = prepareFineTune(model, { train: params.labeled, dev: null }, {});
+        const missing = prepared.labels.filter((l) => !labels.includes(l));
+        if (missing.length > 0) evaluationNote = `No label words for ${missing.map((l) => `"${l}"`).join(', ')}: give every label of the data at least one word to score the prompt on the dev split.`;
+        else if (prepared.devExamples.length === 0) evaluationNote = 'The dev split is empty (too few labeled rows).';
+        else {
+          const rows = prepared.devExamples.map((e) => ({ text: e.text, textPair: e.textPair ?? null, label: e.label! }));
+          const metrics = await evaluatePrompt(model, template, verbalizer, rows, { calibrate: params.calibrate });
+          evaluation = { accuracy: metrics.accuracy, macroF1: metrics.macroF1, n: metrics.n, autoSplit: prepared.autoSplit };
+        }
+      }
+      return { labels, predictions, warnings: [...template.warnings, ...verbalizer.warnings], evaluation, evaluationNote };
+    });
   }
 
   /** Token count per input with the model's tokenizer (special tokens included, no truncation). */

@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { useStudio } from '../store';
-import { fillMask, predictText } from '../store/actions';
+import { datasetLabels, fillMask, predictText, runZeroShot } from '../store/actions';
+import { defaultLabelWords } from '../store/helpers';
 
 /** Delay between the last keystroke and the request. */
 export const PLAYGROUND_DEBOUNCE_MS = 300;
@@ -19,6 +20,15 @@ export function PlaygroundPanel() {
   const maskError = useStudio((s) => s.maskError);
   const setPlayground = useStudio((s) => s.setPlayground);
   const hasModel = useStudio((s) => s.model !== null);
+  const zsTemplate = useStudio((s) => s.zsTemplate);
+  const zsWordsEdited = useStudio((s) => s.zsWords);
+  const zsCalibrate = useStudio((s) => s.zsCalibrate);
+  const zsResult = useStudio((s) => s.zsResult);
+  const zsError = useStudio((s) => s.zsError);
+  const zsBusy = useStudio((s) => s.zsBusy);
+  const hasData = useStudio((s) => s.dataset !== null);
+  // Until the user edits them, the label words follow the loaded dataset's labels.
+  const zsWords = zsWordsEdited ?? defaultLabelWords(hasData ? datasetLabels() : []);
   const canPredict = hasModel && labels.length > 0;
 
   useEffect(() => {
@@ -49,6 +59,71 @@ export function PlaygroundPanel() {
                 <span className="num">{(100 * (prediction.probabilities[i] ?? 0)).toFixed(1)}%</span>
               </div>
             ))}
+          </div>
+        )}
+      </section>
+      <section className="panel" aria-labelledby="zs-heading">
+        <h2 id="zs-heading">Zero-shot prompt</h2>
+        <p className="muted">
+          No training: the MLM head scores each label&apos;s words at the [MASK] of the template. The text above is what gets scored{hasData ? '; the prompt is also scored on the dev split of your data' : ''}.
+        </p>
+        <form
+          className="stack"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void runZeroShot(text);
+          }}
+        >
+          <label className="stack">
+            <span>Template ({'{text}'} and one [MASK])</span>
+            <input value={zsTemplate} onChange={(e) => setPlayground({ zsTemplate: e.target.value })} data-testid="zs-template" />
+          </label>
+          <label className="stack">
+            <span>Label words, one line per label: label: word, word</span>
+            <textarea rows={Math.max(2, zsWords.split('\n').length)} value={zsWords} onChange={(e) => setPlayground({ zsWords: e.target.value })} data-testid="zs-words" />
+          </label>
+          <label className="row">
+            <input type="checkbox" checked={zsCalibrate} onChange={(e) => setPlayground({ zsCalibrate: e.target.checked })} data-testid="zs-calibrate" />
+            <span>Calibrate (divide by each label&apos;s probability on a content-free input)</span>
+          </label>
+          <button type="submit" className="button" disabled={!hasModel || zsBusy} data-testid="zs-run">
+            {zsBusy ? 'Scoring…' : 'Score the prompt'}
+          </button>
+        </form>
+        {zsError && (
+          <p className="error" role="alert" data-testid="zs-error">
+            {zsError}
+          </p>
+        )}
+        {zsResult && (
+          <div data-testid="zs-result">
+            {zsResult.predictions[0] && (
+              <div className="bars">
+                {zsResult.labels.map((label, i) => (
+                  <div key={label} className="bar-row">
+                    <span className="bar-label">{label}</span>
+                    <span className="bar-track">
+                      <span className={`bar-fill${i === zsResult.predictions[0].labelIndex ? ' bar-top' : ''}`} style={{ width: `${(100 * zsResult.predictions[0].probabilities[i]).toFixed(1)}%` }} />
+                    </span>
+                    <span className="num">{(100 * zsResult.predictions[0].probabilities[i]).toFixed(1)}%</span>
+                  </div>
+                ))}
+              </div>
+            )}
+            {zsResult.evaluation && (
+              <p data-testid="zs-accuracy">
+                Dev accuracy of this prompt: <strong>{(100 * zsResult.evaluation.accuracy).toFixed(1)}%</strong> (macro-F1 {(100 * zsResult.evaluation.macroF1).toFixed(1)}%, {zsResult.evaluation.n} rows
+                {zsResult.evaluation.autoSplit ? ', the automatic 20 % split' : ''})
+              </p>
+            )}
+            {zsResult.evaluationNote && <p className="muted">{zsResult.evaluationNote}</p>}
+            {zsResult.warnings.length > 0 && (
+              <ul className="compact muted">
+                {zsResult.warnings.map((w) => (
+                  <li key={w}>{w}</li>
+                ))}
+              </ul>
+            )}
           </div>
         )}
       </section>

@@ -8,6 +8,7 @@ import type { DatasetColumnMapping, ModelSource, WorkerEventPayload } from '../.
 import { EngineClient, EngineRequestError } from '../engineClient';
 import { useStudio } from './index';
 import type { TrainSettings } from './trainingSlice';
+import { defaultLabelWords, parseLabelWords } from './helpers';
 
 let client: EngineClient | null = null;
 
@@ -195,6 +196,40 @@ export async function fillMask(text: string, topK = 5): Promise<void> {
     setPlayground({ maskResults, maskError: null, maskAnswered: { at: Date.now(), duringTraining } });
   } catch (error) {
     setPlayground({ maskResults: null, maskError: errorInfo(error).message });
+  }
+}
+
+/** Labels of the loaded dataset, in first-seen order (what training would use). */
+export function datasetLabels(): string[] {
+  const examples = useStudio.getState().dataset?.examples ?? [];
+  return [...new Set(examples.map((e) => e.label).filter((l): l is string => l !== null))];
+}
+
+/**
+ * Scores the playground text through the zero-shot prompt; with labeled data loaded, also the
+ * prompt's accuracy on the dev split training would use.
+ */
+export async function runZeroShot(text: string): Promise<void> {
+  const state = useStudio.getState();
+  const words = state.zsWords ?? defaultLabelWords(datasetLabels());
+  const parsed = parseLabelWords(words);
+  if ('error' in parsed) {
+    state.setPlayground({ zsError: parsed.error, zsResult: null });
+    return;
+  }
+  const labeled = (state.dataset?.examples ?? []).filter((e) => e.label !== null).map((e) => ({ text: e.text, textPair: e.textPair, label: e.label }));
+  state.setPlayground({ zsBusy: true });
+  try {
+    const zsResult = await getClient().request('zeroShot', {
+      template: state.zsTemplate,
+      verbalizer: parsed.verbalizer,
+      calibrate: state.zsCalibrate,
+      inputs: text.trim() ? [{ text }] : [],
+      labeled: labeled.length > 0 ? labeled : null,
+    });
+    useStudio.getState().setPlayground({ zsResult, zsError: null, zsBusy: false });
+  } catch (error) {
+    useStudio.getState().setPlayground({ zsResult: null, zsError: errorInfo(error).message, zsBusy: false });
   }
 }
 

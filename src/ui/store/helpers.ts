@@ -96,3 +96,31 @@ export function formatCount(n: number): string {
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
   return String(n);
 }
+
+/** Default label-word lines: the dataset's labels as their own words, else a sentiment example. */
+export function defaultLabelWords(labels: readonly string[]): string {
+  if (labels.length === 0) return 'positive: great, good\nnegative: terrible, bad';
+  return labels.map((l) => `${l}: ${l.toLowerCase().replace(/[_-]+/g, ' ')}`).join('\n');
+}
+
+/**
+ * Parses label-word lines (`label: word, word`) into a verbalizer. Returns an error sentence naming
+ * the line for anything malformed.
+ */
+export function parseLabelWords(text: string): { verbalizer: Record<string, string[]> } | { error: string } {
+  const verbalizer: Record<string, string[]> = {};
+  const lines = text.split('\n');
+  for (const [i, raw] of lines.entries()) {
+    const line = raw.trim();
+    if (!line) continue;
+    const colon = line.indexOf(':');
+    if (colon <= 0) return { error: `Line ${i + 1} ("${line}") needs the form "label: word, word".` };
+    const label = line.slice(0, colon).trim();
+    const words = line.slice(colon + 1).split(',').map((w) => w.trim()).filter(Boolean);
+    if (words.length === 0) return { error: `Line ${i + 1}: give at least one word for "${label}".` };
+    if (verbalizer[label]) return { error: `Line ${i + 1}: "${label}" appears twice; put all its words on one line.` };
+    verbalizer[label] = words;
+  }
+  if (Object.keys(verbalizer).length < 2) return { error: 'Give label words for at least two labels, one line each.' };
+  return { verbalizer };
+}

@@ -1,5 +1,6 @@
 import type { StateCreator } from 'zustand';
 import type { FillMaskCandidate, Prediction } from '../../engine/pipeline/fewshot-model';
+import type { ZeroShotResult } from '../../worker/protocol';
 
 export interface PlaygroundSlice {
   playText: string;
@@ -13,6 +14,14 @@ export interface PlaygroundSlice {
   maskError: string | null;
   /** When the last fill-mask answer arrived and whether training was running then. */
   maskAnswered: { at: number; duringTraining: boolean } | null;
+  /** Zero-shot box: cloze template with {text} and [MASK]. */
+  zsTemplate: string;
+  /** Label words, one line per label: `label: word, word`. Null = follow the dataset's labels. */
+  zsWords: string | null;
+  zsCalibrate: boolean;
+  zsResult: ZeroShotResult | null;
+  zsError: string | null;
+  zsBusy: boolean;
   setPlayground: (patch: Partial<Omit<PlaygroundSlice, 'setPlayground'>>) => void;
 }
 
@@ -26,5 +35,11 @@ export const createPlaygroundSlice: StateCreator<PlaygroundSlice, [], [], Playgr
   maskResults: null,
   maskError: null,
   maskAnswered: null,
+  zsTemplate: '{text} It was [MASK].', // the LM-BFF sentiment template; editable
+  zsWords: null,
+  zsCalibrate: false, // off by default: calibration helps most when one label word dominates a priori
+  zsResult: null,
+  zsError: null,
+  zsBusy: false,
   setPlayground: (patch) => set(patch),
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ParsedDatasetResult, TrainingPlan } from '../../worker/protocol';
-import { emaSmooth, histogram, percentile, summarizeDataset } from './helpers';
+import { defaultLabelWords, emaSmooth, histogram, parseLabelWords, percentile, summarizeDataset } from './helpers';
 import { createStudioStore } from './index';
 
 describe('emaSmooth', () => {
@@ -120,5 +120,16 @@ describe('store slices', () => {
     store.getState().setSettings({ epochs: 3 });
     expect(store.getState().settings.epochs).toBe(3);
     expect(store.getState().settings.batchSize).toBe(16);
+  });
+});
+
+describe('label-word lines', () => {
+  it('parse into a verbalizer and name the bad line', () => {
+    expect(parseLabelWords('pos: great, good\n\nneg: terrible')).toEqual({ verbalizer: { pos: ['great', 'good'], neg: ['terrible'] } });
+    expect(parseLabelWords('pos great\nneg: bad')).toEqual({ error: expect.stringContaining('Line 1') });
+    expect(parseLabelWords('pos: great\nneg:')).toEqual({ error: expect.stringContaining('"neg"') });
+    expect(parseLabelWords('pos: a\npos: b')).toEqual({ error: expect.stringContaining('twice') });
+    expect(parseLabelWords('pos: a')).toEqual({ error: expect.stringContaining('two labels') });
+    expect(defaultLabelWords(['very_good', 'Bad'])).toBe('very_good: very good\nBad: bad');
   });
 });
