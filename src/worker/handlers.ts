@@ -47,7 +47,7 @@ export async function handleRequest(request: WorkerRequest, post: (message: Work
     case 'loadModel':
       return (await requireSession()).loadModel(request.params.source);
     case 'startTraining':
-      return (await requireSession()).startTraining(request.params.train, request.params.dev, request.params.overrides);
+      return (await requireSession()).startTraining(request.params.train, request.params.dev, request.params.overrides, request.params.method);
     case 'pauseTraining':
       return { state: (await requireSession()).pause() };
     case 'resumeTraining':

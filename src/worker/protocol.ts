@@ -28,7 +28,13 @@ export type ModelSource =
   | { kind: 'files'; files: File[]; name: string };
 
 /** What the UI learns about a training run when it starts. */
+/** Classifier head on [CLS] (default), or LM-BFF prompt fine-tuning through the MLM head. */
+export type TrainingMethod = { kind: 'head' } | { kind: 'prompt'; template: string; verbalizer: Record<string, string[]> };
+
 export interface TrainingPlan {
+  method: TrainingMethod['kind'];
+  /** Template / verbalizer warnings for the prompt method. */
+  promptWarnings: string[];
   labels: string[];
   trainCount: number;
   devCount: number;
@@ -87,8 +93,10 @@ export interface ZeroShotParams {
   calibrate: boolean;
   /** Texts to score (the playground box). */
   inputs: TextInput[];
-  /** Labeled rows: the prompt is also scored on the dev split training would use (seed 42, 20 %). */
+  /** Labeled rows: the prompt is also scored on the dev split training would use (20 %, this seed). */
   labeled: Example[] | null;
+  /** Seed of the dev split; the Train panel's seed, so both score the same rows. Default 42. */
+  seed?: number;
 }
 
 export interface ZeroShotResult {
@@ -111,7 +119,7 @@ export interface RequestMap {
   /** Replace the session's model. Refused while training runs. */
   loadModel: { params: { source: ModelSource }; result: ModelSummary };
   /** Start fine-tuning the classifier head on labeled rows; events follow. */
-  startTraining: { params: { train: Example[]; dev: Example[] | null; overrides: FineTuneOverrides }; result: TrainingPlan };
+  startTraining: { params: { train: Example[]; dev: Example[] | null; overrides: FineTuneOverrides; method?: TrainingMethod }; result: TrainingPlan };
   pauseTraining: { params: Record<string, never>; result: { state: string } };
   resumeTraining: { params: Record<string, never>; result: { state: string } };
   /** Stops at the next step boundary; the best weights are kept. Resolves when stopped. */

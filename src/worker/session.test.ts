@@ -131,6 +131,28 @@ describe('Session', () => {
     expect(predictions[0].probabilities).toHaveLength(2);
   });
 
+  it('trains with the prompt method: the playground and the export then go through the prompt', async () => {
+    const { events, emit } = collect();
+    const session = new Session(emit, { cache: null });
+    await session.loadModel({ kind: 'url', baseUrl: `${server.url}`, name: 'golden' });
+    const method = { kind: 'prompt' as const, template: '{text} it was [MASK] .', verbalizer: { pos: ['good'], neg: ['bad'] } };
+    const plan = await session.startTraining(toyExamples(32, 5), toyExamples(16, 7), { epochs: 20, learningRate: 5e-3, batchSize: 8, seed: 3, patience: 0 }, method);
+    expect(plan).toMatchObject({ method: 'prompt', labels: ['pos', 'neg'], totalSteps: 80 });
+    const during = await session.predict([{ text: 'the cat sat great' }]);
+    expect(during.labels).toEqual(['pos', 'neg']);
+    const done = await waitFor(() => events.find((e) => e.event.kind === 'trainingDone')?.event as Extract<WorkerEventPayload, { kind: 'trainingDone' }> | undefined);
+    expect(done.model.prompt).toEqual({ template: method.template, verbalizer: method.verbalizer });
+    expect(done.summary.bestMetrics?.accuracy).toBeGreaterThan(0.9);
+    const { files } = await session.exportModel('F32');
+    const config = JSON.parse(new TextDecoder().decode(files['config.json']));
+    expect(config.fewshot_prompt.template).toBe(method.template);
+    // Back to the head method: the prompt is dropped and predict uses the classifier again.
+    const headPlan = await session.startTraining(toyExamples(32, 5), null, { epochs: 1, batchSize: 8, seed: 3 });
+    expect(headPlan.method).toBe('head');
+    const second = await waitFor(() => events.filter((e) => e.event.kind === 'trainingDone')[1]?.event as Extract<WorkerEventPayload, { kind: 'trainingDone' }> | undefined);
+    expect(second.model.prompt).toBeNull();
+  });
+
   it('zero-shot: prompt probabilities equal the MLM head\'s label-word probabilities, scored on the dev split', async () => {
     const session = new Session(() => {}, { cache: null });
     await session.loadModel({ kind: 'url', baseUrl: `${server.url}`, name: 'golden' });

@@ -19,9 +19,11 @@ import { EngineError } from '../engine/checkpoint/types';
 import { FewShotModel, type ModelSummary, type TextInput } from '../engine/pipeline/fewshot-model';
 import { createTrainer, prepareFineTune, type FineTuneOverrides, type MemoryLimits } from '../engine/pipeline/fine-tune';
 import type { Example } from '../engine/train/data';
-import type { ClassifierTrainer } from '../engine/train/trainer';
+import type { ClassifierTrainer, TrainerCallbacks } from '../engine/train/trainer';
+import { preparePromptFineTune } from '../engine/pipeline/prompt-fine-tune';
+import type { PromptTrainer } from '../engine/prompt/trainer';
 import { buildVerbalizer, compileTemplate, evaluatePrompt, predictWithPrompt } from '../engine/prompt';
-import type { ModelSource, TrainingPlan, WorkerEventPayload, ZeroShotParams, ZeroShotResult } from './protocol';
+import type { ModelSource, TrainingMethod, TrainingPlan, WorkerEventPayload, ZeroShotParams, ZeroShotResult } from './protocol';
 import { SessionScheduler } from './scheduler';
 
 /** At most this many progress events per second reach the UI. */
@@ -45,7 +47,7 @@ type Emit = (event: WorkerEventPayload) => void;
 
 export class Session {
   private model: FewShotModel | null = null;
-  private trainer: ClassifierTrainer | null = null;
+  private trainer: ClassifierTrainer | PromptTrainer | null = null;
   readonly scheduler = new SessionScheduler();
   private readonly cache: DownloadCache | null;
   private limits: LimitsReport | null;
@@ -114,7 +116,7 @@ export class Session {
   }
 
   /** Validates, prepares and starts training; resolves with the plan once the run has started. */
-  async startTraining(train: Example[], dev: Example[] | null, overrides: FineTuneOverrides): Promise<TrainingPlan> {
+  async startTraining(train: Example[], dev: Example[] | null, overrides: FineTuneOverrides, method: TrainingMethod = { kind: 'head' }): Promise<TrainingPlan> {
     this.assertNotTraining('start another training run');
     const model = this.requireModel();
     const limits: MemoryLimits | null = this.limits
@@ -122,16 +124,23 @@ export class Session {
       : null;
     const prepared = prepareFineTune(model, { train, dev }, overrides, limits);
     if (prepared.memory.note) this.emit({ kind: 'log', level: 'warn', message: prepared.memory.note });
-    const trainer = createTrainer(model, prepared, {
+    const prompt = method.kind === 'prompt' ? preparePromptFineTune(model, prepared, method) : null;
+    const callbacks: TrainerCallbacks = {
       onProgress: (p) => this.queueProgress({ kind: 'progress', step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, epochs: p.epochs, losses: p.losses, learningRate: p.learningRate, examplesPerSecond: p.examplesPerSecond, etaSeconds: p.etaSeconds }),
       onEvaluated: (e) => {
         // Not a progress flush: that would bypass the 10-per-second throttle.
         this.emit({ kind: 'evaluated', step: e.step, epoch: e.epoch, isBest: e.isBest, metrics: e.metrics });
       },
       onLog: (level, message) => this.emit({ kind: 'log', level, message }),
-    });
+    };
+    const trainer = prompt ? prompt.createTrainer(callbacks) : createTrainer(model, prepared, callbacks);
+    // The playground follows the method being trained: through the prompt (with the weights as they
+    // are at each step) or through the classifier head.
+    model.setPrompt(prompt ? prompt.config : null);
     this.trainer = trainer;
     const plan: TrainingPlan = {
+      method: method.kind,
+      promptWarnings: prompt?.warnings ?? [],
       labels: prepared.labels,
       trainCount: prepared.train.length,
       devCount: prepared.dev.length,
@@ -141,7 +150,7 @@ export class Session {
       batchSize: prepared.options.batchSize,
       gradAccumSteps: prepared.options.gradAccumSteps ?? 1,
       learningRate: prepared.options.learningRate,
-      maxLength: prepared.options.maxLength,
+      maxLength: prompt ? prompt.maxLength : prepared.options.maxLength,
       seed: prepared.options.seed,
       truncated: prepared.truncated,
       issues: prepared.issues,
@@ -165,7 +174,7 @@ export class Session {
               this.emit({ kind: 'trainingError', code: failure.code, message: `${failure.message} Training stopped; the last good weights were kept.` });
             } else {
               const summary = await trainer.finish(stopRequested ? 'stopped' : 'completed');
-              model.markClassifierTrained();
+              if (!prompt) model.markClassifierTrained();
               this.emit({ kind: 'trainingDone', summary, model: model.summary() });
             }
           } finally {
@@ -226,7 +235,7 @@ export class Session {
       let evaluation: ZeroShotResult['evaluation'] = null;
       let evaluationNote: string | null = null;
       if (params.labeled && params.labeled.length > 0) {
-        const prepared = prepareFineTune(model, { train: params.labeled, dev: null }, {});
+        const prepared = prepareFineTune(model, { train: params.labeled, dev: null }, { seed: params.seed });
         const missing = prepared.labels.filter((l) => !labels.includes(l));
         if (missing.length > 0) evaluationNote = `No label words for ${missing.map((l) => `"${l}"`).join(', ')}: give every label of the data at least one word to score the prompt on the dev split.`;
         else if (prepared.devExamples.length === 0) evaluationNote = 'The dev split is empty (too few labeled rows).';

@@ -4,9 +4,8 @@ import { createTrainer, prepareFineTune, type FineTuneOverrides } from '../../en
 import { loadModelFromDir, saveModelToDir } from '../../engine/pipeline/node';
 import { formatConfusionMatrix, type Metrics } from '../../engine/train/metrics';
 import type { EncodedExample, Example } from '../../engine/train/data';
-import { PromptTrainer, buildVerbalizer, compileTemplate, defaultPrompt, encodePromptExamples, parseVerbalizerJson, type PromptConfig } from '../../engine/prompt';
-import type { FewShotModel } from '../../engine/pipeline/fewshot-model';
-import type { PreparedFineTune } from '../../engine/pipeline/fine-tune';
+import { defaultPrompt, parseVerbalizerJson } from '../../engine/prompt';
+import { preparePromptFineTune } from '../../engine/pipeline/prompt-fine-tune';
 import type { TrainerCallbacks } from '../../engine/train/trainer';
 import { UsageError, intFlag, numberFlag, requireString, stringFlag } from '../args';
 import { printJson, setupBackend, wantsJson, type CliIO, type Command } from '../context';
@@ -107,7 +106,18 @@ export const trainCommand: Command = {
     // A prompt saved with the starting model would change what `predict` means; training sets its own.
     model.setPrompt(null);
     const prepared = prepareFineTune(model, { train, dev }, overrides);
-    const prompt = method === 'prompt' ? promptSetup(model, prepared, stringFlag(args, 'template'), stringFlag(args, 'verbalizer'), io) : null;
+    let prompt = null;
+    if (method === 'prompt') {
+      const templateFlag = stringFlag(args, 'template');
+      const verbalizerFlag = stringFlag(args, 'verbalizer');
+      // The built-in choice is computed only for what the flags leave open (it may need label names as words).
+      const fallback = templateFlag && verbalizerFlag ? null : defaultPrompt(null, prepared.labels, model.tokenizer);
+      prompt = preparePromptFineTune(model, prepared, {
+        template: templateFlag ?? fallback!.template,
+        verbalizer: verbalizerFlag ? parseVerbalizerJson(verbalizerFlag) : fallback!.verbalizer,
+      });
+      for (const w of prompt.warnings) io.stderr(`warning: ${w}\n`);
+    }
     for (const issue of prepared.issues) io.stderr(`${issue.severity}: ${issue.message} ${issue.action ?? ''}\n`);
     for (const note of prepared.splitNotes) io.stderr(`note: ${note}\n`);
     if (prepared.memory.note) io.stderr(`note: ${prepared.memory.note}\n`);
@@ -183,38 +193,3 @@ export const trainCommand: Command = {
     return summary.reason === 'diverged' ? 1 : 0;
   },
 };
-
-/**
- * The prompt method's pieces: the template and verbalizer (flags, else the built-in choice for
- * these labels), examples rendered through the template, and a PromptTrainer with the same
- * hyperparameters the head method would use. The text keeps the head method's token budget and
- * the template's own tokens come on top, so both methods see the same text.
- */
-function promptSetup(model: FewShotModel, prepared: PreparedFineTune, templateFlag: string | undefined, verbalizerFlag: string | undefined, io: CliIO) {
-  // The built-in choice is computed only for what the flags leave open (it may need label names as words).
-  const fallback = templateFlag && verbalizerFlag ? null : defaultPrompt(null, prepared.labels, model.tokenizer);
-  const templateText = templateFlag ?? fallback!.template;
-  const spec = verbalizerFlag ? parseVerbalizerJson(verbalizerFlag) : fallback!.verbalizer;
-  const compiled = compileTemplate(templateText, model.tokenizer);
-  const verbalizer = buildVerbalizer(spec, prepared.labels, model.tokenizer);
-  for (const w of [...compiled.warnings, ...verbalizer.warnings]) io.stderr(`warning: ${w}\n`);
-  const config: PromptConfig = { template: templateText, verbalizer: Object.fromEntries(verbalizer.labels.map((l, i) => [l, [...verbalizer.words[i]]])) };
-  const maxLength = Math.min(model.maxLength, Math.ceil((prepared.options.maxLength + compiled.fixedLength) / 8) * 8);
-  const encode = (rows: readonly { text: string; textPair?: string | null }[], labelIndices: readonly number[]) =>
-    encodePromptExamples(compiled, model.tokenizer, rows.map((r) => ({ text: r.text, textPair: r.textPair ?? null })), labelIndices, maxLength).examples;
-  // config.json's id2label follows the prompt's labels, so the (unused) classifier must match them
-  // for the folder to load; a fresh seeded head, as the head method would start with.
-  model.setLabels(prepared.labels, prepared.options.seed);
-  const indicesOf = (rows: readonly Example[]) => rows.map((r) => prepared.labels.indexOf(r.label!));
-  const train = encode(prepared.trainExamples, indicesOf(prepared.trainExamples));
-  const dev = encode(prepared.devExamples, indicesOf(prepared.devExamples));
-  const { classWeights: _unused, ...options } = prepared.options;
-  return {
-    config,
-    dev,
-    encode,
-    createTrainer: (callbacks: TrainerCallbacks) =>
-      // Few-shot batches are small: accumulation folds back into one batch of the same effective size.
-      new PromptTrainer(model.params, model.config, verbalizer, train, dev, { ...options, gradAccumSteps: 1, batchSize: options.batchSize * (options.gradAccumSteps ?? 1), maxLength }, callbacks),
-  };
-}

@@ -1,7 +1,7 @@
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useStudio } from '../store';
-import { pauseTraining, resumeTraining, startTraining, stopTraining } from '../store/actions';
-import { formatDuration } from '../store/helpers';
+import { datasetLabels, pauseTraining, resumeTraining, startTraining, stopTraining } from '../store/actions';
+import { defaultLabelWords, formatDuration } from '../store/helpers';
 import type { TrainSettings } from '../store/trainingSlice';
 
 type NumberKey = { [K in keyof TrainSettings]: TrainSettings[K] extends number | null ? K : never }[keyof TrainSettings];
@@ -39,6 +39,14 @@ export function TrainPanel() {
   const error = useStudio((s) => s.trainingError);
   const classWeights = useStudio((s) => s.settings.classWeights);
   const setSettings = useStudio((s) => s.setSettings);
+  const method = useStudio((s) => s.trainMethod);
+  const seed = useStudio((s) => s.settings.seed);
+  const methodRuns = useStudio((s) => s.methodRuns);
+  const setTraining = useStudio((s) => s.setTraining);
+  const zsTemplate = useStudio((s) => s.zsTemplate);
+  const zsWordsEdited = useStudio((s) => s.zsWords);
+  const setPlayground = useStudio((s) => s.setPlayground);
+  const zsWords = zsWordsEdited ?? defaultLabelWords(dataset ? datasetLabels() : []);
   const evalPoints = evaluations.map((e) => ({ step: e.step, accuracy: e.metrics.accuracy, macroF1: e.metrics.macroF1 }));
   const pct = progress ? Math.round((100 * progress.step) / Math.max(1, progress.totalSteps)) : 0;
 
@@ -47,6 +55,34 @@ export function TrainPanel() {
       <section className="panel" aria-labelledby="train-heading">
         <h2 id="train-heading">Train</h2>
         {!dataset && <p className="muted">Load labeled data in the Data tab first.</p>}
+        <fieldset className="method" disabled={state !== 'idle'}>
+          <legend>Method</legend>
+          <label className="row">
+            <input type="radio" name="method" checked={method === 'head'} onChange={() => setTraining({ trainMethod: 'head' })} data-testid="method-head" />
+            <span>
+              <strong>Classifier head</strong> — a new linear layer on the [CLS] vector, trained with the encoder.
+            </span>
+          </label>
+          <label className="row">
+            <input type="radio" name="method" checked={method === 'prompt'} onChange={() => setTraining({ trainMethod: 'prompt' })} data-testid="method-prompt" />
+            <span>
+              <strong>Prompt-based (LM-BFF)</strong> — the text goes into a cloze template and the MLM head picks a label word; usually better with very few examples.
+            </span>
+          </label>
+          {method === 'prompt' && (
+            <div className="stack">
+              <label className="stack">
+                <span>Template ({'{text}'} and one [MASK])</span>
+                <input value={zsTemplate} onChange={(e) => setPlayground({ zsTemplate: e.target.value })} data-testid="train-template" />
+              </label>
+              <label className="stack">
+                <span>Label words, one line per label: label: word, word</span>
+                <textarea rows={Math.max(2, zsWords.split('\n').length)} value={zsWords} onChange={(e) => setPlayground({ zsWords: e.target.value })} data-testid="train-words" />
+              </label>
+              <p className="muted">Shared with the Playground&apos;s zero-shot box: score a prompt there without training, then train it here.</p>
+            </div>
+          )}
+        </fieldset>
         <div className="fields">
           <NumberField name="epochs" label="Epochs" />
           <NumberField name="learningRate" label="Learning rate" step={0.00001} />
@@ -181,6 +217,34 @@ export function TrainPanel() {
           </div>
         </section>
       </div>
+      {methodRuns.length > 0 && (
+        <section className="panel" aria-labelledby="methods-heading">
+          <h3 id="methods-heading">Methods on this data (dev split)</h3>
+          <table className="table" data-testid="method-runs">
+            <thead>
+              <tr>
+                <th>method</th>
+                <th>setup</th>
+                <th className="num">accuracy</th>
+                <th className="num">macro-F1</th>
+                <th className="num">dev rows</th>
+              </tr>
+            </thead>
+            <tbody>
+              {methodRuns.map((r) => (
+                <tr key={r.at}>
+                  <td>{r.method === 'head' ? 'classifier head' : r.method === 'prompt' ? 'prompt fine-tuning' : 'zero-shot prompt'}</td>
+                  <td className="muted">{r.detail}</td>
+                  <td className="num">{(100 * r.accuracy).toFixed(1)}%</td>
+                  <td className="num">{(100 * r.macroF1).toFixed(1)}%</td>
+                  <td className="num">{r.devCount}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p className="muted">Best dev score of each run; zero-shot rows come from the Playground. Same split for all (seed {seed}).</p>
+        </section>
+      )}
     </div>
   );
 }

@@ -4,7 +4,7 @@
  */
 import { zipSync } from 'fflate';
 import type { FineTuneOverrides } from '../../engine/pipeline/fine-tune';
-import type { DatasetColumnMapping, ModelSource, WorkerEventPayload } from '../../worker/protocol';
+import type { DatasetColumnMapping, ModelSource, TrainingMethod, WorkerEventPayload } from '../../worker/protocol';
 import { EngineClient, EngineRequestError } from '../engineClient';
 import { useStudio } from './index';
 import type { TrainSettings } from './trainingSlice';
@@ -114,6 +114,8 @@ export async function loadDatasetFile(fileName: string, bytes: Uint8Array, mappi
   try {
     const result = await getClient().request('parseDataset', { bytes: bytes.slice(), fileName, mapping });
     setDataset(result, kept);
+    // Scores of methods on other data do not compare with this data's dev split.
+    useStudio.getState().setTraining({ methodRuns: [] });
     return true;
   } catch (error) {
     setData({ dataStatus: useStudio.getState().dataset ? 'ready' : 'idle', dataError: { ...errorInfo(error), fileName } });
@@ -149,10 +151,20 @@ export async function startTraining(): Promise<void> {
   const state = useStudio.getState();
   if (!state.dataset) return;
   const train = state.dataset.examples.map((e) => (e.textPair === undefined ? { text: e.text, label: e.label } : { text: e.text, textPair: e.textPair, label: e.label }));
+  let method: TrainingMethod = { kind: 'head' };
+  if (state.trainMethod === 'prompt') {
+    // The prompt is shared with the playground's zero-shot box: what was tried there is what trains.
+    const parsed = parseLabelWords(state.zsWords ?? defaultLabelWords(datasetLabels()));
+    if ('error' in parsed) {
+      state.setTraining({ trainingError: { code: 'PROMPT_BAD_LABEL_WORDS', message: parsed.error } });
+      return;
+    }
+    method = { kind: 'prompt', template: state.zsTemplate, verbalizer: parsed.verbalizer };
+  }
   state.resetTraining(null);
   state.setTraining({ trainingState: 'starting' });
   try {
-    const plan = await getClient().request('startTraining', { train, dev: null, overrides: overridesFrom(state.settings) });
+    const plan = await getClient().request('startTraining', { train, dev: null, overrides: overridesFrom(state.settings), method });
     useStudio.getState().setTraining({ plan });
     useStudio.getState().setPlayground({ playLabels: plan.labels });
   } catch (error) {
@@ -226,8 +238,14 @@ export async function runZeroShot(text: string): Promise<void> {
       calibrate: state.zsCalibrate,
       inputs: text.trim() ? [{ text }] : [],
       labeled: labeled.length > 0 ? labeled : null,
+      seed: state.settings.seed,
     });
     useStudio.getState().setPlayground({ zsResult, zsError: null, zsBusy: false });
+    if (zsResult.evaluation) {
+      const detail = `${state.zsTemplate} · ${Object.entries(parsed.verbalizer).map(([l, w]) => `${l}: ${w.join('/')}`).join(', ')}${state.zsCalibrate ? ' · calibrated' : ''}`;
+      const { accuracy, macroF1, n } = zsResult.evaluation;
+      useStudio.getState().addMethodRun({ method: 'zero-shot', detail, accuracy, macroF1, devCount: n, at: Date.now() });
+    }
   } catch (error) {
     useStudio.getState().setPlayground({ zsResult: null, zsError: errorInfo(error).message, zsBusy: false });
   }

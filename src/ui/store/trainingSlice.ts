@@ -58,8 +58,24 @@ export interface TrainingProgress {
   etaSeconds: number;
 }
 
+/** One method's dev score on the loaded data, for the comparison table. */
+export interface MethodRun {
+  method: 'head' | 'prompt' | 'zero-shot';
+  /** Template and label words for prompt methods, hyperparameters for head. */
+  detail: string;
+  accuracy: number;
+  macroF1: number;
+  devCount: number;
+  at: number;
+}
+
 export interface TrainingSlice {
   trainingState: TrainingState;
+  /** Training method chosen in the Train panel. */
+  trainMethod: 'head' | 'prompt';
+  /** Dev scores of every method tried on the current data (newest last). */
+  methodRuns: MethodRun[];
+  addMethodRun: (run: MethodRun) => void;
   settings: TrainSettings;
   plan: TrainingPlan | null;
   losses: LossPoint[];
@@ -74,7 +90,7 @@ export interface TrainingSlice {
   logs: { level: 'info' | 'warn'; message: string }[];
   setSettings: (patch: Partial<TrainSettings>) => void;
   resetTraining: (plan: TrainingPlan | null) => void;
-  setTraining: (patch: Partial<Pick<TrainingSlice, 'trainingState' | 'plan' | 'summary' | 'trainingError'>>) => void;
+  setTraining: (patch: Partial<Pick<TrainingSlice, 'trainingState' | 'plan' | 'summary' | 'trainingError' | 'trainMethod' | 'methodRuns'>>) => void;
   /** Applies one worker event about training. */
   applyTrainingEvent: (event: WorkerEventPayload) => void;
 }
@@ -84,6 +100,9 @@ export const LOSS_EMA_ALPHA = 0.8;
 
 export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSlice> = (set, get) => ({
   trainingState: 'idle',
+  trainMethod: 'head', // the classic method; prompt-based is one click away
+  methodRuns: [],
+  addMethodRun: (run) => set({ methodRuns: [...get().methodRuns, run].slice(-20) }),
   settings: DEFAULT_SETTINGS,
   plan: null,
   losses: [],
@@ -118,9 +137,19 @@ export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSl
       case 'trainingState':
         set({ trainingState: event.state });
         break;
-      case 'trainingDone':
+      case 'trainingDone': {
         set({ summary: event.summary, trainingDoneAt: Date.now() });
+        const plan = get().plan;
+        const best = event.summary.bestMetrics;
+        if (plan && best) {
+          const prompt = event.model.prompt;
+          const detail = prompt
+            ? `${prompt.template} · ${Object.entries(prompt.verbalizer).map(([l, w]) => `${l}: ${w.join('/')}`).join(', ')}`
+            : `${plan.epochs} epochs, lr ${plan.learningRate}, batch ${plan.batchSize}`;
+          get().addMethodRun({ method: plan.method, detail, accuracy: best.accuracy, macroF1: best.macroF1, devCount: plan.devCount, at: Date.now() });
+        }
         break;
+      }
       case 'trainingError':
         set({ trainingError: { code: event.code, message: event.message } });
         break;

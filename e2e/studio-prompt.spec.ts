@@ -1,0 +1,55 @@
+/**
+ * Prompt-based training in the studio on WebGPU: score a zero-shot prompt in the playground, train
+ * the same prompt with the LM-BFF method, compare both in the Train panel, and check that the
+ * playground and the exported config.json then use the prompt.
+ */
+import { expect, test } from '@playwright/test';
+import { unzipSync } from 'fflate';
+import { readFile } from 'node:fs/promises';
+import { csvFile, sst2Csv } from './fixtures/datasets';
+import { Studio, studioState } from './studio';
+
+test('zero-shot prompt → prompt fine-tuning → comparison table → export keeps the prompt', async ({ page }, testInfo) => {
+  test.setTimeout(400_000);
+  const studio = new Studio(page);
+  const out = (name: string) => testInfo.outputPath(name);
+  await studio.open();
+  await studio.waitForEngine();
+  await studio.waitForModel();
+  await studio.chooseDataFile(csvFile('sst2-20.csv', sst2Csv(20)));
+  await expect.poll(() => studioState(page, (s) => s.dataset?.examples.length)).toBe(20);
+
+  await studio.tab('playground');
+  await page.getByTestId('zs-template').fill('{text} It was [MASK].');
+  await page.getByTestId('zs-words').fill('positive: great, good\nnegative: terrible, bad');
+  await page.getByTestId('zs-run').click();
+  await expect(page.getByTestId('zs-accuracy')).toBeVisible({ timeout: 120_000 });
+
+  await studio.tab('train');
+  await page.getByTestId('method-prompt').check();
+  // The Train panel edits the same prompt as the playground.
+  await expect(page.getByTestId('train-words')).toHaveValue('positive: great, good\nnegative: terrible, bad');
+  await page.getByTestId('setting-epochs').fill('2');
+  await page.getByTestId('setting-batchSize').fill('16');
+  await page.getByTestId('setting-maxLength').fill('32');
+  await page.getByTestId('train-start').click();
+  await expect.poll(() => studioState(page, (s) => s.plan?.method), { timeout: 120_000 }).toBe('prompt');
+  await expect.poll(() => studioState(page, (s) => s.summary !== null && s.trainingState === 'idle'), { timeout: 300_000 }).toBe(true);
+  expect(await studioState(page, (s) => s.trainingError)).toBeNull();
+  expect(await studioState(page, (s) => s.model!.prompt)).toEqual({ template: '{text} It was [MASK].', verbalizer: { positive: ['great', 'good'], negative: ['terrible', 'bad'] } });
+
+  // Both methods in the comparison table, scored on the same number of dev rows.
+  const runs = await studioState(page, (s) => s.methodRuns);
+  expect(runs.map((r) => r.method)).toEqual(['zero-shot', 'prompt']);
+  expect(runs[0].devCount).toBe(runs[1].devCount);
+  await expect(page.getByTestId('method-runs').locator('tbody tr')).toHaveCount(2);
+  await studio.screenshot('train-prompt', out);
+
+  await studio.tab('model');
+  const download = page.waitForEvent('download');
+  await page.getByTestId('export-model').click();
+  const files = unzipSync(new Uint8Array(await readFile(await (await download).path())));
+  const config = JSON.parse(new TextDecoder().decode(files['config.json']));
+  expect(config.fewshot_prompt).toEqual({ template: '{text} It was [MASK].', verbalizer: { positive: ['great', 'good'], negative: ['terrible', 'bad'] } });
+  expect(config.architectures).toEqual(['BertForMaskedLM']);
+});
