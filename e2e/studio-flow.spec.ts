@@ -5,7 +5,9 @@
  */
 import { expect, test } from '@playwright/test';
 import { unzipSync } from 'fflate';
-import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { csvFile, sst2Csv } from './fixtures/datasets';
 import { Studio, studioState } from './studio';
 
@@ -108,6 +110,37 @@ test('model → data → train → playground during training → evaluate → e
   for (const name of ['config.json', 'vocab.txt', 'model.safetensors', 'tokenizer_config.json', 'special_tokens_map.json']) expect(Object.keys(files)).toContain(name);
   const config = JSON.parse(new TextDecoder().decode(files['config.json'])) as { id2label: Record<string, string> };
   expect(Object.values(config.id2label).sort()).toEqual(['negative', 'positive']);
+  const card = new TextDecoder().decode(files['README.md']);
+  expect(card).toContain('## Dev metrics');
+  expect(card).toContain('![training loss](loss.svg)');
+  expect(new TextDecoder().decode(files['loss.svg'])).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>$/);
+  const predictionsCsv = new TextDecoder().decode(files['dev_predictions.csv']).trim().split('\n');
+  expect(predictionsCsv[0]).toBe('text,label,predicted,confidence,p_positive,p_negative');
+  expect(predictionsCsv.length - 1).toBe(await studioState(page, (s) => s.plan!.devCount));
+
+  // Re-import the exported folder: the same text gets the same probabilities.
+  await studio.tab('playground');
+  await page.getByTestId('play-text').fill('');
+  await page.getByTestId('play-text').fill('an utterly charming film');
+  await expect.poll(() => studioState(page, (s) => s.predictionLog.at(-1)?.text), { timeout: 60_000 }).toBe('an utterly charming film');
+  const before = await studioState(page, (s) => s.predictionLog.at(-1)!.probabilities);
+  const answeredBefore = await studioState(page, (s) => s.predictionLog.length);
+  const folder = await mkdtemp(join(tmpdir(), 'exported-'));
+  const modelDir = join(folder, 'exported-model');
+  await mkdir(modelDir);
+  for (const [name, bytes] of Object.entries(files)) await writeFile(join(modelDir, name), bytes);
+  await studio.tab('model');
+  await page.getByTestId('model-folder-input').setInputFiles(modelDir);
+  await expect.poll(() => studioState(page, (s) => s.model?.name), { timeout: 120_000 }).toBe('exported-model');
+  expect(await studioState(page, (s) => s.model!.labels)).toEqual(await studioState(page, (s) => s.plan!.labels));
+  await studio.tab('playground');
+  await page.getByTestId('play-text').fill('');
+  await page.getByTestId('play-text').fill('an utterly charming film');
+  await expect.poll(() => studioState(page, (s) => s.predictionLog.length), { timeout: 60_000 }).toBeGreaterThan(answeredBefore);
+  await expect.poll(() => studioState(page, (s) => s.predictionLog.at(-1)!.text), { timeout: 60_000 }).toBe('an utterly charming film');
+  const after = await studioState(page, (s) => s.predictionLog.at(-1)!.probabilities);
+  after.forEach((p, i) => expect(Math.abs(p - before[i])).toBeLessThan(1e-5));
+  await rm(folder, { recursive: true, force: true });
 
   expect(foreign).toEqual([]);
 });

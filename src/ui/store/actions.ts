@@ -9,6 +9,7 @@ import { EngineClient, EngineRequestError } from '../engineClient';
 import { useStudio } from './index';
 import type { TrainSettings } from './trainingSlice';
 import { defaultLabelWords, parseLabelWords } from './helpers';
+import { buildModelCard, devPredictionsCsv, lossPlotSvg } from './modelCard';
 
 let client: EngineClient | null = null;
 
@@ -254,7 +255,30 @@ export async function runZeroShot(text: string): Promise<void> {
 /** Exports the model as a Hugging Face folder in a zip and returns it with a file name. */
 export async function exportModelZip(): Promise<{ fileName: string; blob: Blob }> {
   const { files } = await getClient().request('exportModel', { dtype: 'F32' });
-  const zipped = zipSync(files, { level: 6 });
+  const state = useStudio.getState();
+  const extra: Record<string, Uint8Array> = {};
+  const encoder = new TextEncoder();
+  const metrics = state.summary?.bestMetrics ?? state.evaluations.at(-1)?.metrics ?? null;
+  const svg = lossPlotSvg(state.losses);
+  if (svg) extra['loss.svg'] = encoder.encode(svg);
+  if (state.model) {
+    const card = buildModelCard({
+      model: state.model,
+      dataFileName: state.dataset?.fileName ?? null,
+      validation: state.validation,
+      plan: state.plan,
+      metrics,
+      methodRuns: state.methodRuns,
+      backend: state.capability ? state.capability.backend : null,
+      hasLossPlot: svg !== null,
+    });
+    extra['README.md'] = encoder.encode(card);
+  }
+  if (state.plan && metrics) {
+    extra['metrics.json'] = encoder.encode(`${JSON.stringify({ labels: state.plan.labels, accuracy: metrics.accuracy, macroF1: metrics.macroF1, n: metrics.n, perClass: metrics.perClass, confusion: metrics.confusion }, null, 2)}\n`);
+    extra['dev_predictions.csv'] = encoder.encode(devPredictionsCsv(state.plan, metrics));
+  }
+  const zipped = zipSync({ ...files, ...extra }, { level: 6 });
   const name = (useStudio.getState().model?.name ?? 'model').replace(/[^\w.-]+/g, '-');
   return { fileName: `${name}-fewshot.zip`, blob: new Blob([zipped as BlobPart], { type: 'application/zip' }) };
 }
