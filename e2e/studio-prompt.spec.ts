@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { csvFile, sst2Csv } from './fixtures/datasets';
 import { Studio, studioState } from './studio';
 
-test('zero-shot prompt → prompt fine-tuning → comparison table → export keeps the prompt', async ({ page }, testInfo) => {
+test('adapt to my texts → zero-shot prompt → prompt fine-tuning → comparison table → export keeps the prompt', async ({ page }, testInfo) => {
   test.setTimeout(400_000);
   const studio = new Studio(page);
   const out = (name: string) => testInfo.outputPath(name);
@@ -18,6 +18,17 @@ test('zero-shot prompt → prompt fine-tuning → comparison table → export ke
   await studio.waitForModel();
   await studio.chooseDataFile(csvFile('sst2-20.csv', sst2Csv(20)));
   await expect.poll(() => studioState(page, (s) => s.dataset?.examples.length)).toBe(20);
+
+  // Adapt to my texts: a few MLM steps on the file's texts, with a before/after held-out score.
+  await studio.tab('train');
+  await page.getByTestId('adapt-section').locator('summary').click();
+  await page.getByTestId('adapt-steps').fill('4');
+  await page.getByTestId('adapt-start').click();
+  await expect(page.getByTestId('adapt-result')).toContainText('Done after 4 steps', { timeout: 180_000 });
+  const adapted = (await studioState(page, (s) => s.adaptResult))!;
+  expect(Number.isFinite(adapted.before.loss) && Number.isFinite(adapted.after.loss)).toBe(true);
+  expect(await studioState(page, (s) => s.losses.length)).toBe(4);
+  expect(await studioState(page, (s) => s.trainingState)).toBe('idle');
 
   await studio.tab('playground');
   await page.getByTestId('zs-template').fill('{text} It was [MASK].');

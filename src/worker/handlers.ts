@@ -58,6 +58,8 @@ export async function handleRequest(request: WorkerRequest, post: (message: Work
       return (await requireSession()).predict(request.params.inputs);
     case 'fillMask':
       return (await requireSession()).fillMask(request.params.text, request.params.topK);
+    case 'startAdapt':
+      return (await requireSession()).startAdapt(request.params);
     case 'zeroShot':
       return (await requireSession()).zeroShot(request.params);
     case 'embed':

@@ -110,6 +110,36 @@ export interface ZeroShotResult {
   evaluationNote: string | null;
 }
 
+/** "Adapt to my texts": continued masked-language-model pretraining on the loaded texts. */
+export interface AdaptParams {
+  /** Texts (labeled and unlabeled rows alike; labels are not used). */
+  texts: string[];
+  /** Optimizer steps. */
+  steps: number;
+  /** Peak learning rate; default 1e-4 (continued pretraining of a pretrained encoder). */
+  learningRate?: number;
+  seed?: number;
+}
+
+export interface AdaptPlan {
+  steps: number;
+  batchSize: number;
+  maxLength: number;
+  /** Packed training sequences and held-out sequences (every 10th, for the before/after score). */
+  sequences: number;
+  heldOut: number;
+  learningRate: number;
+}
+
+export interface AdaptResult {
+  plan: AdaptPlan;
+  stepsDone: number;
+  reason: 'completed' | 'stopped';
+  /** Held-out MLM loss / accuracy on the user's own texts before and after adaptation. */
+  before: { loss: number; accuracy: number };
+  after: { loss: number; accuracy: number };
+}
+
 /** Every request type with its parameters and result. */
 export interface RequestMap {
   /** Bring up the backend (once) and report capabilities. */
@@ -120,6 +150,8 @@ export interface RequestMap {
   loadModel: { params: { source: ModelSource }; result: ModelSummary };
   /** Start fine-tuning the classifier head on labeled rows; events follow. */
   startTraining: { params: { train: Example[]; dev: Example[] | null; overrides: FineTuneOverrides; method?: TrainingMethod }; result: TrainingPlan };
+  /** Continue MLM pretraining on the user's texts (task-adaptive pretraining); uses the training slot. */
+  startAdapt: { params: AdaptParams; result: AdaptPlan };
   pauseTraining: { params: Record<string, never>; result: { state: string } };
   resumeTraining: { params: Record<string, never>; result: { state: string } };
   /** Stops at the next step boundary; the best weights are kept. Resolves when stopped. */
@@ -173,6 +205,8 @@ export type WorkerEventPayload =
   | { kind: 'evaluated'; step: number; epoch: number; isBest: boolean; metrics: Metrics }
   | { kind: 'trainingState'; state: 'running' | 'paused' | 'stopping' | 'idle' }
   | { kind: 'trainingDone'; summary: TrainingSummary; model: ModelSummary }
+  /** Adaptation (continued MLM pretraining on the user's texts) finished or was stopped. */
+  | { kind: 'adaptDone'; result: AdaptResult }
   | { kind: 'trainingError'; code: string; message: string };
 
 /** Everything the worker posts back. */

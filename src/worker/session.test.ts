@@ -153,6 +153,23 @@ describe('Session', () => {
     expect(second.model.prompt).toBeNull();
   });
 
+  it('adapts the model to the user\'s texts: held-out MLM loss on those texts goes down, the playground keeps answering', async () => {
+    const { events, emit } = collect();
+    const session = new Session(emit, { cache: null });
+    await session.loadModel({ kind: 'url', baseUrl: `${server.url}`, name: 'golden' });
+    const texts = toyExamples(120, 11).map((e) => e.text);
+    const plan = await session.startAdapt({ texts, steps: 30, learningRate: 5e-3 });
+    expect(plan.heldOut).toBeGreaterThan(0);
+    const [fill] = await session.fillMask('the cat [MASK] on the mat .', 3);
+    expect(fill).toHaveLength(3);
+    const done = await waitFor(() => events.find((e) => e.event.kind === 'adaptDone')?.event as Extract<WorkerEventPayload, { kind: 'adaptDone' }> | undefined);
+    expect(done.result).toMatchObject({ stepsDone: 30, reason: 'completed' });
+    expect(done.result.after.loss).toBeLessThan(done.result.before.loss);
+    const steps = events.filter((e) => e.event.kind === 'progress').flatMap((e) => (e.event as Extract<WorkerEventPayload, { kind: 'progress' }>).losses.map((l) => l.step));
+    expect(steps).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    await expect(session.startAdapt({ texts: ['too short'], steps: 5 })).rejects.toMatchObject({ code: 'ADAPT_TOO_FEW_TEXTS' });
+  });
+
   it('zero-shot: prompt probabilities equal the MLM head\'s label-word probabilities, scored on the dev split', async () => {
     const session = new Session(() => {}, { cache: null });
     await session.loadModel({ kind: 'url', baseUrl: `${server.url}`, name: 'golden' });

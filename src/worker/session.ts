@@ -23,7 +23,8 @@ import type { ClassifierTrainer, TrainerCallbacks } from '../engine/train/traine
 import { preparePromptFineTune } from '../engine/pipeline/prompt-fine-tune';
 import type { PromptTrainer } from '../engine/prompt/trainer';
 import { buildVerbalizer, compileTemplate, evaluatePrompt, predictWithPrompt } from '../engine/prompt';
-import type { ModelSource, TrainingMethod, TrainingPlan, WorkerEventPayload, ZeroShotParams, ZeroShotResult } from './protocol';
+import { MlmPretrainer, arrayCorpusSource } from '../engine/pretrain';
+import type { AdaptParams, AdaptPlan, ModelSource, TrainingMethod, TrainingPlan, WorkerEventPayload, ZeroShotParams, ZeroShotResult } from './protocol';
 import { SessionScheduler } from './scheduler';
 
 /** At most this many progress events per second reach the UI. */
@@ -189,6 +190,79 @@ export class Session {
   }
 
   private stopRequested: () => void = () => {};
+
+  /**
+   * "Adapt to my texts" (task-adaptive pretraining, Gururangan et al. 2020): continues MLM
+   * pretraining of the session's model on the user's texts, in the training slot (pause / resume /
+   * stop work the same; the playground keeps answering between steps). Every 10th packed sequence
+   * is held out to report the MLM loss on the user's texts before and after.
+   */
+  async startAdapt(params: AdaptParams): Promise<AdaptPlan> {
+    this.assertNotTraining('adapt the model');
+    const model = this.requireModel();
+    const texts = params.texts.map((t) => t.trim()).filter(Boolean);
+    if (texts.length === 0) throw new EngineError('ADAPT_NO_TEXTS', 'There are no texts to adapt to. Load a data file first (unlabeled rows count too).');
+    if (!Number.isInteger(params.steps) || params.steps < 1 || params.steps > 100_000) throw new EngineError('ADAPT_BAD_STEPS', `Steps must be a whole number from 1 to 100000, got ${params.steps}.`);
+    // Short texts pack well into 64 tokens; longer ones keep 128 (the studio's usual max length).
+    const tokens = texts.reduce((n, t) => n + model.tokenizer.encode(t, null, {}).ids.length - 2, 0);
+    const meanLength = tokens / texts.length;
+    const maxLength = Math.min(model.maxLength, meanLength > 48 ? 128 : 64);
+    const sequences = Math.max(1, Math.ceil(tokens / (maxLength - 2)));
+    if (sequences < 4) throw new EngineError('ADAPT_TOO_FEW_TEXTS', `The texts pack into only ${sequences} sequence(s) of ${maxLength} tokens; adaptation needs more text (a few hundred words at least).`);
+    const heldOut = Math.max(1, Math.floor(sequences / 10));
+    const batchSize = Math.max(1, Math.min(16, sequences - heldOut));
+    const learningRate = params.learningRate ?? 1e-4;
+    const source = arrayCorpusSource(texts, `${texts.length} texts from the loaded data`);
+    const pretrainer = new MlmPretrainer(model.params, model.config, model.tokenizer, source, {
+      totalSteps: params.steps,
+      maxLength,
+      batchSize,
+      learningRate,
+      seed: params.seed ?? 42,
+      heldOutSequences: heldOut,
+      heldOutEvery: sequences >= 10 * heldOut ? 10 : 1,
+      wholeWord: true,
+      lossReadEvery: 1,
+    }, {
+      onLosses: (losses) => {
+        const last = losses.at(-1);
+        if (!last) return;
+        this.queueProgress({ kind: 'progress', step: last.step, totalSteps: params.steps, epoch: 1, epochs: 1, losses: losses.map((l) => ({ step: l.step, loss: l.loss })), learningRate: last.lr, examplesPerSecond: 0, etaSeconds: 0 });
+      },
+      onLog: (level, message) => this.emit({ kind: 'log', level: level === 'warning' ? 'warn' : 'info', message }),
+    });
+    await pretrainer.init(false);
+    const before = await pretrainer.evaluate();
+    const plan: AdaptPlan = { steps: params.steps, batchSize, maxLength, sequences: sequences - heldOut, heldOut, learningRate };
+    let stopRequested = false;
+    this.stopRequested = () => (stopRequested = true);
+    this.emit({ kind: 'trainingState', state: 'running' });
+    void this.scheduler
+      .startTraining({
+        step: async () => ({ done: !(await pretrainer.step()) || pretrainer.stepCount >= params.steps }),
+        finish: async (reason, error) => {
+          try {
+            await pretrainer.flushLosses();
+            this.flushProgress();
+            if (reason === 'failed') {
+              const failure = describeFailure(error);
+              this.emit({ kind: 'trainingError', code: failure.code, message: `${failure.message} Adaptation stopped.` });
+              return;
+            }
+            const after = await pretrainer.evaluate();
+            this.emit({
+              kind: 'adaptDone',
+              result: { plan, stepsDone: pretrainer.stepCount, reason: stopRequested ? 'stopped' : 'completed', before: { loss: before.loss, accuracy: before.accuracy }, after: { loss: after.loss, accuracy: after.accuracy } },
+            });
+          } finally {
+            pretrainer.dispose();
+            this.emit({ kind: 'trainingState', state: 'idle' });
+          }
+        },
+      })
+      .catch((error) => this.emit({ kind: 'trainingError', ...describeFailure(error) }));
+    return plan;
+  }
 
   pause(): string {
     if (this.scheduler.pause()) this.emit({ kind: 'trainingState', state: 'paused' });

@@ -1,6 +1,7 @@
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useStudio } from '../store';
-import { datasetLabels, pauseTraining, resumeTraining, startTraining, stopTraining } from '../store/actions';
+import { useState } from 'react';
+import { datasetLabels, pauseTraining, resumeTraining, startAdapt, startTraining, stopTraining } from '../store/actions';
 import { defaultLabelWords, formatDuration } from '../store/helpers';
 import type { TrainSettings } from '../store/trainingSlice';
 
@@ -41,6 +42,9 @@ export function TrainPanel() {
   const setSettings = useStudio((s) => s.setSettings);
   const method = useStudio((s) => s.trainMethod);
   const seed = useStudio((s) => s.settings.seed);
+  const adaptPlan = useStudio((s) => s.adaptPlan);
+  const adaptResult = useStudio((s) => s.adaptResult);
+  const [adaptSteps, setAdaptSteps] = useState(100);
   const methodRuns = useStudio((s) => s.methodRuns);
   const setTraining = useStudio((s) => s.setTraining);
   const zsTemplate = useStudio((s) => s.zsTemplate);
@@ -55,6 +59,33 @@ export function TrainPanel() {
       <section className="panel" aria-labelledby="train-heading">
         <h2 id="train-heading">Train</h2>
         {!dataset && <p className="muted">Load labeled data in the Data tab first.</p>}
+        <details className="adapt" data-testid="adapt-section">
+          <summary>Adapt the encoder to your texts first (optional)</summary>
+          <p className="muted">
+            Continues masked-language-model pretraining on every text of the loaded file, labeled or not (task-adaptive pretraining). Helps when your texts use words or a style the
+            model rarely saw. Then train as usual.
+          </p>
+          <div className="row">
+            <label className="field">
+              <span>Steps</span>
+              <input type="number" min={1} value={adaptSteps} disabled={state !== 'idle'} onChange={(e) => setAdaptSteps(Math.max(1, Math.round(Number(e.target.value) || 1)))} data-testid="adapt-steps" />
+            </label>
+            <button type="button" className="button button-secondary" disabled={!dataset || !model || state !== 'idle'} onClick={() => void startAdapt(adaptSteps)} data-testid="adapt-start">
+              Adapt to my texts
+            </button>
+          </div>
+          {adaptPlan && !adaptResult && (
+            <p className="muted">
+              Adapting: {adaptPlan.sequences} sequences of {adaptPlan.maxLength} tokens, batch {adaptPlan.batchSize}, lr {adaptPlan.learningRate}; {adaptPlan.heldOut} held out to measure it.
+            </p>
+          )}
+          {adaptResult && (
+            <p data-testid="adapt-result">
+              {adaptResult.reason === 'stopped' ? 'Stopped' : 'Done'} after {adaptResult.stepsDone} steps. Held-out MLM loss on your texts {adaptResult.before.loss.toFixed(3)} →{' '}
+              <strong>{adaptResult.after.loss.toFixed(3)}</strong> (masked-word accuracy {(100 * adaptResult.before.accuracy).toFixed(1)}% → {(100 * adaptResult.after.accuracy).toFixed(1)}%).
+            </p>
+          )}
+        </details>
         <fieldset className="method" disabled={state !== 'idle'}>
           <legend>Method</legend>
           <label className="row">

@@ -163,11 +163,26 @@ export async function startTraining(): Promise<void> {
     method = { kind: 'prompt', template: state.zsTemplate, verbalizer: parsed.verbalizer };
   }
   state.resetTraining(null);
-  state.setTraining({ trainingState: 'starting' });
+  state.setTraining({ trainingState: 'starting', adaptPlan: null });
   try {
     const plan = await getClient().request('startTraining', { train, dev: null, overrides: overridesFrom(state.settings), method });
     useStudio.getState().setTraining({ plan });
     useStudio.getState().setPlayground({ playLabels: plan.labels });
+  } catch (error) {
+    useStudio.getState().setTraining({ trainingState: 'idle', trainingError: errorInfo(error) });
+  }
+}
+
+/** Continues MLM pretraining on every text of the loaded data (labels unused). */
+export async function startAdapt(steps: number): Promise<void> {
+  const state = useStudio.getState();
+  if (!state.dataset) return;
+  const texts = state.dataset.examples.flatMap((e) => (e.textPair ? [e.text, e.textPair] : [e.text]));
+  state.resetTraining(null);
+  state.setTraining({ trainingState: 'starting', adaptPlan: null, adaptResult: null });
+  try {
+    const adaptPlan = await getClient().request('startAdapt', { texts, steps, seed: state.settings.seed });
+    useStudio.getState().setTraining({ adaptPlan });
   } catch (error) {
     useStudio.getState().setTraining({ trainingState: 'idle', trainingError: errorInfo(error) });
   }

@@ -1,7 +1,7 @@
 import type { StateCreator } from 'zustand';
 import type { Metrics } from '../../engine/train/metrics';
 import type { TrainingSummary } from '../../engine/train/trainer';
-import type { TrainingPlan, WorkerEventPayload } from '../../worker/protocol';
+import type { AdaptPlan, AdaptResult, TrainingPlan, WorkerEventPayload } from '../../worker/protocol';
 import { emaSmooth } from './helpers';
 
 export type TrainingState = 'idle' | 'starting' | 'running' | 'paused' | 'stopping';
@@ -73,6 +73,9 @@ export interface TrainingSlice {
   trainingState: TrainingState;
   /** Training method chosen in the Train panel. */
   trainMethod: 'head' | 'prompt';
+  /** The running (or last) "adapt to my texts" run, and its before/after score. */
+  adaptPlan: AdaptPlan | null;
+  adaptResult: AdaptResult | null;
   /** Dev scores of every method tried on the current data (newest last). */
   methodRuns: MethodRun[];
   addMethodRun: (run: MethodRun) => void;
@@ -90,7 +93,7 @@ export interface TrainingSlice {
   logs: { level: 'info' | 'warn'; message: string }[];
   setSettings: (patch: Partial<TrainSettings>) => void;
   resetTraining: (plan: TrainingPlan | null) => void;
-  setTraining: (patch: Partial<Pick<TrainingSlice, 'trainingState' | 'plan' | 'summary' | 'trainingError' | 'trainMethod' | 'methodRuns'>>) => void;
+  setTraining: (patch: Partial<Pick<TrainingSlice, 'trainingState' | 'plan' | 'summary' | 'trainingError' | 'trainMethod' | 'methodRuns' | 'adaptPlan' | 'adaptResult'>>) => void;
   /** Applies one worker event about training. */
   applyTrainingEvent: (event: WorkerEventPayload) => void;
 }
@@ -102,6 +105,8 @@ export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSl
   trainingState: 'idle',
   trainMethod: 'head', // the classic method; prompt-based is one click away
   methodRuns: [],
+  adaptPlan: null,
+  adaptResult: null,
   addMethodRun: (run) => set({ methodRuns: [...get().methodRuns, run].slice(-20) }),
   settings: DEFAULT_SETTINGS,
   plan: null,
@@ -150,6 +155,9 @@ export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSl
         }
         break;
       }
+      case 'adaptDone':
+        set({ adaptResult: event.result });
+        break;
       case 'trainingError':
         set({ trainingError: { code: event.code, message: event.message } });
         break;
