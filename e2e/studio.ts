@@ -13,8 +13,11 @@ export async function studioState<T>(page: Page, pick: (state: StudioState) => T
 export class StudioShell {
   constructor(protected readonly page: Page) {}
 
+  /** Opens the studio; tests pin the fast micro model unless `query` names another (`?model=`). */
   async open(query = ''): Promise<void> {
-    await this.page.goto(`/${query}`);
+    const params = new URLSearchParams(query.replace(/^\?/, ''));
+    if (!params.has('model')) params.set('model', 'micro-random');
+    await this.page.goto(`/?${params}`);
     await expect(this.page.getByRole('heading', { name: 'FewShot Studio' })).toBeVisible();
   }
 

@@ -9,6 +9,7 @@ import { EngineClient, EngineRequestError } from '../engineClient';
 import { useStudio } from './index';
 import type { TrainSettings } from './trainingSlice';
 import { defaultLabelWords, parseLabelWords } from './helpers';
+import { EMBEDDED_MODELS, pickEmbeddedModel } from '../embeddedModels';
 import { buildModelCard, devPredictionsCsv, lossPlotSvg } from './modelCard';
 
 let client: EngineClient | null = null;
@@ -101,9 +102,16 @@ export async function loadModel(source: ModelSource, displayName: string): Promi
   }
 }
 
-export function loadDefaultModel(): Promise<boolean> {
-  const baseUrl = new URL('models/micro-random/', window.location.href).href;
-  return loadModel({ kind: 'url', baseUrl, name: 'micro-random' }, 'micro-random');
+/** Loads the embedded model named by `?model=` (else the default one) from the studio's own origin. */
+export async function loadDefaultModel(): Promise<boolean> {
+  const { model, unknown } = pickEmbeddedModel(new URLSearchParams(window.location.search).get('model'));
+  const baseUrl = new URL(`models/${model.id}/`, window.location.href).href;
+  const ok = await loadModel({ kind: 'url', baseUrl, name: model.id }, model.id);
+  if (unknown !== null) {
+    const known = EMBEDDED_MODELS.map((m) => m.id).join(', ');
+    useStudio.getState().setModel({ modelError: { code: 'UNKNOWN_EMBEDDED_MODEL', message: `?model=${unknown} is not an embedded model (${known}); loaded ${model.id} instead.` } });
+  }
+  return ok;
 }
 
 /** Parses a dataset file in the worker. On failure the previous dataset stays. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ParsedDatasetResult, TrainingPlan } from '../../worker/protocol';
 import { defaultLabelWords, emaSmooth, histogram, parseLabelWords, percentile, summarizeDataset } from './helpers';
 import { createStudioStore } from './index';
+import { EMBEDDED_MODELS, pickEmbeddedModel } from '../embeddedModels';
 
 describe('emaSmooth', () => {
   it('is bias-corrected: a constant series stays constant', () => {
@@ -131,5 +132,13 @@ describe('label-word lines', () => {
     expect(parseLabelWords('pos: a\npos: b')).toEqual({ error: expect.stringContaining('twice') });
     expect(parseLabelWords('pos: a')).toEqual({ error: expect.stringContaining('two labels') });
     expect(defaultLabelWords(['very_good', 'Bad'])).toBe('very_good: very good\nBad: bad');
+  });
+});
+
+describe('embedded model choice', () => {
+  it('takes ?model= when it names an embedded model, else the default and reports the bad value', () => {
+    expect(pickEmbeddedModel(null)).toEqual({ model: EMBEDDED_MODELS[0], unknown: null });
+    expect(pickEmbeddedModel('micro-random').model.id).toBe('micro-random');
+    expect(pickEmbeddedModel('../../etc')).toEqual({ model: EMBEDDED_MODELS[0], unknown: '../../etc' });
   });
 });

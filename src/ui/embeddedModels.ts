@@ -1,0 +1,19 @@
+/**
+ * Models shipped with the studio under public/models/ (served from its own origin, so the studio
+ * starts with no network). The first entry is what loads at start; `?model=<id>` picks another
+ * (tests use the micro model, which is fast on SwiftShader).
+ */
+export interface EmbeddedModel {
+  id: string;
+  description: string;
+}
+
+export const EMBEDDED_MODELS: readonly EmbeddedModel[] = [
+  { id: 'micro-random', description: 'micro BERT (2 layers, hidden 32), random weights, bert-base-uncased vocabulary: a placeholder until the pretrained default ships' },
+];
+
+/** The embedded model named by `?model=`, else the default; `unknown` is the rejected value, if any. */
+export function pickEmbeddedModel(requested: string | null): { model: EmbeddedModel; unknown: string | null } {
+  const found = requested ? EMBEDDED_MODELS.find((m) => m.id === requested) : undefined;
+  return { model: found ?? EMBEDDED_MODELS[0], unknown: requested && !found ? requested : null };
+}
