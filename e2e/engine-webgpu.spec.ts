@@ -61,3 +61,13 @@ test('a micro model overfits 32 labeled examples to 100% on WebGPU', async ({ pa
   expect(result.after).toBe(1);
   test.info().annotations.push({ type: 'timing', description: `${result.steps} steps in ${result.seconds.toFixed(1)} s on SwiftShader` });
 });
+
+test('prompt-based fine-tuning (LM-BFF) overfits 32 examples on WebGPU', async ({ page }) => {
+  await openHarness(page);
+  const vocabTxt = readFileSync('tests/fixtures/golden-micro/model/vocab.txt', 'utf8');
+  const result = await page.evaluate(({ configJson, safetensorsBase64, vocabTxt }) => window.__harness!.promptOverfit(configJson, safetensorsBase64, vocabTxt), { configJson, safetensorsBase64, vocabTxt });
+  expect(result.backend).toBe('webgpu');
+  expect(result.before).toBeLessThan(1);
+  expect(result.after).toBe(1);
+  test.info().annotations.push({ type: 'timing', description: `prompt overfit in ${result.seconds.toFixed(1)} s on SwiftShader` });
+});

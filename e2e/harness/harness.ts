@@ -12,6 +12,8 @@ import { bertForSequenceClassification, bertPreset, disposeBertParams, initBertP
 import { BrowserDownloadCache, createHubSource, loadCheckpointFiles, parseSafetensors } from '../../src/engine/checkpoint';
 import { batchFromRows, type Batch, type EncodedExample } from '../../src/engine/train/data';
 import { ClassifierTrainer, classificationLoss } from '../../src/engine/train/trainer';
+import { BertTokenizer } from '../../src/engine/tokenizer';
+import { PromptTrainer, buildVerbalizer, encodePromptExamples } from '../../src/engine/prompt';
 
 export interface GoldenBatchJson {
   input_ids: number[][];
@@ -150,6 +152,35 @@ const harness = {
     trainer.dispose();
     disposeBertParams(params, config);
     return { backend: tf.getBackend(), losses, before: before.accuracy, after: after.accuracy, steps: trainer.step, seconds: (performance.now() - started) / 1000, numTensors: tf.memory().numTensors };
+  },
+
+  /**
+   * LM-BFF prompt fine-tuning overfits 32 toy reviews on this backend: the golden micro model
+   * (weights + vocab from the test), template `{text} . it was [MASK] .`, great/terrible.
+   */
+  async promptOverfit(configJson: unknown, safetensorsBase64: string, vocabTxt: string) {
+    const { config, params } = loadGolden(configJson, safetensorsBase64);
+    const tokenizer = BertTokenizer.fromHuggingFaceFiles({ vocabTxt });
+    const subjects = ['the movie', 'the film', 'this story', 'the book'];
+    const pos = ['was good', 'made me happy', 'i loved it', 'was fine'];
+    const neg = ['was bad', 'made me sad', 'i hated it', 'was awful'];
+    const rows: { text: string; label: number }[] = [];
+    for (const s of subjects) for (let i = 0; i < 4; i++) rows.push({ text: `${s} ${pos[i]}`, label: 1 }, { text: `${s} ${neg[i]}`, label: 0 });
+    const labels = ['negative', 'positive'];
+    const verbalizer = buildVerbalizer({ positive: 'great', negative: 'terrible' }, labels, tokenizer);
+    const { examples } = encodePromptExamples('{text} . it was [MASK] .', tokenizer, rows, rows.map((r) => r.label), 32);
+    // The Node test's settings (60 steps); 32-step variants reached only 94% on SwiftShader.
+    const trainer = new PromptTrainer(params, config, verbalizer, examples, examples, { epochs: 15, batchSize: 8, learningRate: 3e-3, maxLength: 32, seed: 1, dropout: false, warmupRatio: 0 });
+    const before = await trainer.evaluate(examples);
+    const started = performance.now();
+    while (await trainer.runStep()) {
+      /* train */
+    }
+    await trainer.finish();
+    const after = await trainer.evaluate(examples);
+    trainer.dispose();
+    disposeBertParams(params, config);
+    return { backend: tf.getBackend(), before: before.accuracy, after: after.accuracy, seconds: (performance.now() - started) / 1000 };
   },
 };
 
