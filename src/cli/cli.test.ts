@@ -167,6 +167,22 @@ describe('fewshot train / eval / predict', () => {
     expect(result.predictions[0].label).toBe('pos');
   });
 
+  it('adapt: continued MLM on a data file lowers the held-out MLM loss and writes a model train can use', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fewshot-adapt-'));
+    writeFileSync(join(dir, 'texts.csv'), toyCsv(120, 8));
+    const out = join(dir, 'adapted');
+    const adapted = await runCli(['adapt', '--model', GOLDEN_DIR, '--data', join(dir, 'texts.csv'), '--out', out, '--steps', '30', '--lr', '5e-3', '--json']);
+    expect(adapted.code, adapted.stderr).toBe(0);
+    const result = JSON.parse(adapted.stdout);
+    expect(result.steps).toBe(30);
+    expect(result.after.loss).toBeLessThan(result.before.loss);
+    expect(adapted.stderr).toMatch(/Held-out MLM loss on these texts/);
+    const info = await runCli(['info', '--model', out, '--json']);
+    expect(info.code, info.stderr).toBe(0);
+    const tooShort = await runCli(['adapt', '--model', GOLDEN_DIR, '--data', join(dir, 'none.csv'), '--out', join(dir, 'x')]);
+    expect(tooShort.code).not.toBe(0);
+  });
+
   it('--template without --method prompt is a usage error', async () => {
     const result = await runCli(['train', '--model', GOLDEN_DIR, '--train', 'x.csv', '--out', 'y', '--template', '{text} [MASK]']);
     expect(result.code).not.toBe(0);

@@ -5,6 +5,7 @@
 import { EngineError } from '../engine/checkpoint/types';
 import { UsageError, formatHelp, parseArgs } from './args';
 import { COMMON_FLAGS, type CliIO, type Command } from './context';
+import { adaptCommand } from './commands/adapt';
 import { benchFewshotCommand } from './commands/bench-fewshot';
 import { embedCommand } from './commands/embed';
 import { evalCommand } from './commands/eval';
@@ -16,7 +17,7 @@ import { tokenizeCommand } from './commands/tokenize';
 import { trainCommand } from './commands/train';
 import { zeroShotCommand } from './commands/zero-shot';
 
-export const COMMANDS: Command[] = [infoCommand, tokenizeCommand, fillMaskCommand, predictCommand, embedCommand, trainCommand, evalCommand, pretrainCommand, zeroShotCommand, benchFewshotCommand];
+export const COMMANDS: Command[] = [infoCommand, tokenizeCommand, fillMaskCommand, predictCommand, embedCommand, trainCommand, evalCommand, pretrainCommand, adaptCommand, zeroShotCommand, benchFewshotCommand];
 
 const defaultIO: CliIO = {
   stdout: (text) => void process.stdout.write(text),

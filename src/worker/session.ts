@@ -23,7 +23,7 @@ import type { ClassifierTrainer, TrainerCallbacks } from '../engine/train/traine
 import { preparePromptFineTune } from '../engine/pipeline/prompt-fine-tune';
 import type { PromptTrainer } from '../engine/prompt/trainer';
 import { buildVerbalizer, compileTemplate, evaluatePrompt, predictWithPrompt } from '../engine/prompt';
-import { MlmPretrainer, arrayCorpusSource } from '../engine/pretrain';
+import { prepareAdaptation } from '../engine/pretrain/adapt';
 import type { AdaptParams, AdaptPlan, ModelSource, TrainingMethod, TrainingPlan, WorkerEventPayload, ZeroShotParams, ZeroShotResult } from './protocol';
 import { SessionScheduler } from './scheduler';
 
@@ -200,30 +200,7 @@ export class Session {
   async startAdapt(params: AdaptParams): Promise<AdaptPlan> {
     this.assertNotTraining('adapt the model');
     const model = this.requireModel();
-    const texts = params.texts.map((t) => t.trim()).filter(Boolean);
-    if (texts.length === 0) throw new EngineError('ADAPT_NO_TEXTS', 'There are no texts to adapt to. Load a data file first (unlabeled rows count too).');
-    if (!Number.isInteger(params.steps) || params.steps < 1 || params.steps > 100_000) throw new EngineError('ADAPT_BAD_STEPS', `Steps must be a whole number from 1 to 100000, got ${params.steps}.`);
-    // Short texts pack well into 64 tokens; longer ones keep 128 (the studio's usual max length).
-    const tokens = texts.reduce((n, t) => n + model.tokenizer.encode(t, null, {}).ids.length - 2, 0);
-    const meanLength = tokens / texts.length;
-    const maxLength = Math.min(model.maxLength, meanLength > 48 ? 128 : 64);
-    const sequences = Math.max(1, Math.ceil(tokens / (maxLength - 2)));
-    if (sequences < 4) throw new EngineError('ADAPT_TOO_FEW_TEXTS', `The texts pack into only ${sequences} sequence(s) of ${maxLength} tokens; adaptation needs more text (a few hundred words at least).`);
-    const heldOut = Math.max(1, Math.floor(sequences / 10));
-    const batchSize = Math.max(1, Math.min(16, sequences - heldOut));
-    const learningRate = params.learningRate ?? 1e-4;
-    const source = arrayCorpusSource(texts, `${texts.length} texts from the loaded data`);
-    const pretrainer = new MlmPretrainer(model.params, model.config, model.tokenizer, source, {
-      totalSteps: params.steps,
-      maxLength,
-      batchSize,
-      learningRate,
-      seed: params.seed ?? 42,
-      heldOutSequences: heldOut,
-      heldOutEvery: sequences >= 10 * heldOut ? 10 : 1,
-      wholeWord: true,
-      lossReadEvery: 1,
-    }, {
+    const { pretrainer, plan } = prepareAdaptation(model, params.texts, params, {
       onLosses: (losses) => {
         const last = losses.at(-1);
         if (!last) return;
@@ -233,7 +210,6 @@ export class Session {
     });
     await pretrainer.init(false);
     const before = await pretrainer.evaluate();
-    const plan: AdaptPlan = { steps: params.steps, batchSize, maxLength, sequences: sequences - heldOut, heldOut, learningRate };
     let stopRequested = false;
     this.stopRequested = () => (stopRequested = true);
     this.emit({ kind: 'trainingState', state: 'running' });
