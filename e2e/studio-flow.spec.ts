@@ -29,8 +29,8 @@ test('model → data → train → playground during training → evaluate → e
   await expect(page.getByTestId('model-name')).toHaveText('micro-random');
   await studio.screenshot('model', out);
 
-  // Data: 24 SST-2 rows, text/label detected by name.
-  await studio.chooseDataFile(csvFile('sst2-24.csv', sst2Csv(24)));
+  // Data: 24 SST-2 rows dragged onto the drop zone, text/label detected by name.
+  await studio.dropDataFile(csvFile('sst2-24.csv', sst2Csv(24)));
   await expect.poll(() => studioState(page, (s) => s.dataset?.examples.length)).toBe(24);
   expect(await studioState(page, (s) => s.dataset!.mapping)).toEqual({ text: 'text', textPair: null, label: 'label' });
   expect(await studioState(page, (s) => s.validation!.labelCounts.length)).toBe(2);
@@ -60,7 +60,8 @@ test('model → data → train → playground during training → evaluate → e
   await page.getByTestId('mask-run').click();
   await expect.poll(() => studioState(page, (s) => s.predictionLog.length), { timeout: 120_000 }).toBeGreaterThan(0);
   const first = (await studioState(page, (s) => s.predictionLog))[0];
-  await expect.poll(() => studioState(page, (s) => s.progress?.step ?? 0), { timeout: 120_000 }).toBeGreaterThan(first.step ?? 0);
+  // Two steps later: the first step of the warmup has learning rate 0 and changes nothing.
+  await expect.poll(() => studioState(page, (s) => s.progress?.step ?? 0), { timeout: 120_000 }).toBeGreaterThan((first.step ?? 0) + 1);
   await page.getByTestId('play-text').fill('');
   await page.getByTestId('play-text').fill(text);
   await expect.poll(() => studioState(page, (s) => s.predictionLog.length), { timeout: 120_000 }).toBeGreaterThan(1);
@@ -169,7 +170,24 @@ test('bad dataset files show a clear message and keep the previous data', async 
   }
   await page.screenshot({ path: testInfo.outputPath('panel-data-error.png') });
 
+  // Files that load, with what was repaired said in the validation list: a UTF-8 BOM, Windows
+  // line endings, a quoted field with an embedded newline and a ragged row; then windows-1252 bytes.
+  const messy = '\uFEFFtext,label\r\n"a film, with\r\na newline",positive\r\nflat and dull,negative\r\nshort row\r\nwarm and funny,positive,extra\r\n';
+  await studio.dropDataFile(csvFile('messy.csv', Buffer.from(messy, 'utf8')));
+  await expect.poll(() => studioState(page, (s) => s.dataset?.fileName)).toBe('messy.csv');
+  expect(await studioState(page, (s) => s.dataset!.columns)).toEqual(['text', 'label']);
+  expect(await studioState(page, (s) => s.dataset!.examples[0].text)).toBe('a film, with\r\na newline');
+  expect((await studioState(page, (s) => s.dataset!.warnings)).length).toBeGreaterThan(0);
+  await expect(page.getByTestId('validation-list').locator('li.warn').first()).toBeVisible();
+  const latin1 = Buffer.from([...Buffer.from('text,label\nna'), 0xef, ...Buffer.from('ve caf'), 0xe9, ...Buffer.from(',positive\nawful,negative\n')]);
+  await studio.dropDataFile(csvFile('latin1.csv', latin1));
+  await expect.poll(() => studioState(page, (s) => s.dataset?.fileName)).toBe('latin1.csv');
+  expect(await studioState(page, (s) => s.dataset!.examples[0].text)).toBe('naïve café');
+  expect((await studioState(page, (s) => s.dataset!.warnings)).join(' ')).toMatch(/windows-1252/i);
+
   // The column mapper re-parses with the chosen mapping.
+  await studio.chooseDataFile(csvFile('good.csv', sst2Csv(10)));
+  await expect.poll(() => studioState(page, (s) => s.dataset?.fileName)).toBe('good.csv');
   await page.getByTestId('map-label').selectOption('');
   await expect.poll(() => studioState(page, (s) => s.validation?.unlabeled)).toBe(10);
   await page.getByTestId('map-label').selectOption('label');

@@ -51,6 +51,21 @@ export class Studio extends StudioShell {
     await this.page.getByTestId('data-file-input').setInputFiles(file);
   }
 
+  /** Drags a dataset file onto the Data panel's drop zone (a real DataTransfer with a File). */
+  async dropDataFile(file: { name: string; mimeType: string; buffer: Buffer }): Promise<void> {
+    await this.tab('data');
+    const dataTransfer = await this.page.evaluateHandle(
+      ({ name, mimeType, bytes }) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([new Uint8Array(bytes)], name, { type: mimeType }));
+        return transfer;
+      },
+      { name: file.name, mimeType: file.mimeType, bytes: [...file.buffer] },
+    );
+    await this.page.getByTestId('data-dropzone').dispatchEvent('dragover', { dataTransfer });
+    await this.page.getByTestId('data-dropzone').dispatchEvent('drop', { dataTransfer });
+  }
+
   async screenshot(name: string, outputPath: (name: string) => string): Promise<void> {
     await this.page.screenshot({ path: outputPath(`panel-${name}.png`), fullPage: true });
   }

@@ -167,7 +167,7 @@ export function DataPanel() {
           </section>
           <section className="panel span-2" aria-labelledby="validation-heading" data-testid="validation-report">
             <h3 id="validation-heading">Validation</h3>
-            <ul className="compact">
+            <ul className="compact" data-testid="validation-list">
               <li>
                 {validation.total} rows · {validation.labelCounts.length} labels ({validation.labelCounts.map((l) => `${l.label} ${l.count}`).join(', ') || 'none'})
               </li>
