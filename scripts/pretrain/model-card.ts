@@ -1,0 +1,118 @@
+/**
+ * Writes README.md (the model card) for a model produced by `fewshot pretrain`: architecture,
+ * vocabulary, corpus, tokens seen, wall time, held-out MLM loss/accuracy, fill-mask examples
+ * computed now from the weights, and the few-shot table from `fewshot bench-fewshot --out` JSON
+ * files of this model and of a random-init model of the same shape.
+ *
+ * Usage: npx tsx scripts/pretrain/model-card.ts MODEL_DIR RUN_DIR --bench pretrained=a.json,b.json --bench random=c.json,d.json [--continue "command"]
+ */
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModelFromDir } from '../../src/engine/pipeline/node';
+import { initNodeBackend } from '../../src/engine/tf/node';
+
+interface MeanStd { mean: number; std: number }
+interface BenchReport { dataset: string; k: number; seeds: number; testRows: number; summary: { method: string; accuracy: MeanStd; macroF1: MeanStd; runs: number }[] }
+
+const [modelDir, runDir, ...rest] = process.argv.slice(2);
+if (!modelDir || !runDir) {
+  console.error('Usage: npx tsx scripts/pretrain/model-card.ts MODEL_DIR RUN_DIR [--bench NAME=a.json,b.json]... [--continue "command"]');
+  process.exit(2);
+}
+const benches = new Map<string, BenchReport[]>();
+let continueCommand = '';
+for (let i = 0; i < rest.length; i += 2) {
+  if (rest[i] === '--bench') {
+    const [name, files] = rest[i + 1].split('=');
+    benches.set(name, files.split(',').filter(existsSync).map((f) => JSON.parse(readFileSync(f, 'utf8')) as BenchReport));
+  } else if (rest[i] === '--continue') continueCommand = rest[i + 1];
+}
+
+await initNodeBackend('wasm');
+const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
+const summary = JSON.parse(readFileSync(join(runDir, 'pretrain_summary.json'), 'utf8'));
+const log = readFileSync(join(runDir, 'pretrain_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const evals = log.filter((l) => 'eval_loss' in l);
+const stepLines = log.filter((l) => 'loss' in l && 'time' in l);
+const wallHours = stepLines.length > 1 ? (Date.parse(stepLines.at(-1).time) - Date.parse(stepLines[0].time)) / 3.6e6 : 0;
+
+const model = await loadModelFromDir(modelDir);
+const prompts = ['the capital of france is [MASK] .', 'she opened the [MASK] and walked in .', 'it was a dark and stormy [MASK] .', 'the ship sailed across the [MASK] .', 'he [MASK] the letter to his mother .'];
+const fills: string[] = [];
+for (const p of prompts) {
+  const [top] = await model.fillMask(p, 5);
+  fills.push(`| \`${p}\` | ${top.map((c) => `${c.token} (${(100 * c.probability).toFixed(1)}%)`).join(', ')} |`);
+}
+const parameters = model.summary().parameters;
+model.dispose();
+
+const fmt = (m: MeanStd | undefined) => (m ? `${(100 * m.mean).toFixed(1)} ± ${(100 * m.std).toFixed(1)}` : '—');
+const o = summary.options;
+const heldOut = summary.heldOut;
+const lines = [
+  '---',
+  'library_name: transformers',
+  'pipeline_tag: fill-mask',
+  'language: en',
+  'tags:',
+  '- fewshot-studio',
+  '---',
+  '',
+  '# fewshot-tiny: the FewShot Studio default encoder',
+  '',
+  `A BERT-tiny-shaped encoder (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, ${config.num_attention_heads} heads, FFN ${config.intermediate_size}, ${(parameters / 1e6).toFixed(1)} M parameters) pretrained from scratch by this project's own \`fewshot pretrain\` with masked-language modelling on the public-domain text in \`../shared/data/corpus/\`. It is what the studio loads at start, with no network. Weights are F16 safetensors in Hugging Face layout (\`BertForMaskedLM\`).`,
+  '',
+  summary.finished === false
+    ? `**Status: a checkpoint of a run in progress** — step ${summary.steps} of ${o.totalSteps} (the learning-rate schedule is planned over ${o.totalSteps} steps and had not decayed yet). Continue it with the command at the end; the numbers below are for this checkpoint.`
+    : `Training finished: ${summary.steps} steps.`,
+  '',
+  '## Training',
+  '',
+  '| | |',
+  '|---|---|',
+  `| vocabulary | bert-base-uncased WordPiece (30,522 tokens, lower-cased) |`,
+  `| corpus | ${summary.corpus.length} files, ${(summary.corpus.reduce((n: number, f: { bytes: number }) => n + f.bytes, 0) / 1e6).toFixed(1)} MB (7.93 M tokens) |`,
+  `| sequences | ${o.batchSize} × ${o.maxLength} tokens per step, packed lines |`,
+  `| masking | ${o.maskProb * 100}% of tokens, 80/10/10, ${o.wholeWord ? 'whole-word' : 'per piece'}, dynamic |`,
+  `| optimizer | AdamW, peak lr ${o.learningRate}, warmup ${o.warmupSteps}, linear decay over ${o.totalSteps} steps, weight decay ${o.weightDecay}, clip ${o.maxGradNorm} |`,
+  `| steps / tokens seen | ${summary.steps} / ${(summary.tokensSeen / 1e6).toFixed(2)} M |`,
+  `| wall time | ${wallHours.toFixed(1)} h from the first to the last logged step, 2 shared CPU cores (tfjs wasm backend) |`,
+  `| held-out (${o.heldOutSequences} sequences, fixed masks) | MLM loss **${heldOut.loss.toFixed(3)}**, masked-token accuracy **${(100 * heldOut.accuracy).toFixed(1)}%** (always predicting the most frequent masked token: ${(100 * heldOut.unigramBaseline).toFixed(1)}%) |`,
+  '',
+  'Held-out MLM loss and accuracy during the run:',
+  '',
+  '| step | loss | accuracy |',
+  '|---|---|---|',
+  ...evals.map((e) => `| ${e.step} | ${e.eval_loss.toFixed(3)} | ${(100 * e.eval_accuracy).toFixed(1)}% |`),
+  '',
+  '## Fill-mask (top 5, computed from these weights)',
+  '',
+  '| text | top 5 |',
+  '|---|---|',
+  ...fills,
+  '',
+];
+if (benches.size > 0) {
+  const datasets = [...new Set([...benches.values()].flat().map((b) => b.dataset))];
+  const first = [...benches.values()].flat()[0];
+  lines.push(
+    '## Few-shot accuracy (`fewshot bench-fewshot`)',
+    '',
+    `K = ${first.k} examples per class for training and another K for dev, ${first.seeds} seeds (mean ± std of test accuracy, %), ${first.testRows} test rows per dataset (a fixed random subset), the library prompt for each dataset. "random" is a randomly initialised model of exactly the same shape and vocabulary (\`scripts/make-random-like.ts\`): the difference is what pretraining bought.`,
+    '',
+    `| dataset | ${[...benches.keys()].flatMap((n) => [`${n}: zero-shot`, `${n}: prompt`, `${n}: head`]).join(' | ')} |`,
+    `|---|${[...benches.keys()].flatMap(() => ['---', '---', '---']).join('|')}|`,
+  );
+  for (const d of datasets) {
+    const cells = [...benches.values()].flatMap((reports) => {
+      const r = reports.find((x) => x.dataset === d);
+      return ['zeroshot', 'prompt', 'head'].map((m) => fmt(r?.summary.find((s) => s.method === m)?.accuracy));
+    });
+    lines.push(`| ${d} | ${cells.join(' | ')} |`);
+  }
+  lines.push('');
+}
+if (continueCommand) lines.push('## Continue the run', '', '```sh', continueCommand, '```', '');
+lines.push('Reproduce: `docs/PRETRAINING.md`.', '');
+writeFileSync(join(modelDir, 'README.md'), lines.join('\n'));
+console.log(`wrote ${join(modelDir, 'README.md')}`);
