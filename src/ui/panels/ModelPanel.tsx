@@ -84,6 +84,15 @@ export function ModelPanel() {
             </dd>
             <dt>Labels</dt>
             <dd>{model.labels.join(', ') || 'none yet (train on labeled data)'}</dd>
+            {model.prompt && (
+              <>
+                <dt>Prompt</dt>
+                <dd data-testid="model-prompt">
+                  <code>{model.prompt.template}</code> · {Object.entries(model.prompt.verbalizer).map(([label, words]) => `${label}: ${words.join(' / ')}`).join(' · ')}
+                  <span className="muted"> (predictions go through the MLM head)</span>
+                </dd>
+              </>
+            )}
             {model.warnings.length > 0 && (
               <>
                 <dt>Warnings</dt>
