@@ -31,6 +31,18 @@ test('adapt to my texts → zero-shot prompt → prompt fine-tuning → comparis
   expect(await studioState(page, (s) => s.trainingState)).toBe('idle');
 
   await studio.tab('playground');
+  // Suggestions: label words per class from the training rows, library prompts ranked on dev.
+  await page.getByTestId('zs-suggest').click();
+  await expect(page.getByTestId('zs-ranked').locator('tbody tr').first()).toBeVisible({ timeout: 180_000 });
+  const suggestions = (await studioState(page, (s) => s.zsSuggestions))!;
+  expect(suggestions.labels.sort()).toEqual(['negative', 'positive']);
+  expect(suggestions.words.positive.length).toBeGreaterThan(0);
+  await page.getByTestId('zs-ranked').locator('tbody tr').first().getByRole('button', { name: 'Use' }).click();
+  await expect(page.getByTestId('zs-template')).toHaveValue(suggestions.ranked[0].template);
+  await page.getByTestId('zs-suggestions').getByRole('button', { name: suggestions.words.positive[0].word, exact: true }).first().click();
+  await expect(page.getByTestId('zs-words')).toHaveValue(new RegExp(`positive: .*${suggestions.words.positive[0].word}`));
+  await studio.screenshot('playground-suggestions', out);
+
   await page.getByTestId('zs-template').fill('{text} It was [MASK].');
   await page.getByTestId('zs-words').fill('positive: great, good\nnegative: terrible, bad');
   await page.getByTestId('zs-run').click();

@@ -60,6 +60,8 @@ export async function handleRequest(request: WorkerRequest, post: (message: Work
       return (await requireSession()).fillMask(request.params.text, request.params.topK);
     case 'startAdapt':
       return (await requireSession()).startAdapt(request.params);
+    case 'suggestPrompts':
+      return (await requireSession()).suggestPrompts(request.params);
     case 'zeroShot':
       return (await requireSession()).zeroShot(request.params);
     case 'embed':

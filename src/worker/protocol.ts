@@ -140,6 +140,26 @@ export interface AdaptResult {
   after: { loss: number; accuracy: number };
 }
 
+/** Prompt suggestions for the loaded labeled data (LM-BFF-style automatic search, simplified). */
+export interface SuggestPromptsParams {
+  /** Template the label words are searched for. */
+  template: string;
+  labeled: Example[];
+  /** Seed of the train/dev split (the Train panel's). */
+  seed?: number;
+  /** Words per label. Default 8. */
+  topK?: number;
+}
+
+export interface SuggestPromptsResult {
+  labels: string[];
+  /** Per label: words most probable at the [MASK] for that label's training rows and least for the others. */
+  words: Record<string, { word: string; score: number }[]>;
+  /** Library prompts for these labels (plus label-name words), ranked by zero-shot dev accuracy. */
+  ranked: { template: string; verbalizer: Record<string, string[]>; accuracy: number; macroF1: number; error: string | null }[];
+  devCount: number;
+}
+
 /** Every request type with its parameters and result. */
 export interface RequestMap {
   /** Bring up the backend (once) and report capabilities. */
@@ -159,6 +179,7 @@ export interface RequestMap {
   /** Classifier probabilities, with the weights as they are now (also during training). */
   predict: { params: { inputs: TextInput[] }; result: { labels: string[]; predictions: Prediction[] } };
   fillMask: { params: { text: string; topK: number }; result: FillMaskCandidate[][] };
+  suggestPrompts: { params: SuggestPromptsParams; result: SuggestPromptsResult };
   /** Class probabilities through a cloze prompt on the MLM head (no training); works during training. */
   zeroShot: { params: ZeroShotParams; result: ZeroShotResult };
   embed: { params: { inputs: TextInput[] }; result: number[][] };

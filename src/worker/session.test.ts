@@ -170,6 +170,23 @@ describe('Session', () => {
     await expect(session.startAdapt({ texts: ['too short'], steps: 5 })).rejects.toMatchObject({ code: 'ADAPT_TOO_FEW_TEXTS' });
   });
 
+  it('suggests label words from the training rows and ranks prompts on the dev split', async () => {
+    const session = new Session(() => {}, { cache: null });
+    await session.loadModel({ kind: 'url', baseUrl: `${server.url}`, name: 'golden' });
+    const result = await session.suggestPrompts({ template: '{text} it was [MASK] .', labeled: toyExamples(40, 9), topK: 5 });
+    expect(result.labels).toEqual(['pos', 'neg']);
+    expect(result.devCount).toBe(8);
+    for (const label of result.labels) {
+      expect(result.words[label]).toHaveLength(5);
+      expect(result.words[label].every((w) => /^\p{L}{2,}$/u.test(w.word))).toBe(true);
+      expect(result.words[label].map((w) => w.score)).toEqual([...result.words[label].map((w) => w.score)].sort((a, b) => b - a));
+    }
+    // The suggested top words, under the user's template, are among the ranked candidates.
+    expect(result.ranked.some((r) => r.template === '{text} it was [MASK] .' && r.verbalizer.pos[0] === result.words.pos[0].word)).toBe(true);
+    const scored = result.ranked.filter((r) => r.error === null).map((r) => r.accuracy);
+    expect(scored).toEqual([...scored].sort((a, b) => b - a));
+  });
+
   it('zero-shot: prompt probabilities equal the MLM head\'s label-word probabilities, scored on the dev split', async () => {
     const session = new Session(() => {}, { cache: null });
     await session.loadModel({ kind: 'url', baseUrl: `${server.url}`, name: 'golden' });

@@ -22,8 +22,9 @@ import type { Example } from '../engine/train/data';
 import type { ClassifierTrainer, TrainerCallbacks } from '../engine/train/trainer';
 import { preparePromptFineTune } from '../engine/pipeline/prompt-fine-tune';
 import type { PromptTrainer } from '../engine/prompt/trainer';
-import { buildVerbalizer, compileTemplate, evaluatePrompt, predictWithPrompt } from '../engine/prompt';
+import { PROMPT_LIBRARY, buildVerbalizer, compileTemplate, evaluatePrompt, findRecipe, labelNameVerbalizer, predictWithPrompt, rankPrompts, recipeCandidates, suggestLabelWords, type PromptCandidate } from '../engine/prompt';
 import { prepareAdaptation } from '../engine/pretrain/adapt';
+import type { SuggestPromptsParams, SuggestPromptsResult } from './protocol';
 import type { AdaptParams, AdaptPlan, ModelSource, TrainingMethod, TrainingPlan, WorkerEventPayload, ZeroShotParams, ZeroShotResult } from './protocol';
 import { SessionScheduler } from './scheduler';
 
@@ -296,6 +297,42 @@ export class Session {
         }
       }
       return { labels, predictions, warnings: [...template.warnings, ...verbalizer.warnings], evaluation, evaluationNote };
+    });
+  }
+
+  /**
+   * Label-word suggestions from the training split (never the dev rows, which rank the prompts) and
+   * library prompts for these labels ranked by zero-shot accuracy on the dev split training uses.
+   */
+  suggestPrompts(params: SuggestPromptsParams): Promise<SuggestPromptsResult> {
+    return this.scheduler.enqueue(async () => {
+      const model = this.requireModel();
+      const prepared = prepareFineTune(model, { train: params.labeled, dev: null }, { seed: params.seed });
+      const labels = prepared.labels;
+      const asInput = (e: Example) => ({ text: e.text, textPair: e.textPair ?? null, label: e.label! });
+      const suggestions = await suggestLabelWords(model, params.template, prepared.trainExamples.map(asInput), labels, { topK: params.topK ?? 8 });
+      const words = Object.fromEntries(Object.entries(suggestions).map(([label, list]) => [label, list.map((w) => ({ word: w.word, score: w.score }))]));
+      const recipe = findRecipe(null, labels);
+      const candidates: PromptCandidate[] = recipe ? recipeCandidates(recipe, labels, model.tokenizer) : [];
+      // Label names as words under every library template not already covered.
+      try {
+        const byName = labelNameVerbalizer(labels, model.tokenizer);
+        const templates = recipe ? recipe.templates : [...new Set(PROMPT_LIBRARY.flatMap((r) => r.templates.slice(0, 1)))];
+        for (const template of templates) candidates.push({ template, verbalizer: byName });
+      } catch {
+        /* some label has no usable word: the library verbalizers (if any) still rank */
+      }
+      const top = Object.fromEntries(labels.map((l) => [l, words[l]?.[0] ? [words[l][0].word] : []]));
+      if (labels.every((l) => top[l].length > 0)) candidates.push({ template: params.template, verbalizer: top });
+      const dev = prepared.devExamples.map(asInput);
+      const ranked = dev.length > 0 ? await rankPrompts(model, candidates, dev, labels) : [];
+      const normalize = (v: PromptCandidate['verbalizer']) => Object.fromEntries(Object.entries(v).map(([l, w]) => [l, typeof w === 'string' ? [w] : [...w]]));
+      return {
+        labels,
+        words,
+        ranked: ranked.map((r) => ({ template: r.template, verbalizer: normalize(r.verbalizer), accuracy: r.accuracy, macroF1: r.macroF1, error: r.error })),
+        devCount: dev.length,
+      };
     });
   }
 

@@ -1,6 +1,6 @@
 import { useEffect } from 'react';
 import { useStudio } from '../store';
-import { datasetLabels, fillMask, predictText, runZeroShot } from '../store/actions';
+import { datasetLabels, fillMask, labelWordLines, predictText, runZeroShot, suggestPrompts } from '../store/actions';
 import { defaultLabelWords } from '../store/helpers';
 
 /** Delay between the last keystroke and the request. */
@@ -27,6 +27,8 @@ export function PlaygroundPanel() {
   const zsError = useStudio((s) => s.zsError);
   const zsBusy = useStudio((s) => s.zsBusy);
   const hasData = useStudio((s) => s.dataset !== null);
+  const suggestions = useStudio((s) => s.zsSuggestions);
+  const suggesting = useStudio((s) => s.zsSuggesting);
   // Until the user edits them, the label words follow the loaded dataset's labels.
   const zsWords = zsWordsEdited ?? defaultLabelWords(hasData ? datasetLabels() : []);
   const canPredict = hasModel && labels.length > 0;
@@ -86,10 +88,70 @@ export function PlaygroundPanel() {
             <input type="checkbox" checked={zsCalibrate} onChange={(e) => setPlayground({ zsCalibrate: e.target.checked })} data-testid="zs-calibrate" />
             <span>Calibrate (divide by each label&apos;s probability on a content-free input)</span>
           </label>
-          <button type="submit" className="button" disabled={!hasModel || zsBusy} data-testid="zs-run">
-            {zsBusy ? 'Scoring…' : 'Score the prompt'}
-          </button>
+          <div className="row">
+            <button type="submit" className="button" disabled={!hasModel || zsBusy} data-testid="zs-run">
+              {zsBusy ? 'Scoring…' : 'Score the prompt'}
+            </button>
+            <button type="button" className="button button-secondary" disabled={!hasModel || !hasData || suggesting} onClick={() => void suggestPrompts()} data-testid="zs-suggest">
+              {suggesting ? 'Searching…' : 'Suggest label words and templates'}
+            </button>
+          </div>
         </form>
+        {suggestions && (
+          <div className="stack" data-testid="zs-suggestions">
+            <p className="muted">Words the model puts at the [MASK] for each label&apos;s training rows (and not for the others&apos;). Click one to add it.</p>
+            {suggestions.labels.map((label) => (
+              <div key={label} className="row">
+                <span className="bar-label">{label}</span>
+                {(suggestions.words[label] ?? []).map((w) => (
+                  <button
+                    key={w.word}
+                    type="button"
+                    className="chip"
+                    onClick={() => {
+                      const lines = zsWords.split('\n');
+                      const at = lines.findIndex((l) => l.split(':')[0].trim() === label);
+                      if (at >= 0) {
+                        if (!lines[at].split(':')[1]?.split(',').map((x) => x.trim()).includes(w.word)) lines[at] = `${lines[at].replace(/\s*$/, '')}, ${w.word}`;
+                      } else lines.push(`${label}: ${w.word}`);
+                      setPlayground({ zsWords: lines.join('\n') });
+                    }}
+                  >
+                    {w.word}
+                  </button>
+                ))}
+              </div>
+            ))}
+            {suggestions.ranked.length > 0 && (
+              <table className="table" data-testid="zs-ranked">
+                <thead>
+                  <tr>
+                    <th>template</th>
+                    <th>label words</th>
+                    <th className="num">dev accuracy ({suggestions.devCount} rows)</th>
+                    <th />
+                  </tr>
+                </thead>
+                <tbody>
+                  {suggestions.ranked.slice(0, 8).map((r) => (
+                    <tr key={`${r.template}|${JSON.stringify(r.verbalizer)}`}>
+                      <td>
+                        <code>{r.template}</code>
+                      </td>
+                      <td className="muted">{labelWordLines(r.verbalizer).replace(/\n/g, ' · ')}</td>
+                      <td className="num">{r.error ? <span title={r.error}>—</span> : `${(100 * r.accuracy).toFixed(1)}%`}</td>
+                      <td>
+                        <button type="button" className="button button-secondary" disabled={r.error !== null} onClick={() => setPlayground({ zsTemplate: r.template, zsWords: labelWordLines(r.verbalizer) })}>
+                          Use
+                        </button>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </div>
+        )}
         {zsError && (
           <p className="error" role="alert" data-testid="zs-error">
             {zsError}

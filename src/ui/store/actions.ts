@@ -275,6 +275,28 @@ export async function runZeroShot(text: string): Promise<void> {
   }
 }
 
+/** Label-word suggestions and ranked library prompts for the loaded labeled data. */
+export async function suggestPrompts(): Promise<void> {
+  const state = useStudio.getState();
+  const labeled = (state.dataset?.examples ?? []).filter((e) => e.label !== null).map((e) => ({ text: e.text, textPair: e.textPair, label: e.label }));
+  if (labeled.length === 0) {
+    state.setPlayground({ zsError: 'Load labeled data first: suggestions come from your examples.' });
+    return;
+  }
+  state.setPlayground({ zsSuggesting: true });
+  try {
+    const zsSuggestions = await getClient().request('suggestPrompts', { template: state.zsTemplate, labeled, seed: state.settings.seed });
+    useStudio.getState().setPlayground({ zsSuggestions, zsSuggesting: false, zsError: null });
+  } catch (error) {
+    useStudio.getState().setPlayground({ zsSuggestions: null, zsSuggesting: false, zsError: errorInfo(error).message });
+  }
+}
+
+/** Verbalizer → label-word lines for the editors. */
+export function labelWordLines(verbalizer: Record<string, string[]>): string {
+  return Object.entries(verbalizer).map(([label, words]) => `${label}: ${words.join(', ')}`).join('\n');
+}
+
 /** Exports the model as a Hugging Face folder in a zip and returns it with a file name. */
 export async function exportModelZip(): Promise<{ fileName: string; blob: Blob }> {
   const { files } = await getClient().request('exportModel', { dtype: 'F32' });

@@ -1,6 +1,6 @@
 import type { StateCreator } from 'zustand';
 import type { FillMaskCandidate, Prediction } from '../../engine/pipeline/fewshot-model';
-import type { ZeroShotResult } from '../../worker/protocol';
+import type { SuggestPromptsResult, ZeroShotResult } from '../../worker/protocol';
 
 export interface PlaygroundSlice {
   playText: string;
@@ -22,6 +22,9 @@ export interface PlaygroundSlice {
   zsResult: ZeroShotResult | null;
   zsError: string | null;
   zsBusy: boolean;
+  /** Label-word and prompt suggestions for the loaded data. */
+  zsSuggestions: SuggestPromptsResult | null;
+  zsSuggesting: boolean;
   setPlayground: (patch: Partial<Omit<PlaygroundSlice, 'setPlayground'>>) => void;
 }
 
@@ -41,5 +44,7 @@ export const createPlaygroundSlice: StateCreator<PlaygroundSlice, [], [], Playgr
   zsResult: null,
   zsError: null,
   zsBusy: false,
+  zsSuggestions: null,
+  zsSuggesting: false,
   setPlayground: (patch) => set(patch),
 });
