@@ -1,6 +1,8 @@
 /** Opening a model folder from the Model panel; a broken folder shows an error and keeps the model. */
 import { expect, test } from '@playwright/test';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Studio, studioState } from './studio';
@@ -29,4 +31,47 @@ test('a model folder loads through the folder picker; a broken one keeps the pre
   expect(await studioState(page, (s) => s.modelError)).toBeNull();
   await expect(page.getByTestId('model-name')).toHaveText('model');
   await expect(page.getByTestId('model-summary')).toContainText('layers');
+});
+
+test('the Hub picker downloads through a loopback Hub mirror, then says cached and loads with zero requests', async ({ page }) => {
+  const requests: string[] = [];
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    requests.push(path);
+    const headers = { 'access-control-allow-origin': '*', 'cross-origin-resource-policy': 'cross-origin' };
+    // Any repo of the picker resolves to the golden micro checkpoint.
+    const match = /^\/[^/]+\/[^/]+\/resolve\/main\/(.+)$/.exec(path);
+    try {
+      if (!match) throw new Error('not found');
+      const body = await readFile(`tests/fixtures/golden-micro/model/${match[1]}`);
+      res.writeHead(200, { ...headers, 'content-type': 'application/octet-stream', 'content-length': body.length }).end(body);
+    } catch {
+      res.writeHead(404, headers).end('Entry not found');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const hub = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const studio = new Studio(page);
+    await studio.open(`?hub=${encodeURIComponent(hub)}`);
+    await studio.waitForEngine();
+    await studio.waitForModel();
+    await studio.tab('model');
+    await page.getByTestId('hub-select').selectOption('prajjwal1/bert-tiny');
+    await expect(page.getByTestId('hub-cache-status')).toContainText('not downloaded yet');
+    await page.getByTestId('hub-load').click();
+    await expect.poll(() => studioState(page, (s) => s.model?.name), { timeout: 120_000 }).toBe('prajjwal1/bert-tiny');
+    expect(requests.some((r) => r.endsWith('/model.safetensors'))).toBe(true);
+    await expect(page.getByTestId('hub-cache-status')).toContainText('in this browser’s cache');
+    await expect(page.getByTestId('hub-load')).toHaveText('Load');
+
+    // Second load: served by Cache Storage, no request reaches the mirror.
+    const before = requests.length;
+    await page.getByTestId('hub-load').click();
+    await expect.poll(() => studioState(page, (s) => s.modelStatus), { timeout: 60_000 }).toBe('ready');
+    expect(await studioState(page, (s) => s.model?.name)).toBe('prajjwal1/bert-tiny');
+    expect(requests.length).toBe(before);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

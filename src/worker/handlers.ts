@@ -60,6 +60,8 @@ export async function handleRequest(request: WorkerRequest, post: (message: Work
       return (await requireSession()).fillMask(request.params.text, request.params.topK);
     case 'startAdapt':
       return (await requireSession()).startAdapt(request.params);
+    case 'hubCacheStatus':
+      return (await requireSession()).hubCacheStatus(request.params.repos, request.params.baseUrl);
     case 'suggestPrompts':
       return (await requireSession()).suggestPrompts(request.params);
     case 'zeroShot':

@@ -180,6 +180,8 @@ export interface RequestMap {
   predict: { params: { inputs: TextInput[] }; result: { labels: string[]; predictions: Prediction[] } };
   fillMask: { params: { text: string; topK: number }; result: FillMaskCandidate[][] };
   suggestPrompts: { params: SuggestPromptsParams; result: SuggestPromptsResult };
+  /** Which Hub repos are already in the download cache. */
+  hubCacheStatus: { params: { repos: string[]; baseUrl?: string }; result: Record<string, boolean> };
   /** Class probabilities through a cloze prompt on the MLM head (no training); works during training. */
   zeroShot: { params: ZeroShotParams; result: ZeroShotResult };
   embed: { params: { inputs: TextInput[] }; result: number[][] };

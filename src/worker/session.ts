@@ -11,6 +11,7 @@ import {
   createFileListSource,
   createHubSource,
   createUrlFolderSource,
+  hubFileUrl,
   loadCheckpointFiles,
   type CheckpointSource,
   type DownloadCache,
@@ -334,6 +335,24 @@ export class Session {
         devCount: dev.length,
       };
     });
+  }
+
+  /**
+   * Which Hub repos are fully in the download cache (config.json plus safetensors or
+   * pytorch_model.bin weights), so the picker can say "cached" before anything is fetched.
+   */
+  async hubCacheStatus(repos: string[], baseUrl?: string): Promise<Record<string, boolean>> {
+    const cache = this.cache;
+    const status: Record<string, boolean> = {};
+    for (const repo of repos) {
+      if (!cache) {
+        status[repo] = false;
+        continue;
+      }
+      const has = async (file: string) => (await cache.get(hubFileUrl(repo, file, { baseUrl })).catch(() => null))?.kind === 'file';
+      status[repo] = (await has('config.json')) && ((await has('model.safetensors')) || (await has('pytorch_model.bin')));
+    }
+    return status;
   }
 
   /** Token count per input with the model's tokenizer (special tokens included, no truncation). */

@@ -50,6 +50,14 @@ export interface HubSource extends CheckpointSource {
   urlOf(file: string): string;
 }
 
+/** `{baseUrl}/{repo}/resolve/{revision}/{file}` with each path segment encoded (also the cache key). */
+export function hubFileUrl(repo: string, file: string, options: { baseUrl?: string; revision?: string } = {}): string {
+  const baseUrl = (options.baseUrl ?? DEFAULT_HUB_BASE_URL).replace(/\/+$/, '');
+  const cleanRepo = repo.replace(/^\/+|\/+$/g, '');
+  const encode = (path: string) => path.split('/').map(encodeURIComponent).join('/');
+  return `${baseUrl}/${encode(cleanRepo)}/resolve/${encodeURIComponent(options.revision ?? 'main')}/${encode(file)}`;
+}
+
 export function createHubSource(options: HubSourceOptions): HubSource {
   const revision = options.revision ?? 'main';
   const baseUrl = (options.baseUrl ?? DEFAULT_HUB_BASE_URL).replace(/\/+$/, '');
@@ -60,11 +68,7 @@ export function createHubSource(options: HubSourceOptions): HubSource {
   const cache = options.cache;
   const repo = options.repo.replace(/^\/+|\/+$/g, '');
 
-  const urlOf = (file: string) =>
-    `${baseUrl}/${repo.split('/').map(encodeURIComponent).join('/')}/resolve/${encodeURIComponent(revision)}/${file
-      .split('/')
-      .map(encodeURIComponent)
-      .join('/')}`;
+  const urlOf = (file: string) => hubFileUrl(repo, file, { baseUrl, revision });
 
   /** One attempt: the verified bytes, or null for 404. Throws TransientDownloadError when a retry may help. */
   const attempt = async (file: string, url: string, onProgress?: ProgressListener): Promise<Uint8Array | null> => {

@@ -17,7 +17,7 @@ export { parsePytorchBin } from './pytorch-bin';
 export { unpickleRestricted, type UnpickleOptions, type AllowedGlobal } from './pickle';
 export { readRequired, type CheckpointSource, type ReadProgress, type ProgressListener } from './source';
 export { createFileListSource, type DroppedFile } from './file-list-source';
-export { createHubSource, DEFAULT_HUB_BASE_URL, type HubSource, type HubSourceOptions } from './hub-source';
+export { createHubSource, hubFileUrl, DEFAULT_HUB_BASE_URL, type HubSource, type HubSourceOptions } from './hub-source';
 export { createUrlFolderSource } from './url-folder-source';
 export {
   MemoryDownloadCache,

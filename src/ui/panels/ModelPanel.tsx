@@ -1,16 +1,9 @@
 import { useState, type DragEvent } from 'react';
 import { EnginePanel } from '../components/EnginePanel';
 import { useStudio } from '../store';
-import { exportModelZip, loadModel } from '../store/actions';
+import { exportModelZip, loadHubModel, loadModel } from '../store/actions';
+import { HUB_MODELS } from '../hubModels';
 import { formatCount } from '../store/helpers';
-
-/** Well-known BERT checkpoints on the Hugging Face Hub. */
-export const HUB_MODELS = [
-  { repo: 'prajjwal1/bert-tiny', size: '17 MB', params: '4.4M' },
-  { repo: 'google/bert_uncased_L-4_H-256_A-4', size: '45 MB', params: '11M' },
-  { repo: 'google/bert_uncased_L-4_H-512_A-8', size: '116 MB', params: '29M' },
-  { repo: 'google-bert/bert-base-uncased', size: '440 MB', params: '110M' },
-];
 
 function folderName(files: File[]): string {
   const first = files[0] as File & { webkitRelativePath?: string };
@@ -24,7 +17,9 @@ export function ModelPanel() {
   const download = useStudio((s) => s.download);
   const error = useStudio((s) => s.modelError);
   const training = useStudio((s) => s.trainingState !== 'idle');
-  const [repo, setRepo] = useState(HUB_MODELS[0].repo);
+  const [repo, setRepo] = useState<string>(HUB_MODELS[0].repo);
+  const hubCached = useStudio((s) => s.hubCached);
+  const picked = HUB_MODELS.find((m) => m.repo === repo);
   const [exporting, setExporting] = useState(false);
   const [exportError, setExportError] = useState<string | null>(null);
   const busy = status === 'loading' || training;
@@ -166,9 +161,12 @@ export function ModelPanel() {
               ))}
             </select>
           </label>
-          <button type="button" className="button" disabled={busy} onClick={() => void loadModel({ kind: 'hub', repo }, repo)} data-testid="hub-load">
-            Download
+          <button type="button" className="button" disabled={busy} onClick={() => void loadHubModel(repo)} data-testid="hub-load">
+            {hubCached[repo] ? 'Load' : 'Download'}
           </button>
+          <span className="muted" data-testid="hub-cache-status">
+            {hubCached[repo] ? 'in this browser’s cache: loads without network' : `not downloaded yet (${picked?.size ?? 'unknown size'})`}
+          </span>
         </div>
         {training && <p className="muted">Models cannot be switched while training runs.</p>}
       </section>

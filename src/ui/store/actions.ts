@@ -10,6 +10,7 @@ import { useStudio } from './index';
 import type { TrainSettings } from './trainingSlice';
 import { defaultLabelWords, parseLabelWords } from './helpers';
 import { EMBEDDED_MODELS, pickEmbeddedModel } from '../embeddedModels';
+import { HUB_MODELS, hubBaseUrl } from '../hubModels';
 import { buildModelCard, devPredictionsCsv, lossPlotSvg } from './modelCard';
 
 let client: EngineClient | null = null;
@@ -38,6 +39,7 @@ export async function startEngine(requestedBackend: string | null): Promise<void
     setEngine({ engineStatus: 'ready', capability });
     await runSelfTest();
     if (!useStudio.getState().model) await loadDefaultModel();
+    await refreshHubCache();
   } catch (error) {
     if (useStudio.getState().engineStatus !== 'crashed') setEngine({ engineStatus: 'error', engineError: errorInfo(error) });
   }
@@ -100,6 +102,23 @@ export async function loadModel(source: ModelSource, displayName: string): Promi
     setModel({ modelStatus: 'error', modelLoadingName: null, download: null, modelError: errorInfo(error) });
     return false;
   }
+}
+
+/** Asks the worker which picker repos are already downloaded (cache status in the Model panel). */
+export async function refreshHubCache(): Promise<void> {
+  try {
+    const hubCached = await getClient().request('hubCacheStatus', { repos: HUB_MODELS.map((m) => m.repo), baseUrl: hubBaseUrl() });
+    useStudio.getState().setModel({ hubCached });
+  } catch {
+    /* status is a nicety; loading still works */
+  }
+}
+
+/** Downloads (or reads from the cache) a Hub checkpoint and makes it the session's model. */
+export async function loadHubModel(repo: string): Promise<boolean> {
+  const ok = await loadModel({ kind: 'hub', repo, baseUrl: hubBaseUrl() }, repo);
+  await refreshHubCache();
+  return ok;
 }
 
 /** Loads the embedded model named by `?model=` (else the default one) from the studio's own origin. */

@@ -15,6 +15,8 @@ export interface ModelSlice {
   modelLoadingName: string | null;
   download: DownloadProgress | null;
   modelError: { code: string; message: string } | null;
+  /** Hub repo → fully in the browser's download cache. */
+  hubCached: Record<string, boolean>;
   setModel: (patch: Partial<Omit<ModelSlice, 'setModel'>>) => void;
 }
 
@@ -24,5 +26,6 @@ export const createModelSlice: StateCreator<ModelSlice, [], [], ModelSlice> = (s
   modelLoadingName: null,
   download: null,
   modelError: null,
+  hubCached: {},
   setModel: (patch) => set(patch),
 });
