@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { csvFile, sst2Csv } from './fixtures/datasets';
 import { Studio, studioState } from './studio';
 
-test('adapt to my texts → zero-shot prompt → prompt fine-tuning → comparison table → export keeps the prompt', async ({ page }, testInfo) => {
+test('adapt to my texts → suggestions → zero-shot prompt → prompt fine-tuning with pause/resume → comparison table → export keeps the prompt', async ({ page }, testInfo) => {
   test.setTimeout(400_000);
   const studio = new Studio(page);
   const out = (name: string) => testInfo.outputPath(name);
@@ -52,11 +52,21 @@ test('adapt to my texts → zero-shot prompt → prompt fine-tuning → comparis
   await page.getByTestId('method-prompt').check();
   // The Train panel edits the same prompt as the playground.
   await expect(page.getByTestId('train-words')).toHaveValue('positive: great, good\nnegative: terrible, bad');
-  await page.getByTestId('setting-epochs').fill('2');
+  await page.getByTestId('setting-epochs').fill('3');
   await page.getByTestId('setting-batchSize').fill('16');
   await page.getByTestId('setting-maxLength').fill('32');
   await page.getByTestId('train-start').click();
   await expect.poll(() => studioState(page, (s) => s.plan?.method), { timeout: 120_000 }).toBe('prompt');
+  // Pause holds at a step boundary; Resume continues from there.
+  await page.getByTestId('train-pause').click();
+  await expect.poll(() => studioState(page, (s) => s.trainingState), { timeout: 120_000 }).toBe('paused');
+  await page.waitForTimeout(300); // a throttled progress event (≤ 100 ms) may still be on its way
+  const pausedAt = await studioState(page, (s) => s.progress?.step ?? 0);
+  await page.waitForTimeout(1500);
+  expect(await studioState(page, (s) => s.progress?.step ?? 0)).toBe(pausedAt);
+  await expect(page.getByTestId('train-resume')).toBeEnabled();
+  await page.getByTestId('train-resume').click();
+  await expect.poll(() => studioState(page, (s) => s.trainingState), { timeout: 60_000 }).not.toBe('paused');
   await expect.poll(() => studioState(page, (s) => s.summary !== null && s.trainingState === 'idle'), { timeout: 300_000 }).toBe(true);
   expect(await studioState(page, (s) => s.trainingError)).toBeNull();
   expect(await studioState(page, (s) => s.model!.prompt)).toEqual({ template: '{text} It was [MASK].', verbalizer: { positive: ['great', 'good'], negative: ['terrible', 'bad'] } });
