@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-$HOME/fewshot-pretrain/default-tiny}  # outside the repository (checkpoints are large)
 STEPS=${STEPS:-8000}
+WARMUP=${WARMUP:-400}  # linear warmup steps (then linear decay to 0 at STEPS)
 RESUME=()
 if [ -f "$OUT/checkpoint.safetensors" ]; then RESUME=(--resume); fi
 exec node bin/fewshot.js pretrain \
@@ -20,7 +21,7 @@ exec node bin/fewshot.js pretrain \
   --out "$OUT" \
   --preset tiny --vocab ../shared/data/tokenizer/bert-base-uncased/vocab.txt \
   --steps "$STEPS" --batch-size 32 --max-len 128 \
-  --lr 1e-3 --warmup 400 --mask-prob 0.15 --whole-word --seed 42 \
+  --lr 1e-3 --warmup "$WARMUP" --mask-prob 0.15 --whole-word --seed 42 \
   --held-out 256 --held-out-every 100 --eval-every 500 \
   --checkpoint-every-minutes 10 \
   --dtype f16 \
