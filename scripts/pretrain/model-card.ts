@@ -60,7 +60,7 @@ const lines = [
   '',
   '# fewshot-tiny: the FewShot Studio default encoder',
   '',
-  `A BERT-tiny-shaped encoder (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, ${config.num_attention_heads} heads, FFN ${config.intermediate_size}, ${(parameters / 1e6).toFixed(1)} M parameters) pretrained from scratch by this project's own \`fewshot pretrain\` with masked-language modelling on the public-domain text in \`../shared/data/corpus/\`. It ships with the studio under `public/models/` and loads with no network. Weights are F16 safetensors in Hugging Face layout (\`BertForMaskedLM\`).`,
+  `A BERT-tiny-shaped encoder (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, ${config.num_attention_heads} heads, FFN ${config.intermediate_size}, ${(parameters / 1e6).toFixed(1)} M parameters) pretrained from scratch by this project's own \`fewshot pretrain\` with masked-language modelling on the public-domain text in \`../shared/data/corpus/\`. It ships with the studio under \`public/models/\` and loads with no network. Weights are F16 safetensors in Hugging Face layout (\`BertForMaskedLM\`).`,
   '',
   summary.finished === false
     ? `**Status: a checkpoint of a run in progress** — step ${summary.steps} of ${o.totalSteps} (the learning-rate schedule is planned over ${o.totalSteps} steps and had not decayed yet). Continue it with the command at the end; the numbers below are for this checkpoint.`
