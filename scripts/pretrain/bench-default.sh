@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Few-shot table for a model card: `fewshot bench-fewshot` (K=16, LM-BFF protocol) on sst2, trec,
-# ag_news and sms_spam for one model folder; JSON per dataset into OUT_DIR.
+# ag_news and sms_spam for one model folder; one JSON per dataset, OUT_PREFIX-<dataset>.json.
 #   scripts/pretrain/bench-default.sh MODEL_DIR OUT_PREFIX [SEEDS] [MAX_TEST]
 # e.g. scripts/pretrain/bench-default.sh public/models/fewshot-tiny bench/fewshot/pretrained 5 300
 set -euo pipefail

@@ -7,7 +7,7 @@
  * Usage: npx tsx scripts/pretrain/model-card.ts MODEL_DIR RUN_DIR --bench pretrained=a.json,b.json --bench random=c.json,d.json [--continue "command"]
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { loadModelFromDir } from '../../src/engine/pipeline/node';
 import { initNodeBackend } from '../../src/engine/tf/node';
 
@@ -58,7 +58,7 @@ const lines = [
   '- fewshot-studio',
   '---',
   '',
-  '# fewshot-tiny: the FewShot Studio default encoder',
+  `# ${basename(resolve(modelDir))}: an encoder pretrained by FewShot Studio`,
   '',
   `A BERT-tiny-shaped encoder (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, ${config.num_attention_heads} heads, FFN ${config.intermediate_size}, ${(parameters / 1e6).toFixed(1)} M parameters) pretrained from scratch by this project's own \`fewshot pretrain\` with masked-language modelling on the public-domain text in \`../shared/data/corpus/\`. It ships with the studio under \`public/models/\` and loads with no network. Weights are F16 safetensors in Hugging Face layout (\`BertForMaskedLM\`).`,
   '',

@@ -1,0 +1,33 @@
+/**
+ * Every model the studio lists in EMBEDDED_MODELS must be a folder under public/models/ that the
+ * engine loads (config, vocabulary, weights) with an MLM head answering fill-mask: a broken or
+ * missing commit of a model folder fails here instead of in a user's browser.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadModelFromDir } from '../src/engine/pipeline/node';
+import { initNodeBackend } from '../src/engine/tf/node';
+import { EMBEDDED_MODELS } from '../src/ui/embeddedModels';
+
+beforeAll(async () => {
+  await initNodeBackend('wasm');
+});
+
+describe('embedded models', () => {
+  it.each(EMBEDDED_MODELS.map((m) => m.id))('%s loads from public/models and fills a [MASK]', async (id) => {
+    const dir = join('public/models', id);
+    expect(existsSync(join(dir, 'config.json'))).toBe(true);
+    const model = await loadModelFromDir(dir);
+    try {
+      expect(model.summary().loadedHeads).toContain('MLM head');
+      const [top] = await model.fillMask('the capital of france is [MASK] .', 5);
+      expect(top).toHaveLength(5);
+      const total = top.reduce((sum, c) => sum + c.probability, 0);
+      expect(total).toBeGreaterThan(0);
+      expect(total).toBeLessThanOrEqual(1 + 1e-6);
+    } finally {
+      model.dispose();
+    }
+  });
+});
