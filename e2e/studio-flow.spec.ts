@@ -60,7 +60,8 @@ test('model → data → train → playground during training → evaluate → e
   await page.getByTestId('mask-run').click();
   await expect.poll(() => studioState(page, (s) => s.predictionLog.length), { timeout: 120_000 }).toBeGreaterThan(0);
   const first = (await studioState(page, (s) => s.predictionLog))[0];
-  // Two steps later: the first step of the warmup has learning rate 0 and changes nothing.
+  // `step` is the step of the weights that answered (from the worker). Two steps later, so at least
+  // one step with a learning rate > 0 lies between the answers (the first warmup step has rate 0).
   await expect.poll(() => studioState(page, (s) => s.progress?.step ?? 0), { timeout: 120_000 }).toBeGreaterThan((first.step ?? 0) + 1);
   await page.getByTestId('play-text').fill('');
   await page.getByTestId('play-text').fill(text);

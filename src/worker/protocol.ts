@@ -177,7 +177,8 @@ export interface RequestMap {
   /** Stops at the next step boundary; the best weights are kept. Resolves when stopped. */
   stopTraining: { params: Record<string, never>; result: { state: string } };
   /** Classifier probabilities, with the weights as they are now (also during training). */
-  predict: { params: { inputs: TextInput[] }; result: { labels: string[]; predictions: Prediction[] } };
+  /** `trainingStep`: optimizer steps taken by the running training when the answer was computed (null when none runs). */
+  predict: { params: { inputs: TextInput[] }; result: { labels: string[]; predictions: Prediction[]; trainingStep: number | null } };
   fillMask: { params: { text: string; topK: number }; result: FillMaskCandidate[][] };
   suggestPrompts: { params: SuggestPromptsParams; result: SuggestPromptsResult };
   /** Which Hub repos are already in the download cache. */

@@ -62,10 +62,12 @@ describe('Session', () => {
 
     // Playground requests answer while training runs, and their answers change as it proceeds.
     const answers: number[] = [];
+    const answerSteps: number[] = [];
     const fills: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const { predictions } = await session.predict([{ text: 'the cat sat great' }]);
+      const { predictions, trainingStep } = await session.predict([{ text: 'the cat sat great' }]);
       answers.push(predictions[0].probabilities[0]);
+      answerSteps.push(trainingStep!);
       const [top] = await session.fillMask('the cat sat on the [MASK] .', 3);
       fills.push(top[0].probability);
       expect(session.scheduler.trainingState).toBe('running');
@@ -73,11 +75,15 @@ describe('Session', () => {
     }
     expect(new Set(answers).size).toBeGreaterThan(1);
     expect(new Set(fills).size).toBeGreaterThan(1);
+    // Each answer says which step's weights produced it; they move forward with training.
+    expect(answerSteps.every((s) => Number.isInteger(s) && s >= 0 && s <= 100)).toBe(true);
+    expect(answerSteps[2]).toBeGreaterThan(answerSteps[0]);
 
     const done = await waitFor(() => events.find((e) => e.event.kind === 'trainingDone')?.event as Extract<WorkerEventPayload, { kind: 'trainingDone' }> | undefined);
     expect(done.summary.bestMetrics?.accuracy).toBeGreaterThan(0.7);
-    const { predictions } = await session.predict(data);
-    expect(predictions.every((p, i) => p.label === data[i].label)).toBe(true);
+    const after = await session.predict(data);
+    expect(after.predictions.every((p, i) => p.label === data[i].label)).toBe(true);
+    expect(after.trainingStep).toBeNull();
 
     // Every loss point arrives, and progress events are throttled to ≤ 10 per second.
     const progress = events.filter((e) => e.event.kind === 'progress');

@@ -263,7 +263,8 @@ export class Session {
   predict(inputs: TextInput[]) {
     return this.scheduler.enqueue(async () => {
       const model = this.requireModel();
-      return { labels: model.labels, predictions: await model.predict(inputs) };
+      // Answered between steps: the weights are those after `trainer.step` optimizer steps.
+      return { labels: model.labels, predictions: await model.predict(inputs), trainingStep: this.trainer?.step ?? null };
     });
   }
 

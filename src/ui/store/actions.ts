@@ -228,9 +228,10 @@ export async function stopTraining(): Promise<void> {
 export async function predictText(text: string): Promise<void> {
   const { setPlayground } = useStudio.getState();
   const duringTraining = useStudio.getState().trainingState === 'running';
-  const step = useStudio.getState().progress?.step ?? null;
   try {
-    const { labels, predictions } = await getClient().request('predict', { inputs: [{ text }] });
+    const { labels, predictions, trainingStep } = await getClient().request('predict', { inputs: [{ text }] });
+    // The step of the weights that answered (the progress bar can lag behind the worker).
+    const step = trainingStep;
     const prediction = predictions[0];
     setPlayground({
       playLabels: labels,

@@ -6,7 +6,7 @@ export interface PlaygroundSlice {
   playText: string;
   playLabels: string[];
   playPrediction: Prediction | null;
-  /** Every prediction answered, with whether training was running (for acceptance checks). */
+  /** Every prediction answered, with whether training was running and the optimizer step of the weights that answered (null outside training; for acceptance checks). */
   predictionLog: { text: string; probabilities: number[]; duringTraining: boolean; step: number | null; at: number }[];
   playError: string | null;
   maskText: string;
