@@ -41,17 +41,17 @@ test('model → data → train → playground during training → evaluate → e
   await expect(page.getByTestId('label-chart').locator('.recharts-bar-rectangle')).toHaveCount(2);
   await studio.screenshot('data', out);
 
-  // Train: 20 train rows after the auto dev split, batch 16 → 2 steps per epoch, 3 epochs → ~6 steps
+  // Train: 20 train rows after the auto dev split, batch 4 → 5 steps per epoch, 3 epochs → ~15 steps
   // (enough margin for two playground answers between steps before the run ends).
   await studio.tab('train');
   await page.getByTestId('setting-epochs').fill('3');
-  await page.getByTestId('setting-batchSize').fill('16');
+  await page.getByTestId('setting-batchSize').fill('4');
   await page.getByTestId('setting-maxLength').fill('32');
   await page.getByTestId('train-start').click();
   await expect.poll(() => studioState(page, (s) => s.plan?.totalSteps), { timeout: 120_000 }).toBeGreaterThan(0);
   const totalSteps = await studioState(page, (s) => s.plan!.totalSteps);
-  expect(totalSteps).toBeGreaterThanOrEqual(3);
-  expect(totalSteps).toBeLessThanOrEqual(8);
+  expect(totalSteps).toBeGreaterThanOrEqual(12);
+  expect(totalSteps).toBeLessThanOrEqual(16);
 
   // Playground while training runs: fill-mask, and the same text predicted at two different steps.
   await studio.tab('playground');
