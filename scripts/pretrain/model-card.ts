@@ -1,5 +1,6 @@
 /**
- * Writes README.md (the model card) for a model produced by `fewshot pretrain`: architecture,
+ * Writes README.md (the model card) for a model produced by `fewshot pretrain` or
+ * `scripts/pretrain/torch_pretrain.py`: architecture,
  * vocabulary, corpus, tokens seen, wall time, held-out MLM loss/accuracy, fill-mask examples
  * computed now from the weights, and the few-shot table from `fewshot bench-fewshot --out` JSON
  * files of this model and of a random-init model of the same shape.
@@ -32,9 +33,74 @@ await initNodeBackend('wasm');
 const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
 const summary = JSON.parse(readFileSync(join(runDir, 'pretrain_summary.json'), 'utf8'));
 const log = readFileSync(join(runDir, 'pretrain_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-const evals = log.filter((l) => 'eval_loss' in l);
-const stepLines = log.filter((l) => 'loss' in l && 'time' in l);
-const wallHours = stepLines.length > 1 ? (Date.parse(stepLines.at(-1).time) - Date.parse(stepLines[0].time)) / 3.6e6 : 0;
+
+/** One description of a run, from either trainer's summary and log. */
+interface RunFacts {
+  trainer: string;
+  hardware: string;
+  finished: boolean;
+  steps: number;
+  totalSteps: number;
+  tokensSeen: number;
+  wallHours: number;
+  corpusFiles: number;
+  corpusMegabytes: number | null;
+  batchSize: number;
+  maxLength: number;
+  maskProb: number;
+  wholeWord: boolean;
+  optimizer: string;
+  heldOut: { sequences: number; loss: number; accuracy: number; unigramBaseline: number };
+  evals: { step: number; loss: number; accuracy: number }[];
+}
+
+function describeRun(): RunFacts {
+  if (typeof summary.trainer === 'string' && summary.trainer.endsWith('torch_pretrain.py')) {
+    // scripts/pretrain/torch_pretrain.py: PyTorch, same objective and data as `fewshot pretrain`.
+    const a = summary.args;
+    return {
+      trainer: '`scripts/pretrain/torch_pretrain.py` (PyTorch; the same objective, masking and packed sequences as `fewshot pretrain`)',
+      hardware: `${summary.threads} threads, PyTorch ${summary.torch} on ${summary.device}`,
+      finished: summary.steps >= summary.plannedSteps,
+      steps: summary.steps,
+      totalSteps: summary.plannedSteps,
+      tokensSeen: summary.tokens,
+      wallHours: summary.seconds / 3600,
+      corpusFiles: summary.corpus.length,
+      corpusMegabytes: null,
+      batchSize: a.batch_size,
+      maxLength: JSON.parse(readFileSync(`${a.sequences}.json`, 'utf8')).maxLength,
+      maskProb: a.mask_prob,
+      wholeWord: a.whole_word,
+      optimizer: `AdamW, peak lr ${a.lr}, warmup ${a.warmup}, linear decay over ${summary.plannedSteps} steps, weight decay ${a.weight_decay}, clip ${a.clip}, dropout ${a.dropout ?? 'as in config.json'} during pretraining`,
+      heldOut: { sequences: summary.heldOut.sequences, loss: summary.heldOut.loss, accuracy: summary.heldOut.accuracy, unigramBaseline: summary.heldOut.unigramBaseline },
+      evals: log.filter((l) => 'heldOutLoss' in l).map((l) => ({ step: l.step, loss: l.heldOutLoss, accuracy: l.heldOutAccuracy })),
+    };
+  }
+  const o = summary.options;
+  const stepLines = log.filter((l) => 'loss' in l && 'time' in l);
+  return {
+    trainer: "this project's own `fewshot pretrain`",
+    hardware: '2 shared CPU cores (tfjs wasm backend)',
+    finished: summary.finished !== false,
+    steps: summary.steps,
+    totalSteps: o.totalSteps,
+    tokensSeen: summary.tokensSeen,
+    wallHours: stepLines.length > 1 ? (Date.parse(stepLines.at(-1).time) - Date.parse(stepLines[0].time)) / 3.6e6 : 0,
+    corpusFiles: summary.corpus.length,
+    corpusMegabytes: summary.corpus.reduce((n: number, f: { bytes: number }) => n + f.bytes, 0) / 1e6,
+    batchSize: o.batchSize,
+    maxLength: o.maxLength,
+    maskProb: o.maskProb,
+    wholeWord: o.wholeWord,
+    optimizer: `AdamW, peak lr ${o.learningRate}, warmup ${o.warmupSteps}, linear decay over ${o.totalSteps} steps, weight decay ${o.weightDecay}, clip ${o.maxGradNorm}`,
+    heldOut: { sequences: o.heldOutSequences, ...summary.heldOut },
+    evals: log.filter((l) => 'eval_loss' in l).map((l) => ({ step: l.step, loss: l.eval_loss, accuracy: l.eval_accuracy })),
+  };
+}
+const run = describeRun();
+// One row per step (a run may log the final evaluation twice).
+run.evals = run.evals.filter((e, i, all) => all.findIndex((x) => x.step === e.step) === i);
 
 const model = await loadModelFromDir(modelDir);
 const prompts = ['the capital of france is [MASK] .', 'she opened the [MASK] and walked in .', 'it was a dark and stormy [MASK] .', 'the ship sailed across the [MASK] .', 'he [MASK] the letter to his mother .'];
@@ -47,8 +113,7 @@ const parameters = model.summary().parameters;
 model.dispose();
 
 const fmt = (m: MeanStd | undefined) => (m ? `${(100 * m.mean).toFixed(1)} ± ${(100 * m.std).toFixed(1)}` : '—');
-const o = summary.options;
-const heldOut = summary.heldOut;
+const heldOut = run.heldOut;
 const lines = [
   '---',
   'library_name: transformers',
@@ -60,30 +125,30 @@ const lines = [
   '',
   `# ${basename(resolve(modelDir))}: an encoder pretrained by FewShot Studio`,
   '',
-  `A BERT-tiny-shaped encoder (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, ${config.num_attention_heads} heads, FFN ${config.intermediate_size}, ${(parameters / 1e6).toFixed(1)} M parameters) pretrained from scratch by this project's own \`fewshot pretrain\` with masked-language modelling on the public-domain text in \`../shared/data/corpus/\`. It ships with the studio under \`public/models/\` and loads with no network. Weights are F16 safetensors in Hugging Face layout (\`BertForMaskedLM\`).`,
+  `A BERT-tiny-shaped encoder (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, ${config.num_attention_heads} heads, FFN ${config.intermediate_size}, ${(parameters / 1e6).toFixed(1)} M parameters) pretrained from scratch by ${run.trainer} with masked-language modelling on the public-domain text in \`../shared/data/corpus/\`. It ships with the studio under \`public/models/\` and loads with no network. Weights are F16 safetensors in Hugging Face layout (\`BertForMaskedLM\`).`,
   '',
-  summary.finished === false
-    ? `**Status: a checkpoint of a run in progress** — step ${summary.steps} of ${o.totalSteps} (the learning-rate schedule is planned over ${o.totalSteps} steps and had not decayed yet). Continue it with the command at the end; the numbers below are for this checkpoint.`
-    : `Training finished: ${summary.steps} steps.`,
+  run.finished
+    ? `Training finished: ${run.steps} steps.`
+    : `**Status: a checkpoint of a run in progress** — step ${run.steps} of ${run.totalSteps} (the learning-rate schedule is planned over ${run.totalSteps} steps and had not decayed yet). Continue it with the command at the end; the numbers below are for this checkpoint.`,
   '',
   '## Training',
   '',
   '| | |',
   '|---|---|',
   `| vocabulary | bert-base-uncased WordPiece (30,522 tokens, lower-cased) |`,
-  `| corpus | ${summary.corpus.length} files, ${(summary.corpus.reduce((n: number, f: { bytes: number }) => n + f.bytes, 0) / 1e6).toFixed(1)} MB (7.93 M tokens) |`,
-  `| sequences | ${o.batchSize} × ${o.maxLength} tokens per step, packed lines |`,
-  `| masking | ${o.maskProb * 100}% of tokens, 80/10/10, ${o.wholeWord ? 'whole-word' : 'per piece'}, dynamic |`,
-  `| optimizer | AdamW, peak lr ${o.learningRate}, warmup ${o.warmupSteps}, linear decay over ${o.totalSteps} steps, weight decay ${o.weightDecay}, clip ${o.maxGradNorm} |`,
-  `| steps / tokens seen | ${summary.steps} / ${(summary.tokensSeen / 1e6).toFixed(2)} M |`,
-  `| wall time | ${wallHours.toFixed(1)} h from the first to the last logged step, 2 shared CPU cores (tfjs wasm backend) |`,
-  `| held-out (${o.heldOutSequences} sequences, fixed masks) | MLM loss **${heldOut.loss.toFixed(3)}**, masked-token accuracy **${(100 * heldOut.accuracy).toFixed(1)}%** (always predicting the most frequent masked token: ${(100 * heldOut.unigramBaseline).toFixed(1)}%) |`,
+  `| corpus | ${run.corpusFiles} files${run.corpusMegabytes === null ? '' : `, ${run.corpusMegabytes.toFixed(1)} MB`} (7.93 M tokens) |`,
+  `| sequences | ${run.batchSize} × ${run.maxLength} tokens per step, packed lines |`,
+  `| masking | ${run.maskProb * 100}% of tokens, 80/10/10, ${run.wholeWord ? 'whole-word' : 'per piece'}, dynamic |`,
+  `| optimizer | ${run.optimizer} |`,
+  `| steps / tokens seen | ${run.steps} / ${(run.tokensSeen / 1e6).toFixed(2)} M |`,
+  `| wall time | ${run.wallHours.toFixed(1)} h, ${run.hardware} |`,
+  `| held-out (${heldOut.sequences} sequences, fixed masks) | MLM loss **${heldOut.loss.toFixed(3)}**, masked-token accuracy **${(100 * heldOut.accuracy).toFixed(1)}%** (always predicting the most frequent masked token: ${(100 * heldOut.unigramBaseline).toFixed(1)}%) |`,
   '',
   'Held-out MLM loss and accuracy during the run:',
   '',
   '| step | loss | accuracy |',
   '|---|---|---|',
-  ...evals.map((e) => `| ${e.step} | ${e.eval_loss.toFixed(3)} | ${(100 * e.eval_accuracy).toFixed(1)}% |`),
+  ...run.evals.map((e) => `| ${e.step} | ${e.loss.toFixed(3)} | ${(100 * e.accuracy).toFixed(1)}% |`),
   '',
   '## Fill-mask (top 5, computed from these weights)',
   '',

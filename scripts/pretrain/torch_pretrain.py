@@ -1,0 +1,529 @@
+#!/usr/bin/env python3
+"""Masked-language-model pretraining of a small BERT with PyTorch (CPU or CUDA).
+
+The same objective as `fewshot pretrain` (dynamic 15 % masking, 80/10/10, optional whole-word
+masking, loss on the masked rows only, AdamW with linear warmup and decay, global-norm clipping),
+for machines where PyTorch is faster than the wasm trainer: on the 2-core CI-class machine it is
+several times faster (docs/PRETRAINING.md has the measurement), and on a GPU machine it is the
+recipe for bigger defaults. It needs only `torch` (no transformers, no safetensors package).
+
+Input: the packed sequences written by `scripts/pretrain/dump-sequences.ts` (uint16 ids,
+sequences x max_len, [PAD]=0), so both trainers see the same token stream.
+Output: a Hugging Face folder (`config.json`, `vocab.txt`, tokenizer files, `model.safetensors`
+with the standard `BertForMaskedLM` tensor names) that `loadModelFromDir` and transformers read.
+
+  python3 scripts/pretrain/torch_pretrain.py --sequences /tmp/corpus-128.u16 \
+    --template public/models/fewshot-tiny --out /tmp/tiny-torch --steps 6000 --batch-size 64 \
+    --lr 1e-3 --warmup 300 --whole-word --seed 42 --minutes 90
+
+`--template DIR` gives the shape (its config.json), the vocabulary and tokenizer files; with
+`--init` its weights are the starting point, otherwise the weights start from the BERT initialiser
+(normal, std = initializer_range). `--minutes` stops early at a step boundary and still writes the
+folder; the linear decay is planned over `--steps`, so pick `--steps` that fit the minutes.
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import struct
+import sys
+import time
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+PAD, UNK, CLS, SEP, MASK = '[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'
+
+
+# ---------------------------------------------------------------------------------------------
+# safetensors without the package: 8-byte header length, JSON header, raw little-endian data.
+DTYPES = {'F32': (torch.float32, 4), 'F16': (torch.float16, 2), 'BF16': (torch.bfloat16, 2)}
+
+
+def read_safetensors(path):
+    with open(path, 'rb') as f:
+        header_len = struct.unpack('<Q', f.read(8))[0]
+        header = json.loads(f.read(header_len))
+        data = f.read()
+    tensors = {}
+    for name, info in header.items():
+        if name == '__metadata__':
+            continue
+        dtype, _ = DTYPES[info['dtype']]
+        start, end = info['data_offsets']
+        flat = torch.frombuffer(bytearray(data[start:end]), dtype=dtype)
+        tensors[name] = flat.reshape(info['shape']).float()
+    return tensors
+
+
+def write_safetensors(path, tensors, dtype='F16'):
+    torch_dtype, _ = DTYPES[dtype]
+    header, blobs, offset = {'__metadata__': {'format': 'pt'}}, [], 0
+    for name, tensor in tensors.items():
+        raw = tensor.detach().to('cpu', torch_dtype).contiguous().numpy().tobytes()
+        header[name] = {'dtype': dtype, 'shape': list(tensor.shape), 'data_offsets': [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    encoded = json.dumps(header, separators=(',', ':')).encode('utf8')
+    encoded += b' ' * ((8 - len(encoded) % 8) % 8)  # align the data section to 8 bytes
+    tmp = path + '.partial'
+    with open(tmp, 'wb') as f:
+        f.write(struct.pack('<Q', len(encoded)))
+        f.write(encoded)
+        for raw in blobs:
+            f.write(raw)
+    os.replace(tmp, path)  # a failed write leaves the previous file intact
+
+
+# ---------------------------------------------------------------------------------------------
+# BERT, post-LayerNorm, attribute names chosen so that state_dict() keys are the Hugging Face ones.
+class SelfAttention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h = c['hidden_size']
+        self.heads = c['num_attention_heads']
+        self.query, self.key, self.value = nn.Linear(h, h), nn.Linear(h, h), nn.Linear(h, h)
+        self.dropout = nn.Dropout(c['attention_probs_dropout_prob'])
+
+    def forward(self, x, additive_mask):  # x [B, T, H], additive_mask [B, 1, 1, T]
+        b, t, h = x.shape
+        d = h // self.heads
+
+        def split(y):  # [B, T, H] -> [B, heads, T, d]
+            return y.view(b, t, self.heads, d).transpose(1, 2)
+
+        q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+        scores = q @ k.transpose(-1, -2) / math.sqrt(d) + additive_mask  # [B, heads, T, T]
+        probs = self.dropout(scores.softmax(-1))
+        return (probs @ v).transpose(1, 2).reshape(b, t, h)  # [B, T, H]
+
+
+class AddNorm(nn.Module):
+    def __init__(self, c, fan_in):
+        super().__init__()
+        self.dense = nn.Linear(fan_in, c['hidden_size'])
+        self.LayerNorm = nn.LayerNorm(c['hidden_size'], eps=c['layer_norm_eps'])
+        self.dropout = nn.Dropout(c['hidden_dropout_prob'])
+
+    def forward(self, y, residual):
+        return self.LayerNorm(self.dropout(self.dense(y)) + residual)
+
+
+class Attention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.self = SelfAttention(c)
+        self.output = AddNorm(c, c['hidden_size'])
+
+    def forward(self, x, additive_mask):
+        return self.output(self.self(x, additive_mask), x)
+
+
+class Intermediate(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.dense = nn.Linear(c['hidden_size'], c['intermediate_size'])
+
+    def forward(self, x):
+        return F.gelu(self.dense(x))  # exact (erf) GELU, as "gelu" in Hugging Face configs
+
+
+class Layer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.attention = Attention(c)
+        self.intermediate = Intermediate(c)
+        self.output = AddNorm(c, c['intermediate_size'])
+
+    def forward(self, x, additive_mask):
+        a = self.attention(x, additive_mask)
+        return self.output(self.intermediate(a), a)
+
+
+class Encoder(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.layer = nn.ModuleList([Layer(c) for _ in range(c['num_hidden_layers'])])
+
+
+class Embeddings(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h = c['hidden_size']
+        self.word_embeddings = nn.Embedding(c['vocab_size'], h)
+        self.position_embeddings = nn.Embedding(c['max_position_embeddings'], h)
+        self.token_type_embeddings = nn.Embedding(c['type_vocab_size'], h)
+        self.LayerNorm = nn.LayerNorm(h, eps=c['layer_norm_eps'])
+        self.dropout = nn.Dropout(c['hidden_dropout_prob'])
+
+    def forward(self, ids):  # ids [B, T]
+        positions = torch.arange(ids.shape[1], device=ids.device)
+        x = self.word_embeddings(ids) + self.position_embeddings(positions)[None] + self.token_type_embeddings.weight[0]
+        return self.dropout(self.LayerNorm(x))  # [B, T, H]
+
+
+class Pooler(nn.Module):  # unused by MLM, kept so the folder has every BertForMaskedLM tensor
+    def __init__(self, c):
+        super().__init__()
+        self.dense = nn.Linear(c['hidden_size'], c['hidden_size'])
+
+
+class Bert(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.embeddings = Embeddings(c)
+        self.encoder = Encoder(c)
+        self.pooler = Pooler(c)
+
+    def forward(self, ids):  # [B, T] -> [B, T, H]
+        additive_mask = (ids == 0).float()[:, None, None, :] * -1e9  # [B, 1, 1, T]; no attention to [PAD]
+        x = self.embeddings(ids)
+        for layer in self.encoder.layer:
+            x = layer(x, additive_mask)
+        return x
+
+
+class Transform(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.dense = nn.Linear(c['hidden_size'], c['hidden_size'])
+        self.LayerNorm = nn.LayerNorm(c['hidden_size'], eps=c['layer_norm_eps'])
+
+
+class MaskedLmCrossEntropy(torch.autograd.Function):
+    """Mean cross-entropy of `rows @ weight.T + bias` against `targets`, in chunks of rows.
+
+    The [N, V] logits are the largest tensor of a step (V = 30,522). Each chunk's softmax gradient
+    (softmax - onehot) is formed while the chunk is still in cache, so the backward pass is two
+    matmuls and no separate log-softmax passes over memory (measured: ~2x faster steps on 2 cores).
+    """
+
+    @staticmethod
+    def forward(ctx, rows, weight, bias, targets, chunk=128):  # rows [N, H], weight [V, H], bias [V], targets [N]
+        n = rows.shape[0]
+        grad_logits = torch.empty(n, weight.shape[0], dtype=rows.dtype, device=rows.device)  # [N, V]
+        total = rows.new_zeros(())
+        weight_t = weight.t().contiguous()  # [H, V], once: a transposed operand would be copied per chunk
+        for i in range(0, n, chunk):
+            logits = grad_logits[i:i + chunk]  # [C, V], a view: the chunk's softmax gradient is formed in place
+            torch.mm(rows[i:i + chunk], weight_t, out=logits).add_(bias)  # addmm(out=) copies the bias first, slowly
+            picked = logits.gather(1, targets[i:i + chunk, None])[:, 0]  # [C]
+            lse = torch.logsumexp(logits, dim=1)  # [C]
+            total += (lse - picked).sum()
+            logits.sub_(lse[:, None]).exp_()  # softmax, in place
+            logits[torch.arange(logits.shape[0], device=rows.device), targets[i:i + chunk]] -= 1.0
+        grad_logits.div_(n)
+        ctx.save_for_backward(rows, weight, grad_logits)
+        return total / n
+
+    @staticmethod
+    def backward(ctx, grad_loss):
+        rows, weight, grad_logits = ctx.saved_tensors
+        g = grad_logits * grad_loss if grad_loss.item() != 1.0 else grad_logits  # [N, V]
+        return g @ weight, g.t() @ rows, g.sum(0), None, None
+
+
+class Predictions(nn.Module):
+    def __init__(self, c, word_embeddings):
+        super().__init__()
+        self.transform = Transform(c)
+        self.bias = nn.Parameter(torch.zeros(c['vocab_size']))
+        self.decoder = nn.Linear(c['hidden_size'], c['vocab_size'], bias=False)
+        self.decoder.weight = word_embeddings.weight  # tied, as in BERT
+
+    def transformed(self, rows):  # rows [N, H] -> [N, H], the input of the vocabulary projection
+        return self.transform.LayerNorm(F.gelu(self.transform.dense(rows)))
+
+    def forward(self, rows):  # rows [N, H] -> logits [N, V]
+        return self.decoder(self.transformed(rows)) + self.bias
+
+
+class Cls(nn.Module):
+    def __init__(self, c, word_embeddings):
+        super().__init__()
+        self.predictions = Predictions(c, word_embeddings)
+
+
+class BertForMaskedLM(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.bert = Bert(c)
+        self.cls = Cls(c, self.bert.embeddings.word_embeddings)
+        std = c['initializer_range']
+        for m in self.modules():  # the BERT initialiser
+            if isinstance(m, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(m.weight, std=std)
+                if isinstance(m, nn.Linear) and m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def mlm_loss(self, ids, labels):  # ids [B, T] (masked input), labels [B, T] (-1 = not masked)
+        hidden = self.bert(ids)  # [B, T, H]
+        where = labels >= 0
+        rows = hidden[where]  # [N, H]: only the masked positions reach the vocabulary projection
+        targets = labels[where]  # [N]
+        predictions = self.cls.predictions
+        if self.training:  # fused chunked loss; accuracy is only needed at evaluation
+            t = predictions.transformed(rows)  # [N, H]
+            loss = MaskedLmCrossEntropy.apply(t, predictions.decoder.weight, predictions.bias, targets)
+            return loss, 0, targets.numel()
+        logits = predictions(rows)  # [N, V]
+        loss = F.cross_entropy(logits, targets)
+        correct = (logits.argmax(-1) == targets).sum()
+        return loss, correct, targets.numel()
+
+
+# ---------------------------------------------------------------------------------------------
+def load_vocab(path):
+    with open(path, encoding='utf8') as f:
+        return [line.rstrip('\n') for line in f]
+
+
+class Masker:
+    """Dynamic masking: p of the non-special pieces (or whole words), 80 % [MASK], 10 % random, 10 % kept."""
+
+    def __init__(self, vocab, mask_prob, whole_word, device):
+        self.mask_prob, self.whole_word = mask_prob, whole_word
+        index = {w: i for i, w in enumerate(vocab)}
+        self.mask_id = index[MASK]
+        self.vocab_size = len(vocab)
+        special = torch.zeros(len(vocab), dtype=torch.bool)
+        for w in (PAD, UNK, CLS, SEP, MASK):
+            special[index[w]] = True
+        self.special = special.to(device)
+        self.continuation = torch.tensor([w.startswith('##') for w in vocab], dtype=torch.bool, device=device)
+        # random replacements are drawn from the ordinary pieces only (not [PAD], [unusedN], …)
+        self.ordinary = torch.tensor(
+            [i for i, w in enumerate(vocab) if not (w.startswith('[') and w.endswith(']'))], device=device
+        )
+
+    def __call__(self, ids, generator):  # ids [B, T] -> (masked ids [B, T], labels [B, T])
+        candidate = ~self.special[ids]  # [B, T]
+        if self.whole_word:
+            starts = candidate & ~self.continuation[ids]  # a word starts at a non-## piece
+            word = torch.cumsum(starts.long(), dim=1)  # [B, T] word number within the row
+            chosen_word = torch.rand(ids.shape[0], ids.shape[1] + 1, generator=generator, device=ids.device) < self.mask_prob
+            chosen = candidate & chosen_word.gather(1, word)
+        else:
+            chosen = candidate & (torch.rand(ids.shape, generator=generator, device=ids.device) < self.mask_prob)
+        labels = torch.where(chosen, ids, torch.full_like(ids, -1))
+        roll = torch.rand(ids.shape, generator=generator, device=ids.device)
+        masked = ids.clone()
+        masked[chosen & (roll < 0.8)] = self.mask_id
+        random_slot = chosen & (roll >= 0.8) & (roll < 0.9)
+        picks = torch.randint(0, self.ordinary.numel(), ids.shape, generator=generator, device=ids.device)
+        masked[random_slot] = self.ordinary[picks][random_slot]
+        return masked, labels
+
+
+def self_test():
+    """Checks the fused loss against F.cross_entropy and the safetensors writer against the reader."""
+    torch.manual_seed(0)
+    rows = torch.randn(300, 16, requires_grad=True)  # [N, H]
+    weight = torch.randn(1000, 16, requires_grad=True)  # [V, H]
+    bias = torch.randn(1000, requires_grad=True)  # [V]
+    targets = torch.randint(0, 1000, (300,))  # [N]
+    fused = MaskedLmCrossEntropy.apply(rows, weight, bias, targets, 64)
+    (2 * fused).backward()  # a non-unit upstream gradient
+    fused_grads = [t.grad.clone() for t in (rows, weight, bias)]
+    for t in (rows, weight, bias):
+        t.grad = None
+    reference = F.cross_entropy(rows @ weight.t() + bias, targets)
+    (2 * reference).backward()
+    assert abs(fused.item() - reference.item()) < 1e-5, (fused.item(), reference.item())
+    for got, want in zip(fused_grads, (rows.grad, weight.grad, bias.grad)):
+        assert torch.allclose(got, want, atol=1e-6), float((got - want).abs().max())
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'x.safetensors')
+        tensors = {'a': torch.randn(3, 5), 'b.c': torch.arange(7.0)}
+        write_safetensors(path, tensors, 'F32')
+        back = read_safetensors(path)
+        assert all(torch.equal(back[k], v) for k, v in tensors.items())
+    print('self-test passed: fused masked-LM loss and gradients match F.cross_entropy; safetensors round trip')
+
+
+def main():
+    if sys.argv[1:] == ['--self-test']:
+        return self_test()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--sequences', required=True, help='uint16 file from dump-sequences.ts')
+    p.add_argument('--template', required=True, help='Hugging Face folder giving config.json and the tokenizer files')
+    p.add_argument('--init', action='store_true', help="start from the template's weights (else the BERT initialiser)")
+    p.add_argument('--out', required=True)
+    p.add_argument('--steps', type=int, default=6000)  # optimizer steps the schedule is planned over
+    p.add_argument('--batch-size', type=int, default=64)  # sequences per step
+    p.add_argument('--lr', type=float, default=1e-3)  # peak rate; small BERTs tolerate 1e-3
+    p.add_argument('--warmup', type=int, default=300)  # linear warmup steps, then linear decay to 0
+    p.add_argument('--weight-decay', type=float, default=0.01)  # AdamW, not on biases / LayerNorm
+    p.add_argument('--clip', type=float, default=1.0)  # global gradient-norm clip
+    p.add_argument('--mask-prob', type=float, default=0.15)
+    p.add_argument('--whole-word', action='store_true')
+    # Dropout during pretraining (the exported config keeps the template's 0.1 for fine-tuning).
+    # A short run is far from overfitting, so 0 learns faster per step and saves the mask sampling.
+    p.add_argument('--dropout', type=float, default=None, help="default: the template config's rates")
+    p.add_argument('--seed', type=int, default=42)
+    p.add_argument('--held-out', type=int, default=256)  # sequences 0, K, 2K, … are held out
+    p.add_argument('--held-out-every', type=int, default=100)
+    p.add_argument('--eval-every', type=int, default=500)
+    p.add_argument('--minutes', type=float, default=0)  # stop at a step boundary after this long (0 = no limit)
+    p.add_argument('--threads', type=int, default=os.cpu_count())
+    p.add_argument('--dtype', choices=['F16', 'F32'], default='F16')
+    p.add_argument('--evaluate', action='store_true', help="only print the held-out score of the template's weights (with --init)")
+    args = p.parse_args()
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    with open(os.path.join(args.template, 'config.json')) as f:
+        config = json.load(f)
+    vocab = load_vocab(os.path.join(args.template, 'vocab.txt'))
+    assert len(vocab) == config['vocab_size'], 'vocab.txt and config.json disagree on the vocabulary size'
+    with open(args.sequences + '.json') as f:
+        meta = json.load(f)
+    seq_len = meta['maxLength']
+    data = torch.frombuffer(bytearray(open(args.sequences, 'rb').read()), dtype=torch.int16)
+    data = data.view(-1, seq_len).long() & 0xFFFF  # [S, T] uint16 ids
+    if int(data.max()) >= len(vocab):
+        sys.exit(f'{args.sequences}: token id {int(data.max())} is outside the {len(vocab)}-piece vocabulary of {args.template}')
+
+    held_index = torch.arange(args.held_out) * args.held_out_every
+    held_index = held_index[held_index < data.shape[0]]
+    is_train = torch.ones(data.shape[0], dtype=torch.bool)
+    is_train[held_index] = False
+    train, held = data[is_train], data[held_index].to(device)
+
+    train_config = dict(config)
+    if args.dropout is not None:
+        train_config['hidden_dropout_prob'] = train_config['attention_probs_dropout_prob'] = args.dropout
+    model = BertForMaskedLM(train_config).to(device)
+    if args.init:
+        state = read_safetensors(os.path.join(args.template, 'model.safetensors'))
+        missing, unexpected = model.load_state_dict({k: v for k, v in state.items() if not k.startswith('classifier.')}, strict=False)
+        print(f'init from {args.template}; missing {missing}, unexpected {unexpected}', file=sys.stderr)
+    masker = Masker(vocab, args.mask_prob, args.whole_word, device)
+
+    decay = [p_ for n, p_ in model.named_parameters() if p_.ndim >= 2]
+    no_decay = [p_ for n, p_ in model.named_parameters() if p_.ndim < 2]
+    optimizer = torch.optim.AdamW(
+        [{'params': decay, 'weight_decay': args.weight_decay}, {'params': no_decay, 'weight_decay': 0.0}],
+        lr=args.lr, betas=(0.9, 0.999), eps=1e-6,
+    )
+
+    def lr_at(step):  # step counts from 1
+        if step <= args.warmup:
+            return args.lr * step / max(1, args.warmup)
+        return args.lr * max(0.0, (args.steps - step) / max(1, args.steps - args.warmup))
+
+    eval_gen = torch.Generator(device=device)
+
+    def evaluate():
+        """Held-out MLM loss, accuracy and the unigram baseline (the share of the most frequent masked token)."""
+        eval_gen.manual_seed(12345)  # the same masks at every evaluation
+        model.eval()
+        total_loss, total_correct, total = 0.0, 0, 0
+        label_counts = torch.zeros(len(vocab), dtype=torch.long)
+        with torch.no_grad():
+            for i in range(0, held.shape[0], 64):
+                ids, labels = masker(held[i:i + 64], eval_gen)
+                loss, correct, n = model.mlm_loss(ids, labels)
+                total_loss += loss.item() * n
+                total_correct += int(correct)
+                total += n
+                label_counts += torch.bincount(labels[labels >= 0].cpu(), minlength=len(vocab))
+        model.train()
+        return {'loss': total_loss / total, 'accuracy': total_correct / total,
+                'unigramBaseline': int(label_counts.max()) / total, 'count': total}
+
+    if args.evaluate:
+        print(json.dumps(evaluate()))
+        return
+
+    os.makedirs(args.out, exist_ok=True)
+    log = open(os.path.join(args.out, 'pretrain_log.jsonl'), 'w')
+    gen = torch.Generator(device='cpu')
+    gen.manual_seed(args.seed)
+    mask_gen = torch.Generator(device=device)
+    mask_gen.manual_seed(args.seed + 1)
+    order, cursor, epoch = torch.randperm(train.shape[0], generator=gen), 0, 0
+    started = time.time()
+    tokens = 0
+    step = 0
+    recent = []
+    def log_eval(result):
+        log.write(json.dumps({'step': step, 'heldOutLoss': result['loss'], 'heldOutAccuracy': result['accuracy'],
+                              'unigramBaseline': result['unigramBaseline'], 'time': time.time()}) + '\n')
+        log.flush()
+        print(f"step {step} held-out loss {result['loss']:.3f} acc {result['accuracy']:.3%} "
+              f"(unigram baseline {result['unigramBaseline']:.3%})", file=sys.stderr, flush=True)
+
+    log_eval(evaluate())
+    while step < args.steps:
+        if args.minutes and time.time() - started > args.minutes * 60:
+            print(f'time limit reached at step {step}', file=sys.stderr)
+            break
+        if cursor + args.batch_size > order.numel():  # next pass over the corpus, a new order
+            order, cursor, epoch = torch.randperm(train.shape[0], generator=gen), 0, epoch + 1
+        batch = train[order[cursor:cursor + args.batch_size]].to(device)  # [B, T]
+        cursor += args.batch_size
+        step += 1
+        for group in optimizer.param_groups:
+            group['lr'] = lr_at(step)
+        ids, labels = masker(batch, mask_gen)
+        loss, _, _ = model.mlm_loss(ids, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        optimizer.step()
+        tokens += int((batch != 0).sum())
+        recent.append(loss.item())
+        log.write(json.dumps({'step': step, 'loss': recent[-1], 'lr': lr_at(step), 'tokens': tokens, 'time': time.time()}) + '\n')
+        if step % 50 == 0:
+            elapsed = time.time() - started
+            print(f'step {step}/{args.steps} epoch {epoch} loss(50) {sum(recent) / len(recent):.3f} '
+                  f'{tokens / elapsed:.0f} tok/s {elapsed / 60:.1f} min', file=sys.stderr, flush=True)
+            recent = []
+        if args.eval_every and step % args.eval_every == 0:
+            log_eval(evaluate())
+            export(model, args, config)  # a usable folder at every evaluation
+
+    final = evaluate()
+    elapsed = time.time() - started
+    summary = {
+        'trainer': 'scripts/pretrain/torch_pretrain.py', 'torch': torch.__version__, 'device': device,
+        'threads': args.threads, 'steps': step, 'plannedSteps': args.steps, 'epochs': epoch + cursor / max(1, order.numel()),
+        'tokens': tokens, 'seconds': round(elapsed, 1), 'tokensPerSecond': round(tokens / elapsed),
+        'heldOut': {'sequences': held.shape[0], **final},
+        'corpus': meta['files'], 'corpusTokens': meta['tokens'],
+        'args': vars(args),
+    }
+    if step % max(1, args.eval_every) != 0:
+        log_eval(final)
+    log.close()
+    export(model, args, config)
+    with open(os.path.join(args.out, 'pretrain_summary.json'), 'w') as f:
+        json.dump(summary, f, indent=2)
+    print(json.dumps(summary), file=sys.stderr)
+
+
+def export(model, args, config):
+    """Writes the Hugging Face folder: the template's config and tokenizer files, our weights."""
+    for name in ('config.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json'):
+        src = os.path.join(args.template, name)
+        if os.path.exists(src) and os.path.abspath(src) != os.path.abspath(os.path.join(args.out, name)):
+            shutil.copyfile(src, os.path.join(args.out, name))
+    state = dict(model.state_dict())
+    # The classifier head is not trained here; a fresh 2-label head keeps the folder a complete
+    # BertForMaskedLM + classifier layout like the template's (fine-tuning replaces it anyway).
+    classifier = torch.empty(2, config['hidden_size']).normal_(std=config['initializer_range'])
+    state['classifier.weight'] = classifier
+    state['classifier.bias'] = torch.zeros(2)
+    write_safetensors(os.path.join(args.out, 'model.safetensors'), state, args.dtype)
+
+
+if __name__ == '__main__':
+    main()
