@@ -7,7 +7,7 @@ for machines where PyTorch is faster than the wasm trainer: on the 2-core CI-cla
 several times faster (docs/PRETRAINING.md has the measurement), and on a GPU machine it is the
 recipe for bigger defaults. It needs only `torch` (no transformers, no safetensors package).
 
-Input: the packed sequences written by `scripts/pretrain/dump-sequences.ts` (uint16 ids,
+Input: the packed sequences written by `scripts/pretrain/count-tokens.ts --out` (uint16 ids,
 sequences x max_len, [PAD]=0), so both trainers see the same token stream.
 Output: a Hugging Face folder (`config.json`, `vocab.txt`, tokenizer files, `model.safetensors`
 with the standard `BertForMaskedLM` tensor names) that `loadModelFromDir` and transformers read.
