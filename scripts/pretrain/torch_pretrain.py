@@ -351,7 +351,7 @@ def main():
     if sys.argv[1:] == ['--self-test']:
         return self_test()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--sequences', required=True, help='uint16 file from dump-sequences.ts')
+    p.add_argument('--sequences', required=True, help='uint16 file from count-tokens.ts --out')
     p.add_argument('--template', required=True, help='Hugging Face folder giving config.json and the tokenizer files')
     p.add_argument('--init', action='store_true', help="start from the template's weights (else the BERT initialiser)")
     p.add_argument('--out', required=True)
