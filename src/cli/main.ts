@@ -15,9 +15,10 @@ import { predictCommand } from './commands/predict';
 import { pretrainCommand } from './commands/pretrain';
 import { tokenizeCommand } from './commands/tokenize';
 import { trainCommand } from './commands/train';
+import { vocabCommand } from './commands/vocab';
 import { zeroShotCommand } from './commands/zero-shot';
 
-export const COMMANDS: Command[] = [infoCommand, tokenizeCommand, fillMaskCommand, predictCommand, embedCommand, trainCommand, evalCommand, pretrainCommand, adaptCommand, zeroShotCommand, benchFewshotCommand];
+export const COMMANDS: Command[] = [infoCommand, tokenizeCommand, fillMaskCommand, predictCommand, embedCommand, trainCommand, evalCommand, vocabCommand, pretrainCommand, adaptCommand, zeroShotCommand, benchFewshotCommand];
 
 const defaultIO: CliIO = {
   stdout: (text) => void process.stdout.write(text),
