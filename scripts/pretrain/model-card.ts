@@ -5,7 +5,11 @@
  * computed now from the weights, and the few-shot table from `fewshot bench-fewshot --out` JSON
  * files of this model and of a random-init model of the same shape.
  *
- * Usage: npx tsx scripts/pretrain/model-card.ts MODEL_DIR RUN_DIR --bench pretrained=a.json,b.json --bench random=c.json,d.json [--continue "command"]
+ * Usage: npx tsx scripts/pretrain/model-card.ts MODEL_DIR RUN_DIR[,RUN_DIR...] --bench pretrained=a.json,b.json --bench random=c.json,d.json [--continue "command"]
+ *
+ * Several RUN_DIRs (comma-separated, in order) describe a model trained in stages, each stage
+ * starting from the previous one's weights (`torch_pretrain.py --init`): the card lists every stage
+ * and numbers the held-out evaluations by the cumulative step.
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -17,7 +21,7 @@ interface BenchReport { dataset: string; k: number; seeds: number; testRows: num
 
 const [modelDir, runDir, ...rest] = process.argv.slice(2);
 if (!modelDir || !runDir) {
-  console.error('Usage: npx tsx scripts/pretrain/model-card.ts MODEL_DIR RUN_DIR [--bench NAME=a.json,b.json]... [--continue "command"]');
+  console.error('Usage: npx tsx scripts/pretrain/model-card.ts MODEL_DIR RUN_DIR[,RUN_DIR...] [--bench NAME=a.json,b.json]... [--continue "command"]');
   process.exit(2);
 }
 const benches = new Map<string, BenchReport[]>();
@@ -31,8 +35,6 @@ for (let i = 0; i < rest.length; i += 2) {
 
 await initNodeBackend('wasm');
 const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
-const summary = JSON.parse(readFileSync(join(runDir, 'pretrain_summary.json'), 'utf8'));
-const log = readFileSync(join(runDir, 'pretrain_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 /** One description of a run, from either trainer's summary and log. */
 interface RunFacts {
@@ -50,11 +52,18 @@ interface RunFacts {
   maskProb: number;
   wholeWord: boolean;
   optimizer: string;
+  /** Peak learning rate, warmup steps, position-table initialisation, whether it started from earlier weights. */
+  lr: number;
+  warmup: number;
+  positionInit: string;
+  init: boolean;
   heldOut: { sequences: number; loss: number; accuracy: number; unigramBaseline: number };
   evals: { step: number; loss: number; accuracy: number }[];
 }
 
-function describeRun(): RunFacts {
+function describeRun(runDir: string): RunFacts {
+  const summary = JSON.parse(readFileSync(join(runDir, 'pretrain_summary.json'), 'utf8'));
+  const log = readFileSync(join(runDir, 'pretrain_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   if (typeof summary.trainer === 'string' && summary.trainer.endsWith('torch_pretrain.py')) {
     // scripts/pretrain/torch_pretrain.py: PyTorch, same objective and data as `fewshot pretrain`.
     const a = summary.args;
@@ -73,6 +82,10 @@ function describeRun(): RunFacts {
       maskProb: a.mask_prob,
       wholeWord: a.whole_word,
       optimizer: `AdamW, peak lr ${a.lr}, warmup ${a.warmup}, linear decay over ${summary.plannedSteps} steps, weight decay ${a.weight_decay}, clip ${a.clip}, dropout ${a.dropout ?? 'as in config.json'} during pretraining`,
+      lr: a.lr,
+      warmup: a.warmup,
+      positionInit: a.position_init ?? 'keep',
+      init: a.init === true,
       heldOut: { sequences: summary.heldOut.sequences, loss: summary.heldOut.loss, accuracy: summary.heldOut.accuracy, unigramBaseline: summary.heldOut.unigramBaseline },
       evals: log.filter((l) => 'heldOutLoss' in l).map((l) => ({ step: l.step, loss: l.heldOutLoss, accuracy: l.heldOutAccuracy })),
     };
@@ -94,13 +107,36 @@ function describeRun(): RunFacts {
     maskProb: o.maskProb,
     wholeWord: o.wholeWord,
     optimizer: `AdamW, peak lr ${o.learningRate}, warmup ${o.warmupSteps}, linear decay over ${o.totalSteps} steps, weight decay ${o.weightDecay}, clip ${o.maxGradNorm}`,
+    lr: o.learningRate,
+    warmup: o.warmupSteps,
+    positionInit: 'keep',
+    init: summary.init === 'model',
     heldOut: { sequences: o.heldOutSequences, ...summary.heldOut },
     evals: log.filter((l) => 'eval_loss' in l).map((l) => ({ step: l.step, loss: l.eval_loss, accuracy: l.eval_accuracy })),
   };
 }
-const run = describeRun();
-// One row per step (a run may log the final evaluation twice).
-run.evals = run.evals.filter((e, i, all) => all.findIndex((x) => x.step === e.step) === i);
+const stages = runDir.split(',').map(describeRun);
+for (const stage of stages) {
+  // One row per step (a run may log the final evaluation twice).
+  stage.evals = stage.evals.filter((e, i, all) => all.findIndex((x) => x.step === e.step) === i);
+}
+const run = stages.at(-1)!;
+const totalSteps = stages.reduce((n, st) => n + st.steps, 0);
+const totalTokens = stages.reduce((n, st) => n + st.tokensSeen, 0);
+const totalHours = stages.reduce((n, st) => n + st.wallHours, 0);
+/** Held-out rows of all stages, numbered by the cumulative step. */
+const evalRows: string[] = [];
+let offset = 0;
+stages.forEach((stage, k) => {
+  for (const e of stage.evals) {
+    evalRows.push(`${stages.length > 1 ? `| ${k + 1} ` : ''}| ${offset + e.step} | ${e.loss.toFixed(3)} | ${(100 * e.accuracy).toFixed(1)}% |`);
+  }
+  offset += stage.steps;
+});
+const stageRows = stages.map(
+  (st, k) =>
+    `| ${k + 1} | ${st.init ? `weights of stage ${k}` : 'BERT initialiser'}${st.positionInit === 'sinusoidal' ? '; position table reset to sin/cos' : ''} | ${st.steps}${st.finished ? '' : ` of ${st.totalSteps} planned`} | ${st.batchSize} × ${st.maxLength} | ${st.lr} / ${st.warmup} / ${st.totalSteps} | ${(st.tokensSeen / 1e6).toFixed(2)} M | ${st.wallHours.toFixed(2)} h | ${st.heldOut.loss.toFixed(3)} / ${(100 * st.heldOut.accuracy).toFixed(1)}% |`,
+);
 
 const model = await loadModelFromDir(modelDir);
 const prompts = ['the capital of france is [MASK] .', 'she opened the [MASK] and walked in .', 'it was a dark and stormy [MASK] .', 'the ship sailed across the [MASK] .', 'he [MASK] the letter to his mother .'];
@@ -125,11 +161,13 @@ const lines = [
   '',
   `# ${basename(resolve(modelDir))}: an encoder pretrained by FewShot Studio`,
   '',
-  `A BERT-tiny-shaped encoder (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, ${config.num_attention_heads} heads, FFN ${config.intermediate_size}, ${(parameters / 1e6).toFixed(1)} M parameters) pretrained from scratch by ${run.trainer} with masked-language modelling on the public-domain text in \`../shared/data/corpus/\`. It ships with the studio under \`public/models/\` and loads with no network. Weights are F16 safetensors in Hugging Face layout (\`BertForMaskedLM\`).`,
+  `A BERT-tiny-shaped encoder (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, ${config.num_attention_heads} heads, FFN ${config.intermediate_size}, ${(parameters / 1e6).toFixed(1)} M parameters) pretrained from scratch by ${stages.length > 1 ? [...new Set(stages.map((st) => st.trainer))].join(' and ') : run.trainer} with masked-language modelling on the public-domain text in \`../shared/data/corpus/\`. It ships with the studio under \`public/models/\` and loads with no network. Weights are F16 safetensors in Hugging Face layout (\`BertForMaskedLM\`).`,
   '',
-  run.finished
-    ? `Training finished: ${run.steps} steps.`
-    : `**Status: a checkpoint of a run in progress** — step ${run.steps} of ${run.totalSteps} (the learning-rate schedule is planned over ${run.totalSteps} steps and had not decayed yet). Continue it with the command at the end; the numbers below are for this checkpoint.`,
+  stages.length > 1
+    ? `Trained in ${stages.length} stages, each from the previous stage's weights with a fresh optimizer: ${totalSteps} steps, ${(totalTokens / 1e6).toFixed(1)} M tokens in all.${run.finished ? '' : ` The last stage stopped at its time limit, at step ${run.steps} of the ${run.totalSteps} its learning-rate decay was planned over.`}`
+    : run.finished
+      ? `Training finished: ${run.steps} steps.`
+      : `**Status: a checkpoint of a run in progress** — step ${run.steps} of ${run.totalSteps} (the learning-rate schedule is planned over ${run.totalSteps} steps and had not decayed yet). Continue it with the command at the end; the numbers below are for this checkpoint.`,
   '',
   '## Training',
   '',
@@ -137,18 +175,32 @@ const lines = [
   '|---|---|',
   `| vocabulary | bert-base-uncased WordPiece (30,522 tokens, lower-cased) |`,
   `| corpus | ${run.corpusFiles} files${run.corpusMegabytes === null ? '' : `, ${run.corpusMegabytes.toFixed(1)} MB`} (7.93 M tokens) |`,
-  `| sequences | ${run.batchSize} × ${run.maxLength} tokens per step, packed lines |`,
-  `| masking | ${run.maskProb * 100}% of tokens, 80/10/10, ${run.wholeWord ? 'whole-word' : 'per piece'}, dynamic |`,
-  `| optimizer | ${run.optimizer} |`,
-  `| steps / tokens seen | ${run.steps} / ${(run.tokensSeen / 1e6).toFixed(2)} M |`,
-  `| wall time | ${run.wallHours.toFixed(1)} h, ${run.hardware} |`,
+  ...(stages.length > 1
+    ? [`| masking | ${run.maskProb * 100}% of tokens, 80/10/10, ${run.wholeWord ? 'whole-word' : 'per piece'}, dynamic |`, `| optimizer | AdamW, linear warmup then linear decay (per stage below), weight decay 0.01 |`]
+    : [
+        `| sequences | ${run.batchSize} × ${run.maxLength} tokens per step, packed lines |`,
+        `| masking | ${run.maskProb * 100}% of tokens, 80/10/10, ${run.wholeWord ? 'whole-word' : 'per piece'}, dynamic |`,
+        `| optimizer | ${run.optimizer} |`,
+      ]),
+  `| steps / tokens seen | ${totalSteps} / ${(totalTokens / 1e6).toFixed(2)} M |`,
+  `| wall time | ${totalHours.toFixed(1)} h, ${run.hardware} |`,
   `| held-out (${heldOut.sequences} sequences, fixed masks) | MLM loss **${heldOut.loss.toFixed(3)}**, masked-token accuracy **${(100 * heldOut.accuracy).toFixed(1)}%** (always predicting the most frequent masked token: ${(100 * heldOut.unigramBaseline).toFixed(1)}%) |`,
   '',
+  ...(stages.length > 1
+    ? [
+        'Stages (peak lr / warmup steps / steps the linear decay is planned over; held-out MLM loss / accuracy at the end of the stage):',
+        '',
+        '| stage | start | steps | batch × length | lr / warmup / decay | tokens | wall time | held-out |',
+        '|---|---|---|---|---|---|---|---|',
+        ...stageRows,
+        '',
+      ]
+    : []),
   'Held-out MLM loss and accuracy during the run:',
   '',
-  '| step | loss | accuracy |',
-  '|---|---|---|',
-  ...run.evals.map((e) => `| ${e.step} | ${e.loss.toFixed(3)} | ${(100 * e.accuracy).toFixed(1)}% |`),
+  stages.length > 1 ? '| stage | step | loss | accuracy |' : '| step | loss | accuracy |',
+  stages.length > 1 ? '|---|---|---|---|' : '|---|---|---|',
+  ...evalRows,
   '',
   '## Fill-mask (top 5, computed from these weights)',
   '',

@@ -277,6 +277,27 @@ class BertForMaskedLM(nn.Module):
         return loss, correct, targets.numel()
 
 
+def sinusoidal_positions_(embeddings):
+    """Overwrites the learned position table with the sin/cos table of Vaswani et al., in place.
+
+    Measured on the 4,000-step run: its position rows had stayed at random-init scale (mean row norm 0.18
+    against 0.87 for word rows; cosine of neighbouring rows 0.06) and fill-mask answered the same for a
+    sentence and its shuffled words, i.e. the model had learned no word order. With sin/cos rows the dot
+    product of two positions depends only on their distance, so "look at the neighbours" is one linear map
+    away. The table stays an ordinary trainable nn.Embedding (the Hugging Face layout is unchanged).
+    """
+    table = embeddings.position_embeddings.weight  # [P, H]
+    p, h = table.shape
+    position = torch.arange(p, dtype=torch.float32)[:, None]  # [P, 1]
+    frequency = torch.exp(torch.arange(0, h, 2, dtype=torch.float32) * (-math.log(10000.0) / h))  # [H/2]
+    rows = torch.zeros(p, h)
+    rows[:, 0::2] = torch.sin(position * frequency)
+    rows[:, 1::2] = torch.cos(position * frequency)  # each row has norm sqrt(H/2)
+    target = embeddings.word_embeddings.weight.detach().norm(dim=1).mean()
+    with torch.no_grad():
+        table.copy_(rows * (target / math.sqrt(h / 2)))
+
+
 # ---------------------------------------------------------------------------------------------
 def load_vocab(path):
     with open(path, encoding='utf8') as f:
@@ -344,7 +365,18 @@ def self_test():
         write_safetensors(path, tensors, 'F32')
         back = read_safetensors(path)
         assert all(torch.equal(back[k], v) for k, v in tensors.items())
-    print('self-test passed: fused masked-LM loss and gradients match F.cross_entropy; safetensors round trip')
+    config = {'vocab_size': 50, 'hidden_size': 16, 'max_position_embeddings': 40, 'type_vocab_size': 2,
+              'layer_norm_eps': 1e-12, 'hidden_dropout_prob': 0.0}
+    embeddings = Embeddings(config)
+    sinusoidal_positions_(embeddings)
+    table = embeddings.position_embeddings.weight.detach()  # [40, 16]
+    norms = table.norm(dim=1)
+    assert torch.allclose(norms, embeddings.word_embeddings.weight.detach().norm(dim=1).mean().expand(40), rtol=1e-5)
+    # the product of two positions depends on their distance only
+    assert torch.allclose(table[0] @ table[5], table[20] @ table[25], atol=1e-5)
+    assert (table[10] @ table[11]) > (table[10] @ table[30])
+    print('self-test passed: fused masked-LM loss and gradients match F.cross_entropy; safetensors round trip; '
+          'sinusoidal positions')
 
 
 def main():
@@ -366,6 +398,9 @@ def main():
     # Dropout during pretraining (the exported config keeps the template's 0.1 for fine-tuning).
     # A short run is far from overfitting, so 0 learns faster per step and saves the mask sampling.
     p.add_argument('--dropout', type=float, default=None, help="default: the template config's rates")
+    p.add_argument('--position-init', choices=['keep', 'sinusoidal'], default='keep',
+                   help='sinusoidal: overwrite the (still trainable) position table with sin/cos rows scaled to '
+                        'the word embeddings\' mean row norm, so neighbouring positions are similar from step 0')
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--held-out', type=int, default=256)  # sequences 0, K, 2K, … are held out
     p.add_argument('--held-out-every', type=int, default=100)
@@ -405,6 +440,8 @@ def main():
         state = read_safetensors(os.path.join(args.template, 'model.safetensors'))
         missing, unexpected = model.load_state_dict({k: v for k, v in state.items() if not k.startswith('classifier.')}, strict=False)
         print(f'init from {args.template}; missing {missing}, unexpected {unexpected}', file=sys.stderr)
+    if args.position_init == 'sinusoidal':
+        sinusoidal_positions_(model.bert.embeddings)
     masker = Masker(vocab, args.mask_prob, args.whole_word, device)
 
     decay = [p_ for n, p_ in model.named_parameters() if p_.ndim >= 2]
