@@ -3,6 +3,7 @@ import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bertPreset, BERT_PRESETS, type BertPresetName } from '../../engine/bert/config';
 import { EngineError } from '../../engine/checkpoint/types';
+import { setSinusoidalPositions } from '../../engine/bert/params';
 import { FewShotModel } from '../../engine/pipeline/fewshot-model';
 import { loadModelFromDir, saveModelToDir } from '../../engine/pipeline/node';
 import { MlmPretrainer, readCheckpointState, type EvalResult, type PretrainOptions } from '../../engine/pretrain/trainer';
@@ -43,13 +44,14 @@ export const pretrainCommand: Command = {
   name: 'pretrain',
   summary: 'masked-language-model pretraining on .txt files (resumable), writes a Hugging Face folder',
   usage:
-    'fewshot pretrain --corpus PATH... --out DIR (--model DIR | --preset micro|tiny|mini --vocab FILE) --steps N [--max-len 128 --batch-size 32 --lr X --warmup N --mask-prob 0.15 --whole-word --seed N --checkpoint-every-minutes 10 --checkpoint-every-steps N --eval-every N --held-out N --held-out-every K --dtype f16 --resume]',
+    'fewshot pretrain --corpus PATH... --out DIR (--model DIR | --preset micro|tiny|mini --vocab FILE) --steps N [--position-init sinusoidal --max-len 128 --batch-size 32 --lr X --warmup N --mask-prob 0.15 --whole-word --seed N --checkpoint-every-minutes 10 --checkpoint-every-steps N --eval-every N --held-out N --held-out-every K --dtype f16 --resume]',
   flags: {
     corpus: { type: 'string', multiple: true, placeholder: 'PATH', help: '.txt file or folder (recursively, *.txt), one passage per line; repeatable' },
     out: { type: 'string', placeholder: 'DIR', help: `output folder: ${PRETRAIN_FILES.checkpoint}, ${PRETRAIN_FILES.log}, and the final Hugging Face model` },
     model: { type: 'string', placeholder: 'DIR', help: 'continue pretraining this Hugging Face model folder' },
     preset: { type: 'string', placeholder: 'NAME', help: `start from random weights of a preset (${BERT_PRESETS.join(', ')})` },
     vocab: { type: 'string', placeholder: 'FILE', help: 'vocab.txt for --preset' },
+    'position-init': { type: 'string', placeholder: 'keep|sinusoidal', help: 'sinusoidal: start the position table from sin/cos rows (learns word order sooner; docs/PRETRAINING.md). Default keep' },
     steps: { type: 'string', placeholder: 'N', help: 'optimizer steps in the whole run (required)' },
     'max-len': { type: 'string', placeholder: 'N', help: 'tokens per packed sequence (default 128)' },
     'batch-size': { type: 'string', placeholder: 'N', help: 'sequences per step (default 32)' },
@@ -111,6 +113,10 @@ export const pretrainCommand: Command = {
     for (const w of warnings) io.stderr(`warning: ${w}\n`);
     const source = fileCorpusSource(files);
     const model = await buildModel(args, maxLength, seed);
+    const positionInit = stringFlag(args, 'position-init') ?? 'keep';
+    if (positionInit !== 'keep' && positionInit !== 'sinusoidal') throw new UsageError(`--position-init must be keep or sinusoidal, got "${positionInit}".`);
+    // With --resume the checkpoint's weights replace these anyway.
+    if (positionInit === 'sinusoidal' && !resume) setSinusoidalPositions(model.params);
     await mkdir(outDir, { recursive: true });
 
     // The log keeps only lines up to the checkpoint step when resuming (the rest is recomputed).

@@ -8,7 +8,7 @@ import { EngineError, type RawTensor, type TensorMap } from '../checkpoint/types
 import { initNodeBackend } from '../tf/node';
 import { bertPreset, parseBertConfig } from './config';
 import { bertEncoder } from './model';
-import { disposeBertParams, initBertParams, namedParams, paramSpecs } from './params';
+import { disposeBertParams, initBertParams, namedParams, paramSpecs, setSinusoidalPositions } from './params';
 import { GOLDEN_MODEL_DIR, readGoldenConfig, readGoldenWeights } from './test-golden';
 import { loadBertParams, normalizeWeightName, paramsToTensorMap } from './weights';
 
@@ -158,5 +158,20 @@ describe('BERT weight mapping', () => {
     expect(a.embeddings.word.slice([0, 0], [1, 32]).dataSync().every((v) => v === 0)).toBe(true); // [PAD] row
     expect(a.layers[0].attnLn.gamma.dataSync().every((v) => v === 1)).toBe(true);
     for (const p of [a, b, d]) disposeBertParams(p, c);
+  });
+
+  it('setSinusoidalPositions writes sin/cos rows at the word rows\' scale, products depending on distance only', () => {
+    const c = bertPreset('micro', { vocab_size: 50, max_position_embeddings: 40 });
+    const p = initBertParams(c, 3);
+    setSinusoidalPositions(p);
+    const table = p.embeddings.position.arraySync() as number[][]; // [40, 32]
+    const dot = (a: number[], b: number[]) => a.reduce((sum, x, k) => sum + x * b[k], 0);
+    const wordNorms = (p.embeddings.word.arraySync() as number[][]).map((r) => Math.sqrt(dot(r, r)));
+    const meanWordNorm = wordNorms.reduce((a, b) => a + b, 0) / wordNorms.length;
+    for (const row of table) expect(Math.sqrt(dot(row, row))).toBeCloseTo(meanWordNorm, 4);
+    expect(dot(table[0], table[5])).toBeCloseTo(dot(table[20], table[25]), 4);
+    expect(dot(table[10], table[11])).toBeGreaterThan(dot(table[10], table[30]));
+    expect(table[0][0]).toBe(0); // sin(0)
+    disposeBertParams(p, c);
   });
 });
