@@ -277,6 +277,10 @@ class BertForMaskedLM(nn.Module):
         return loss, correct, targets.numel()
 
 
+# (layers, hidden, heads) of the Google BERT miniatures (Turc et al. 2019) and BERT-base, as in src/engine/bert/config.ts
+PRESETS = {'tiny': (2, 128, 2), 'mini': (4, 256, 4), 'small': (4, 512, 8), 'medium': (8, 512, 8), 'base': (12, 768, 12)}
+
+
 def sinusoidal_positions_(embeddings):
     """Overwrites the learned position table with the sin/cos table of Vaswani et al., in place.
 
@@ -398,6 +402,9 @@ def main():
     # Dropout during pretraining (the exported config keeps the template's 0.1 for fine-tuning).
     # A short run is far from overfitting, so 0 learns faster per step and saves the mask sampling.
     p.add_argument('--dropout', type=float, default=None, help="default: the template config's rates")
+    p.add_argument('--preset', choices=sorted(PRESETS), default=None,
+                   help="replace the template's shape (layers, hidden, heads, FFN = 4 x hidden) with a Google BERT "
+                        'size, keeping its vocabulary; only from scratch (not with --init)')
     p.add_argument('--position-init', choices=['keep', 'sinusoidal'], default='keep',
                    help='sinusoidal: overwrite the (still trainable) position table with sin/cos rows scaled to '
                         'the word embeddings\' mean row norm, so neighbouring positions are similar from step 0')
@@ -416,6 +423,11 @@ def main():
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     with open(os.path.join(args.template, 'config.json')) as f:
         config = json.load(f)
+    if args.preset:
+        if args.init:
+            sys.exit('--preset changes the shape, so it cannot start from the template\'s weights (--init)')
+        layers, hidden, heads = PRESETS[args.preset]
+        config.update(num_hidden_layers=layers, hidden_size=hidden, num_attention_heads=heads, intermediate_size=4 * hidden)
     vocab = load_vocab(os.path.join(args.template, 'vocab.txt'))
     assert len(vocab) == config['vocab_size'], 'vocab.txt and config.json disagree on the vocabulary size'
     with open(args.sequences + '.json') as f:
@@ -548,8 +560,11 @@ def main():
 
 
 def export(model, args, config):
-    """Writes the Hugging Face folder: the template's config and tokenizer files, our weights."""
-    for name in ('config.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json'):
+    """Writes the Hugging Face folder: the config (the template's, reshaped by --preset), its tokenizer files, our weights."""
+    with open(os.path.join(args.out, 'config.json.partial'), 'w') as f:
+        json.dump(dict(config, torch_dtype='float16' if args.dtype == 'F16' else 'float32'), f, indent=2)
+    os.replace(os.path.join(args.out, 'config.json.partial'), os.path.join(args.out, 'config.json'))
+    for name in ('vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json'):
         src = os.path.join(args.template, name)
         if os.path.exists(src) and os.path.abspath(src) != os.path.abspath(os.path.join(args.out, name)):
             shutil.copyfile(src, os.path.join(args.out, name))
