@@ -17,7 +17,8 @@ import { ProgressBar, formatDuration } from '../progress';
 /** File names inside --out. */
 export const PRETRAIN_FILES = { checkpoint: 'checkpoint.safetensors', log: 'pretrain_log.jsonl', summary: 'pretrain_summary.json' } as const;
 
-function corpusPaths(args: ParsedArgs): string[] {
+/** Corpus paths from repeated --corpus flags and positional arguments (shared with `fewshot vocab`). */
+export function corpusPaths(args: ParsedArgs): string[] {
   const value = args.flags.corpus;
   const list = Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
   return [...list, ...args.positionals];

@@ -5,14 +5,9 @@ import { CORPUS_START } from '../../engine/pretrain/corpus';
 import { fileCorpusSource, listCorpusFiles } from '../../engine/pretrain/node-corpus';
 import { BertTokenizer } from '../../engine/tokenizer';
 import { WordCounter, trainWordPiece } from '../../engine/tokenizer/wordpiece-trainer';
-import { UsageError, intFlag, requireString, type ParsedArgs } from '../args';
+import { UsageError, intFlag, requireString } from '../args';
 import { printJson, wantsJson, type Command } from '../context';
-
-function corpusPaths(args: ParsedArgs): string[] {
-  const value = args.flags.corpus;
-  const list = Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
-  return [...list, ...args.positionals];
-}
+import { corpusPaths } from './pretrain';
 
 /** `--out` names the vocab.txt to write; an existing folder (or a path ending in /) gets `vocab.txt` inside. */
 async function outputPath(out: string): Promise<string> {
