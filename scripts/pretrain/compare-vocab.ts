@@ -13,7 +13,7 @@ import { readDataFile } from '../../src/cli/datafile';
 import { CORPUS_START } from '../../src/engine/pretrain/corpus';
 import { fileCorpusSource, listCorpusFiles } from '../../src/engine/pretrain/node-corpus';
 import { BertTokenizer } from '../../src/engine/tokenizer';
-import { WordCounter } from '../../src/engine/tokenizer/wordpiece-trainer';
+import { WordCounter, splitStats } from '../../src/engine/tokenizer/wordpiece-trainer';
 
 const vocabs = process.argv.slice(2);
 if (vocabs.length === 0) throw new Error('usage: compare-vocab.ts VOCAB.txt...');
@@ -35,17 +35,8 @@ for (const path of vocabs) {
   const tokenizer = BertTokenizer.fromVocabTxt(readFileSync(path, 'utf8'));
   const row: (typeof table)[string] = {};
   for (const [name, counter] of texts) {
-    let pieces = 0;
-    let single = 0;
-    let unknown = 0;
-    for (const [word, count] of counter.counts) {
-      const ids = tokenizer.encode(word, null, { addSpecialTokens: false }).ids;
-      pieces += ids.length * count;
-      if (ids.length === 1 && ids[0] !== tokenizer.unkTokenId) single += count;
-      if (ids.includes(tokenizer.unkTokenId)) unknown += count;
-    }
-    const n = counter.totalWords;
-    row[name] = { piecesPerWord: +(pieces / n).toFixed(3), singlePiece: +(single / n).toFixed(4), unknown: +(unknown / n).toFixed(5) };
+    const split = splitStats(tokenizer, counter);
+    row[name] = { piecesPerWord: +split.piecesPerWord.toFixed(3), singlePiece: +split.singlePieceShare.toFixed(4), unknown: +split.unknownShare.toFixed(5) };
   }
   table[`${path} (${tokenizer.vocabSize})`] = row;
 }

@@ -102,6 +102,8 @@ export const pretrainCommand: Command = {
       checkpointEverySteps: intFlag(args, 'checkpoint-every-steps', 0, { min: 0 }),
     };
     const resume = args.flags.resume === true;
+    const positionInit = stringFlag(args, 'position-init') ?? 'keep';
+    if (positionInit !== 'keep' && positionInit !== 'sinusoidal') throw new UsageError(`--position-init must be keep or sinusoidal, got "${positionInit}".`);
     const checkpointPath = join(outDir, PRETRAIN_FILES.checkpoint);
     const logPath = join(outDir, PRETRAIN_FILES.log);
     if (!resume && existsSync(checkpointPath)) {
@@ -114,8 +116,6 @@ export const pretrainCommand: Command = {
     for (const w of warnings) io.stderr(`warning: ${w}\n`);
     const source = fileCorpusSource(files);
     const model = await buildModel(args, maxLength, seed);
-    const positionInit = stringFlag(args, 'position-init') ?? 'keep';
-    if (positionInit !== 'keep' && positionInit !== 'sinusoidal') throw new UsageError(`--position-init must be keep or sinusoidal, got "${positionInit}".`);
     // With --resume the checkpoint's weights replace these anyway.
     if (positionInit === 'sinusoidal' && !resume) setSinusoidalPositions(model.params);
     await mkdir(outDir, { recursive: true });

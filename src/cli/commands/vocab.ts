@@ -4,7 +4,7 @@ import { EngineError } from '../../engine/checkpoint/types';
 import { CORPUS_START } from '../../engine/pretrain/corpus';
 import { fileCorpusSource, listCorpusFiles } from '../../engine/pretrain/node-corpus';
 import { BertTokenizer } from '../../engine/tokenizer';
-import { WordCounter, trainWordPiece } from '../../engine/tokenizer/wordpiece-trainer';
+import { WordCounter, splitStats, trainWordPiece } from '../../engine/tokenizer/wordpiece-trainer';
 import { UsageError, intFlag, requireString } from '../args';
 import { printJson, wantsJson, type Command } from '../context';
 import { corpusPaths } from './pretrain';
@@ -51,16 +51,8 @@ export const vocabCommand: Command = {
     await writeFile(`${out}.partial`, text, 'utf8');
     await rename(`${out}.partial`, out);
 
-    // How the new vocabulary splits the corpus it was trained on: pieces per word and [UNK] share.
-    const tokenizer = BertTokenizer.fromVocabTxt(text);
-    const unkId = tokenizer.tokenToId('[UNK]')!;
-    let pieces = 0;
-    let unknown = 0;
-    for (const [word, count] of counter.counts) {
-      const ids = tokenizer.encode(word, null, { addSpecialTokens: false }).ids;
-      pieces += ids.length * count;
-      if (ids.includes(unkId)) unknown += count;
-    }
+    // How the new vocabulary splits the corpus it was trained on.
+    const split = splitStats(BertTokenizer.fromVocabTxt(text), counter);
     const summary = {
       out,
       vocabSize: result.tokens.length,
@@ -69,8 +61,8 @@ export const vocabCommand: Command = {
       merges: result.merges,
       stoppedEarly: result.stoppedEarly,
       corpus: { files: files.length, words: counter.totalWords, distinctWords: counter.counts.size },
-      piecesPerWord: Number((pieces / counter.totalWords).toFixed(4)),
-      unknownWordShare: Number((unknown / counter.totalWords).toFixed(6)),
+      piecesPerWord: Number(split.piecesPerWord.toFixed(4)),
+      unknownWordShare: Number(split.unknownShare.toFixed(6)),
       seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
     };
     if (wantsJson(args)) printJson(io, summary);

@@ -239,8 +239,8 @@ export function disposeBertParams(params: BertParams, config: BertConfig): void 
  * has the mean norm of the word-embedding rows; the table stays an ordinary trainable variable.
  *
  * Why: a from-scratch BERT-tiny pretrained on our corpus had, after 6,000 steps, position rows still
- * at random-init scale (mean norm 0.18 against 0.87 for word rows, neighbouring rows as dissimilar as
- * distant ones) and gave the same fill-mask for a sentence and its shuffled words: it had learned no
+ * at random-init scale (mean norm 0.18 against 0.82 for word rows, neighbouring rows as dissimilar as
+ * rows 10 apart) and gave the same fill-mask for a sentence and its shuffled words: it had learned no
  * word order. With sin/cos rows the product of two positions depends only on their distance, so
  * attending to neighbours is one linear map away; resetting the table got that model past the
  * plateau within ~1,500 steps (docs/PRETRAINING.md).

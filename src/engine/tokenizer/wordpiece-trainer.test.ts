@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../checkpoint/types';
 import { BertTokenizer } from './bert-tokenizer';
-import { DEFAULT_SPECIAL_TOKENS, WordCounter, trainWordPiece } from './wordpiece-trainer';
+import { DEFAULT_SPECIAL_TOKENS, WordCounter, splitStats, trainWordPiece } from './wordpiece-trainer';
 
 /** The classic toy corpus: hug ×10, pug ×5, pun ×12, bun ×4, hugs ×5. */
 const TOY = new Map([
@@ -81,5 +81,18 @@ describe('WordCounter', () => {
       ['!', 1],
     ]);
     expect(counter.totalWords).toBe(5);
+  });
+});
+
+describe('splitStats', () => {
+  it('weights each distinct word by its count: pieces per word, single-piece and [UNK] shares', () => {
+    const { tokens } = trainWordPiece(TOY, { vocabSize: 22 });
+    const tokenizer = BertTokenizer.fromVocabTxt(`${tokens.join('\n')}\n`);
+    const counter = new WordCounter();
+    counter.add('hugs hug hug xq'); // hug ##s (2 pieces), hug (1) twice, xq → [UNK] (1)
+    const stats = splitStats(tokenizer, counter);
+    expect(stats.piecesPerWord).toBeCloseTo(5 / 4, 10);
+    expect(stats.singlePieceShare).toBeCloseTo(2 / 4, 10);
+    expect(stats.unknownShare).toBeCloseTo(1 / 4, 10);
   });
 });

@@ -18,6 +18,7 @@
  * Pure TypeScript without platform imports (usable in the worker as well as the CLI).
  */
 import { EngineError } from '../checkpoint/types';
+import type { BertTokenizer } from './bert-tokenizer';
 import { BertPreTokenizer, type NormalizerConfig, type WordSink } from './normalizer';
 
 /** Special tokens of a BERT vocabulary, in the order (= ids) this trainer writes them. [PAD] = 0 matches `pad_token_id: 0`. */
@@ -232,8 +233,7 @@ export function trainWordPiece(wordCounts: ReadonlyMap<string, number>, options:
     const right = symbols[b].startsWith(prefix) ? symbols[b].slice(prefix.length) : symbols[b];
     const mergedText = symbols[a] + right;
     const isNew = !symbolId.has(mergedText);
-    const merged = addSymbol(mergedText);
-    if (merged >= SYMBOL_LIMIT) throw new EngineError('VOCAB_BAD_OPTION', 'Too many symbols for the pair encoding.');
+    const merged = addSymbol(mergedText); // < target < SYMBOL_LIMIT: every symbol is a vocabulary token
     if (isNew) tokens.push(mergedText);
     merges++;
 
@@ -265,4 +265,29 @@ export function trainWordPiece(wordCounts: ReadonlyMap<string, number>, options:
     if (options.onProgress && merges % 1000 === 0) options.onProgress(tokens.length, target);
   }
   return { tokens, alphabet, droppedCharacters: byCount.length - alphabet.length, merges, stoppedEarly };
+}
+
+/** How a vocabulary splits counted words (each occurrence counts once). */
+export interface SplitStats {
+  /** Mean WordPiece pieces per word (fertility). */
+  piecesPerWord: number;
+  /** Share of words that are a single, known piece. */
+  singlePieceShare: number;
+  /** Share of words that become [UNK]. */
+  unknownShare: number;
+}
+
+/** Splits every distinct word of `counter` once with `tokenizer` and weights by its count. */
+export function splitStats(tokenizer: BertTokenizer, counter: WordCounter): SplitStats {
+  let pieces = 0;
+  let single = 0;
+  let unknown = 0;
+  for (const [word, count] of counter.counts) {
+    const ids = tokenizer.encode(word, null, { addSpecialTokens: false }).ids;
+    pieces += ids.length * count;
+    if (ids.includes(tokenizer.unkTokenId)) unknown += count;
+    else if (ids.length === 1) single += count;
+  }
+  const n = Math.max(1, counter.totalWords);
+  return { piecesPerWord: pieces / n, singlePieceShare: single / n, unknownShare: unknown / n };
 }
