@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Few-shot table for a model card: `fewshot bench-fewshot` (K=16, LM-BFF protocol) on sst2, trec,
 # ag_news and sms_spam for one model folder; one JSON per dataset, OUT_PREFIX-<dataset>.json.
-#   scripts/pretrain/bench-default.sh MODEL_DIR OUT_PREFIX [SEEDS] [MAX_TEST]
+#   [DATASETS="sst2 trec"] [METHODS=prompt,head] scripts/pretrain/bench-default.sh MODEL_DIR OUT_PREFIX [SEEDS] [MAX_TEST]
 # e.g. scripts/pretrain/bench-default.sh public/models/fewshot-tiny bench/fewshot/pretrained 5 300
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -9,8 +9,10 @@ MODEL=$1
 PREFIX=$2
 SEEDS=${3:-5}
 MAX_TEST=${4:-300}
+DATASETS=${DATASETS:-sst2 trec ag_news sms_spam} # folders under ../shared/data/datasets
+METHODS=${METHODS:-zeroshot,prompt,head}
 mkdir -p "$(dirname "$PREFIX")"
-for d in sst2 trec ag_news sms_spam; do
+for d in $DATASETS; do
   node bin/fewshot.js bench-fewshot --data ../shared/data/datasets/$d --k 16 --seeds "$SEEDS" \
-    --methods zeroshot,prompt,head --model "$MODEL" --max-test "$MAX_TEST" --out "$PREFIX-$d.json"
+    --methods "$METHODS" --model "$MODEL" --max-test "$MAX_TEST" --out "$PREFIX-$d.json"
 done

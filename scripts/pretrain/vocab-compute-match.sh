@@ -45,10 +45,7 @@ print(int((len(t) - 10) / (t[-1] - t[9]) * $MINUTES * 60 * 0.95))")  # steps 10.
     --eval-every 500 --minutes "$MINUTES" 2> "$WORK/run$v.log"
 done
 
-# 4. few-shot, same protocol for both
+# 4. few-shot, same protocol for both: WORK/bench-<vocab>-<dataset>.json
 for v in 30k 16k; do
-  for d in sst2 ag_news; do
-    node bin/fewshot.js bench-fewshot --data ../shared/data/datasets/$d --k 16 --seeds "$SEEDS" \
-      --methods prompt,head --model "$WORK/run$v" --max-test "$MAX_TEST" --out "$WORK/bench-$v-$d.json"
-  done
+  DATASETS="sst2 ag_news" METHODS=prompt,head scripts/pretrain/bench-default.sh "$WORK/run$v" "$WORK/bench-$v" "$SEEDS" "$MAX_TEST"
 done

@@ -9,7 +9,7 @@ export interface EmbeddedModel {
 }
 
 export const EMBEDDED_MODELS: readonly EmbeddedModel[] = [
-  { id: 'fewshot-tiny', description: 'BERT-tiny shape (2 layers, hidden 128), pretrained by this project on the shared corpus (masked-language modelling, 70.3 M tokens in three stages); see its README' },
+  { id: 'fewshot-tiny', description: 'BERT-tiny shape (2 layers, hidden 128), pretrained by this project on the shared corpus with masked-language modelling; its README has the stages, tokens seen and scores' },
   { id: 'micro-random', description: 'micro BERT (2 layers, hidden 32), random weights, bert-base-uncased vocabulary: fast, for tests and smoke runs' },
 ];
 
