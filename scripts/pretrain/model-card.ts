@@ -9,7 +9,10 @@
  *
  * Several RUN_DIRs (comma-separated, in order) describe a model trained in stages, each stage
  * starting from the previous one's weights (`torch_pretrain.py --init`): the card lists every stage
- * and numbers the held-out evaluations by the cumulative step.
+ * and numbers the held-out evaluations by the cumulative step. The card's stages are also written
+ * to MODEL_DIR/pretrain_history.json, and an entry ending in `.json` is such a file: earlier stages
+ * whose run folders were not kept (run folders live outside the repository), e.g.
+ * `public/models/fewshot-tiny/pretrain_history.json,/work/fewshot-pretrain/next-stage`.
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -57,8 +60,35 @@ interface RunFacts {
   warmup: number;
   positionInit: string;
   init: boolean;
-  heldOut: { sequences: number; loss: number; accuracy: number; unigramBaseline: number };
+  heldOut: { sequences: number; loss: number; accuracy: number; unigramBaseline: number | null };
   evals: { step: number; loss: number; accuracy: number }[];
+  /** The vocabulary the stage trained with (a stage may move the model to a new one). */
+  vocabulary: { size: number; name: string };
+  /** Tokens in the packed corpus with that vocabulary (null where the trainer did not record it). */
+  corpusTokens: number | null;
+  /** How the stage's weights started, where the default wording ("weights of stage k") says too little. */
+  start?: string;
+  /** True for stages read back from an earlier card because their run folder was not kept. */
+  reconstructed?: boolean;
+}
+
+const BERT_BASE_VOCAB = '../shared/data/tokenizer/bert-base-uncased/vocab.txt';
+/** The vocabulary of a run's exported folder: bert-base-uncased, or the corpus-trained one from `fewshot vocab`. */
+function describeVocabulary(runDir: string): RunFacts['vocabulary'] {
+  const path = join(runDir, 'vocab.txt');
+  if (!existsSync(path)) return { size: 30522, name: 'bert-base-uncased WordPiece' }; // the wasm trainer's default
+  const text = readFileSync(path, 'utf8');
+  const size = text.trimEnd().split('\n').length; // one piece per line
+  const isBertBase = existsSync(BERT_BASE_VOCAB) && readFileSync(BERT_BASE_VOCAB, 'utf8').trim() === text.trim();
+  return { size, name: isBertBase ? 'bert-base-uncased WordPiece' : 'WordPiece trained on the corpus by `fewshot vocab`' };
+}
+
+/** A stage that started from a model moved to a new vocabulary by transfer_vocab.py says so. */
+function describeTransfer(templateDir: string): string | undefined {
+  const path = join(templateDir, 'transfer_stats.json');
+  if (!existsSync(path)) return undefined;
+  const t = JSON.parse(readFileSync(path, 'utf8'));
+  return `weights of the previous stage moved to the ${t.newVocabulary.toLocaleString('en-US')}-piece vocabulary by \`scripts/pretrain/transfer_vocab.py\` (${t.copied.toLocaleString('en-US')} embedding rows copied, ${t.averaged.toLocaleString('en-US')} averaged from their old pieces)`;
 }
 
 function describeRun(runDir: string): RunFacts {
@@ -88,6 +118,9 @@ function describeRun(runDir: string): RunFacts {
       init: a.init === true,
       heldOut: { sequences: summary.heldOut.sequences, loss: summary.heldOut.loss, accuracy: summary.heldOut.accuracy, unigramBaseline: summary.heldOut.unigramBaseline },
       evals: log.filter((l) => 'heldOutLoss' in l).map((l) => ({ step: l.step, loss: l.heldOutLoss, accuracy: l.heldOutAccuracy })),
+      vocabulary: describeVocabulary(runDir),
+      corpusTokens: summary.corpusTokens ?? null,
+      start: a.init ? describeTransfer(a.template) : undefined,
     };
   }
   const o = summary.options;
@@ -113,9 +146,13 @@ function describeRun(runDir: string): RunFacts {
     init: summary.init === 'model',
     heldOut: { sequences: o.heldOutSequences, ...summary.heldOut },
     evals: log.filter((l) => 'eval_loss' in l).map((l) => ({ step: l.step, loss: l.eval_loss, accuracy: l.eval_accuracy })),
+    vocabulary: describeVocabulary(runDir),
+    corpusTokens: null,
   };
 }
-const stages = runDir.split(',').map(describeRun);
+const stages: RunFacts[] = runDir
+  .split(',')
+  .flatMap((entry) => (entry.endsWith('.json') ? (JSON.parse(readFileSync(entry, 'utf8')) as RunFacts[]) : [describeRun(entry)]));
 for (const stage of stages) {
   // One row per step (a run may log the final evaluation twice).
   stage.evals = stage.evals.filter((e, i, all) => all.findIndex((x) => x.step === e.step) === i);
@@ -135,8 +172,11 @@ stages.forEach((stage, k) => {
 });
 const stageRows = stages.map(
   (st, k) =>
-    `| ${k + 1} | ${st.init ? `weights of stage ${k}` : 'BERT initialiser'}${st.positionInit === 'sinusoidal' ? '; position table reset to sin/cos' : ''} | ${st.steps}${st.finished ? '' : ` of ${st.totalSteps} planned`} | ${st.batchSize} × ${st.maxLength} | ${st.lr} / ${st.warmup} / ${st.totalSteps} | ${(st.tokensSeen / 1e6).toFixed(2)} M | ${st.wallHours.toFixed(2)} h | ${st.heldOut.loss.toFixed(3)} / ${(100 * st.heldOut.accuracy).toFixed(1)}% |`,
+    `| ${k + 1} | ${st.start ?? (st.init ? `weights of stage ${k}` : 'BERT initialiser')}${st.positionInit === 'sinusoidal' ? '; position table reset to sin/cos' : ''} | ${st.steps}${st.finished ? '' : ` of ${st.totalSteps} planned`} | ${st.batchSize} × ${st.maxLength} | ${st.lr} / ${st.warmup} / ${st.totalSteps} | ${(st.tokensSeen / 1e6).toFixed(2)} M | ${st.wallHours.toFixed(2)} h | ${st.heldOut.loss.toFixed(3)} / ${(100 * st.heldOut.accuracy).toFixed(1)}% |`,
 );
+
+/** The last stage (1-based) before the vocabulary changed, 0 if it never did. */
+const vocabularyChange = stages.reduce((last, st, k) => (k > 0 && st.vocabulary.size !== stages[k - 1].vocabulary.size ? k : last), 0);
 
 const model = await loadModelFromDir(modelDir);
 const prompts = ['the capital of france is [MASK] .', 'she opened the [MASK] and walked in .', 'it was a dark and stormy [MASK] .', 'the ship sailed across the [MASK] .', 'he [MASK] the letter to his mother .'];
@@ -148,6 +188,8 @@ for (const p of prompts) {
 const parameters = model.summary().parameters;
 model.dispose();
 
+/** Only folders under public/models/ are served by the studio. */
+const shipped = resolve(modelDir, '..').endsWith(join('public', 'models'));
 const fmt = (m: MeanStd | undefined) => (m ? `${(100 * m.mean).toFixed(1)} ± ${(100 * m.std).toFixed(1)}` : '—');
 const heldOut = run.heldOut;
 const lines = [
@@ -161,7 +203,7 @@ const lines = [
   '',
   `# ${basename(resolve(modelDir))}: an encoder pretrained by FewShot Studio`,
   '',
-  `A BERT-tiny-shaped encoder (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, ${config.num_attention_heads} heads, FFN ${config.intermediate_size}, ${(parameters / 1e6).toFixed(1)} M parameters) pretrained from scratch by ${stages.length > 1 ? [...new Set(stages.map((st) => st.trainer))].join(' and ') : run.trainer} with masked-language modelling on the public-domain text in \`../shared/data/corpus/\`. It ships with the studio under \`public/models/\` and loads with no network. Weights are F16 safetensors in Hugging Face layout (\`BertForMaskedLM\`).`,
+  `A BERT-tiny-shaped encoder (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, ${config.num_attention_heads} heads, FFN ${config.intermediate_size}, ${(parameters / 1e6).toFixed(1)} M parameters) pretrained from scratch by ${stages.length > 1 ? [...new Set(stages.map((st) => st.trainer))].join(' and ') : run.trainer} with masked-language modelling on the public-domain text in \`../shared/data/corpus/\`. ${shipped ? 'It ships with the studio under `public/models/` and loads with no network.' : 'It is a measured alternative, not shipped with the studio.'} Weights are F16 safetensors in Hugging Face layout (\`BertForMaskedLM\`).`,
   '',
   stages.length > 1
     ? `Trained in ${stages.length} stages, each from the previous stage's weights with a fresh optimizer: ${totalSteps} steps, ${(totalTokens / 1e6).toFixed(1)} M tokens in all.${run.finished ? '' : ` The last stage stopped at its time limit, at step ${run.steps} of the ${run.totalSteps} its learning-rate decay was planned over.`}`
@@ -173,8 +215,8 @@ const lines = [
   '',
   '| | |',
   '|---|---|',
-  `| vocabulary | bert-base-uncased WordPiece (30,522 tokens, lower-cased) |`,
-  `| corpus | ${run.corpusFiles} files${run.corpusMegabytes === null ? '' : `, ${run.corpusMegabytes.toFixed(1)} MB`} (7.93 M tokens) |`,
+  `| vocabulary | ${run.vocabulary.name} (${run.vocabulary.size.toLocaleString('en-US')} tokens, lower-cased)${vocabularyChange > 0 ? `; stages 1–${vocabularyChange} used ${stages[0].vocabulary.name} (${stages[0].vocabulary.size.toLocaleString('en-US')})` : ''} |`,
+  `| corpus | ${run.corpusFiles} files${run.corpusMegabytes === null ? '' : `, ${run.corpusMegabytes.toFixed(1)} MB`}${run.corpusTokens === null ? '' : ` (${(run.corpusTokens / 1e6).toFixed(2)} M tokens with this vocabulary)`} |`,
   ...(stages.length > 1
     ? [`| masking | ${run.maskProb * 100}% of tokens, 80/10/10, ${run.wholeWord ? 'whole-word' : 'per piece'}, dynamic |`, `| optimizer | AdamW, linear warmup then linear decay (per stage below), weight decay 0.01 |`]
     : [
@@ -184,7 +226,7 @@ const lines = [
       ]),
   `| steps / tokens seen | ${totalSteps} / ${(totalTokens / 1e6).toFixed(2)} M |`,
   `| wall time | ${totalHours.toFixed(1)} h, ${run.hardware} |`,
-  `| held-out (${heldOut.sequences} sequences, fixed masks) | MLM loss **${heldOut.loss.toFixed(3)}**, masked-token accuracy **${(100 * heldOut.accuracy).toFixed(1)}%** (always predicting the most frequent masked token: ${(100 * heldOut.unigramBaseline).toFixed(1)}%) |`,
+  `| held-out (${heldOut.sequences} sequences, fixed masks) | MLM loss **${heldOut.loss.toFixed(3)}**, masked-token accuracy **${(100 * heldOut.accuracy).toFixed(1)}%**${heldOut.unigramBaseline === null ? '' : ` (always predicting the most frequent masked token: ${(100 * heldOut.unigramBaseline).toFixed(1)}%)`} |`,
   '',
   ...(stages.length > 1
     ? [
@@ -196,7 +238,9 @@ const lines = [
         '',
       ]
     : []),
-  'Held-out MLM loss and accuracy during the run:',
+  vocabularyChange > 0
+    ? `Held-out MLM loss and accuracy during the run. Stages 1–${vocabularyChange} and the later ones are scored over different vocabularies (other pieces, other held-out tokens), so their numbers do not compare across that line:`
+    : 'Held-out MLM loss and accuracy during the run:',
   '',
   stages.length > 1 ? '| stage | step | loss | accuracy |' : '| step | loss | accuracy |',
   stages.length > 1 ? '|---|---|---|---|' : '|---|---|---|',
@@ -232,4 +276,6 @@ if (benches.size > 0) {
 if (continueCommand) lines.push('## Continue the run', '', '```sh', continueCommand, '```', '');
 lines.push('Reproduce: `docs/PRETRAINING.md`.', '');
 writeFileSync(join(modelDir, 'README.md'), lines.join('\n'));
+// The stages as data, so a later stage can be added to the card without this stage's run folders.
+writeFileSync(join(modelDir, 'pretrain_history.json'), `${JSON.stringify(stages, null, 1)}\n`);
 console.log(`wrote ${join(modelDir, 'README.md')}`);
