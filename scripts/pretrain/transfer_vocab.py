@@ -43,6 +43,8 @@ def old_pieces(piece, old_index):
     """Old-vocabulary ids for one new piece: itself if present, else its greedy longest-match WordPiece cut."""
     if piece in old_index:
         return [old_index[piece]]
+    if piece in ('', '##'):  # nothing to cut (a blank line in vocab.txt): the old [UNK] row
+        return [old_index[UNK]]
     continuation = piece.startswith('##') and len(piece) > 2
     text = piece[2:] if continuation else piece
     ids, start = [], 0
