@@ -188,6 +188,11 @@ for (const p of prompts) {
 const parameters = model.summary().parameters;
 model.dispose();
 
+/** Google's name for the shape (Turc et al. 2019 sizes, as in torch_pretrain.py's presets), else a plain "BERT". */
+const shapeName =
+  ({ '2x128': 'BERT-tiny', '4x256': 'BERT-mini', '4x512': 'BERT-small', '8x512': 'BERT-medium', '12x768': 'BERT-base' } as Record<string, string>)[
+    `${config.num_hidden_layers}x${config.hidden_size}`
+  ] ?? 'BERT';
 /** Only folders under public/models/ are served by the studio. */
 const shipped = resolve(modelDir, '..').endsWith(join('public', 'models'));
 const fmt = (m: MeanStd | undefined) => (m ? `${(100 * m.mean).toFixed(1)} ± ${(100 * m.std).toFixed(1)}` : '—');
@@ -203,7 +208,7 @@ const lines = [
   '',
   `# ${basename(resolve(modelDir))}: an encoder pretrained by FewShot Studio`,
   '',
-  `A BERT-tiny-shaped encoder (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, ${config.num_attention_heads} heads, FFN ${config.intermediate_size}, ${(parameters / 1e6).toFixed(1)} M parameters) pretrained from scratch by ${stages.length > 1 ? [...new Set(stages.map((st) => st.trainer))].join(' and ') : run.trainer} with masked-language modelling on the public-domain text in \`../shared/data/corpus/\`. ${shipped ? 'It ships with the studio under `public/models/` and loads with no network.' : 'It is a measured alternative, not shipped with the studio.'} Weights are F16 safetensors in Hugging Face layout (\`BertForMaskedLM\`).`,
+  `A ${shapeName}-shaped encoder (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, ${config.num_attention_heads} heads, FFN ${config.intermediate_size}, ${(parameters / 1e6).toFixed(1)} M parameters) pretrained from scratch by ${stages.length > 1 ? [...new Set(stages.map((st) => st.trainer))].join(' and ') : run.trainer} with masked-language modelling on the public-domain text in \`../shared/data/corpus/\`. ${shipped ? 'It ships with the studio under `public/models/` and loads with no network.' : 'It is a measured alternative, not shipped with the studio.'} Weights are F16 safetensors in Hugging Face layout (\`BertForMaskedLM\`).`,
   '',
   stages.length > 1
     ? `Trained in ${stages.length} stages, each from the previous stage's weights with a fresh optimizer: ${totalSteps} steps, ${(totalTokens / 1e6).toFixed(1)} M tokens in all.${run.finished ? '' : ` The last stage stopped at its time limit, at step ${run.steps} of the ${run.totalSteps} its learning-rate decay was planned over.`}`
