@@ -73,13 +73,15 @@ interface RunFacts {
 }
 
 const BERT_BASE_VOCAB = '../shared/data/tokenizer/bert-base-uncased/vocab.txt';
+/** Read once: every run folder's vocab.txt is compared with it. */
+const bertBaseVocab = existsSync(BERT_BASE_VOCAB) ? readFileSync(BERT_BASE_VOCAB, 'utf8').trim() : null;
 /** The vocabulary of a run's exported folder: bert-base-uncased, or the corpus-trained one from `fewshot vocab`. */
 function describeVocabulary(runDir: string): RunFacts['vocabulary'] {
   const path = join(runDir, 'vocab.txt');
   if (!existsSync(path)) return { size: 30522, name: 'bert-base-uncased WordPiece' }; // the wasm trainer's default
   const text = readFileSync(path, 'utf8');
   const size = text.trimEnd().split('\n').length; // one piece per line
-  const isBertBase = existsSync(BERT_BASE_VOCAB) && readFileSync(BERT_BASE_VOCAB, 'utf8').trim() === text.trim();
+  const isBertBase = bertBaseVocab === text.trim();
   return { size, name: isBertBase ? 'bert-base-uncased WordPiece' : 'WordPiece trained on the corpus by `fewshot vocab`' };
 }
 

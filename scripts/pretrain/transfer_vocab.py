@@ -69,10 +69,10 @@ def transfer(state, old_vocab, new_vocab):
     old_index = {p: i for i, p in enumerate(old_vocab)}
     cuts = [old_pieces(p, old_index) for p in new_vocab]
     unk_id = old_index[UNK]
+    copied = sum(1 for p in new_vocab if p in old_index)
     stats = {
         'oldVocabulary': len(old_vocab), 'newVocabulary': len(new_vocab),
-        'copied': sum(1 for p in new_vocab if p in old_index),
-        'averaged': sum(1 for p, c in zip(new_vocab, cuts) if p not in old_index),
+        'copied': copied, 'averaged': len(new_vocab) - copied,  # every other row is a mean of its cut
         'withUnknownCharacter': sum(1 for p, c in zip(new_vocab, cuts) if p != UNK and unk_id in c),
         'meanOldPiecesPerNewPiece': sum(len(c) for c in cuts) / len(cuts),
     }
