@@ -70,6 +70,8 @@ interface RunFacts {
   start?: string;
   /** True for stages read back from an earlier card because their run folder was not kept. */
   reconstructed?: boolean;
+  /** Salient-word masking (`torch_pretrain.py --salient-prob`): the chance a name is masked, and how many names. */
+  salient?: { prob: number; words: number };
 }
 
 const BERT_BASE_VOCAB = '../shared/data/tokenizer/bert-base-uncased/vocab.txt';
@@ -123,6 +125,7 @@ function describeRun(runDir: string): RunFacts {
       vocabulary: describeVocabulary(runDir),
       corpusTokens: summary.corpusTokens ?? null,
       start: a.init ? describeTransfer(a.template) : undefined,
+      salient: a.salient_prob ? { prob: a.salient_prob, words: summary.salientWords } : undefined,
     };
   }
   const o = summary.options;
@@ -172,9 +175,13 @@ stages.forEach((stage, k) => {
   }
   offset += stage.steps;
 });
+/** The masking row's note on stages that masked names more often. */
+const salientNote = stages
+  .map((st, k) => (st.salient ? `; stage ${k + 1} masked each of ${st.salient.words.toLocaleString('en-US')} names (one-piece words the corpus capitalises mid-sentence) with probability ${st.salient.prob * 100}% (salient-word masking)` : ''))
+  .join('');
 const stageRows = stages.map(
   (st, k) =>
-    `| ${k + 1} | ${st.start ?? (st.init ? `weights of stage ${k}` : 'BERT initialiser')}${st.positionInit === 'sinusoidal' ? '; position table reset to sin/cos' : ''} | ${st.steps}${st.finished ? '' : ` of ${st.totalSteps} planned`} | ${st.batchSize} × ${st.maxLength} | ${st.lr} / ${st.warmup} / ${st.totalSteps} | ${(st.tokensSeen / 1e6).toFixed(2)} M | ${st.wallHours.toFixed(2)} h | ${st.heldOut.loss.toFixed(3)} / ${(100 * st.heldOut.accuracy).toFixed(1)}% |`,
+    `| ${k + 1} | ${st.start ?? (st.init ? `weights of stage ${k}` : 'BERT initialiser')}${st.positionInit === 'sinusoidal' ? '; position table reset to sin/cos' : ''}${st.salient ? '; names masked more often' : ''} | ${st.steps}${st.finished ? '' : ` of ${st.totalSteps} planned`} | ${st.batchSize} × ${st.maxLength} | ${st.lr} / ${st.warmup} / ${st.totalSteps} | ${(st.tokensSeen / 1e6).toFixed(2)} M | ${st.wallHours.toFixed(2)} h | ${st.heldOut.loss.toFixed(3)} / ${(100 * st.heldOut.accuracy).toFixed(1)}% |`,
 );
 
 /** The last stage (1-based) before the vocabulary changed, 0 if it never did. */
@@ -225,10 +232,10 @@ const lines = [
   `| vocabulary | ${run.vocabulary.name} (${run.vocabulary.size.toLocaleString('en-US')} tokens, lower-cased)${vocabularyChange > 0 ? `; stages 1–${vocabularyChange} used ${stages[0].vocabulary.name} (${stages[0].vocabulary.size.toLocaleString('en-US')})` : ''} |`,
   `| corpus | ${run.corpusFiles} files${run.corpusMegabytes === null ? '' : `, ${run.corpusMegabytes.toFixed(1)} MB`}${run.corpusTokens === null ? '' : ` (${(run.corpusTokens / 1e6).toFixed(2)} M tokens with this vocabulary)`} |`,
   ...(stages.length > 1
-    ? [`| masking | ${run.maskProb * 100}% of tokens, 80/10/10, ${run.wholeWord ? 'whole-word' : 'per piece'}, dynamic |`, `| optimizer | AdamW, linear warmup then linear decay (per stage below), weight decay 0.01 |`]
+    ? [`| masking | ${run.maskProb * 100}% of tokens, 80/10/10, ${run.wholeWord ? 'whole-word' : 'per piece'}, dynamic${salientNote} |`, `| optimizer | AdamW, linear warmup then linear decay (per stage below), weight decay 0.01 |`]
     : [
         `| sequences | ${run.batchSize} × ${run.maxLength} tokens per step, packed lines |`,
-        `| masking | ${run.maskProb * 100}% of tokens, 80/10/10, ${run.wholeWord ? 'whole-word' : 'per piece'}, dynamic |`,
+        `| masking | ${run.maskProb * 100}% of tokens, 80/10/10, ${run.wholeWord ? 'whole-word' : 'per piece'}, dynamic${salientNote} |`,
         `| optimizer | ${run.optimizer} |`,
       ]),
   `| steps / tokens seen | ${totalSteps} / ${(totalTokens / 1e6).toFixed(2)} M |`,

@@ -22,9 +22,11 @@ with the standard `BertForMaskedLM` tensor names) that `loadModelFromDir` and tr
 folder; the linear decay is planned over `--steps`, so pick `--steps` that fit the minutes.
 """
 import argparse
+from collections import Counter
 import json
 import math
 import os
+import re
 import shutil
 import struct
 import sys
@@ -273,8 +275,8 @@ class BertForMaskedLM(nn.Module):
             return loss, 0, targets.numel()
         logits = predictions(rows)  # [N, V]
         loss = F.cross_entropy(logits, targets)
-        correct = (logits.argmax(-1) == targets).sum()
-        return loss, correct, targets.numel()
+        hits = logits.argmax(-1) == targets  # [N], in the order of labels[labels >= 0]
+        return loss, hits, targets.numel()
 
 
 # (layers, hidden, heads) of the Google BERT miniatures (Turc et al. 2019) and BERT-base, as in src/engine/bert/config.ts
@@ -308,11 +310,51 @@ def load_vocab(path):
         return [line.rstrip('\n') for line in f]
 
 
-class Masker:
-    """Dynamic masking: p of the non-special pieces (or whole words), 80 % [MASK], 10 % random, 10 % kept."""
+# A word is sentence-initial after one of these (or at the start of a line), so its capital says nothing.
+SENTENCE_OPENERS = set('.!?:;"(`\'')
+WORD_OR_OPENER = re.compile(r"[A-Za-z]+|[.!?:;\"(`']")
 
-    def __init__(self, vocab, mask_prob, whole_word, device):
+
+def salient_words(files, vocab, min_count=5, min_share=0.8):
+    """Whole-word pieces that name things, found from capitalisation: a cheap stand-in for the
+    named-entity tagger of salient span masking (Guu et al. 2020, REALM).
+
+    A vocabulary word is salient when, away from the start of a sentence, the corpus writes it
+    capitalised ("Paris", "France", "Congress") at least `min_count` times and in at least `min_share`
+    of its occurrences. The vocabulary is lower-cased, so this is read from the raw text files.
+    Returns the sorted list of such vocabulary words (single pieces; a word cut into pieces is left out).
+    """
+    capitalised, lower = Counter(), Counter()
+    for path in files:
+        with open(path, encoding='utf8', errors='replace') as f:
+            for line in f:
+                initial = True
+                for token in WORD_OR_OPENER.findall(line):
+                    if token in SENTENCE_OPENERS:
+                        initial = True
+                        continue
+                    if len(token) > 1 and not initial:
+                        if token[0].isupper() and token[1:].islower():
+                            capitalised[token.lower()] += 1
+                        elif token.islower():
+                            lower[token] += 1
+                    initial = False
+    in_vocab = set(vocab)
+    return sorted(w for w, n in capitalised.items()
+                  if n >= min_count and n >= min_share * (n + lower[w]) and w in in_vocab)
+
+
+class Masker:
+    """Dynamic masking: p of the non-special pieces (or whole words), 80 % [MASK], 10 % random, 10 % kept.
+
+    With `salient` (vocabulary words from salient_words) and `salient_prob`, a one-piece word that is
+    salient is chosen with `salient_prob` instead of `mask_prob`: more of the loss falls on predicting
+    names from their context (what "the capital of france is [MASK]" asks), and the rest is unchanged.
+    """
+
+    def __init__(self, vocab, mask_prob, whole_word, device, salient=(), salient_prob=None):
         self.mask_prob, self.whole_word = mask_prob, whole_word
+        self.salient_prob = mask_prob if salient_prob is None else salient_prob
         index = {w: i for i, w in enumerate(vocab)}
         self.mask_id = index[MASK]
         self.vocab_size = len(vocab)
@@ -321,6 +363,8 @@ class Masker:
             special[index[w]] = True
         self.special = special.to(device)
         self.continuation = torch.tensor([w.startswith('##') for w in vocab], dtype=torch.bool, device=device)
+        salient = set(salient)
+        self.salient = torch.tensor([w in salient for w in vocab], dtype=torch.bool, device=device)  # [V]
         # random replacements are drawn from the ordinary pieces only (not [PAD], [unusedN], …)
         self.ordinary = torch.tensor(
             [i for i, w in enumerate(vocab) if not (w.startswith('[') and w.endswith(']'))], device=device
@@ -328,13 +372,21 @@ class Masker:
 
     def __call__(self, ids, generator):  # ids [B, T] -> (masked ids [B, T], labels [B, T])
         candidate = ~self.special[ids]  # [B, T]
+        continued = self.continuation[ids]  # [B, T]
+        starts = candidate & ~continued  # a word starts at a non-## piece
+        # a salient one-piece word: a salient start not followed by a ## piece
+        next_continues = torch.cat([continued[:, 1:], torch.zeros_like(continued[:, :1])], dim=1)  # [B, T]
+        salient_start = starts & self.salient[ids] & ~next_continues  # [B, T]
         if self.whole_word:
-            starts = candidate & ~self.continuation[ids]  # a word starts at a non-## piece
             word = torch.cumsum(starts.long(), dim=1)  # [B, T] word number within the row
-            chosen_word = torch.rand(ids.shape[0], ids.shape[1] + 1, generator=generator, device=ids.device) < self.mask_prob
+            word_is_salient = torch.zeros(ids.shape[0], ids.shape[1] + 1, dtype=torch.long, device=ids.device)
+            word_is_salient = word_is_salient.scatter_add_(1, word, salient_start.long()) > 0  # [B, T + 1]
+            threshold = torch.where(word_is_salient, self.salient_prob, self.mask_prob)  # [B, T + 1]
+            chosen_word = torch.rand(ids.shape[0], ids.shape[1] + 1, generator=generator, device=ids.device) < threshold
             chosen = candidate & chosen_word.gather(1, word)
         else:
-            chosen = candidate & (torch.rand(ids.shape, generator=generator, device=ids.device) < self.mask_prob)
+            threshold = torch.where(salient_start, self.salient_prob, self.mask_prob)  # [B, T]
+            chosen = candidate & (torch.rand(ids.shape, generator=generator, device=ids.device) < threshold)
         labels = torch.where(chosen, ids, torch.full_like(ids, -1))
         roll = torch.rand(ids.shape, generator=generator, device=ids.device)
         masked = ids.clone()
@@ -379,8 +431,29 @@ def self_test():
     # the product of two positions depends on their distance only
     assert torch.allclose(table[0] @ table[5], table[20] @ table[25], atol=1e-5)
     assert (table[10] @ table[11]) > (table[10] @ table[30])
+    # salient-word masking: the capitalisation rule, then the masker
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'c.txt')
+        with open(path, 'w') as f:  # "Paris" 5x mid-sentence; "Rome" only sentence-initial; "Bill" 5x but "bill" 2x
+            f.write('we saw Paris and Bill. Rome was far.\n' * 5 + 'the bill passed; a bill failed\n')
+        vocab = [PAD, UNK, CLS, SEP, MASK, 'we', 'saw', 'paris', 'and', 'bill', 'rome', 'was', 'far', '##ian', '.']
+        assert salient_words([path], vocab, min_count=5, min_share=0.8) == ['paris'], salient_words([path], vocab)
+        assert salient_words([path], vocab, min_count=5, min_share=0.7) == ['bill', 'paris']
+    ids = torch.tensor([[2, 5, 6, 7, 8, 7, 13, 14, 3, 0]] * 400)  # [CLS] we saw paris and paris ##ian . [SEP] [PAD]
+    for whole_word in (False, True):
+        plain = Masker(vocab, 0.15, whole_word, 'cpu')
+        unset = Masker(vocab, 0.15, whole_word, 'cpu', ['paris'], None)
+        a, b = torch.Generator(), torch.Generator()
+        a.manual_seed(3)
+        b.manual_seed(3)
+        assert all(torch.equal(x, y) for x, y in zip(plain(ids, a), unset(ids, b))), 'no salient rate = the plain masks'
+        labels = Masker(vocab, 0.15, whole_word, 'cpu', ['paris'], 1.0)(ids, a)[1]  # [400, 10]
+        chosen = (labels >= 0).float().mean(0)  # [10] share of rows masking each position
+        assert chosen[3] == 1.0, 'the one-piece salient word is always masked'
+        assert chosen[5] < 0.3 and chosen[1] < 0.3, '"paris ##ian" is another word, and ordinary words keep 15 %'
+        assert chosen[0] == 0 and chosen[8] == 0 and chosen[9] == 0, 'special pieces are never masked'
     print('self-test passed: fused masked-LM loss and gradients match F.cross_entropy; safetensors round trip; '
-          'sinusoidal positions')
+          'sinusoidal positions; salient-word list and masking')
 
 
 def main():
@@ -399,6 +472,11 @@ def main():
     p.add_argument('--clip', type=float, default=1.0)  # global gradient-norm clip
     p.add_argument('--mask-prob', type=float, default=0.15)
     p.add_argument('--whole-word', action='store_true')
+    # Salient-word masking: 0 = off (every word at --mask-prob). Else the chance that a one-piece word
+    # the corpus capitalises mid-sentence (a name: paris, france, congress) is masked; see salient_words.
+    p.add_argument('--salient-prob', type=float, default=0)
+    p.add_argument('--salient-min-count', type=int, default=5)  # capitalised mid-sentence at least this often
+    p.add_argument('--salient-min-share', type=float, default=0.8)  # and in at least this share of its uses
     # Dropout during pretraining (the exported config keeps the template's 0.1 for fine-tuning).
     # A short run is far from overfitting, so 0 learns faster per step and saves the mask sampling.
     p.add_argument('--dropout', type=float, default=None, help="default: the template config's rates")
@@ -454,7 +532,13 @@ def main():
         print(f'init from {args.template}; missing {missing}, unexpected {unexpected}', file=sys.stderr)
     if args.position_init == 'sinusoidal':
         sinusoidal_positions_(model.bert.embeddings)
-    masker = Masker(vocab, args.mask_prob, args.whole_word, device)
+    masker = Masker(vocab, args.mask_prob, args.whole_word, device)  # held-out masks: the same in every stage
+    salient = []
+    if args.salient_prob:
+        salient = salient_words(meta['files'], vocab, args.salient_min_count, args.salient_min_share)
+        print(f'{len(salient)} salient words, e.g. {", ".join(salient[::max(1, len(salient) // 12)])}', file=sys.stderr)
+    train_masker = Masker(vocab, args.mask_prob, args.whole_word, device, salient, args.salient_prob or None)
+    is_salient = train_masker.salient
 
     decay = [p_ for n, p_ in model.named_parameters() if p_.ndim >= 2]
     no_decay = [p_ for n, p_ in model.named_parameters() if p_.ndim < 2]
@@ -475,24 +559,34 @@ def main():
         eval_gen.manual_seed(12345)  # the same masks at every evaluation
         model.eval()
         total_loss, total_correct, total = 0.0, 0, 0
+        salient_correct, salient_total = 0, 0
         label_counts = torch.zeros(len(vocab), dtype=torch.long)
         with torch.no_grad():
             for i in range(0, held.shape[0], 64):
                 ids, labels = masker(held[i:i + 64], eval_gen)
-                loss, correct, n = model.mlm_loss(ids, labels)
+                loss, hits, n = model.mlm_loss(ids, labels)
                 total_loss += loss.item() * n
-                total_correct += int(correct)
+                total_correct += int(hits.sum())
                 total += n
-                label_counts += torch.bincount(labels[labels >= 0].cpu(), minlength=len(vocab))
+                targets = labels[labels >= 0]  # [N], the order of hits
+                salient_correct += int(hits[is_salient[targets]].sum())
+                salient_total += int(is_salient[targets].sum())
+                label_counts += torch.bincount(targets.cpu(), minlength=len(vocab))
         model.train()
-        return {'loss': total_loss / total, 'accuracy': total_correct / total,
-                'unigramBaseline': int(label_counts.max()) / total, 'count': total}
+        result = {'loss': total_loss / total, 'accuracy': total_correct / total,
+                  'unigramBaseline': int(label_counts.max()) / total, 'count': total}
+        if salient:  # accuracy on the masked salient words alone (same masks as above)
+            result.update(salientAccuracy=salient_correct / max(1, salient_total), salientCount=salient_total)
+        return result
 
     if args.evaluate:
         print(json.dumps(evaluate()))
         return
 
     os.makedirs(args.out, exist_ok=True)
+    if salient:
+        with open(os.path.join(args.out, 'salient_words.txt'), 'w') as f:
+            f.write('\n'.join(salient) + '\n')
     log = open(os.path.join(args.out, 'pretrain_log.jsonl'), 'w')
     gen = torch.Generator(device='cpu')
     gen.manual_seed(args.seed)
@@ -504,11 +598,15 @@ def main():
     step = 0
     recent = []
     def log_eval(result):
-        log.write(json.dumps({'step': step, 'heldOutLoss': result['loss'], 'heldOutAccuracy': result['accuracy'],
-                              'unigramBaseline': result['unigramBaseline'], 'time': time.time()}) + '\n')
+        entry = {'step': step, 'heldOutLoss': result['loss'], 'heldOutAccuracy': result['accuracy'],
+                 'unigramBaseline': result['unigramBaseline'], 'time': time.time()}
+        if 'salientAccuracy' in result:
+            entry['heldOutSalientAccuracy'] = result['salientAccuracy']
+        log.write(json.dumps(entry) + '\n')
         log.flush()
+        salient_note = f", salient words {result['salientAccuracy']:.3%} of {result['salientCount']}" if salient else ''
         print(f"step {step} held-out loss {result['loss']:.3f} acc {result['accuracy']:.3%} "
-              f"(unigram baseline {result['unigramBaseline']:.3%})", file=sys.stderr, flush=True)
+              f"(unigram baseline {result['unigramBaseline']:.3%}){salient_note}", file=sys.stderr, flush=True)
 
     log_eval(evaluate())
     while step < args.steps:
@@ -522,7 +620,7 @@ def main():
         step += 1
         for group in optimizer.param_groups:
             group['lr'] = lr_at(step)
-        ids, labels = masker(batch, mask_gen)
+        ids, labels = train_masker(batch, mask_gen)
         loss, _, _ = model.mlm_loss(ids, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -547,7 +645,7 @@ def main():
         'threads': args.threads, 'steps': step, 'plannedSteps': args.steps, 'epochs': epoch + cursor / max(1, order.numel()),
         'tokens': tokens, 'seconds': round(elapsed, 1), 'tokensPerSecond': round(tokens / elapsed),
         'heldOut': {'sequences': held.shape[0], **final},
-        'corpus': meta['files'], 'corpusTokens': meta['tokens'],
+        'corpus': meta['files'], 'corpusTokens': meta['tokens'], 'salientWords': len(salient),
         'args': vars(args),
     }
     if step % max(1, args.eval_every) != 0:
