@@ -20,6 +20,8 @@ with the standard `BertForMaskedLM` tensor names) that `loadModelFromDir` and tr
 `--init` its weights are the starting point, otherwise the weights start from the BERT initialiser
 (normal, std = initializer_range). `--minutes` stops early at a step boundary and still writes the
 folder; the linear decay is planned over `--steps`, so pick `--steps` that fit the minutes.
+`--salient-prob P` masks names (words the corpus capitalises mid-sentence) with probability P
+instead of `--mask-prob` (salient-word masking; measured in docs/PRETRAINING.md, stages 5 and 6).
 """
 import argparse
 from collections import Counter
