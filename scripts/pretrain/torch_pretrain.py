@@ -537,6 +537,10 @@ def main():
     masker = Masker(vocab, args.mask_prob, args.whole_word, device)  # held-out masks: the same in every stage
     salient = []
     if args.salient_prob:
+        missing = [f for f in meta['files'] if not os.path.exists(f)]
+        if missing:  # names are found from capitals, which only the raw text still has
+            sys.exit(f'--salient-prob reads the corpus files listed in {args.sequences}.json, and these are missing: '
+                     f'{", ".join(missing)}. Re-run count-tokens.ts where the corpus is, or drop --salient-prob.')
         salient = salient_words(meta['files'], vocab, args.salient_min_count, args.salient_min_share)
         print(f'{len(salient)} salient words, e.g. {", ".join(salient[::max(1, len(salient) // 12)])}', file=sys.stderr)
     train_masker = Masker(vocab, args.mask_prob, args.whole_word, device, salient, args.salient_prob or None)
