@@ -180,7 +180,7 @@ const salientStages = stages.flatMap((st, k) => (st.salient ? [{ stage: k + 1, .
 const salientNote =
   salientStages.length === 0
     ? ''
-    : `; salient-word masking in stage${salientStages.length > 1 ? 's' : ''} ${salientStages.map((x) => x.stage).join(', ')}: each of ${salientStages[0].words.toLocaleString('en-US')} names (one-piece words the corpus capitalises mid-sentence) masked with probability ${salientStages.map((x) => `${x.prob * 100}%`).join(', ')} instead`;
+    : `; salient-word masking in stage${salientStages.length > 1 ? 's' : ''} ${salientStages.map((x) => x.stage).join(', ')}: each of ${[...new Set(salientStages.map((x) => x.words.toLocaleString('en-US')))].join(' / ')} names (one-piece words the corpus capitalises mid-sentence) masked with probability ${salientStages.map((x) => `${x.prob * 100}%`).join(', ')} instead`;
 const stageRows = stages.map(
   (st, k) =>
     `| ${k + 1} | ${st.start ?? (st.init ? `weights of stage ${k}` : 'BERT initialiser')}${st.positionInit === 'sinusoidal' ? '; position table reset to sin/cos' : ''}${st.salient ? '; names masked more often' : ''} | ${st.steps}${st.finished ? '' : ` of ${st.totalSteps} planned`} | ${st.batchSize} × ${st.maxLength} | ${st.lr} / ${st.warmup} / ${st.totalSteps} | ${(st.tokensSeen / 1e6).toFixed(2)} M | ${st.wallHours.toFixed(2)} h | ${st.heldOut.loss.toFixed(3)} / ${(100 * st.heldOut.accuracy).toFixed(1)}% |`,

@@ -367,27 +367,34 @@ class Masker:
         self.continuation = torch.tensor([w.startswith('##') for w in vocab], dtype=torch.bool, device=device)
         salient = set(salient)
         self.salient = torch.tensor([w in salient for w in vocab], dtype=torch.bool, device=device)  # [V]
+        # Without a different rate for names the per-step masking stays the plain (cheaper) path.
+        self.boosts_salient = bool(salient) and self.salient_prob != mask_prob
         # random replacements are drawn from the ordinary pieces only (not [PAD], [unusedN], …)
         self.ordinary = torch.tensor(
             [i for i, w in enumerate(vocab) if not (w.startswith('[') and w.endswith(']'))], device=device
         )
 
+    def salient_starts(self, ids, starts, continued):  # -> [B, T]: the pieces that are one-piece names
+        next_continues = torch.cat([continued[:, 1:], torch.zeros_like(continued[:, :1])], dim=1)  # [B, T]
+        return starts & self.salient[ids] & ~next_continues
+
     def __call__(self, ids, generator):  # ids [B, T] -> (masked ids [B, T], labels [B, T])
         candidate = ~self.special[ids]  # [B, T]
         continued = self.continuation[ids]  # [B, T]
         starts = candidate & ~continued  # a word starts at a non-## piece
-        # a salient one-piece word: a salient start not followed by a ## piece
-        next_continues = torch.cat([continued[:, 1:], torch.zeros_like(continued[:, :1])], dim=1)  # [B, T]
-        salient_start = starts & self.salient[ids] & ~next_continues  # [B, T]
         if self.whole_word:
             word = torch.cumsum(starts.long(), dim=1)  # [B, T] word number within the row
-            word_is_salient = torch.zeros(ids.shape[0], ids.shape[1] + 1, dtype=torch.long, device=ids.device)
-            word_is_salient = word_is_salient.scatter_add_(1, word, salient_start.long()) > 0  # [B, T + 1]
-            threshold = torch.where(word_is_salient, self.salient_prob, self.mask_prob)  # [B, T + 1]
+            threshold = self.mask_prob
+            if self.boosts_salient:
+                word_is_salient = torch.zeros(ids.shape[0], ids.shape[1] + 1, dtype=torch.long, device=ids.device)
+                word_is_salient.scatter_add_(1, word, self.salient_starts(ids, starts, continued).long())  # [B, T + 1]
+                threshold = torch.where(word_is_salient > 0, self.salient_prob, self.mask_prob)  # [B, T + 1]
             chosen_word = torch.rand(ids.shape[0], ids.shape[1] + 1, generator=generator, device=ids.device) < threshold
             chosen = candidate & chosen_word.gather(1, word)
         else:
-            threshold = torch.where(salient_start, self.salient_prob, self.mask_prob)  # [B, T]
+            threshold = self.mask_prob
+            if self.boosts_salient:
+                threshold = torch.where(self.salient_starts(ids, starts, continued), self.salient_prob, self.mask_prob)  # [B, T]
             chosen = candidate & (torch.rand(ids.shape, generator=generator, device=ids.device) < threshold)
         labels = torch.where(chosen, ids, torch.full_like(ids, -1))
         roll = torch.rand(ids.shape, generator=generator, device=ids.device)
@@ -444,11 +451,12 @@ def self_test():
     ids = torch.tensor([[2, 5, 6, 7, 8, 7, 13, 14, 3, 0]] * 400)  # [CLS] we saw paris and paris ##ian . [SEP] [PAD]
     for whole_word in (False, True):
         plain = Masker(vocab, 0.15, whole_word, 'cpu')
-        unset = Masker(vocab, 0.15, whole_word, 'cpu', ['paris'], None)
+        absent = Masker(vocab, 0.15, whole_word, 'cpu', ['bill'], 1.0)  # boosted path, but no bill in these rows
         a, b = torch.Generator(), torch.Generator()
         a.manual_seed(3)
         b.manual_seed(3)
-        assert all(torch.equal(x, y) for x, y in zip(plain(ids, a), unset(ids, b))), 'no salient rate = the plain masks'
+        assert all(torch.equal(x, y) for x, y in zip(plain(ids, a), absent(ids, b))), 'the boosted path draws the plain masks elsewhere'
+        assert not Masker(vocab, 0.15, whole_word, 'cpu', ['paris'], None).boosts_salient, 'no salient rate = the plain path'
         labels = Masker(vocab, 0.15, whole_word, 'cpu', ['paris'], 1.0)(ids, a)[1]  # [400, 10]
         chosen = (labels >= 0).float().mean(0)  # [10] share of rows masking each position
         assert chosen[3] == 1.0, 'the one-piece salient word is always masked'
