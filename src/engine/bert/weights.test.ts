@@ -138,6 +138,19 @@ describe('BERT weight mapping', () => {
     disposeBertParams(again.params, config);
   });
 
+  it('a checkpoint without the tied decoder copy (save_pretrained, torch_pretrain.py) loads the same MLM head silently', () => {
+    const golden = readGoldenWeights();
+    const full = loadBertParams(golden, config);
+    const lean = loadBertParams(without(golden, (n) => n === 'cls.predictions.decoder.weight'), config);
+    expect(lean.report).toEqual({ initialized: [], unexpected: [], warnings: [] });
+    const a = namedParams(full.params, config);
+    const b = namedParams(lean.params, config);
+    expect(b.map((p) => p.name)).toEqual(a.map((p) => p.name));
+    a.forEach((p, i) => expect(Array.from(b[i].variable.dataSync()), p.name).toEqual(Array.from(p.variable.dataSync())));
+    disposeBertParams(full.params, config);
+    disposeBertParams(lean.params, config);
+  });
+
   it('pytorch_model.bin (shared decoder storage) loads to the same values as model.safetensors', () => {
     const bin = parsePytorchBin(new Uint8Array(readFileSync(join(GOLDEN_MODEL_DIR, 'pytorch_model.bin'))), 'pytorch_model.bin');
     const st = readGoldenWeights();
