@@ -36,7 +36,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_pretrain import TIED_DECODER, BertForMaskedLM, read_safetensors, write_safetensors  # noqa: E402
+from torch_pretrain import BertForMaskedLM, read_safetensors, write_safetensors  # noqa: E402
 
 TOKENIZER_FILES = ('vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json')
 
@@ -51,7 +51,8 @@ def widen_in(w, factor):  # [O, I] -> [O, I*F], each copy reads 1/F of the old w
 
 def grow_state(state, config, factor, layer_sources):
     """Returns the grown state dict (Hugging Face names) for `config` widened by `factor`, with the
-    encoder's layer i copied from source layer layer_sources[i]."""
+    encoder's layer i copied from source layer layer_sources[i]. The tied decoder is left out: it is
+    the word-embedding matrix, and loaders tie it (as torch_pretrain.py's export leaves it out)."""
     hidden = config['hidden_size']
     out = {}
     for name in ('word_embeddings', 'position_embeddings', 'token_type_embeddings'):  # [N, H] -> [N, H*F]
@@ -85,7 +86,6 @@ def grow_state(state, config, factor, layer_sources):
     linear('cls.predictions.transform.dense', 'cls.predictions.transform.dense')
     # The tied decoder sums F equal columns per hidden unit: scale its input by 1/F to keep the logits.
     layer_norm('cls.predictions.transform.LayerNorm', 'cls.predictions.transform.LayerNorm', 1.0 / factor)
-    out['cls.predictions.decoder.weight'] = out['bert.embeddings.word_embeddings.weight']
     out['cls.predictions.bias'] = state['cls.predictions.bias'].clone()
 
     grown = dict(config, hidden_size=hidden * factor, intermediate_size=config['intermediate_size'] * factor,
@@ -94,13 +94,10 @@ def grow_state(state, config, factor, layer_sources):
 
 
 def add_noise_(state, relative, generator):
-    """Adds N(0, (relative * std(W))^2) to every weight matrix (not biases or LayerNorm), in place; the
-    tied decoder gets the word embeddings' noisy values."""
-    for name, tensor in state.items():
-        if tensor.ndim < 2 or name == 'cls.predictions.decoder.weight':
-            continue
-        tensor.add_(torch.randn(tensor.shape, generator=generator) * (relative * float(tensor.std())))
-    state['cls.predictions.decoder.weight'] = state['bert.embeddings.word_embeddings.weight']
+    """Adds N(0, (relative * std(W))^2) to every weight matrix (not biases or LayerNorm), in place."""
+    for tensor in state.values():
+        if tensor.ndim >= 2:
+            tensor.add_(torch.randn(tensor.shape, generator=generator) * (relative * float(tensor.std())))
 
 
 def logits_of(state, config, ids):  # ids [B, T] -> MLM logits [B, T, V], dropout off
@@ -129,7 +126,6 @@ def self_test():
         assert torch.allclose(before, after, atol=1e-4), float((before - after).abs().max())
     noisy = {k: v.clone() for k, v in grown.items()}
     add_noise_(noisy, 0.01, torch.Generator().manual_seed(1))
-    assert noisy['cls.predictions.decoder.weight'] is noisy['bert.embeddings.word_embeddings.weight']
     half = 16  # a copy of unit 0 no longer reads exactly like unit 0: the tie is broken
     q = noisy['bert.encoder.layer.0.attention.self.query.weight']
     assert not torch.equal(q[0], q[half]) and not torch.equal(q[0], q[2 * half])
@@ -169,7 +165,6 @@ def main():
     grown, grown_config = grow_state(state, config, args.width_factor, sources)
     if args.noise > 0:
         add_noise_(grown, args.noise, torch.Generator().manual_seed(args.seed))
-    del grown[TIED_DECODER]  # tied to the word embeddings; not stored, as torch_pretrain.py's export
     classifier_rows = len(config.get('id2label', {})) or 2
     grown['classifier.weight'] = torch.zeros(classifier_rows, grown_config['hidden_size'])  # fine-tuning replaces it
     grown['classifier.bias'] = torch.zeros(classifier_rows)
