@@ -101,12 +101,16 @@ function describeRun(runDir: string): RunFacts {
   if (typeof summary.trainer === 'string' && summary.trainer.endsWith('torch_pretrain.py')) {
     // scripts/pretrain/torch_pretrain.py: PyTorch, same objective and data as `fewshot pretrain`.
     const a = summary.args;
+    // --time-decay: the decay ended at the time limit, so the run is complete at whatever step that was.
+    const decay = a.time_decay ? `linear decay to 0 at the ${a.minutes}-minute time limit` : `linear decay over ${summary.plannedSteps} steps`;
+    // --keep-best: the exported weights are those of the best held-out evaluation, not the last step.
+    const kept = a.keep_best && summary.exportedStep !== summary.steps ? `; weights of step ${summary.exportedStep}, the best held-out loss` : '';
     return {
       trainer: '`scripts/pretrain/torch_pretrain.py` (PyTorch; the same objective, masking and packed sequences as `fewshot pretrain`)',
-      hardware: `${summary.threads} threads, PyTorch ${summary.torch} on ${summary.device}`,
-      finished: summary.steps >= summary.plannedSteps,
+      hardware: summary.gpu ? `one ${summary.gpu} GPU, PyTorch ${summary.torch}${a.amp ? ', bfloat16 autocast' : ''}` : `${summary.threads} threads, PyTorch ${summary.torch} on ${summary.device}`,
+      finished: a.time_decay === true || summary.steps >= summary.plannedSteps,
       steps: summary.steps,
-      totalSteps: summary.plannedSteps,
+      totalSteps: a.time_decay ? summary.steps : summary.plannedSteps,
       tokensSeen: summary.tokens,
       wallHours: summary.seconds / 3600,
       corpusFiles: summary.corpus.length,
@@ -115,7 +119,7 @@ function describeRun(runDir: string): RunFacts {
       maxLength: JSON.parse(readFileSync(`${a.sequences}.json`, 'utf8')).maxLength,
       maskProb: a.mask_prob,
       wholeWord: a.whole_word,
-      optimizer: `AdamW, peak lr ${a.lr}, warmup ${a.warmup}, linear decay over ${summary.plannedSteps} steps, weight decay ${a.weight_decay}, clip ${a.clip}, dropout ${a.dropout ?? 'as in config.json'} during pretraining`,
+      optimizer: `AdamW, peak lr ${a.lr}, warmup ${a.warmup}, ${decay}, weight decay ${a.weight_decay}, clip ${a.clip}, dropout ${a.dropout ?? 'as in config.json'} during pretraining${kept}`,
       lr: a.lr,
       warmup: a.warmup,
       positionInit: a.position_init ?? 'keep',
@@ -241,7 +245,7 @@ const lines = [
         `| optimizer | ${run.optimizer} |`,
       ]),
   `| steps / tokens seen | ${totalSteps} / ${(totalTokens / 1e6).toFixed(2)} M |`,
-  `| wall time | ${totalHours.toFixed(1)} h, ${run.hardware} |`,
+  `| wall time | ${totalHours < 1 ? `${(totalHours * 60).toFixed(1)} min` : `${totalHours.toFixed(1)} h`}, ${run.hardware} |`,
   `| held-out (${heldOut.sequences} sequences, fixed masks) | MLM loss **${heldOut.loss.toFixed(3)}**, masked-token accuracy **${(100 * heldOut.accuracy).toFixed(1)}%**${heldOut.unigramBaseline === null ? '' : ` (always predicting the most frequent masked token: ${(100 * heldOut.unigramBaseline).toFixed(1)}%)`} |`,
   '',
   ...(stages.length > 1

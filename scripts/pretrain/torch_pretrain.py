@@ -25,6 +25,7 @@ folder; the linear decay is planned over `--steps`, so pick `--steps` that fit t
 instead of `--mask-prob` (salient-word masking; measured in docs/PRETRAINING.md, stages 5 and 6).
 """
 import argparse
+import contextlib
 from collections import Counter
 import json
 import math
@@ -40,6 +41,8 @@ from torch import nn
 import torch.nn.functional as F
 
 PAD, UNK, CLS, SEP, MASK = '[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'
+# torch >= 2.0 has a fused attention kernel; the Debian torch 1.13 used on the CPU machines does not.
+FUSED_ATTENTION = hasattr(F, 'scaled_dot_product_attention')
 TIED_DECODER = 'cls.predictions.decoder.weight'  # the same tensor as the word embeddings
 
 
@@ -93,7 +96,7 @@ class SelfAttention(nn.Module):
         self.query, self.key, self.value = nn.Linear(h, h), nn.Linear(h, h), nn.Linear(h, h)
         self.dropout = nn.Dropout(c['attention_probs_dropout_prob'])
 
-    def forward(self, x, additive_mask):  # x [B, T, H], additive_mask [B, 1, 1, T]
+    def forward(self, x, keep):  # x [B, T, H], keep [B, 1, 1, T] (False at [PAD] keys)
         b, t, h = x.shape
         d = h // self.heads
 
@@ -101,9 +104,14 @@ class SelfAttention(nn.Module):
             return y.view(b, t, self.heads, d).transpose(1, 2)
 
         q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
-        scores = q @ k.transpose(-1, -2) / math.sqrt(d) + additive_mask  # [B, heads, T, T]
-        probs = self.dropout(scores.softmax(-1))
-        return (probs @ v).transpose(1, 2).reshape(b, t, h)  # [B, T, H]
+        if FUSED_ATTENTION:  # torch >= 2.0: one fused kernel on a GPU (flash / memory-efficient)
+            p = self.dropout.p if self.training else 0.0
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=keep, dropout_p=p)  # [B, heads, T, d]
+        else:
+            scores = q @ k.transpose(-1, -2) / math.sqrt(d)  # [B, heads, T, T]
+            scores = scores.masked_fill(~keep, -1e9)  # no attention to [PAD]
+            out = self.dropout(scores.softmax(-1)) @ v  # [B, heads, T, d]
+        return out.transpose(1, 2).reshape(b, t, h)  # [B, T, H]
 
 
 class AddNorm(nn.Module):
@@ -123,8 +131,8 @@ class Attention(nn.Module):
         self.self = SelfAttention(c)
         self.output = AddNorm(c, c['hidden_size'])
 
-    def forward(self, x, additive_mask):
-        return self.output(self.self(x, additive_mask), x)
+    def forward(self, x, keep):
+        return self.output(self.self(x, keep), x)
 
 
 class Intermediate(nn.Module):
@@ -143,8 +151,8 @@ class Layer(nn.Module):
         self.intermediate = Intermediate(c)
         self.output = AddNorm(c, c['intermediate_size'])
 
-    def forward(self, x, additive_mask):
-        a = self.attention(x, additive_mask)
+    def forward(self, x, keep):
+        a = self.attention(x, keep)
         return self.output(self.intermediate(a), a)
 
 
@@ -184,10 +192,10 @@ class Bert(nn.Module):
         self.pooler = Pooler(c)
 
     def forward(self, ids):  # [B, T] -> [B, T, H]
-        additive_mask = (ids == 0).float()[:, None, None, :] * -1e9  # [B, 1, 1, T]; no attention to [PAD]
+        keep = (ids != 0)[:, None, None, :]  # [B, 1, 1, T]; no attention to [PAD]
         x = self.embeddings(ids)
         for layer in self.encoder.layer:
-            x = layer(x, additive_mask)
+            x = layer(x, keep)
         return x
 
 
@@ -257,6 +265,8 @@ class BertForMaskedLM(nn.Module):
         super().__init__()
         self.bert = Bert(c)
         self.cls = Cls(c, self.bert.embeddings.word_embeddings)
+        # The chunked loss pays on a CPU (cache); a GPU computes the [N, V] logits in one matmul.
+        self.fused_loss = True
         std = c['initializer_range']
         for m in self.modules():  # the BERT initialiser
             if isinstance(m, (nn.Linear, nn.Embedding)):
@@ -273,12 +283,14 @@ class BertForMaskedLM(nn.Module):
         rows = hidden[where]  # [N, H]: only the masked positions reach the vocabulary projection
         targets = labels[where]  # [N]
         predictions = self.cls.predictions
-        if self.training:  # fused chunked loss; accuracy is only needed at evaluation
+        if self.training and self.fused_loss:  # fused chunked loss; accuracy is only needed at evaluation
             t = predictions.transformed(rows)  # [N, H]
             loss = MaskedLmCrossEntropy.apply(t, predictions.decoder.weight, predictions.bias, targets)
             return loss, 0, targets.numel()
         logits = predictions(rows)  # [N, V]
-        loss = F.cross_entropy(logits, targets)
+        loss = F.cross_entropy(logits.float(), targets)
+        if self.training:
+            return loss, 0, targets.numel()
         hits = logits.argmax(-1) == targets  # [N], in the order of labels[labels >= 0]
         return loss, hits, targets.numel()
 
@@ -464,8 +476,27 @@ def self_test():
         assert chosen[3] == 1.0, 'the one-piece salient word is always masked'
         assert chosen[5] < 0.3 and chosen[1] < 0.3, '"paris ##ian" is another word, and ordinary words keep 15 %'
         assert chosen[0] == 0 and chosen[8] == 0 and chosen[9] == 0, 'special pieces are never masked'
+    # The fused attention kernel (torch >= 2.0) and the explicit softmax agree, [PAD] keys included.
+    global FUSED_ATTENTION
+    checked_attention = FUSED_ATTENTION
+    if checked_attention:
+        small = dict(config, num_hidden_layers=2, num_attention_heads=4, intermediate_size=32,
+                     attention_probs_dropout_prob=0.0, initializer_range=0.02)
+        bert = Bert(small).eval()
+        ids = torch.randint(5, 50, (3, 12))  # [B, T]
+        ids[0, 7:] = 0
+        ids[1, 3:] = 0
+        with torch.no_grad():
+            fused_out = bert(ids)  # [B, T, H]
+            FUSED_ATTENTION = False
+            try:
+                plain_out = bert(ids)
+            finally:
+                FUSED_ATTENTION = True
+        assert torch.allclose(fused_out, plain_out, atol=1e-5), float((fused_out - plain_out).abs().max())
     print('self-test passed: fused masked-LM loss and gradients match F.cross_entropy; safetensors round trip; '
-          'sinusoidal positions; salient-word list and masking')
+          'sinusoidal positions; salient-word list and masking'
+          + ('; fused attention matches the explicit softmax' if checked_attention else ' (no fused attention in this torch)'))
 
 
 def main():
@@ -489,6 +520,9 @@ def main():
     p.add_argument('--salient-prob', type=float, default=0)
     p.add_argument('--salient-min-count', type=int, default=5)  # capitalised mid-sentence at least this often
     p.add_argument('--salient-min-share', type=float, default=0.8)  # and in at least this share of its uses
+    p.add_argument('--salient-list', default=None,
+                   help='a file of salient words, one per line (a salient_words.txt written by an earlier run), '
+                        'instead of reading the raw corpus files: for machines that have only the packed sequences')
     # Dropout during pretraining (the exported config keeps the template's 0.1 for fine-tuning).
     # A short run is far from overfitting, so 0 learns faster per step and saves the mask sampling.
     p.add_argument('--dropout', type=float, default=None, help="default: the template config's rates")
@@ -503,14 +537,27 @@ def main():
     p.add_argument('--held-out-every', type=int, default=100)
     p.add_argument('--eval-every', type=int, default=500)
     p.add_argument('--minutes', type=float, default=0)  # stop at a step boundary after this long (0 = no limit)
+    # With --minutes: the linear decay ends at the time limit instead of at --steps, so a run on a
+    # machine of unknown speed still ends at lr 0 (the step count then depends on the machine).
+    p.add_argument('--time-decay', action='store_true')
+    # Export the weights of the best held-out loss seen at an evaluation (for runs of many passes
+    # over the corpus, where the last weights may have begun to overfit) instead of the last ones.
+    p.add_argument('--keep-best', action='store_true')
+    p.add_argument('--amp', action='store_true', help='bfloat16 autocast on a CUDA GPU (weights and optimizer stay float32)')
     p.add_argument('--threads', type=int, default=os.cpu_count())
     p.add_argument('--dtype', choices=['F16', 'F32'], default='F16')
     p.add_argument('--evaluate', action='store_true', help="only print the held-out score of the template's weights (with --init)")
     args = p.parse_args()
+    if args.time_decay and not args.minutes:
+        p.error('--time-decay plans the decay over --minutes; give --minutes too')
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if args.amp and device != 'cuda':
+        sys.exit('--amp is for a CUDA GPU (bfloat16 autocast); this machine has none')
+    torch.backends.cuda.matmul.allow_tf32 = True  # float32 matmuls outside autocast (eval, optimizer) on tensor cores
+    autocast = (lambda: torch.autocast('cuda', dtype=torch.bfloat16)) if args.amp else contextlib.nullcontext
     with open(os.path.join(args.template, 'config.json')) as f:
         config = json.load(f)
     if args.preset:
@@ -532,12 +579,13 @@ def main():
     held_index = held_index[held_index < data.shape[0]]
     is_train = torch.ones(data.shape[0], dtype=torch.bool)
     is_train[held_index] = False
-    train, held = data[is_train], data[held_index].to(device)
+    train, held = data[is_train].to(device), data[held_index].to(device)  # [S, T]; 16 MB for the whole corpus
 
     train_config = dict(config)
     if args.dropout is not None:
         train_config['hidden_dropout_prob'] = train_config['attention_probs_dropout_prob'] = args.dropout
     model = BertForMaskedLM(train_config).to(device)
+    model.fused_loss = device == 'cpu'
     if args.init:
         state = read_safetensors(os.path.join(args.template, 'model.safetensors'))
         missing, unexpected = model.load_state_dict({k: v for k, v in state.items() if not k.startswith('classifier.')}, strict=False)
@@ -547,7 +595,14 @@ def main():
         sinusoidal_positions_(model.bert.embeddings)
     masker = Masker(vocab, args.mask_prob, args.whole_word, device)  # held-out masks: the same in every stage
     salient = []
-    if args.salient_prob:
+    if args.salient_prob and args.salient_list:
+        with open(args.salient_list, encoding='utf8') as f:
+            listed = [w.strip() for w in f if w.strip()]
+        salient = [w for w in listed if w in set(vocab)]
+        if len(salient) != len(listed):
+            sys.exit(f'{args.salient_list}: {len(listed) - len(salient)} of its words are not in {args.template}/vocab.txt')
+        print(f'{len(salient)} salient words from {args.salient_list}', file=sys.stderr)
+    elif args.salient_prob:
         missing = [f for f in meta['files'] if not os.path.exists(f)]
         if missing:  # names are found from capitals, which only the raw text still has
             sys.exit(f'--salient-prob reads the corpus files listed in {args.sequences}.json, and these are missing: '
@@ -564,9 +619,16 @@ def main():
         lr=args.lr, betas=(0.9, 0.999), eps=1e-6,
     )
 
+    warmup_ended = [None]  # time the warmup ended, for --time-decay
+
     def lr_at(step):  # step counts from 1
         if step <= args.warmup:
             return args.lr * step / max(1, args.warmup)
+        if args.time_decay:
+            if warmup_ended[0] is None:
+                warmup_ended[0] = time.time()
+            deadline = started + args.minutes * 60
+            return args.lr * max(0.0, (deadline - time.time()) / max(1e-9, deadline - warmup_ended[0]))
         return args.lr * max(0.0, (args.steps - step) / max(1, args.steps - args.warmup))
 
     eval_gen = torch.Generator(device=device)
@@ -581,7 +643,8 @@ def main():
         with torch.no_grad():
             for i in range(0, held.shape[0], 64):
                 ids, labels = masker(held[i:i + 64], eval_gen)
-                loss, hits, n = model.mlm_loss(ids, labels)
+                with autocast():
+                    loss, hits, n = model.mlm_loss(ids, labels)
                 total_loss += loss.item() * n
                 total_correct += int(hits.sum())
                 total += n
@@ -611,6 +674,13 @@ def main():
     mask_gen.manual_seed(args.seed + 1)
     order, cursor, epoch = torch.randperm(train.shape[0], generator=gen), 0, 0
     started = time.time()
+    best = {'loss': math.inf, 'step': None, 'result': None}
+
+    def keep_if_best(result):  # --keep-best: export only weights that beat every earlier evaluation
+        if result['loss'] < best['loss']:
+            best.update(loss=result['loss'], step=step, result=result)
+            export(model, args, config)
+
     tokens = 0
     step = 0
     recent = []
@@ -632,33 +702,40 @@ def main():
             break
         if cursor + args.batch_size > order.numel():  # next pass over the corpus, a new order
             order, cursor, epoch = torch.randperm(train.shape[0], generator=gen), 0, epoch + 1
-        batch = train[order[cursor:cursor + args.batch_size]].to(device)  # [B, T]
+        batch = train[order[cursor:cursor + args.batch_size].to(device)]  # [B, T]
         cursor += args.batch_size
         step += 1
+        lr = lr_at(step)
         for group in optimizer.param_groups:
-            group['lr'] = lr_at(step)
+            group['lr'] = lr
         ids, labels = train_masker(batch, mask_gen)
-        loss, _, _ = model.mlm_loss(ids, labels)
+        with autocast():
+            loss, _, _ = model.mlm_loss(ids, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
         optimizer.step()
         tokens += int((batch != 0).sum())
         recent.append(loss.item())
-        log.write(json.dumps({'step': step, 'loss': recent[-1], 'lr': lr_at(step), 'tokens': tokens, 'time': time.time()}) + '\n')
+        log.write(json.dumps({'step': step, 'loss': recent[-1], 'lr': lr, 'tokens': tokens, 'time': time.time()}) + '\n')
         if step % 50 == 0:
             elapsed = time.time() - started
             print(f'step {step}/{args.steps} epoch {epoch} loss(50) {sum(recent) / len(recent):.3f} '
                   f'{tokens / elapsed:.0f} tok/s {elapsed / 60:.1f} min', file=sys.stderr, flush=True)
             recent = []
         if args.eval_every and step % args.eval_every == 0:
-            log_eval(evaluate())
-            export(model, args, config)  # a usable folder at every evaluation
+            result = evaluate()
+            log_eval(result)
+            if args.keep_best:
+                keep_if_best(result)
+            else:
+                export(model, args, config)  # a usable folder at every evaluation
 
     final = evaluate()
     elapsed = time.time() - started
     summary = {
         'trainer': 'scripts/pretrain/torch_pretrain.py', 'torch': torch.__version__, 'device': device,
+        'gpu': torch.cuda.get_device_name() if device == 'cuda' else None,
         'threads': args.threads, 'steps': step, 'plannedSteps': args.steps, 'epochs': epoch + cursor / max(1, order.numel()),
         'tokens': tokens, 'seconds': round(elapsed, 1), 'tokensPerSecond': round(tokens / elapsed),
         'heldOut': {'sequences': held.shape[0], **final},
@@ -668,7 +745,12 @@ def main():
     if step % max(1, args.eval_every) != 0:
         log_eval(final)
     log.close()
-    export(model, args, config)
+    if args.keep_best:
+        keep_if_best(final)
+        summary.update(heldOut={'sequences': held.shape[0], **best['result']}, exportedStep=best['step'],
+                       lastHeldOut=final)
+    else:
+        export(model, args, config)
     with open(os.path.join(args.out, 'pretrain_summary.json'), 'w') as f:
         json.dump(summary, f, indent=2)
     print(json.dumps(summary), file=sys.stderr)
