@@ -3,7 +3,7 @@
  * engine loads (config, vocabulary, weights) with an MLM head answering fill-mask: a broken or
  * missing commit of a model folder fails here instead of in a user's browser.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFromDir } from '../src/engine/pipeline/node';
@@ -14,7 +14,17 @@ beforeAll(async () => {
   await initNodeBackend('wasm');
 });
 
+/** The embedded default must stay small enough to ship with the studio (issue 7: ≤ 25 MB in total). */
+const MAX_EMBEDDED_BYTES = 25_000_000;
+
 describe('embedded models', () => {
+  it.each(EMBEDDED_MODELS.map((m) => m.id))('%s is at most 25 MB on disk', (id) => {
+    const dir = join('public/models', id);
+    const bytes = readdirSync(dir).reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
+    expect(bytes).toBeGreaterThan(0);
+    expect(bytes).toBeLessThanOrEqual(MAX_EMBEDDED_BYTES);
+  });
+
   it.each(EMBEDDED_MODELS.map((m) => m.id))('%s loads from public/models and fills a [MASK]', async (id) => {
     const dir = join('public/models', id);
     expect(existsSync(join(dir, 'config.json'))).toBe(true);

@@ -72,6 +72,13 @@ interface RunFacts {
   reconstructed?: boolean;
   /** Salient-word masking (`torch_pretrain.py --salient-prob`): the chance a name is masked, and how many names. */
   salient?: { prob: number; words: number };
+  /** `--time-decay`: the decay was planned over this many minutes rather than over a step count. */
+  decayMinutes?: number;
+}
+
+/** Wall time for the card: minutes under an hour (a GPU stage takes a few), else hours. */
+function formatWall(hours: number, digits: number): string {
+  return hours < 1 ? `${(hours * 60).toFixed(1)} min` : `${hours.toFixed(digits)} h`;
 }
 
 const BERT_BASE_VOCAB = '../shared/data/tokenizer/bert-base-uncased/vocab.txt';
@@ -130,6 +137,7 @@ function describeRun(runDir: string): RunFacts {
       corpusTokens: summary.corpusTokens ?? null,
       start: a.init ? describeTransfer(a.template) : undefined,
       salient: a.salient_prob ? { prob: a.salient_prob, words: summary.salientWords } : undefined,
+      decayMinutes: a.time_decay ? a.minutes : undefined,
     };
   }
   const o = summary.options;
@@ -184,10 +192,10 @@ const salientStages = stages.flatMap((st, k) => (st.salient ? [{ stage: k + 1, .
 const salientNote =
   salientStages.length === 0
     ? ''
-    : `; salient-word masking in stage${salientStages.length > 1 ? 's' : ''} ${salientStages.map((x) => x.stage).join(', ')}: each of ${[...new Set(salientStages.map((x) => x.words.toLocaleString('en-US')))].join(' / ')} names (one-piece words the corpus capitalises mid-sentence) masked with probability ${salientStages.map((x) => `${x.prob * 100}%`).join(', ')} instead`;
+    : `; salient-word masking in stage${salientStages.length > 1 ? 's' : ''} ${salientStages.map((x) => x.stage).join(', ')}: each of ${[...new Set(salientStages.map((x) => x.words.toLocaleString('en-US')))].join(' / ')} names (one-piece words the corpus capitalises mid-sentence) masked with probability ${[...new Set(salientStages.map((x) => `${x.prob * 100}%`))].join(', ')} instead`;
 const stageRows = stages.map(
   (st, k) =>
-    `| ${k + 1} | ${st.start ?? (st.init ? `weights of stage ${k}` : 'BERT initialiser')}${st.positionInit === 'sinusoidal' ? '; position table reset to sin/cos' : ''}${st.salient ? '; names masked more often' : ''} | ${st.steps}${st.finished ? '' : ` of ${st.totalSteps} planned`} | ${st.batchSize} × ${st.maxLength} | ${st.lr} / ${st.warmup} / ${st.totalSteps} | ${(st.tokensSeen / 1e6).toFixed(2)} M | ${st.wallHours.toFixed(2)} h | ${st.heldOut.loss.toFixed(3)} / ${(100 * st.heldOut.accuracy).toFixed(1)}% |`,
+    `| ${k + 1} | ${st.start ?? (st.init ? `weights of stage ${k}` : 'BERT initialiser')}${st.positionInit === 'sinusoidal' ? '; position table reset to sin/cos' : ''}${st.salient ? '; names masked more often' : ''} | ${st.steps}${st.finished ? '' : ` of ${st.totalSteps} planned`} | ${st.batchSize} × ${st.maxLength} | ${st.lr} / ${st.warmup} / ${st.decayMinutes ? `${st.decayMinutes} min` : st.totalSteps} | ${(st.tokensSeen / 1e6).toFixed(2)} M | ${formatWall(st.wallHours, 2)} | ${st.heldOut.loss.toFixed(3)} / ${(100 * st.heldOut.accuracy).toFixed(1)}% |`,
 );
 
 /** The last stage (1-based) before the vocabulary changed, 0 if it never did. */
@@ -245,12 +253,12 @@ const lines = [
         `| optimizer | ${run.optimizer} |`,
       ]),
   `| steps / tokens seen | ${totalSteps} / ${(totalTokens / 1e6).toFixed(2)} M |`,
-  `| wall time | ${totalHours < 1 ? `${(totalHours * 60).toFixed(1)} min` : `${totalHours.toFixed(1)} h`}, ${run.hardware} |`,
+  `| wall time | ${formatWall(totalHours, 1)}, ${run.hardware} |`,
   `| held-out (${heldOut.sequences} sequences, fixed masks) | MLM loss **${heldOut.loss.toFixed(3)}**, masked-token accuracy **${(100 * heldOut.accuracy).toFixed(1)}%**${heldOut.unigramBaseline === null ? '' : ` (always predicting the most frequent masked token: ${(100 * heldOut.unigramBaseline).toFixed(1)}%)`} |`,
   '',
   ...(stages.length > 1
     ? [
-        'Stages (peak lr / warmup steps / steps the linear decay is planned over; held-out MLM loss / accuracy at the end of the stage):',
+        'Stages (peak lr / warmup steps / steps, or minutes, the linear decay is planned over; held-out MLM loss / accuracy at the end of the stage):',
         '',
         '| stage | start | steps | batch × length | lr / warmup / decay | tokens | wall time | held-out |',
         '|---|---|---|---|---|---|---|---|',

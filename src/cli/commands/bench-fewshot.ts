@@ -36,7 +36,7 @@ export const BENCH_METHODS = ['zeroshot', 'prompt', 'head'] as const;
 export type BenchMethod = (typeof BENCH_METHODS)[number];
 
 /** Default model when --model is not given (relative to the working directory). */
-export const DEFAULT_BENCH_MODEL = 'public/models/fewshot-tiny';
+export const DEFAULT_BENCH_MODEL = 'public/models/fewshot-mini';
 
 type Labeled = Example & { label: string };
 
