@@ -23,6 +23,10 @@ it) that `loadModelFromDir` and transformers read.
 folder; the linear decay is planned over `--steps`, so pick `--steps` that fit the minutes.
 `--salient-prob P` masks names (words the corpus capitalises mid-sentence) with probability P
 instead of `--mask-prob` (salient-word masking; measured in docs/PRETRAINING.md, stages 5 and 6).
+
+On a CUDA GPU add `--amp` (bfloat16 autocast); with `--minutes M --time-decay` the decay ends at the
+time limit whatever the machine's speed, and `--keep-best` exports the best held-out weights.
+`scripts/pretrain/gpu-mini.sh` ran the first stage of the default `fewshot-mini` this way.
 """
 import argparse
 import contextlib
@@ -550,6 +554,8 @@ def main():
     args = p.parse_args()
     if args.time_decay and not args.minutes:
         p.error('--time-decay plans the decay over --minutes; give --minutes too')
+    if args.salient_list and not args.salient_prob:
+        p.error('--salient-list gives the names for --salient-prob; give --salient-prob too')
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -598,7 +604,8 @@ def main():
     if args.salient_prob and args.salient_list:
         with open(args.salient_list, encoding='utf8') as f:
             listed = [w.strip() for w in f if w.strip()]
-        salient = [w for w in listed if w in set(vocab)]
+        in_vocab = set(vocab)
+        salient = [w for w in listed if w in in_vocab]
         if len(salient) != len(listed):
             sys.exit(f'{args.salient_list}: {len(listed) - len(salient)} of its words are not in {args.template}/vocab.txt')
         print(f'{len(salient)} salient words from {args.salient_list}', file=sys.stderr)
