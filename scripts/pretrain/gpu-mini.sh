@@ -26,20 +26,21 @@ run() {
   shift
   PYTHONUNBUFFERED=1 python3 scripts/pretrain/torch_pretrain.py "${common[@]}" --out "$WORK/$name" "$@" >"$WORK/$name.log" 2>&1 &
 }
+RUNS=(plain-lr1e-3 plain-lr5e-4 salient-lr1e-3)
 run plain-lr1e-3 --lr 1e-3
 run plain-lr5e-4 --lr 5e-4
 run salient-lr1e-3 --lr 1e-3 --salient-prob 0.8 --salient-list "$DATA/salient_words.txt"
 wait
-for name in plain-lr1e-3 plain-lr5e-4 salient-lr1e-3; do
+for name in "${RUNS[@]}"; do
   echo "== $name"
   grep -E 'held-out|time limit|Error|error' "$WORK/$name.log" | tail -4
 done
 # Keep the plain run with the lower best held-out loss, and the salient run (64 MB come back at most).
-python3 - "$WORK" >"$WORK/summary.txt" <<'PY'
+python3 - "$WORK" "${RUNS[@]}" >"$WORK/summary.txt" <<'PY'
 import json, sys, os
 work = sys.argv[1]
 rows = {}
-for name in ('plain-lr1e-3', 'plain-lr5e-4', 'salient-lr1e-3'):
+for name in sys.argv[2:]:
     path = os.path.join(work, name, 'pretrain_summary.json')
     if not os.path.exists(path):
         print(name, 'no summary'); continue
@@ -68,5 +69,10 @@ for s in ('the capital of france is [MASK] .', 'paris is the capital of [MASK] .
 PY
 done
 cp "$WORK/summary.txt" "$OUT/"
-(cd "$WORK" && tar cf - $keep *.log */pretrain_log.jsonl) | split -b 15000000 - "$OUT/mini.tar.part-"
+# The kept folders whole (their logs included); of the others, only the logs.
+dropped=()
+for name in "${RUNS[@]}"; do
+  [[ " $keep " == *" $name "* ]] || dropped+=("$name/pretrain_log.jsonl")
+done
+(cd "$WORK" && tar cf - $keep *.log "${dropped[@]}") | split -b 15000000 - "$OUT/mini.tar.part-"
 ls -la "$OUT"

@@ -30,15 +30,13 @@ Then continue MLM pretraining with `torch_pretrain.py --template OUT --init`.
 import argparse
 import json
 import os
-import shutil
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_pretrain import BertForMaskedLM, read_safetensors, write_safetensors  # noqa: E402
+from torch_pretrain import BertForMaskedLM, copy_tokenizer_files, read_safetensors, write_safetensors  # noqa: E402
 
-TOKENIZER_FILES = ('vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json')
 
 
 def widen_out(t, factor):  # copies along dim 0: [O, ...] -> [O*F, ...], copy k of unit i at row k*O + i
@@ -170,9 +168,7 @@ def main():
     grown['classifier.bias'] = torch.zeros(classifier_rows)
 
     os.makedirs(args.out, exist_ok=True)
-    for name in TOKENIZER_FILES:
-        if os.path.exists(os.path.join(args.source, name)):
-            shutil.copyfile(os.path.join(args.source, name), os.path.join(args.out, name))
+    copy_tokenizer_files(args.source, args.out)
     with open(os.path.join(args.out, 'config.json'), 'w') as f:
         json.dump(dict(grown_config, torch_dtype='float32'), f, indent=2)
     write_safetensors(os.path.join(args.out, 'model.safetensors'), grown, 'F32')

@@ -48,6 +48,16 @@ PAD, UNK, CLS, SEP, MASK = '[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'
 # torch >= 2.0 has a fused attention kernel; the Debian torch 1.13 used on the CPU machines does not.
 FUSED_ATTENTION = hasattr(F, 'scaled_dot_product_attention')
 TIED_DECODER = 'cls.predictions.decoder.weight'  # the same tensor as the word embeddings
+# The tokenizer files a Hugging Face BERT folder may hold next to config.json and the weights.
+TOKENIZER_FILES = ('vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json')
+
+
+def copy_tokenizer_files(source, out, skip=()):
+    """Copies those of TOKENIZER_FILES that `source` has (less `skip`) into the folder `out`."""
+    for name in TOKENIZER_FILES:
+        src, dst = os.path.join(source, name), os.path.join(out, name)
+        if name not in skip and os.path.exists(src) and os.path.abspath(src) != os.path.abspath(dst):
+            shutil.copyfile(src, dst)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,8 +279,6 @@ class BertForMaskedLM(nn.Module):
         super().__init__()
         self.bert = Bert(c)
         self.cls = Cls(c, self.bert.embeddings.word_embeddings)
-        # The chunked loss pays on a CPU (cache); a GPU computes the [N, V] logits in one matmul.
-        self.fused_loss = True
         std = c['initializer_range']
         for m in self.modules():  # the BERT initialiser
             if isinstance(m, (nn.Linear, nn.Embedding)):
@@ -287,7 +295,8 @@ class BertForMaskedLM(nn.Module):
         rows = hidden[where]  # [N, H]: only the masked positions reach the vocabulary projection
         targets = labels[where]  # [N]
         predictions = self.cls.predictions
-        if self.training and self.fused_loss:  # fused chunked loss; accuracy is only needed at evaluation
+        # The fused chunked loss pays on a CPU (cache); a GPU computes the [N, V] logits in one matmul.
+        if self.training and rows.is_cpu:  # accuracy is only needed at evaluation
             t = predictions.transformed(rows)  # [N, H]
             loss = MaskedLmCrossEntropy.apply(t, predictions.decoder.weight, predictions.bias, targets)
             return loss, 0, targets.numel()
@@ -591,7 +600,6 @@ def main():
     if args.dropout is not None:
         train_config['hidden_dropout_prob'] = train_config['attention_probs_dropout_prob'] = args.dropout
     model = BertForMaskedLM(train_config).to(device)
-    model.fused_loss = device == 'cpu'
     if args.init:
         state = read_safetensors(os.path.join(args.template, 'model.safetensors'))
         missing, unexpected = model.load_state_dict({k: v for k, v in state.items() if not k.startswith('classifier.')}, strict=False)
@@ -671,6 +679,7 @@ def main():
         return
 
     os.makedirs(args.out, exist_ok=True)
+    copy_tokenizer_files(args.template, args.out)  # once: export() writes only the config and weights
     if salient:
         with open(os.path.join(args.out, 'salient_words.txt'), 'w') as f:
             f.write('\n'.join(salient) + '\n')
@@ -681,11 +690,11 @@ def main():
     mask_gen.manual_seed(args.seed + 1)
     order, cursor, epoch = torch.randperm(train.shape[0], generator=gen), 0, 0
     started = time.time()
-    best = {'loss': math.inf, 'step': None, 'result': None}
+    best = {'step': None, 'result': None}  # --keep-best: the evaluation whose weights were exported
 
-    def keep_if_best(result):  # --keep-best: export only weights that beat every earlier evaluation
-        if result['loss'] < best['loss']:
-            best.update(loss=result['loss'], step=step, result=result)
+    def keep_if_best(result):  # export only weights that beat every earlier evaluation
+        if best['result'] is None or result['loss'] < best['result']['loss']:
+            best.update(step=step, result=result)
             export(model, args, config)
 
     tokens = 0
@@ -764,14 +773,10 @@ def main():
 
 
 def export(model, args, config):
-    """Writes the Hugging Face folder: the config (the template's, reshaped by --preset), its tokenizer files, our weights."""
+    """Writes the config (the template's, reshaped by --preset) and our weights; main() copied the tokenizer files."""
     with open(os.path.join(args.out, 'config.json.partial'), 'w') as f:
         json.dump(dict(config, torch_dtype='float16' if args.dtype == 'F16' else 'float32'), f, indent=2)
     os.replace(os.path.join(args.out, 'config.json.partial'), os.path.join(args.out, 'config.json'))
-    for name in ('vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json'):
-        src = os.path.join(args.template, name)
-        if os.path.exists(src) and os.path.abspath(src) != os.path.abspath(os.path.join(args.out, name)):
-            shutil.copyfile(src, os.path.join(args.out, name))
     state = dict(model.state_dict())
     # The decoder is tied to the word embeddings, so its copy is not stored (Hugging Face's
     # save_pretrained drops it too, and both transformers and our loader tie it at load time):

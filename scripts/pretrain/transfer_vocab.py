@@ -32,7 +32,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_pretrain import load_vocab, read_safetensors, write_safetensors  # noqa: E402
+from torch_pretrain import copy_tokenizer_files, load_vocab, read_safetensors, write_safetensors  # noqa: E402
 
 VOCAB_TENSORS = ('bert.embeddings.word_embeddings.weight', 'cls.predictions.decoder.weight')  # [V, H] each
 BIAS_TENSOR = 'cls.predictions.bias'  # [V]
@@ -133,9 +133,8 @@ def main():
     with open(os.path.join(args.out, 'config.json'), 'w') as f:
         json.dump(dict(config, vocab_size=len(new_vocab)), f, indent=2)
     shutil.copyfile(args.vocab, os.path.join(args.out, 'vocab.txt'))
-    for name in ('tokenizer_config.json', 'special_tokens_map.json'):
-        if os.path.exists(os.path.join(args.source, name)):
-            shutil.copyfile(os.path.join(args.source, name), os.path.join(args.out, name))
+    # not the old vocab.txt, nor a tokenizer.json, which holds the old vocabulary too
+    copy_tokenizer_files(args.source, args.out, skip=('vocab.txt', 'tokenizer.json'))
     write_safetensors(os.path.join(args.out, 'model.safetensors'), new_state, 'F32')
     stats['source'] = args.source
     with open(os.path.join(args.out, 'transfer_stats.json'), 'w') as f:
