@@ -21,12 +21,13 @@ common=(--sequences "$DATA/corpus30k-128.u16" --template "$DATA/mini-shape" --st
   --batch-size 256   # 32,768 token slots a step
   --warmup 500       # steps of linear warmup, then linear decay to 0 at the time limit
   --whole-word ${AMP---amp} --minutes "$MINUTES" --time-decay --keep-best --eval-every 500 --threads 4 --seed 42)
+RUNS=() # the run names, in the order started
 run() {
   local name=$1
   shift
+  RUNS+=("$name")
   PYTHONUNBUFFERED=1 python3 scripts/pretrain/torch_pretrain.py "${common[@]}" --out "$WORK/$name" "$@" >"$WORK/$name.log" 2>&1 &
 }
-RUNS=(plain-lr1e-3 plain-lr5e-4 salient-lr1e-3)
 run plain-lr1e-3 --lr 1e-3
 run plain-lr5e-4 --lr 5e-4
 run salient-lr1e-3 --lr 1e-3 --salient-prob 0.8 --salient-list "$DATA/salient_words.txt"

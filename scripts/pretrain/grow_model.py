@@ -38,7 +38,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_pretrain import BertForMaskedLM, copy_tokenizer_files, read_safetensors, write_safetensors  # noqa: E402
 
 
-
 def widen_out(t, factor):  # copies along dim 0: [O, ...] -> [O*F, ...], copy k of unit i at row k*O + i
     return torch.cat([t] * factor, dim=0)
 
