@@ -20,7 +20,16 @@ function layerRule({ packages = [], patterns = [], allowTypeImports = false, mes
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'dist-test/**', 'node_modules/**', 'playwright-report/**', 'test-results/**', 'bench/**', 'public/**', 'tests/fixtures/**'],
+    ignores: [
+      'dist/**',
+      'dist-test/**',
+      'node_modules/**',
+      'playwright-report/**',
+      'test-results/**',
+      'bench/**',
+      'public/**',
+      'tests/fixtures/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

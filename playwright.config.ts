@@ -6,11 +6,22 @@ const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const port = Number(process.env.E2E_PORT || 4179);
 
 /** Quiet, offline-friendly Chromium: no background connections to Google, no first-run UI. */
-const quietFlags = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const quietFlags = [
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 // Root cannot use Chromium's sandbox.
 const sandboxFlags = typeof process.getuid === 'function' && process.getuid() === 0 ? ['--no-sandbox'] : [];
 /** WebGPU in headless Chromium runs on SwiftShader through these (DESIGN.md §4). */
-const webgpuFlags = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader'];
+const webgpuFlags = [
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-angle=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+];
 
 export default defineConfig({
   testDir: 'e2e',

@@ -29,7 +29,16 @@ function runCase(spec: CaseSpec): Promise<CaseOutcome> {
       worker.terminate();
       resolve(outcome);
     };
-    const timer = setTimeout(() => finish({ ok: false, case: name, capability, reason: `exceeded the hard limit of ${hardLimitS} s (worker terminated)` }), hardLimitS * 1000);
+    const timer = setTimeout(
+      () =>
+        finish({
+          ok: false,
+          case: name,
+          capability,
+          reason: `exceeded the hard limit of ${hardLimitS} s (worker terminated)`,
+        }),
+      hardLimitS * 1000,
+    );
     worker.addEventListener('message', (event: MessageEvent<WorkerReply>) => {
       const m = event.data;
       if (m.type === 'log') log(`[${backend}] ${m.message}`);
@@ -37,7 +46,9 @@ function runCase(spec: CaseSpec): Promise<CaseOutcome> {
       else if (m.type === 'result') finish({ ok: true, capability: capability!, result: m.result });
       else finish({ ok: false, case: name, capability, reason: m.message });
     });
-    worker.addEventListener('error', (event) => finish({ ok: false, case: name, capability, reason: `worker error: ${event.message}` }));
+    worker.addEventListener('error', (event) =>
+      finish({ ok: false, case: name, capability, reason: `worker error: ${event.message}` }),
+    );
     worker.postMessage({ backend, spec } satisfies RunRequest);
   });
 }
@@ -45,7 +56,14 @@ function runCase(spec: CaseSpec): Promise<CaseOutcome> {
 function parseCase(token: string): CaseSpec {
   const m = /^([a-z]+)(?:-b(\d+))?(?:-t(\d+))?$/.exec(token.trim());
   if (!m) throw new Error(`bad case "${token}" (use e.g. tiny-b16-t64)`);
-  return { preset: m[1] as BertPresetName, batchSize: Number(m[2] ?? 16), seqLen: Number(m[3] ?? 64), warmupSteps: 2, steps: 3, budgetS: 120 };
+  return {
+    preset: m[1] as BertPresetName,
+    batchSize: Number(m[2] ?? 16),
+    seqLen: Number(m[3] ?? 64),
+    warmupSteps: 2,
+    steps: 3,
+    budgetS: 120,
+  };
 }
 
 interface BenchHook {

@@ -42,7 +42,9 @@ async function main(): Promise<void> {
       process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
     } catch (error) {
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      process.stdout.write(`ERROR ${JSON.stringify({ case: `${c.preset}-b${c.batchSize}-t${c.seqLen}`, error: message })}\n`);
+      process.stdout.write(
+        `ERROR ${JSON.stringify({ case: `${c.preset}-b${c.batchSize}-t${c.seqLen}`, error: message })}\n`,
+      );
     }
   }
 }

@@ -24,7 +24,10 @@ self.addEventListener('message', (event: MessageEvent<RunRequest>) => {
       registerWasmKernels();
       post({ type: 'capability', capability });
       if (capability.backend !== backend) {
-        post({ type: 'error', message: `backend ${backend} unavailable (got ${capability.backend}): ${capability.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}` });
+        post({
+          type: 'error',
+          message: `backend ${backend} unavailable (got ${capability.backend}): ${capability.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`,
+        });
         return;
       }
       const result = await benchmarkTrainStep({

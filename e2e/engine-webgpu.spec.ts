@@ -17,7 +17,10 @@ function maxAbsDiff(actual: number[], expected: { shape: number[]; data: number[
 async function openHarness(page: Page) {
   await page.goto('/e2e/harness/index.html');
   await page.waitForFunction(() => document.body.dataset.ready === 'true');
-  const report = await page.evaluate((flags) => window.__harness!.init(null, flags), JSON.parse(process.env.HARNESS_FLAGS ?? '{}'));
+  const report = await page.evaluate(
+    (flags) => window.__harness!.init(null, flags),
+    JSON.parse(process.env.HARNESS_FLAGS ?? '{}'),
+  );
   expect(report.backend).toBe('webgpu');
 }
 
@@ -25,7 +28,8 @@ test('golden forward, loss and gradients match PyTorch on WebGPU', async ({ page
   await openHarness(page);
   const names = Object.keys(golden.grads);
   const result = await page.evaluate(
-    ({ configJson, safetensorsBase64, batch, names }) => window.__harness!.goldenForward(configJson, safetensorsBase64, batch, names),
+    ({ configJson, safetensorsBase64, batch, names }) =>
+      window.__harness!.goldenForward(configJson, safetensorsBase64, batch, names),
     { configJson, safetensorsBase64, batch: golden.inputs, names },
   );
   expect(result.backend).toBe('webgpu');
@@ -38,19 +42,24 @@ test('golden forward, loss and gradients match PyTorch on WebGPU', async ({ page
   };
   const backward: Record<string, number> = { loss: Math.abs(result.loss - golden.loss) };
   for (const name of names) backward[name] = maxAbsDiff(result.gradients[name], golden.grads[name]);
-  for (const [name, diff] of Object.entries(forward)) expect(diff, `${name} (all: ${JSON.stringify(forward)})`).toBeLessThan(1e-4);
-  for (const [name, diff] of Object.entries(backward)) expect(diff, `${name} (all: ${JSON.stringify(backward)})`).toBeLessThan(1e-3);
+  for (const [name, diff] of Object.entries(forward))
+    expect(diff, `${name} (all: ${JSON.stringify(forward)})`).toBeLessThan(1e-4);
+  for (const [name, diff] of Object.entries(backward))
+    expect(diff, `${name} (all: ${JSON.stringify(backward)})`).toBeLessThan(1e-3);
 });
 
 test('the first 10 training losses match torch.optim.AdamW on WebGPU', async ({ page }) => {
   await openHarness(page);
   const result = await page.evaluate(
-    ({ configJson, safetensorsBase64, training }) => window.__harness!.goldenTraining(configJson, safetensorsBase64, training),
+    ({ configJson, safetensorsBase64, training }) =>
+      window.__harness!.goldenTraining(configJson, safetensorsBase64, training),
     { configJson, safetensorsBase64, training: golden.training },
   );
   expect(result.backend).toBe('webgpu');
   expect(result.losses).toHaveLength(10);
-  result.losses.forEach((loss: number, i: number) => expect(Math.abs(loss - golden.training.losses[i]), `step ${i + 1}`).toBeLessThan(1e-3));
+  result.losses.forEach((loss: number, i: number) =>
+    expect(Math.abs(loss - golden.training.losses[i]), `step ${i + 1}`).toBeLessThan(1e-3),
+  );
 });
 
 test('a micro model overfits 32 labeled examples to 100% on WebGPU', async ({ page }) => {
@@ -59,7 +68,12 @@ test('a micro model overfits 32 labeled examples to 100% on WebGPU', async ({ pa
   expect(result.backend).toBe('webgpu');
   expect(result.before).toBeLessThan(0.9);
   expect(result.after).toBe(1);
-  test.info().annotations.push({ type: 'timing', description: `${result.steps} steps in ${result.seconds.toFixed(1)} s on SwiftShader` });
+  test
+    .info()
+    .annotations.push({
+      type: 'timing',
+      description: `${result.steps} steps in ${result.seconds.toFixed(1)} s on SwiftShader`,
+    });
 });
 
 test('prompt-based fine-tuning (LM-BFF) overfits 32 examples on WebGPU', async ({ page }) => {
@@ -67,9 +81,18 @@ test('prompt-based fine-tuning (LM-BFF) overfits 32 examples on WebGPU', async (
   test.setTimeout(420_000);
   await openHarness(page);
   const vocabTxt = readFileSync('tests/fixtures/golden-micro/model/vocab.txt', 'utf8');
-  const result = await page.evaluate(({ configJson, safetensorsBase64, vocabTxt }) => window.__harness!.promptOverfit(configJson, safetensorsBase64, vocabTxt), { configJson, safetensorsBase64, vocabTxt });
+  const result = await page.evaluate(
+    ({ configJson, safetensorsBase64, vocabTxt }) =>
+      window.__harness!.promptOverfit(configJson, safetensorsBase64, vocabTxt),
+    { configJson, safetensorsBase64, vocabTxt },
+  );
   expect(result.backend).toBe('webgpu');
   expect(result.before).toBeLessThan(1);
   expect(result.after).toBe(1);
-  test.info().annotations.push({ type: 'timing', description: `prompt overfit in ${result.seconds.toFixed(1)} s on SwiftShader` });
+  test
+    .info()
+    .annotations.push({
+      type: 'timing',
+      description: `prompt overfit in ${result.seconds.toFixed(1)} s on SwiftShader`,
+    });
 });

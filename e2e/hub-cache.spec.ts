@@ -21,7 +21,9 @@ test.beforeAll(async () => {
     if (!match) return void res.writeHead(404, headers).end();
     try {
       const body = await readFile(`tests/fixtures/golden-micro/model/${match[1]}`);
-      res.writeHead(200, { ...headers, 'content-type': 'application/octet-stream', 'content-length': body.length }).end(body);
+      res
+        .writeHead(200, { ...headers, 'content-type': 'application/octet-stream', 'content-length': body.length })
+        .end(body);
     } catch {
       res.writeHead(404, headers).end('Entry not found');
     }
@@ -38,7 +40,11 @@ test('a Hub download reports progress and the second load makes no request', asy
   await page.goto('/e2e/harness/index.html');
   await page.waitForFunction(() => document.body.dataset.ready === 'true');
   const cacheName = `test-${Date.now()}`;
-  const load = () => page.evaluate(({ baseUrl, cacheName }) => window.__harness!.hubLoad(baseUrl, 'acme/golden-micro', cacheName), { baseUrl, cacheName });
+  const load = () =>
+    page.evaluate(({ baseUrl, cacheName }) => window.__harness!.hubLoad(baseUrl, 'acme/golden-micro', cacheName), {
+      baseUrl,
+      cacheName,
+    });
   requests.length = 0;
   const first = await load();
   const firstRequests = [...requests];

@@ -62,7 +62,9 @@ test('model → data → train → playground during training → evaluate → e
   const first = (await studioState(page, (s) => s.predictionLog))[0];
   // `step` is the step of the weights that answered (from the worker). Two steps later, so at least
   // one step with a learning rate > 0 lies between the answers (the first warmup step has rate 0).
-  await expect.poll(() => studioState(page, (s) => s.progress?.step ?? 0), { timeout: 120_000 }).toBeGreaterThan((first.step ?? 0) + 1);
+  await expect
+    .poll(() => studioState(page, (s) => s.progress?.step ?? 0), { timeout: 120_000 })
+    .toBeGreaterThan((first.step ?? 0) + 1);
   await page.getByTestId('play-text').fill('');
   await page.getByTestId('play-text').fill(text);
   await expect.poll(() => studioState(page, (s) => s.predictionLog.length), { timeout: 120_000 }).toBeGreaterThan(1);
@@ -83,7 +85,9 @@ test('model → data → train → playground during training → evaluate → e
   expect(await studioState(page, (s) => s.losses.length)).toBeGreaterThan(0);
 
   // Done. The playground answers above must have arrived BEFORE trainingDone.
-  await expect.poll(() => studioState(page, (s) => s.summary !== null && s.trainingState === 'idle'), { timeout: 400_000 }).toBe(true);
+  await expect
+    .poll(() => studioState(page, (s) => s.summary !== null && s.trainingState === 'idle'), { timeout: 400_000 })
+    .toBe(true);
   const doneAt = (await studioState(page, (s) => s.trainingDoneAt))!;
   const log = await studioState(page, (s) => s.predictionLog);
   const mask = (await studioState(page, (s) => s.maskAnswered))!;
@@ -106,10 +110,20 @@ test('model → data → train → playground during training → evaluate → e
 
   // Export → zip with a Hugging Face folder.
   await studio.tab('model');
-  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.getByTestId('export-model').click()]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 120_000 }),
+    page.getByTestId('export-model').click(),
+  ]);
   expect(download.suggestedFilename()).toBe('micro-random-fewshot.zip');
   const files = unzipSync(new Uint8Array(await readFile((await download.path())!)));
-  for (const name of ['config.json', 'vocab.txt', 'model.safetensors', 'tokenizer_config.json', 'special_tokens_map.json']) expect(Object.keys(files)).toContain(name);
+  for (const name of [
+    'config.json',
+    'vocab.txt',
+    'model.safetensors',
+    'tokenizer_config.json',
+    'special_tokens_map.json',
+  ])
+    expect(Object.keys(files)).toContain(name);
   const config = JSON.parse(new TextDecoder().decode(files['config.json'])) as { id2label: Record<string, string> };
   expect(Object.values(config.id2label).sort()).toEqual(['negative', 'positive']);
   const card = new TextDecoder().decode(files['README.md']);
@@ -124,7 +138,9 @@ test('model → data → train → playground during training → evaluate → e
   await studio.tab('playground');
   await page.getByTestId('play-text').fill('');
   await page.getByTestId('play-text').fill('an utterly charming film');
-  await expect.poll(() => studioState(page, (s) => s.predictionLog.at(-1)?.text), { timeout: 60_000 }).toBe('an utterly charming film');
+  await expect
+    .poll(() => studioState(page, (s) => s.predictionLog.at(-1)?.text), { timeout: 60_000 })
+    .toBe('an utterly charming film');
   const before = await studioState(page, (s) => s.predictionLog.at(-1)!.probabilities);
   const answeredBefore = await studioState(page, (s) => s.predictionLog.length);
   const folder = await mkdtemp(join(tmpdir(), 'exported-'));
@@ -138,8 +154,12 @@ test('model → data → train → playground during training → evaluate → e
   await studio.tab('playground');
   await page.getByTestId('play-text').fill('');
   await page.getByTestId('play-text').fill('an utterly charming film');
-  await expect.poll(() => studioState(page, (s) => s.predictionLog.length), { timeout: 60_000 }).toBeGreaterThan(answeredBefore);
-  await expect.poll(() => studioState(page, (s) => s.predictionLog.at(-1)!.text), { timeout: 60_000 }).toBe('an utterly charming film');
+  await expect
+    .poll(() => studioState(page, (s) => s.predictionLog.length), { timeout: 60_000 })
+    .toBeGreaterThan(answeredBefore);
+  await expect
+    .poll(() => studioState(page, (s) => s.predictionLog.at(-1)!.text), { timeout: 60_000 })
+    .toBe('an utterly charming film');
   const after = await studioState(page, (s) => s.predictionLog.at(-1)!.probabilities);
   after.forEach((p, i) => expect(Math.abs(p - before[i])).toBeLessThan(1e-5));
   await rm(folder, { recursive: true, force: true });
@@ -173,14 +193,21 @@ test('bad dataset files show a clear message and keep the previous data', async 
 
   // Files that load, with what was repaired said in the validation list: a UTF-8 BOM, Windows
   // line endings, a quoted field with an embedded newline and a ragged row; then windows-1252 bytes.
-  const messy = '\uFEFFtext,label\r\n"a film, with\r\na newline",positive\r\nflat and dull,negative\r\nshort row\r\nwarm and funny,positive,extra\r\n';
+  const messy =
+    '\uFEFFtext,label\r\n"a film, with\r\na newline",positive\r\nflat and dull,negative\r\nshort row\r\nwarm and funny,positive,extra\r\n';
   await studio.dropDataFile(csvFile('messy.csv', Buffer.from(messy, 'utf8')));
   await expect.poll(() => studioState(page, (s) => s.dataset?.fileName)).toBe('messy.csv');
   expect(await studioState(page, (s) => s.dataset!.columns)).toEqual(['text', 'label']);
   expect(await studioState(page, (s) => s.dataset!.examples[0].text)).toBe('a film, with\r\na newline');
   expect((await studioState(page, (s) => s.dataset!.warnings)).length).toBeGreaterThan(0);
   await expect(page.getByTestId('validation-list').locator('li.warn').first()).toBeVisible();
-  const latin1 = Buffer.from([...Buffer.from('text,label\nna'), 0xef, ...Buffer.from('ve caf'), 0xe9, ...Buffer.from(',positive\nawful,negative\n')]);
+  const latin1 = Buffer.from([
+    ...Buffer.from('text,label\nna'),
+    0xef,
+    ...Buffer.from('ve caf'),
+    0xe9,
+    ...Buffer.from(',positive\nawful,negative\n'),
+  ]);
   await studio.dropDataFile(csvFile('latin1.csv', latin1));
   await expect.poll(() => studioState(page, (s) => s.dataset?.fileName)).toBe('latin1.csv');
   expect(await studioState(page, (s) => s.dataset!.examples[0].text)).toBe('naïve café');

@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Studio, studioState } from './studio';
 
-test('a model folder loads through the folder picker; a broken one keeps the previous model', async ({ page }, testInfo) => {
+test('a model folder loads through the folder picker; a broken one keeps the previous model', async ({
+  page,
+}, testInfo) => {
   const studio = new Studio(page);
   await studio.open();
   await studio.waitForEngine();
@@ -33,7 +35,9 @@ test('a model folder loads through the folder picker; a broken one keeps the pre
   await expect(page.getByTestId('model-summary')).toContainText('layers');
 });
 
-test('the Hub picker downloads through a loopback Hub mirror, then says cached and loads with zero requests', async ({ page }) => {
+test('the Hub picker downloads through a loopback Hub mirror, then says cached and loads with zero requests', async ({
+  page,
+}) => {
   const requests: string[] = [];
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
@@ -44,7 +48,9 @@ test('the Hub picker downloads through a loopback Hub mirror, then says cached a
     try {
       if (!match) throw new Error('not found');
       const body = await readFile(`tests/fixtures/golden-micro/model/${match[1]}`);
-      res.writeHead(200, { ...headers, 'content-type': 'application/octet-stream', 'content-length': body.length }).end(body);
+      res
+        .writeHead(200, { ...headers, 'content-type': 'application/octet-stream', 'content-length': body.length })
+        .end(body);
     } catch {
       res.writeHead(404, headers).end('Entry not found');
     }

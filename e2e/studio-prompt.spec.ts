@@ -9,7 +9,9 @@ import { readFile } from 'node:fs/promises';
 import { csvFile, sst2Csv } from './fixtures/datasets';
 import { Studio, studioState } from './studio';
 
-test('adapt to my texts → suggestions → zero-shot prompt → prompt fine-tuning with pause/resume → comparison table → export keeps the prompt', async ({ page }, testInfo) => {
+test('adapt to my texts → suggestions → zero-shot prompt → prompt fine-tuning with pause/resume → comparison table → export keeps the prompt', async ({
+  page,
+}, testInfo) => {
   test.setTimeout(400_000);
   const studio = new Studio(page);
   const out = (name: string) => testInfo.outputPath(name);
@@ -39,8 +41,14 @@ test('adapt to my texts → suggestions → zero-shot prompt → prompt fine-tun
   expect(suggestions.words.positive.length).toBeGreaterThan(0);
   await page.getByTestId('zs-ranked').locator('tbody tr').first().getByRole('button', { name: 'Use' }).click();
   await expect(page.getByTestId('zs-template')).toHaveValue(suggestions.ranked[0].template);
-  await page.getByTestId('zs-suggestions').getByRole('button', { name: suggestions.words.positive[0].word, exact: true }).first().click();
-  await expect(page.getByTestId('zs-words')).toHaveValue(new RegExp(`positive: .*${suggestions.words.positive[0].word}`));
+  await page
+    .getByTestId('zs-suggestions')
+    .getByRole('button', { name: suggestions.words.positive[0].word, exact: true })
+    .first()
+    .click();
+  await expect(page.getByTestId('zs-words')).toHaveValue(
+    new RegExp(`positive: .*${suggestions.words.positive[0].word}`),
+  );
   await studio.screenshot('playground-suggestions', out);
 
   await page.getByTestId('zs-template').fill('{text} It was [MASK].');
@@ -67,9 +75,14 @@ test('adapt to my texts → suggestions → zero-shot prompt → prompt fine-tun
   await expect(page.getByTestId('train-resume')).toBeEnabled();
   await page.getByTestId('train-resume').click();
   await expect.poll(() => studioState(page, (s) => s.trainingState), { timeout: 60_000 }).not.toBe('paused');
-  await expect.poll(() => studioState(page, (s) => s.summary !== null && s.trainingState === 'idle'), { timeout: 300_000 }).toBe(true);
+  await expect
+    .poll(() => studioState(page, (s) => s.summary !== null && s.trainingState === 'idle'), { timeout: 300_000 })
+    .toBe(true);
   expect(await studioState(page, (s) => s.trainingError)).toBeNull();
-  expect(await studioState(page, (s) => s.model!.prompt)).toEqual({ template: '{text} It was [MASK].', verbalizer: { positive: ['great', 'good'], negative: ['terrible', 'bad'] } });
+  expect(await studioState(page, (s) => s.model!.prompt)).toEqual({
+    template: '{text} It was [MASK].',
+    verbalizer: { positive: ['great', 'good'], negative: ['terrible', 'bad'] },
+  });
 
   // Both methods in the comparison table, scored on the same number of dev rows.
   const runs = await studioState(page, (s) => s.methodRuns);
@@ -83,6 +96,9 @@ test('adapt to my texts → suggestions → zero-shot prompt → prompt fine-tun
   await page.getByTestId('export-model').click();
   const files = unzipSync(new Uint8Array(await readFile(await (await download).path())));
   const config = JSON.parse(new TextDecoder().decode(files['config.json']));
-  expect(config.fewshot_prompt).toEqual({ template: '{text} It was [MASK].', verbalizer: { positive: ['great', 'good'], negative: ['terrible', 'bad'] } });
+  expect(config.fewshot_prompt).toEqual({
+    template: '{text} It was [MASK].',
+    verbalizer: { positive: ['great', 'good'], negative: ['terrible', 'bad'] },
+  });
   expect(config.architectures).toEqual(['BertForMaskedLM']);
 });

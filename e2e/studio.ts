@@ -26,7 +26,9 @@ export class StudioShell {
   }
 
   async waitForEngine(): Promise<void> {
-    await expect.poll(() => studioState(this.page, (s) => s.engineStatus), { timeout: 120_000 }).toMatch(/ready|error|crashed/);
+    await expect
+      .poll(() => studioState(this.page, (s) => s.engineStatus), { timeout: 120_000 })
+      .toMatch(/ready|error|crashed/);
   }
 
   async waitForSelfTest(): Promise<void> {

@@ -24,7 +24,9 @@ const shared = path.resolve(process.cwd(), '../shared/data');
 const [header, ...rows] = parseCsv(fs.readFileSync(path.join(shared, 'datasets/sst2/test.csv'), 'utf8'));
 const textColumn = header.indexOf('text');
 const texts = rows.map((row) => row[textColumn]);
-const tokenizer = BertTokenizer.fromVocabTxt(fs.readFileSync(path.join(shared, 'tokenizer/bert-base-uncased/vocab.txt'), 'utf8'));
+const tokenizer = BertTokenizer.fromVocabTxt(
+  fs.readFileSync(path.join(shared, 'tokenizer/bert-base-uncased/vocab.txt'), 'utf8'),
+);
 const options = { truncation: true, maxLength } as const;
 
 /** Encodes every text once; returns seconds and the token count (so the work cannot be skipped). */

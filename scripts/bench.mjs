@@ -43,18 +43,48 @@ const BATCH = 16;
  */
 const PLAN = {
   // webgpu needs 2 warm-up steps before its buffer pool is steady (1 is not enough to show flat memory).
-  webgpu: { micro: { warmupSteps: 2, steps: 3, budgetS: 50 }, tiny: { warmupSteps: 2, steps: 2, budgetS: 75 }, mini: { warmupSteps: 2, steps: 1, budgetS: 100 } },
-  wasm: { micro: { warmupSteps: 2, steps: 5, budgetS: 20 }, tiny: { warmupSteps: 1, steps: 3, budgetS: 25 }, mini: { warmupSteps: 1, steps: 2, budgetS: 45 } },
-  'node-wasm': { micro: { warmupSteps: 2, steps: 8, budgetS: 20 }, tiny: { warmupSteps: 1, steps: 4, budgetS: 25 }, mini: { warmupSteps: 1, steps: 2, budgetS: 45 } },
+  webgpu: {
+    micro: { warmupSteps: 2, steps: 3, budgetS: 50 },
+    tiny: { warmupSteps: 2, steps: 2, budgetS: 75 },
+    mini: { warmupSteps: 2, steps: 1, budgetS: 100 },
+  },
+  wasm: {
+    micro: { warmupSteps: 2, steps: 5, budgetS: 20 },
+    tiny: { warmupSteps: 1, steps: 3, budgetS: 25 },
+    mini: { warmupSteps: 1, steps: 2, budgetS: 45 },
+  },
+  'node-wasm': {
+    micro: { warmupSteps: 2, steps: 8, budgetS: 20 },
+    tiny: { warmupSteps: 1, steps: 4, budgetS: 25 },
+    mini: { warmupSteps: 1, steps: 2, budgetS: 45 },
+  },
 };
 
 // Chromium flags: the same as playwright.config.ts (DESIGN §4).
-const quietFlags = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const quietFlags = [
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 const sandboxFlags = typeof process.getuid === 'function' && process.getuid() === 0 ? ['--no-sandbox'] : [];
-const webgpuFlags = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader'];
+const webgpuFlags = [
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-angle=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+];
 
 function parseArgs(argv) {
-  const args = { quick: false, cases: null, backends: [...BACKENDS], budgetScale: 1, doc: true, out: path.join(repo, 'bench', 'results') };
+  const args = {
+    quick: false,
+    cases: null,
+    backends: [...BACKENDS],
+    budgetScale: 1,
+    doc: true,
+    out: path.join(repo, 'bench', 'results'),
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -69,7 +99,12 @@ function parseArgs(argv) {
     else if (a === '--no-doc') args.doc = false;
     else if (a.startsWith('--out')) args.out = path.resolve(value());
     else if (a === '--help' || a === '-h') {
-      console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0].replace(/^#!.*\n\/\*\*?/, '').replace(/^ \* ?/gm, ''));
+      console.log(
+        readFileSync(fileURLToPath(import.meta.url), 'utf8')
+          .split('*/')[0]
+          .replace(/^#!.*\n\/\*\*?/, '')
+          .replace(/^ \* ?/gm, ''),
+      );
       process.exit(0);
     } else die(`unknown argument ${a} (see --help)`);
   }
@@ -91,7 +126,8 @@ function selectCases(args) {
   const out = [];
   for (const token of args.cases) {
     const m = /^([a-z]+)(?:-b(\d+))?(?:-t(\d+))?$/.exec(token.trim());
-    if (!m || !PRESETS.concat(['small', 'medium', 'base']).includes(m[1])) die(`bad case "${token}" (use <preset>[-b<batch>][-t<seq>], e.g. tiny-t64)`);
+    if (!m || !PRESETS.concat(['small', 'medium', 'base']).includes(m[1]))
+      die(`bad case "${token}" (use <preset>[-b<batch>][-t<seq>], e.g. tiny-t64)`);
     const seqs = m[3] ? [Number(m[3])] : SEQ_LENS;
     for (const seqLen of seqs) out.push({ preset: m[1], batchSize: m[2] ? Number(m[2]) : BATCH, seqLen });
   }
@@ -100,14 +136,25 @@ function selectCases(args) {
 
 const caseName = (c) => `${c.preset}-b${c.batchSize}-t${c.seqLen}`;
 
-const LAYERS_HIDDEN = { micro: [2, 32], tiny: [2, 128], mini: [4, 256], small: [4, 512], medium: [8, 512], base: [12, 768] };
+const LAYERS_HIDDEN = {
+  micro: [2, 32],
+  tiny: [2, 128],
+  mini: [4, 256],
+  small: [4, 512],
+  medium: [8, 512],
+  base: [12, 768],
+};
 
 /** Same estimate as estimateTrainStepFlops (src/engine/bench/train-step.ts), for planning. */
 function estimateFlops({ preset, batchSize, seqLen }) {
   const [L, H] = LAYERS_HIDDEN[preset];
-  const I = 4 * H, V = 30522, N = batchSize * seqLen;
-  const forward = L * (2 * N * (4 * H * H + 2 * H * I) + 4 * batchSize * seqLen * seqLen * H) + 2 * batchSize * (H * H + 2 * H);
-  const trainable = (V + 512 + 2) * H + 2 * H + L * (4 * (H * H + H) + 4 * H + 2 * H * I + I + H) + H * H + H + 2 * H + 2;
+  const I = 4 * H,
+    V = 30522,
+    N = batchSize * seqLen;
+  const forward =
+    L * (2 * N * (4 * H * H + 2 * H * I) + 4 * batchSize * seqLen * seqLen * H) + 2 * batchSize * (H * H + 2 * H);
+  const trainable =
+    (V + 512 + 2) * H + 2 * H + L * (4 * (H * H + H) + 4 * H + 2 * H * I + I + H) + H * H + H + 2 * H + 2;
   return 3 * forward + 12 * trainable;
 }
 
@@ -134,7 +181,9 @@ class PaceModel {
     const g = estimateFlops(spec) / 1e9;
     const same = this.points.filter((p) => p.preset === spec.preset);
     if (same.length > 0) {
-      const near = same.reduce((best, p) => (Math.abs(Math.log(p.gflops / g)) < Math.abs(Math.log(best.gflops / g)) ? p : best));
+      const near = same.reduce((best, p) =>
+        Math.abs(Math.log(p.gflops / g)) < Math.abs(Math.log(best.gflops / g)) ? p : best,
+      );
       return near.s * (g / near.gflops);
     }
     if (new Set(this.points.map((p) => p.preset)).size < 2) return null;
@@ -142,7 +191,8 @@ class PaceModel {
     const ys = this.points.map((p) => Math.log(p.s));
     const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
     const my = ys.reduce((a, b) => a + b, 0) / ys.length;
-    let sxy = 0, sxx = 0;
+    let sxy = 0,
+      sxx = 0;
     xs.forEach((x, i) => {
       sxy += (x - mx) * (ys[i] - my);
       sxx += (x - mx) ** 2;
@@ -223,9 +273,18 @@ async function runBrowser(backends, cases, args) {
   if (!existsSync(executablePath)) {
     await server.close();
     const reason = `Chromium not found at ${executablePath} (set CHROMIUM_PATH)`;
-    return Object.fromEntries(backends.map((b) => [b, { browser: null, capability: null, outcomes: cases.map((c) => ({ case: caseName(c), skipped: reason })) }]));
+    return Object.fromEntries(
+      backends.map((b) => [
+        b,
+        { browser: null, capability: null, outcomes: cases.map((c) => ({ case: caseName(c), skipped: reason })) },
+      ]),
+    );
   }
-  const browser = await chromium.launch({ executablePath, headless: true, args: [...quietFlags, ...sandboxFlags, ...webgpuFlags] });
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [...quietFlags, ...sandboxFlags, ...webgpuFlags],
+  });
   const browserVersion = `Chromium ${browser.version()}`;
   const runs = {};
   try {
@@ -259,7 +318,9 @@ async function runBrowser(backends, cases, args) {
           outcomes.push({ case: caseName(c), skipped: skip, plan: spec });
           continue;
         }
-        log(`${backend} ${caseName(c)}: ${spec.warmupSteps} warm-up + ${spec.steps} timed steps, budget ${spec.budgetS} s`);
+        log(
+          `${backend} ${caseName(c)}: ${spec.warmupSteps} warm-up + ${spec.steps} timed steps, budget ${spec.budgetS} s`,
+        );
         const outcome = await page.evaluate((s) => window.__bench.runCase(s), spec);
         capability = outcome.capability ?? capability;
         if (outcome.ok) {
@@ -273,7 +334,12 @@ async function runBrowser(backends, cases, args) {
         }
       }
       await page.close();
-      runs[backend] = { browser: browserVersion, capability, outcomes, durationS: Math.round((Date.now() - backendStarted) / 1000) };
+      runs[backend] = {
+        browser: browserVersion,
+        capability,
+        outcomes,
+        durationS: Math.round((Date.now() - backendStarted) / 1000),
+      };
     }
   } finally {
     await browser.close();
@@ -290,7 +356,10 @@ async function runBrowser(backends, cases, args) {
 function runNodeCase(spec) {
   return new Promise((resolve) => {
     const tsx = path.join(repo, 'node_modules', '.bin', 'tsx');
-    const child = spawn(tsx, [path.join('bench', 'node.ts'), JSON.stringify([spec])], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(tsx, [path.join('bench', 'node.ts'), JSON.stringify([spec])], {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let capability = null;
     child.stdout.on('data', (d) => (stdout += d));
@@ -308,7 +377,8 @@ function runNodeCase(spec) {
         else if (line.startsWith('ERROR ')) error = JSON.parse(line.slice(6)).error;
       }
       if (result) resolve({ ok: true, capability, result });
-      else if (signal === 'SIGKILL') resolve({ ok: false, capability, reason: `exceeded the hard limit of ${spec.hardLimitS} s (process killed)` });
+      else if (signal === 'SIGKILL')
+        resolve({ ok: false, capability, reason: `exceeded the hard limit of ${spec.hardLimitS} s (process killed)` });
       else resolve({ ok: false, capability, reason: error ?? `bench/node.ts exited with ${code ?? signal}` });
     });
   });
@@ -372,13 +442,18 @@ function writeResults(backend, run, args) {
 /** Newest results file of each backend. */
 function latestResults(dir) {
   if (!existsSync(dir)) return [];
-  const files = readdirSync(dir).filter((f) => /^\d{4}-\d{2}-\d{2}-.+\.json$/.test(f)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => /^\d{4}-\d{2}-\d{2}-.+\.json$/.test(f))
+    .sort();
   const latest = new Map();
   for (const f of files) {
     const backend = f.slice(11, -5);
     latest.set(backend, f);
   }
-  return BACKENDS.filter((b) => latest.has(b)).map((b) => ({ file: latest.get(b), data: JSON.parse(readFileSync(path.join(dir, latest.get(b)), 'utf8')) }));
+  return BACKENDS.filter((b) => latest.has(b)).map((b) => ({
+    file: latest.get(b),
+    data: JSON.parse(readFileSync(path.join(dir, latest.get(b)), 'utf8')),
+  }));
 }
 
 const fmt = (x, digits = 0) => (x >= 100 || digits === 0 ? Math.round(x).toLocaleString('en-US') : x.toFixed(digits));
@@ -389,12 +464,16 @@ function renderTable(dir) {
   const sets = latestResults(dir);
   if (sets.length === 0) return '_No results yet: run `npm run bench`._';
   const lines = [];
-  lines.push('| Backend | Case | ms/step median | ms/step mean | ex/s | GFLOP/s | kernels | dispatches | submits | readbacks | uploads (MB) | uniform writes | new GPU buffers | shapes | memory flat | steps (warm + timed) |');
+  lines.push(
+    '| Backend | Case | ms/step median | ms/step mean | ex/s | GFLOP/s | kernels | dispatches | submits | readbacks | uploads (MB) | uniform writes | new GPU buffers | shapes | memory flat | steps (warm + timed) |',
+  );
   lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|');
   for (const { data } of sets) {
     for (const r of data.cases) {
       if (r.skipped) {
-        lines.push(`| ${data.backend} | ${r.case} | skipped: ${r.skipped.replace(/\|/g, '/')} | | | | | | | | | | | | | |`);
+        lines.push(
+          `| ${data.backend} | ${r.case} | skipped: ${r.skipped.replace(/\|/g, '/')} | | | | | | | | | | | | | |`,
+        );
         continue;
       }
       const p = r.perStep;
@@ -406,16 +485,25 @@ function renderTable(dir) {
     }
   }
   lines.push('');
-  lines.push('Counts are per timed step. `*` = timed steps cut to fit the time budget. Shapes: distinct kernel output shapes (+ new after warm-up).');
+  lines.push(
+    'Counts are per timed step. `*` = timed steps cut to fit the time budget. Shapes: distinct kernel output shapes (+ new after warm-up).',
+  );
   lines.push('');
   lines.push('Measured on:');
   lines.push('');
   for (const { file, data } of sets) {
     const m = data.machine;
     const a = data.adapter;
-    const adapter = a ? `adapter ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' / ') || 'unknown'}` : null;
-    const wasm = data.capability && data.capability.wasmThreads !== undefined && data.backend !== 'webgpu' ? `wasm threads ${data.capability.wasmThreads ? 'on' : 'off'}` : null;
-    const commit = data.git?.sha ? `commit ${data.git.sha.slice(0, 10)}${data.git.dirty ? ' (+ uncommitted changes)' : ''}` : null;
+    const adapter = a
+      ? `adapter ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' / ') || 'unknown'}`
+      : null;
+    const wasm =
+      data.capability && data.capability.wasmThreads !== undefined && data.backend !== 'webgpu'
+        ? `wasm threads ${data.capability.wasmThreads ? 'on' : 'off'}`
+        : null;
+    const commit = data.git?.sha
+      ? `commit ${data.git.sha.slice(0, 10)}${data.git.dirty ? ' (+ uncommitted changes)' : ''}`
+      : null;
     lines.push(
       `- **${data.backend}** (${data.date.slice(0, 10)}, \`bench/results/${file}\`): ${[m.cpu, `${m.cores} cores`, m.os, `Node ${m.node.replace(/^v/, '')}`, data.runtime && data.backend !== 'node-wasm' ? data.runtime : null, adapter, wasm, `tfjs ${data.tfjs}`, commit].filter(Boolean).join(' · ')}`,
     );

@@ -25,9 +25,13 @@ if (!isRoot) {
 
 console.error(`Chromium not found at ${chromiumPath}: installing Debian's chromium with apt-get…`);
 try {
-  execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium', { stdio: 'inherit' });
+  execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium', {
+    stdio: 'inherit',
+  });
 } catch {
-  console.error('apt-get could not install chromium. Install it by hand (apt-get install -y chromium) or set CHROMIUM_PATH.');
+  console.error(
+    'apt-get could not install chromium. Install it by hand (apt-get install -y chromium) or set CHROMIUM_PATH.',
+  );
   process.exit(1);
 }
 if (!existsSync(chromiumPath)) {

@@ -44,7 +44,9 @@ while (!(await portIsFree(port))) {
   }
 }
 
-const server = spawn('npx', ['vite', 'preview', '--port', String(port), '--strictPort', '--logLevel', 'warn'], { stdio: 'inherit' });
+const server = spawn('npx', ['vite', 'preview', '--port', String(port), '--strictPort', '--logLevel', 'warn'], {
+  stdio: 'inherit',
+});
 // Give the server a moment to bind before announcing the address.
 setTimeout(() => console.log(`\nFewShot Studio is running at http://localhost:${port}/  (Ctrl+C to stop)\n`), 800);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.kill(signal));

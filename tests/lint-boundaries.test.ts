@@ -17,7 +17,9 @@ async function lintFixtureAs(fixture: string, virtualPath: string) {
 
 describe('layer boundaries', () => {
   it('fails when the UI imports engine code at runtime', async () => {
-    expect(await lintFixtureAs('ui-imports-engine.ts.txt', 'src/ui/fixture.ts')).toContain('@typescript-eslint/no-restricted-imports');
+    expect(await lintFixtureAs('ui-imports-engine.ts.txt', 'src/ui/fixture.ts')).toContain(
+      '@typescript-eslint/no-restricted-imports',
+    );
   });
 
   it('allows the UI to import engine types', async () => {
@@ -25,19 +27,27 @@ describe('layer boundaries', () => {
   });
 
   it('fails when the engine imports React', async () => {
-    expect(await lintFixtureAs('engine-imports-react.ts.txt', 'src/engine/fixture.ts')).toContain('@typescript-eslint/no-restricted-imports');
+    expect(await lintFixtureAs('engine-imports-react.ts.txt', 'src/engine/fixture.ts')).toContain(
+      '@typescript-eslint/no-restricted-imports',
+    );
   });
 
   it('fails when the engine touches the DOM', async () => {
-    expect(await lintFixtureAs('engine-uses-document.ts.txt', 'src/engine/fixture.ts')).toContain('no-restricted-globals');
+    expect(await lintFixtureAs('engine-uses-document.ts.txt', 'src/engine/fixture.ts')).toContain(
+      'no-restricted-globals',
+    );
   });
 
   it('fails when the worker imports the UI', async () => {
-    expect(await lintFixtureAs('worker-imports-ui.ts.txt', 'src/worker/fixture.ts')).toContain('@typescript-eslint/no-restricted-imports');
+    expect(await lintFixtureAs('worker-imports-ui.ts.txt', 'src/worker/fixture.ts')).toContain(
+      '@typescript-eslint/no-restricted-imports',
+    );
   });
 
   it('fails when the CLI imports the worker', async () => {
-    expect(await lintFixtureAs('cli-imports-worker.ts.txt', 'src/cli/fixture.ts')).toContain('@typescript-eslint/no-restricted-imports');
+    expect(await lintFixtureAs('cli-imports-worker.ts.txt', 'src/cli/fixture.ts')).toContain(
+      '@typescript-eslint/no-restricted-imports',
+    );
   });
 
   it('the same engine import is fine from the worker', async () => {

@@ -8,8 +8,25 @@ import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.w
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { initBestBackend, type CapabilityReport } from '../../src/engine/backend';
-import { bertForSequenceClassification, bertPreset, disposeBertParams, initBertParams, labelList, loadBertParams, meanPool, mlmLogits, namedParams, parseBertConfig, type BertConfig } from '../../src/engine/bert';
-import { BrowserDownloadCache, createHubSource, loadCheckpointFiles, parseSafetensors } from '../../src/engine/checkpoint';
+import {
+  bertForSequenceClassification,
+  bertPreset,
+  disposeBertParams,
+  initBertParams,
+  labelList,
+  loadBertParams,
+  meanPool,
+  mlmLogits,
+  namedParams,
+  parseBertConfig,
+  type BertConfig,
+} from '../../src/engine/bert';
+import {
+  BrowserDownloadCache,
+  createHubSource,
+  loadCheckpointFiles,
+  parseSafetensors,
+} from '../../src/engine/checkpoint';
 import { batchFromRows, type Batch, type EncodedExample } from '../../src/engine/train/data';
 import { ClassifierTrainer, classificationLoss } from '../../src/engine/train/trainer';
 import { BertTokenizer } from '../../src/engine/tokenizer';
@@ -52,7 +69,11 @@ const harness = {
   async init(backend: string | null, flags: Record<string, boolean | number> = {}): Promise<CapabilityReport> {
     const report = await initBestBackend({
       override: backend,
-      wasmPaths: { 'tfjs-backend-wasm.wasm': wasmPlainUrl, 'tfjs-backend-wasm-simd.wasm': wasmSimdUrl, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimdUrl },
+      wasmPaths: {
+        'tfjs-backend-wasm.wasm': wasmPlainUrl,
+        'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,
+        'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimdUrl,
+      },
     });
     // Backend flags (registered by the backend module, so set after it loads).
     for (const [k, v] of Object.entries(flags)) tf.env().set(k, v);
@@ -72,10 +93,13 @@ const harness = {
     const meanT = meanPool(out.hidden, inputs.attentionMask); // [B, H]
     const mean = await flat(meanT);
     const named = namedParams(params, config).filter((p) => gradNames.includes(p.name));
-    const { value, grads } = tf.variableGrads(() => {
-      const logits = bertForSequenceClassification(params, config, inputs).logits; // [B, L]
-      return classificationLoss(logits, inputs.labels, null);
-    }, named.map((p) => p.variable));
+    const { value, grads } = tf.variableGrads(
+      () => {
+        const logits = bertForSequenceClassification(params, config, inputs).logits; // [B, L]
+        return classificationLoss(logits, inputs.labels, null);
+      },
+      named.map((p) => p.variable),
+    );
     const loss = (await value.data())[0];
     const gradients: Record<string, number[]> = {};
     for (const p of named) {
@@ -83,7 +107,16 @@ const harness = {
       gradients[p.name] = await flat(g);
       if (g !== grads[p.variable.name]) g.dispose();
     }
-    tf.dispose([out.hidden, out.pooled, out.logits, mlmT, meanT, value, ...Object.values(grads), ...Object.values(inputs)]);
+    tf.dispose([
+      out.hidden,
+      out.pooled,
+      out.logits,
+      mlmT,
+      meanT,
+      value,
+      ...Object.values(grads),
+      ...Object.values(inputs),
+    ]);
     disposeBertParams(params, config);
     return { backend: tf.getBackend(), hidden, pooled, logits, mlm, mean, loss, gradients };
   },
@@ -95,14 +128,32 @@ const harness = {
   async hubLoad(baseUrl: string, repo: string, cacheName: string) {
     const cache = new BrowserDownloadCache(cacheName);
     const progress: { file: string; loaded: number; total: number | null }[] = [];
-    const files = await loadCheckpointFiles(createHubSource({ repo, baseUrl, cache }), { onProgress: (p) => progress.push(p) });
-    return { tensors: files.tensors.size, weightFormat: files.weightFormat, vocabLines: files.vocabTxt?.split('\n').length ?? 0, progress };
+    const files = await loadCheckpointFiles(createHubSource({ repo, baseUrl, cache }), {
+      onProgress: (p) => progress.push(p),
+    });
+    return {
+      tensors: files.tensors.size,
+      weightFormat: files.weightFormat,
+      vocabLines: files.vocabTxt?.split('\n').length ?? 0,
+      progress,
+    };
   },
 
   /** The first training losses of the real trainer on the golden batches (dropout off, constant lr, no clipping). */
-  async goldenTraining(configJson: unknown, safetensorsBase64: string, training: { lr: number; weight_decay: number; batches: GoldenBatchJson[] }) {
+  async goldenTraining(
+    configJson: unknown,
+    safetensorsBase64: string,
+    training: { lr: number; weight_decay: number; batches: GoldenBatchJson[] },
+  ) {
     const { config, params } = loadGolden(configJson, safetensorsBase64);
-    const plan: Batch[] = training.batches.map((b) => batchFromRows({ inputIds: b.input_ids, tokenTypeIds: b.token_type_ids, attentionMask: b.attention_mask, labels: b.labels }));
+    const plan: Batch[] = training.batches.map((b) =>
+      batchFromRows({
+        inputIds: b.input_ids,
+        tokenTypeIds: b.token_type_ids,
+        attentionMask: b.attention_mask,
+        labels: b.labels,
+      }),
+    );
     const losses: number[] = [];
     const trainer = new ClassifierTrainer(
       params,
@@ -110,7 +161,19 @@ const harness = {
       labelList(config),
       plan.map(() => ({ inputIds: [0], label: 0 })),
       [],
-      { epochs: 1, batchSize: 4, learningRate: training.lr, weightDecay: training.weight_decay, maxLength: 64, seed: 0, dropout: false, schedule: 'constant', warmupRatio: 0, maxGradNorm: 0, lossReadEvery: 1 },
+      {
+        epochs: 1,
+        batchSize: 4,
+        learningRate: training.lr,
+        weightDecay: training.weight_decay,
+        maxLength: 64,
+        seed: 0,
+        dropout: false,
+        schedule: 'constant',
+        warmupRatio: 0,
+        maxGradNorm: 0,
+        lossReadEvery: 1,
+      },
       { onProgress: (p) => losses.push(...p.losses.map((l) => l.loss)) },
       { batchPlan: plan },
     );
@@ -126,7 +189,12 @@ const harness = {
   /** A micro model overfits 32 labeled examples (keyword task) on this backend. */
   async overfit(options: { maxGradNorm?: number; lossReadEvery?: number; schedule?: 'linear' | 'constant' } = {}) {
     const labels = ['neg', 'pos'];
-    const config: BertConfig = bertPreset('micro', { vocab_size: 64, max_position_embeddings: 32, id2label: { 0: 'neg', 1: 'pos' }, label2id: { neg: 0, pos: 1 } });
+    const config: BertConfig = bertPreset('micro', {
+      vocab_size: 64,
+      max_position_embeddings: 32,
+      id2label: { 0: 'neg', 1: 'pos' },
+      label2id: { neg: 0, pos: 1 },
+    });
     const params = initBertParams(config, 1);
     let state = 7;
     const rand = (n: number) => {
@@ -141,7 +209,24 @@ const harness = {
       return { inputIds: [2, ...body, 3], label };
     });
     const losses: number[] = [];
-    const trainer = new ClassifierTrainer(params, config, labels, examples, examples, { epochs: 8, batchSize: 16, learningRate: 1e-2, maxLength: 16, seed: 3, dropout: false, lossReadEvery: 8, ...options }, { onProgress: (p) => losses.push(...p.losses.map((l) => l.loss)) });
+    const trainer = new ClassifierTrainer(
+      params,
+      config,
+      labels,
+      examples,
+      examples,
+      {
+        epochs: 8,
+        batchSize: 16,
+        learningRate: 1e-2,
+        maxLength: 16,
+        seed: 3,
+        dropout: false,
+        lossReadEvery: 8,
+        ...options,
+      },
+      { onProgress: (p) => losses.push(...p.losses.map((l) => l.loss)) },
+    );
     const before = await trainer.evaluate(examples);
     const started = performance.now();
     while (await trainer.runStep()) {
@@ -151,7 +236,15 @@ const harness = {
     const after = await trainer.evaluate(examples);
     trainer.dispose();
     disposeBertParams(params, config);
-    return { backend: tf.getBackend(), losses, before: before.accuracy, after: after.accuracy, steps: trainer.step, seconds: (performance.now() - started) / 1000, numTensors: tf.memory().numTensors };
+    return {
+      backend: tf.getBackend(),
+      losses,
+      before: before.accuracy,
+      after: after.accuracy,
+      steps: trainer.step,
+      seconds: (performance.now() - started) / 1000,
+      numTensors: tf.memory().numTensors,
+    };
   },
 
   /**
@@ -165,12 +258,27 @@ const harness = {
     const pos = ['was good', 'made me happy', 'i loved it', 'was fine'];
     const neg = ['was bad', 'made me sad', 'i hated it', 'was awful'];
     const rows: { text: string; label: number }[] = [];
-    for (const s of subjects) for (let i = 0; i < 4; i++) rows.push({ text: `${s} ${pos[i]}`, label: 1 }, { text: `${s} ${neg[i]}`, label: 0 });
+    for (const s of subjects)
+      for (let i = 0; i < 4; i++) rows.push({ text: `${s} ${pos[i]}`, label: 1 }, { text: `${s} ${neg[i]}`, label: 0 });
     const labels = ['negative', 'positive'];
     const verbalizer = buildVerbalizer({ positive: 'great', negative: 'terrible' }, labels, tokenizer);
-    const { examples } = encodePromptExamples('{text} . it was [MASK] .', tokenizer, rows, rows.map((r) => r.label), 32);
+    const { examples } = encodePromptExamples(
+      '{text} . it was [MASK] .',
+      tokenizer,
+      rows,
+      rows.map((r) => r.label),
+      32,
+    );
     // The Node test's settings (60 steps); 32-step variants reached only 94% on SwiftShader.
-    const trainer = new PromptTrainer(params, config, verbalizer, examples, examples, { epochs: 15, batchSize: 8, learningRate: 3e-3, maxLength: 32, seed: 1, dropout: false, warmupRatio: 0 });
+    const trainer = new PromptTrainer(params, config, verbalizer, examples, examples, {
+      epochs: 15,
+      batchSize: 8,
+      learningRate: 3e-3,
+      maxLength: 32,
+      seed: 1,
+      dropout: false,
+      warmupRatio: 0,
+    });
     const before = await trainer.evaluate(examples);
     const started = performance.now();
     while (await trainer.runStep()) {
@@ -180,7 +288,12 @@ const harness = {
     const after = await trainer.evaluate(examples);
     trainer.dispose();
     disposeBertParams(params, config);
-    return { backend: tf.getBackend(), before: before.accuracy, after: after.accuracy, seconds: (performance.now() - started) / 1000 };
+    return {
+      backend: tf.getBackend(),
+      before: before.accuracy,
+      after: after.accuracy,
+      seconds: (performance.now() - started) / 1000,
+    };
   },
 };
 

@@ -36,7 +36,11 @@ for (const path of vocabs) {
   const row: (typeof table)[string] = {};
   for (const [name, counter] of texts) {
     const split = splitStats(tokenizer, counter);
-    row[name] = { piecesPerWord: +split.piecesPerWord.toFixed(3), singlePiece: +split.singlePieceShare.toFixed(4), unknown: +split.unknownShare.toFixed(5) };
+    row[name] = {
+      piecesPerWord: +split.piecesPerWord.toFixed(3),
+      singlePiece: +split.singlePieceShare.toFixed(4),
+      unknown: +split.unknownShare.toFixed(5),
+    };
   }
   table[`${path} (${tokenizer.vocabSize})`] = row;
 }

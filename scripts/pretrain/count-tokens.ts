@@ -26,7 +26,8 @@ const vocab = take('--vocab', 'public/models/micro-random/vocab.txt');
 const maxLength = Number(take('--max-len', '128'));
 const out = take('--out', '');
 const tokenizer = BertTokenizer.fromVocabTxt(readFileSync(vocab, 'utf8'));
-if (out && tokenizer.vocabSize > 65536) throw new Error(`--out: a vocabulary of ${tokenizer.vocabSize} pieces does not fit uint16 ids`);
+if (out && tokenizer.vocabSize > 65536)
+  throw new Error(`--out: a vocabulary of ${tokenizer.vocabSize} pieces does not fit uint16 ids`);
 const { files, warnings } = await listCorpusFiles(args.length > 0 ? args : ['../shared/data/corpus']);
 for (const w of warnings) console.error(`warning: ${w}`);
 const started = Date.now();
@@ -53,5 +54,13 @@ if (out) {
 }
 const bytes = files.reduce((n, f) => n + f.bytes, 0);
 console.log(
-  JSON.stringify({ files: files.length, megabytes: +(bytes / 1e6).toFixed(1), sequences, tokens, unkShare: +(unk / tokens).toFixed(5), bytesPerToken: +(bytes / tokens).toFixed(2), seconds: (Date.now() - started) / 1000 }),
+  JSON.stringify({
+    files: files.length,
+    megabytes: +(bytes / 1e6).toFixed(1),
+    sequences,
+    tokens,
+    unkShare: +(unk / tokens).toFixed(5),
+    bytesPerToken: +(bytes / tokens).toFixed(2),
+    seconds: (Date.now() - started) / 1000,
+  }),
 );

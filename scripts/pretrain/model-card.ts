@@ -19,12 +19,23 @@ import { basename, join, resolve } from 'node:path';
 import { loadModelFromDir } from '../../src/engine/pipeline/node';
 import { initNodeBackend } from '../../src/engine/tf/node';
 
-interface MeanStd { mean: number; std: number }
-interface BenchReport { dataset: string; k: number; seeds: number; testRows: number; summary: { method: string; accuracy: MeanStd; macroF1: MeanStd; runs: number }[] }
+interface MeanStd {
+  mean: number;
+  std: number;
+}
+interface BenchReport {
+  dataset: string;
+  k: number;
+  seeds: number;
+  testRows: number;
+  summary: { method: string; accuracy: MeanStd; macroF1: MeanStd; runs: number }[];
+}
 
 const [modelDir, runDir, ...rest] = process.argv.slice(2);
 if (!modelDir || !runDir) {
-  console.error('Usage: npx tsx scripts/pretrain/model-card.ts MODEL_DIR RUN_DIR[,RUN_DIR...] [--bench NAME=a.json,b.json]... [--continue "command"]');
+  console.error(
+    'Usage: npx tsx scripts/pretrain/model-card.ts MODEL_DIR RUN_DIR[,RUN_DIR...] [--bench NAME=a.json,b.json]... [--continue "command"]',
+  );
   process.exit(2);
 }
 const benches = new Map<string, BenchReport[]>();
@@ -32,7 +43,13 @@ let continueCommand = '';
 for (let i = 0; i < rest.length; i += 2) {
   if (rest[i] === '--bench') {
     const [name, files] = rest[i + 1].split('=');
-    benches.set(name, files.split(',').filter(existsSync).map((f) => JSON.parse(readFileSync(f, 'utf8')) as BenchReport));
+    benches.set(
+      name,
+      files
+        .split(',')
+        .filter(existsSync)
+        .map((f) => JSON.parse(readFileSync(f, 'utf8')) as BenchReport),
+    );
   } else if (rest[i] === '--continue') continueCommand = rest[i + 1];
 }
 
@@ -91,7 +108,10 @@ function describeVocabulary(runDir: string): RunFacts['vocabulary'] {
   const text = readFileSync(path, 'utf8');
   const size = text.trimEnd().split('\n').length; // one piece per line
   const isBertBase = bertBaseVocab === text.trim();
-  return { size, name: isBertBase ? 'bert-base-uncased WordPiece' : 'WordPiece trained on the corpus by `fewshot vocab`' };
+  return {
+    size,
+    name: isBertBase ? 'bert-base-uncased WordPiece' : 'WordPiece trained on the corpus by `fewshot vocab`',
+  };
 }
 
 /** A stage that started from a model moved to a new vocabulary by transfer_vocab.py says so. */
@@ -104,17 +124,28 @@ function describeTransfer(templateDir: string): string | undefined {
 
 function describeRun(runDir: string): RunFacts {
   const summary = JSON.parse(readFileSync(join(runDir, 'pretrain_summary.json'), 'utf8'));
-  const log = readFileSync(join(runDir, 'pretrain_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const log = readFileSync(join(runDir, 'pretrain_log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   if (typeof summary.trainer === 'string' && summary.trainer.endsWith('torch_pretrain.py')) {
     // scripts/pretrain/torch_pretrain.py: PyTorch, same objective and data as `fewshot pretrain`.
     const a = summary.args;
     // --time-decay: the decay ended at the time limit, so the run is complete at whatever step that was.
-    const decay = a.time_decay ? `linear decay to 0 at the ${a.minutes}-minute time limit` : `linear decay over ${summary.plannedSteps} steps`;
+    const decay = a.time_decay
+      ? `linear decay to 0 at the ${a.minutes}-minute time limit`
+      : `linear decay over ${summary.plannedSteps} steps`;
     // --keep-best: the exported weights are those of the best held-out evaluation, not the last step.
-    const kept = a.keep_best && summary.exportedStep !== summary.steps ? `; weights of step ${summary.exportedStep}, the best held-out loss` : '';
+    const kept =
+      a.keep_best && summary.exportedStep !== summary.steps
+        ? `; weights of step ${summary.exportedStep}, the best held-out loss`
+        : '';
     return {
-      trainer: '`scripts/pretrain/torch_pretrain.py` (PyTorch; the same objective, masking and packed sequences as `fewshot pretrain`)',
-      hardware: summary.gpu ? `one ${summary.gpu} GPU, PyTorch ${summary.torch}${a.amp ? ', bfloat16 autocast' : ''}` : `${summary.threads} threads, PyTorch ${summary.torch} on ${summary.device}`,
+      trainer:
+        '`scripts/pretrain/torch_pretrain.py` (PyTorch; the same objective, masking and packed sequences as `fewshot pretrain`)',
+      hardware: summary.gpu
+        ? `one ${summary.gpu} GPU, PyTorch ${summary.torch}${a.amp ? ', bfloat16 autocast' : ''}`
+        : `${summary.threads} threads, PyTorch ${summary.torch} on ${summary.device}`,
       finished: a.time_decay === true || summary.steps >= summary.plannedSteps,
       steps: summary.steps,
       totalSteps: a.time_decay ? summary.steps : summary.plannedSteps,
@@ -131,8 +162,15 @@ function describeRun(runDir: string): RunFacts {
       warmup: a.warmup,
       positionInit: a.position_init ?? 'keep',
       init: a.init === true,
-      heldOut: { sequences: summary.heldOut.sequences, loss: summary.heldOut.loss, accuracy: summary.heldOut.accuracy, unigramBaseline: summary.heldOut.unigramBaseline },
-      evals: log.filter((l) => 'heldOutLoss' in l).map((l) => ({ step: l.step, loss: l.heldOutLoss, accuracy: l.heldOutAccuracy })),
+      heldOut: {
+        sequences: summary.heldOut.sequences,
+        loss: summary.heldOut.loss,
+        accuracy: summary.heldOut.accuracy,
+        unigramBaseline: summary.heldOut.unigramBaseline,
+      },
+      evals: log
+        .filter((l) => 'heldOutLoss' in l)
+        .map((l) => ({ step: l.step, loss: l.heldOutLoss, accuracy: l.heldOutAccuracy })),
       vocabulary: describeVocabulary(runDir),
       corpusTokens: summary.corpusTokens ?? null,
       start: a.init ? describeTransfer(a.template) : undefined,
@@ -162,14 +200,18 @@ function describeRun(runDir: string): RunFacts {
     positionInit: 'keep',
     init: summary.init === 'model',
     heldOut: { sequences: o.heldOutSequences, ...summary.heldOut },
-    evals: log.filter((l) => 'eval_loss' in l).map((l) => ({ step: l.step, loss: l.eval_loss, accuracy: l.eval_accuracy })),
+    evals: log
+      .filter((l) => 'eval_loss' in l)
+      .map((l) => ({ step: l.step, loss: l.eval_loss, accuracy: l.eval_accuracy })),
     vocabulary: describeVocabulary(runDir),
     corpusTokens: null,
   };
 }
 const stages: RunFacts[] = runDir
   .split(',')
-  .flatMap((entry) => (entry.endsWith('.json') ? (JSON.parse(readFileSync(entry, 'utf8')) as RunFacts[]) : [describeRun(entry)]));
+  .flatMap((entry) =>
+    entry.endsWith('.json') ? (JSON.parse(readFileSync(entry, 'utf8')) as RunFacts[]) : [describeRun(entry)],
+  );
 for (const stage of stages) {
   // One row per step (a run may log the final evaluation twice).
   stage.evals = stage.evals.filter((e, i, all) => all.findIndex((x) => x.step === e.step) === i);
@@ -183,7 +225,9 @@ const evalRows: string[] = [];
 let offset = 0;
 stages.forEach((stage, k) => {
   for (const e of stage.evals) {
-    evalRows.push(`${stages.length > 1 ? `| ${k + 1} ` : ''}| ${offset + e.step} | ${e.loss.toFixed(3)} | ${(100 * e.accuracy).toFixed(1)}% |`);
+    evalRows.push(
+      `${stages.length > 1 ? `| ${k + 1} ` : ''}| ${offset + e.step} | ${e.loss.toFixed(3)} | ${(100 * e.accuracy).toFixed(1)}% |`,
+    );
   }
   offset += stage.steps;
 });
@@ -199,10 +243,19 @@ const stageRows = stages.map(
 );
 
 /** The last stage (1-based) before the vocabulary changed, 0 if it never did. */
-const vocabularyChange = stages.reduce((last, st, k) => (k > 0 && st.vocabulary.size !== stages[k - 1].vocabulary.size ? k : last), 0);
+const vocabularyChange = stages.reduce(
+  (last, st, k) => (k > 0 && st.vocabulary.size !== stages[k - 1].vocabulary.size ? k : last),
+  0,
+);
 
 const model = await loadModelFromDir(modelDir);
-const prompts = ['the capital of france is [MASK] .', 'she opened the [MASK] and walked in .', 'it was a dark and stormy [MASK] .', 'the ship sailed across the [MASK] .', 'he [MASK] the letter to his mother .'];
+const prompts = [
+  'the capital of france is [MASK] .',
+  'she opened the [MASK] and walked in .',
+  'it was a dark and stormy [MASK] .',
+  'the ship sailed across the [MASK] .',
+  'he [MASK] the letter to his mother .',
+];
 const fills: string[] = [];
 for (const p of prompts) {
   const [top] = await model.fillMask(p, 5);
@@ -213,9 +266,15 @@ model.dispose();
 
 /** Google's name for the shape (Turc et al. 2019 sizes, as in torch_pretrain.py's presets), else a plain "BERT". */
 const shapeName =
-  ({ '2x128': 'BERT-tiny', '4x256': 'BERT-mini', '4x512': 'BERT-small', '8x512': 'BERT-medium', '12x768': 'BERT-base' } as Record<string, string>)[
-    `${config.num_hidden_layers}x${config.hidden_size}`
-  ] ?? 'BERT';
+  (
+    {
+      '2x128': 'BERT-tiny',
+      '4x256': 'BERT-mini',
+      '4x512': 'BERT-small',
+      '8x512': 'BERT-medium',
+      '12x768': 'BERT-base',
+    } as Record<string, string>
+  )[`${config.num_hidden_layers}x${config.hidden_size}`] ?? 'BERT';
 /** Only folders under public/models/ are served by the studio. */
 const shipped = resolve(modelDir, '..').endsWith(join('public', 'models'));
 const fmt = (m: MeanStd | undefined) => (m ? `${(100 * m.mean).toFixed(1)} ± ${(100 * m.std).toFixed(1)}` : '—');
@@ -246,7 +305,10 @@ const lines = [
   `| vocabulary | ${run.vocabulary.name} (${run.vocabulary.size.toLocaleString('en-US')} tokens, lower-cased)${vocabularyChange > 0 ? `; stages 1–${vocabularyChange} used ${stages[0].vocabulary.name} (${stages[0].vocabulary.size.toLocaleString('en-US')})` : ''} |`,
   `| corpus | ${run.corpusFiles} files${run.corpusMegabytes === null ? '' : `, ${run.corpusMegabytes.toFixed(1)} MB`}${run.corpusTokens === null ? '' : ` (${(run.corpusTokens / 1e6).toFixed(2)} M tokens with this vocabulary)`} |`,
   ...(stages.length > 1
-    ? [`| masking | ${run.maskProb * 100}% of tokens, 80/10/10, ${run.wholeWord ? 'whole-word' : 'per piece'}, dynamic${salientNote} |`, `| optimizer | AdamW, linear warmup then linear decay (per stage below), weight decay 0.01 |`]
+    ? [
+        `| masking | ${run.maskProb * 100}% of tokens, 80/10/10, ${run.wholeWord ? 'whole-word' : 'per piece'}, dynamic${salientNote} |`,
+        `| optimizer | AdamW, linear warmup then linear decay (per stage below), weight decay 0.01 |`,
+      ]
     : [
         `| sequences | ${run.batchSize} × ${run.maxLength} tokens per step, packed lines |`,
         `| masking | ${run.maskProb * 100}% of tokens, 80/10/10, ${run.wholeWord ? 'whole-word' : 'per piece'}, dynamic${salientNote} |`,

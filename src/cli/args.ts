@@ -42,7 +42,9 @@ export function parseArgs(argv: string[], spec: Record<string, FlagSpec>): Parse
     const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
     const flag = spec[name];
     if (!flag) {
-      const known = Object.keys(spec).map((k) => `--${k}`).join(', ');
+      const known = Object.keys(spec)
+        .map((k) => `--${k}`)
+        .join(', ');
       throw new UsageError(`Unknown option --${name}. Known options: ${known}.`);
     }
     if (flag.type === 'boolean') {
@@ -74,11 +76,17 @@ export function requireString(args: ParsedArgs, name: string, what: string): str
   return value;
 }
 
-export function intFlag(args: ParsedArgs, name: string, fallback: number, { min = 1, max = Number.MAX_SAFE_INTEGER } = {}): number {
+export function intFlag(
+  args: ParsedArgs,
+  name: string,
+  fallback: number,
+  { min = 1, max = Number.MAX_SAFE_INTEGER } = {},
+): number {
   const raw = stringFlag(args, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${name} must be an integer between ${min} and ${max}, got "${raw}".`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new UsageError(`--${name} must be an integer between ${min} and ${max}, got "${raw}".`);
   return value;
 }
 
@@ -91,7 +99,10 @@ export function numberFlag(args: ParsedArgs, name: string, fallback: number | un
 }
 
 export function formatHelp(spec: Record<string, FlagSpec>): string {
-  const rows = Object.entries(spec).map(([name, flag]) => [`--${name}${flag.type === 'string' ? ` ${flag.placeholder ?? 'VALUE'}` : ''}`, flag.help]);
+  const rows = Object.entries(spec).map(([name, flag]) => [
+    `--${name}${flag.type === 'string' ? ` ${flag.placeholder ?? 'VALUE'}` : ''}`,
+    flag.help,
+  ]);
   const width = Math.max(...rows.map(([left]) => left.length));
   return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`).join('\n');
 }

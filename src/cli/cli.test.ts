@@ -21,41 +21,92 @@ describe('fewshot CLI', () => {
   it('fill-mask on the golden model prints the same top-5 as PyTorch', async () => {
     const { code, stdout } = await runCli(['fill-mask', '--model', GOLDEN_DIR, golden.fill_mask.text]);
     expect(code).toBe(0);
-    const tokens = stdout.trim().split('\n').map((line) => line.trim().split(/\s+/)[0]);
+    const tokens = stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/)[0]);
     expect(tokens).toEqual(golden.fill_mask.top5.map((t: { token: string }) => t.token));
   });
 
   it('fill-mask --json gives probabilities matching the fixture', async () => {
-    const { code, stdout } = await runCli(['fill-mask', '--model', GOLDEN_DIR, '--json', '--backend', 'cpu', golden.fill_mask.text]);
+    const { code, stdout } = await runCli([
+      'fill-mask',
+      '--model',
+      GOLDEN_DIR,
+      '--json',
+      '--backend',
+      'cpu',
+      golden.fill_mask.text,
+    ]);
     expect(code).toBe(0);
     const result = JSON.parse(stdout);
-    result.masks[0].forEach((c: { probability: number }, i: number) => expect(Math.abs(c.probability - golden.fill_mask.top5[i].prob)).toBeLessThan(1e-4));
+    result.masks[0].forEach((c: { probability: number }, i: number) =>
+      expect(Math.abs(c.probability - golden.fill_mask.top5[i].prob)).toBeLessThan(1e-4),
+    );
   });
 
   it('info describes the model', async () => {
     const { code, stdout } = await runCli(['info', '--model', GOLDEN_DIR, '--json']);
     expect(code).toBe(0);
     const info = JSON.parse(stdout);
-    expect(info).toMatchObject({ layers: 2, hidden: 32, heads: 4, vocabSize: golden.config?.vocab_size ?? info.vocabSize });
+    expect(info).toMatchObject({
+      layers: 2,
+      hidden: 32,
+      heads: 4,
+      vocabSize: golden.config?.vocab_size ?? info.vocabSize,
+    });
     expect(info.parameters).toBeGreaterThan(10_000);
   });
 
   it('tokenize turns JSONL into ids, type ids, tokens and offsets', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fewshot-cli-'));
     const input = join(dir, 'in.jsonl');
-    writeFileSync(input, `${JSON.stringify({ text: 'the cat sat', text_pair: 'on the mat' })}\n${JSON.stringify({ text: 'the dog' })}\n`);
+    writeFileSync(
+      input,
+      `${JSON.stringify({ text: 'the cat sat', text_pair: 'on the mat' })}\n${JSON.stringify({ text: 'the dog' })}\n`,
+    );
     const { code, stdout } = await runCli(['tokenize', '--model', GOLDEN_DIR, '--input', input]);
     expect(code).toBe(0);
-    const [pair, single] = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const [pair, single] = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(pair.tokens).toEqual(['[CLS]', 'the', 'cat', 'sat', '[SEP]', 'on', 'the', 'mat', '[SEP]']);
     expect(pair.type_ids).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1]);
     expect(single.offsets[1]).toEqual([0, 3]);
-    const truncated = await runCli(['tokenize', '--model', GOLDEN_DIR, '--input', input, '--max-length', '7', '--truncation', 'only_second']);
-    expect(JSON.parse(truncated.stdout.split('\n')[0]).tokens).toEqual(['[CLS]', 'the', 'cat', 'sat', '[SEP]', 'on', '[SEP]']);
+    const truncated = await runCli([
+      'tokenize',
+      '--model',
+      GOLDEN_DIR,
+      '--input',
+      input,
+      '--max-length',
+      '7',
+      '--truncation',
+      'only_second',
+    ]);
+    expect(JSON.parse(truncated.stdout.split('\n')[0]).tokens).toEqual([
+      '[CLS]',
+      'the',
+      'cat',
+      'sat',
+      '[SEP]',
+      'on',
+      '[SEP]',
+    ]);
   });
 
   it('predict --text prints a label and probabilities per text', async () => {
-    const { code, stdout } = await runCli(['predict', '--model', GOLDEN_DIR, '--text', 'the cat sat', '--text', 'a dog', '--json']);
+    const { code, stdout } = await runCli([
+      'predict',
+      '--model',
+      GOLDEN_DIR,
+      '--text',
+      'the cat sat',
+      '--text',
+      'a dog',
+      '--json',
+    ]);
     expect(code).toBe(0);
     const result = JSON.parse(stdout);
     expect(result.predictions).toHaveLength(2);
@@ -82,7 +133,23 @@ describe('fewshot CLI', () => {
 });
 
 describe('fewshot train / eval / predict', () => {
-  const FILLERS = ['the', 'cat', 'dog', 'sat', 'on', 'mat', 'big', 'small', 'red', 'tree', 'house', 'day', 'night', 'water', 'book'];
+  const FILLERS = [
+    'the',
+    'cat',
+    'dog',
+    'sat',
+    'on',
+    'mat',
+    'big',
+    'small',
+    'red',
+    'tree',
+    'house',
+    'day',
+    'night',
+    'water',
+    'book',
+  ];
   function toyCsv(count: number, seed: number): string {
     let state = seed;
     const rand = (n: number) => {
@@ -104,7 +171,25 @@ describe('fewshot train / eval / predict', () => {
     writeFileSync(join(dir, 'train.csv'), toyCsv(32, 1));
     writeFileSync(join(dir, 'test.csv'), toyCsv(16, 2));
     const out = join(dir, 'model');
-    const train = await runCli(['train', '--model', GOLDEN_DIR, '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--out', out, '--epochs', '12', '--lr', '5e-3', '--batch-size', '8', '--seed', '3']);
+    const train = await runCli([
+      'train',
+      '--model',
+      GOLDEN_DIR,
+      '--train',
+      join(dir, 'train.csv'),
+      '--test',
+      join(dir, 'test.csv'),
+      '--out',
+      out,
+      '--epochs',
+      '12',
+      '--lr',
+      '5e-3',
+      '--batch-size',
+      '8',
+      '--seed',
+      '3',
+    ]);
     expect(train.code, train.stderr).toBe(0);
     expect(train.stderr).toMatch(/Training .* on 26 examples \(2 labels: pos, neg\), dev 6 \(automatic split\)/);
     expect(train.stderr).toMatch(/\[#+\.*\] +\d+% /);
@@ -112,7 +197,10 @@ describe('fewshot train / eval / predict', () => {
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
     expect(metrics.labels).toEqual(['pos', 'neg']);
     expect(metrics.test.accuracy).toBeGreaterThan(0.8);
-    const log = readFileSync(join(out, 'train_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const log = readFileSync(join(out, 'train_log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const steps = log.filter((l) => 'loss' in l);
     expect(steps.length).toBe(metrics.result.steps);
     expect(steps[0]).toMatchObject({ step: 1 });
@@ -125,7 +213,15 @@ describe('fewshot train / eval / predict', () => {
     expect(JSON.parse(evaluated.stdout).accuracy).toBeCloseTo(metrics.test.accuracy, 6);
 
     const predictions = join(dir, 'pred.csv');
-    const predicted = await runCli(['predict', '--model', out, '--input', join(dir, 'test.csv'), '--output', predictions]);
+    const predicted = await runCli([
+      'predict',
+      '--model',
+      out,
+      '--input',
+      join(dir, 'test.csv'),
+      '--output',
+      predictions,
+    ]);
     expect(predicted.code, predicted.stderr).toBe(0);
     const lines = readFileSync(predictions, 'utf8').trim().split('\n');
     expect(lines[0]).toBe('text,label,p_pos,p_neg');
@@ -140,9 +236,33 @@ describe('fewshot train / eval / predict', () => {
     const out = join(dir, 'model');
     const verbalizer = { pos: ['good'], neg: ['bad'] };
     const train = await runCli([
-      'train', '--model', GOLDEN_DIR, '--train', join(dir, 'train.csv'), '--dev', join(dir, 'dev.csv'), '--test', join(dir, 'test.csv'), '--out', out,
-      '--method', 'prompt', '--template', '{text} it was [MASK] .', '--verbalizer', JSON.stringify(verbalizer),
-      '--epochs', '20', '--lr', '5e-3', '--batch-size', '8', '--seed', '3', '--patience', '0',
+      'train',
+      '--model',
+      GOLDEN_DIR,
+      '--train',
+      join(dir, 'train.csv'),
+      '--dev',
+      join(dir, 'dev.csv'),
+      '--test',
+      join(dir, 'test.csv'),
+      '--out',
+      out,
+      '--method',
+      'prompt',
+      '--template',
+      '{text} it was [MASK] .',
+      '--verbalizer',
+      JSON.stringify(verbalizer),
+      '--epochs',
+      '20',
+      '--lr',
+      '5e-3',
+      '--batch-size',
+      '8',
+      '--seed',
+      '3',
+      '--patience',
+      '0',
     ]);
     expect(train.code, train.stderr).toBe(0);
     expect(train.stderr).toMatch(/with the prompt "\{text\} it was \[MASK\] \."/);
@@ -171,7 +291,20 @@ describe('fewshot train / eval / predict', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fewshot-adapt-'));
     writeFileSync(join(dir, 'texts.csv'), toyCsv(120, 8));
     const out = join(dir, 'adapted');
-    const adapted = await runCli(['adapt', '--model', GOLDEN_DIR, '--data', join(dir, 'texts.csv'), '--out', out, '--steps', '30', '--lr', '5e-3', '--json']);
+    const adapted = await runCli([
+      'adapt',
+      '--model',
+      GOLDEN_DIR,
+      '--data',
+      join(dir, 'texts.csv'),
+      '--out',
+      out,
+      '--steps',
+      '30',
+      '--lr',
+      '5e-3',
+      '--json',
+    ]);
     expect(adapted.code, adapted.stderr).toBe(0);
     const result = JSON.parse(adapted.stdout);
     expect(result.steps).toBe(30);
@@ -179,12 +312,30 @@ describe('fewshot train / eval / predict', () => {
     expect(adapted.stderr).toMatch(/Held-out MLM loss on these texts/);
     const info = await runCli(['info', '--model', out, '--json']);
     expect(info.code, info.stderr).toBe(0);
-    const tooShort = await runCli(['adapt', '--model', GOLDEN_DIR, '--data', join(dir, 'none.csv'), '--out', join(dir, 'x')]);
+    const tooShort = await runCli([
+      'adapt',
+      '--model',
+      GOLDEN_DIR,
+      '--data',
+      join(dir, 'none.csv'),
+      '--out',
+      join(dir, 'x'),
+    ]);
     expect(tooShort.code).not.toBe(0);
   });
 
   it('--template without --method prompt is a usage error', async () => {
-    const result = await runCli(['train', '--model', GOLDEN_DIR, '--train', 'x.csv', '--out', 'y', '--template', '{text} [MASK]']);
+    const result = await runCli([
+      'train',
+      '--model',
+      GOLDEN_DIR,
+      '--train',
+      'x.csv',
+      '--out',
+      'y',
+      '--template',
+      '{text} [MASK]',
+    ]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/--method prompt/);
   });
@@ -192,7 +343,15 @@ describe('fewshot train / eval / predict', () => {
   it('refuses one-class training data with a clear message and no output', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fewshot-train-'));
     writeFileSync(join(dir, 'train.csv'), 'text,label\nthe cat,pos\nthe dog,pos\n');
-    const result = await runCli(['train', '--model', GOLDEN_DIR, '--train', join(dir, 'train.csv'), '--out', join(dir, 'out')]);
+    const result = await runCli([
+      'train',
+      '--model',
+      GOLDEN_DIR,
+      '--train',
+      join(dir, 'train.csv'),
+      '--out',
+      join(dir, 'out'),
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/TRAIN_INVALID_DATA/);
   });

@@ -26,7 +26,10 @@ export const COMMON_FLAGS: Record<string, FlagSpec> = {
 
 export async function setupBackend(args: ParsedArgs): Promise<NodeBackendName> {
   const requested = stringFlag(args, 'backend') ?? 'wasm';
-  if (requested !== 'cpu' && requested !== 'wasm') throw new UsageError(`--backend must be cpu or wasm in Node, got "${requested}". (WebGPU runs in the browser studio.)`);
+  if (requested !== 'cpu' && requested !== 'wasm')
+    throw new UsageError(
+      `--backend must be cpu or wasm in Node, got "${requested}". (WebGPU runs in the browser studio.)`,
+    );
   return initNodeBackend(requested);
 }
 

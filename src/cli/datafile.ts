@@ -42,7 +42,10 @@ export async function readDataFile(path: string, overrides: ColumnOverrides = {}
   };
   for (const [role, column] of Object.entries(mapping)) {
     if (column && !parsed.columns.includes(column)) {
-      throw new EngineError('DATA_UNKNOWN_COLUMN', `${path}: there is no column "${column}" (asked for as the ${role} column). Columns: ${parsed.columns.join(', ')}.`);
+      throw new EngineError(
+        'DATA_UNKNOWN_COLUMN',
+        `${path}: there is no column "${column}" (asked for as the ${role} column). Columns: ${parsed.columns.join(', ')}.`,
+      );
     }
   }
   const rows = applyColumnMapping(parsed, mapping).map((e) => ({
@@ -51,12 +54,21 @@ export async function readDataFile(path: string, overrides: ColumnOverrides = {}
     label: e.label,
     row: e.row,
   }));
-  return { path, rows, columns: { text: mapping.text, textPair: mapping.textPair ?? null, label: mapping.label ?? null }, warnings: parsed.warnings.map((w) => w.message) };
+  return {
+    path,
+    rows,
+    columns: { text: mapping.text, textPair: mapping.textPair ?? null, label: mapping.label ?? null },
+    warnings: parsed.warnings.map((w) => w.message),
+  };
 }
 
 /** Flags shared by commands that take texts from `--text` or an `--input` file. */
 export const TEXT_INPUT_FLAGS = {
-  input: { type: 'string', placeholder: 'FILE', help: 'CSV, TSV or JSONL with a text column (labels, if present, are ignored)' },
+  input: {
+    type: 'string',
+    placeholder: 'FILE',
+    help: 'CSV, TSV or JSONL with a text column (labels, if present, are ignored)',
+  },
   text: { type: 'string', placeholder: 'TEXT', multiple: true, help: 'a text (repeatable)' },
   'text-pair': { type: 'string', placeholder: 'TEXT', help: 'second text for pair models (with a single --text)' },
   'text-column': { type: 'string', placeholder: 'NAME', help: 'override the detected text column' },
@@ -71,7 +83,10 @@ export async function collectTextInputs(args: ParsedArgs, warn: (message: string
   const pair = texts.length === 1 ? (stringFlag(args, 'text-pair') ?? null) : null;
   const inputs: TextInput[] = texts.map((text) => ({ text, textPair: pair }));
   if (inputPath) {
-    const file = await readDataFile(inputPath, { text: stringFlag(args, 'text-column'), textPair: stringFlag(args, 'text-pair-column') });
+    const file = await readDataFile(inputPath, {
+      text: stringFlag(args, 'text-column'),
+      textPair: stringFlag(args, 'text-pair-column'),
+    });
     for (const w of file.warnings) warn(w);
     inputs.push(...file.rows.map((r) => ({ text: r.text, textPair: r.textPair ?? null })));
   }

@@ -18,7 +18,20 @@ import { trainCommand } from './commands/train';
 import { vocabCommand } from './commands/vocab';
 import { zeroShotCommand } from './commands/zero-shot';
 
-export const COMMANDS: Command[] = [infoCommand, tokenizeCommand, fillMaskCommand, predictCommand, embedCommand, trainCommand, evalCommand, vocabCommand, pretrainCommand, adaptCommand, zeroShotCommand, benchFewshotCommand];
+export const COMMANDS: Command[] = [
+  infoCommand,
+  tokenizeCommand,
+  fillMaskCommand,
+  predictCommand,
+  embedCommand,
+  trainCommand,
+  evalCommand,
+  vocabCommand,
+  pretrainCommand,
+  adaptCommand,
+  zeroShotCommand,
+  benchFewshotCommand,
+];
 
 const defaultIO: CliIO = {
   stdout: (text) => void process.stdout.write(text),
@@ -41,7 +54,14 @@ function mainHelp(): string {
 }
 
 function commandHelp(command: Command): string {
-  return [`Usage: ${command.usage}`, '', command.summary, '', 'Options:', formatHelp({ ...command.flags, ...COMMON_FLAGS })].join('\n');
+  return [
+    `Usage: ${command.usage}`,
+    '',
+    command.summary,
+    '',
+    'Options:',
+    formatHelp({ ...command.flags, ...COMMON_FLAGS }),
+  ].join('\n');
 }
 
 export async function main(argv: string[], io: CliIO = defaultIO): Promise<number> {

@@ -56,7 +56,9 @@ export interface CapabilityReport {
 }
 
 /** Locations of the three tfjs wasm binaries, keyed by file name (see `setWasmPaths`). */
-export type WasmPaths = Partial<Record<'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm', string>>;
+export type WasmPaths = Partial<
+  Record<'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm', string>
+>;
 
 export interface BackendOptions {
   /**
@@ -105,7 +107,9 @@ async function adapterReport(adapter: GPUAdapter): Promise<AdapterReport> {
   };
 }
 
-async function tryWebGpu(): Promise<{ ok: true; adapter: AdapterReport; limits: LimitsReport } | { ok: false; reason: string }> {
+async function tryWebGpu(): Promise<
+  { ok: true; adapter: AdapterReport; limits: LimitsReport } | { ok: false; reason: string }
+> {
   const probe = await probeWebGpu();
   if (!probe.adapter) return { ok: false, reason: probe.reason ?? 'no WebGPU adapter' };
   try {
@@ -135,7 +139,10 @@ async function tryWebGpu(): Promise<{ ok: true; adapter: AdapterReport; limits: 
   };
 }
 
-async function tryWasm(wasmPaths: WasmPaths | undefined, allowThreads: boolean): Promise<{ ok: true; threads: boolean } | { ok: false; reason: string }> {
+async function tryWasm(
+  wasmPaths: WasmPaths | undefined,
+  allowThreads: boolean,
+): Promise<{ ok: true; threads: boolean } | { ok: false; reason: string }> {
   if (typeof WebAssembly === 'undefined') return { ok: false, reason: 'WebAssembly is not available' };
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -147,7 +154,10 @@ async function tryWasm(wasmPaths: WasmPaths | undefined, allowThreads: boolean):
     // wasm lacks UnsortedSegmentSum, which the gradient of tf.gather (embedding lookup) needs.
     registerWasmKernels();
     // Threads need SharedArrayBuffer, which browsers grant only to cross-origin-isolated pages.
-    const threads = allowThreads && typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+    const threads =
+      allowThreads &&
+      typeof SharedArrayBuffer !== 'undefined' &&
+      (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
     return { ok: true, threads };
   } catch (error) {
     return { ok: false, reason: `the wasm backend failed to initialise: ${describeError(error)}` };
@@ -164,7 +174,9 @@ export async function initBestBackend(options: BackendOptions = {}): Promise<Cap
   const invalidRequest = requested !== null && forced === null ? requested : null;
 
   const skipped: { backend: BackendName; reason: string }[] = [];
-  const order: BackendName[] = forced ? [forced, ...BACKEND_PREFERENCE.filter((b) => b !== forced)] : [...BACKEND_PREFERENCE];
+  const order: BackendName[] = forced
+    ? [forced, ...BACKEND_PREFERENCE.filter((b) => b !== forced)]
+    : [...BACKEND_PREFERENCE];
   const report = (backend: BackendName, extra: Partial<CapabilityReport> = {}): CapabilityReport => ({
     backend,
     requested,
@@ -202,19 +214,22 @@ export async function initBestBackend(options: BackendOptions = {}): Promise<Cap
 function addForcedSkips(skipped: { backend: BackendName; reason: string }[], forced: BackendName): void {
   for (const faster of BACKEND_PREFERENCE) {
     if (faster === forced) break;
-    if (!skipped.some((s) => s.backend === faster)) skipped.push({ backend: faster, reason: `not tried: ?backend=${forced} was requested` });
+    if (!skipped.some((s) => s.backend === faster))
+      skipped.push({ backend: faster, reason: `not tried: ?backend=${forced} was requested` });
   }
 }
 
 /** One-line summary for badges and logs, e.g. "WebGPU · swiftshader" or "WASM fallback: no WebGPU adapter". */
 export function describeCapability(report: CapabilityReport): string {
   if (report.backend === 'webgpu') {
-    const name = report.adapter?.architecture || report.adapter?.vendor || report.adapter?.description || 'unknown adapter';
+    const name =
+      report.adapter?.architecture || report.adapter?.vendor || report.adapter?.description || 'unknown adapter';
     return `WebGPU · ${name}`;
   }
   const label = report.backend === 'wasm' ? 'WASM' : 'CPU';
   const forcedByUser = report.requested === report.backend;
   if (forcedByUser) return `${label} (forced by ?backend=${report.backend})`;
-  const reason = report.skipped.find((s) => s.backend === 'webgpu')?.reason ?? report.skipped[0]?.reason ?? 'unknown reason';
+  const reason =
+    report.skipped.find((s) => s.backend === 'webgpu')?.reason ?? report.skipped[0]?.reason ?? 'unknown reason';
   return `${label} fallback: ${reason}`;
 }

@@ -67,7 +67,13 @@ export async function runSelfTest(): Promise<SelfTestResult> {
 }
 
 /** The same computation in float64 plain JavaScript, as an independent reference. */
-export function referenceSelfTest(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): { matmul: number[]; softmax: number[] } {
+export function referenceSelfTest(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  m: number,
+  k: number,
+  n: number,
+): { matmul: number[]; softmax: number[] } {
   const matmul = new Array<number>(m * n).fill(0);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {

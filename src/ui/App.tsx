@@ -76,7 +76,13 @@ export function App() {
       <EngineBanner />
       <div className="studio">
         <Tabs />
-        <main className="app-main" role="tabpanel" id={`panel-${active}`} aria-labelledby={`tab-${active}`} data-testid={`panel-${active}`}>
+        <main
+          className="app-main"
+          role="tabpanel"
+          id={`panel-${active}`}
+          aria-labelledby={`tab-${active}`}
+          data-testid={`panel-${active}`}
+        >
           <Panel />
         </main>
       </div>

@@ -3,7 +3,14 @@
  * answers to requests by id, turns worker crashes into rejected requests plus a crash callback,
  * and can restart the worker.
  */
-import { PROTOCOL_VERSION, type RequestMap, type RequestType, type WorkerEventPayload, type WorkerMessage, type WorkerRequest } from '../worker/protocol';
+import {
+  PROTOCOL_VERSION,
+  type RequestMap,
+  type RequestType,
+  type WorkerEventPayload,
+  type WorkerMessage,
+  type WorkerRequest,
+} from '../worker/protocol';
 
 export class EngineRequestError extends Error {
   constructor(
@@ -39,7 +46,10 @@ export class EngineClient {
   }
 
   private spawn(): void {
-    const worker = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), { type: 'module', name: 'fewshot-engine' });
+    const worker = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'fewshot-engine',
+    });
     worker.addEventListener('message', (event: MessageEvent<WorkerMessage>) => this.onMessage(event.data));
     worker.addEventListener('error', (event: ErrorEvent) => {
       event.preventDefault();
@@ -73,13 +83,15 @@ export class EngineClient {
   }
 
   request<K extends RequestType>(type: K, params: RequestMap[K]['params']): Promise<RequestMap[K]['result']> {
-    if (!this.worker) return Promise.reject(new EngineRequestError('WORKER_CRASHED', 'The engine is not running. Restart it first.'));
+    if (!this.worker)
+      return Promise.reject(new EngineRequestError('WORKER_CRASHED', 'The engine is not running. Restart it first.'));
     const id = this.nextId++;
     const message = { v: PROTOCOL_VERSION, id, type, params } as WorkerRequest;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
       // Dataset bytes are transferred, not copied.
-      const transfer = type === 'parseDataset' ? [(params as RequestMap['parseDataset']['params']).bytes.buffer as ArrayBuffer] : [];
+      const transfer =
+        type === 'parseDataset' ? [(params as RequestMap['parseDataset']['params']).bytes.buffer as ArrayBuffer] : [];
       this.worker!.postMessage(message, transfer);
     });
   }
@@ -88,7 +100,8 @@ export class EngineClient {
   restart(): void {
     this.worker?.terminate();
     this.worker = null;
-    for (const pending of this.pending.values()) pending.reject(new EngineRequestError('WORKER_RESTARTED', 'The engine was restarted.'));
+    for (const pending of this.pending.values())
+      pending.reject(new EngineRequestError('WORKER_RESTARTED', 'The engine was restarted.'));
     this.pending.clear();
     this.spawn();
   }

@@ -28,11 +28,23 @@ const post = (message: WorkerMessage) => scope.postMessage(message);
 scope.addEventListener('message', (event: MessageEvent<unknown>) => {
   const request = event.data;
   if (!isWorkerRequest(request)) {
-    post({ v: PROTOCOL_VERSION, type: 'error', id: null, code: 'BAD_REQUEST', message: 'The engine received a message that is not a request.' });
+    post({
+      v: PROTOCOL_VERSION,
+      type: 'error',
+      id: null,
+      code: 'BAD_REQUEST',
+      message: 'The engine received a message that is not a request.',
+    });
     return;
   }
   if (request.v !== PROTOCOL_VERSION) {
-    post({ v: PROTOCOL_VERSION, type: 'error', id: request.id, code: 'PROTOCOL_VERSION', message: `Protocol version ${request.v} is not supported (engine speaks ${PROTOCOL_VERSION}). Reload the page.` });
+    post({
+      v: PROTOCOL_VERSION,
+      type: 'error',
+      id: request.id,
+      code: 'PROTOCOL_VERSION',
+      message: `Protocol version ${request.v} is not supported (engine speaks ${PROTOCOL_VERSION}). Reload the page.`,
+    });
     return;
   }
   handleRequest(request, post).then(

@@ -33,7 +33,10 @@ async function requireSession(): Promise<Session> {
   return session;
 }
 
-export async function handleRequest(request: WorkerRequest, post: (message: WorkerMessage) => void): Promise<RequestMap[typeof request.type]['result']> {
+export async function handleRequest(
+  request: WorkerRequest,
+  post: (message: WorkerMessage) => void,
+): Promise<RequestMap[typeof request.type]['result']> {
   emitEvent = (event) => post({ v: PROTOCOL_VERSION, type: 'event', event });
   switch (request.type) {
     case 'hello': {
@@ -41,13 +44,19 @@ export async function handleRequest(request: WorkerRequest, post: (message: Work
       return { ...report, summary: describeCapability(report) };
     }
     case 'selfTest':
-      if (!capability) throw new EngineError('NOT_READY', 'Send `hello` before `selfTest`: the backend is not initialised yet.');
+      if (!capability)
+        throw new EngineError('NOT_READY', 'Send `hello` before `selfTest`: the backend is not initialised yet.');
       await capability;
       return runSelfTest();
     case 'loadModel':
       return (await requireSession()).loadModel(request.params.source);
     case 'startTraining':
-      return (await requireSession()).startTraining(request.params.train, request.params.dev, request.params.overrides, request.params.method);
+      return (await requireSession()).startTraining(
+        request.params.train,
+        request.params.dev,
+        request.params.overrides,
+        request.params.method,
+      );
     case 'pauseTraining':
       return { state: (await requireSession()).pause() };
     case 'resumeTraining':
@@ -74,22 +83,40 @@ export async function handleRequest(request: WorkerRequest, post: (message: Work
       const { bytes, fileName, mapping } = request.params;
       const parsed = parseDatasetFile(bytes, fileName);
       if (parsed.columns.length < 2) {
-        throw new EngineError('DATA_ONE_COLUMN', `${fileName} has only one column (${JSON.stringify(parsed.columns[0] ?? '')}). A dataset needs a text column and a label column.`);
+        throw new EngineError(
+          'DATA_ONE_COLUMN',
+          `${fileName} has only one column (${JSON.stringify(parsed.columns[0] ?? '')}). A dataset needs a text column and a label column.`,
+        );
       }
       if (mapping) {
         for (const column of [mapping.text, mapping.textPair, mapping.label]) {
-          if (column !== null && !parsed.columns.includes(column)) throw new EngineError('BAD_REQUEST', `Column ${JSON.stringify(column)} is not in ${fileName}.`);
+          if (column !== null && !parsed.columns.includes(column))
+            throw new EngineError('BAD_REQUEST', `Column ${JSON.stringify(column)} is not in ${fileName}.`);
         }
       }
-      const detected = mapping ? { ...mapping, reasons: [] as string[] } : detectColumns(parsed.columns, parsed.rows.slice(0, 500));
+      const detected = mapping
+        ? { ...mapping, reasons: [] as string[] }
+        : detectColumns(parsed.columns, parsed.rows.slice(0, 500));
       const used = { text: detected.text, textPair: detected.textPair, label: detected.label };
       const examples = applyColumnMapping(parsed, used);
       const current = session?.hasModel ? session : null;
-      const tokenLengths = current ? await current.tokenLengths(examples.map((e) => ({ text: e.text, textPair: e.textPair }))) : null;
-      return { fileName, format: parsed.format, columns: parsed.columns, mapping: used, reasons: detected.reasons, examples, warnings: parsed.warnings.map((w) => w.message), tokenLengths };
+      const tokenLengths = current
+        ? await current.tokenLengths(examples.map((e) => ({ text: e.text, textPair: e.textPair })))
+        : null;
+      return {
+        fileName,
+        format: parsed.format,
+        columns: parsed.columns,
+        mapping: used,
+        reasons: detected.reasons,
+        examples,
+        warnings: parsed.warnings.map((w) => w.message),
+        tokenLengths,
+      };
     }
     case 'debugCrash':
-      if (import.meta.env?.MODE === 'production') throw new EngineError('BAD_REQUEST', 'debugCrash exists only in dev and test builds.');
+      if (import.meta.env?.MODE === 'production')
+        throw new EngineError('BAD_REQUEST', 'debugCrash exists only in dev and test builds.');
       // Throwing from a timer escapes every handler: the worker's global error fires, as in a real crash.
       setTimeout(() => {
         throw new Error(request.params.message);
@@ -97,7 +124,10 @@ export async function handleRequest(request: WorkerRequest, post: (message: Work
       return new Promise<never>(() => {});
     default: {
       const unknownType: never = request;
-      throw new EngineError('BAD_REQUEST', `Unknown request type ${JSON.stringify((unknownType as { type: string }).type)}.`);
+      throw new EngineError(
+        'BAD_REQUEST',
+        `Unknown request type ${JSON.stringify((unknownType as { type: string }).type)}.`,
+      );
     }
   }
 }

@@ -29,7 +29,8 @@ export type ModelSource =
 
 /** What the UI learns about a training run when it starts. */
 /** Classifier head on [CLS] (default), or LM-BFF prompt fine-tuning through the MLM head. */
-export type TrainingMethod = { kind: 'head' } | { kind: 'prompt'; template: string; verbalizer: Record<string, string[]> };
+export type TrainingMethod =
+  { kind: 'head' } | { kind: 'prompt'; template: string; verbalizer: Record<string, string[]> };
 
 export interface TrainingPlan {
   method: TrainingMethod['kind'];
@@ -156,7 +157,13 @@ export interface SuggestPromptsResult {
   /** Per label: words most probable at the [MASK] for that label's training rows and least for the others. */
   words: Record<string, { word: string; score: number }[]>;
   /** Library prompts for these labels (plus label-name words), ranked by zero-shot dev accuracy. */
-  ranked: { template: string; verbalizer: Record<string, string[]>; accuracy: number; macroF1: number; error: string | null }[];
+  ranked: {
+    template: string;
+    verbalizer: Record<string, string[]>;
+    accuracy: number;
+    macroF1: number;
+    error: string | null;
+  }[];
   devCount: number;
 }
 
@@ -169,7 +176,10 @@ export interface RequestMap {
   /** Replace the session's model. Refused while training runs. */
   loadModel: { params: { source: ModelSource }; result: ModelSummary };
   /** Start fine-tuning the classifier head on labeled rows; events follow. */
-  startTraining: { params: { train: Example[]; dev: Example[] | null; overrides: FineTuneOverrides; method?: TrainingMethod }; result: TrainingPlan };
+  startTraining: {
+    params: { train: Example[]; dev: Example[] | null; overrides: FineTuneOverrides; method?: TrainingMethod };
+    result: TrainingPlan;
+  };
   /** Continue MLM pretraining on the user's texts (task-adaptive pretraining); uses the training slot. */
   startAdapt: { params: AdaptParams; result: AdaptPlan };
   pauseTraining: { params: Record<string, never>; result: { state: string } };
@@ -178,7 +188,10 @@ export interface RequestMap {
   stopTraining: { params: Record<string, never>; result: { state: string } };
   /** Classifier probabilities, with the weights as they are now (also during training). */
   /** `trainingStep`: optimizer steps taken by the running training when the answer was computed (null when none runs). */
-  predict: { params: { inputs: TextInput[] }; result: { labels: string[]; predictions: Prediction[]; trainingStep: number | null } };
+  predict: {
+    params: { inputs: TextInput[] };
+    result: { labels: string[]; predictions: Prediction[]; trainingStep: number | null };
+  };
   fillMask: { params: { text: string; topK: number }; result: FillMaskCandidate[][] };
   suggestPrompts: { params: SuggestPromptsParams; result: SuggestPromptsResult };
   /** Which Hub repos are already in the download cache. */
@@ -189,7 +202,10 @@ export interface RequestMap {
   /** The model as a Hugging Face folder: file name → bytes. */
   exportModel: { params: { dtype: 'F32' | 'F16' }; result: { files: Record<string, Uint8Array> } };
   /** Parse a CSV/TSV/JSONL file, detect (or apply) the column mapping, count tokens. */
-  parseDataset: { params: { bytes: Uint8Array; fileName: string; mapping?: DatasetColumnMapping }; result: ParsedDatasetResult };
+  parseDataset: {
+    params: { bytes: Uint8Array; fileName: string; mapping?: DatasetColumnMapping };
+    result: ParsedDatasetResult;
+  };
   /** Test builds only: make the worker die with an uncaught error, to exercise crash recovery. */
   debugCrash: { params: { message: string }; result: never };
 }
@@ -202,13 +218,7 @@ export type WorkerRequest = {
 }[RequestType];
 
 /** Stable error codes; the UI picks its wording and recovery action by code. */
-export type ErrorCode =
-  | 'BAD_REQUEST'
-  | 'PROTOCOL_VERSION'
-  | 'NOT_READY'
-  | 'BUSY_TRAINING'
-  | 'INTERNAL'
-  | (string & {}); // engine codes (EngineError.code) pass through unchanged
+export type ErrorCode = 'BAD_REQUEST' | 'PROTOCOL_VERSION' | 'NOT_READY' | 'BUSY_TRAINING' | 'INTERNAL' | (string & {}); // engine codes (EngineError.code) pass through unchanged
 
 /** Streaming events not tied to a request. */
 export type WorkerEventPayload =

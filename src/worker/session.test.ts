@@ -16,7 +16,23 @@ afterAll(async () => {
   await server.close();
 });
 
-const FILLERS = ['the', 'cat', 'dog', 'sat', 'on', 'mat', 'big', 'small', 'red', 'tree', 'house', 'day', 'night', 'water', 'book'];
+const FILLERS = [
+  'the',
+  'cat',
+  'dog',
+  'sat',
+  'on',
+  'mat',
+  'big',
+  'small',
+  'red',
+  'tree',
+  'house',
+  'day',
+  'night',
+  'water',
+  'book',
+];
 
 /** Sentiment-like toy data from the golden vocabulary: the label is carried by one keyword. */
 function toyExamples(count: number, seed: number): Example[] {
@@ -56,7 +72,14 @@ describe('Session', () => {
     expect(summary.hidden).toBe(32);
     const data = toyExamples(32, 3);
     const dev = toyExamples(16, 77);
-    const plan = await session.startTraining(data, dev, { epochs: 25, learningRate: 3e-3, batchSize: 8, seed: 1, dropout: false, patience: 0 });
+    const plan = await session.startTraining(data, dev, {
+      epochs: 25,
+      learningRate: 3e-3,
+      batchSize: 8,
+      seed: 1,
+      dropout: false,
+      patience: 0,
+    });
     expect(plan.labels).toEqual(['pos', 'neg']);
     expect(plan.totalSteps).toBe(100);
 
@@ -79,7 +102,11 @@ describe('Session', () => {
     expect(answerSteps.every((s) => Number.isInteger(s) && s >= 0 && s <= 100)).toBe(true);
     expect(answerSteps[2]).toBeGreaterThan(answerSteps[0]);
 
-    const done = await waitFor(() => events.find((e) => e.event.kind === 'trainingDone')?.event as Extract<WorkerEventPayload, { kind: 'trainingDone' }> | undefined);
+    const done = await waitFor(
+      () =>
+        events.find((e) => e.event.kind === 'trainingDone')?.event as
+          Extract<WorkerEventPayload, { kind: 'trainingDone' }> | undefined,
+    );
     expect(done.summary.bestMetrics?.accuracy).toBeGreaterThan(0.7);
     const after = await session.predict(data);
     expect(after.predictions.every((p, i) => p.label === data[i].label)).toBe(true);
@@ -87,7 +114,9 @@ describe('Session', () => {
 
     // Every loss point arrives, and progress events are throttled to ≤ 10 per second.
     const progress = events.filter((e) => e.event.kind === 'progress');
-    const steps = progress.flatMap((e) => (e.event as Extract<WorkerEventPayload, { kind: 'progress' }>).losses.map((l) => l.step));
+    const steps = progress.flatMap((e) =>
+      (e.event as Extract<WorkerEventPayload, { kind: 'progress' }>).losses.map((l) => l.step),
+    );
     expect(steps).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
     for (let i = 1; i < progress.length; i++) {
       const windowEvents = progress.filter((e) => e.at > progress[i].at - 1000 && e.at <= progress[i].at);
@@ -101,10 +130,23 @@ describe('Session', () => {
     const session = new Session(emit, { cache: null });
     await session.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' });
     const data = toyExamples(16, 5);
-    await session.startTraining(data, toyExamples(8, 55), { epochs: 200, learningRate: 2e-3, batchSize: 8, seed: 2, evalEvery: 2, patience: 0 });
+    await session.startTraining(data, toyExamples(8, 55), {
+      epochs: 200,
+      learningRate: 2e-3,
+      batchSize: 8,
+      seed: 2,
+      evalEvery: 2,
+      patience: 0,
+    });
     await waitFor(() => (events.some((e) => e.event.kind === 'evaluated') ? true : undefined));
     expect(session.pause()).toBe('paused');
-    const lastStep = () => Math.max(0, ...events.filter((e) => e.event.kind === 'progress').flatMap((e) => (e.event as Extract<WorkerEventPayload, { kind: 'progress' }>).losses.map((l) => l.step)));
+    const lastStep = () =>
+      Math.max(
+        0,
+        ...events
+          .filter((e) => e.event.kind === 'progress')
+          .flatMap((e) => (e.event as Extract<WorkerEventPayload, { kind: 'progress' }>).losses.map((l) => l.step)),
+      );
     await new Promise((r) => setTimeout(r, 300));
     const pausedAt = lastStep();
     await new Promise((r) => setTimeout(r, 300));
@@ -114,11 +156,16 @@ describe('Session', () => {
     expect(session.resume()).toBe('running');
     await waitFor(() => (lastStep() > pausedAt + 2 ? true : undefined));
     expect(await session.stop()).toBe('idle');
-    const done = events.find((e) => e.event.kind === 'trainingDone')!.event as Extract<WorkerEventPayload, { kind: 'trainingDone' }>;
+    const done = events.find((e) => e.event.kind === 'trainingDone')!.event as Extract<
+      WorkerEventPayload,
+      { kind: 'trainingDone' }
+    >;
     expect(done.summary.reason).toBe('stopped');
     expect(done.summary.restored).toBe('best');
     const best = events
-      .filter((e) => e.event.kind === 'evaluated' && (e.event as Extract<WorkerEventPayload, { kind: 'evaluated' }>).isBest)
+      .filter(
+        (e) => e.event.kind === 'evaluated' && (e.event as Extract<WorkerEventPayload, { kind: 'evaluated' }>).isBest,
+      )
       .at(-1)!.event as Extract<WorkerEventPayload, { kind: 'evaluated' }>;
     expect(done.summary.bestStep).toBe(best.step);
   });
@@ -127,10 +174,14 @@ describe('Session', () => {
     const { emit } = collect();
     const session = new Session(emit, { cache: null });
     await session.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' });
-    await expect(session.loadModel({ kind: 'url', baseUrl: `${server.url}/missing`, name: 'missing' })).rejects.toThrow(/config\.json/);
+    await expect(session.loadModel({ kind: 'url', baseUrl: `${server.url}/missing`, name: 'missing' })).rejects.toThrow(
+      /config\.json/,
+    );
     const data = toyExamples(16, 9);
     await session.startTraining(data, null, { epochs: 50, batchSize: 4, seed: 3 });
-    await expect(session.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' })).rejects.toMatchObject({ code: 'BUSY_TRAINING' });
+    await expect(session.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' })).rejects.toMatchObject({
+      code: 'BUSY_TRAINING',
+    });
     await expect(session.startTraining(data, null, {})).rejects.toMatchObject({ code: 'BUSY_TRAINING' });
     await session.stop();
     const { predictions } = await session.predict([{ text: 'great' }]);
@@ -141,12 +192,25 @@ describe('Session', () => {
     const { events, emit } = collect();
     const session = new Session(emit, { cache: null });
     await session.loadModel({ kind: 'url', baseUrl: `${server.url}`, name: 'golden' });
-    const method = { kind: 'prompt' as const, template: '{text} it was [MASK] .', verbalizer: { pos: ['good'], neg: ['bad'] } };
-    const plan = await session.startTraining(toyExamples(32, 5), toyExamples(16, 7), { epochs: 20, learningRate: 5e-3, batchSize: 8, seed: 3, patience: 0 }, method);
+    const method = {
+      kind: 'prompt' as const,
+      template: '{text} it was [MASK] .',
+      verbalizer: { pos: ['good'], neg: ['bad'] },
+    };
+    const plan = await session.startTraining(
+      toyExamples(32, 5),
+      toyExamples(16, 7),
+      { epochs: 20, learningRate: 5e-3, batchSize: 8, seed: 3, patience: 0 },
+      method,
+    );
     expect(plan).toMatchObject({ method: 'prompt', labels: ['pos', 'neg'], totalSteps: 80 });
     const during = await session.predict([{ text: 'the cat sat great' }]);
     expect(during.labels).toEqual(['pos', 'neg']);
-    const done = await waitFor(() => events.find((e) => e.event.kind === 'trainingDone')?.event as Extract<WorkerEventPayload, { kind: 'trainingDone' }> | undefined);
+    const done = await waitFor(
+      () =>
+        events.find((e) => e.event.kind === 'trainingDone')?.event as
+          Extract<WorkerEventPayload, { kind: 'trainingDone' }> | undefined,
+    );
     expect(done.model.prompt).toEqual({ template: method.template, verbalizer: method.verbalizer });
     expect(done.summary.bestMetrics?.accuracy).toBeGreaterThan(0.9);
     const { files } = await session.exportModel('F32');
@@ -155,11 +219,15 @@ describe('Session', () => {
     // Back to the head method: the prompt is dropped and predict uses the classifier again.
     const headPlan = await session.startTraining(toyExamples(32, 5), null, { epochs: 1, batchSize: 8, seed: 3 });
     expect(headPlan.method).toBe('head');
-    const second = await waitFor(() => events.filter((e) => e.event.kind === 'trainingDone')[1]?.event as Extract<WorkerEventPayload, { kind: 'trainingDone' }> | undefined);
+    const second = await waitFor(
+      () =>
+        events.filter((e) => e.event.kind === 'trainingDone')[1]?.event as
+          Extract<WorkerEventPayload, { kind: 'trainingDone' }> | undefined,
+    );
     expect(second.model.prompt).toBeNull();
   });
 
-  it('adapts the model to the user\'s texts: held-out MLM loss on those texts goes down, the playground keeps answering', async () => {
+  it("adapts the model to the user's texts: held-out MLM loss on those texts goes down, the playground keeps answering", async () => {
     const { events, emit } = collect();
     const session = new Session(emit, { cache: null });
     await session.loadModel({ kind: 'url', baseUrl: `${server.url}`, name: 'golden' });
@@ -168,36 +236,60 @@ describe('Session', () => {
     expect(plan.heldOut).toBeGreaterThan(0);
     const [fill] = await session.fillMask('the cat [MASK] on the mat .', 3);
     expect(fill).toHaveLength(3);
-    const done = await waitFor(() => events.find((e) => e.event.kind === 'adaptDone')?.event as Extract<WorkerEventPayload, { kind: 'adaptDone' }> | undefined);
+    const done = await waitFor(
+      () =>
+        events.find((e) => e.event.kind === 'adaptDone')?.event as
+          Extract<WorkerEventPayload, { kind: 'adaptDone' }> | undefined,
+    );
     expect(done.result).toMatchObject({ stepsDone: 30, reason: 'completed' });
     expect(done.result.after.loss).toBeLessThan(done.result.before.loss);
-    const steps = events.filter((e) => e.event.kind === 'progress').flatMap((e) => (e.event as Extract<WorkerEventPayload, { kind: 'progress' }>).losses.map((l) => l.step));
+    const steps = events
+      .filter((e) => e.event.kind === 'progress')
+      .flatMap((e) => (e.event as Extract<WorkerEventPayload, { kind: 'progress' }>).losses.map((l) => l.step));
     expect(steps).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
-    await expect(session.startAdapt({ texts: ['too short'], steps: 5 })).rejects.toMatchObject({ code: 'ADAPT_TOO_FEW_TEXTS' });
+    await expect(session.startAdapt({ texts: ['too short'], steps: 5 })).rejects.toMatchObject({
+      code: 'ADAPT_TOO_FEW_TEXTS',
+    });
   });
 
   it('suggests label words from the training rows and ranks prompts on the dev split', async () => {
     const session = new Session(() => {}, { cache: null });
     await session.loadModel({ kind: 'url', baseUrl: `${server.url}`, name: 'golden' });
-    const result = await session.suggestPrompts({ template: '{text} it was [MASK] .', labeled: toyExamples(40, 9), topK: 5 });
+    const result = await session.suggestPrompts({
+      template: '{text} it was [MASK] .',
+      labeled: toyExamples(40, 9),
+      topK: 5,
+    });
     expect(result.labels).toEqual(['pos', 'neg']);
     expect(result.devCount).toBe(8);
     for (const label of result.labels) {
       expect(result.words[label]).toHaveLength(5);
       expect(result.words[label].every((w) => /^\p{L}{2,}$/u.test(w.word))).toBe(true);
-      expect(result.words[label].map((w) => w.score)).toEqual([...result.words[label].map((w) => w.score)].sort((a, b) => b - a));
+      expect(result.words[label].map((w) => w.score)).toEqual(
+        [...result.words[label].map((w) => w.score)].sort((a, b) => b - a),
+      );
     }
     // The suggested top words, under the user's template, are among the ranked candidates.
-    expect(result.ranked.some((r) => r.template === '{text} it was [MASK] .' && r.verbalizer.pos[0] === result.words.pos[0].word)).toBe(true);
+    expect(
+      result.ranked.some(
+        (r) => r.template === '{text} it was [MASK] .' && r.verbalizer.pos[0] === result.words.pos[0].word,
+      ),
+    ).toBe(true);
     const scored = result.ranked.filter((r) => r.error === null).map((r) => r.accuracy);
     expect(scored).toEqual([...scored].sort((a, b) => b - a));
   });
 
-  it('zero-shot: prompt probabilities equal the MLM head\'s label-word probabilities, scored on the dev split', async () => {
+  it("zero-shot: prompt probabilities equal the MLM head's label-word probabilities, scored on the dev split", async () => {
     const session = new Session(() => {}, { cache: null });
     await session.loadModel({ kind: 'url', baseUrl: `${server.url}`, name: 'golden' });
     const verbalizer = { pos: ['good'], neg: ['bad'] };
-    const result = await session.zeroShot({ template: '{text} it was [MASK] .', verbalizer, calibrate: false, inputs: [{ text: 'the cat sat' }], labeled: toyExamples(40, 9) });
+    const result = await session.zeroShot({
+      template: '{text} it was [MASK] .',
+      verbalizer,
+      calibrate: false,
+      inputs: [{ text: 'the cat sat' }],
+      labeled: toyExamples(40, 9),
+    });
     expect(result.labels).toEqual(['pos', 'neg']);
     // Hand computation: one word per label, so P(label) = p(word) / Σ p(words) at the mask.
     const [candidates] = await session.fillMask('the cat sat it was [MASK] .', 200);
@@ -206,10 +298,24 @@ describe('Session', () => {
     // 40 labeled rows → the same 20 % stratified dev split training uses: 8 rows.
     expect(result.evaluation).toMatchObject({ n: 8, autoSplit: true });
     expect(result.evaluation!.accuracy).toBeGreaterThanOrEqual(0);
-    const partial = await session.zeroShot({ template: '{text} it was [MASK] .', verbalizer: { pos: ['good'] }, calibrate: false, inputs: [], labeled: toyExamples(40, 9) });
+    const partial = await session.zeroShot({
+      template: '{text} it was [MASK] .',
+      verbalizer: { pos: ['good'] },
+      calibrate: false,
+      inputs: [],
+      labeled: toyExamples(40, 9),
+    });
     expect(partial.evaluation).toBeNull();
     expect(partial.evaluationNote).toMatch(/"neg"/);
-    await expect(session.zeroShot({ template: '{text} no mask here', verbalizer, calibrate: false, inputs: [{ text: 'x' }], labeled: null })).rejects.toMatchObject({ code: 'PROMPT_NO_MASK' });
+    await expect(
+      session.zeroShot({
+        template: '{text} no mask here',
+        verbalizer,
+        calibrate: false,
+        inputs: [{ text: 'x' }],
+        labeled: null,
+      }),
+    ).rejects.toMatchObject({ code: 'PROMPT_NO_MASK' });
   });
 
   it('rejects one-class data before training with a clear message', async () => {
@@ -243,7 +349,11 @@ describe('Session faults that cannot be caused on this machine (simulated)', () 
     };
     try {
       await session.startTraining(data, null, { epochs: 20, batchSize: 4, seed: 1 });
-      const failure = await waitFor(() => events.find((e) => e.event.kind === 'trainingError')?.event as Extract<WorkerEventPayload, { kind: 'trainingError' }> | undefined);
+      const failure = await waitFor(
+        () =>
+          events.find((e) => e.event.kind === 'trainingError')?.event as
+            Extract<WorkerEventPayload, { kind: 'trainingError' }> | undefined,
+      );
       expect(failure.code).toBe(code);
       expect(failure.message).toMatch(advice);
       expect(failure.message).toMatch(/last good weights were kept/);

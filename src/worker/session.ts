@@ -18,15 +18,41 @@ import {
 } from '../engine/checkpoint';
 import { EngineError } from '../engine/checkpoint/types';
 import { FewShotModel, type ModelSummary, type TextInput } from '../engine/pipeline/fewshot-model';
-import { createTrainer, prepareFineTune, type FineTuneOverrides, type MemoryLimits } from '../engine/pipeline/fine-tune';
+import {
+  createTrainer,
+  prepareFineTune,
+  type FineTuneOverrides,
+  type MemoryLimits,
+} from '../engine/pipeline/fine-tune';
 import type { Example } from '../engine/train/data';
 import type { ClassifierTrainer, TrainerCallbacks } from '../engine/train/trainer';
 import { preparePromptFineTune } from '../engine/pipeline/prompt-fine-tune';
 import type { PromptTrainer } from '../engine/prompt/trainer';
-import { PROMPT_LIBRARY, buildVerbalizer, compileTemplate, evaluatePrompt, findRecipe, labelNameVerbalizer, predictWithPrompt, rankPrompts, recipeCandidates, suggestLabelWords, type PromptCandidate } from '../engine/prompt';
+import {
+  PROMPT_LIBRARY,
+  buildVerbalizer,
+  compileTemplate,
+  evaluatePrompt,
+  findRecipe,
+  labelNameVerbalizer,
+  predictWithPrompt,
+  rankPrompts,
+  recipeCandidates,
+  suggestLabelWords,
+  type PromptCandidate,
+} from '../engine/prompt';
 import { prepareAdaptation } from '../engine/pretrain/adapt';
 import type { SuggestPromptsParams, SuggestPromptsResult } from './protocol';
-import type { AdaptParams, AdaptPlan, ModelSource, TrainingMethod, TrainingPlan, WorkerEventPayload, ZeroShotParams, ZeroShotResult } from './protocol';
+import type {
+  AdaptParams,
+  AdaptPlan,
+  ModelSource,
+  TrainingMethod,
+  TrainingPlan,
+  WorkerEventPayload,
+  ZeroShotParams,
+  ZeroShotResult,
+} from './protocol';
 import { SessionScheduler } from './scheduler';
 
 /** At most this many progress events per second reach the UI. */
@@ -63,7 +89,8 @@ export class Session {
     private readonly emit: Emit,
     options: SessionOptions = {},
   ) {
-    this.cache = options.cache !== undefined ? options.cache : typeof caches !== 'undefined' ? new BrowserDownloadCache() : null;
+    this.cache =
+      options.cache !== undefined ? options.cache : typeof caches !== 'undefined' ? new BrowserDownloadCache() : null;
     this.limits = options.limits ?? null;
   }
 
@@ -82,20 +109,40 @@ export class Session {
 
   private assertNotTraining(what: string): void {
     if (this.scheduler.trainingState !== 'idle') {
-      throw new EngineError('BUSY_TRAINING', `Cannot ${what} while training is ${this.scheduler.trainingState}. Stop training first.`);
+      throw new EngineError(
+        'BUSY_TRAINING',
+        `Cannot ${what} while training is ${this.scheduler.trainingState}. Stop training first.`,
+      );
     }
   }
 
   private sourceFor(source: ModelSource): { checkpoint: CheckpointSource; name: string; description: string } {
     switch (source.kind) {
       case 'url':
-        return { checkpoint: createUrlFolderSource(source.baseUrl), name: source.name, description: `embedded (${source.baseUrl})` };
+        return {
+          checkpoint: createUrlFolderSource(source.baseUrl),
+          name: source.name,
+          description: `embedded (${source.baseUrl})`,
+        };
       case 'hub': {
-        const hub = createHubSource({ repo: source.repo, revision: source.revision, baseUrl: source.baseUrl, cache: this.cache ?? undefined });
-        return { checkpoint: hub, name: source.repo, description: `${source.baseUrl ?? 'https://huggingface.co'}/${source.repo}@${source.revision ?? 'main'}` };
+        const hub = createHubSource({
+          repo: source.repo,
+          revision: source.revision,
+          baseUrl: source.baseUrl,
+          cache: this.cache ?? undefined,
+        });
+        return {
+          checkpoint: hub,
+          name: source.repo,
+          description: `${source.baseUrl ?? 'https://huggingface.co'}/${source.repo}@${source.revision ?? 'main'}`,
+        };
       }
       case 'files':
-        return { checkpoint: createFileListSource(source.files), name: source.name, description: `folder "${source.name}"` };
+        return {
+          checkpoint: createFileListSource(source.files),
+          name: source.name,
+          description: `folder "${source.name}"`,
+        };
     }
   }
 
@@ -119,17 +166,36 @@ export class Session {
   }
 
   /** Validates, prepares and starts training; resolves with the plan once the run has started. */
-  async startTraining(train: Example[], dev: Example[] | null, overrides: FineTuneOverrides, method: TrainingMethod = { kind: 'head' }): Promise<TrainingPlan> {
+  async startTraining(
+    train: Example[],
+    dev: Example[] | null,
+    overrides: FineTuneOverrides,
+    method: TrainingMethod = { kind: 'head' },
+  ): Promise<TrainingPlan> {
     this.assertNotTraining('start another training run');
     const model = this.requireModel();
     const limits: MemoryLimits | null = this.limits
-      ? { maxBufferBytes: this.limits.maxStorageBufferBindingSize, totalBudgetBytes: this.limits.maxBufferSize * STEP_BUDGET_BUFFER_MULTIPLE }
+      ? {
+          maxBufferBytes: this.limits.maxStorageBufferBindingSize,
+          totalBudgetBytes: this.limits.maxBufferSize * STEP_BUDGET_BUFFER_MULTIPLE,
+        }
       : null;
     const prepared = prepareFineTune(model, { train, dev }, overrides, limits);
     if (prepared.memory.note) this.emit({ kind: 'log', level: 'warn', message: prepared.memory.note });
     const prompt = method.kind === 'prompt' ? preparePromptFineTune(model, prepared, method) : null;
     const callbacks: TrainerCallbacks = {
-      onProgress: (p) => this.queueProgress({ kind: 'progress', step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, epochs: p.epochs, losses: p.losses, learningRate: p.learningRate, examplesPerSecond: p.examplesPerSecond, etaSeconds: p.etaSeconds }),
+      onProgress: (p) =>
+        this.queueProgress({
+          kind: 'progress',
+          step: p.step,
+          totalSteps: p.totalSteps,
+          epoch: p.epoch,
+          epochs: p.epochs,
+          losses: p.losses,
+          learningRate: p.learningRate,
+          examplesPerSecond: p.examplesPerSecond,
+          etaSeconds: p.etaSeconds,
+        }),
       onEvaluated: (e) => {
         // Not a progress flush: that would bypass the 10-per-second throttle.
         this.emit({ kind: 'evaluated', step: e.step, epoch: e.epoch, isBest: e.isBest, metrics: e.metrics });
@@ -174,7 +240,11 @@ export class Session {
               const failure = describeFailure(error);
               // Keep the last good weights: restore the best (or initial) snapshot via finish().
               await trainer.finish('stopped').catch(() => undefined);
-              this.emit({ kind: 'trainingError', code: failure.code, message: `${failure.message} Training stopped; the last good weights were kept.` });
+              this.emit({
+                kind: 'trainingError',
+                code: failure.code,
+                message: `${failure.message} Training stopped; the last good weights were kept.`,
+              });
             } else {
               const summary = await trainer.finish(stopRequested ? 'stopped' : 'completed');
               if (!prompt) model.markClassifierTrained();
@@ -206,7 +276,17 @@ export class Session {
       onLosses: (losses) => {
         const last = losses.at(-1);
         if (!last) return;
-        this.queueProgress({ kind: 'progress', step: last.step, totalSteps: params.steps, epoch: 1, epochs: 1, losses: losses.map((l) => ({ step: l.step, loss: l.loss })), learningRate: last.lr, examplesPerSecond: 0, etaSeconds: 0 });
+        this.queueProgress({
+          kind: 'progress',
+          step: last.step,
+          totalSteps: params.steps,
+          epoch: 1,
+          epochs: 1,
+          losses: losses.map((l) => ({ step: l.step, loss: l.loss })),
+          learningRate: last.lr,
+          examplesPerSecond: 0,
+          etaSeconds: 0,
+        });
       },
       onLog: (level, message) => this.emit({ kind: 'log', level: level === 'warning' ? 'warn' : 'info', message }),
     });
@@ -224,13 +304,23 @@ export class Session {
             this.flushProgress();
             if (reason === 'failed') {
               const failure = describeFailure(error);
-              this.emit({ kind: 'trainingError', code: failure.code, message: `${failure.message} Adaptation stopped.` });
+              this.emit({
+                kind: 'trainingError',
+                code: failure.code,
+                message: `${failure.message} Adaptation stopped.`,
+              });
               return;
             }
             const after = await pretrainer.evaluate();
             this.emit({
               kind: 'adaptDone',
-              result: { plan, stepsDone: pretrainer.stepCount, reason: stopRequested ? 'stopped' : 'completed', before: { loss: before.loss, accuracy: before.accuracy }, after: { loss: after.loss, accuracy: after.accuracy } },
+              result: {
+                plan,
+                stepsDone: pretrainer.stepCount,
+                reason: stopRequested ? 'stopped' : 'completed',
+                before: { loss: before.loss, accuracy: before.accuracy },
+                after: { loss: after.loss, accuracy: after.accuracy },
+              },
             });
           } finally {
             pretrainer.dispose();
@@ -264,7 +354,11 @@ export class Session {
     return this.scheduler.enqueue(async () => {
       const model = this.requireModel();
       // Answered between steps: the weights are those after `trainer.step` optimizer steps.
-      return { labels: model.labels, predictions: await model.predict(inputs), trainingStep: this.trainer?.step ?? null };
+      return {
+        labels: model.labels,
+        predictions: await model.predict(inputs),
+        trainingStep: this.trainer?.step ?? null,
+      };
     });
   }
 
@@ -283,22 +377,42 @@ export class Session {
       const labels = Object.keys(params.verbalizer);
       const template = compileTemplate(params.template, model.tokenizer);
       const verbalizer = buildVerbalizer(params.verbalizer, labels, model.tokenizer);
-      const prompt = { config: { template: params.template, verbalizer: params.verbalizer, calibrate: params.calibrate }, template, verbalizer };
+      const prompt = {
+        config: { template: params.template, verbalizer: params.verbalizer, calibrate: params.calibrate },
+        template,
+        verbalizer,
+      };
       const predictions = params.inputs.length > 0 ? await predictWithPrompt(model, prompt, params.inputs) : [];
       let evaluation: ZeroShotResult['evaluation'] = null;
       let evaluationNote: string | null = null;
       if (params.labeled && params.labeled.length > 0) {
         const prepared = prepareFineTune(model, { train: params.labeled, dev: null }, { seed: params.seed });
         const missing = prepared.labels.filter((l) => !labels.includes(l));
-        if (missing.length > 0) evaluationNote = `No label words for ${missing.map((l) => `"${l}"`).join(', ')}: give every label of the data at least one word to score the prompt on the dev split.`;
+        if (missing.length > 0)
+          evaluationNote = `No label words for ${missing.map((l) => `"${l}"`).join(', ')}: give every label of the data at least one word to score the prompt on the dev split.`;
         else if (prepared.devExamples.length === 0) evaluationNote = 'The dev split is empty (too few labeled rows).';
         else {
-          const rows = prepared.devExamples.map((e) => ({ text: e.text, textPair: e.textPair ?? null, label: e.label! }));
+          const rows = prepared.devExamples.map((e) => ({
+            text: e.text,
+            textPair: e.textPair ?? null,
+            label: e.label!,
+          }));
           const metrics = await evaluatePrompt(model, template, verbalizer, rows, { calibrate: params.calibrate });
-          evaluation = { accuracy: metrics.accuracy, macroF1: metrics.macroF1, n: metrics.n, autoSplit: prepared.autoSplit };
+          evaluation = {
+            accuracy: metrics.accuracy,
+            macroF1: metrics.macroF1,
+            n: metrics.n,
+            autoSplit: prepared.autoSplit,
+          };
         }
       }
-      return { labels, predictions, warnings: [...template.warnings, ...verbalizer.warnings], evaluation, evaluationNote };
+      return {
+        labels,
+        predictions,
+        warnings: [...template.warnings, ...verbalizer.warnings],
+        evaluation,
+        evaluationNote,
+      };
     });
   }
 
@@ -312,14 +426,23 @@ export class Session {
       const prepared = prepareFineTune(model, { train: params.labeled, dev: null }, { seed: params.seed });
       const labels = prepared.labels;
       const asInput = (e: Example) => ({ text: e.text, textPair: e.textPair ?? null, label: e.label! });
-      const suggestions = await suggestLabelWords(model, params.template, prepared.trainExamples.map(asInput), labels, { topK: params.topK ?? 8 });
-      const words = Object.fromEntries(Object.entries(suggestions).map(([label, list]) => [label, list.map((w) => ({ word: w.word, score: w.score }))]));
+      const suggestions = await suggestLabelWords(model, params.template, prepared.trainExamples.map(asInput), labels, {
+        topK: params.topK ?? 8,
+      });
+      const words = Object.fromEntries(
+        Object.entries(suggestions).map(([label, list]) => [
+          label,
+          list.map((w) => ({ word: w.word, score: w.score })),
+        ]),
+      );
       const recipe = findRecipe(null, labels);
       const candidates: PromptCandidate[] = recipe ? recipeCandidates(recipe, labels, model.tokenizer) : [];
       // Label names as words under every library template not already covered.
       try {
         const byName = labelNameVerbalizer(labels, model.tokenizer);
-        const templates = recipe ? recipe.templates : [...new Set(PROMPT_LIBRARY.flatMap((r) => r.templates.slice(0, 1)))];
+        const templates = recipe
+          ? recipe.templates
+          : [...new Set(PROMPT_LIBRARY.flatMap((r) => r.templates.slice(0, 1)))];
         for (const template of templates) candidates.push({ template, verbalizer: byName });
       } catch {
         /* some label has no usable word: the library verbalizers (if any) still rank */
@@ -328,11 +451,18 @@ export class Session {
       if (labels.every((l) => top[l].length > 0)) candidates.push({ template: params.template, verbalizer: top });
       const dev = prepared.devExamples.map(asInput);
       const ranked = dev.length > 0 ? await rankPrompts(model, candidates, dev, labels) : [];
-      const normalize = (v: PromptCandidate['verbalizer']) => Object.fromEntries(Object.entries(v).map(([l, w]) => [l, typeof w === 'string' ? [w] : [...w]]));
+      const normalize = (v: PromptCandidate['verbalizer']) =>
+        Object.fromEntries(Object.entries(v).map(([l, w]) => [l, typeof w === 'string' ? [w] : [...w]]));
       return {
         labels,
         words,
-        ranked: ranked.map((r) => ({ template: r.template, verbalizer: normalize(r.verbalizer), accuracy: r.accuracy, macroF1: r.macroF1, error: r.error })),
+        ranked: ranked.map((r) => ({
+          template: r.template,
+          verbalizer: normalize(r.verbalizer),
+          accuracy: r.accuracy,
+          macroF1: r.macroF1,
+          error: r.error,
+        })),
         devCount: dev.length,
       };
     });
@@ -350,8 +480,10 @@ export class Session {
         status[repo] = false;
         continue;
       }
-      const has = async (file: string) => (await cache.get(hubFileUrl(repo, file, { baseUrl })).catch(() => null))?.kind === 'file';
-      status[repo] = (await has('config.json')) && ((await has('model.safetensors')) || (await has('pytorch_model.bin')));
+      const has = async (file: string) =>
+        (await cache.get(hubFileUrl(repo, file, { baseUrl })).catch(() => null))?.kind === 'file';
+      status[repo] =
+        (await has('config.json')) && ((await has('model.safetensors')) || (await has('pytorch_model.bin')));
     }
     return status;
   }
@@ -400,10 +532,16 @@ function describeFailure(error: unknown): { code: string; message: string } {
   if (error instanceof EngineError) return { code: error.code, message: error.message };
   const message = error instanceof Error ? error.message : String(error);
   if (/out of memory|OOM|allocation/i.test(message)) {
-    return { code: 'GPU_OUT_OF_MEMORY', message: `The GPU ran out of memory (${message}). Lower the batch size or the max length.` };
+    return {
+      code: 'GPU_OUT_OF_MEMORY',
+      message: `The GPU ran out of memory (${message}). Lower the batch size or the max length.`,
+    };
   }
   if (/device (was )?lost|device is lost|DeviceLost/i.test(message)) {
-    return { code: 'GPU_DEVICE_LOST', message: `The GPU device was lost (${message}). Reload the page to get a fresh device.` };
+    return {
+      code: 'GPU_DEVICE_LOST',
+      message: `The GPU device was lost (${message}). Reload the page to get a fresh device.`,
+    };
   }
   return { code: 'TRAINING_FAILED', message };
 }

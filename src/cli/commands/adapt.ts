@@ -37,12 +37,17 @@ export const adaptCommand: Command = {
     const model = await loadModelFromDir(modelDir);
     const bar = new ProgressBar(io);
     let lastLoss = NaN;
-    const { pretrainer, plan } = prepareAdaptation(model, texts, { steps, learningRate: numberFlag(args, 'lr', undefined), seed: intFlag(args, 'seed', 42, { min: 0 }) }, {
-      onLosses: (losses) => {
-        lastLoss = losses.at(-1)?.loss ?? lastLoss;
+    const { pretrainer, plan } = prepareAdaptation(
+      model,
+      texts,
+      { steps, learningRate: numberFlag(args, 'lr', undefined), seed: intFlag(args, 'seed', 42, { min: 0 }) },
+      {
+        onLosses: (losses) => {
+          lastLoss = losses.at(-1)?.loss ?? lastLoss;
+        },
+        onLog: (level, message) => io.stderr(`${level}: ${message}\n`),
       },
-      onLog: (level, message) => io.stderr(`${level}: ${message}\n`),
-    });
+    );
     try {
       await pretrainer.init(false);
       io.stderr(
@@ -50,12 +55,18 @@ export const adaptCommand: Command = {
           `${steps} steps, batch ${plan.batchSize}, lr ${plan.learningRate}\n`,
       );
       const before = await pretrainer.evaluate();
-      while (await pretrainer.step()) bar.update(pretrainer.stepCount, steps, `MLM loss ${Number.isFinite(lastLoss) ? lastLoss.toFixed(4) : '-'}`);
+      while (await pretrainer.step())
+        bar.update(pretrainer.stepCount, steps, `MLM loss ${Number.isFinite(lastLoss) ? lastLoss.toFixed(4) : '-'}`);
       await pretrainer.flushLosses();
       bar.done();
       const after = await pretrainer.evaluate();
       await saveModelToDir(model, outDir, { dtype });
-      const result = { steps: pretrainer.stepCount, plan, before: { loss: before.loss, accuracy: before.accuracy }, after: { loss: after.loss, accuracy: after.accuracy } };
+      const result = {
+        steps: pretrainer.stepCount,
+        plan,
+        before: { loss: before.loss, accuracy: before.accuracy },
+        after: { loss: after.loss, accuracy: after.accuracy },
+      };
       io.stderr(
         `Held-out MLM loss on these texts ${before.loss.toFixed(4)} → ${after.loss.toFixed(4)}, masked-word accuracy ${(100 * before.accuracy).toFixed(1)}% → ${(100 * after.accuracy).toFixed(1)}%. ` +
           `Saved the adapted model to ${outDir}; fine-tune it with fewshot train --model ${outDir}\n`,

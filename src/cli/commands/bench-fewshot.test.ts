@@ -41,7 +41,27 @@ describe('bench-fewshot', () => {
     let stderr = '';
     const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stderrIsTTY: false };
     const code = await main(
-      ['bench-fewshot', '--data', dir, '--k', '2', '--seeds', '2', '--methods', 'zeroshot,prompt,head', '--model', 'public/models/micro-random', '--max-test', '8', '--epochs', '2', '--max-len', '32', '--out', out],
+      [
+        'bench-fewshot',
+        '--data',
+        dir,
+        '--k',
+        '2',
+        '--seeds',
+        '2',
+        '--methods',
+        'zeroshot,prompt,head',
+        '--model',
+        'public/models/micro-random',
+        '--max-test',
+        '8',
+        '--epochs',
+        '2',
+        '--max-len',
+        '32',
+        '--out',
+        out,
+      ],
       io,
     );
     expect(stderr).not.toMatch(/Error/);
@@ -66,7 +86,22 @@ describe('bench-fewshot', () => {
     expect(await main(['bench-fewshot', '--data', dir, '--methods', 'zeroshot,magic'], io)).toBe(2);
     expect(stderr).toMatch(/--methods takes zeroshot, prompt, head/);
     stderr = '';
-    expect(await main(['bench-fewshot', '--data', dir, '--k', '2', '--model', 'tests/fixtures/golden-micro/model', '--verbalizer', '{"positive":"grate","negative":"bad"}'], io)).toBe(1);
+    expect(
+      await main(
+        [
+          'bench-fewshot',
+          '--data',
+          dir,
+          '--k',
+          '2',
+          '--model',
+          'tests/fixtures/golden-micro/model',
+          '--verbalizer',
+          '{"positive":"grate","negative":"bad"}',
+        ],
+        io,
+      ),
+    ).toBe(1);
     expect(stderr).toMatch(/"grate".*Close vocabulary entries: .*great.*VERBALIZER_WORD_NOT_IN_VOCAB/);
   });
 });
@@ -82,13 +117,27 @@ describe('zero-shot command', () => {
 
   it('classifies texts, scores labeled data, suggests words and ranks prompts', async () => {
     const v = '{"positive":["great"],"negative":["terrible"]}';
-    const texts = await run(['zero-shot', '--model', GOLDEN, '--template', '{text} it was [MASK] .', '--verbalizer', v, '--text', 'the movie was good', '--json']);
+    const texts = await run([
+      'zero-shot',
+      '--model',
+      GOLDEN,
+      '--template',
+      '{text} it was [MASK] .',
+      '--verbalizer',
+      v,
+      '--text',
+      'the movie was good',
+      '--json',
+    ]);
     expect(texts.code).toBe(0);
     const p = JSON.parse(texts.stdout).predictions[0];
     expect(p.probabilities.positive + p.probabilities.negative).toBeCloseTo(1, 5);
     const dir = mkdtempSync(join(tmpdir(), 'zero-shot-'));
     const data = join(dir, 'reviews.csv');
-    writeFileSync(data, 'text,label\nthe movie was good,positive\ni loved the film,positive\nthe movie was bad,negative\ni hated the film,negative\n');
+    writeFileSync(
+      data,
+      'text,label\nthe movie was good,positive\ni loved the film,positive\nthe movie was bad,negative\ni hated the film,negative\n',
+    );
     const scored = await run(['zero-shot', '--model', GOLDEN, '--data', data, '--json']);
     expect(scored.code).toBe(0);
     expect(JSON.parse(scored.stdout)).toMatchObject({ template: '{text} It was [MASK].', n: 4 });
@@ -96,7 +145,17 @@ describe('zero-shot command', () => {
     expect(JSON.parse(suggested.stdout).suggestions.positive).toHaveLength(3);
     const searched = await run(['zero-shot', '--model', GOLDEN, '--data', data, '--search', '--json']);
     expect(JSON.parse(searched.stdout).length).toBeGreaterThan(3);
-    const noMask = await run(['zero-shot', '--model', GOLDEN, '--template', '{text} it was good', '--verbalizer', v, '--text', 'x']);
+    const noMask = await run([
+      'zero-shot',
+      '--model',
+      GOLDEN,
+      '--template',
+      '{text} it was good',
+      '--verbalizer',
+      v,
+      '--text',
+      'x',
+    ]);
     expect(noMask.code).toBe(1);
     expect(noMask.stderr).toMatch(/PROMPT_NO_MASK/);
   });

@@ -49,7 +49,11 @@ export function sampleFewShot(rows: readonly Labeled[], k: number, seed: number)
   const dev: Labeled[] = [];
   for (const label of [...byLabel.keys()].sort()) {
     const pool = rng.shuffle([...byLabel.get(label)!]);
-    if (pool.length < 2 * k) throw new EngineError('BENCH_TOO_FEW_ROWS', `Label "${label}" has ${pool.length} training rows; K=${k} needs ${2 * k} (K for train and K for dev). Lower --k.`);
+    if (pool.length < 2 * k)
+      throw new EngineError(
+        'BENCH_TOO_FEW_ROWS',
+        `Label "${label}" has ${pool.length} training rows; K=${k} needs ${2 * k} (K for train and K for dev). Lower --k.`,
+      );
     train.push(...pool.slice(0, k));
     dev.push(...pool.slice(k, 2 * k));
   }
@@ -73,15 +77,32 @@ interface RunResult {
 export const benchFewshotCommand: Command = {
   name: 'bench-fewshot',
   summary: 'few-shot benchmark (LM-BFF protocol): zero-shot prompt vs prompt fine-tuning vs classifier head',
-  usage: 'fewshot bench-fewshot --data DIR [--k 16 --seeds 5 --methods zeroshot,prompt,head --model DIR --template T --verbalizer JSON --max-test N --out FILE.json]',
+  usage:
+    'fewshot bench-fewshot --data DIR [--k 16 --seeds 5 --methods zeroshot,prompt,head --model DIR --template T --verbalizer JSON --max-test N --out FILE.json]',
   flags: {
-    data: { type: 'string', placeholder: 'DIR', help: 'dataset folder with train.csv and test.csv (its name picks the default prompt, e.g. sst2)' },
-    model: { type: 'string', placeholder: 'DIR', help: `pretrained model folder with an MLM head (default ${DEFAULT_BENCH_MODEL})` },
+    data: {
+      type: 'string',
+      placeholder: 'DIR',
+      help: 'dataset folder with train.csv and test.csv (its name picks the default prompt, e.g. sst2)',
+    },
+    model: {
+      type: 'string',
+      placeholder: 'DIR',
+      help: `pretrained model folder with an MLM head (default ${DEFAULT_BENCH_MODEL})`,
+    },
     k: { type: 'string', placeholder: 'N', help: 'examples per class for train, and again for dev (default 16)' },
     seeds: { type: 'string', placeholder: 'N', help: 'number of seeds / samples (default 5; seeds 1..N)' },
     methods: { type: 'string', placeholder: 'LIST', help: 'comma-separated: zeroshot,prompt,head (default all)' },
-    template: { type: 'string', placeholder: 'T', help: 'cloze template, e.g. "{text} It was [MASK]." (default: built-in per dataset)' },
-    verbalizer: { type: 'string', placeholder: 'JSON', help: 'label words, e.g. \'{"positive":["great"],"negative":["terrible"]}\'' },
+    template: {
+      type: 'string',
+      placeholder: 'T',
+      help: 'cloze template, e.g. "{text} It was [MASK]." (default: built-in per dataset)',
+    },
+    verbalizer: {
+      type: 'string',
+      placeholder: 'JSON',
+      help: 'label words, e.g. \'{"positive":["great"],"negative":["terrible"]}\'',
+    },
     calibrate: { type: 'boolean', help: 'calibrate zero-shot scores on content-free inputs' },
     'max-test': { type: 'string', placeholder: 'N', help: 'score at most N test rows (a fixed random subset)' },
     epochs: { type: 'string', placeholder: 'N', help: 'training epochs for prompt and head (default: from data size)' },
@@ -97,9 +118,13 @@ export const benchFewshotCommand: Command = {
     const modelDir = stringFlag(args, 'model') ?? DEFAULT_BENCH_MODEL;
     const k = intFlag(args, 'k', 16, { min: 1, max: 10_000 });
     const seeds = intFlag(args, 'seeds', 5, { min: 1, max: 100 });
-    const methods = (stringFlag(args, 'methods') ?? BENCH_METHODS.join(',')).split(',').map((m) => m.trim()).filter(Boolean);
+    const methods = (stringFlag(args, 'methods') ?? BENCH_METHODS.join(','))
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean);
     const unknown = methods.filter((m) => !(BENCH_METHODS as readonly string[]).includes(m));
-    if (unknown.length > 0 || methods.length === 0) throw new UsageError(`--methods takes ${BENCH_METHODS.join(', ')}; got "${unknown.join(', ') || 'nothing'}".`);
+    if (unknown.length > 0 || methods.length === 0)
+      throw new UsageError(`--methods takes ${BENCH_METHODS.join(', ')}; got "${unknown.join(', ') || 'nothing'}".`);
     const maxTest = stringFlag(args, 'max-test') ? intFlag(args, 'max-test', 1, { min: 1 }) : null;
     const overrides: FineTuneOverrides = {
       epochs: stringFlag(args, 'epochs') ? intFlag(args, 'epochs', 1, { min: 1, max: 10_000 }) : undefined,
@@ -118,15 +143,22 @@ export const benchFewshotCommand: Command = {
     const unseen = testRows.filter((r) => !labels.includes(r.label)).length;
     if (unseen > 0) io.stderr(`note: ${unseen} test rows have labels absent from train.csv and are not scored.\n`);
     testRows = testRows.filter((r) => labels.includes(r.label));
-    if (maxTest !== null && testRows.length > maxTest) testRows = new Rng(0).fork('max-test').shuffle([...testRows]).slice(0, maxTest);
-    if (testRows.length === 0) throw new EngineError('BENCH_NO_TEST', `${join(dataDir, 'test.csv')} has no labeled rows with a training label.`);
+    if (maxTest !== null && testRows.length > maxTest)
+      testRows = new Rng(0)
+        .fork('max-test')
+        .shuffle([...testRows])
+        .slice(0, maxTest);
+    if (testRows.length === 0)
+      throw new EngineError('BENCH_NO_TEST', `${join(dataDir, 'test.csv')} has no labeled rows with a training label.`);
 
     // Prompt: flags or the built-in default for this dataset; validated once up front.
     const probe = await loadModelFromDir(modelDir);
     const dataset = basename(resolve(dataDir));
     const fallback = defaultPrompt(dataset, labels, probe.tokenizer);
     const templateText = stringFlag(args, 'template') ?? fallback.template;
-    const verbalizerSpec: VerbalizerSpec = stringFlag(args, 'verbalizer') ? parseVerbalizerJson(stringFlag(args, 'verbalizer')!) : fallback.verbalizer;
+    const verbalizerSpec: VerbalizerSpec = stringFlag(args, 'verbalizer')
+      ? parseVerbalizerJson(stringFlag(args, 'verbalizer')!)
+      : fallback.verbalizer;
     const needsPrompt = methods.some((m) => m !== 'head');
     if (needsPrompt) {
       for (const w of compileTemplate(templateText, probe.tokenizer).warnings) io.stderr(`warning: ${w}\n`);
@@ -136,7 +168,8 @@ export const benchFewshotCommand: Command = {
     probe.dispose();
     io.stderr(
       `bench-fewshot ${dataset}: K=${k} per class (${labels.length} labels), ${seeds} seeds, test ${testRows.length} rows, methods ${methods.join(', ')}` +
-        (needsPrompt ? `; template "${templateText}", verbalizer ${JSON.stringify(verbalizerSpec)}` : '') + '\n',
+        (needsPrompt ? `; template "${templateText}", verbalizer ${JSON.stringify(verbalizerSpec)}` : '') +
+        '\n',
     );
 
     const results: RunResult[] = [];
@@ -146,10 +179,23 @@ export const benchFewshotCommand: Command = {
         const started = Date.now();
         const model = await loadModelFromDir(modelDir, { seed });
         try {
-          const metrics = await runMethod(method, model, sample, testRows, labels, { templateText, verbalizerSpec, overrides: { ...overrides, seed }, calibrate });
-          const r = { method, seed, accuracy: metrics.accuracy, macroF1: metrics.macroF1, seconds: (Date.now() - started) / 1000 };
+          const metrics = await runMethod(method, model, sample, testRows, labels, {
+            templateText,
+            verbalizerSpec,
+            overrides: { ...overrides, seed },
+            calibrate,
+          });
+          const r = {
+            method,
+            seed,
+            accuracy: metrics.accuracy,
+            macroF1: metrics.macroF1,
+            seconds: (Date.now() - started) / 1000,
+          };
           results.push(r);
-          io.stderr(`seed ${seed} ${method.padEnd(8)} accuracy ${r.accuracy.toFixed(4)} macro-F1 ${r.macroF1.toFixed(4)} (${r.seconds.toFixed(1)} s)\n`);
+          io.stderr(
+            `seed ${seed} ${method.padEnd(8)} accuracy ${r.accuracy.toFixed(4)} macro-F1 ${r.macroF1.toFixed(4)} (${r.seconds.toFixed(1)} s)\n`,
+          );
         } finally {
           model.dispose();
         }
@@ -158,7 +204,12 @@ export const benchFewshotCommand: Command = {
 
     const summary = (methods as BenchMethod[]).map((method) => {
       const rs = results.filter((r) => r.method === method);
-      return { method, accuracy: meanStd(rs.map((r) => r.accuracy)), macroF1: meanStd(rs.map((r) => r.macroF1)), runs: rs.length };
+      return {
+        method,
+        accuracy: meanStd(rs.map((r) => r.accuracy)),
+        macroF1: meanStd(rs.map((r) => r.macroF1)),
+        runs: rs.length,
+      };
     });
     const report = {
       dataset,
@@ -180,7 +231,9 @@ export const benchFewshotCommand: Command = {
       printJson(io, report);
       return 0;
     }
-    io.stdout(`\n${dataset}, K=${k}, ${seeds} seed${seeds > 1 ? 's' : ''}, ${testRows.length} test rows (mean ± std)\n`);
+    io.stdout(
+      `\n${dataset}, K=${k}, ${seeds} seed${seeds > 1 ? 's' : ''}, ${testRows.length} test rows (mean ± std)\n`,
+    );
     io.stdout(`${'method'.padEnd(10)}  ${'accuracy'.padEnd(17)}  macro-F1\n`);
     for (const s of summary) {
       const fmt = (m: { mean: number; std: number }) => `${(100 * m.mean).toFixed(1)} ± ${(100 * m.std).toFixed(1)}`;
@@ -202,7 +255,10 @@ async function runMethod(
   const toInput = (r: Labeled) => ({ text: r.text, textPair: r.textPair ?? null, label: r.label });
   if (method === 'zeroshot') {
     const v = buildVerbalizer(o.verbalizerSpec, labels, model.tokenizer);
-    return evaluatePrompt(model, o.templateText, v, test.map(toInput), { calibrate: o.calibrate, maxLength: model.maxLength });
+    return evaluatePrompt(model, o.templateText, v, test.map(toInput), {
+      calibrate: o.calibrate,
+      maxLength: model.maxLength,
+    });
   }
   const prepared = prepareFineTune(model, { train: sample.train, dev: sample.dev }, { ...o.overrides, patience: 0 });
   if (method === 'head') {
@@ -212,7 +268,11 @@ async function runMethod(
         /* steps */
       }
       await trainer.finish();
-      const encoded = model.encode(test.map(toInput), test.map((r) => prepared.labels.indexOf(r.label)), prepared.options.maxLength);
+      const encoded = model.encode(
+        test.map(toInput),
+        test.map((r) => prepared.labels.indexOf(r.label)),
+        prepared.options.maxLength,
+      );
       return await trainer.evaluate(encoded.examples);
     } finally {
       trainer.dispose();
@@ -222,9 +282,21 @@ async function runMethod(
   const compiled = compileTemplate(o.templateText, model.tokenizer);
   const maxLength = Math.min(model.maxLength, Math.ceil((prepared.options.maxLength + compiled.fixedLength) / 8) * 8);
   const v = buildVerbalizer(o.verbalizerSpec, labels, model.tokenizer);
-  const encode = (rows: readonly Labeled[]) => encodePromptExamples(compiled, model.tokenizer, rows.map(toInput), rows.map((r) => labels.indexOf(r.label)), maxLength).examples;
+  const encode = (rows: readonly Labeled[]) =>
+    encodePromptExamples(
+      compiled,
+      model.tokenizer,
+      rows.map(toInput),
+      rows.map((r) => labels.indexOf(r.label)),
+      maxLength,
+    ).examples;
   const { classWeights: _cw, ...options } = prepared.options;
-  const trainer = new PromptTrainer(model.params, model.config, v, encode(sample.train), encode(sample.dev), { ...options, gradAccumSteps: 1, batchSize: options.batchSize * (options.gradAccumSteps ?? 1), maxLength });
+  const trainer = new PromptTrainer(model.params, model.config, v, encode(sample.train), encode(sample.dev), {
+    ...options,
+    gradAccumSteps: 1,
+    batchSize: options.batchSize * (options.gradAccumSteps ?? 1),
+    maxLength,
+  });
   try {
     await trainer.run();
     return await trainer.evaluate(encode(test));

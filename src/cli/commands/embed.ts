@@ -18,7 +18,8 @@ export const embedCommand: Command = {
     const model = await loadModelFromDir(dir);
     const vectors = await model.embed(inputs);
     model.dispose();
-    for (const [i, embedding] of vectors.entries()) io.stdout(`${JSON.stringify({ text: inputs[i].text, embedding: embedding.map((x) => Number(x.toFixed(6))) })}\n`);
+    for (const [i, embedding] of vectors.entries())
+      io.stdout(`${JSON.stringify({ text: inputs[i].text, embedding: embedding.map((x) => Number(x.toFixed(6))) })}\n`);
     return 0;
   },
 };

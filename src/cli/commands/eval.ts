@@ -22,16 +22,29 @@ export const evalCommand: Command = {
     const model = await loadModelFromDir(dir);
     const labels = model.labels;
     const rows = await readExamples(dataPath, columnOverrides(args), io);
-    const unknown = [...new Set(rows.map((r) => r.label).filter((l): l is string => l !== null && !labels.includes(l)))];
+    const unknown = [
+      ...new Set(rows.map((r) => r.label).filter((l): l is string => l !== null && !labels.includes(l))),
+    ];
     if (unknown.length > 0) {
-      throw new EngineError('EVAL_UNKNOWN_LABELS', `${dataPath} has labels the model does not know: ${unknown.join(', ')}. The model's labels: ${labels.join(', ')}.`);
+      throw new EngineError(
+        'EVAL_UNKNOWN_LABELS',
+        `${dataPath} has labels the model does not know: ${unknown.join(', ')}. The model's labels: ${labels.join(', ')}.`,
+      );
     }
     const labeled = rows.filter((r) => r.label !== null);
-    if (labeled.length === 0) throw new EngineError('EVAL_NO_LABELS', `${dataPath} has no labeled rows to evaluate on.`);
+    if (labeled.length === 0)
+      throw new EngineError('EVAL_NO_LABELS', `${dataPath} has no labeled rows to evaluate on.`);
     const maxLength = Math.min(Number(stringFlag(args, 'max-len') ?? 128), model.maxLength);
     // model.predict goes through the saved prompt when the model has one, else the classifier head.
-    const predictions = await model.predict(labeled.map((r) => ({ text: r.text, textPair: r.textPair ?? null })), { maxLength });
-    const metrics = computeMetrics(labeled.map((r) => labels.indexOf(r.label!)), predictions.map((p) => p.probabilities), labels);
+    const predictions = await model.predict(
+      labeled.map((r) => ({ text: r.text, textPair: r.textPair ?? null })),
+      { maxLength },
+    );
+    const metrics = computeMetrics(
+      labeled.map((r) => labels.indexOf(r.label!)),
+      predictions.map((p) => p.probabilities),
+      labels,
+    );
     model.dispose();
     if (wantsJson(args)) {
       const { predictions: _p, ...rest } = metrics;

@@ -13,7 +13,8 @@ export const fillMaskCommand: Command = {
   async run(args, io) {
     const dir = requireString(args, 'model', 'the model folder');
     const text = args.positionals.join(' ');
-    if (!text) throw new UsageError('Give the text as an argument, e.g. fewshot fill-mask --model DIR "the movie was [MASK] ."');
+    if (!text)
+      throw new UsageError('Give the text as an argument, e.g. fewshot fill-mask --model DIR "the movie was [MASK] ."');
     const topK = intFlag(args, 'top-k', 5, { min: 1, max: 1000 });
     await setupBackend(args);
     const model = await loadModelFromDir(dir);

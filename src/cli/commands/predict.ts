@@ -14,7 +14,11 @@ export const predictCommand: Command = {
     ...TEXT_INPUT_FLAGS,
     output: { type: 'string', placeholder: 'FILE', help: 'write predictions here (.csv or .jsonl; default: stdout)' },
     format: { type: 'string', placeholder: 'csv|jsonl', help: 'output format (default from --output, else jsonl)' },
-    'max-len': { type: 'string', placeholder: 'N', help: 'truncate inputs to N tokens (default 128, capped by the model)' },
+    'max-len': {
+      type: 'string',
+      placeholder: 'N',
+      help: 'truncate inputs to N tokens (default 128, capped by the model)',
+    },
   },
   async run(args, io) {
     const dir = requireString(args, 'model', 'the fine-tuned model folder');
@@ -29,16 +33,34 @@ export const predictCommand: Command = {
     const labels = model.labels;
     model.dispose();
     if (wantsJson(args) && !output) {
-      printJson(io, { labels, predictions: predictions.map((p, i) => ({ text: inputs[i].text, label: p.label, probabilities: Object.fromEntries(labels.map((l, j) => [l, p.probabilities[j]])) })) });
+      printJson(io, {
+        labels,
+        predictions: predictions.map((p, i) => ({
+          text: inputs[i].text,
+          label: p.label,
+          probabilities: Object.fromEntries(labels.map((l, j) => [l, p.probabilities[j]])),
+        })),
+      });
       return 0;
     }
     let text: string;
     if (format === 'csv') {
       const header = ['text', 'label', ...labels.map((l) => `p_${l}`)].map(csvField).join(',');
-      const lines = predictions.map((p, i) => [inputs[i].text, p.label, ...p.probabilities.map((x) => x.toFixed(6))].map(csvField).join(','));
+      const lines = predictions.map((p, i) =>
+        [inputs[i].text, p.label, ...p.probabilities.map((x) => x.toFixed(6))].map(csvField).join(','),
+      );
       text = `${[header, ...lines].join('\n')}\n`;
     } else {
-      text = predictions.map((p, i) => JSON.stringify({ text: inputs[i].text, label: p.label, probabilities: Object.fromEntries(labels.map((l, j) => [l, p.probabilities[j]])) })).join('\n') + '\n';
+      text =
+        predictions
+          .map((p, i) =>
+            JSON.stringify({
+              text: inputs[i].text,
+              label: p.label,
+              probabilities: Object.fromEntries(labels.map((l, j) => [l, p.probabilities[j]])),
+            }),
+          )
+          .join('\n') + '\n';
     }
     if (output) {
       await writeFile(output, text);

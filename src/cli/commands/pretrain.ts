@@ -6,7 +6,12 @@ import { EngineError } from '../../engine/checkpoint/types';
 import { setSinusoidalPositions } from '../../engine/bert/params';
 import { FewShotModel } from '../../engine/pipeline/fewshot-model';
 import { loadModelFromDir, saveModelToDir } from '../../engine/pipeline/node';
-import { MlmPretrainer, readCheckpointState, type EvalResult, type PretrainOptions } from '../../engine/pretrain/trainer';
+import {
+  MlmPretrainer,
+  readCheckpointState,
+  type EvalResult,
+  type PretrainOptions,
+} from '../../engine/pretrain/trainer';
 import { fileCorpusSource, listCorpusFiles } from '../../engine/pretrain/node-corpus';
 import { fileCheckpointStore } from '../../engine/pretrain/node-store';
 import { BertTokenizer } from '../../engine/tokenizer';
@@ -15,7 +20,11 @@ import { printJson, setupBackend, wantsJson, type Command } from '../context';
 import { ProgressBar, formatDuration } from '../progress';
 
 /** File names inside --out. */
-export const PRETRAIN_FILES = { checkpoint: 'checkpoint.safetensors', log: 'pretrain_log.jsonl', summary: 'pretrain_summary.json' } as const;
+export const PRETRAIN_FILES = {
+  checkpoint: 'checkpoint.safetensors',
+  log: 'pretrain_log.jsonl',
+  summary: 'pretrain_summary.json',
+} as const;
 
 /** Corpus paths from repeated --corpus flags and positional arguments (shared with `fewshot vocab`). */
 export function corpusPaths(args: ParsedArgs): string[] {
@@ -27,10 +36,14 @@ export function corpusPaths(args: ParsedArgs): string[] {
 async function buildModel(args: ParsedArgs, maxLen: number, seed: number): Promise<FewShotModel> {
   const modelDir = stringFlag(args, 'model');
   const preset = stringFlag(args, 'preset');
-  if (modelDir && preset) throw new UsageError('give either --model DIR (continue pretraining a model) or --preset NAME --vocab FILE (from scratch), not both.');
+  if (modelDir && preset)
+    throw new UsageError(
+      'give either --model DIR (continue pretraining a model) or --preset NAME --vocab FILE (from scratch), not both.',
+    );
   if (modelDir) return loadModelFromDir(modelDir, { seed });
   if (!preset) throw new UsageError('--model DIR or --preset micro|tiny|mini (with --vocab FILE) is required.');
-  if (!(BERT_PRESETS as readonly string[]).includes(preset)) throw new UsageError(`--preset must be one of ${BERT_PRESETS.join(', ')}, got "${preset}".`);
+  if (!(BERT_PRESETS as readonly string[]).includes(preset))
+    throw new UsageError(`--preset must be one of ${BERT_PRESETS.join(', ')}, got "${preset}".`);
   const vocabPath = requireString(args, 'vocab', 'the vocab.txt of the model to pretrain from scratch');
   const tokenizer = BertTokenizer.fromVocabTxt(await readFile(vocabPath, 'utf8'));
   const base = bertPreset(preset as BertPresetName);
@@ -47,26 +60,63 @@ export const pretrainCommand: Command = {
   usage:
     'fewshot pretrain --corpus PATH... --out DIR (--model DIR | --preset micro|tiny|mini --vocab FILE) --steps N [--position-init sinusoidal --max-len 128 --batch-size 32 --lr X --warmup N --mask-prob 0.15 --whole-word --seed N --checkpoint-every-minutes 10 --checkpoint-every-steps N --eval-every N --held-out N --held-out-every K --dtype f16 --resume]',
   flags: {
-    corpus: { type: 'string', multiple: true, placeholder: 'PATH', help: '.txt file or folder (recursively, *.txt), one passage per line; repeatable' },
-    out: { type: 'string', placeholder: 'DIR', help: `output folder: ${PRETRAIN_FILES.checkpoint}, ${PRETRAIN_FILES.log}, and the final Hugging Face model` },
+    corpus: {
+      type: 'string',
+      multiple: true,
+      placeholder: 'PATH',
+      help: '.txt file or folder (recursively, *.txt), one passage per line; repeatable',
+    },
+    out: {
+      type: 'string',
+      placeholder: 'DIR',
+      help: `output folder: ${PRETRAIN_FILES.checkpoint}, ${PRETRAIN_FILES.log}, and the final Hugging Face model`,
+    },
     model: { type: 'string', placeholder: 'DIR', help: 'continue pretraining this Hugging Face model folder' },
-    preset: { type: 'string', placeholder: 'NAME', help: `start from random weights of a preset (${BERT_PRESETS.join(', ')})` },
+    preset: {
+      type: 'string',
+      placeholder: 'NAME',
+      help: `start from random weights of a preset (${BERT_PRESETS.join(', ')})`,
+    },
     vocab: { type: 'string', placeholder: 'FILE', help: 'vocab.txt for --preset' },
-    'position-init': { type: 'string', placeholder: 'keep|sinusoidal', help: 'sinusoidal: start the position table from sin/cos rows (learns word order sooner; docs/PRETRAINING.md). Default keep' },
+    'position-init': {
+      type: 'string',
+      placeholder: 'keep|sinusoidal',
+      help: 'sinusoidal: start the position table from sin/cos rows (learns word order sooner; docs/PRETRAINING.md). Default keep',
+    },
     steps: { type: 'string', placeholder: 'N', help: 'optimizer steps in the whole run (required)' },
     'max-len': { type: 'string', placeholder: 'N', help: 'tokens per packed sequence (default 128)' },
     'batch-size': { type: 'string', placeholder: 'N', help: 'sequences per step (default 32)' },
     lr: { type: 'string', placeholder: 'X', help: 'peak learning rate (default 1e-3; use ~1e-4 for base-size models)' },
-    warmup: { type: 'string', placeholder: 'N', help: 'linear warmup steps, then linear decay to 0 (default 6% of --steps)' },
+    warmup: {
+      type: 'string',
+      placeholder: 'N',
+      help: 'linear warmup steps, then linear decay to 0 (default 6% of --steps)',
+    },
     'weight-decay': { type: 'string', placeholder: 'X', help: 'AdamW weight decay (default 0.01)' },
-    'mask-prob': { type: 'string', placeholder: 'P', help: 'share of tokens to predict (default 0.15; 80% [MASK], 10% random, 10% unchanged)' },
+    'mask-prob': {
+      type: 'string',
+      placeholder: 'P',
+      help: 'share of tokens to predict (default 0.15; 80% [MASK], 10% random, 10% unchanged)',
+    },
     'whole-word': { type: 'boolean', help: 'mask all word pieces of a word together' },
     'no-dropout': { type: 'boolean', help: 'disable dropout while training' },
     seed: { type: 'string', placeholder: 'N', help: 'seed for init, masking and dropout (default 42)' },
     'held-out': { type: 'string', placeholder: 'N', help: 'packed sequences held out for evaluation (default 64)' },
-    'held-out-every': { type: 'string', placeholder: 'K', help: 'hold out sequences 0, K, 2K, … so the slice spans several files (default 1: the first N)' },
-    'eval-every': { type: 'string', placeholder: 'N', help: 'held-out MLM loss/accuracy every N steps (default 500; 0 = only at the end)' },
-    'checkpoint-every-minutes': { type: 'string', placeholder: 'M', help: 'checkpoint every M minutes (default 10; 0 = off)' },
+    'held-out-every': {
+      type: 'string',
+      placeholder: 'K',
+      help: 'hold out sequences 0, K, 2K, … so the slice spans several files (default 1: the first N)',
+    },
+    'eval-every': {
+      type: 'string',
+      placeholder: 'N',
+      help: 'held-out MLM loss/accuracy every N steps (default 500; 0 = only at the end)',
+    },
+    'checkpoint-every-minutes': {
+      type: 'string',
+      placeholder: 'M',
+      help: 'checkpoint every M minutes (default 10; 0 = off)',
+    },
     'checkpoint-every-steps': { type: 'string', placeholder: 'N', help: 'checkpoint every N steps (default 0 = off)' },
     resume: { type: 'boolean', help: `continue from DIR/${PRETRAIN_FILES.checkpoint} (same options required)` },
     dtype: { type: 'string', placeholder: 'f32|f16', help: 'weights dtype of the final model (default f32)' },
@@ -76,7 +126,10 @@ export const pretrainCommand: Command = {
     if (paths.length === 0) throw new UsageError('--corpus PATH is required (a .txt file or a folder of them).');
     const outDir = requireString(args, 'out', 'where to write checkpoints, the log and the final model');
     const steps = stringFlag(args, 'steps') ? intFlag(args, 'steps', 1, { min: 1 }) : undefined;
-    if (steps === undefined) throw new UsageError('--steps N is required (optimizer steps in the whole run; the learning rate decays to 0 there).');
+    if (steps === undefined)
+      throw new UsageError(
+        '--steps N is required (optimizer steps in the whole run; the learning rate decays to 0 there).',
+      );
     const maxLength = intFlag(args, 'max-len', 128, { min: 8, max: 4096 });
     const seed = intFlag(args, 'seed', 42, { min: 0 });
     const dtype = (stringFlag(args, 'dtype') ?? 'f32').toUpperCase();
@@ -103,13 +156,15 @@ export const pretrainCommand: Command = {
     };
     const resume = args.flags.resume === true;
     const positionInit = stringFlag(args, 'position-init') ?? 'keep';
-    if (positionInit !== 'keep' && positionInit !== 'sinusoidal') throw new UsageError(`--position-init must be keep or sinusoidal, got "${positionInit}".`);
+    if (positionInit !== 'keep' && positionInit !== 'sinusoidal')
+      throw new UsageError(`--position-init must be keep or sinusoidal, got "${positionInit}".`);
     const checkpointPath = join(outDir, PRETRAIN_FILES.checkpoint);
     const logPath = join(outDir, PRETRAIN_FILES.log);
     if (!resume && existsSync(checkpointPath)) {
       throw new UsageError(`${checkpointPath} exists: pass --resume to continue that run, or choose another --out.`);
     }
-    if (resume && !existsSync(checkpointPath)) throw new EngineError('PRETRAIN_NO_CHECKPOINT', `--resume: there is no ${checkpointPath} to resume from.`);
+    if (resume && !existsSync(checkpointPath))
+      throw new EngineError('PRETRAIN_NO_CHECKPOINT', `--resume: there is no ${checkpointPath} to resume from.`);
 
     const backend = await setupBackend(args);
     const { files, warnings } = await listCorpusFiles(paths);
@@ -165,10 +220,19 @@ export const pretrainCommand: Command = {
         },
         onEvaluated: (e) => {
           evaluations.push(e);
-          void appendLog({ step: e.step, eval_loss: e.loss, eval_accuracy: e.accuracy, unigram_baseline: e.unigramBaseline, eval_tokens: e.count });
-          io.stderr(`${io.stderrIsTTY ? '\n' : ''}step ${e.step}: held-out MLM loss ${e.loss.toFixed(4)}, accuracy ${e.accuracy.toFixed(4)} (unigram baseline ${e.unigramBaseline.toFixed(4)})\n`);
+          void appendLog({
+            step: e.step,
+            eval_loss: e.loss,
+            eval_accuracy: e.accuracy,
+            unigram_baseline: e.unigramBaseline,
+            eval_tokens: e.count,
+          });
+          io.stderr(
+            `${io.stderrIsTTY ? '\n' : ''}step ${e.step}: held-out MLM loss ${e.loss.toFixed(4)}, accuracy ${e.accuracy.toFixed(4)} (unigram baseline ${e.unigramBaseline.toFixed(4)})\n`,
+          );
         },
-        onCheckpoint: (c) => void appendLog({ step: c.step, checkpoint: PRETRAIN_FILES.checkpoint, bytes: c.bytes, seconds: c.seconds }),
+        onCheckpoint: (c) =>
+          void appendLog({ step: c.step, checkpoint: PRETRAIN_FILES.checkpoint, bytes: c.bytes, seconds: c.seconds }),
         onLog: (level, message) => io.stderr(`${level}: ${message}\n`),
       },
       fileCheckpointStore(checkpointPath),
@@ -193,26 +257,43 @@ export const pretrainCommand: Command = {
         const done = trainer.stepCount - sessionStartStep;
         const tps = sessionTokens / Math.max(elapsed, 1e-9);
         const eta = (elapsed / Math.max(done, 1)) * (o.totalSteps - trainer.stepCount);
-        bar.update(trainer.stepCount, o.totalSteps, `loss ${Number.isFinite(lastLoss) ? lastLoss.toFixed(4) : '-'} ${tps.toFixed(0)} tok/s ETA ${formatDuration(eta)}`);
+        bar.update(
+          trainer.stepCount,
+          o.totalSteps,
+          `loss ${Number.isFinite(lastLoss) ? lastLoss.toFixed(4) : '-'} ${tps.toFixed(0)} tok/s ETA ${formatDuration(eta)}`,
+        );
       }
       await trainer.flushLosses();
       if (interrupted) {
         await trainer.saveCheckpoint();
         bar.done();
         await logDone;
-        io.stderr(`Interrupted: saved ${checkpointPath} at step ${trainer.stepCount}; continue with the same command plus --resume. Exporting the weights reached so far…\n`);
+        io.stderr(
+          `Interrupted: saved ${checkpointPath} at step ${trainer.stepCount}; continue with the same command plus --resume. Exporting the weights reached so far…\n`,
+        );
       } else bar.done();
       // An interrupted run still leaves a usable Hugging Face folder of the weights reached (a
       // long run stopped between sessions is worth using), with its held-out score in the summary.
       const seconds = (Date.now() - sessionStart) / 1000;
       const final = evaluations.at(-1)?.step === trainer.stepCount ? evaluations.at(-1)! : await trainer.evaluate();
-      if (evaluations.at(-1) !== final) void appendLog({ step: final.step, eval_loss: final.loss, eval_accuracy: final.accuracy, unigram_baseline: final.unigramBaseline, eval_tokens: final.count });
+      if (evaluations.at(-1) !== final)
+        void appendLog({
+          step: final.step,
+          eval_loss: final.loss,
+          eval_accuracy: final.accuracy,
+          unigram_baseline: final.unigramBaseline,
+          eval_tokens: final.count,
+        });
       await saveModelToDir(model, outDir, { dtype });
       const summary = {
         steps: trainer.stepCount,
         tokensSeen: trainer.tokensSeen,
         finished: !interrupted,
-        session: { steps: trainer.stepCount - sessionStartStep, seconds, tokensPerSecond: sessionTokens / Math.max(seconds, 1e-9) },
+        session: {
+          steps: trainer.stepCount - sessionStartStep,
+          seconds,
+          tokensPerSecond: sessionTokens / Math.max(seconds, 1e-9),
+        },
         heldOut: final,
         options: trainer.options,
         corpus: files.map((f) => ({ path: f.path, bytes: f.bytes })),

@@ -16,7 +16,11 @@ async function loadTokenizer(modelDir: string | undefined, tokenizerFile: string
   }
   if (!modelDir) throw new UsageError('Give --model DIR or --tokenizer FILE (tokenizer.json or vocab.txt).');
   const read = async (name: string) => readFile(`${modelDir}/${name}`, 'utf8').catch(() => undefined);
-  const [tokenizerJson, vocabTxt, tokenizerConfig] = await Promise.all([read('tokenizer.json'), read('vocab.txt'), read('tokenizer_config.json')]);
+  const [tokenizerJson, vocabTxt, tokenizerConfig] = await Promise.all([
+    read('tokenizer.json'),
+    read('vocab.txt'),
+    read('tokenizer_config.json'),
+  ]);
   return BertTokenizer.fromHuggingFaceFiles({
     tokenizerJson: tokenizerJson ? JSON.parse(tokenizerJson) : undefined,
     vocabTxt,
@@ -27,7 +31,8 @@ async function loadTokenizer(modelDir: string | undefined, tokenizerFile: string
 export const tokenizeCommand: Command = {
   name: 'tokenize',
   summary: 'tokenize JSONL ({"text", "text_pair"?} per line) into ids, type ids, tokens and offsets',
-  usage: 'fewshot tokenize (--model DIR | --tokenizer FILE) [--input FILE.jsonl] [--max-length N --truncation longest_first]',
+  usage:
+    'fewshot tokenize (--model DIR | --tokenizer FILE) [--input FILE.jsonl] [--max-length N --truncation longest_first]',
   flags: {
     model: { type: 'string', placeholder: 'DIR', help: 'model folder with vocab.txt / tokenizer.json' },
     tokenizer: { type: 'string', placeholder: 'FILE', help: 'a tokenizer.json or vocab.txt' },
@@ -39,7 +44,9 @@ export const tokenizeCommand: Command = {
     const tokenizer = await loadTokenizer(stringFlag(args, 'model'), stringFlag(args, 'tokenizer'));
     const strategy = (stringFlag(args, 'truncation') ?? 'longest_first') as TruncationStrategy;
     if (!STRATEGIES.includes(strategy)) throw new UsageError(`--truncation must be one of ${STRATEGIES.join(', ')}.`);
-    const maxLength = stringFlag(args, 'max-length') ? intFlag(args, 'max-length', 512, { min: 2, max: 1_000_000 }) : undefined;
+    const maxLength = stringFlag(args, 'max-length')
+      ? intFlag(args, 'max-length', 512, { min: 2, max: 1_000_000 })
+      : undefined;
     const source = stringFlag(args, 'input') ?? 'stdin';
     const lines = (await readInputText(stringFlag(args, 'input'))).split(/\r?\n/);
     for (const [i, line] of lines.entries()) {
@@ -48,12 +55,18 @@ export const tokenizeCommand: Command = {
       try {
         record = JSON.parse(line);
       } catch {
-        throw new EngineError('TOKENIZE_BAD_JSONL', `${source} line ${i + 1} is not valid JSON. Each line must be an object like {"text": "...", "text_pair": "..."}.`);
+        throw new EngineError(
+          'TOKENIZE_BAD_JSONL',
+          `${source} line ${i + 1} is not valid JSON. Each line must be an object like {"text": "...", "text_pair": "..."}.`,
+        );
       }
-      if (typeof record.text !== 'string') throw new EngineError('TOKENIZE_BAD_JSONL', `${source} line ${i + 1} has no string "text" field.`);
+      if (typeof record.text !== 'string')
+        throw new EngineError('TOKENIZE_BAD_JSONL', `${source} line ${i + 1} has no string "text" field.`);
       const pair = typeof record.text_pair === 'string' ? record.text_pair : null;
       const enc = tokenizer.encode(record.text, pair, maxLength ? { truncation: strategy, maxLength } : {});
-      io.stdout(`${JSON.stringify({ ids: enc.ids, type_ids: enc.tokenTypeIds, attention_mask: enc.attentionMask, tokens: enc.tokens, offsets: enc.offsets })}\n`);
+      io.stdout(
+        `${JSON.stringify({ ids: enc.ids, type_ids: enc.tokenTypeIds, attention_mask: enc.attentionMask, tokens: enc.tokens, offsets: enc.offsets })}\n`,
+      );
     }
     return 0;
   },

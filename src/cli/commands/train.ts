@@ -13,7 +13,11 @@ import { readDataFile, type ColumnOverrides } from '../datafile';
 import { ProgressBar, formatDuration } from '../progress';
 
 export function columnOverrides(args: Parameters<Command['run']>[0]): ColumnOverrides {
-  return { text: stringFlag(args, 'text-column'), textPair: stringFlag(args, 'text-pair-column'), label: stringFlag(args, 'label-column') };
+  return {
+    text: stringFlag(args, 'text-column'),
+    textPair: stringFlag(args, 'text-pair-column'),
+    label: stringFlag(args, 'label-column'),
+  };
 }
 
 export const COLUMN_FLAGS = {
@@ -25,18 +29,27 @@ export const COLUMN_FLAGS = {
 export async function readExamples(path: string, columns: ColumnOverrides, io: CliIO): Promise<Example[]> {
   const file = await readDataFile(path, columns);
   for (const w of file.warnings) io.stderr(`warning: ${w}\n`);
-  if (!file.columns.label) throw new UsageError(`${path}: no label column found (columns detected: text=${file.columns.text}). Name it with --label-column.`);
+  if (!file.columns.label)
+    throw new UsageError(
+      `${path}: no label column found (columns detected: text=${file.columns.text}). Name it with --label-column.`,
+    );
   return file.rows.map((r) => ({ text: r.text, textPair: r.textPair, label: r.label }));
 }
 
 export function printMetrics(io: CliIO, title: string, metrics: Metrics, labels: string[]): void {
-  io.stdout(`\n${title}: accuracy ${metrics.accuracy.toFixed(4)}, macro-F1 ${metrics.macroF1.toFixed(4)} (${metrics.n} examples)\n`);
+  io.stdout(
+    `\n${title}: accuracy ${metrics.accuracy.toFixed(4)}, macro-F1 ${metrics.macroF1.toFixed(4)} (${metrics.n} examples)\n`,
+  );
   const width = Math.max(5, ...labels.map((l) => l.length));
   io.stdout(`${'label'.padEnd(width)}  precision  recall  f1      support\n`);
   for (const c of metrics.perClass) {
-    io.stdout(`${c.label.padEnd(width)}  ${c.precision.toFixed(4).padEnd(9)}  ${c.recall.toFixed(4)}  ${c.f1.toFixed(4)}  ${c.support}\n`);
+    io.stdout(
+      `${c.label.padEnd(width)}  ${c.precision.toFixed(4).padEnd(9)}  ${c.recall.toFixed(4)}  ${c.f1.toFixed(4)}  ${c.support}\n`,
+    );
   }
-  io.stdout(`\nconfusion matrix (rows: true, columns: predicted)\n${formatConfusionMatrix(metrics.confusion, labels)}\n`);
+  io.stdout(
+    `\nconfusion matrix (rows: true, columns: predicted)\n${formatConfusionMatrix(metrics.confusion, labels)}\n`,
+  );
 }
 
 /** Metrics without the per-example list (that goes to predictions files, not metrics.json). */
@@ -49,25 +62,50 @@ function compact(metrics: Metrics | null) {
 export const trainCommand: Command = {
   name: 'train',
   summary: 'fine-tune on labeled CSV/TSV/JSONL (classifier head or cloze prompt) and write a Hugging Face folder',
-  usage: 'fewshot train --model DIR --train train.csv [--dev dev.csv] [--test test.csv] --out DIR [--method head|prompt --template T --verbalizer JSON] [--epochs N --lr X --batch-size N --max-len N --seed N]',
+  usage:
+    'fewshot train --model DIR --train train.csv [--dev dev.csv] [--test test.csv] --out DIR [--method head|prompt --template T --verbalizer JSON] [--epochs N --lr X --batch-size N --max-len N --seed N]',
   flags: {
-    method: { type: 'string', placeholder: 'head|prompt', help: 'head: classifier on the pooled [CLS] (default); prompt: LM-BFF cloze prompt through the MLM head' },
-    template: { type: 'string', placeholder: 'T', help: 'prompt method: template with {text} (and {text_pair}) and one [MASK] (default: built-in for the labels)' },
-    verbalizer: { type: 'string', placeholder: 'JSON', help: 'prompt method: label words, e.g. {"pos": ["great"], "neg": ["terrible"]} (default: built-in or the label names)' },
+    method: {
+      type: 'string',
+      placeholder: 'head|prompt',
+      help: 'head: classifier on the pooled [CLS] (default); prompt: LM-BFF cloze prompt through the MLM head',
+    },
+    template: {
+      type: 'string',
+      placeholder: 'T',
+      help: 'prompt method: template with {text} (and {text_pair}) and one [MASK] (default: built-in for the labels)',
+    },
+    verbalizer: {
+      type: 'string',
+      placeholder: 'JSON',
+      help: 'prompt method: label words, e.g. {"pos": ["great"], "neg": ["terrible"]} (default: built-in or the label names)',
+    },
     model: { type: 'string', placeholder: 'DIR', help: 'pretrained Hugging Face model folder to start from' },
     train: { type: 'string', placeholder: 'FILE', help: 'labeled training data (CSV, TSV or JSONL)' },
-    dev: { type: 'string', placeholder: 'FILE', help: 'dev data for evaluation/early stopping (default: 20% stratified split of --train)' },
+    dev: {
+      type: 'string',
+      placeholder: 'FILE',
+      help: 'dev data for evaluation/early stopping (default: 20% stratified split of --train)',
+    },
     test: { type: 'string', placeholder: 'FILE', help: 'test data, evaluated once with the final weights' },
     out: { type: 'string', placeholder: 'DIR', help: 'output folder (model + metrics.json + train_log.jsonl)' },
     epochs: { type: 'string', placeholder: 'N', help: 'passes over the data (default: from dataset size)' },
     lr: { type: 'string', placeholder: 'X', help: 'peak learning rate (default: from model size)' },
     'batch-size': { type: 'string', placeholder: 'N', help: 'examples per step (default: from dataset size)' },
-    'max-len': { type: 'string', placeholder: 'N', help: 'max tokens per example (default: 95th percentile, capped by the model)' },
+    'max-len': {
+      type: 'string',
+      placeholder: 'N',
+      help: 'max tokens per example (default: 95th percentile, capped by the model)',
+    },
     seed: { type: 'string', placeholder: 'N', help: 'random seed (default 42)' },
     'grad-accum': { type: 'string', placeholder: 'N', help: 'micro-batches per optimizer step (default 1)' },
     'class-weights': { type: 'string', placeholder: 'balanced', help: 'weight the loss by inverse class frequency' },
     'eval-every': { type: 'string', placeholder: 'N', help: 'also evaluate every N steps (default: each epoch)' },
-    patience: { type: 'string', placeholder: 'N', help: 'early-stop after N evaluations without improvement (0 = off)' },
+    patience: {
+      type: 'string',
+      placeholder: 'N',
+      help: 'early-stop after N evaluations without improvement (0 = off)',
+    },
     dtype: { type: 'string', placeholder: 'f32|f16', help: 'weights dtype of the exported model (default f32)' },
     ...COLUMN_FLAGS,
   },
@@ -78,11 +116,14 @@ export const trainCommand: Command = {
     const dtype = (stringFlag(args, 'dtype') ?? 'f32').toUpperCase();
     if (dtype !== 'F32' && dtype !== 'F16') throw new UsageError('--dtype must be f32 or f16.');
     const method = stringFlag(args, 'method') ?? 'head';
-    if (method !== 'head' && method !== 'prompt') throw new UsageError(`--method must be head or prompt, got "${method}".`);
-    if (method === 'head' && (stringFlag(args, 'template') || stringFlag(args, 'verbalizer'))) throw new UsageError('--template and --verbalizer need --method prompt.');
+    if (method !== 'head' && method !== 'prompt')
+      throw new UsageError(`--method must be head or prompt, got "${method}".`);
+    if (method === 'head' && (stringFlag(args, 'template') || stringFlag(args, 'verbalizer')))
+      throw new UsageError('--template and --verbalizer need --method prompt.');
     const classWeights = stringFlag(args, 'class-weights');
     if (method === 'prompt' && classWeights) throw new UsageError('--class-weights works with --method head only.');
-    if (classWeights !== undefined && classWeights !== 'balanced') throw new UsageError('--class-weights takes only "balanced".');
+    if (classWeights !== undefined && classWeights !== 'balanced')
+      throw new UsageError('--class-weights takes only "balanced".');
     const overrides: FineTuneOverrides = {
       epochs: stringFlag(args, 'epochs') ? intFlag(args, 'epochs', 1, { min: 1, max: 10_000 }) : undefined,
       learningRate: numberFlag(args, 'lr', undefined),
@@ -122,7 +163,9 @@ export const trainCommand: Command = {
     for (const note of prepared.splitNotes) io.stderr(`note: ${note}\n`);
     if (prepared.memory.note) io.stderr(`note: ${prepared.memory.note}\n`);
     if (prepared.truncated.train + prepared.truncated.dev > 0) {
-      io.stderr(`note: ${prepared.truncated.train} training and ${prepared.truncated.dev} dev texts are longer than ${prepared.options.maxLength} tokens and were truncated.\n`);
+      io.stderr(
+        `note: ${prepared.truncated.train} training and ${prepared.truncated.dev} dev texts are longer than ${prepared.options.maxLength} tokens and were truncated.\n`,
+      );
     }
     const o = prepared.options;
     io.stderr(
@@ -136,20 +179,42 @@ export const trainCommand: Command = {
     const bar = new ProgressBar(io);
     const callbacks: TrainerCallbacks = {
       onProgress: (p) => {
-        for (const l of p.losses) log.push(JSON.stringify({ step: l.step, epoch: p.epoch, loss: l.loss, lr: p.learningRate }));
-        bar.update(p.step, p.totalSteps, `epoch ${p.epoch}/${p.epochs} loss ${p.loss?.toFixed(4) ?? '-'} lr ${p.learningRate.toExponential(2)} ${p.examplesPerSecond.toFixed(1)} ex/s ETA ${formatDuration(p.etaSeconds)}`);
+        for (const l of p.losses)
+          log.push(JSON.stringify({ step: l.step, epoch: p.epoch, loss: l.loss, lr: p.learningRate }));
+        bar.update(
+          p.step,
+          p.totalSteps,
+          `epoch ${p.epoch}/${p.epochs} loss ${p.loss?.toFixed(4) ?? '-'} lr ${p.learningRate.toExponential(2)} ${p.examplesPerSecond.toFixed(1)} ex/s ETA ${formatDuration(p.etaSeconds)}`,
+        );
       },
       onEvaluated: (e) => {
         evaluations.push({ step: e.step, epoch: e.epoch, accuracy: e.metrics.accuracy, macroF1: e.metrics.macroF1 });
-        log.push(JSON.stringify({ step: e.step, epoch: e.epoch, dev_accuracy: e.metrics.accuracy, dev_macro_f1: e.metrics.macroF1 }));
+        log.push(
+          JSON.stringify({
+            step: e.step,
+            epoch: e.epoch,
+            dev_accuracy: e.metrics.accuracy,
+            dev_macro_f1: e.metrics.macroF1,
+          }),
+        );
       },
       onLog: (level, message) => io.stderr(`${level}: ${message}\n`),
     };
     const trainer = prompt ? prompt.createTrainer(callbacks) : createTrainer(model, prepared, callbacks);
     // Both trainers evaluate their own encoding (prompt examples carry the [MASK] position).
-    const evaluate = (examples: readonly EncodedExample[]) => (trainer as { evaluate(e: readonly EncodedExample[]): Promise<Metrics> }).evaluate(examples);
-    const encodeForEval = (rows: { text: string; textPair?: string | null }[], labelIndices: number[]): EncodedExample[] =>
-      prompt ? prompt.encode(rows, labelIndices) : model.encode(rows.map((r) => ({ text: r.text, textPair: r.textPair ?? null })), labelIndices, o.maxLength).examples;
+    const evaluate = (examples: readonly EncodedExample[]) =>
+      (trainer as { evaluate(e: readonly EncodedExample[]): Promise<Metrics> }).evaluate(examples);
+    const encodeForEval = (
+      rows: { text: string; textPair?: string | null }[],
+      labelIndices: number[],
+    ): EncodedExample[] =>
+      prompt
+        ? prompt.encode(rows, labelIndices)
+        : model.encode(
+            rows.map((r) => ({ text: r.text, textPair: r.textPair ?? null })),
+            labelIndices,
+            o.maxLength,
+          ).examples;
     const started = Date.now();
     while (await trainer.runStep()) {
       /* one optimizer step per iteration */
@@ -163,8 +228,14 @@ export const trainCommand: Command = {
     if (test) {
       const labeled = test.filter((r) => r.label !== null && prepared.labels.includes(r.label));
       const skipped = test.length - labeled.length;
-      if (skipped > 0) io.stderr(`note: ${skipped} test rows have no label or a label unseen in training and are not scored.\n`);
-      testMetrics = await evaluate(encodeForEval(labeled, labeled.map((r) => prepared.labels.indexOf(r.label!))));
+      if (skipped > 0)
+        io.stderr(`note: ${skipped} test rows have no label or a label unseen in training and are not scored.\n`);
+      testMetrics = await evaluate(
+        encodeForEval(
+          labeled,
+          labeled.map((r) => prepared.labels.indexOf(r.label!)),
+        ),
+      );
     }
     trainer.dispose();
     await saveModelToDir(model, outDir, { dtype });
@@ -175,7 +246,14 @@ export const trainCommand: Command = {
       labels: prepared.labels,
       hyperparameters: o,
       memory: prepared.memory,
-      result: { reason: summary.reason, steps: summary.steps, bestStep: summary.bestStep, restored: summary.restored, message: summary.message, seconds: (Date.now() - started) / 1000 },
+      result: {
+        reason: summary.reason,
+        steps: summary.steps,
+        bestStep: summary.bestStep,
+        restored: summary.restored,
+        message: summary.message,
+        seconds: (Date.now() - started) / 1000,
+      },
       evaluations,
       dev: compact(devMetrics),
       test: compact(testMetrics),

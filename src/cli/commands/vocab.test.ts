@@ -18,10 +18,23 @@ describe('fewshot vocab', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fewshot-vocab-'));
     writeFileSync(join(dir, 'a.txt'), 'the cat sat on the mat.\nthe dog sat on the log.\n'.repeat(20));
     writeFileSync(join(dir, 'b.txt'), 'a cat and a dog and a mat.\n'.repeat(20));
-    const { code, stdout } = await runCli(['vocab', '--corpus', dir, '--out', join(dir, 'out') + '/', '--vocab-size', '40', '--json']);
+    const { code, stdout } = await runCli([
+      'vocab',
+      '--corpus',
+      dir,
+      '--out',
+      join(dir, 'out') + '/',
+      '--vocab-size',
+      '40',
+      '--json',
+    ]);
     expect(code).toBe(0);
     const summary = JSON.parse(stdout);
-    expect(summary).toMatchObject({ vocabSize: 40, corpus: { files: 2, words: 20 * 14 + 20 * 9 }, unknownWordShare: 0 });
+    expect(summary).toMatchObject({
+      vocabSize: 40,
+      corpus: { files: 2, words: 20 * 14 + 20 * 9 },
+      unknownWordShare: 0,
+    });
     const tokenizer = BertTokenizer.fromVocabTxt(readFileSync(join(dir, 'out', 'vocab.txt'), 'utf8'));
     expect(tokenizer.vocabSize).toBe(40);
     expect(tokenizer.encode('the cat', null, { addSpecialTokens: false }).tokens).toEqual(['the', 'cat']);

@@ -21,15 +21,33 @@ export const vocabCommand: Command = {
   summary: 'train a WordPiece vocabulary (vocab.txt) on .txt files, for `fewshot pretrain --preset ... --vocab`',
   usage: 'fewshot vocab --corpus PATH... --out FILE|DIR [--vocab-size 8000 --min-frequency 2 --max-alphabet 1000]',
   flags: {
-    corpus: { type: 'string', multiple: true, placeholder: 'PATH', help: '.txt file or folder (recursively, *.txt); repeatable' },
+    corpus: {
+      type: 'string',
+      multiple: true,
+      placeholder: 'PATH',
+      help: '.txt file or folder (recursively, *.txt); repeatable',
+    },
     out: { type: 'string', placeholder: 'FILE', help: 'vocab.txt to write (a folder gets vocab.txt inside)' },
-    'vocab-size': { type: 'string', placeholder: 'N', help: 'tokens in the vocabulary, special tokens included (default 8000)' },
-    'min-frequency': { type: 'string', placeholder: 'N', help: 'least count of a merged pair or a kept character (default 2)' },
-    'max-alphabet': { type: 'string', placeholder: 'N', help: 'most distinct characters kept; rarer ones become [UNK] (default 1000)' },
+    'vocab-size': {
+      type: 'string',
+      placeholder: 'N',
+      help: 'tokens in the vocabulary, special tokens included (default 8000)',
+    },
+    'min-frequency': {
+      type: 'string',
+      placeholder: 'N',
+      help: 'least count of a merged pair or a kept character (default 2)',
+    },
+    'max-alphabet': {
+      type: 'string',
+      placeholder: 'N',
+      help: 'most distinct characters kept; rarer ones become [UNK] (default 1000)',
+    },
   },
   async run(args, io) {
     const paths = corpusPaths(args);
-    if (paths.length === 0) throw new UsageError('Give the corpus: --corpus PATH (a .txt file or a folder of them), repeatable.');
+    if (paths.length === 0)
+      throw new UsageError('Give the corpus: --corpus PATH (a .txt file or a folder of them), repeatable.');
     const out = await outputPath(requireString(args, 'out', 'the vocab.txt to write'));
     const vocabSize = intFlag(args, 'vocab-size', 8000, { min: 16, max: 1_000_000 });
     const minFrequency = intFlag(args, 'min-frequency', 2, { min: 1 });
@@ -41,8 +59,14 @@ export const vocabCommand: Command = {
     const source = fileCorpusSource(files);
     const counter = new WordCounter();
     for await (const chunk of source.chunks(CORPUS_START)) counter.add(chunk.text);
-    if (counter.totalWords === 0) throw new EngineError('VOCAB_EMPTY_CORPUS', `${source.description} has no words: give text files with at least a few thousand words.`);
-    io.stderr(`Counted ${counter.totalWords.toLocaleString('en-US')} words (${counter.counts.size.toLocaleString('en-US')} distinct) in ${source.description}; merging to ${vocabSize} tokens...\n`);
+    if (counter.totalWords === 0)
+      throw new EngineError(
+        'VOCAB_EMPTY_CORPUS',
+        `${source.description} has no words: give text files with at least a few thousand words.`,
+      );
+    io.stderr(
+      `Counted ${counter.totalWords.toLocaleString('en-US')} words (${counter.counts.size.toLocaleString('en-US')} distinct) in ${source.description}; merging to ${vocabSize} tokens...\n`,
+    );
 
     const result = trainWordPiece(counter.counts, { vocabSize, minFrequency, maxAlphabet });
     if (result.stoppedEarly) io.stderr(`warning: stopped at ${result.tokens.length} tokens: ${result.stoppedEarly}.\n`);
@@ -67,8 +91,12 @@ export const vocabCommand: Command = {
     };
     if (wantsJson(args)) printJson(io, summary);
     else {
-      io.stdout(`Wrote ${out}: ${summary.vocabSize} tokens (${summary.alphabet} characters, ${summary.merges} merges) in ${summary.seconds} s.\n`);
-      io.stdout(`On its corpus: ${summary.piecesPerWord} pieces per word, ${(summary.unknownWordShare * 100).toFixed(4)} % of words [UNK].\n`);
+      io.stdout(
+        `Wrote ${out}: ${summary.vocabSize} tokens (${summary.alphabet} characters, ${summary.merges} merges) in ${summary.seconds} s.\n`,
+      );
+      io.stdout(
+        `On its corpus: ${summary.piecesPerWord} pieces per word, ${(summary.unknownWordShare * 100).toFixed(4)} % of words [UNK].\n`,
+      );
     }
     return 0;
   },

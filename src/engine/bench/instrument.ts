@@ -78,7 +78,12 @@ interface BackendLike {
   uploadToGPU?: (dataId: tf.DataId) => void;
   tensorMap?: { get(dataId: tf.DataId): TensorDataLike | undefined };
   pipelineCache?: Record<string, unknown>;
-  bufferManager?: { freeBuffers?: Map<string, unknown[]>; usedBuffers?: Map<string, unknown[]>; numBytesAllocated?: number; numBytesUsed?: number };
+  bufferManager?: {
+    freeBuffers?: Map<string, unknown[]>;
+    usedBuffers?: Map<string, unknown[]>;
+    numBytesAllocated?: number;
+    numBytesUsed?: number;
+  };
   wasm?: { HEAPU8?: Uint8Array };
 }
 interface EngineLike {
@@ -132,25 +137,28 @@ export class Counters {
 
     // Every tfjs kernel (forward and backward) goes through engine.runKernel.
     this.restores.push(
-      patch(engine, 'runKernel', (original) =>
-        function runKernel(this: unknown, name: string, inputs: tf.NamedTensorMap, attrs?: unknown) {
-          self.kernelDepth++;
-          let out: tf.Tensor | tf.Tensor[];
-          try {
-            out = original.call(engine, name, inputs, attrs);
-          } finally {
-            self.kernelDepth--;
-          }
-          if (self.active) {
-            self.counts.kernels++;
-            if (self.backendName !== 'webgpu') self.counts.dispatches++;
-            for (const t of Array.isArray(out) ? out : [out]) {
-              const key = `${t.dtype}[${t.shape.join(',')}]`;
-              self.shapes.set(key, (self.shapes.get(key) ?? 0) + 1);
+      patch(
+        engine,
+        'runKernel',
+        (original) =>
+          function runKernel(this: unknown, name: string, inputs: tf.NamedTensorMap, attrs?: unknown) {
+            self.kernelDepth++;
+            let out: tf.Tensor | tf.Tensor[];
+            try {
+              out = original.call(engine, name, inputs, attrs);
+            } finally {
+              self.kernelDepth--;
             }
-          }
-          return out;
-        },
+            if (self.active) {
+              self.counts.kernels++;
+              if (self.backendName !== 'webgpu') self.counts.dispatches++;
+              for (const t of Array.isArray(out) ? out : [out]) {
+                const key = `${t.dtype}[${t.shape.join(',')}]`;
+                self.shapes.set(key, (self.shapes.get(key) ?? 0) + 1);
+              }
+            }
+            return out;
+          },
       ),
     );
     this.hooks.push('engine.runKernel');
@@ -165,53 +173,62 @@ export class Counters {
     const self = this;
     if (typeof backend.readSync === 'function') {
       this.restores.push(
-        patch(backend, 'readSync', (original) =>
-          function readSync(this: unknown, dataId: tf.DataId, ...rest: unknown[]) {
-            self.readDepth++;
-            try {
-              const values = original!.call(backend, dataId, ...rest) as ArrayLike<number> & { byteLength?: number };
-              if (self.active && self.readDepth === 1) self.countHostRead(values);
-              return values;
-            } finally {
-              self.readDepth--;
-            }
-          },
+        patch(
+          backend,
+          'readSync',
+          (original) =>
+            function readSync(this: unknown, dataId: tf.DataId, ...rest: unknown[]) {
+              self.readDepth++;
+              try {
+                const values = original!.call(backend, dataId, ...rest) as ArrayLike<number> & { byteLength?: number };
+                if (self.active && self.readDepth === 1) self.countHostRead(values);
+                return values;
+              } finally {
+                self.readDepth--;
+              }
+            },
         ),
       );
       this.hooks.push('backend.readSync');
     }
     if (typeof backend.read === 'function') {
       this.restores.push(
-        patch(backend, 'read', (original) =>
-          async function read(this: unknown, dataId: tf.DataId) {
-            // wasm's and cpu's read() call readSync() before their first await: count the outer call once.
-            let pending: Promise<unknown>;
-            self.readDepth++;
-            try {
-              pending = original!.call(backend, dataId);
-            } finally {
-              self.readDepth--;
-            }
-            const values = (await pending) as (ArrayLike<number> & { byteLength?: number }) | undefined;
-            if (self.active) self.countHostRead(values);
-            return values;
-          },
+        patch(
+          backend,
+          'read',
+          (original) =>
+            async function read(this: unknown, dataId: tf.DataId) {
+              // wasm's and cpu's read() call readSync() before their first await: count the outer call once.
+              let pending: Promise<unknown>;
+              self.readDepth++;
+              try {
+                pending = original!.call(backend, dataId);
+              } finally {
+                self.readDepth--;
+              }
+              const values = (await pending) as (ArrayLike<number> & { byteLength?: number }) | undefined;
+              if (self.active) self.countHostRead(values);
+              return values;
+            },
         ),
       );
       this.hooks.push('backend.read');
     }
     if (typeof backend.write === 'function') {
       this.restores.push(
-        patch(backend, 'write', (original) =>
-          function write(this: unknown, values: unknown, shape: number[], dtype: tf.DataType) {
-            // Kernel outputs are written from inside kernels (and with null values on wasm): only
-            // tensors made from JS values outside kernels are uploads.
-            if (self.active && values != null && self.kernelDepth === 0) {
-              self.counts.uploads++;
-              self.counts.uploadBytes += sizeOf(shape) * bytesPerElement(dtype);
-            }
-            return original!.call(backend, values, shape, dtype);
-          },
+        patch(
+          backend,
+          'write',
+          (original) =>
+            function write(this: unknown, values: unknown, shape: number[], dtype: tf.DataType) {
+              // Kernel outputs are written from inside kernels (and with null values on wasm): only
+              // tensors made from JS values outside kernels are uploads.
+              if (self.active && values != null && self.kernelDepth === 0) {
+                self.counts.uploads++;
+                self.counts.uploadBytes += sizeOf(shape) * bytesPerElement(dtype);
+              }
+              return original!.call(backend, values, shape, dtype);
+            },
         ),
       );
       this.hooks.push('backend.write');
@@ -227,11 +244,14 @@ export class Counters {
     const pass = proto('GPUComputePassEncoder');
     if (pass?.dispatchWorkgroups) {
       this.restores.push(
-        patch(pass, 'dispatchWorkgroups', (original) =>
-          function dispatchWorkgroups(this: unknown, ...args: unknown[]) {
-            if (self.active) self.counts.dispatches++;
-            return original.apply(this, args);
-          },
+        patch(
+          pass,
+          'dispatchWorkgroups',
+          (original) =>
+            function dispatchWorkgroups(this: unknown, ...args: unknown[]) {
+              if (self.active) self.counts.dispatches++;
+              return original.apply(this, args);
+            },
         ),
       );
       this.hooks.push('GPUComputePassEncoder.dispatchWorkgroups');
@@ -239,27 +259,33 @@ export class Counters {
     const queue = proto('GPUQueue');
     if (queue?.submit) {
       this.restores.push(
-        patch(queue, 'submit', (original) =>
-          function submit(this: unknown, ...args: unknown[]) {
-            if (self.active) self.counts.submits++;
-            return original.apply(this, args);
-          },
+        patch(
+          queue,
+          'submit',
+          (original) =>
+            function submit(this: unknown, ...args: unknown[]) {
+              if (self.active) self.counts.submits++;
+              return original.apply(this, args);
+            },
         ),
       );
       this.hooks.push('GPUQueue.submit');
     }
     if (queue?.writeBuffer) {
       this.restores.push(
-        patch(queue, 'writeBuffer', (original) =>
-          function writeBuffer(this: unknown, ...args: unknown[]) {
-            if (self.active) {
-              self.counts.uniformWrites++;
-              const data = args[2] as { byteLength?: number } | undefined;
-              const size = typeof args[4] === 'number' ? args[4] : data?.byteLength ?? 0;
-              self.counts.uniformBytes += size;
-            }
-            return original.apply(this, args);
-          },
+        patch(
+          queue,
+          'writeBuffer',
+          (original) =>
+            function writeBuffer(this: unknown, ...args: unknown[]) {
+              if (self.active) {
+                self.counts.uniformWrites++;
+                const data = args[2] as { byteLength?: number } | undefined;
+                const size = typeof args[4] === 'number' ? args[4] : (data?.byteLength ?? 0);
+                self.counts.uniformBytes += size;
+              }
+              return original.apply(this, args);
+            },
         ),
       );
       this.hooks.push('GPUQueue.writeBuffer');
@@ -267,15 +293,18 @@ export class Counters {
     const buffer = proto('GPUBuffer');
     if (buffer?.mapAsync) {
       this.restores.push(
-        patch(buffer, 'mapAsync', (original) =>
-          function mapAsync(this: { size?: number }, ...args: unknown[]) {
-            // GPUMapMode.READ === 1
-            if (self.active && ((args[0] as number) & 1) !== 0) {
-              self.counts.readbacks++;
-              self.counts.readbackBytes += typeof args[2] === 'number' ? args[2] : Number(this.size ?? 0);
-            }
-            return original.apply(this, args);
-          },
+        patch(
+          buffer,
+          'mapAsync',
+          (original) =>
+            function mapAsync(this: { size?: number }, ...args: unknown[]) {
+              // GPUMapMode.READ === 1
+              if (self.active && ((args[0] as number) & 1) !== 0) {
+                self.counts.readbacks++;
+                self.counts.readbackBytes += typeof args[2] === 'number' ? args[2] : Number(this.size ?? 0);
+              }
+              return original.apply(this, args);
+            },
         ),
       );
       this.hooks.push('GPUBuffer.mapAsync');
@@ -283,14 +312,17 @@ export class Counters {
     const device = proto('GPUDevice');
     if (device?.createBuffer) {
       this.restores.push(
-        patch(device, 'createBuffer', (original) =>
-          function createBuffer(this: unknown, ...args: unknown[]) {
-            if (self.active) {
-              self.counts.bufferCreates++;
-              self.counts.bufferCreateBytes += Number((args[0] as { size?: number } | undefined)?.size ?? 0);
-            }
-            return original.apply(this, args);
-          },
+        patch(
+          device,
+          'createBuffer',
+          (original) =>
+            function createBuffer(this: unknown, ...args: unknown[]) {
+              if (self.active) {
+                self.counts.bufferCreates++;
+                self.counts.bufferCreateBytes += Number((args[0] as { size?: number } | undefined)?.size ?? 0);
+              }
+              return original.apply(this, args);
+            },
         ),
       );
       this.hooks.push('GPUDevice.createBuffer');
@@ -298,17 +330,20 @@ export class Counters {
     const tensorMap = backend.tensorMap;
     if (typeof backend.uploadToGPU === 'function' && tensorMap) {
       this.restores.push(
-        patch(backend, 'uploadToGPU', (original) =>
-          function uploadToGPU(this: unknown, dataId: tf.DataId) {
-            if (self.active) {
-              const d = tensorMap.get(dataId);
-              if (d && d.resource == null && d.values != null) {
-                self.counts.uploads++;
-                self.counts.uploadBytes += sizeOf(d.shape) * bytesPerElement(d.dtype);
+        patch(
+          backend,
+          'uploadToGPU',
+          (original) =>
+            function uploadToGPU(this: unknown, dataId: tf.DataId) {
+              if (self.active) {
+                const d = tensorMap.get(dataId);
+                if (d && d.resource == null && d.values != null) {
+                  self.counts.uploads++;
+                  self.counts.uploadBytes += sizeOf(d.shape) * bytesPerElement(d.dtype);
+                }
               }
-            }
-            return original!.call(backend, dataId);
-          },
+              return original!.call(backend, dataId);
+            },
         ),
       );
       this.hooks.push('backend.uploadToGPU');
@@ -316,15 +351,18 @@ export class Counters {
     if (typeof backend.readSync === 'function' && tensorMap) {
       // Synchronous reads go through canvases, not mapAsync: count those that really touch the GPU.
       this.restores.push(
-        patch(backend, 'readSync', (original) =>
-          function readSync(this: unknown, dataId: tf.DataId, ...rest: unknown[]) {
-            const d = tensorMap.get(dataId);
-            if (self.active && d && d.values == null && d.resource != null) {
-              self.counts.readbacks++;
-              self.counts.readbackBytes += sizeOf(d.shape) * bytesPerElement(d.dtype);
-            }
-            return original!.call(backend, dataId, ...rest);
-          },
+        patch(
+          backend,
+          'readSync',
+          (original) =>
+            function readSync(this: unknown, dataId: tf.DataId, ...rest: unknown[]) {
+              const d = tensorMap.get(dataId);
+              if (self.active && d && d.values == null && d.resource != null) {
+                self.counts.readbacks++;
+                self.counts.readbackBytes += sizeOf(d.shape) * bytesPerElement(d.dtype);
+              }
+              return original!.call(backend, dataId, ...rest);
+            },
         ),
       );
       this.hooks.push('backend.readSync');
@@ -390,7 +428,8 @@ export interface MemorySnapshot {
 export function memorySnapshot(): MemorySnapshot {
   const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesAllocatedInGPU?: number };
   const backend = tf.backend() as unknown as BackendLike;
-  const count = (map: Map<string, unknown[]> | undefined) => (map ? [...map.values()].reduce((n, list) => n + list.length, 0) : null);
+  const count = (map: Map<string, unknown[]> | undefined) =>
+    map ? [...map.values()].reduce((n, list) => n + list.length, 0) : null;
   const bm = backend.bufferManager;
   return {
     numTensors: m.numTensors,

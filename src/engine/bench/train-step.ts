@@ -24,7 +24,14 @@ import { disposeBertParams, initBertParams, namedParams, type BertParams } from 
 import { makeBatches, type Batch, type EncodedExample } from '../train/data';
 import { AdamW } from '../train/optim';
 import { batchToTensors, classificationLoss } from '../train/trainer';
-import { Counters, diffCounts, emptyCounts, memorySnapshot, type CountSnapshot, type MemorySnapshot } from './instrument';
+import {
+  Counters,
+  diffCounts,
+  emptyCounts,
+  memorySnapshot,
+  type CountSnapshot,
+  type MemorySnapshot,
+} from './instrument';
 
 export interface TrainStepBenchOptions {
   preset: BertPresetName;
@@ -70,7 +77,15 @@ export interface TrainStepBenchResult {
   /** Why fewer steps than requested ran (time budget), else null. */
   stepsCut: string | null;
   dropout: boolean;
-  model: { layers: number; hidden: number; heads: number; intermediate: number; vocab: number; parameters: number; trainableParameters: number };
+  model: {
+    layers: number;
+    hidden: number;
+    heads: number;
+    intermediate: number;
+    vocab: number;
+    parameters: number;
+    trainableParameters: number;
+  };
   /** Model FLOPs of one step (forward + backward matmuls/attention + AdamW), an estimate. */
   flopsPerStep: number;
   timing: {
@@ -117,7 +132,9 @@ export interface TrainStepBenchResult {
 
 /** Model FLOPs of one training step (multiply-add = 2 FLOPs; backward ≈ 2× forward). */
 export function estimateTrainStepFlops(config: BertConfig, batchSize: number, seqLen: number, numLabels = 2): number {
-  const H = config.hidden_size, I = config.intermediate_size, L = config.num_hidden_layers;
+  const H = config.hidden_size,
+    I = config.intermediate_size,
+    L = config.num_hidden_layers;
   const N = batchSize * seqLen;
   const layerMatmuls = 2 * N * (4 * H * H + 2 * H * I); // q, k, v, out; ffn in + out
   const attention = 2 * 2 * batchSize * seqLen * seqLen * H; // scores + context
@@ -129,7 +146,13 @@ export function estimateTrainStepFlops(config: BertConfig, batchSize: number, se
 }
 
 /** Deterministic synthetic examples of exactly `seqLen` tokens: [CLS] random ids [SEP]. */
-function syntheticExamples(count: number, seqLen: number, vocab: number, numLabels: number, seed: number): EncodedExample[] {
+function syntheticExamples(
+  count: number,
+  seqLen: number,
+  vocab: number,
+  numLabels: number,
+  seed: number,
+): EncodedExample[] {
   let state = (seed * 2654435761 + 12345) >>> 0;
   const rand = (n: number) => {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
@@ -151,7 +174,8 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-const sameCounts = (a: CountSnapshot, b: CountSnapshot) => (Object.keys(a) as (keyof CountSnapshot)[]).every((k) => a[k] === b[k]);
+const sameCounts = (a: CountSnapshot, b: CountSnapshot) =>
+  (Object.keys(a) as (keyof CountSnapshot)[]).every((k) => a[k] === b[k]);
 
 function memoryFlat(a: MemorySnapshot, b: MemorySnapshot): boolean {
   return (
@@ -175,7 +199,10 @@ export async function benchmarkTrainStep(options: TrainStepBenchOptions): Promis
   const seed = options.seed ?? 0;
   const log = options.onLog ?? (() => {});
   const id2label = Object.fromEntries(Array.from({ length: numLabels }, (_, i) => [String(i), `LABEL_${i}`]));
-  const config = bertPreset(preset, { id2label, max_position_embeddings: Math.max(seqLen, preset === 'micro' ? 128 : 512) });
+  const config = bertPreset(preset, {
+    id2label,
+    max_position_embeddings: Math.max(seqLen, preset === 'micro' ? 128 : 512),
+  });
   const backend = tf.getBackend();
   const caseName = `${preset}-b${batchSize}-t${seqLen}`;
 
@@ -184,15 +211,21 @@ export async function benchmarkTrainStep(options: TrainStepBenchOptions): Promis
   // As ClassifierTrainer: the MLM head is not in the classification loss and not trained.
   const named = namedParams(params, config).filter((p) => p.group !== 'mlm');
   const variables = named.map((p) => p.variable);
-  const optimizer = new AdamW(named.map((p) => ({ name: p.name, variable: p.variable })), { weightDecay: 0.01, maxGradNorm: 1.0 });
+  const optimizer = new AdamW(
+    named.map((p) => ({ name: p.name, variable: p.variable })),
+    { weightDecay: 0.01, maxGradNorm: 1.0 },
+  );
   const distinctBatches = Math.max(1, Math.min(4, warmupSteps + requestedSteps));
-  const batches: Batch[] = makeBatches(syntheticExamples(distinctBatches * batchSize, seqLen, config.vocab_size, numLabels, seed), {
-    batchSize,
-    maxLength: seqLen,
-    padMultiple: 1,
-    shuffle: false,
-    seed,
-  });
+  const batches: Batch[] = makeBatches(
+    syntheticExamples(distinctBatches * batchSize, seqLen, config.vocab_size, numLabels, seed),
+    {
+      batchSize,
+      maxLength: seqLen,
+      padMultiple: 1,
+      shuffle: false,
+      seed,
+    },
+  );
   const learningRate = 5e-5;
   const setupMs = performance.now() - started;
   let stepIndex = 0;
@@ -326,7 +359,10 @@ export async function benchmarkTrainStep(options: TrainStepBenchOptions): Promis
         afterWarmup,
         afterSteps,
         flat: memoryFlat(afterWarmup, afterSteps),
-        newPipelines: afterWarmup.pipelines === null || afterSteps.pipelines === null ? null : afterSteps.pipelines - afterWarmup.pipelines,
+        newPipelines:
+          afterWarmup.pipelines === null || afterSteps.pipelines === null
+            ? null
+            : afterSteps.pipelines - afterWarmup.pipelines,
       },
       loss: { first: firstLoss, last: lastLoss },
       hooks: [...counters.hooks],

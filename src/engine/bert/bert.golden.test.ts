@@ -7,9 +7,25 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend, type NodeBackendName } from '../tf/node';
 import type { BertConfig } from './config';
-import { bertEncoder, bertPooler, classifierLogits, gatherPositions, meanPool, mlmLogits, mlmLogitsRows } from './model';
+import {
+  bertEncoder,
+  bertPooler,
+  classifierLogits,
+  gatherPositions,
+  meanPool,
+  mlmLogits,
+  mlmLogitsRows,
+} from './model';
 import { disposeBertParams, namedParams, type BertParams } from './params';
-import { batchTensors, crossEntropy, maxAbsDiff, readGolden, readGoldenConfig, readGoldenVocab, readGoldenWeights } from './test-golden';
+import {
+  batchTensors,
+  crossEntropy,
+  maxAbsDiff,
+  readGolden,
+  readGoldenConfig,
+  readGoldenVocab,
+  readGoldenWeights,
+} from './test-golden';
 import { loadBertParams } from './weights';
 
 const golden = readGolden();
@@ -54,10 +70,13 @@ describe.each<NodeBackendName>(['cpu', 'wasm'])('BERT golden parity on %s', (bac
     const wanted = Object.keys(golden.grads);
     const vars = named.filter((n) => wanted.includes(n.name));
     expect(vars.map((v) => v.name).sort()).toEqual([...wanted].sort());
-    const { value, grads } = tf.variableGrads(() => {
-      const hidden = bertEncoder(params, config, b);
-      return crossEntropy(classifierLogits(params, config, bertPooler(params, hidden)), b.labels);
-    }, vars.map((v) => v.variable));
+    const { value, grads } = tf.variableGrads(
+      () => {
+        const hidden = bertEncoder(params, config, b);
+        return crossEntropy(classifierLogits(params, config, bertPooler(params, hidden)), b.labels);
+      },
+      vars.map((v) => v.variable),
+    );
     expect(Math.abs(value.dataSync()[0] - golden.loss)).toBeLessThan(GRAD_TOL);
     for (const v of vars) {
       const g = grads[v.variable.name];
@@ -67,7 +86,9 @@ describe.each<NodeBackendName>(['cpu', 'wasm'])('BERT golden parity on %s', (bac
       if (hf !== g) hf.dispose();
     }
     // The word-embedding gradient is non-trivial (several rows touched, not all zero).
-    expect(Math.max(...golden.grads['bert.embeddings.word_embeddings.weight'].data.map(Math.abs))).toBeGreaterThan(1e-3);
+    expect(Math.max(...golden.grads['bert.embeddings.word_embeddings.weight'].data.map(Math.abs))).toBeGreaterThan(
+      1e-3,
+    );
     tf.dispose([value, ...Object.values(grads), ...Object.values(b)]);
   });
 
@@ -83,7 +104,10 @@ describe.each<NodeBackendName>(['cpu', 'wasm'])('BERT golden parity on %s', (bac
     });
     const p = Array.from(probs.dataSync());
     probs.dispose();
-    const top5 = p.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 5);
+    const top5 = p
+      .map((v, i) => [v, i] as const)
+      .sort((a, b) => b[0] - a[0])
+      .slice(0, 5);
     expect(top5.map(([, i]) => vocab[i])).toEqual(fm.top5.map((t) => t.token));
     top5.forEach(([v], k) => expect(Math.abs(v - fm.top5[k].prob)).toBeLessThan(FWD_TOL));
   });
@@ -97,7 +121,9 @@ describe.each<NodeBackendName>(['cpu', 'wasm'])('BERT golden parity on %s', (bac
     const full = mlmLogits(params, config, hidden).reshape([-1, config.vocab_size]);
     const expected = tf.gather(full, flat);
     expect(tf.max(tf.abs(tf.sub(rows, expected))).dataSync()[0]).toBeLessThan(1e-5);
-    const g = tf.grad((h: tf.Tensor) => mlmLogitsRows(params, config, gatherPositions(h as tf.Tensor3D, tf.tensor1d(flat, 'int32'))).sum())(hidden);
+    const g = tf.grad((h: tf.Tensor) =>
+      mlmLogitsRows(params, config, gatherPositions(h as tf.Tensor3D, tf.tensor1d(flat, 'int32'))).sum(),
+    )(hidden);
     expect(g.shape).toEqual(hidden.shape);
     const gd = g.dataSync();
     const H = config.hidden_size;
@@ -109,12 +135,32 @@ describe.each<NodeBackendName>(['cpu', 'wasm'])('BERT golden parity on %s', (bac
   it('fully padded rows stay finite and a forward in tf.tidy leaks no tensors', () => {
     const before = tf.memory().numTensors;
     const out = tf.tidy(() => {
-      const ids = tf.tensor2d([[2, 10, 3, 0], [0, 0, 0, 0]], undefined, 'int32');
-      const mask = tf.tensor2d([[1, 1, 1, 0], [0, 0, 0, 0]], undefined, 'int32');
+      const ids = tf.tensor2d(
+        [
+          [2, 10, 3, 0],
+          [0, 0, 0, 0],
+        ],
+        undefined,
+        'int32',
+      );
+      const mask = tf.tensor2d(
+        [
+          [1, 1, 1, 0],
+          [0, 0, 0, 0],
+        ],
+        undefined,
+        'int32',
+      );
       const hidden = bertEncoder(params, config, { inputIds: ids, attentionMask: mask });
       const pooled = bertPooler(params, hidden);
       const mean = meanPool(hidden, mask);
-      return tf.stack([tf.sum(hidden), tf.sum(pooled), tf.sum(classifierLogits(params, config, pooled)), tf.sum(mean), tf.sum(mlmLogits(params, config, hidden))]);
+      return tf.stack([
+        tf.sum(hidden),
+        tf.sum(pooled),
+        tf.sum(classifierLogits(params, config, pooled)),
+        tf.sum(mean),
+        tf.sum(mlmLogits(params, config, hidden)),
+      ]);
     });
     const values = Array.from(out.dataSync());
     out.dispose();
@@ -138,7 +184,10 @@ describe.each<NodeBackendName>(['cpu', 'wasm'])('BERT golden parity on %s', (bac
     expect(run({ training: true, dropoutSeed: 2 })).not.toEqual(t1);
     const { value, grads } = tf.variableGrads(() => {
       const hidden = bertEncoder(params, config, b, { training: true, dropoutSeed: 3 });
-      return crossEntropy(classifierLogits(params, config, bertPooler(params, hidden), { training: true, dropoutSeed: 3 }), b.labels);
+      return crossEntropy(
+        classifierLogits(params, config, bertPooler(params, hidden), { training: true, dropoutSeed: 3 }),
+        b.labels,
+      );
     }, [params.embeddings.word, params.layers[0].query.w]);
     expect(Number.isFinite(value.dataSync()[0])).toBe(true);
     tf.dispose([value, ...Object.values(grads), ...Object.values(b)]);

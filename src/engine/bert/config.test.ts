@@ -1,8 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../checkpoint/types';
-import { BERT_PRESETS, bertConfigToJson, bertPreset, countParameters, estimateBytes, numLabels, parseBertConfig } from './config';
+import {
+  BERT_PRESETS,
+  bertConfigToJson,
+  bertPreset,
+  countParameters,
+  estimateBytes,
+  numLabels,
+  parseBertConfig,
+} from './config';
 
-const base = { vocab_size: 30522, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072 };
+const base = {
+  vocab_size: 30522,
+  hidden_size: 768,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  intermediate_size: 3072,
+};
 
 function engineError(fn: () => unknown): EngineError {
   try {
@@ -55,7 +69,15 @@ describe('parseBertConfig', () => {
     expect(e.message).toMatch(/parameters/);
     expect(e.message).toMatch(/\d+(\.\d+)? (TB|GB|PB)/);
     // Within every per-field limit, but too many parameters in total.
-    const big = engineError(() => parseBertConfig({ ...base, hidden_size: 8192, num_attention_heads: 64, intermediate_size: 32768, num_hidden_layers: 100 }));
+    const big = engineError(() =>
+      parseBertConfig({
+        ...base,
+        hidden_size: 8192,
+        num_attention_heads: 64,
+        intermediate_size: 32768,
+        num_hidden_layers: 100,
+      }),
+    );
     expect(big.code).toBe('CONFIG_TOO_LARGE');
     expect(big.message).toMatch(/parameters/);
   });
@@ -76,7 +98,9 @@ describe('parseBertConfig', () => {
 
   it('refuses other model types and relative positions', () => {
     expect(engineError(() => parseBertConfig({ ...base, model_type: 'roberta' })).code).toBe('CONFIG_UNSUPPORTED');
-    expect(engineError(() => parseBertConfig({ ...base, position_embedding_type: 'relative_key' })).code).toBe('CONFIG_UNSUPPORTED');
+    expect(engineError(() => parseBertConfig({ ...base, position_embedding_type: 'relative_key' })).code).toBe(
+      'CONFIG_UNSUPPORTED',
+    );
     expect(engineError(() => parseBertConfig([])).code).toBe('CONFIG_NOT_OBJECT');
   });
 

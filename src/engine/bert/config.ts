@@ -82,7 +82,12 @@ function defaultLabels(n: number): { id2label: Record<string, string>; label2id:
 
 type SizeFields = Pick<
   BertConfig,
-  'vocab_size' | 'hidden_size' | 'num_hidden_layers' | 'intermediate_size' | 'max_position_embeddings' | 'type_vocab_size'
+  | 'vocab_size'
+  | 'hidden_size'
+  | 'num_hidden_layers'
+  | 'intermediate_size'
+  | 'max_position_embeddings'
+  | 'type_vocab_size'
 > & { id2label?: Record<string, string>; num_labels?: number };
 
 /**
@@ -90,7 +95,10 @@ type SizeFields = Pick<
  * embeddings, so it adds only its bias). Float arithmetic, so absurd configs do not overflow.
  */
 export function countParameters(config: SizeFields): number {
-  const V = config.vocab_size, H = config.hidden_size, L = config.num_hidden_layers, I = config.intermediate_size;
+  const V = config.vocab_size,
+    H = config.hidden_size,
+    L = config.num_hidden_layers,
+    I = config.intermediate_size;
   const labels = config.num_labels ?? (config.id2label ? Object.keys(config.id2label).length : 2);
   const embeddings = (V + config.max_position_embeddings + config.type_vocab_size) * H + 2 * H;
   const layer = 4 * (H * H + H) + 2 * H + (H * I + I) + (I * H + H) + 2 * H;
@@ -133,7 +141,13 @@ function sizeSummary(config: SizeFields): string {
   return `~${formatCount(p)} parameters, ~${formatBytes(p * 4)} of float32 weights, ~${formatBytes(p * 16)} to train with AdamW`;
 }
 
-const REQUIRED = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size'] as const;
+const REQUIRED = [
+  'vocab_size',
+  'hidden_size',
+  'num_hidden_layers',
+  'num_attention_heads',
+  'intermediate_size',
+] as const;
 
 /**
  * Validates a parsed config.json. Throws EngineError with codes:
@@ -142,15 +156,24 @@ const REQUIRED = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attenti
  */
 export function parseBertConfig(json: unknown, fileName = 'config.json'): BertConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new EngineError('CONFIG_NOT_OBJECT', `${fileName}: expected a JSON object, got ${Array.isArray(json) ? 'an array' : typeof json}`);
+    throw new EngineError(
+      'CONFIG_NOT_OBJECT',
+      `${fileName}: expected a JSON object, got ${Array.isArray(json) ? 'an array' : typeof json}`,
+    );
   }
   const j = json as Record<string, unknown>;
   const missing = REQUIRED.filter((k) => j[k] === undefined || j[k] === null);
   if (missing.length > 0) {
-    throw new EngineError('CONFIG_MISSING_FIELD', `${fileName}: missing required field${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+    throw new EngineError(
+      'CONFIG_MISSING_FIELD',
+      `${fileName}: missing required field${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+    );
   }
   if (j.model_type !== undefined && j.model_type !== 'bert') {
-    throw new EngineError('CONFIG_UNSUPPORTED', `${fileName}: model_type "${String(j.model_type)}" is not supported (only "bert")`);
+    throw new EngineError(
+      'CONFIG_UNSUPPORTED',
+      `${fileName}: model_type "${String(j.model_type)}" is not supported (only "bert")`,
+    );
   }
   if (j.position_embedding_type !== undefined && j.position_embedding_type !== 'absolute') {
     throw new EngineError(
@@ -170,7 +193,10 @@ export function parseBertConfig(json: unknown, fileName = 'config.json'): BertCo
   const real = (key: string, fallback: number, min: number, max: number): number => {
     const v = j[key] ?? fallback;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-      throw new EngineError('CONFIG_BAD_VALUE', `${fileName}: ${key} must be a number in [${min}, ${max}], got ${JSON.stringify(v)}`);
+      throw new EngineError(
+        'CONFIG_BAD_VALUE',
+        `${fileName}: ${key} must be a number in [${min}, ${max}], got ${JSON.stringify(v)}`,
+      );
     }
     return v;
   };
@@ -198,7 +224,10 @@ export function parseBertConfig(json: unknown, fileName = 'config.json'): BertCo
     for (let i = 0; i < entries.length; i++) {
       const name = (j.id2label as Record<string, unknown>)[String(i)];
       if (typeof name !== 'string') {
-        throw new EngineError('CONFIG_BAD_VALUE', `${fileName}: id2label must have string entries for keys 0..${entries.length - 1}; key "${i}" is ${JSON.stringify(name)}`);
+        throw new EngineError(
+          'CONFIG_BAD_VALUE',
+          `${fileName}: id2label must have string entries for keys 0..${entries.length - 1}; key "${i}" is ${JSON.stringify(name)}`,
+        );
       }
       id2label[String(i)] = name;
       label2id[name] = i;
@@ -211,7 +240,12 @@ export function parseBertConfig(json: unknown, fileName = 'config.json'): BertCo
 
   // Absurd sizes: refuse before anything is allocated, saying what the config would cost.
   for (const [key, limit] of Object.entries(CONFIG_LIMITS)) {
-    const value = key === 'num_labels' ? labels : key === 'parameters' ? countParameters({ ...sizes, num_labels: labels }) : sizes[key as keyof typeof sizes];
+    const value =
+      key === 'num_labels'
+        ? labels
+        : key === 'parameters'
+          ? countParameters({ ...sizes, num_labels: labels })
+          : sizes[key as keyof typeof sizes];
     if (value > limit) {
       throw new EngineError(
         'CONFIG_TOO_LARGE',
@@ -229,14 +263,20 @@ export function parseBertConfig(json: unknown, fileName = 'config.json'): BertCo
   const act = j.hidden_act ?? 'gelu';
   const hidden_act = act === 'gelu_pytorch_tanh' ? 'gelu_new' : act; // same function under another name
   if (typeof hidden_act !== 'string' || !(HIDDEN_ACTS as readonly string[]).includes(hidden_act)) {
-    throw new EngineError('CONFIG_BAD_ACTIVATION', `${fileName}: hidden_act ${JSON.stringify(act)} is not supported (use one of ${HIDDEN_ACTS.join(', ')})`);
+    throw new EngineError(
+      'CONFIG_BAD_ACTIVATION',
+      `${fileName}: hidden_act ${JSON.stringify(act)} is not supported (use one of ${HIDDEN_ACTS.join(', ')})`,
+    );
   }
 
   const hidden_dropout_prob = real('hidden_dropout_prob', 0.1, 0, 0.99);
   const cd = j.classifier_dropout;
   return {
     model_type: 'bert',
-    architectures: Array.isArray(j.architectures) && j.architectures.every((a) => typeof a === 'string') ? (j.architectures as string[]) : ['BertForSequenceClassification'],
+    architectures:
+      Array.isArray(j.architectures) && j.architectures.every((a) => typeof a === 'string')
+        ? (j.architectures as string[])
+        : ['BertForSequenceClassification'],
     ...sizes,
     hidden_act: hidden_act as HiddenAct,
     layer_norm_eps: real('layer_norm_eps', 1e-12, 0, 1),
@@ -292,7 +332,11 @@ export const BERT_PRESETS: readonly BertPresetName[] = Object.keys(PRESET_SIZES)
 /** A validated config for a preset; `overrides` are config.json fields (e.g. id2label, vocab_size). */
 export function bertPreset(name: BertPresetName, overrides: Record<string, unknown> = {}): BertConfig {
   const s = PRESET_SIZES[name];
-  if (!s) throw new EngineError('CONFIG_BAD_VALUE', `unknown BERT preset "${String(name)}" (use one of ${BERT_PRESETS.join(', ')})`);
+  if (!s)
+    throw new EngineError(
+      'CONFIG_BAD_VALUE',
+      `unknown BERT preset "${String(name)}" (use one of ${BERT_PRESETS.join(', ')})`,
+    );
   return parseBertConfig(
     {
       vocab_size: 30522,

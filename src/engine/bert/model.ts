@@ -61,23 +61,39 @@ export function activation(x: tf.Tensor, act: HiddenAct): tf.Tensor {
 
 function checkInputs(config: BertConfig, inputs: BertInputs): [number, number] {
   const { inputIds, tokenTypeIds, attentionMask } = inputs;
-  if (inputIds.rank !== 2) throw new EngineError('INPUT_BAD_SHAPE', `inputIds must be [batch, seq], got shape [${inputIds.shape}]`);
-  if (inputIds.dtype !== 'int32') throw new EngineError('INPUT_BAD_SHAPE', `inputIds must be int32, got ${inputIds.dtype}`);
+  if (inputIds.rank !== 2)
+    throw new EngineError('INPUT_BAD_SHAPE', `inputIds must be [batch, seq], got shape [${inputIds.shape}]`);
+  if (inputIds.dtype !== 'int32')
+    throw new EngineError('INPUT_BAD_SHAPE', `inputIds must be int32, got ${inputIds.dtype}`);
   const [B, T] = inputIds.shape;
   if (T > config.max_position_embeddings) {
-    throw new EngineError('INPUT_TOO_LONG', `sequence length ${T} exceeds max_position_embeddings ${config.max_position_embeddings}`);
+    throw new EngineError(
+      'INPUT_TOO_LONG',
+      `sequence length ${T} exceeds max_position_embeddings ${config.max_position_embeddings}`,
+    );
   }
-  for (const [name, t] of [['tokenTypeIds', tokenTypeIds], ['attentionMask', attentionMask]] as const) {
+  for (const [name, t] of [
+    ['tokenTypeIds', tokenTypeIds],
+    ['attentionMask', attentionMask],
+  ] as const) {
     if (t && (t.shape[0] !== B || t.shape[1] !== T)) {
       throw new EngineError('INPUT_BAD_SHAPE', `${name} shape [${t.shape}] does not match inputIds [${B},${T}]`);
     }
   }
-  if (tokenTypeIds && tokenTypeIds.dtype !== 'int32') throw new EngineError('INPUT_BAD_SHAPE', `tokenTypeIds must be int32, got ${tokenTypeIds.dtype}`);
+  if (tokenTypeIds && tokenTypeIds.dtype !== 'int32')
+    throw new EngineError('INPUT_BAD_SHAPE', `tokenTypeIds must be int32, got ${tokenTypeIds.dtype}`);
   return [B, T];
 }
 
 /** Embedding sum + LayerNorm + dropout → [B·T, H] (rows flattened for the matmuls). */
-function embed(params: BertParams, config: BertConfig, inputs: BertInputs, B: number, T: number, drop: Dropper): tf.Tensor2D {
+function embed(
+  params: BertParams,
+  config: BertConfig,
+  inputs: BertInputs,
+  B: number,
+  T: number,
+  drop: Dropper,
+): tf.Tensor2D {
   const H = config.hidden_size;
   const e = params.embeddings;
   const ids = tf.reshape(inputs.inputIds, [B * T]); // [B·T]
@@ -117,7 +133,9 @@ function encoderLayer(
   T: number,
   drop: Dropper,
 ): tf.Tensor2D {
-  const H = config.hidden_size, A = config.num_attention_heads, D = H / A;
+  const H = config.hidden_size,
+    A = config.num_attention_heads,
+    D = H / A;
   const heads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [B, T, A, D]), [0, 2, 1, 3]); // [B, A, T, D]
   const q = heads(tf.mul(proj(x, p.query), 1 / Math.sqrt(D))); // [B, A, T, D] (pre-scaled by 1/√D)
   const k = heads(proj(x, p.key)); // [B, A, T, D]
@@ -135,7 +153,12 @@ function encoderLayer(
 }
 
 /** Embeddings + encoder → last hidden state [B, T, H]. */
-export function bertEncoder(params: BertParams, config: BertConfig, inputs: BertInputs, opts: ForwardOptions = {}): tf.Tensor3D {
+export function bertEncoder(
+  params: BertParams,
+  config: BertConfig,
+  inputs: BertInputs,
+  opts: ForwardOptions = {},
+): tf.Tensor3D {
   const [B, T] = checkInputs(config, inputs);
   return tf.tidy(() => {
     const drop = new Dropper(opts);
@@ -187,7 +210,12 @@ export function gatherPositions(hidden: tf.Tensor3D, flatPositions: tf.Tensor1D)
 }
 
 /** Classifier logits on the pooled output [B, H] → [B, numLabels] (dropout first when training). */
-export function classifierLogits(params: BertParams, config: BertConfig, pooled: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
+export function classifierLogits(
+  params: BertParams,
+  config: BertConfig,
+  pooled: tf.Tensor2D,
+  opts: ForwardOptions = {},
+): tf.Tensor2D {
   return tf.tidy(() => {
     const rate = config.classifier_dropout ?? config.hidden_dropout_prob;
     const seedOpts = opts.dropoutSeed === undefined ? opts : { ...opts, dropoutSeed: opts.dropoutSeed + 0.5 };

@@ -75,7 +75,9 @@ export interface ParamSpec {
 
 /** Every parameter, in a stable order (embeddings, layers, pooler, MLM head, classifier). */
 export function paramSpecs(config: BertConfig): ParamSpec[] {
-  const H = config.hidden_size, I = config.intermediate_size, V = config.vocab_size;
+  const H = config.hidden_size,
+    I = config.intermediate_size,
+    V = config.vocab_size;
   const specs: ParamSpec[] = [];
   const linear = (name: string, out: number, inp: number, group: ParamGroup) => {
     specs.push({ name: `${name}.weight`, hfShape: [out, inp], transposed: true, group, init: 'normal' });
@@ -146,7 +148,11 @@ export function assembleParams(config: BertConfig, byName: Map<string, tf.Variab
       };
     }),
     pooler: linear('bert.pooler.dense'),
-    mlm: { transform: linear('cls.predictions.transform.dense'), ln: ln('cls.predictions.transform.LayerNorm'), bias: get('cls.predictions.bias') },
+    mlm: {
+      transform: linear('cls.predictions.transform.dense'),
+      ln: ln('cls.predictions.transform.LayerNorm'),
+      bias: get('cls.predictions.bias'),
+    },
     classifier: linear('classifier'),
   };
 }

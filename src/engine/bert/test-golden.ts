@@ -66,11 +66,18 @@ export function readGoldenWeights(): TensorMap {
 }
 
 export function readGoldenVocab(): string[] {
-  return readFileSync(join(GOLDEN_MODEL_DIR, 'vocab.txt'), 'utf8').split('\n').filter((l) => l.length > 0);
+  return readFileSync(join(GOLDEN_MODEL_DIR, 'vocab.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
 }
 
 /** Int32 [B, T] tensors for a golden batch. Caller disposes. */
-export function batchTensors(b: GoldenBatch): { inputIds: tf.Tensor2D; tokenTypeIds: tf.Tensor2D; attentionMask: tf.Tensor2D; labels: tf.Tensor1D } {
+export function batchTensors(b: GoldenBatch): {
+  inputIds: tf.Tensor2D;
+  tokenTypeIds: tf.Tensor2D;
+  attentionMask: tf.Tensor2D;
+  labels: tf.Tensor1D;
+} {
   return {
     inputIds: tf.tensor2d(b.input_ids, undefined, 'int32'),
     tokenTypeIds: tf.tensor2d(b.token_type_ids, undefined, 'int32'),
@@ -80,7 +87,10 @@ export function batchTensors(b: GoldenBatch): { inputIds: tf.Tensor2D; tokenType
 }
 
 /** Max |actual - expected| after checking shapes agree; throws on a shape mismatch. */
-export function maxAbsDiff(actual: tf.Tensor | { shape: number[]; data: ArrayLike<number> }, expected: GoldenTensor): number {
+export function maxAbsDiff(
+  actual: tf.Tensor | { shape: number[]; data: ArrayLike<number> },
+  expected: GoldenTensor,
+): number {
   const shape = actual.shape;
   const data = actual instanceof tf.Tensor ? actual.dataSync() : actual.data;
   if (shape.length !== expected.shape.length || shape.some((d, i) => d !== expected.shape[i])) {

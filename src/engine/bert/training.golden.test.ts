@@ -36,12 +36,20 @@ describe('training trajectory vs PyTorch AdamW', () => {
     hp.batches.forEach((batch, i) => {
       const step = i + 1;
       const b = batchTensors(batch);
-      const { value, grads } = tf.variableGrads(() => {
-        // Training mode with every dropout rate 0, as in the PyTorch run.
-        const noDropout = { ...config, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, classifier_dropout: 0 };
-        const { logits } = bertForSequenceClassification(params, noDropout, b, { training: true, dropoutSeed: step });
-        return crossEntropy(logits, b.labels);
-      }, trained.map((p) => p.variable));
+      const { value, grads } = tf.variableGrads(
+        () => {
+          // Training mode with every dropout rate 0, as in the PyTorch run.
+          const noDropout = {
+            ...config,
+            hidden_dropout_prob: 0,
+            attention_probs_dropout_prob: 0,
+            classifier_dropout: 0,
+          };
+          const { logits } = bertForSequenceClassification(params, noDropout, b, { training: true, dropoutSeed: step });
+          return crossEntropy(logits, b.labels);
+        },
+        trained.map((p) => p.variable),
+      );
       losses.push(value.dataSync()[0]);
       const bc1 = 1 - b1 ** step;
       const bc2 = 1 - b2 ** step;
@@ -63,6 +71,8 @@ describe('training trajectory vs PyTorch AdamW', () => {
     });
     expect(tf.memory().numTensors).toBe(before); // no per-step leak
     tf.dispose([...m, ...v]);
-    losses.forEach((l, i) => expect(Math.abs(l - hp.losses[i]), `loss ${i}: ${l} vs ${hp.losses[i]}`).toBeLessThan(1e-3));
+    losses.forEach((l, i) =>
+      expect(Math.abs(l - hp.losses[i]), `loss ${i}: ${l} vs ${hp.losses[i]}`).toBeLessThan(1e-3),
+    );
   });
 });

@@ -34,7 +34,9 @@ function expectEngineError(fn: () => unknown, code: string): EngineError {
 }
 
 function sameData(a: RawTensor, b: RawTensor): boolean {
-  return a.shape.join() === b.shape.join() && a.data.length === b.data.length && a.data.every((v, i) => v === b.data[i]);
+  return (
+    a.shape.join() === b.shape.join() && a.data.length === b.data.length && a.data.every((v, i) => v === b.data[i])
+  );
 }
 
 describe('BERT weight mapping', () => {
@@ -44,15 +46,27 @@ describe('BERT weight mapping', () => {
 
   it('normalizes prefixes and gamma/beta', () => {
     expect(normalizeWeightName('embeddings.LayerNorm.gamma')).toBe('bert.embeddings.LayerNorm.weight');
-    expect(normalizeWeightName('encoder.layer.3.output.LayerNorm.beta')).toBe('bert.encoder.layer.3.output.LayerNorm.bias');
+    expect(normalizeWeightName('encoder.layer.3.output.LayerNorm.beta')).toBe(
+      'bert.encoder.layer.3.output.LayerNorm.bias',
+    );
     expect(normalizeWeightName('bert.pooler.dense.weight')).toBe('bert.pooler.dense.weight');
-    expect(normalizeWeightName('cls.predictions.transform.LayerNorm.gamma')).toBe('cls.predictions.transform.LayerNorm.weight');
+    expect(normalizeWeightName('cls.predictions.transform.LayerNorm.gamma')).toBe(
+      'cls.predictions.transform.LayerNorm.weight',
+    );
   });
 
   it('loads the golden checkpoint with no warnings; reports unused tensors', () => {
     const extra = new Map(readGoldenWeights());
-    extra.set('cls.seq_relationship.weight', { name: 'cls.seq_relationship.weight', shape: [2, 32], data: new Float32Array(64) });
-    extra.set('bert.embeddings.position_ids', { name: 'bert.embeddings.position_ids', shape: [1, 64], data: new Float32Array(64) });
+    extra.set('cls.seq_relationship.weight', {
+      name: 'cls.seq_relationship.weight',
+      shape: [2, 32],
+      data: new Float32Array(64),
+    });
+    extra.set('bert.embeddings.position_ids', {
+      name: 'bert.embeddings.position_ids',
+      shape: [1, 64],
+      data: new Float32Array(64),
+    });
     const { params, report } = loadBertParams(extra, config);
     expect(report.warnings).toEqual([]);
     expect(report.initialized).toEqual([]);
@@ -63,7 +77,11 @@ describe('BERT weight mapping', () => {
   it('missing encoder tensor → EngineError naming it; nothing allocated', () => {
     const before = tf.memory().numTensors;
     const e = expectEngineError(
-      () => loadBertParams(without(readGoldenWeights(), (n) => n === 'bert.encoder.layer.1.attention.self.key.bias'), config),
+      () =>
+        loadBertParams(
+          without(readGoldenWeights(), (n) => n === 'bert.encoder.layer.1.attention.self.key.bias'),
+          config,
+        ),
       'WEIGHTS_MISSING',
     );
     expect(e.message).toContain('bert.encoder.layer.1.attention.self.key.bias');
@@ -71,9 +89,19 @@ describe('BERT weight mapping', () => {
   });
 
   it('missing classifier / MLM head / pooler → fresh init with warnings', () => {
-    const weights = without(readGoldenWeights(), (n) => n.startsWith('classifier.') || n.startsWith('cls.') || n.startsWith('bert.pooler.'));
+    const weights = without(
+      readGoldenWeights(),
+      (n) => n.startsWith('classifier.') || n.startsWith('cls.') || n.startsWith('bert.pooler.'),
+    );
     const { params, report } = loadBertParams(weights, config, { seed: 3 });
-    expect(report.initialized).toEqual(expect.arrayContaining(['classifier.weight', 'classifier.bias', 'cls.predictions.bias', 'bert.pooler.dense.weight']));
+    expect(report.initialized).toEqual(
+      expect.arrayContaining([
+        'classifier.weight',
+        'classifier.bias',
+        'cls.predictions.bias',
+        'bert.pooler.dense.weight',
+      ]),
+    );
     expect(report.warnings.some((w) => w.includes('classifier') && w.includes('initialised fresh'))).toBe(true);
     expect(report.warnings.some((w) => w.includes('MLM head'))).toBe(true);
     expect(params.classifier.w.shape).toEqual([32, 3]);
@@ -85,7 +113,11 @@ describe('BERT weight mapping', () => {
   });
 
   it('freshClassifier replaces a classifier with a different label count', () => {
-    const five = parseBertConfig({ ...JSON.parse(readFileSync(join(GOLDEN_MODEL_DIR, 'config.json'), 'utf8')), id2label: { 0: 'a', 1: 'b', 2: 'c', 3: 'd', 4: 'e' }, label2id: undefined });
+    const five = parseBertConfig({
+      ...JSON.parse(readFileSync(join(GOLDEN_MODEL_DIR, 'config.json'), 'utf8')),
+      id2label: { 0: 'a', 1: 'b', 2: 'c', 3: 'd', 4: 'e' },
+      label2id: undefined,
+    });
     const e = expectEngineError(() => loadBertParams(readGoldenWeights(), five), 'WEIGHTS_SHAPE_MISMATCH');
     expect(e.message).toContain('classifier.weight');
     const { params, report } = loadBertParams(readGoldenWeights(), five, { freshClassifier: true });
@@ -106,7 +138,12 @@ describe('BERT weight mapping', () => {
 
   it('accepts names without the bert. prefix and old gamma/beta names (same outputs)', () => {
     const golden = readGoldenWeights();
-    const old = rename(golden, (n) => n.replace(/^bert\./, '').replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta'));
+    const old = rename(golden, (n) =>
+      n
+        .replace(/^bert\./, '')
+        .replace(/LayerNorm\.weight$/, 'LayerNorm.gamma')
+        .replace(/LayerNorm\.bias$/, 'LayerNorm.beta'),
+    );
     expect([...old.keys()].some((k) => k.startsWith('bert.'))).toBe(false);
     expect([...old.keys()]).toContain('embeddings.LayerNorm.gamma');
     const a = loadBertParams(golden, config);
@@ -133,7 +170,9 @@ describe('BERT weight mapping', () => {
     const again = loadBertParams(parseSafetensors(bytes).tensors, config);
     const n1 = namedParams(params, config);
     const n2 = namedParams(again.params, config);
-    n1.forEach((p, i) => expect(Array.from(n2[i].variable.dataSync()), p.name).toEqual(Array.from(p.variable.dataSync())));
+    n1.forEach((p, i) =>
+      expect(Array.from(n2[i].variable.dataSync()), p.name).toEqual(Array.from(p.variable.dataSync())),
+    );
     disposeBertParams(params, config);
     disposeBertParams(again.params, config);
   });
@@ -141,18 +180,26 @@ describe('BERT weight mapping', () => {
   it('a checkpoint without the tied decoder copy (save_pretrained, torch_pretrain.py) loads the same MLM head silently', () => {
     const golden = readGoldenWeights();
     const full = loadBertParams(golden, config);
-    const lean = loadBertParams(without(golden, (n) => n === 'cls.predictions.decoder.weight'), config);
+    const lean = loadBertParams(
+      without(golden, (n) => n === 'cls.predictions.decoder.weight'),
+      config,
+    );
     expect(lean.report).toEqual({ initialized: [], unexpected: [], warnings: [] });
     const a = namedParams(full.params, config);
     const b = namedParams(lean.params, config);
     expect(b.map((p) => p.name)).toEqual(a.map((p) => p.name));
-    a.forEach((p, i) => expect(Array.from(b[i].variable.dataSync()), p.name).toEqual(Array.from(p.variable.dataSync())));
+    a.forEach((p, i) =>
+      expect(Array.from(b[i].variable.dataSync()), p.name).toEqual(Array.from(p.variable.dataSync())),
+    );
     disposeBertParams(full.params, config);
     disposeBertParams(lean.params, config);
   });
 
   it('pytorch_model.bin (shared decoder storage) loads to the same values as model.safetensors', () => {
-    const bin = parsePytorchBin(new Uint8Array(readFileSync(join(GOLDEN_MODEL_DIR, 'pytorch_model.bin'))), 'pytorch_model.bin');
+    const bin = parsePytorchBin(
+      new Uint8Array(readFileSync(join(GOLDEN_MODEL_DIR, 'pytorch_model.bin'))),
+      'pytorch_model.bin',
+    );
     const st = readGoldenWeights();
     expect(new Set(bin.keys())).toEqual(new Set(st.keys()));
     for (const [name, t] of st) expect(sameData(bin.get(name)!, t), name).toBe(true);
@@ -163,17 +210,25 @@ describe('BERT weight mapping', () => {
     const a = initBertParams(c, 7);
     const b = initBertParams(c, 7);
     const d = initBertParams(c, 8);
-    const na = namedParams(a, c), nb = namedParams(b, c), nd = namedParams(d, c);
+    const na = namedParams(a, c),
+      nb = namedParams(b, c),
+      nd = namedParams(d, c);
     expect(na.map((n) => n.name)).toEqual(paramSpecs(c).map((s) => s.name));
-    const q = (n: typeof na) => Array.from(n.find((x) => x.name === 'bert.encoder.layer.0.attention.self.query.weight')!.variable.dataSync());
+    const q = (n: typeof na) =>
+      Array.from(n.find((x) => x.name === 'bert.encoder.layer.0.attention.self.query.weight')!.variable.dataSync());
     expect(q(na)).toEqual(q(nb));
     expect(q(na)).not.toEqual(q(nd));
-    expect(a.embeddings.word.slice([0, 0], [1, 32]).dataSync().every((v) => v === 0)).toBe(true); // [PAD] row
+    expect(
+      a.embeddings.word
+        .slice([0, 0], [1, 32])
+        .dataSync()
+        .every((v) => v === 0),
+    ).toBe(true); // [PAD] row
     expect(a.layers[0].attnLn.gamma.dataSync().every((v) => v === 1)).toBe(true);
     for (const p of [a, b, d]) disposeBertParams(p, c);
   });
 
-  it('setSinusoidalPositions writes sin/cos rows at the word rows\' scale, products depending on distance only', () => {
+  it("setSinusoidalPositions writes sin/cos rows at the word rows' scale, products depending on distance only", () => {
     const c = bertPreset('micro', { vocab_size: 50, max_position_embeddings: 40 });
     const p = initBertParams(c, 3);
     setSinusoidalPositions(p);

@@ -149,14 +149,22 @@ export function loadBertParams(tensors: TensorMap, config: BertConfig, opts: Loa
     }
   }
   if (mismatches.length > 0) {
-    throw new EngineError('WEIGHTS_SHAPE_MISMATCH', `${fileName}: tensor shape mismatch — ${mismatches.slice(0, 8).join('; ')}${mismatches.length > 8 ? ` … and ${mismatches.length - 8} more` : ''}`);
+    throw new EngineError(
+      'WEIGHTS_SHAPE_MISMATCH',
+      `${fileName}: tensor shape mismatch — ${mismatches.slice(0, 8).join('; ')}${mismatches.length > 8 ? ` … and ${mismatches.length - 8} more` : ''}`,
+    );
   }
 
   // 4. Tied decoder: warn if the file's decoder differs from the word embeddings (we always tie).
   if (decoderWeight) {
     const word = byName.get('bert.embeddings.word_embeddings.weight')!;
-    const same = decoderWeight.data.length === word.data.length && decoderWeight.data.every((v, i) => Math.abs(v - word.data[i]) <= 1e-6);
-    if (!same) warnings.push(`${fileName}: ${decoderWeight.name} differs from the word embeddings; the decoder is tied to the word embeddings and the file's decoder is ignored`);
+    const same =
+      decoderWeight.data.length === word.data.length &&
+      decoderWeight.data.every((v, i) => Math.abs(v - word.data[i]) <= 1e-6);
+    if (!same)
+      warnings.push(
+        `${fileName}: ${decoderWeight.name} differs from the word embeddings; the decoder is tied to the word embeddings and the file's decoder is ignored`,
+      );
   }
 
   for (const group of ['pooler', 'mlm', 'classifier'] as const) {

@@ -51,7 +51,9 @@ describe.each(caches())('%s download cache', (_label, cache, storage) => {
     let fetches = 0;
     const fetchImpl = (async (url: string) => {
       fetches++;
-      return url.endsWith('config.json') ? new Response('{"a":1}', { headers: { 'content-length': '7' } }) : new Response('no', { status: 404 });
+      return url.endsWith('config.json')
+        ? new Response('{"a":1}', { headers: { 'content-length': '7' } })
+        : new Response('no', { status: 404 });
     }) as unknown as typeof fetch;
     const hub = () => createHubSource({ repo: 'o/r', baseUrl: 'http://h', cache, fetch: fetchImpl });
     expect(new TextDecoder().decode((await hub().read('config.json'))!)).toBe('{"a":1}');
@@ -76,7 +78,12 @@ describe('BrowserDownloadCache integrity', () => {
       delete: async () => {},
       clear: async () => {},
     };
-    const hub = createHubSource({ repo: 'o/r', baseUrl: 'http://h', cache: broken, fetch: (async () => new Response('ok')) as unknown as typeof fetch });
+    const hub = createHubSource({
+      repo: 'o/r',
+      baseUrl: 'http://h',
+      cache: broken,
+      fetch: (async () => new Response('ok')) as unknown as typeof fetch,
+    });
     expect(new TextDecoder().decode((await hub.read('f'))!)).toBe('ok');
   });
 

@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { bfloat16BitsToFloat32, bitsToFloat32, decodeToFloat32, float16BitsToFloat32, float32ToBits, float32ToFloat16Bits } from './dtypes';
+import {
+  bfloat16BitsToFloat32,
+  bitsToFloat32,
+  decodeToFloat32,
+  float16BitsToFloat32,
+  float32ToBits,
+  float32ToFloat16Bits,
+} from './dtypes';
 import { FIXTURE_DIR } from './test-fixtures';
 
 const rounding = JSON.parse(readFileSync(FIXTURE_DIR + 'f16_rounding.json', 'utf8')) as {
@@ -15,7 +22,9 @@ describe('float16 conversion', () => {
     rounding.input_f32_bits.forEach((bits, i) => {
       const got = float32ToFloat16Bits(bitsToFloat32(bits));
       if (got !== rounding.expected_f16_bits[i]) {
-        mismatches.push(`${bitsToFloat32(bits)}: got 0x${got.toString(16)}, numpy 0x${rounding.expected_f16_bits[i].toString(16)}`);
+        mismatches.push(
+          `${bitsToFloat32(bits)}: got 0x${got.toString(16)}, numpy 0x${rounding.expected_f16_bits[i].toString(16)}`,
+        );
       }
     });
     expect(mismatches).toEqual([]);

@@ -28,14 +28,20 @@ const jsonBytes = (value: unknown): Uint8Array => new TextEncoder().encode(`${JS
 
 export function exportFolder(options: ExportFolderOptions): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
-  files.set('config.json', jsonBytes({ ...options.config, torch_dtype: options.dtype === 'F16' ? 'float16' : 'float32' }));
+  files.set(
+    'config.json',
+    jsonBytes({ ...options.config, torch_dtype: options.dtype === 'F16' ? 'float16' : 'float32' }),
+  );
   if (options.vocabTxt !== undefined) files.set('vocab.txt', new TextEncoder().encode(options.vocabTxt));
   if (options.tokenizerJson !== undefined) files.set('tokenizer.json', jsonBytes(options.tokenizerJson));
   if (options.tokenizerConfig !== undefined) files.set('tokenizer_config.json', jsonBytes(options.tokenizerConfig));
   if (options.specialTokensMap !== undefined) files.set('special_tokens_map.json', jsonBytes(options.specialTokensMap));
   files.set(
     'model.safetensors',
-    writeSafetensors(options.tensors.values(), { dtype: options.dtype, metadata: { ...options.metadata, format: 'pt' } }),
+    writeSafetensors(options.tensors.values(), {
+      dtype: options.dtype,
+      metadata: { ...options.metadata, format: 'pt' },
+    }),
   );
   return files;
 }

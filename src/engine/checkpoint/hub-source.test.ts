@@ -16,7 +16,10 @@ type Mode = 'ok' | 'drop-first' | 'drop-always' | 'error-500-first' | 'unauthori
 
 // A 1 MB model so the body arrives in many chunks and progress has something to report.
 const bigWeights = new Float32Array(256 * 1024).map((_, i) => Math.sin(i));
-const modelBytes = writeSafetensors([{ name: 'w', shape: [512, 512], data: bigWeights }], { dtype: 'F32', metadata: { format: 'pt' } });
+const modelBytes = writeSafetensors([{ name: 'w', shape: [512, 512], data: bigWeights }], {
+  dtype: 'F32',
+  metadata: { format: 'pt' },
+});
 const files = new Map<string, Uint8Array>([
   ['config.json', new TextEncoder().encode(JSON.stringify({ model_type: 'bert', hidden_size: 512 }))],
   ['vocab.txt', new TextEncoder().encode('[PAD]\n[UNK]\n')],
@@ -73,7 +76,8 @@ beforeEach(() => {
   modes.clear();
 });
 
-const source = (cache?: MemoryDownloadCache) => createHubSource({ repo: REPO, revision: REVISION, baseUrl, cache, backoffMs: 1 });
+const source = (cache?: MemoryDownloadCache) =>
+  createHubSource({ repo: REPO, revision: REVISION, baseUrl, cache, backoffMs: 1 });
 
 describe('Hub source against a loopback server', () => {
   it('downloads a checkpoint with progress events that end at the total', async () => {
@@ -102,12 +106,21 @@ describe('Hub source against a loopback server', () => {
     const again = await loadCheckpointFiles(source(cache), { onProgress: (p) => events.push(p) });
     expect(requests).toEqual([]);
     expect(sameBytes(again.tensors.get('w')!.data, bigWeights)).toBe(true);
-    expect(events.find((e) => e.file === 'model.safetensors')).toEqual({ file: 'model.safetensors', loaded: modelBytes.byteLength, total: modelBytes.byteLength });
+    expect(events.find((e) => e.file === 'model.safetensors')).toEqual({
+      file: 'model.safetensors',
+      loaded: modelBytes.byteLength,
+      total: modelBytes.byteLength,
+    });
   });
 
   it('names the file and URL when config.json is missing (404)', async () => {
     const other = createHubSource({ repo: 'tiny-org/nothing-here', baseUrl, backoffMs: 1 });
-    await expectCodeAsync(loadCheckpointFiles(other), 'CHECKPOINT_FILE_NOT_FOUND', 'config.json', `${baseUrl}/tiny-org/nothing-here/resolve/main/config.json`);
+    await expectCodeAsync(
+      loadCheckpointFiles(other),
+      'CHECKPOINT_FILE_NOT_FOUND',
+      'config.json',
+      `${baseUrl}/tiny-org/nothing-here/resolve/main/config.json`,
+    );
     expect(requests).toEqual(['/tiny-org/nothing-here/resolve/main/config.json']); // a 404 is not retried
   });
 
@@ -137,7 +150,12 @@ describe('Hub source against a loopback server', () => {
   it('gives up after the retries when every attempt is cut off, leaving no cache entry', async () => {
     modes.set('model.safetensors', 'drop-always');
     const cache = new MemoryDownloadCache();
-    const error = await expectCodeAsync(source(cache).read('model.safetensors'), 'DOWNLOAD_INTERRUPTED', 'model.safetensors', '4 attempts');
+    const error = await expectCodeAsync(
+      source(cache).read('model.safetensors'),
+      'DOWNLOAD_INTERRUPTED',
+      'model.safetensors',
+      '4 attempts',
+    );
     expect(error.message).toContain(`${baseUrl}/${REPO}/resolve/main/model.safetensors`);
     expect(requests.length).toBe(4); // first attempt + default 3 retries
     expect(cache.keys()).toEqual([]);
@@ -149,13 +167,23 @@ describe('Hub source length checks (injected fetch)', () => {
   const lyingFetch = (body: Uint8Array, claimed: number, calls: { count: number }): typeof fetch =>
     (async () => {
       calls.count++;
-      return new Response(new Blob([body.slice().buffer]).stream(), { status: 200, headers: { 'content-length': String(claimed) } });
+      return new Response(new Blob([body.slice().buffer]).stream(), {
+        status: 200,
+        headers: { 'content-length': String(claimed) },
+      });
     }) as typeof fetch;
 
   it('rejects a body shorter than its Content-Length, retries, and caches nothing', async () => {
     const calls = { count: 0 };
     const cache = new MemoryDownloadCache();
-    const hub = createHubSource({ repo: REPO, baseUrl: 'http://unused.invalid', cache, retries: 2, sleep: async () => {}, fetch: lyingFetch(new Uint8Array(10), 20, calls) });
+    const hub = createHubSource({
+      repo: REPO,
+      baseUrl: 'http://unused.invalid',
+      cache,
+      retries: 2,
+      sleep: async () => {},
+      fetch: lyingFetch(new Uint8Array(10), 20, calls),
+    });
     await expectCodeAsync(hub.read('model.safetensors'), 'DOWNLOAD_TRUNCATED', 'received 10 of 20 bytes');
     expect(calls.count).toBe(3);
     expect(cache.keys()).toEqual([]);
@@ -163,7 +191,12 @@ describe('Hub source length checks (injected fetch)', () => {
 
   it('rejects a body longer than its Content-Length', async () => {
     const calls = { count: 0 };
-    const hub = createHubSource({ repo: REPO, baseUrl: 'http://unused.invalid', retries: 0, fetch: lyingFetch(new Uint8Array(30), 20, calls) });
+    const hub = createHubSource({
+      repo: REPO,
+      baseUrl: 'http://unused.invalid',
+      retries: 0,
+      fetch: lyingFetch(new Uint8Array(30), 20, calls),
+    });
     await expectCodeAsync(hub.read('x'), 'DOWNLOAD_TOO_LONG');
   });
 

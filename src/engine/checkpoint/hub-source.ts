@@ -106,7 +106,10 @@ export function createHubSource(options: HubSourceOptions): HubSource {
     // With a Content-Encoding, Content-Length counts compressed bytes, so it can be neither a total nor a check.
     const encoding = response.headers.get('content-encoding');
     const lengthHeader = response.headers.get('content-length');
-    const expected = (encoding === null || encoding === 'identity') && lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
+    const expected =
+      (encoding === null || encoding === 'identity') && lengthHeader !== null && /^\d+$/.test(lengthHeader)
+        ? Number(lengthHeader)
+        : null;
 
     // Known length: write straight into one buffer (no 2× peak memory). Unknown: collect chunks.
     const target = expected !== null ? new Uint8Array(expected) : null;
@@ -120,13 +123,19 @@ export function createHubSource(options: HubSourceOptions): HubSource {
           chunk = await reader.read();
         } catch (error) {
           if (options.signal?.aborted) throw error;
-          throw new TransientDownloadError('DOWNLOAD_INTERRUPTED', `connection lost after ${loaded} bytes (${(error as Error).message})`);
+          throw new TransientDownloadError(
+            'DOWNLOAD_INTERRUPTED',
+            `connection lost after ${loaded} bytes (${(error as Error).message})`,
+          );
         }
         if (chunk.done) break;
         const value = chunk.value;
         if (target !== null) {
           if (loaded + value.byteLength > target.byteLength) {
-            throw new TransientDownloadError('DOWNLOAD_TOO_LONG', `body is longer than its Content-Length (${expected} bytes)`);
+            throw new TransientDownloadError(
+              'DOWNLOAD_TOO_LONG',
+              `body is longer than its Content-Length (${expected} bytes)`,
+            );
           }
           target.set(value, loaded);
         } else {
@@ -139,7 +148,10 @@ export function createHubSource(options: HubSourceOptions): HubSource {
       reader.releaseLock();
     }
     if (expected !== null && loaded !== expected) {
-      throw new TransientDownloadError('DOWNLOAD_TRUNCATED', `received ${loaded} of ${expected} bytes (Content-Length)`);
+      throw new TransientDownloadError(
+        'DOWNLOAD_TRUNCATED',
+        `received ${loaded} of ${expected} bytes (Content-Length)`,
+      );
     }
     if (target !== null) {
       if (loaded === 0) onProgress?.({ file, loaded: 0, total: 0 });

@@ -11,7 +11,13 @@ export {
   bfloat16BitsToFloat32,
   decodeToFloat32,
 } from './dtypes';
-export { parseSafetensors, writeSafetensors, MAX_SAFETENSORS_HEADER_BYTES, type ParsedSafetensors, type WriteSafetensorsOptions } from './safetensors';
+export {
+  parseSafetensors,
+  writeSafetensors,
+  MAX_SAFETENSORS_HEADER_BYTES,
+  type ParsedSafetensors,
+  type WriteSafetensorsOptions,
+} from './safetensors';
 export { parseShardIndex, assembleShards, type ShardIndex, type AssembledShards } from './shards';
 export { parsePytorchBin } from './pytorch-bin';
 export { unpickleRestricted, type UnpickleOptions, type AllowedGlobal } from './pickle';

@@ -9,11 +9,23 @@ import { loadCheckpointFiles } from './load';
 import { createNodeDirSource, writeFolder } from './node-dir';
 import { parseSafetensors } from './safetensors';
 import type { CheckpointSource } from './source';
-import { FIXTURE_DIR, GOLDEN_MICRO_DIR, bitsOf, expectCodeAsync, expectedTensors, fixtureBytes, fixtureExists, sameBytes } from './test-fixtures';
+import {
+  FIXTURE_DIR,
+  GOLDEN_MICRO_DIR,
+  bitsOf,
+  expectCodeAsync,
+  expectedTensors,
+  fixtureBytes,
+  fixtureExists,
+  sameBytes,
+} from './test-fixtures';
 import type { TensorMap } from './types';
 
 /** An in-memory folder as a source, optionally without a listing (like HTTP), counting reads. */
-function memorySource(files: Record<string, Uint8Array | string>, listable = true): CheckpointSource & { reads: string[] } {
+function memorySource(
+  files: Record<string, Uint8Array | string>,
+  listable = true,
+): CheckpointSource & { reads: string[] } {
   const reads: string[] = [];
   const bytesOf = (v: Uint8Array | string) => (typeof v === 'string' ? new TextEncoder().encode(v) : v);
   return {
@@ -56,11 +68,16 @@ describe('loadCheckpointFiles', () => {
   it('loads the sharded python fixture from a Node directory', async () => {
     const loaded = await loadCheckpointFiles(createNodeDirSource(`${FIXTURE_DIR}sharded`));
     expect(loaded.weightFormat).toBe('safetensors-sharded');
-    expect(loaded.weightFiles).toEqual(['model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
+    expect(loaded.weightFiles).toEqual([
+      'model.safetensors.index.json',
+      'model-00001-of-00002.safetensors',
+      'model-00002-of-00002.safetensors',
+    ]);
     expect(loaded.configJson.model_type).toBe('bert');
     expect(loaded.vocabTxt?.split('\n')[0]).toBe('[PAD]');
     expect(loaded.weightMetadata).toEqual({ format: 'pt' });
-    for (const [name, want] of expectedTensors('sharded')) expect(bitsOf(loaded.tensors.get(name)!.data)).toEqual(want.bits);
+    for (const [name, want] of expectedTensors('sharded'))
+      expect(bitsOf(loaded.tensors.get(name)!.data)).toEqual(want.bits);
     expect(loaded.warnings).toEqual([]);
   });
 
@@ -80,19 +97,29 @@ describe('loadCheckpointFiles', () => {
   });
 
   it('refuses two same-named dropped files at the same depth', async () => {
-    const source = createFileListSource([dropped('a/config.json', new Uint8Array(2)), dropped('b/config.json', new Uint8Array(2))]);
+    const source = createFileListSource([
+      dropped('a/config.json', new Uint8Array(2)),
+      dropped('b/config.json', new Uint8Array(2)),
+    ]);
     await expectCodeAsync(loadCheckpointFiles(source), 'CHECKPOINT_AMBIGUOUS_FILE', 'a/config.json', 'b/config.json');
   });
 
   it('prefers model.safetensors over pytorch_model.bin and never reads the .bin', async () => {
-    const source = memorySource({ 'config.json': CONFIG, 'model.safetensors': fixtureBytes('model_f16.safetensors'), 'pytorch_model.bin': fixtureBytes('pytorch_model.bin') });
+    const source = memorySource({
+      'config.json': CONFIG,
+      'model.safetensors': fixtureBytes('model_f16.safetensors'),
+      'pytorch_model.bin': fixtureBytes('pytorch_model.bin'),
+    });
     const loaded = await loadCheckpointFiles(source);
     expect(loaded.weightFormat).toBe('safetensors');
     expect(source.reads).not.toContain('pytorch_model.bin');
   });
 
   it('probes without a listing and stops at the first weights found', async () => {
-    const source = memorySource({ 'config.json': CONFIG, 'pytorch_model.bin': fixtureBytes('pytorch_model.bin') }, false);
+    const source = memorySource(
+      { 'config.json': CONFIG, 'pytorch_model.bin': fixtureBytes('pytorch_model.bin') },
+      false,
+    );
     const loaded = await loadCheckpointFiles(source);
     expect(loaded.weightFormat).toBe('pytorch-bin');
     expect(source.reads.slice(-3)).toEqual(['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin']);
@@ -109,11 +136,30 @@ describe('loadCheckpointFiles', () => {
   });
 
   it('requires config.json and valid JSON side files', async () => {
-    await expectCodeAsync(loadCheckpointFiles(memorySource({ 'model.safetensors': fixtureBytes('model_f32.safetensors') })), 'CHECKPOINT_FILE_NOT_FOUND', 'config.json', 'mem://config.json');
-    await expectCodeAsync(loadCheckpointFiles(memorySource({ 'config.json': '{oops' })), 'CHECKPOINT_BAD_JSON', 'config.json');
-    await expectCodeAsync(loadCheckpointFiles(memorySource({ 'config.json': '[]' })), 'CHECKPOINT_BAD_JSON', 'config.json');
     await expectCodeAsync(
-      loadCheckpointFiles(memorySource({ 'config.json': CONFIG, 'vocab.txt': new Uint8Array([0xff, 0xfe, 0x00]), 'model.safetensors': fixtureBytes('model_f32.safetensors') })),
+      loadCheckpointFiles(memorySource({ 'model.safetensors': fixtureBytes('model_f32.safetensors') })),
+      'CHECKPOINT_FILE_NOT_FOUND',
+      'config.json',
+      'mem://config.json',
+    );
+    await expectCodeAsync(
+      loadCheckpointFiles(memorySource({ 'config.json': '{oops' })),
+      'CHECKPOINT_BAD_JSON',
+      'config.json',
+    );
+    await expectCodeAsync(
+      loadCheckpointFiles(memorySource({ 'config.json': '[]' })),
+      'CHECKPOINT_BAD_JSON',
+      'config.json',
+    );
+    await expectCodeAsync(
+      loadCheckpointFiles(
+        memorySource({
+          'config.json': CONFIG,
+          'vocab.txt': new Uint8Array([0xff, 0xfe, 0x00]),
+          'model.safetensors': fixtureBytes('model_f32.safetensors'),
+        }),
+      ),
       'CHECKPOINT_BAD_TEXT',
       'vocab.txt',
     );
@@ -137,7 +183,13 @@ describe('exportFolder', () => {
 
   it('exports an HF folder that imports back bit-exactly in F32 (through writeFolder and a Node directory)', async () => {
     const files = exportFolder({ ...exportOptions, dtype: 'F32' });
-    expect([...files.keys()].sort()).toEqual(['config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer_config.json', 'vocab.txt']);
+    expect([...files.keys()].sort()).toEqual([
+      'config.json',
+      'model.safetensors',
+      'special_tokens_map.json',
+      'tokenizer_config.json',
+      'vocab.txt',
+    ]);
     const dir = mkdtempSync(join(tmpdir(), 'fewshot-export-'));
     temporaryDirs.push(dir);
     await writeFolder(dir, files);
@@ -151,10 +203,11 @@ describe('exportFolder', () => {
     expect(readFileSync(join(dir, 'config.json'), 'utf8').endsWith('}\n')).toBe(true);
   });
 
-  it('exports F16 that matches python\'s float16 conversion of the same tensors', () => {
+  it("exports F16 that matches python's float16 conversion of the same tensors", () => {
     const files = exportFolder({ ...exportOptions, dtype: 'F16' });
     const back = parseSafetensors(files.get('model.safetensors')!).tensors;
-    for (const [name, want] of expectedTensors('model_f16.safetensors')) expect(bitsOf(back.get(name)!.data), name).toEqual(want.bits);
+    for (const [name, want] of expectedTensors('model_f16.safetensors'))
+      expect(bitsOf(back.get(name)!.data), name).toEqual(want.bits);
     expect(JSON.parse(new TextDecoder().decode(files.get('config.json')!)).torch_dtype).toBe('float16');
   });
 

@@ -51,7 +51,10 @@ function decodeText(bytes: Uint8Array, file: string): string {
     // The BOM is stripped by TextDecoder by default.
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new EngineError('CHECKPOINT_BAD_TEXT', `${file} is not valid UTF-8 text. The file is corrupt; download it again.`);
+    throw new EngineError(
+      'CHECKPOINT_BAD_TEXT',
+      `${file} is not valid UTF-8 text. The file is corrupt; download it again.`,
+    );
   }
 }
 
@@ -60,7 +63,10 @@ function parseJsonFile(bytes: Uint8Array, file: string): unknown {
     return JSON.parse(decodeText(bytes, file));
   } catch (error) {
     if (error instanceof EngineError) throw error;
-    throw new EngineError('CHECKPOINT_BAD_JSON', `${file} is not valid JSON (${(error as Error).message}). The file is corrupt; download it again.`);
+    throw new EngineError(
+      'CHECKPOINT_BAD_JSON',
+      `${file} is not valid JSON (${(error as Error).message}). The file is corrupt; download it again.`,
+    );
   }
 }
 
@@ -72,7 +78,10 @@ function parseJsonObject(bytes: Uint8Array, file: string): Record<string, unknow
   return value as Record<string, unknown>;
 }
 
-export async function loadCheckpointFiles(source: CheckpointSource, options: LoadCheckpointOptions = {}): Promise<CheckpointFiles> {
+export async function loadCheckpointFiles(
+  source: CheckpointSource,
+  options: LoadCheckpointOptions = {},
+): Promise<CheckpointFiles> {
   const { onProgress } = options;
   const warnings: string[] = [];
   // A listing lets us skip reads of files that are not there (no 404 round trips); without one we probe.
@@ -87,7 +96,9 @@ export async function loadCheckpointFiles(source: CheckpointSource, options: Loa
   const tokenizerConfigBytes = await readOptional('tokenizer_config.json');
   const specialTokensBytes = await readOptional('special_tokens_map.json');
   if (vocabBytes === null && tokenizerBytes === null) {
-    warnings.push(`Neither vocab.txt nor tokenizer.json was found in ${source.description}; a tokenizer must come from elsewhere.`);
+    warnings.push(
+      `Neither vocab.txt nor tokenizer.json was found in ${source.description}; a tokenizer must come from elsewhere.`,
+    );
   }
 
   let weights: Pick<CheckpointFiles, 'tensors' | 'weightFormat' | 'weightFiles' | 'weightMetadata'> | null = null;
@@ -96,9 +107,19 @@ export async function loadCheckpointFiles(source: CheckpointSource, options: Loa
     if (bytes === null) continue;
     if (candidate === 'model.safetensors') {
       const parsed = parseSafetensors(bytes, candidate);
-      weights = { tensors: parsed.tensors, weightFormat: 'safetensors', weightFiles: [candidate], weightMetadata: parsed.metadata };
+      weights = {
+        tensors: parsed.tensors,
+        weightFormat: 'safetensors',
+        weightFiles: [candidate],
+        weightMetadata: parsed.metadata,
+      };
     } else if (candidate === 'pytorch_model.bin') {
-      weights = { tensors: parsePytorchBin(bytes, candidate), weightFormat: 'pytorch-bin', weightFiles: [candidate], weightMetadata: {} };
+      weights = {
+        tensors: parsePytorchBin(bytes, candidate),
+        weightFormat: 'pytorch-bin',
+        weightFiles: [candidate],
+        weightMetadata: {},
+      };
     } else {
       const isSafetensors = candidate === 'model.safetensors.index.json';
       const index = parseShardIndex(decodeText(bytes, candidate), candidate);
@@ -131,19 +152,26 @@ export async function loadCheckpointFiles(source: CheckpointSource, options: Loa
     throw new EngineError(
       'CHECKPOINT_MISSING_WEIGHTS',
       `No PyTorch weights found in ${source.description}: looked for ${WEIGHT_FILE_CANDIDATES.join(', ')} (e.g. ${source.locate(WEIGHT_FILE_CANDIDATES[0])}).` +
-        (foreign.length > 0 ? ` Found only ${foreign.join(', ')}; convert the checkpoint to safetensors first.` : ' Check the repository or folder.'),
+        (foreign.length > 0
+          ? ` Found only ${foreign.join(', ')}; convert the checkpoint to safetensors first.`
+          : ' Check the repository or folder.'),
     );
   }
   if (weights.tensors.size === 0) {
-    throw new EngineError('CHECKPOINT_EMPTY_WEIGHTS', `${weights.weightFiles[0]} in ${source.description} contains no tensors.`);
+    throw new EngineError(
+      'CHECKPOINT_EMPTY_WEIGHTS',
+      `${weights.weightFiles[0]} in ${source.description} contains no tensors.`,
+    );
   }
 
   return {
     configJson,
     vocabTxt: vocabBytes === null ? undefined : decodeText(vocabBytes, 'vocab.txt'),
     tokenizerJson: tokenizerBytes === null ? undefined : parseJsonFile(tokenizerBytes, 'tokenizer.json'),
-    tokenizerConfig: tokenizerConfigBytes === null ? undefined : parseJsonObject(tokenizerConfigBytes, 'tokenizer_config.json'),
-    specialTokensMap: specialTokensBytes === null ? undefined : parseJsonObject(specialTokensBytes, 'special_tokens_map.json'),
+    tokenizerConfig:
+      tokenizerConfigBytes === null ? undefined : parseJsonObject(tokenizerConfigBytes, 'tokenizer_config.json'),
+    specialTokensMap:
+      specialTokensBytes === null ? undefined : parseJsonObject(specialTokensBytes, 'special_tokens_map.json'),
     ...weights,
     warnings,
   };

@@ -25,7 +25,10 @@ export function createNodeDirSource(directory: string): CheckpointSource {
       try {
         return await readdir(root);
       } catch (error) {
-        throw new EngineError('CHECKPOINT_FOLDER_UNREADABLE', `Cannot read folder ${root} (${(error as Error).message}).`);
+        throw new EngineError(
+          'CHECKPOINT_FOLDER_UNREADABLE',
+          `Cannot read folder ${root} (${(error as Error).message}).`,
+        );
       }
     },
     async read(name: string, onProgress?: ProgressListener) {
@@ -36,7 +39,10 @@ export function createNodeDirSource(directory: string): CheckpointSource {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
         if (error instanceof EngineError) throw error;
-        throw new EngineError('CHECKPOINT_FOLDER_UNREADABLE', `Cannot read ${pathOf(name)} (${(error as Error).message}).`);
+        throw new EngineError(
+          'CHECKPOINT_FOLDER_UNREADABLE',
+          `Cannot read ${pathOf(name)} (${(error as Error).message}).`,
+        );
       }
       onProgress?.({ file: name, loaded: bytes.byteLength, total: bytes.byteLength });
       return bytes;

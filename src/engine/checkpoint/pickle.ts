@@ -252,7 +252,8 @@ export function unpickleRestricted(bytes: Uint8Array, options: UnpickleOptions):
         let value = 0n;
         for (let i = length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[start + i]);
         if (length > 0 && bytes[start + length - 1] & 0x80) value -= 1n << BigInt(8 * length);
-        if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) malformed('integer too large');
+        if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER))
+          malformed('integer too large');
         stack.push(Number(value));
         break;
       }
@@ -334,9 +335,12 @@ export function unpickleRestricted(bytes: Uint8Array, options: UnpickleOptions):
       case OP.REDUCE: {
         const args = pop();
         const callable = pop();
-        if (!(callable instanceof PickleGlobal)) return forbidden('a call (REDUCE) of something that is not an allow-listed function');
-        if (callable.call === undefined) return forbidden(`a call (REDUCE) of "${callable.qualifiedName}", which may only be referenced`);
-        if (!(args instanceof PickleTuple)) return malformed(`arguments of "${callable.qualifiedName}" are not a tuple`);
+        if (!(callable instanceof PickleGlobal))
+          return forbidden('a call (REDUCE) of something that is not an allow-listed function');
+        if (callable.call === undefined)
+          return forbidden(`a call (REDUCE) of "${callable.qualifiedName}", which may only be referenced`);
+        if (!(args instanceof PickleTuple))
+          return malformed(`arguments of "${callable.qualifiedName}" are not a tuple`);
         stack.push(callable.call(args.items));
         break;
       }

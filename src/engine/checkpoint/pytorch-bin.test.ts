@@ -59,7 +59,10 @@ function tensorPickle(name: string, numel: number, offset: number, shape: number
 }
 
 function torchZip(pickle: Uint8Array, storages: Record<string, Uint8Array> = {}, prefix = 'archive'): Uint8Array {
-  const files: Record<string, Uint8Array> = { [`${prefix}/data.pkl`]: pickle, [`${prefix}/version`]: new TextEncoder().encode('3\n') };
+  const files: Record<string, Uint8Array> = {
+    [`${prefix}/data.pkl`]: pickle,
+    [`${prefix}/version`]: new TextEncoder().encode('3\n'),
+  };
   for (const [key, bytes] of Object.entries(storages)) files[`${prefix}/data/${key}`] = bytes;
   return zipSync(files, { level: 0 });
 }
@@ -108,39 +111,76 @@ describe('parsePytorchBin on files written by torch.save', () => {
 describe('parsePytorchBin refuses to execute anything', () => {
   it('rejects a torch.save pickle whose __reduce__ would call os.system, before any call', () => {
     rmSync('/tmp/fewshot-pwned', { force: true });
-    const error = expectCode(() => parsePytorchBin(fixtureBytes('malicious_system.bin'), 'evil.bin'), 'PICKLE_FORBIDDEN', 'evil.bin', 'posix.system', 'nothing from the file was executed');
+    const error = expectCode(
+      () => parsePytorchBin(fixtureBytes('malicious_system.bin'), 'evil.bin'),
+      'PICKLE_FORBIDDEN',
+      'evil.bin',
+      'posix.system',
+      'nothing from the file was executed',
+    );
     expect(error.message).toContain('archive/data.pkl');
     expect(existsSync('/tmp/fewshot-pwned')).toBe(false);
   });
 
   it('rejects builtins.eval reached through STACK_GLOBAL (protocol 4), in an archive with another prefix', () => {
-    expectCode(() => parsePytorchBin(fixtureBytes('malicious_eval.bin')), 'PICKLE_FORBIDDEN', 'builtins.eval', 'evil_model/data.pkl');
+    expectCode(
+      () => parsePytorchBin(fixtureBytes('malicious_eval.bin')),
+      'PICKLE_FORBIDDEN',
+      'builtins.eval',
+      'evil_model/data.pkl',
+    );
   });
 
   it('rejects opcodes outside the allow-list, naming them', () => {
     // INST 'os system' would create an object by calling a class; NEWOBJ likewise.
-    const inst = new PickleBytes().op(...PROTO2, MARK, 0x69).op(...new TextEncoder().encode('os\nsystem\n')).op(STOP).bytes();
+    const inst = new PickleBytes()
+      .op(...PROTO2, MARK, 0x69)
+      .op(...new TextEncoder().encode('os\nsystem\n'))
+      .op(STOP)
+      .bytes();
     expectCode(() => parsePytorchBin(torchZip(inst)), 'PICKLE_FORBIDDEN', 'INST');
     expectCode(() => parsePytorchBin(torchZip(Uint8Array.from([...PROTO2, 0xfe, STOP]))), 'PICKLE_FORBIDDEN', '0xfe');
   });
 
   it('rejects calling a global that may only be referenced, and calling a non-global', () => {
-    const callStorage = new PickleBytes().op(...PROTO2).global('torch', 'FloatStorage').op(EMPTY_TUPLE, REDUCE, STOP).bytes();
+    const callStorage = new PickleBytes()
+      .op(...PROTO2)
+      .global('torch', 'FloatStorage')
+      .op(EMPTY_TUPLE, REDUCE, STOP)
+      .bytes();
     expectCode(() => parsePytorchBin(torchZip(callStorage)), 'PICKLE_FORBIDDEN', 'torch.FloatStorage');
-    const callString = new PickleBytes().op(...PROTO2).str('os.system').op(EMPTY_TUPLE, REDUCE, STOP).bytes();
+    const callString = new PickleBytes()
+      .op(...PROTO2)
+      .str('os.system')
+      .op(EMPTY_TUPLE, REDUCE, STOP)
+      .bytes();
     expectCode(() => parsePytorchBin(torchZip(callString)), 'PICKLE_FORBIDDEN', 'REDUCE');
   });
 
   it('rejects BUILD on anything but a dict, and OrderedDict with arguments', () => {
     const build = new PickleBytes().op(...PROTO2, EMPTY_TUPLE, 0x7d, 0x62, STOP).bytes(); // () {} BUILD
     expectCode(() => parsePytorchBin(torchZip(build)), 'PICKLE_FORBIDDEN', 'BUILD');
-    const withArgs = new PickleBytes().op(...PROTO2).global('collections', 'OrderedDict').op(MARK).int(1).op(TUPLE, REDUCE, STOP).bytes();
+    const withArgs = new PickleBytes()
+      .op(...PROTO2)
+      .global('collections', 'OrderedDict')
+      .op(MARK)
+      .int(1)
+      .op(TUPLE, REDUCE, STOP)
+      .bytes();
     expectCode(() => parsePytorchBin(torchZip(withArgs)), 'PICKLE_FORBIDDEN', 'OrderedDict');
   });
 
   it('interprets without side effects when called directly with an empty allow-list', () => {
-    const p = new PickleBytes().op(...PROTO2).global('collections', 'OrderedDict').op(STOP).bytes();
-    expectCode(() => unpickleRestricted(p, { fileName: 'x.pkl', globals: new Map() }), 'PICKLE_FORBIDDEN', 'collections.OrderedDict');
+    const p = new PickleBytes()
+      .op(...PROTO2)
+      .global('collections', 'OrderedDict')
+      .op(STOP)
+      .bytes();
+    expectCode(
+      () => unpickleRestricted(p, { fileName: 'x.pkl', globals: new Map() }),
+      'PICKLE_FORBIDDEN',
+      'collections.OrderedDict',
+    );
   });
 });
 
@@ -159,13 +199,25 @@ describe('parsePytorchBin structure checks', () => {
   });
 
   it('rejects a missing or short storage entry', () => {
-    expectCode(() => parsePytorchBin(torchZip(tensorPickle('t', 4, 0, [4], [1]))), 'PYTORCH_BIN_MISSING_STORAGE', '"t"', 'archive/data/0');
-    expectCode(() => parsePytorchBin(torchZip(tensorPickle('t', 4, 0, [4], [1]), { '0': floats(1, 2) })), 'PYTORCH_BIN_MISSING_STORAGE', '8 bytes');
+    expectCode(
+      () => parsePytorchBin(torchZip(tensorPickle('t', 4, 0, [4], [1]))),
+      'PYTORCH_BIN_MISSING_STORAGE',
+      '"t"',
+      'archive/data/0',
+    );
+    expectCode(
+      () => parsePytorchBin(torchZip(tensorPickle('t', 4, 0, [4], [1]), { '0': floats(1, 2) })),
+      'PYTORCH_BIN_MISSING_STORAGE',
+      '8 bytes',
+    );
   });
 
   it('rejects a truncated pickle, non-zip input, the legacy format and a zip without data.pkl', () => {
     const full = tensorPickle('t', 1, 0, [1], [1]);
-    expectCode(() => parsePytorchBin(torchZip(full.subarray(0, full.length - 5), { '0': floats(1) })), 'PICKLE_MALFORMED');
+    expectCode(
+      () => parsePytorchBin(torchZip(full.subarray(0, full.length - 5), { '0': floats(1) })),
+      'PICKLE_MALFORMED',
+    );
     expectCode(() => parsePytorchBin(new TextEncoder().encode('hello world')), 'PYTORCH_BIN_NOT_ZIP');
     expectCode(() => parsePytorchBin(Uint8Array.from([0x80, 0x02, 0x8a, 0x0a])), 'PYTORCH_BIN_LEGACY_FORMAT');
     expectCode(() => parsePytorchBin(zipSync({ 'x/other.txt': new Uint8Array(1) })), 'PYTORCH_BIN_BAD_ZIP', 'data.pkl');
@@ -174,14 +226,27 @@ describe('parsePytorchBin structure checks', () => {
   });
 
   it('rejects a pickle that is not a dict of tensors, naming the entry', () => {
-    const p = new PickleBytes().op(...PROTO2, 0x7d).str('epoch').int(3).op(SETITEM, STOP).bytes();
+    const p = new PickleBytes()
+      .op(...PROTO2, 0x7d)
+      .str('epoch')
+      .int(3)
+      .op(SETITEM, STOP)
+      .bytes();
     expectCode(() => parsePytorchBin(torchZip(p)), 'PYTORCH_BIN_NOT_STATE_DICT', '"epoch"');
     const list = new PickleBytes().op(...PROTO2, 0x5d, STOP).bytes();
     expectCode(() => parsePytorchBin(torchZip(list)), 'PYTORCH_BIN_NOT_STATE_DICT');
   });
 
   it('rejects storage keys that could escape the archive folder', () => {
-    const p = new PickleBytes().op(...PROTO2, MARK).str('storage').global('torch', 'FloatStorage').str('../x').str('cpu').int(1).op(TUPLE, BINPERSID, STOP).bytes();
+    const p = new PickleBytes()
+      .op(...PROTO2, MARK)
+      .str('storage')
+      .global('torch', 'FloatStorage')
+      .str('../x')
+      .str('cpu')
+      .int(1)
+      .op(TUPLE, BINPERSID, STOP)
+      .bytes();
     expectCode(() => parsePytorchBin(torchZip(p)), 'PICKLE_MALFORMED', 'storage key');
   });
 });

@@ -58,19 +58,29 @@ export function parsePytorchBin(bytes: Uint8Array, fileName: string = DEFAULT_FI
   const fail = (code: string, what: string): never => {
     throw new EngineError(code, `${fileName}: ${what}`);
   };
-  const isZip = bytes.byteLength >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
+  const isZip =
+    bytes.byteLength >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
   if (!isZip) {
     if (bytes.byteLength > 0 && bytes[0] === 0x80) {
-      fail('PYTORCH_BIN_LEGACY_FORMAT', 'this is the legacy (pre-1.6) torch.save format, which is not supported. Re-save it with a recent PyTorch, or convert it to model.safetensors.');
+      fail(
+        'PYTORCH_BIN_LEGACY_FORMAT',
+        'this is the legacy (pre-1.6) torch.save format, which is not supported. Re-save it with a recent PyTorch, or convert it to model.safetensors.',
+      );
     }
-    fail('PYTORCH_BIN_NOT_ZIP', 'not a torch.save zip archive (wrong signature). The file is corrupt or not a PyTorch checkpoint; download it again.');
+    fail(
+      'PYTORCH_BIN_NOT_ZIP',
+      'not a torch.save zip archive (wrong signature). The file is corrupt or not a PyTorch checkpoint; download it again.',
+    );
   }
 
   let entries: Record<string, Uint8Array>;
   try {
     entries = unzipSync(bytes);
   } catch (error) {
-    return fail('PYTORCH_BIN_BAD_ZIP', `the zip archive cannot be read (${(error as Error).message}). The file is corrupt or truncated; download it again.`);
+    return fail(
+      'PYTORCH_BIN_BAD_ZIP',
+      `the zip archive cannot be read (${(error as Error).message}). The file is corrupt or truncated; download it again.`,
+    );
   }
   const pickleNames = Object.keys(entries).filter((name) => /^[^/]+\/data\.pkl$/.test(name));
   if (pickleNames.length !== 1) {
@@ -84,7 +94,10 @@ export function parsePytorchBin(bytes: Uint8Array, fileName: string = DEFAULT_FI
   const prefix = pickleNames[0].slice(0, -'/data.pkl'.length);
   const byteOrder = entries[`${prefix}/byteorder`];
   if (byteOrder !== undefined && new TextDecoder().decode(byteOrder).trim() !== 'little') {
-    fail('PYTORCH_BIN_BIG_ENDIAN', 'the checkpoint was saved on a big-endian machine, which is not supported. Convert it to model.safetensors.');
+    fail(
+      'PYTORCH_BIN_BIG_ENDIAN',
+      'the checkpoint was saved on a big-endian machine, which is not supported. Convert it to model.safetensors.',
+    );
   }
 
   const where = `${fileName} (${prefix}/data.pkl)`;
@@ -94,30 +107,48 @@ export function parsePytorchBin(bytes: Uint8Array, fileName: string = DEFAULT_FI
     persistentLoad: (pid) => storageFromPersistentId(pid, where),
   });
   if (!(stateDict instanceof Map)) {
-    fail('PYTORCH_BIN_NOT_STATE_DICT', 'the pickle does not hold a dict of tensors (a state dict). Save `model.state_dict()` rather than the model or a training checkpoint.');
+    fail(
+      'PYTORCH_BIN_NOT_STATE_DICT',
+      'the pickle does not hold a dict of tensors (a state dict). Save `model.state_dict()` rather than the model or a training checkpoint.',
+    );
   }
 
   const decodedStorages = new Map<string, Float32Array>();
   const tensors: TensorMap = new Map();
   for (const [name, value] of stateDict as Map<unknown, unknown>) {
-    if (typeof name !== 'string') fail('PYTORCH_BIN_NOT_STATE_DICT', `a key of the state dict is a ${typeof name}, not a tensor name.`);
+    if (typeof name !== 'string')
+      fail('PYTORCH_BIN_NOT_STATE_DICT', `a key of the state dict is a ${typeof name}, not a tensor name.`);
     if (!isTensorRef(value)) {
-      fail('PYTORCH_BIN_NOT_STATE_DICT', `entry "${String(name)}" is not a tensor (${describe(value)}). Save a plain state dict of tensors.`);
+      fail(
+        'PYTORCH_BIN_NOT_STATE_DICT',
+        `entry "${String(name)}" is not a tensor (${describe(value)}). Save a plain state dict of tensors.`,
+      );
     }
     const tensor = value as TensorRef;
     let storage = decodedStorages.get(tensor.storage.key);
     if (storage === undefined) {
       const raw = entries[`${prefix}/data/${tensor.storage.key}`];
-      if (raw === undefined) fail('PYTORCH_BIN_MISSING_STORAGE', `tensor "${name}" needs storage "${prefix}/data/${tensor.storage.key}", which is not in the archive. The file is truncated or corrupt.`);
+      if (raw === undefined)
+        fail(
+          'PYTORCH_BIN_MISSING_STORAGE',
+          `tensor "${name}" needs storage "${prefix}/data/${tensor.storage.key}", which is not in the archive. The file is truncated or corrupt.`,
+        );
       const needed = tensor.storage.numel * DTYPE_BYTES[tensor.storage.dtype];
       if (raw.byteLength < needed) {
-        fail('PYTORCH_BIN_MISSING_STORAGE', `storage "${tensor.storage.key}" (tensor "${name}") has ${raw.byteLength} bytes but ${tensor.storage.numel} ${tensor.storage.dtype} elements need ${needed}. The file is truncated or corrupt.`);
+        fail(
+          'PYTORCH_BIN_MISSING_STORAGE',
+          `storage "${tensor.storage.key}" (tensor "${name}") has ${raw.byteLength} bytes but ${tensor.storage.numel} ${tensor.storage.dtype} elements need ${needed}. The file is truncated or corrupt.`,
+        );
       }
       // Decoded once even when several tensors share it (tied weights, views).
       storage = decodeToFloat32(raw, tensor.storage.dtype, tensor.storage.numel);
       decodedStorages.set(tensor.storage.key, storage);
     }
-    tensors.set(name as string, { name: name as string, shape: tensor.shape, data: materialise(tensor, storage, name as string, fileName) });
+    tensors.set(name as string, {
+      name: name as string,
+      shape: tensor.shape,
+      data: materialise(tensor, storage, name as string, fileName),
+    });
   }
   return tensors;
 }
@@ -174,11 +205,19 @@ function describe(value: unknown): string {
 /** Validates torch's storage persistent id `('storage', StorageClass, key, location, numel)`. */
 function storageFromPersistentId(pid: unknown, where: string): StorageRef {
   const bad = (what: string): never => {
-    throw new EngineError('PICKLE_MALFORMED', `${where}: bad storage reference (${what}). The file is corrupt or not a torch.save checkpoint.`);
+    throw new EngineError(
+      'PICKLE_MALFORMED',
+      `${where}: bad storage reference (${what}). The file is corrupt or not a torch.save checkpoint.`,
+    );
   };
-  if (!(pid instanceof PickleTuple) || pid.items.length !== 5 || pid.items[0] !== 'storage') return bad('expected a 5-tuple starting with "storage"');
+  if (!(pid instanceof PickleTuple) || pid.items.length !== 5 || pid.items[0] !== 'storage')
+    return bad('expected a 5-tuple starting with "storage"');
   const [, storageClass, key, , numel] = pid.items;
-  if (!(storageClass instanceof PickleGlobal) || storageClass.module !== 'torch' || !(storageClass.name in STORAGE_DTYPES)) {
+  if (
+    !(storageClass instanceof PickleGlobal) ||
+    storageClass.module !== 'torch' ||
+    !(storageClass.name in STORAGE_DTYPES)
+  ) {
     return bad('unknown storage type');
   }
   // Keys are small integers written by torch; anything else could try to escape the archive folder.
@@ -204,23 +243,32 @@ function torchGlobals(where: string): Map<string, AllowedGlobal> {
     }
     const shape = intTuple(size, 'the size', where);
     const strides = intTuple(stride, 'the stride', where);
-    if (shape.length !== strides.length) throw new EngineError('PICKLE_MALFORMED', `${where}: a tensor's size and stride differ in length.`);
+    if (shape.length !== strides.length)
+      throw new EngineError('PICKLE_MALFORMED', `${where}: a tensor's size and stride differ in length.`);
     return { kind: 'tensor', storage, offset: offset as number, shape: [...shape], stride: [...strides] };
   };
   const rebuildParameter = (args: readonly unknown[]): TensorRef => {
     // _rebuild_parameter(data, requires_grad, backward_hooks) / _rebuild_parameter_with_state(..., state):
     // a Parameter is just its data for our purposes.
-    if (!isTensorRef(args[0])) throw new EngineError('PICKLE_MALFORMED', `${where}: _rebuild_parameter called without a tensor.`);
+    if (!isTensorRef(args[0]))
+      throw new EngineError('PICKLE_MALFORMED', `${where}: _rebuild_parameter called without a tensor.`);
     return args[0];
   };
   const globals = new Map<string, AllowedGlobal>([
-    ['collections OrderedDict', {
-      call: (args) => {
-        // torch only ever pickles OrderedDict() with no arguments; contents follow through SETITEMS.
-        if (args.length !== 0) throw new EngineError('PICKLE_FORBIDDEN', `${where}: refused OrderedDict(...) with arguments; nothing from the file was executed.`);
-        return new Map();
+    [
+      'collections OrderedDict',
+      {
+        call: (args) => {
+          // torch only ever pickles OrderedDict() with no arguments; contents follow through SETITEMS.
+          if (args.length !== 0)
+            throw new EngineError(
+              'PICKLE_FORBIDDEN',
+              `${where}: refused OrderedDict(...) with arguments; nothing from the file was executed.`,
+            );
+          return new Map();
+        },
       },
-    }],
+    ],
     ['torch._utils _rebuild_tensor_v2', { call: rebuildTensor }],
     ['torch._utils _rebuild_parameter', { call: rebuildParameter }],
     ['torch._utils _rebuild_parameter_with_state', { call: rebuildParameter }],

@@ -46,7 +46,10 @@ export function parseSafetensors(bytes: Uint8Array, fileName: string = DEFAULT_F
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
   if (headerLength > BigInt(MAX_SAFETENSORS_HEADER_BYTES)) {
-    fail('SAFETENSORS_HEADER_TOO_LARGE', `the header claims ${headerLength} bytes, more than the ${MAX_SAFETENSORS_HEADER_BYTES}-byte limit.`);
+    fail(
+      'SAFETENSORS_HEADER_TOO_LARGE',
+      `the header claims ${headerLength} bytes, more than the ${MAX_SAFETENSORS_HEADER_BYTES}-byte limit.`,
+    );
   }
   const headerBytes = Number(headerLength);
   if (8 + headerBytes > bytes.byteLength) {
@@ -88,7 +91,8 @@ export function parseSafetensors(bytes: Uint8Array, fileName: string = DEFAULT_F
         fail('SAFETENSORS_BAD_METADATA', '"__metadata__" must be an object of string values.');
       }
       for (const [key, value] of Object.entries(rawEntry as Record<string, unknown>)) {
-        if (typeof value !== 'string') fail('SAFETENSORS_BAD_METADATA', `"__metadata__.${key}" must be a string, got ${typeof value}.`);
+        if (typeof value !== 'string')
+          fail('SAFETENSORS_BAD_METADATA', `"__metadata__.${key}" must be a string, got ${typeof value}.`);
         metadata[key] = value as string;
       }
       continue;
@@ -155,7 +159,8 @@ function validateEntry(
   let elements = 1;
   for (const dim of shape as number[]) {
     elements *= dim;
-    if (!Number.isSafeInteger(elements * elementBytes)) bad(`shape [${(shape as number[]).join(', ')}] is absurdly large.`);
+    if (!Number.isSafeInteger(elements * elementBytes))
+      bad(`shape [${(shape as number[]).join(', ')}] is absurdly large.`);
   }
   if (elements * elementBytes !== end - begin) {
     fail(
@@ -223,7 +228,10 @@ export function writeSafetensors(tensors: Iterable<RawTensor>, opts: WriteSafete
   let offset = 0;
   for (const tensor of tensors) {
     if (tensor.name === '__metadata__' || Object.prototype.hasOwnProperty.call(header, tensor.name)) {
-      throw new EngineError('SAFETENSORS_DUPLICATE_NAME', `Cannot write tensor "${tensor.name}": the name is used twice or reserved.`);
+      throw new EngineError(
+        'SAFETENSORS_DUPLICATE_NAME',
+        `Cannot write tensor "${tensor.name}": the name is used twice or reserved.`,
+      );
     }
     const elements = tensor.shape.reduce((a, b) => a * b, 1);
     if (elements !== tensor.data.length) {

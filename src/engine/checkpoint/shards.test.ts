@@ -39,12 +39,22 @@ describe('assembleShards', () => {
     for (const [name, want] of expected) expect(bitsOf(tensors.get(name)!.data)).toEqual(want.bits);
   });
 
-  const shard = (...names: string[]) => writeSafetensors(names.map((name) => ({ name, shape: [1], data: Float32Array.from([1]) })), { dtype: 'F32' });
+  const shard = (...names: string[]) =>
+    writeSafetensors(
+      names.map((name) => ({ name, shape: [1], data: Float32Array.from([1]) })),
+      { dtype: 'F32' },
+    );
 
   it('names a missing shard and where it was looked for', async () => {
     const index = parseShardIndex({ weight_map: { a: 's1', b: 's2' } }, INDEX);
     await expectCodeAsync(
-      assembleShards(index, INDEX, async (f) => (f === 's1' ? shard('a') : null), parseShard, (f) => `https://hub/x/${f}`),
+      assembleShards(
+        index,
+        INDEX,
+        async (f) => (f === 's1' ? shard('a') : null),
+        parseShard,
+        (f) => `https://hub/x/${f}`,
+      ),
       'SHARD_FILE_MISSING',
       '"s2"',
       'https://hub/x/s2',
@@ -53,14 +63,27 @@ describe('assembleShards', () => {
 
   it('names tensors the index promises but no shard holds, and warns about extras', async () => {
     const index = parseShardIndex({ weight_map: { a: 's1', b: 's1' } }, INDEX);
-    await expectCodeAsync(assembleShards(index, INDEX, async () => shard('a'), parseShard), 'SHARD_TENSOR_MISSING', '"b"');
-    const extra = await assembleShards(parseShardIndex({ weight_map: { a: 's1' } }, INDEX), INDEX, async () => shard('a', 'z'), parseShard);
+    await expectCodeAsync(
+      assembleShards(index, INDEX, async () => shard('a'), parseShard),
+      'SHARD_TENSOR_MISSING',
+      '"b"',
+    );
+    const extra = await assembleShards(
+      parseShardIndex({ weight_map: { a: 's1' } }, INDEX),
+      INDEX,
+      async () => shard('a', 'z'),
+      parseShard,
+    );
     expect(extra.tensors.has('z')).toBe(true);
     expect(extra.warnings.join()).toContain('"z"');
   });
 
   it('rejects a tensor present in two shards', async () => {
     const index = parseShardIndex({ weight_map: { a: 's1', b: 's2' } }, INDEX);
-    await expectCodeAsync(assembleShards(index, INDEX, async (f) => (f === 's1' ? shard('a') : shard('a', 'b')), parseShard), 'SHARD_DUPLICATE_TENSOR', '"a"');
+    await expectCodeAsync(
+      assembleShards(index, INDEX, async (f) => (f === 's1' ? shard('a') : shard('a', 'b')), parseShard),
+      'SHARD_DUPLICATE_TENSOR',
+      '"a"',
+    );
   });
 });

@@ -30,7 +30,8 @@ export function parseShardIndex(json: unknown, fileName: string): ShardIndex {
       fail('SHARD_INDEX_NOT_JSON', `not valid JSON (${(error as Error).message}).`);
     }
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('SHARD_INDEX_NOT_JSON', 'not a JSON object.');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    fail('SHARD_INDEX_NOT_JSON', 'not a JSON object.');
   const root = value as Record<string, unknown>;
   const rawMap = root.weight_map;
   if (rawMap === null || typeof rawMap !== 'object' || Array.isArray(rawMap)) {
@@ -43,8 +44,15 @@ export function parseShardIndex(json: unknown, fileName: string): ShardIndex {
       fail('SHARD_INDEX_BAD_WEIGHT_MAP', `the shard for tensor "${tensorName}" is not a file name.`);
     }
     const file = shard as string;
-    if (file.startsWith('/') || file.includes('\\') || file.split('/').some((part) => part === '..' || part === '' || part === '.')) {
-      fail('SHARD_INDEX_BAD_WEIGHT_MAP', `shard file "${file}" (tensor "${tensorName}") is not a plain relative file name.`);
+    if (
+      file.startsWith('/') ||
+      file.includes('\\') ||
+      file.split('/').some((part) => part === '..' || part === '' || part === '.')
+    ) {
+      fail(
+        'SHARD_INDEX_BAD_WEIGHT_MAP',
+        `shard file "${file}" (tensor "${tensorName}") is not a plain relative file name.`,
+      );
     }
     weightMap.set(tensorName, file);
     if (!shardFiles.includes(file)) shardFiles.push(file);
@@ -52,7 +60,10 @@ export function parseShardIndex(json: unknown, fileName: string): ShardIndex {
   if (weightMap.size === 0) fail('SHARD_INDEX_BAD_WEIGHT_MAP', '"weight_map" is empty.');
   const metadata = root.metadata;
   return {
-    metadata: metadata !== null && typeof metadata === 'object' && !Array.isArray(metadata) ? (metadata as Record<string, unknown>) : {},
+    metadata:
+      metadata !== null && typeof metadata === 'object' && !Array.isArray(metadata)
+        ? (metadata as Record<string, unknown>)
+        : {},
     weightMap,
     shardFiles,
   };
@@ -90,17 +101,25 @@ export async function assembleShards(
       if (expectedShard === undefined) {
         warnings.push(`${file}: tensor "${name}" is not listed in ${indexFileName}; it was loaded anyway.`);
       } else if (expectedShard !== file) {
-        warnings.push(`${file}: tensor "${name}" is listed in ${indexFileName} under "${expectedShard}"; the copy in ${file} was used.`);
+        warnings.push(
+          `${file}: tensor "${name}" is listed in ${indexFileName} under "${expectedShard}"; the copy in ${file} was used.`,
+        );
       }
       if (tensors.has(name)) {
-        throw new EngineError('SHARD_DUPLICATE_TENSOR', `Tensor "${name}" appears in more than one shard (second copy in ${file}); the shards do not belong together.`);
+        throw new EngineError(
+          'SHARD_DUPLICATE_TENSOR',
+          `Tensor "${name}" appears in more than one shard (second copy in ${file}); the shards do not belong together.`,
+        );
       }
       tensors.set(name, tensor);
     }
   }
   const missing = [...index.weightMap.keys()].filter((name) => !tensors.has(name));
   if (missing.length > 0) {
-    const shown = missing.slice(0, 5).map((name) => `"${name}" (in ${index.weightMap.get(name)})`).join(', ');
+    const shown = missing
+      .slice(0, 5)
+      .map((name) => `"${name}" (in ${index.weightMap.get(name)})`)
+      .join(', ');
     throw new EngineError(
       'SHARD_TENSOR_MISSING',
       `${indexFileName} lists ${missing.length} tensor(s) that no shard contains: ${shown}${missing.length > 5 ? ', …' : ''}. The shards are from a different revision than the index; download them again.`,

@@ -30,7 +30,11 @@ export interface CheckpointSource {
 }
 
 /** Reads a file that must exist, throwing `CHECKPOINT_FILE_NOT_FOUND` with its location otherwise. */
-export async function readRequired(source: CheckpointSource, name: string, onProgress?: ProgressListener): Promise<Uint8Array> {
+export async function readRequired(
+  source: CheckpointSource,
+  name: string,
+  onProgress?: ProgressListener,
+): Promise<Uint8Array> {
   const bytes = await source.read(name, onProgress);
   if (bytes === null) {
     throw new EngineError(

@@ -23,8 +23,13 @@ interface ExpectedTensor {
 }
 
 /** Expected tensors per fixture file, as torch decoded them to float32. */
-export function expectedTensors(file: string): Map<string, { shape: number[]; bits: Uint32Array; values: Float32Array }> {
-  const all = JSON.parse(readFileSync(FIXTURE_DIR + 'expected.json', 'utf8')) as Record<string, Record<string, ExpectedTensor>>;
+export function expectedTensors(
+  file: string,
+): Map<string, { shape: number[]; bits: Uint32Array; values: Float32Array }> {
+  const all = JSON.parse(readFileSync(FIXTURE_DIR + 'expected.json', 'utf8')) as Record<
+    string,
+    Record<string, ExpectedTensor>
+  >;
   const entries = all[file];
   if (entries === undefined) throw new Error(`no expectations for ${file}`);
   return new Map(
@@ -54,7 +59,11 @@ export function expectCode(fn: () => unknown, code: string, ...mentions: string[
 }
 
 /** Async variant of expectCode. */
-export async function expectCodeAsync(promise: Promise<unknown>, code: string, ...mentions: string[]): Promise<EngineError> {
+export async function expectCodeAsync(
+  promise: Promise<unknown>,
+  code: string,
+  ...mentions: string[]
+): Promise<EngineError> {
   try {
     await promise;
   } catch (error) {
@@ -68,5 +77,10 @@ export async function expectCodeAsync(promise: Promise<unknown>, code: string, .
 
 /** Byte-for-byte equality of two views (fast; vitest's deep equality is slow on megabyte arrays). */
 export function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
-  return Buffer.compare(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), new Uint8Array(b.buffer, b.byteOffset, b.byteLength)) === 0;
+  return (
+    Buffer.compare(
+      new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
+      new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
+    ) === 0
+  );
 }

@@ -5,7 +5,10 @@
 import type { CheckpointSource, ProgressListener } from './source';
 import { EngineError } from './types';
 
-export function createUrlFolderSource(baseUrl: string, fetchImpl: typeof fetch = globalThis.fetch.bind(globalThis)): CheckpointSource {
+export function createUrlFolderSource(
+  baseUrl: string,
+  fetchImpl: typeof fetch = globalThis.fetch.bind(globalThis),
+): CheckpointSource {
   const base = baseUrl.replace(/\/+$/, '');
   const locate = (name: string) => `${base}/${name.split('/').map(encodeURIComponent).join('/')}`;
   return {
@@ -21,7 +24,8 @@ export function createUrlFolderSource(baseUrl: string, fetchImpl: typeof fetch =
         throw new EngineError('DOWNLOAD_FAILED', `Could not fetch ${url}: ${(error as Error).message}`);
       }
       if (response.status === 404) return null;
-      if (!response.ok) throw new EngineError('DOWNLOAD_FAILED', `Fetching ${url} failed with HTTP ${response.status}.`);
+      if (!response.ok)
+        throw new EngineError('DOWNLOAD_FAILED', `Fetching ${url} failed with HTTP ${response.status}.`);
       // Static servers answer unknown paths of a single-page app with index.html: not a model file.
       if (!name.endsWith('.html') && (response.headers.get('content-type') ?? '').includes('text/html')) return null;
       const bytes = new Uint8Array(await response.arrayBuffer());

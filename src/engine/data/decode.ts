@@ -39,20 +39,27 @@ function startsWith(bytes: Uint8Array, magic: number[]): boolean {
 export function assertText(head: Uint8Array, fileName: string, sniffBytes = SNIFF_BYTES): void {
   const fix = 'Export your data as CSV, TSV or JSONL text (UTF-8) and drop that file instead.';
   for (const s of SIGNATURES) {
-    if (startsWith(head, s.magic)) throw new EngineError('DATA_BINARY', `${fileName} is ${s.what}, not a text dataset. ${fix}`);
+    if (startsWith(head, s.magic))
+      throw new EngineError('DATA_BINARY', `${fileName} is ${s.what}, not a text dataset. ${fix}`);
   }
   const n = Math.min(head.length, sniffBytes);
   let control = 0;
   for (let i = 0; i < n; i++) {
     const b = head[i];
     if (b === 0) {
-      throw new EngineError('DATA_BINARY', `${fileName} looks binary, not text: it has a NUL byte at offset ${i}. ${fix} (A UTF-16 file needs a byte-order mark; re-save it as UTF-8.)`);
+      throw new EngineError(
+        'DATA_BINARY',
+        `${fileName} looks binary, not text: it has a NUL byte at offset ${i}. ${fix} (A UTF-16 file needs a byte-order mark; re-save it as UTF-8.)`,
+      );
     }
     // Tab, LF, FF, CR are normal in text; ESC (27) and DEL (127) and the rest are not.
     if ((b < 32 && b !== 9 && b !== 10 && b !== 12 && b !== 13) || b === 127) control++;
   }
   if (n > 0 && control / n > MAX_CONTROL_RATIO) {
-    throw new EngineError('DATA_BINARY', `${fileName} looks binary, not text: ${control} of its first ${n} bytes are control characters. ${fix}`);
+    throw new EngineError(
+      'DATA_BINARY',
+      `${fileName} looks binary, not text: ${control} of its first ${n} bytes are control characters. ${fix}`,
+    );
   }
 }
 
@@ -183,7 +190,10 @@ export class DatasetDecoder {
   /** Picks the mode from the first bytes; returns them without any BOM. */
   private chooseMode(head: Uint8Array): Uint8Array {
     if (head.length === 0) {
-      throw new EngineError('DATA_EMPTY', `${this.fileName} is empty (0 bytes). Choose a CSV, TSV or JSONL file with a header row and at least one data row.`);
+      throw new EngineError(
+        'DATA_EMPTY',
+        `${this.fileName} is empty (0 bytes). Choose a CSV, TSV or JSONL file with a header row and at least one data row.`,
+      );
     }
     if (head[0] === 0xff && head[1] === 0xfe) return this.useDecoder('utf-16le', head, 2);
     if (head[0] === 0xfe && head[1] === 0xff) return this.useDecoder('utf-16be', head, 2);
@@ -210,7 +220,8 @@ export class DatasetDecoder {
     const scan = scanUtf8(buf);
     this.sawMultiByte ||= scan.sawMultiByte;
     // A sequence cut off by the end of the file is invalid too.
-    const invalidAt = scan.invalidAt >= 0 ? scan.invalidAt : final && scan.completeEnd < buf.length ? scan.completeEnd : -1;
+    const invalidAt =
+      scan.invalidAt >= 0 ? scan.invalidAt : final && scan.completeEnd < buf.length ? scan.completeEnd : -1;
     if (invalidAt < 0) {
       const text = this.textDecoder!.decode(buf.subarray(0, scan.completeEnd));
       this.pending = buf.slice(scan.completeEnd);
@@ -222,7 +233,10 @@ export class DatasetDecoder {
     const line = this.lines + scan.newlines + 1;
     const where = `byte offset ${offset} (line ${line}, byte 0x${buf[invalidAt].toString(16).padStart(2, '0').toUpperCase()})`;
     if (this.policy === 'utf-8') {
-      throw new EngineError('DATA_NOT_UTF8', `${this.fileName} is not valid UTF-8: the first bad byte sequence is at ${where}. Re-save the file as UTF-8 (in Excel: "CSV UTF-8"; in most editors: Save with encoding → UTF-8) and load it again.`);
+      throw new EngineError(
+        'DATA_NOT_UTF8',
+        `${this.fileName} is not valid UTF-8: the first bad byte sequence is at ${where}. Re-save the file as UTF-8 (in Excel: "CSV UTF-8"; in most editors: Save with encoding → UTF-8) and load it again.`,
+      );
     }
     if (!this.sawMultiByte) {
       // Everything before the bad byte is ASCII, so it reads the same in windows-1252.
@@ -250,7 +264,11 @@ export class DatasetDecoder {
 }
 
 /** Decodes a whole file at once (same rules as the incremental decoder). */
-export function decodeDatasetBytes(bytes: Uint8Array, fileName: string, policy: EncodingMode = 'auto'): { text: string; encoding: DatasetEncoding; warnings: DataWarning[] } {
+export function decodeDatasetBytes(
+  bytes: Uint8Array,
+  fileName: string,
+  policy: EncodingMode = 'auto',
+): { text: string; encoding: DatasetEncoding; warnings: DataWarning[] } {
   const d = new DatasetDecoder(fileName, policy);
   const text = d.push(bytes) + d.end();
   return { text, encoding: d.encoding, warnings: d.warnings };

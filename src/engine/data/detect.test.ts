@@ -6,16 +6,22 @@ import { applyColumnMapping, detectColumns } from './detect';
 import { parseDatasetFile } from './parse';
 import type { ParsedRow } from './types';
 
-const fixture = (name: string) => parseDatasetFile(new Uint8Array(readFileSync(resolve(process.cwd(), 'tests/fixtures/data', name))), name);
+const fixture = (name: string) =>
+  parseDatasetFile(new Uint8Array(readFileSync(resolve(process.cwd(), 'tests/fixtures/data', name))), name);
 
 /** Rows from column arrays: rows({ a: ['x', 'y'], b: ['1', '2'] }). */
 function rows(cols: Record<string, string[]>): ParsedRow[] {
   const names = Object.keys(cols);
-  return cols[names[0]].map((_, i) => ({ row: i + 2, line: i + 2, values: Object.fromEntries(names.map((n) => [n, cols[n][i]])) }));
+  return cols[names[0]].map((_, i) => ({
+    row: i + 2,
+    line: i + 2,
+    values: Object.fromEntries(names.map((n) => [n, cols[n][i]])),
+  }));
 }
 
-const repeat = <T,>(values: T[], n: number): T[] => Array.from({ length: n }, (_, i) => values[i % values.length]);
-const sentences = (n: number, prefix = 'sentence') => Array.from({ length: n }, (_, i) => `${prefix} number ${i} is a reasonably long piece of text for a classifier`);
+const repeat = <T>(values: T[], n: number): T[] => Array.from({ length: n }, (_, i) => values[i % values.length]);
+const sentences = (n: number, prefix = 'sentence') =>
+  Array.from({ length: n }, (_, i) => `${prefix} number ${i} is a reasonably long piece of text for a classifier`);
 
 describe('detectColumns', () => {
   it('finds text and label by name with high confidence', () => {
@@ -26,41 +32,73 @@ describe('detectColumns', () => {
   });
 
   it('among several text-named columns takes the one with the longest cells', () => {
-    const d = detectColumns(['title', 'review', 'sentiment'], rows({ title: repeat(['Great', 'Meh'], 20), review: sentences(20), sentiment: repeat(['1', '0'], 20) }));
+    const d = detectColumns(
+      ['title', 'review', 'sentiment'],
+      rows({ title: repeat(['Great', 'Meh'], 20), review: sentences(20), sentiment: repeat(['1', '0'], 20) }),
+    );
     expect(d.text).toBe('review');
     expect(d.label).toBe('sentiment');
     expect(d.reasons[0]).toMatch(/longest cells of "title", "review"/);
   });
 
   it('finds the pair columns of an NLI file', () => {
-    const d = detectColumns(...(() => {
-      const p = fixture('pair.csv');
-      return [p.columns, p.rows] as const;
-    })());
+    const d = detectColumns(
+      ...(() => {
+        const p = fixture('pair.csv');
+        return [p.columns, p.rows] as const;
+      })(),
+    );
     expect(d).toMatchObject({ text: 'sentence1', textPair: 'sentence2', label: 'label' });
     expect(d.reasons.some((r) => r.startsWith('Second text: "sentence2"'))).toBe(true);
-    const nli = detectColumns(['premise', 'hypothesis', 'gold_label'], rows({ premise: sentences(4), hypothesis: sentences(4, 'claim'), gold_label: ['entailment', 'neutral', 'entailment', 'contradiction'] }));
+    const nli = detectColumns(
+      ['premise', 'hypothesis', 'gold_label'],
+      rows({
+        premise: sentences(4),
+        hypothesis: sentences(4, 'claim'),
+        gold_label: ['entailment', 'neutral', 'entailment', 'contradiction'],
+      }),
+    );
     expect(nli).toMatchObject({ text: 'premise', textPair: 'hypothesis', label: 'gold_label' });
-    const ab = detectColumns(['text_a', 'text_b', 'y'], rows({ text_a: sentences(4), text_b: sentences(4), y: ['0', '1', '0', '1'] }));
+    const ab = detectColumns(
+      ['text_a', 'text_b', 'y'],
+      rows({ text_a: sentences(4), text_b: sentences(4), y: ['0', '1', '0', '1'] }),
+    );
     expect(ab).toMatchObject({ text: 'text_a', textPair: 'text_b', label: 'y' });
   });
 
   it('falls back to statistics when no name is known', () => {
-    const d = detectColumns(['id', 'blurb', 'bucket'], rows({ id: Array.from({ length: 30 }, (_, i) => String(i)), blurb: sentences(30), bucket: repeat(['A', 'B', 'C'], 30) }));
+    const d = detectColumns(
+      ['id', 'blurb', 'bucket'],
+      rows({
+        id: Array.from({ length: 30 }, (_, i) => String(i)),
+        blurb: sentences(30),
+        bucket: repeat(['A', 'B', 'C'], 30),
+      }),
+    );
     expect(d).toMatchObject({ text: 'blurb', label: 'bucket', textPair: null, confidence: 'medium' });
     expect(d.reasons[0]).toMatch(/no column has a usual text name.*longest cells/);
     expect(d.reasons[1]).toMatch(/no column has a usual label name.*3 in 30 rows/);
   });
 
   it('does not take an id or a unique column as the label', () => {
-    const d = detectColumns(['content', 'row_id', 'uuid'], rows({ content: sentences(10), row_id: Array.from({ length: 10 }, (_, i) => String(i)), uuid: Array.from({ length: 10 }, (_, i) => `u${i}x`) }));
+    const d = detectColumns(
+      ['content', 'row_id', 'uuid'],
+      rows({
+        content: sentences(10),
+        row_id: Array.from({ length: 10 }, (_, i) => String(i)),
+        uuid: Array.from({ length: 10 }, (_, i) => `u${i}x`),
+      }),
+    );
     expect(d.label).toBeNull();
     expect(d.confidence).toBe('low'); // "uuid" is left over: the user should look
     expect(d.reasons[1]).toMatch(/^Label: none/);
   });
 
   it('prefers readable label names over numeric codes of the same classes', () => {
-    const d = detectColumns(['text', 'label', 'label_text'], rows({ text: sentences(8), label: repeat(['0', '1'], 8), label_text: repeat(['negative', 'positive'], 8) }));
+    const d = detectColumns(
+      ['text', 'label', 'label_text'],
+      rows({ text: sentences(8), label: repeat(['0', '1'], 8), label_text: repeat(['negative', 'positive'], 8) }),
+    );
     expect(d.label).toBe('label_text');
     expect(d.reasons[1]).toMatch(/as names instead of numbers/);
   });
@@ -71,7 +109,10 @@ describe('detectColumns', () => {
   });
 
   it('flags a label-named column with too many distinct values', () => {
-    const d = detectColumns(['text', 'label'], rows({ text: sentences(40), label: Array.from({ length: 40 }, (_, i) => `v${i}`) }));
+    const d = detectColumns(
+      ['text', 'label'],
+      rows({ text: sentences(40), label: Array.from({ length: 40 }, (_, i) => `v${i}`) }),
+    );
     expect(d.label).toBe('label');
     expect(d.confidence).toBe('medium');
     expect(d.reasons[1]).toMatch(/check it holds class names/);
@@ -96,7 +137,12 @@ describe('applyColumnMapping', () => {
   it('maps a pair and a label-less mapping', () => {
     const p = fixture('pair.csv');
     const ex = applyColumnMapping(p, { text: 'sentence1', textPair: 'sentence2', label: 'label' });
-    expect(ex[0]).toEqual({ text: 'A man is playing a guitar.', textPair: 'A person plays music.', label: 'entailment', row: 2 });
+    expect(ex[0]).toEqual({
+      text: 'A man is playing a guitar.',
+      textPair: 'A person plays music.',
+      label: 'entailment',
+      row: 2,
+    });
     const unlabeled = applyColumnMapping(p, { text: 'sentence1', textPair: null, label: null });
     expect(unlabeled.every((e) => e.label === null && !('textPair' in e))).toBe(true);
   });

@@ -51,7 +51,14 @@ function statsOf(columns: readonly string[], rows: readonly ParsedRow[]): Column
       distinct.add(v);
       if (NUMBER.test(v)) numeric++;
     }
-    return { name, index, filled, meanLength: filled ? total / filled : 0, distinct, numericShare: filled ? numeric / filled : 0 };
+    return {
+      name,
+      index,
+      filled,
+      meanLength: filled ? total / filled : 0,
+      distinct,
+      numericShare: filled ? numeric / filled : 0,
+    };
   });
 }
 
@@ -59,7 +66,12 @@ const rank: Record<Confidence, number> = { low: 0, medium: 1, high: 2 };
 const lowest = (a: Confidence, b: Confidence): Confidence => (rank[a] <= rank[b] ? a : b);
 
 function labelLike(s: ColumnStats): boolean {
-  return s.filled > 0 && s.distinct.size < s.filled && s.distinct.size <= MAX_LABEL_DISTINCT_RATIO * s.filled && s.meanLength <= MAX_LABEL_MEAN_LENGTH;
+  return (
+    s.filled > 0 &&
+    s.distinct.size < s.filled &&
+    s.distinct.size <= MAX_LABEL_DISTINCT_RATIO * s.filled &&
+    s.meanLength <= MAX_LABEL_MEAN_LENGTH
+  );
 }
 
 function quoteValues(s: ColumnStats): string {
@@ -73,9 +85,15 @@ type Role = 'pair' | 'label' | 'text' | 'id' | null;
 
 /** The role a column's name suggests: an exact name in any list wins over a word of a name. */
 function roleByName(name: string): { role: Role; exact: boolean } {
-  const lists: [Role, readonly string[]][] = [['pair', PAIR_NAMES], ['label', LABEL_NAMES], ['text', TEXT_NAMES], ['id', ID_NAMES]];
+  const lists: [Role, readonly string[]][] = [
+    ['pair', PAIR_NAMES],
+    ['label', LABEL_NAMES],
+    ['text', TEXT_NAMES],
+    ['id', ID_NAMES],
+  ];
   for (const [role, list] of lists) if (list.includes(normalizeName(name))) return { role, exact: true };
-  for (const [role, list] of lists) if (role !== 'id' && nameMatch(name, list) === 'word') return { role, exact: false };
+  for (const [role, list] of lists)
+    if (role !== 'id' && nameMatch(name, list) === 'word') return { role, exact: false };
   return { role: null, exact: false };
 }
 
@@ -99,13 +117,20 @@ export function detectColumns(columns: readonly string[], sampleRows: readonly P
     text = longest(named);
     const rival = free.find((s) => s.meanLength > text.meanLength * TEXT_LENGTH_MARGIN);
     textConfidence = roles.get(text.name)!.exact && !rival ? 'high' : 'medium';
-    reasons.push(`Text: "${text.name}" — a usual name for the text column${named.length > 1 ? `, with the longest cells of ${named.map((s) => `"${s.name}"`).join(', ')}` : ''} (${avg(text)}).${rival ? ` Note: "${rival.name}" has much longer cells; choose it if it holds the text.` : ''}`);
+    reasons.push(
+      `Text: "${text.name}" — a usual name for the text column${named.length > 1 ? `, with the longest cells of ${named.map((s) => `"${s.name}"`).join(', ')}` : ''} (${avg(text)}).${rival ? ` Note: "${rival.name}" has much longer cells; choose it if it holds the text.` : ''}`,
+    );
   } else if (free.length > 0) {
     text = longest(free);
     const others = free.filter((s) => s !== text);
     const runnerUp = others.length > 0 ? longest(others).meanLength : 0;
-    textConfidence = text.meanLength >= MIN_CONFIDENT_TEXT_LENGTH && text.meanLength >= runnerUp * TEXT_LENGTH_MARGIN ? 'medium' : 'low';
-    reasons.push(`Text: "${text.name}" — no column has a usual text name (text, sentence, review, …); this one has the longest cells (${avg(text)}).`);
+    textConfidence =
+      text.meanLength >= MIN_CONFIDENT_TEXT_LENGTH && text.meanLength >= runnerUp * TEXT_LENGTH_MARGIN
+        ? 'medium'
+        : 'low';
+    reasons.push(
+      `Text: "${text.name}" — no column has a usual text name (text, sentence, review, …); this one has the longest cells (${avg(text)}).`,
+    );
   } else {
     // Nothing looks like text: take the first column that is not label-named, else the first.
     text = stats.find((s) => roles.get(s.name)!.role !== 'label') ?? stats[0];
@@ -116,7 +141,10 @@ export function detectColumns(columns: readonly string[], sampleRows: readonly P
   // --- second text of a pair (by name only) ---
   const pairCandidates = stats.filter((s) => s !== text && roles.get(s.name)!.role === 'pair');
   const pair = pairCandidates.find((s) => roles.get(s.name)!.exact) ?? pairCandidates[0] ?? null;
-  if (pair) reasons.push(`Second text: "${pair.name}" — a usual name for the second sentence of a pair (${avg(pair)}); each example is the pair ("${text.name}", "${pair.name}").`);
+  if (pair)
+    reasons.push(
+      `Second text: "${pair.name}" — a usual name for the second sentence of a pair (${avg(pair)}); each example is the pair ("${text.name}", "${pair.name}").`,
+    );
 
   // --- label ---
   let label: ColumnStats | null = null;
@@ -124,11 +152,17 @@ export function detectColumns(columns: readonly string[], sampleRows: readonly P
   const rest = stats.filter((s) => s !== text && s !== pair);
   const labelNamed = rest
     .filter((s) => roles.get(s.name)!.role === 'label')
-    .sort((a, b) => Number(roles.get(b.name)!.exact) - Number(roles.get(a.name)!.exact) || LABEL_NAMES.indexOf(normalizeName(a.name)) - LABEL_NAMES.indexOf(normalizeName(b.name)));
+    .sort(
+      (a, b) =>
+        Number(roles.get(b.name)!.exact) - Number(roles.get(a.name)!.exact) ||
+        LABEL_NAMES.indexOf(normalizeName(a.name)) - LABEL_NAMES.indexOf(normalizeName(b.name)),
+    );
   if (labelNamed.length > 0) {
     label = labelNamed[0];
     // `label` as numbers next to `label_text` with the same classes as names: take the names.
-    const readable = labelNamed.find((s) => s !== label && s.numericShare === 0 && s.distinct.size === label!.distinct.size);
+    const readable = labelNamed.find(
+      (s) => s !== label && s.numericShare === 0 && s.distinct.size === label!.distinct.size,
+    );
     let why = 'a usual name for the label column';
     if (label.numericShare === 1 && readable) {
       why = `has the same ${readable.distinct.size} classes as "${label.name}" but as names instead of numbers`;
@@ -136,7 +170,9 @@ export function detectColumns(columns: readonly string[], sampleRows: readonly P
     }
     const fits = labelLike(label) || sampleRows.length < CONFIDENT_LABEL_ROWS;
     labelConfidence = fits ? 'high' : 'medium';
-    reasons.push(`Label: "${label.name}" — ${why}; ${label.distinct.size} distinct value(s) in the sample (${quoteValues(label)}).${fits ? '' : ` That is many for ${label.filled} rows: check it holds class names.`}`);
+    reasons.push(
+      `Label: "${label.name}" — ${why}; ${label.distinct.size} distinct value(s) in the sample (${quoteValues(label)}).${fits ? '' : ` That is many for ${label.filled} rows: check it holds class names.`}`,
+    );
   } else {
     const candidates = rest.filter((s) => roles.get(s.name)!.role !== 'id' && labelLike(s));
     if (candidates.length > 0) {
@@ -144,10 +180,14 @@ export function detectColumns(columns: readonly string[], sampleRows: readonly P
       label = candidates.reduce((a, b) => (b.distinct.size / b.filled <= a.distinct.size / a.filled ? b : a));
       const ratio = label.distinct.size / label.filled;
       labelConfidence = ratio <= CONFIDENT_LABEL_RATIO && label.filled >= CONFIDENT_LABEL_ROWS ? 'medium' : 'low';
-      reasons.push(`Label: "${label.name}" — no column has a usual label name; this one has few distinct short values (${label.distinct.size} in ${label.filled} rows: ${quoteValues(label)}).`);
+      reasons.push(
+        `Label: "${label.name}" — no column has a usual label name; this one has few distinct short values (${label.distinct.size} in ${label.filled} rows: ${quoteValues(label)}).`,
+      );
     } else {
       labelConfidence = rest.some((s) => roles.get(s.name)!.role !== 'id' && s.filled > 0) ? 'low' : 'medium';
-      reasons.push(`Label: none — no column looks like class labels, so every row is unlabeled (usable for prediction, not for training). Choose the label column if the file has one.`);
+      reasons.push(
+        `Label: none — no column looks like class labels, so every row is unlabeled (usable for prediction, not for training). Choose the label column if the file has one.`,
+      );
     }
   }
 
@@ -165,16 +205,25 @@ export function detectColumns(columns: readonly string[], sampleRows: readonly P
  * gives `label: null` (unlabeled, kept); labels are trimmed. Throws `DATA_BAD_MAPPING` for a
  * column that does not exist or is used twice.
  */
-export function applyColumnMapping(parsed: Pick<ParsedDataset, 'fileName' | 'columns' | 'rows'>, mapping: ColumnMapping): MappedExample[] {
+export function applyColumnMapping(
+  parsed: Pick<ParsedDataset, 'fileName' | 'columns' | 'rows'>,
+  mapping: ColumnMapping,
+): MappedExample[] {
   const { fileName, columns } = parsed;
   const used = [mapping.text, mapping.textPair, mapping.label].filter((c): c is string => c !== null);
   for (const c of used) {
     if (!columns.includes(c)) {
-      throw new EngineError('DATA_BAD_MAPPING', `${fileName} has no column "${c}". Its columns are: ${columns.map((x) => `"${x}"`).join(', ')}. Pick one of them.`);
+      throw new EngineError(
+        'DATA_BAD_MAPPING',
+        `${fileName} has no column "${c}". Its columns are: ${columns.map((x) => `"${x}"`).join(', ')}. Pick one of them.`,
+      );
     }
   }
   if (new Set(used).size !== used.length) {
-    throw new EngineError('DATA_BAD_MAPPING', `The same column of ${fileName} is mapped twice (text "${mapping.text}", second text "${mapping.textPair ?? '—'}", label "${mapping.label ?? '—'}"). Choose a different column for each role.`);
+    throw new EngineError(
+      'DATA_BAD_MAPPING',
+      `The same column of ${fileName} is mapped twice (text "${mapping.text}", second text "${mapping.textPair ?? '—'}", label "${mapping.label ?? '—'}"). Choose a different column for each role.`,
+    );
   }
   return parsed.rows.map((r) => {
     const example: MappedExample = { text: r.values[mapping.text] ?? '', label: null, row: r.row };

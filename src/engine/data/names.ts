@@ -5,21 +5,69 @@
 
 /** First-segment text columns, most common first. */
 export const TEXT_NAMES = [
-  'text', 'sentence', 'sentence1', 'text_a', 'text1', 'review', 'content', 'body', 'message',
-  'question', 'question1', 'utterance', 'document', 'premise', 'query', 'comment', 'tweet',
-  'description', 'title', 'headline', 'abstract', 'passage', 'input', 'prompt', 'sms', 'post',
+  'text',
+  'sentence',
+  'sentence1',
+  'text_a',
+  'text1',
+  'review',
+  'content',
+  'body',
+  'message',
+  'question',
+  'question1',
+  'utterance',
+  'document',
+  'premise',
+  'query',
+  'comment',
+  'tweet',
+  'description',
+  'title',
+  'headline',
+  'abstract',
+  'passage',
+  'input',
+  'prompt',
+  'sms',
+  'post',
 ];
 
 /** Second-segment columns of sentence-pair tasks (NLI, paraphrase, QA pairs). */
 export const PAIR_NAMES = [
-  'sentence2', 'text_b', 'text2', 'text_pair', 'hypothesis', 'question2', 'sentence_b', 'pair',
+  'sentence2',
+  'text_b',
+  'text2',
+  'text_pair',
+  'hypothesis',
+  'question2',
+  'sentence_b',
+  'pair',
 ];
 
 /** Label columns, most common first. */
 export const LABEL_NAMES = [
-  'label', 'labels', 'class', 'category', 'target', 'intent', 'sentiment', 'y', 'gold',
-  'gold_label', 'tag', 'topic', 'emotion', 'polarity', 'stance', 'label_text', 'label_name',
-  'class_name', 'classname', 'categories', 'output',
+  'label',
+  'labels',
+  'class',
+  'category',
+  'target',
+  'intent',
+  'sentiment',
+  'y',
+  'gold',
+  'gold_label',
+  'tag',
+  'topic',
+  'emotion',
+  'polarity',
+  'stance',
+  'label_text',
+  'label_name',
+  'class_name',
+  'classname',
+  'categories',
+  'output',
 ];
 
 /** Columns that identify rows and never hold text or labels. */

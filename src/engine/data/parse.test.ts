@@ -43,7 +43,13 @@ describe('parseDatasetFile: fixtures', () => {
 
   it('keeps quoted newlines, commas and doubled quotes; rows count records, lines count lines', () => {
     const d = parseFixture('quoted-newlines.csv');
-    expect(d.rows.map((r) => r.values.text)).toEqual(['first line\nsecond line, with a comma', 'he said "wow" twice', 'plain row', 'three\nline\ntext', 'last row']);
+    expect(d.rows.map((r) => r.values.text)).toEqual([
+      'first line\nsecond line, with a comma',
+      'he said "wow" twice',
+      'plain row',
+      'three\nline\ntext',
+      'last row',
+    ]);
     expect(d.rows.map((r) => r.row)).toEqual([2, 3, 4, 5, 6]);
     expect(d.rows.map((r) => r.line)).toEqual([2, 4, 5, 6, 9]);
     expect(d.warnings).toEqual([]);
@@ -158,7 +164,9 @@ describe('parseDatasetFile: fixtures', () => {
   it('rejects an empty file and a whitespace-only file', () => {
     expect(engineError(() => parseFixture('empty.csv')).code).toBe('DATA_EMPTY');
     expect(engineError(() => parseDatasetFile(enc(' \n\r\n  \n'), 'blank.csv')).code).toBe('DATA_EMPTY');
-    expect(engineError(() => parseDatasetFile(new Uint8Array([0xef, 0xbb, 0xbf]), 'bom-only.csv')).code).toBe('DATA_EMPTY');
+    expect(engineError(() => parseDatasetFile(new Uint8Array([0xef, 0xbb, 0xbf]), 'bom-only.csv')).code).toBe(
+      'DATA_EMPTY',
+    );
   });
 
   it('rejects a header without data rows', () => {
@@ -189,7 +197,11 @@ describe('parseDatasetFile: fixtures', () => {
   it('reads a pair dataset', () => {
     const d = parseFixture('pair.csv');
     expect(d.columns).toEqual(['sentence1', 'sentence2', 'label']);
-    expect(d.rows[2].values).toEqual({ sentence1: 'A woman reads a book.', sentence2: 'She is at a library.', label: 'neutral' });
+    expect(d.rows[2].values).toEqual({
+      sentence1: 'A woman reads a book.',
+      sentence2: 'She is at a library.',
+      label: 'neutral',
+    });
   });
 
   it('renames a repeated column name and says so', () => {
@@ -215,7 +227,10 @@ describe('parseDatasetFile: encodings and edge cases', () => {
       be[2 + 2 * i] = c >> 8;
       be[3 + 2 * i] = c & 0xff;
     }
-    for (const [bytes, encoding] of [[le, 'utf-16le'], [be, 'utf-16be']] as const) {
+    for (const [bytes, encoding] of [
+      [le, 'utf-16le'],
+      [be, 'utf-16be'],
+    ] as const) {
       const d = parseDatasetFile(bytes, 'u16.csv');
       expect(d.encoding).toBe(encoding);
       expect(plain(d)).toEqual([{ text: 'ñandú ok', label: 'pos' }]);
@@ -227,7 +242,10 @@ describe('parseDatasetFile: encodings and edge cases', () => {
     const bytes = new Uint8Array([...good, 0x62, 0xff, 0x63, 0x2c, 0x62, 0x0a]); // "b\xFFc,b\n"
     const d = parseDatasetFile(bytes, 'mixed.csv');
     expect(d.encoding).toBe('utf-8');
-    expect(plain(d)).toEqual([{ text: 'café', label: 'a' }, { text: 'b\uFFFDc', label: 'b' }]);
+    expect(plain(d)).toEqual([
+      { text: 'café', label: 'a' },
+      { text: 'b\uFFFDc', label: 'b' },
+    ]);
     expect(d.warnings[0].code).toBe('DATA_BAD_UTF8');
     expect(d.warnings[0].message).toMatch(new RegExp(`byte offset ${good.length + 1} \\(line 3`));
   });
@@ -246,12 +264,21 @@ describe('parseDatasetFile: encodings and edge cases', () => {
 
   it('counts blank lines as rows (spreadsheet numbering) and skips them', () => {
     const d = parseDatasetFile(enc('text,label\n\na,x\n\n\nb,y'), 'gaps.csv');
-    expect(d.rows.map((r) => [r.row, r.values.text])).toEqual([[3, 'a'], [6, 'b']]);
+    expect(d.rows.map((r) => [r.row, r.values.text])).toEqual([
+      [3, 'a'],
+      [6, 'b'],
+    ]);
   });
 
   it('handles mixed LF/CRLF and classic-Mac CR line endings', () => {
-    expect(plain(parseDatasetFile(enc('text,label\r\na,x\nb,y\r\n'), 'mixed.csv'))).toEqual([{ text: 'a', label: 'x' }, { text: 'b', label: 'y' }]);
-    expect(plain(parseDatasetFile(enc('text,label\ra,x\rb,y\r'), 'mac.csv'))).toEqual([{ text: 'a', label: 'x' }, { text: 'b', label: 'y' }]);
+    expect(plain(parseDatasetFile(enc('text,label\r\na,x\nb,y\r\n'), 'mixed.csv'))).toEqual([
+      { text: 'a', label: 'x' },
+      { text: 'b', label: 'y' },
+    ]);
+    expect(plain(parseDatasetFile(enc('text,label\ra,x\rb,y\r'), 'mac.csv'))).toEqual([
+      { text: 'a', label: 'x' },
+      { text: 'b', label: 'y' },
+    ]);
   });
 
   it('a quote that never closes is an error naming the row, when it swallows other lines', () => {

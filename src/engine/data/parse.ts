@@ -17,7 +17,16 @@ import Papa from 'papaparse';
 import { EngineError } from '../checkpoint/types';
 import { DatasetDecoder } from './decode';
 import { LABEL_NAMES, PAIR_NAMES, TEXT_NAMES, normalizeName } from './names';
-import type { DataWarning, DatasetEncoding, DatasetFormat, ParseOptions, ParseProgress, ParsedDataset, ParsedRow, StreamOptions } from './types';
+import type {
+  DataWarning,
+  DatasetEncoding,
+  DatasetFormat,
+  ParseOptions,
+  ParseProgress,
+  ParsedDataset,
+  ParsedRow,
+  StreamOptions,
+} from './types';
 
 /** Row numbers kept per warning (the count keeps the total); bounds memory on huge bad files. */
 export const MAX_WARNING_ROWS = 100;
@@ -81,13 +90,21 @@ function sniffFormat(fileName: string, sample: string, warnings: DataWarning[]):
   const ext = extensionOf(fileName);
   const head = sample.trimStart();
   if (head.startsWith('[') && (ext === 'json' || ext === 'jsonl' || /^\[\s*[{\]]/.test(head))) {
-    throw new EngineError('DATA_JSON_ARRAY', `${fileName} is a JSON array; this app reads JSON Lines: one object per line, e.g. {"text": "great movie", "label": "positive"}. Convert it (e.g. pandas: df.to_json(path, orient="records", lines=True)) or save it as CSV.`);
+    throw new EngineError(
+      'DATA_JSON_ARRAY',
+      `${fileName} is a JSON array; this app reads JSON Lines: one object per line, e.g. {"text": "great movie", "label": "positive"}. Convert it (e.g. pandas: df.to_json(path, orient="records", lines=True)) or save it as CSV.`,
+    );
   }
   if (ext === 'jsonl' || ext === 'ndjson' || ext === 'json') return 'jsonl';
   const line = firstLine(sample);
   if (line.startsWith('{') && isJsonObjectLine(line)) {
     if (ext === 'csv' || ext === 'tsv') {
-      warnings.push({ code: 'DATA_FORMAT_MISMATCH', message: `${fileName} is named .${ext} but holds JSON objects, one per line; it was read as JSONL.`, rows: [], count: 0 });
+      warnings.push({
+        code: 'DATA_FORMAT_MISMATCH',
+        message: `${fileName} is named .${ext} but holds JSON objects, one per line; it was read as JSONL.`,
+        rows: [],
+        count: 0,
+      });
     }
     return 'jsonl';
   }
@@ -99,12 +116,22 @@ function sniffFormat(fileName: string, sample: string, warnings: DataWarning[]):
  * the header's field count; ties go to the earlier candidate (`.tsv` files try tab first).
  * Returns null for a one-column file.
  */
-export function sniffDelimiter(sample: string, newline: '\n' | '\r', complete: boolean, preferTab: boolean): string | null {
+export function sniffDelimiter(
+  sample: string,
+  newline: '\n' | '\r',
+  complete: boolean,
+  preferTab: boolean,
+): string | null {
   const candidates = preferTab ? ['\t', ...DELIMITERS.filter((d) => d !== '\t')] : DELIMITERS;
   let best: string | null = null;
   let bestScore = -1;
   for (const delimiter of candidates) {
-    const parsed = Papa.parse<string[]>(sample, { delimiter, newline, preview: SNIFF_RECORDS + 1, skipEmptyLines: 'greedy' });
+    const parsed = Papa.parse<string[]>(sample, {
+      delimiter,
+      newline,
+      preview: SNIFF_RECORDS + 1,
+      skipEmptyLines: 'greedy',
+    });
     const records = parsed.data;
     // The sample may end inside the last record; don't judge by it.
     if (!complete && records.length > 2) records.pop();
@@ -141,10 +168,20 @@ function uniqueColumns(raw: readonly string[], fileName: string, warnings: DataW
     return name;
   });
   if (renamed.length > 0) {
-    warnings.push({ code: 'DATA_DUPLICATE_COLUMN', message: `${fileName}: the header repeats a column name, so repeats were renamed: ${renamed.join('; ')}. Rename the columns in the file if that is not what you want.`, rows: [1], count: renamed.length });
+    warnings.push({
+      code: 'DATA_DUPLICATE_COLUMN',
+      message: `${fileName}: the header repeats a column name, so repeats were renamed: ${renamed.join('; ')}. Rename the columns in the file if that is not what you want.`,
+      rows: [1],
+      count: renamed.length,
+    });
   }
   if (blank.length > 0) {
-    warnings.push({ code: 'DATA_BLANK_COLUMN', message: `${fileName}: column ${blank.join(', ')} of the header has no name; called ${blank.map((c) => `column_${c}`).join(', ')}.`, rows: [1], count: blank.length });
+    warnings.push({
+      code: 'DATA_BLANK_COLUMN',
+      message: `${fileName}: column ${blank.join(', ')} of the header has no name; called ${blank.map((c) => `column_${c}`).join(', ')}.`,
+      rows: [1],
+      count: blank.length,
+    });
   }
   return names;
 }
@@ -155,7 +192,8 @@ function uniqueColumns(raw: readonly string[], fileName: string, warnings: DataW
  * defined as an own property so it cannot touch the prototype.
  */
 function setCell(values: Record<string, string>, column: string, text: string): void {
-  if (column === '__proto__') Object.defineProperty(values, column, { value: text, enumerable: true, writable: true, configurable: true });
+  if (column === '__proto__')
+    Object.defineProperty(values, column, { value: text, enumerable: true, writable: true, configurable: true });
   else values[column] = text;
 }
 
@@ -200,7 +238,11 @@ class DelimitedReader {
     let input = this.partial + text;
     // A final CR without LF would otherwise end up inside the last cell.
     if (final && this.newline === '\n' && input.endsWith('\r')) input = input.slice(0, -1);
-    const result = this.parser.parse(input, 0, !final) as { data: string[][]; errors: Papa.ParseError[]; meta: { cursor: number } };
+    const result = this.parser.parse(input, 0, !final) as {
+      data: string[][];
+      errors: Papa.ParseError[];
+      meta: { cursor: number };
+    };
     const records = result.data;
     const firstRow = this.nextRow;
     const lines: number[] = [];
@@ -213,8 +255,14 @@ class DelimitedReader {
     }
     this.partial = final ? '' : input.slice(result.meta.cursor);
     if (this.partial.length > this.sink.maxRowChars) {
-      const what = this.partial.trimStart().startsWith('"') || this.partial.includes(`${this.delimiter}"`) ? 'opens a quoted cell (") that is not closed' : 'is not ended by a line break';
-      throw new EngineError('DATA_UNCLOSED_QUOTE', `${this.sink.fileName}: row ${this.nextRow} (line ${this.nextLine}) ${what} within ${this.sink.maxRowChars.toLocaleString('en-US')} characters, so the rest of the file would become one cell. Close the quote, or double quotes inside texts ("").`);
+      const what =
+        this.partial.trimStart().startsWith('"') || this.partial.includes(`${this.delimiter}"`)
+          ? 'opens a quoted cell (") that is not closed'
+          : 'is not ended by a line break';
+      throw new EngineError(
+        'DATA_UNCLOSED_QUOTE',
+        `${this.sink.fileName}: row ${this.nextRow} (line ${this.nextLine}) ${what} within ${this.sink.maxRowChars.toLocaleString('en-US')} characters, so the rest of the file would become one cell. Close the quote, or double quotes inside texts ("").`,
+      );
     }
   }
 
@@ -236,13 +284,19 @@ class DelimitedReader {
       this.sink.columns = uniqueColumns(cells, this.sink.fileName, this.sink.warnings);
       const long = cells.find((c) => c.trim().length > MAX_HEADER_NAME);
       if (long !== undefined) {
-        this.sink.warnings.push({ code: 'DATA_NO_HEADER', message: `${this.sink.fileName}: the first row looks like data, not column names ("${long.trim().slice(0, 40)}…"). The first row is always read as the header: add a header row such as text,label.`, rows: [row], count: 1 });
+        this.sink.warnings.push({
+          code: 'DATA_NO_HEADER',
+          message: `${this.sink.fileName}: the first row looks like data, not column names ("${long.trim().slice(0, 40)}…"). The first row is always read as the header: add a header row such as text,label.`,
+          rows: [row],
+          count: 1,
+        });
       }
       return line;
     }
     const columns = this.sink.columns;
     if (cells.length < columns.length) this.short.add(row);
-    else if (cells.length > columns.length && cells.slice(columns.length).some((c) => c.trim() !== '')) this.long.add(row);
+    else if (cells.length > columns.length && cells.slice(columns.length).some((c) => c.trim() !== ''))
+      this.long.add(row);
     // Trailing empty fields (a trailing delimiter) are dropped silently.
     const values: Record<string, string> = {};
     for (let j = 0; j < columns.length; j++) setCell(values, columns[j], cells[j] ?? '');
@@ -254,7 +308,10 @@ class DelimitedReader {
   private unclosed(row: number, line: number, cells: string[]): void {
     const spanned = cells.reduce((n, c) => n + countChar(c, this.newline), 0);
     if (spanned > 0) {
-      throw new EngineError('DATA_UNCLOSED_QUOTE', `${this.sink.fileName}: row ${row} (line ${line}) opens a quoted cell (") that is never closed, so the remaining ${spanned + 1} lines of the file would become one cell. Close the quote, or double quotes inside texts ("").`);
+      throw new EngineError(
+        'DATA_UNCLOSED_QUOTE',
+        `${this.sink.fileName}: row ${row} (line ${line}) opens a quoted cell (") that is never closed, so the remaining ${spanned + 1} lines of the file would become one cell. Close the quote, or double quotes inside texts ("").`,
+      );
     }
     this.unclosedTail = row;
   }
@@ -262,16 +319,36 @@ class DelimitedReader {
   finish(): void {
     const { fileName, warnings, columns } = this.sink;
     if (this.short.count > 0) {
-      warnings.push({ code: 'DATA_RAGGED_SHORT', message: `${fileName}: ${this.short.count} row(s) have fewer fields than the header (${columns.length}); the missing cells were left empty. Rows: ${listRows(this.short.rows, this.short.count)}.`, rows: this.short.rows, count: this.short.count });
+      warnings.push({
+        code: 'DATA_RAGGED_SHORT',
+        message: `${fileName}: ${this.short.count} row(s) have fewer fields than the header (${columns.length}); the missing cells were left empty. Rows: ${listRows(this.short.rows, this.short.count)}.`,
+        rows: this.short.rows,
+        count: this.short.count,
+      });
     }
     if (this.long.count > 0) {
-      warnings.push({ code: 'DATA_RAGGED_LONG', message: `${fileName}: ${this.long.count} row(s) have more fields than the header (${columns.length}); the extra fields were dropped. Rows: ${listRows(this.long.rows, this.long.count)}. A text with an unquoted "${this.delimiter === '\t' ? '\\t' : this.delimiter}" does this: wrap such texts in double quotes.`, rows: this.long.rows, count: this.long.count });
+      warnings.push({
+        code: 'DATA_RAGGED_LONG',
+        message: `${fileName}: ${this.long.count} row(s) have more fields than the header (${columns.length}); the extra fields were dropped. Rows: ${listRows(this.long.rows, this.long.count)}. A text with an unquoted "${this.delimiter === '\t' ? '\\t' : this.delimiter}" does this: wrap such texts in double quotes.`,
+        rows: this.long.rows,
+        count: this.long.count,
+      });
     }
     if (this.quotes.count > 0) {
-      warnings.push({ code: 'DATA_BAD_QUOTES', message: `${fileName}: ${this.quotes.count} row(s) have a misplaced quote (") after a quoted cell; it was kept as text. Rows: ${listRows(this.quotes.rows, this.quotes.count)}. Check those cells.`, rows: this.quotes.rows, count: this.quotes.count });
+      warnings.push({
+        code: 'DATA_BAD_QUOTES',
+        message: `${fileName}: ${this.quotes.count} row(s) have a misplaced quote (") after a quoted cell; it was kept as text. Rows: ${listRows(this.quotes.rows, this.quotes.count)}. Check those cells.`,
+        rows: this.quotes.rows,
+        count: this.quotes.count,
+      });
     }
     if (this.unclosedTail !== null) {
-      warnings.push({ code: 'DATA_UNCLOSED_QUOTE', message: `${fileName}: row ${this.unclosedTail} opens a quoted cell (") that is never closed; it was read to the end of the file. Check that row.`, rows: [this.unclosedTail], count: 1 });
+      warnings.push({
+        code: 'DATA_UNCLOSED_QUOTE',
+        message: `${fileName}: row ${this.unclosedTail} opens a quoted cell (") that is never closed; it was read to the end of the file. Check that row.`,
+        rows: [this.unclosedTail],
+        count: 1,
+      });
     }
   }
 }
@@ -301,7 +378,10 @@ class JsonlReader {
     this.partial = final ? '' : lines.pop()!;
     for (const raw of lines) this.take(raw);
     if (this.partial.length > this.sink.maxRowChars) {
-      throw new EngineError('DATA_LINE_TOO_LONG', `${this.sink.fileName}: line ${this.lineNo + 1} is longer than ${this.sink.maxRowChars.toLocaleString('en-US')} characters. JSONL needs one object per line; is the file pretty-printed JSON? Save it with one object per line.`);
+      throw new EngineError(
+        'DATA_LINE_TOO_LONG',
+        `${this.sink.fileName}: line ${this.lineNo + 1} is longer than ${this.sink.maxRowChars.toLocaleString('en-US')} characters. JSONL needs one object per line; is the file pretty-printed JSON? Save it with one object per line.`,
+      );
     }
   }
 
@@ -339,13 +419,28 @@ class JsonlReader {
   finish(): void {
     const { fileName, warnings, columns, rows } = this.sink;
     if (this.bad.count > 0) {
-      warnings.push({ code: 'DATA_BAD_JSON_LINE', message: `${fileName}: ${this.bad.count} line(s) are not valid JSON and were skipped (first problem: ${this.firstError}). Lines: ${listRows(this.bad.rows, this.bad.count)}.`, rows: this.bad.rows, count: this.bad.count });
+      warnings.push({
+        code: 'DATA_BAD_JSON_LINE',
+        message: `${fileName}: ${this.bad.count} line(s) are not valid JSON and were skipped (first problem: ${this.firstError}). Lines: ${listRows(this.bad.rows, this.bad.count)}.`,
+        rows: this.bad.rows,
+        count: this.bad.count,
+      });
     }
     if (this.notObject.count > 0) {
-      warnings.push({ code: 'DATA_NOT_OBJECT', message: `${fileName}: ${this.notObject.count} line(s) hold JSON that is not an object ({...}) and were skipped. Lines: ${listRows(this.notObject.rows, this.notObject.count)}.`, rows: this.notObject.rows, count: this.notObject.count });
+      warnings.push({
+        code: 'DATA_NOT_OBJECT',
+        message: `${fileName}: ${this.notObject.count} line(s) hold JSON that is not an object ({...}) and were skipped. Lines: ${listRows(this.notObject.rows, this.notObject.count)}.`,
+        rows: this.notObject.rows,
+        count: this.notObject.count,
+      });
     }
     if (this.nested.count > 0) {
-      warnings.push({ code: 'DATA_NESTED_VALUE', message: `${fileName}: ${this.nested.count} line(s) have a list or object as a value; it was kept as its JSON text. Lines: ${listRows(this.nested.rows, this.nested.count)}.`, rows: this.nested.rows, count: this.nested.count });
+      warnings.push({
+        code: 'DATA_NESTED_VALUE',
+        message: `${fileName}: ${this.nested.count} line(s) have a list or object as a value; it was kept as its JSON text. Lines: ${listRows(this.nested.rows, this.nested.count)}.`,
+        rows: this.nested.rows,
+        count: this.nested.count,
+      });
     }
     // Keys missing on some lines read as empty cells (the JSONL form of a short row).
     for (const column of columns) {
@@ -357,7 +452,12 @@ class JsonlReader {
         }
       }
       if (missing.count > 0) {
-        warnings.push({ code: 'DATA_MISSING_KEY', message: `${fileName}: ${missing.count} line(s) have no "${column}" key; read as empty. Lines: ${listRows(missing.rows, missing.count)}.`, rows: missing.rows, count: missing.count });
+        warnings.push({
+          code: 'DATA_MISSING_KEY',
+          message: `${fileName}: ${missing.count} line(s) have no "${column}" key; read as empty. Lines: ${listRows(missing.rows, missing.count)}.`,
+          rows: missing.rows,
+          count: missing.count,
+        });
       }
     }
   }
@@ -375,16 +475,27 @@ function checkSingleColumn(sink: Sink, format: DatasetFormat): void {
   const words = norm.split('_').filter(Boolean);
   const known = (list: readonly string[]) => words.some((w) => list.includes(w));
   if (LABEL_NAMES.includes(norm)) {
-    throw new EngineError('DATA_ONE_COLUMN', `${sink.fileName} has only one column, "${name}", which holds labels but no text. Add a text column (header e.g. text,label).`);
+    throw new EngineError(
+      'DATA_ONE_COLUMN',
+      `${sink.fileName} has only one column, "${name}", which holds labels but no text. Add a text column (header e.g. text,label).`,
+    );
   }
   if (words.length >= 2 && known([...TEXT_NAMES, ...PAIR_NAMES]) && known(LABEL_NAMES) && !TEXT_NAMES.includes(norm)) {
-    throw new EngineError('DATA_ONE_COLUMN', `${sink.fileName} has only one column, "${name}", which looks like several column names joined by a delimiter this app does not read. Separate columns with a comma, tab, semicolon or |.`);
+    throw new EngineError(
+      'DATA_ONE_COLUMN',
+      `${sink.fileName} has only one column, "${name}", which looks like several column names joined by a delimiter this app does not read. Separate columns with a comma, tab, semicolon or |.`,
+    );
   }
   if (!sink.rows.some((r) => r.values[name].trim() !== '')) {
     throw new EngineError('DATA_NO_ROWS', `${sink.fileName} has one column, "${name}", and every row is empty.`);
   }
   const kind = format === 'jsonl' ? 'key' : 'column';
-  sink.warnings.push({ code: 'DATA_ONE_COLUMN', message: `${sink.fileName} has only one ${kind}, "${name}": its rows will be used as unlabeled texts (for prediction or prompts). To fine-tune a classifier, add a label ${kind} (e.g. text,label).`, rows: [], count: 0 });
+  sink.warnings.push({
+    code: 'DATA_ONE_COLUMN',
+    message: `${sink.fileName} has only one ${kind}, "${name}": its rows will be used as unlabeled texts (for prediction or prompts). To fine-tune a classifier, add a label ${kind} (e.g. text,label).`,
+    rows: [],
+    count: 0,
+  });
 }
 
 /**
@@ -404,7 +515,13 @@ export class DatasetParser {
     private readonly options: ParseOptions = {},
   ) {
     this.decoder = new DatasetDecoder(fileName, options.encoding ?? 'auto', options.sniffBytes);
-    this.sink = { fileName, rows: [], warnings: [], columns: [], maxRowChars: options.maxRowChars ?? DEFAULT_MAX_ROW_CHARS };
+    this.sink = {
+      fileName,
+      rows: [],
+      warnings: [],
+      columns: [],
+      maxRowChars: options.maxRowChars ?? DEFAULT_MAX_ROW_CHARS,
+    };
   }
 
   /** Data rows parsed so far. */
@@ -424,8 +541,16 @@ export class DatasetParser {
     this.feed(this.decoder.end(), true);
     this.reader!.finish();
     const { fileName, rows, columns } = this.sink;
-    if (columns.length === 0) throw new EngineError('DATA_NO_ROWS', `${fileName} has no valid rows. ${this.format === 'jsonl' ? 'JSONL needs one JSON object per line, e.g. {"text": "great movie", "label": "positive"}.' : 'It needs a header row (e.g. text,label) and data rows.'}`);
-    if (rows.length === 0) throw new EngineError('DATA_NO_ROWS', `${fileName} has a header (${columns.join(', ')}) but no data rows. Add one row per example below the header.`);
+    if (columns.length === 0)
+      throw new EngineError(
+        'DATA_NO_ROWS',
+        `${fileName} has no valid rows. ${this.format === 'jsonl' ? 'JSONL needs one JSON object per line, e.g. {"text": "great movie", "label": "positive"}.' : 'It needs a header row (e.g. text,label) and data rows.'}`,
+      );
+    if (rows.length === 0)
+      throw new EngineError(
+        'DATA_NO_ROWS',
+        `${fileName} has a header (${columns.join(', ')}) but no data rows. Add one row per example below the header.`,
+      );
     checkSingleColumn(this.sink, this.format!);
     const warnings = [...this.decoder.warnings, ...this.sink.warnings];
     const delimiter = this.reader instanceof DelimitedReader ? this.reader.delimiter : null;
@@ -439,7 +564,10 @@ export class DatasetParser {
       this.sample += text;
       if (!final && !this.sampleReady()) return;
       if (!this.sawText) {
-        throw new EngineError('DATA_EMPTY', `${this.fileName} is empty (only whitespace). Choose a CSV, TSV or JSONL file with a header row and at least one data row.`);
+        throw new EngineError(
+          'DATA_EMPTY',
+          `${this.fileName} is empty (only whitespace). Choose a CSV, TSV or JSONL file with a header row and at least one data row.`,
+        );
       }
       this.start(this.sample, final);
       text = this.sample;
@@ -464,7 +592,11 @@ export class DatasetParser {
 
   private start(sample: string, final: boolean): void {
     const forced = this.options.format;
-    const kind = forced ? (forced === 'jsonl' ? 'jsonl' : 'delimited') : sniffFormat(this.fileName, sample, this.sink.warnings);
+    const kind = forced
+      ? forced === 'jsonl'
+        ? 'jsonl'
+        : 'delimited'
+      : sniffFormat(this.fileName, sample, this.sink.warnings);
     if (kind === 'jsonl') {
       this.format = 'jsonl';
       this.reader = new JsonlReader(this.sink);
@@ -474,7 +606,8 @@ export class DatasetParser {
     const newline = sample.includes('\n') || !sample.includes('\r') ? '\n' : '\r';
     const ext = extensionOf(this.fileName);
     const preferTab = forced === 'tsv' || ext === 'tsv' || ext === 'tab';
-    const delimiter = this.options.delimiter ?? sniffDelimiter(sample, newline, final, preferTab) ?? (preferTab ? '\t' : ',');
+    const delimiter =
+      this.options.delimiter ?? sniffDelimiter(sample, newline, final, preferTab) ?? (preferTab ? '\t' : ',');
     this.format = delimiter === '\t' ? 'tsv' : 'csv';
     this.reader = new DelimitedReader(this.sink, delimiter, newline);
   }
@@ -518,7 +651,8 @@ export async function parseDatasetStream(
 ): Promise<ParsedDataset> {
   const parser = new DatasetParser(fileName, options);
   const step = Math.max(1, options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
-  const report = () => onProgress?.({ bytesRead: parser.bytesRead, totalBytes: options.totalBytes, rows: parser.rowCount });
+  const report = () =>
+    onProgress?.({ bytesRead: parser.bytesRead, totalBytes: options.totalBytes, rows: parser.rowCount });
   const checkAbort = () => {
     if (options.signal?.aborted) throw new EngineError('DATA_ABORTED', `Reading ${fileName} was cancelled.`);
   };

@@ -7,7 +7,11 @@ import { summarizeDataset } from './summary';
 
 // The benchmark datasets shared by the team (header text,label). Read relative to the repo root.
 const root = resolve(process.cwd(), '../shared/data/datasets');
-const names = existsSync(root) ? readdirSync(root).filter((d) => existsSync(resolve(root, d, 'train.csv'))).sort() : [];
+const names = existsSync(root)
+  ? readdirSync(root)
+      .filter((d) => existsSync(resolve(root, d, 'train.csv')))
+      .sort()
+  : [];
 
 describe('real datasets', () => {
   it('are present (so the tests below cannot pass vacuously)', () => {

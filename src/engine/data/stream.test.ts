@@ -62,16 +62,24 @@ describe('parseDatasetStream', () => {
   it('stops with DATA_ABORTED when the signal fires', async () => {
     const controller = new AbortController();
     const bytes = new TextEncoder().encode('text,label\n' + 'a,b\n'.repeat(1000));
-    const run = parseDatasetStream(chunked(bytes, 100), 'a.csv', (p) => {
-      if (p.bytesRead > 1000) controller.abort();
-    }, { signal: controller.signal });
+    const run = parseDatasetStream(
+      chunked(bytes, 100),
+      'a.csv',
+      (p) => {
+        if (p.bytesRead > 1000) controller.abort();
+      },
+      { signal: controller.signal },
+    );
     await expect(run).rejects.toMatchObject({ code: 'DATA_ABORTED' });
   });
 
   it('a never-closed quote in a stream fails once the open row passes maxRowChars', async () => {
     const bytes = new TextEncoder().encode('text,label\nok,x\n"oops,y\n' + 'row,z\n'.repeat(2000));
     const run = parseDatasetStream(chunked(bytes, 512), 'big.csv', undefined, { maxRowChars: 4096 });
-    await expect(run).rejects.toMatchObject({ code: 'DATA_UNCLOSED_QUOTE', message: expect.stringMatching(/row 3 \(line 3\) opens a quoted cell/) });
+    await expect(run).rejects.toMatchObject({
+      code: 'DATA_UNCLOSED_QUOTE',
+      message: expect.stringMatching(/row 3 \(line 3\) opens a quoted cell/),
+    });
   });
 
   it('streams a ~50 MB CSV in bounded chunks with progress and the right row count', async () => {
@@ -99,7 +107,9 @@ describe('parseDatasetStream', () => {
     const events: ParseProgress[] = [];
     const started = performance.now();
     // Source chunks of 4 MiB + 1 byte; the parser slices them to 1 MiB steps.
-    const d = await parseDatasetStream(chunked(bytes, 4 * 1024 * 1024 + 1), 'big.csv', (p) => events.push(p), { totalBytes: bytes.length });
+    const d = await parseDatasetStream(chunked(bytes, 4 * 1024 * 1024 + 1), 'big.csv', (p) => events.push(p), {
+      totalBytes: bytes.length,
+    });
     const seconds = (performance.now() - started) / 1000;
 
     expect(d.rows).toHaveLength(n);
@@ -110,7 +120,12 @@ describe('parseDatasetStream', () => {
     for (let j = 0; j < n - 1; j++) if (j % 4 === 2) twoLineRowsBefore++;
     expect(d.rows[n - 1].line).toBe(n + 1 + twoLineRowsBefore);
     const last = n - 1;
-    expect(d.rows[last].values.text).toBe(variants[last % 4](last).replace(/,(pos|neg|neu)\r\n$/, '').replace(/^"|"$/g, '').replace(/""/g, '"'));
+    expect(d.rows[last].values.text).toBe(
+      variants[last % 4](last)
+        .replace(/,(pos|neg|neu)\r\n$/, '')
+        .replace(/^"|"$/g, '')
+        .replace(/""/g, '"'),
+    );
     // Progress: one event per ≤1 MiB step, monotone, ending at the full size.
     expect(events.length).toBeGreaterThanOrEqual(Math.ceil(bytes.length / (1 << 20)));
     for (let i = 1; i < events.length; i++) {

@@ -6,7 +6,10 @@ import { parseDatasetFile } from './parse';
 import { lengthStats, summarizeDataset } from './summary';
 
 const examplesOf = (name: string, textPair: string | null = null, text = 'text') =>
-  applyColumnMapping(parseDatasetFile(new Uint8Array(readFileSync(resolve(process.cwd(), 'tests/fixtures/data', name))), name), { text, textPair, label: 'label' });
+  applyColumnMapping(
+    parseDatasetFile(new Uint8Array(readFileSync(resolve(process.cwd(), 'tests/fixtures/data', name))), name),
+    { text, textPair, label: 'label' },
+  );
 
 describe('summarizeDataset', () => {
   it('one label only: parses fine and the summary shows one class', () => {
@@ -18,7 +21,10 @@ describe('summarizeDataset', () => {
   it('counts labels in first-seen order, unlabeled rows, empty texts, duplicates and conflicts', () => {
     // dups.csv rows: 2 "same text",a | 3 "  same   text ",a | 4 other,b | 5 clash,a | 6 clash,b | 7 clash,(none) | 8 "",b | 9 "  ",a
     const s = summarizeDataset(examplesOf('dups.csv'));
-    expect(s.labels).toEqual([{ label: 'a', count: 4 }, { label: 'b', count: 3 }]);
+    expect(s.labels).toEqual([
+      { label: 'a', count: 4 },
+      { label: 'b', count: 3 },
+    ]);
     expect(s.unlabeled).toBe(1);
     expect(s.unlabeledRows).toEqual([7]);
     expect(s.emptyTexts).toEqual([8, 9]);
@@ -56,7 +62,11 @@ describe('summarizeDataset', () => {
     const s = summarizeDataset(examplesOf('pair.csv', 'sentence2', 'sentence1'));
     expect(s.labels.map((l) => l.label)).toEqual(['entailment', 'contradiction', 'neutral']);
     expect(s.textPairLength!.max).toBe('A cat sleeps indoors.'.length);
-    expect(summarizeDataset([])).toMatchObject({ total: 0, labels: [], textLength: { min: 0, max: 0, mean: 0, median: 0, p95: 0 } });
+    expect(summarizeDataset([])).toMatchObject({
+      total: 0,
+      labels: [],
+      textLength: { min: 0, max: 0, mean: 0, median: 0, p95: 0 },
+    });
   });
 
   it('lengthStats: median of an even count, nearest-rank p95', () => {

@@ -48,7 +48,9 @@ describe('FewShotModel on the golden micro checkpoint', () => {
     const b = namedParams(again.params, again.config);
     expect(b.map((p) => p.name)).toEqual(a.map((p) => p.name));
     for (let i = 0; i < a.length; i++) {
-      expect(Buffer.from((await b[i].variable.data()).buffer).equals(Buffer.from((await a[i].variable.data()).buffer))).toBe(true);
+      expect(
+        Buffer.from((await b[i].variable.data()).buffer).equals(Buffer.from((await a[i].variable.data()).buffer)),
+      ).toBe(true);
     }
     const texts = [{ text: 'the cat sat on the mat .' }, { text: 'a dog ran', textPair: 'the cat sat' }];
     expect(await again.predict(texts)).toEqual(await model.predict(texts));

@@ -30,7 +30,13 @@ import { BertTokenizer, type Encoding } from '../tokenizer';
 import type { EncodedExample } from '../train/data';
 import { predictClassProbabilities } from '../train/trainer';
 // Runtime import is one-way: prompt/config.ts imports only types from this module.
-import { predictWithPrompt, readPromptConfig, resolvePrompt, promptExtraConfig, type PromptConfig } from '../prompt/config';
+import {
+  predictWithPrompt,
+  readPromptConfig,
+  resolvePrompt,
+  promptExtraConfig,
+  type PromptConfig,
+} from '../prompt/config';
 
 /** A text (or text pair) to classify or encode. */
 export interface TextInput {
@@ -107,7 +113,10 @@ export class FewShotModel {
    * allocating anything, checks the tokenizer against the embedding matrix, and loads weights
    * (fresh heads where the checkpoint has none, with warnings).
    */
-  static fromCheckpoint(files: CheckpointFiles, options: { name: string; source: string; seed?: number }): FewShotModel {
+  static fromCheckpoint(
+    files: CheckpointFiles,
+    options: { name: string; source: string; seed?: number },
+  ): FewShotModel {
     const config = parseBertConfig(files.configJson, 'config.json');
     const tokenizer = BertTokenizer.fromHuggingFaceFiles({
       tokenizerJson: files.tokenizerJson,
@@ -124,8 +133,19 @@ export class FewShotModel {
     // Read the saved prompt before allocating weights so a bad one fails fast and leaks nothing.
     const prompt = readPromptConfig(files.configJson);
     if (prompt) resolvePrompt({ tokenizer }, prompt);
-    const { params, report } = loadBertParams(files.tensors, config, { seed: options.seed ?? 0, fileName: files.weightFiles?.[0] });
-    const model = new FewShotModel(options.name, options.source, config, tokenizer, params, { ...report, warnings: [...files.warnings, ...report.warnings] }, files.weightFormat);
+    const { params, report } = loadBertParams(files.tensors, config, {
+      seed: options.seed ?? 0,
+      fileName: files.weightFiles?.[0],
+    });
+    const model = new FewShotModel(
+      options.name,
+      options.source,
+      config,
+      tokenizer,
+      params,
+      { ...report, warnings: [...files.warnings, ...report.warnings] },
+      files.weightFormat,
+    );
     model.promptConfig = prompt;
     return model;
   }
@@ -147,13 +167,30 @@ export class FewShotModel {
   }
 
   /** A freshly initialised model (tests, random-init baselines). */
-  static fromConfig(config: BertConfig, tokenizer: BertTokenizer, options: { name: string; seed?: number }): FewShotModel {
+  static fromConfig(
+    config: BertConfig,
+    tokenizer: BertTokenizer,
+    options: { name: string; seed?: number },
+  ): FewShotModel {
     if (tokenizer.vocabSize > config.vocab_size) {
-      throw new EngineError('MODEL_VOCAB_MISMATCH', `The tokenizer has ${tokenizer.vocabSize} tokens but the config allows ${config.vocab_size}.`);
+      throw new EngineError(
+        'MODEL_VOCAB_MISMATCH',
+        `The tokenizer has ${tokenizer.vocabSize} tokens but the config allows ${config.vocab_size}.`,
+      );
     }
     const params = initBertParams(config, options.seed ?? 0);
-    const fresh = paramSpecs(config).filter((s) => s.group === 'classifier').map((s) => s.name);
-    return new FewShotModel(options.name, 'random initialisation', config, tokenizer, params, { initialized: fresh, unexpected: [], warnings: [] }, null);
+    const fresh = paramSpecs(config)
+      .filter((s) => s.group === 'classifier')
+      .map((s) => s.name);
+    return new FewShotModel(
+      options.name,
+      'random initialisation',
+      config,
+      tokenizer,
+      params,
+      { initialized: fresh, unexpected: [], warnings: [] },
+      null,
+    );
   }
 
   /** Class labels in id order (the verbalizer's label order when a prompt is set). */
@@ -177,7 +214,11 @@ export class FewShotModel {
 
   summary(): ModelSummary {
     const groups = ['pooler', 'MLM head', 'classifier'];
-    const prefixes: Record<string, string> = { pooler: 'bert.pooler.', 'MLM head': 'cls.predictions.', classifier: 'classifier.' };
+    const prefixes: Record<string, string> = {
+      pooler: 'bert.pooler.',
+      'MLM head': 'cls.predictions.',
+      classifier: 'classifier.',
+    };
     const fresh = groups.filter((g) => this.loadReport.initialized.some((n) => n.startsWith(prefixes[g])));
     return {
       name: this.name,
@@ -205,7 +246,11 @@ export class FewShotModel {
    */
   setLabels(labels: readonly string[], seed = 0): boolean {
     this.assertAlive();
-    if (labels.length < 2) throw new EngineError('TRAIN_ONE_CLASS', `A classifier needs at least 2 labels; got ${labels.length} (${labels.join(', ') || 'none'}).`);
+    if (labels.length < 2)
+      throw new EngineError(
+        'TRAIN_ONE_CLASS',
+        `A classifier needs at least 2 labels; got ${labels.length} (${labels.join(', ') || 'none'}).`,
+      );
     const current = this.labels;
     if (current.length === labels.length && current.every((l, i) => l === labels[i])) return false;
     const id2label = Object.fromEntries(labels.map((l, i) => [String(i), l]));
@@ -227,7 +272,11 @@ export class FewShotModel {
     this.params.classifier.b.dispose();
     this.params.classifier = { w, b };
     this.config = config;
-    this.loadReport.initialized = [...this.loadReport.initialized.filter((n) => !n.startsWith('classifier.')), 'classifier.weight', 'classifier.bias'];
+    this.loadReport.initialized = [
+      ...this.loadReport.initialized.filter((n) => !n.startsWith('classifier.')),
+      'classifier.weight',
+      'classifier.bias',
+    ];
     return true;
   }
 
@@ -237,16 +286,27 @@ export class FewShotModel {
   }
 
   /** Tokenizes inputs for classification, truncating to `maxLength` (longest_first). */
-  encode(inputs: readonly TextInput[], labelIndices: readonly number[] | null, maxLength: number): { examples: EncodedExample[]; truncated: number[] } {
+  encode(
+    inputs: readonly TextInput[],
+    labelIndices: readonly number[] | null,
+    maxLength: number,
+  ): { examples: EncodedExample[]; truncated: number[] } {
     const truncated: number[] = [];
     const examples = inputs.map((input, i) => {
       const full = this.tokenizer.encode(input.text, input.textPair ?? null, {});
       let encoding: Encoding = full;
       if (full.ids.length > maxLength) {
         truncated.push(i);
-        encoding = this.tokenizer.encode(input.text, input.textPair ?? null, { truncation: 'longest_first', maxLength });
+        encoding = this.tokenizer.encode(input.text, input.textPair ?? null, {
+          truncation: 'longest_first',
+          maxLength,
+        });
       }
-      return { inputIds: encoding.ids, tokenTypeIds: encoding.tokenTypeIds, label: labelIndices ? labelIndices[i] : -1 };
+      return {
+        inputIds: encoding.ids,
+        tokenTypeIds: encoding.tokenTypeIds,
+        label: labelIndices ? labelIndices[i] : -1,
+      };
     });
     return { examples, truncated };
   }
@@ -257,23 +317,39 @@ export class FewShotModel {
   }
 
   /** Class probabilities: through the prompt when one is set, else through the classifier head. */
-  async predict(inputs: readonly TextInput[], options: { maxLength?: number; batchSize?: number } = {}): Promise<Prediction[]> {
+  async predict(
+    inputs: readonly TextInput[],
+    options: { maxLength?: number; batchSize?: number } = {},
+  ): Promise<Prediction[]> {
     this.assertAlive();
     if (this.promptConfig) return predictWithPrompt(this, this.promptConfig, inputs, options);
     return this.predictWithHead(inputs, options);
   }
 
   /** Class probabilities from the classifier head, whatever prompt is set. */
-  async predictWithHead(inputs: readonly TextInput[], options: { maxLength?: number; batchSize?: number } = {}): Promise<Prediction[]> {
+  async predictWithHead(
+    inputs: readonly TextInput[],
+    options: { maxLength?: number; batchSize?: number } = {},
+  ): Promise<Prediction[]> {
     this.assertAlive();
     const labels = Object.keys(this.config.id2label ?? {})
       .map(Number)
       .sort((a, b) => a - b)
       .map((i) => this.config.id2label![String(i)]);
-    if (labels.length === 0) throw new EngineError('MODEL_NO_CLASSIFIER', 'This model has no classifier labels yet. Load labeled data and train first.');
+    if (labels.length === 0)
+      throw new EngineError(
+        'MODEL_NO_CLASSIFIER',
+        'This model has no classifier labels yet. Load labeled data and train first.',
+      );
     const maxLength = Math.min(options.maxLength ?? DEFAULT_MAX_LENGTH, this.maxLength);
     const { examples } = this.encode(inputs, null, maxLength);
-    const probs = await predictClassProbabilities(this.params, this.config, examples, options.batchSize ?? 32, maxLength);
+    const probs = await predictClassProbabilities(
+      this.params,
+      this.config,
+      examples,
+      options.batchSize ?? 32,
+      maxLength,
+    );
     const L = labels.length;
     return inputs.map((_, i) => {
       const row = Array.from(probs.subarray(i * L, (i + 1) * L));
@@ -289,11 +365,18 @@ export class FewShotModel {
   async fillMask(text: string, topK = 5): Promise<FillMaskCandidate[][]> {
     this.assertAlive();
     const maskId = this.tokenizer.maskTokenId;
-    if (maskId === null) throw new EngineError('MODEL_NO_MASK_TOKEN', 'This vocabulary has no [MASK] token, so fill-mask is not available.');
+    if (maskId === null)
+      throw new EngineError(
+        'MODEL_NO_MASK_TOKEN',
+        'This vocabulary has no [MASK] token, so fill-mask is not available.',
+      );
     const encoding = this.tokenizer.encode(text, null, { truncation: 'longest_first', maxLength: this.maxLength });
     const positions = encoding.ids.flatMap((id, i) => (id === maskId ? [i] : []));
     if (positions.length === 0) {
-      throw new EngineError('FILL_MASK_NO_MASK', `The text has no ${this.tokenizer.config.maskToken} token. Write it where the missing word goes, e.g. "the movie was ${this.tokenizer.config.maskToken} ."`);
+      throw new EngineError(
+        'FILL_MASK_NO_MASK',
+        `The text has no ${this.tokenizer.config.maskToken} token. Write it where the missing word goes, e.g. "the movie was ${this.tokenizer.config.maskToken} ."`,
+      );
     }
     const k = Math.max(1, Math.min(topK, this.config.vocab_size));
     const T = encoding.ids.length;
@@ -336,14 +419,28 @@ export class FewShotModel {
   }
 
   /** The model as a Hugging Face folder (file name → bytes). Bit-exact round trip in F32. */
-  async exportFiles(options: { dtype?: 'F32' | 'F16'; extraConfig?: Record<string, unknown> } = {}): Promise<Map<string, Uint8Array>> {
+  async exportFiles(
+    options: { dtype?: 'F32' | 'F16'; extraConfig?: Record<string, unknown> } = {},
+  ): Promise<Map<string, Uint8Array>> {
     this.assertAlive();
     const labels = this.labels;
     const prompt = this.promptConfig;
     // A prompt model is used through its MLM head, so it loads in transformers as BertForMaskedLM.
-    const architectures = !prompt && labels.length > 0 && this.hasTrainedClassifier ? ['BertForSequenceClassification'] : ['BertForMaskedLM'];
-    const labelMaps = prompt ? { id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])), label2id: Object.fromEntries(labels.map((l, i) => [l, i])) } : {};
-    const config = { ...bertConfigToJson({ ...this.config, ...labelMaps, architectures }), ...(prompt ? promptExtraConfig(prompt) : {}), ...(options.extraConfig ?? {}) };
+    const architectures =
+      !prompt && labels.length > 0 && this.hasTrainedClassifier
+        ? ['BertForSequenceClassification']
+        : ['BertForMaskedLM'];
+    const labelMaps = prompt
+      ? {
+          id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
+          label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+        }
+      : {};
+    const config = {
+      ...bertConfigToJson({ ...this.config, ...labelMaps, architectures }),
+      ...(prompt ? promptExtraConfig(prompt) : {}),
+      ...(options.extraConfig ?? {}),
+    };
     const tokenizerConfig = this.tokenizer.toTokenizerConfig();
     const specialTokensMap: Record<string, string> = {
       unk_token: this.tokenizer.config.unkToken,

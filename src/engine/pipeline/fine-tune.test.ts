@@ -13,7 +13,11 @@ beforeAll(async () => {
 });
 
 const rows = (pairs: [string, string | null][]): Example[] => pairs.map(([text, label]) => ({ text, label }));
-const balanced = (n: number): Example[] => Array.from({ length: n }, (_, i) => ({ text: `the ${i % 2 ? 'cat' : 'dog'} sat ${'on the mat '.repeat(i % 3)}${i}`, label: i % 2 ? 'pos' : 'neg' }));
+const balanced = (n: number): Example[] =>
+  Array.from({ length: n }, (_, i) => ({
+    text: `the ${i % 2 ? 'cat' : 'dog'} sat ${'on the mat '.repeat(i % 3)}${i}`,
+    label: i % 2 ? 'pos' : 'neg',
+  }));
 
 describe('prepareFineTune', () => {
   it('splits a stratified dev set, picks defaults, and encodes with the tokenizer', async () => {
@@ -51,8 +55,18 @@ describe('prepareFineTune', () => {
 
   it('refuses one-class data and dev labels that never occur in training, before training', async () => {
     const model = await loadModelFromDir(GOLDEN_DIR);
-    expect(() => prepareFineTune(model, { train: rows([['a', 'x'], ['b', 'x'], ['c', 'x']]) })).toThrow(EngineError);
-    expect(() => prepareFineTune(model, { train: balanced(10), dev: rows([['the cat', 'martian']]) })).toThrow(/martian/);
+    expect(() =>
+      prepareFineTune(model, {
+        train: rows([
+          ['a', 'x'],
+          ['b', 'x'],
+          ['c', 'x'],
+        ]),
+      }),
+    ).toThrow(EngineError);
+    expect(() => prepareFineTune(model, { train: balanced(10), dev: rows([['the cat', 'martian']]) })).toThrow(
+      /martian/,
+    );
     model.dispose();
   });
 });
@@ -75,6 +89,8 @@ describe('planMemory', () => {
   });
 
   it('refuses with the memory needed when even one example does not fit', () => {
-    expect(() => planMemory(config, parameters, 8, 1, 512, { totalBudgetBytes: 2 ** 28, maxBufferBytes: 2 ** 28 })).toThrow(/TRAIN_OUT_OF_MEMORY|GiB/);
+    expect(() =>
+      planMemory(config, parameters, 8, 1, 512, { totalBudgetBytes: 2 ** 28, maxBufferBytes: 2 ** 28 }),
+    ).toThrow(/TRAIN_OUT_OF_MEMORY|GiB/);
   });
 });

@@ -82,7 +82,12 @@ const BYTES = 4;
  * backward pass keeps per layer about 10 [B,T,H] tensors, 3 [B,T,I] and 3 [B,A,T,T] (scores,
  * probabilities, dropout mask), plus embeddings and the head.
  */
-export function estimateTrainingMemory(config: BertConfig, batchSize: number, seqLen: number, parameters: number): { totalBytes: number; largestBufferBytes: number } {
+export function estimateTrainingMemory(
+  config: BertConfig,
+  batchSize: number,
+  seqLen: number,
+  parameters: number,
+): { totalBytes: number; largestBufferBytes: number } {
   const { hidden_size: H, intermediate_size: I, num_attention_heads: A, num_hidden_layers: L, vocab_size: V } = config;
   const B = batchSize;
   const T = seqLen;
@@ -94,11 +99,19 @@ export function estimateTrainingMemory(config: BertConfig, batchSize: number, se
 }
 
 /** Halves the batch (and doubles accumulation) until the step fits `limits`. */
-export function planMemory(config: BertConfig, parameters: number, batchSize: number, gradAccumSteps: number, seqLen: number, limits: MemoryLimits | null): MemoryPlan {
+export function planMemory(
+  config: BertConfig,
+  parameters: number,
+  batchSize: number,
+  gradAccumSteps: number,
+  seqLen: number,
+  limits: MemoryLimits | null,
+): MemoryPlan {
   let batch = batchSize;
   let accum = gradAccumSteps;
   let estimate = estimateTrainingMemory(config, batch, seqLen, parameters);
-  const fits = () => !limits || (estimate.totalBytes <= limits.totalBudgetBytes && estimate.largestBufferBytes <= limits.maxBufferBytes);
+  const fits = () =>
+    !limits || (estimate.totalBytes <= limits.totalBudgetBytes && estimate.largestBufferBytes <= limits.maxBufferBytes);
   const firstEstimate = estimate;
   while (!fits() && batch > 1) {
     batch = Math.max(1, Math.floor(batch / 2));
@@ -119,7 +132,14 @@ export function planMemory(config: BertConfig, parameters: number, batchSize: nu
       ? null
       : `Batch size ${batchSize} would need about ${mib(firstEstimate.totalBytes)} per step, more than this GPU allows; ` +
         `training with batch ${batch} × ${accum} accumulation steps instead (same effective batch).`;
-  return { estimatedBytes: estimate.totalBytes, largestBufferBytes: estimate.largestBufferBytes, requestedBatchSize: batchSize, batchSize: batch, gradAccumSteps: accum, note };
+  return {
+    estimatedBytes: estimate.totalBytes,
+    largestBufferBytes: estimate.largestBufferBytes,
+    requestedBatchSize: batchSize,
+    batchSize: batch,
+    gradAccumSteps: accum,
+    note,
+  };
 }
 
 function rowsToInputs(rows: readonly Example[]) {
@@ -155,9 +175,14 @@ export function prepareFineTune(
   const secondPass = validateTrainingData(trainRows, devRows);
   const afterSplit = secondPass.issues.filter((i) => i.severity === 'error');
   if (afterSplit.length > 0) throw new EngineError('TRAIN_INVALID_DATA', afterSplit.map((i) => i.message).join(' '));
-  const unknownDevLabels = [...new Set(devRows.map((r) => r.label).filter((l): l is string => l !== null && !labels.includes(l)))];
+  const unknownDevLabels = [
+    ...new Set(devRows.map((r) => r.label).filter((l): l is string => l !== null && !labels.includes(l))),
+  ];
   if (unknownDevLabels.length > 0) {
-    throw new EngineError('TRAIN_INVALID_DATA', `The dev set has labels that never occur in training: ${unknownDevLabels.join(', ')}. Add training rows for them or remove those dev rows.`);
+    throw new EngineError(
+      'TRAIN_INVALID_DATA',
+      `The dev set has labels that never occur in training: ${unknownDevLabels.join(', ')}. Add training rows for them or remove those dev rows.`,
+    );
   }
 
   const tokenLengths = model.tokenLengths(rowsToInputs(trainRows));
@@ -171,8 +196,18 @@ export function prepareFineTune(
   const encodedDev = model.encode(rowsToInputs(devRows), devRows.map(labelIndex), maxLength);
 
   const requestedBatch = overrides.batchSize ?? defaults.batchSize;
-  const memory = planMemory(model.config, model.summary().parameters, requestedBatch, overrides.gradAccumSteps ?? 1, maxLength, limits);
-  const issues = [...firstPass.issues, ...secondPass.issues.filter((i) => !firstPass.issues.some((j) => j.code === i.code && j.set === i.set))];
+  const memory = planMemory(
+    model.config,
+    model.summary().parameters,
+    requestedBatch,
+    overrides.gradAccumSteps ?? 1,
+    maxLength,
+    limits,
+  );
+  const issues = [
+    ...firstPass.issues,
+    ...secondPass.issues.filter((i) => !firstPass.issues.some((j) => j.code === i.code && j.set === i.set)),
+  ];
   const options: TrainerOptions = {
     epochs: overrides.epochs ?? defaults.epochs,
     batchSize: memory.batchSize,
@@ -183,7 +218,8 @@ export function prepareFineTune(
     weightDecay: overrides.weightDecay ?? defaults.weightDecay,
     warmupRatio: overrides.warmupRatio ?? defaults.warmupRatio,
     maxGradNorm: overrides.maxGradNorm ?? defaults.maxGradNorm,
-    classWeights: overrides.classWeights === 'balanced' ? balancedClassWeights(trainRows.map(labelIndex), labels.length) : null,
+    classWeights:
+      overrides.classWeights === 'balanced' ? balancedClassWeights(trainRows.map(labelIndex), labels.length) : null,
     evalEvery: overrides.evalEvery ?? 0,
     patience: overrides.patience ?? defaults.earlyStoppingPatience ?? 0,
     dropout: overrides.dropout ?? true,
@@ -204,7 +240,19 @@ export function prepareFineTune(
 }
 
 /** Points the model's classifier at the prepared labels and builds the trainer. */
-export function createTrainer(model: FewShotModel, prepared: PreparedFineTune, callbacks: TrainerCallbacks = {}): ClassifierTrainer {
+export function createTrainer(
+  model: FewShotModel,
+  prepared: PreparedFineTune,
+  callbacks: TrainerCallbacks = {},
+): ClassifierTrainer {
   model.setLabels(prepared.labels, prepared.options.seed);
-  return new ClassifierTrainer(model.params, model.config, prepared.labels, prepared.train, prepared.dev, prepared.options, callbacks);
+  return new ClassifierTrainer(
+    model.params,
+    model.config,
+    prepared.labels,
+    prepared.train,
+    prepared.dev,
+    prepared.options,
+    callbacks,
+  );
 }

@@ -10,7 +10,11 @@ export async function loadModelFromDir(dir: string, options: { seed?: number } =
   return FewShotModel.fromCheckpoint(files, { name: basename(absolute), source: absolute, seed: options.seed });
 }
 
-export async function saveModelToDir(model: FewShotModel, dir: string, options: { dtype?: 'F32' | 'F16'; extraFiles?: Map<string, Uint8Array> } = {}): Promise<void> {
+export async function saveModelToDir(
+  model: FewShotModel,
+  dir: string,
+  options: { dtype?: 'F32' | 'F16'; extraFiles?: Map<string, Uint8Array> } = {},
+): Promise<void> {
   const files = await model.exportFiles({ dtype: options.dtype });
   for (const [name, bytes] of options.extraFiles ?? []) files.set(name, bytes);
   await writeFolder(dir, files);

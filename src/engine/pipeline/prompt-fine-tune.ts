@@ -27,13 +27,26 @@ export interface PromptFineTune {
   createTrainer: (callbacks?: TrainerCallbacks) => PromptTrainer;
 }
 
-export function preparePromptFineTune(model: FewShotModel, prepared: PreparedFineTune, prompt: { template: string; verbalizer: VerbalizerSpec }): PromptFineTune {
+export function preparePromptFineTune(
+  model: FewShotModel,
+  prepared: PreparedFineTune,
+  prompt: { template: string; verbalizer: VerbalizerSpec },
+): PromptFineTune {
   const compiled = compileTemplate(prompt.template, model.tokenizer);
   const verbalizer = buildVerbalizer(prompt.verbalizer, prepared.labels, model.tokenizer);
-  const config: PromptConfig = { template: prompt.template, verbalizer: Object.fromEntries(verbalizer.labels.map((l, i) => [l, [...verbalizer.words[i]]])) };
+  const config: PromptConfig = {
+    template: prompt.template,
+    verbalizer: Object.fromEntries(verbalizer.labels.map((l, i) => [l, [...verbalizer.words[i]]])),
+  };
   const maxLength = Math.min(model.maxLength, Math.ceil((prepared.options.maxLength + compiled.fixedLength) / 8) * 8);
   const encode = (rows: readonly TextInput[], labelIndices: readonly number[] | null) =>
-    encodePromptExamples(compiled, model.tokenizer, rows.map((r) => ({ text: r.text, textPair: r.textPair ?? null })), labelIndices, maxLength).examples;
+    encodePromptExamples(
+      compiled,
+      model.tokenizer,
+      rows.map((r) => ({ text: r.text, textPair: r.textPair ?? null })),
+      labelIndices,
+      maxLength,
+    ).examples;
   const indicesOf = (rows: readonly Example[]) => rows.map((r) => prepared.labels.indexOf(r.label!));
   const train = encode(prepared.trainExamples, indicesOf(prepared.trainExamples));
   const dev = encode(prepared.devExamples, indicesOf(prepared.devExamples));
@@ -51,7 +64,15 @@ export function preparePromptFineTune(model: FewShotModel, prepared: PreparedFin
       model.setLabels(prepared.labels, prepared.options.seed);
       // Few-shot batches are small: accumulation folds back into one batch of the same effective size.
       const batchSize = options.batchSize * (options.gradAccumSteps ?? 1);
-      return new PromptTrainer(model.params, model.config, verbalizer, train, dev, { ...options, gradAccumSteps: 1, batchSize, maxLength }, callbacks);
+      return new PromptTrainer(
+        model.params,
+        model.config,
+        verbalizer,
+        train,
+        dev,
+        { ...options, gradAccumSteps: 1, batchSize, maxLength },
+        callbacks,
+      );
     },
   };
 }

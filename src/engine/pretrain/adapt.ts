@@ -32,9 +32,18 @@ const MAX_ADAPT_BATCH = 16;
 const MIN_ADAPT_SEQUENCES = 4;
 
 /** Builds (but does not init) the pretrainer; throws a clear EngineError for unusable input. */
-export function prepareAdaptation(model: FewShotModel, rawTexts: readonly string[], options: AdaptOptions, events: PretrainEvents = {}): { pretrainer: MlmPretrainer; plan: AdaptationPlan } {
+export function prepareAdaptation(
+  model: FewShotModel,
+  rawTexts: readonly string[],
+  options: AdaptOptions,
+  events: PretrainEvents = {},
+): { pretrainer: MlmPretrainer; plan: AdaptationPlan } {
   const texts = rawTexts.map((t) => t.trim()).filter(Boolean);
-  if (texts.length === 0) throw new EngineError('ADAPT_NO_TEXTS', 'There are no texts to adapt to. Load a data file first (unlabeled rows count too).');
+  if (texts.length === 0)
+    throw new EngineError(
+      'ADAPT_NO_TEXTS',
+      'There are no texts to adapt to. Load a data file first (unlabeled rows count too).',
+    );
   if (!Number.isInteger(options.steps) || options.steps < 1 || options.steps > 100_000) {
     throw new EngineError('ADAPT_BAD_STEPS', `Steps must be a whole number from 1 to 100000, got ${options.steps}.`);
   }
@@ -43,7 +52,10 @@ export function prepareAdaptation(model: FewShotModel, rawTexts: readonly string
   const maxLength = Math.min(model.maxLength, tokens / texts.length > 48 ? 128 : 64);
   const sequences = Math.max(1, Math.ceil(tokens / (maxLength - 2)));
   if (sequences < MIN_ADAPT_SEQUENCES) {
-    throw new EngineError('ADAPT_TOO_FEW_TEXTS', `The texts pack into only ${sequences} sequence(s) of ${maxLength} tokens; adaptation needs more text (a few hundred words at least).`);
+    throw new EngineError(
+      'ADAPT_TOO_FEW_TEXTS',
+      `The texts pack into only ${sequences} sequence(s) of ${maxLength} tokens; adaptation needs more text (a few hundred words at least).`,
+    );
   }
   // Every 10th sequence is held out (at least one) to measure the MLM loss on the user's texts.
   const heldOut = Math.max(1, Math.floor(sequences / 10));
@@ -68,5 +80,8 @@ export function prepareAdaptation(model: FewShotModel, rawTexts: readonly string
     },
     events,
   );
-  return { pretrainer, plan: { steps: options.steps, batchSize, maxLength, sequences: sequences - heldOut, heldOut, learningRate } };
+  return {
+    pretrainer,
+    plan: { steps: options.steps, batchSize, maxLength, sequences: sequences - heldOut, heldOut, learningRate },
+  };
 }

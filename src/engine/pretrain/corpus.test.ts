@@ -2,7 +2,14 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { arrayCorpusSource, CORPUS_START, packSequences, SequenceStream, takeHeldOut, type PackedSequence } from './corpus';
+import {
+  arrayCorpusSource,
+  CORPUS_START,
+  packSequences,
+  SequenceStream,
+  takeHeldOut,
+  type PackedSequence,
+} from './corpus';
 import { fileCorpusSource, listCorpusFiles, looksBinary } from './node-corpus';
 import { goldenTokenizer, syntheticLines } from './test-support';
 
@@ -64,7 +71,10 @@ describe('corpus files', () => {
   it('refuses an empty folder with its path', async () => {
     const dir = tmp();
     mkdirSync(join(dir, 'sub'));
-    await expect(listCorpusFiles([dir])).rejects.toMatchObject({ code: 'CORPUS_EMPTY', message: expect.stringContaining(dir) });
+    await expect(listCorpusFiles([dir])).rejects.toMatchObject({
+      code: 'CORPUS_EMPTY',
+      message: expect.stringContaining(dir),
+    });
   });
 
   it('skips binary files with a warning and non-.txt files in folders', async () => {
@@ -83,8 +93,15 @@ describe('corpus files', () => {
     const heldOut = { count: 1, every: 1 };
     await takeHeldOut(source, tok, 16, heldOut);
     const s = new SequenceStream(source, tok, 16, heldOut, CORPUS_START, 8);
-    await expect(s.take(8)).rejects.toMatchObject({ code: 'CORPUS_TOO_SMALL', message: expect.stringContaining('fewer than one batch') });
-    await expect(takeHeldOut(source, tok, 16, { count: 10, every: 1 })).rejects.toMatchObject({ code: 'CORPUS_TOO_SMALL' });
-    await expect(takeHeldOut(arrayCorpusSource([['', '  ']]), tok, 16, { count: 4, every: 1 })).rejects.toMatchObject({ code: 'CORPUS_EMPTY' });
+    await expect(s.take(8)).rejects.toMatchObject({
+      code: 'CORPUS_TOO_SMALL',
+      message: expect.stringContaining('fewer than one batch'),
+    });
+    await expect(takeHeldOut(source, tok, 16, { count: 10, every: 1 })).rejects.toMatchObject({
+      code: 'CORPUS_TOO_SMALL',
+    });
+    await expect(takeHeldOut(arrayCorpusSource([['', '  ']]), tok, 16, { count: 4, every: 1 })).rejects.toMatchObject({
+      code: 'CORPUS_EMPTY',
+    });
   });
 });

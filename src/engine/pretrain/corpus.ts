@@ -76,16 +76,21 @@ export interface PackedSequence {
 }
 
 /** A source over in-memory documents (each a list of lines or one text split on newlines). Offset = line index. */
-export function arrayCorpusSource(docs: readonly (string | readonly string[])[], description = 'in-memory corpus'): CorpusSource {
+export function arrayCorpusSource(
+  docs: readonly (string | readonly string[])[],
+  description = 'in-memory corpus',
+): CorpusSource {
   const lines = docs.map((d) => (typeof d === 'string' ? d.split(/\r?\n/) : [...d]));
   let h = 0x811c9dc5;
-  for (const doc of lines) for (const l of doc) for (let i = 0; i < l.length; i++) h = Math.imul(h ^ l.charCodeAt(i), 0x01000193) >>> 0;
+  for (const doc of lines)
+    for (const l of doc) for (let i = 0; i < l.length; i++) h = Math.imul(h ^ l.charCodeAt(i), 0x01000193) >>> 0;
   return {
     description,
     identity: `${description}:${lines.length} docs:${lines.reduce((n, d) => n + d.length, 0)} lines:${h.toString(16)}`,
     async *chunks(from) {
       for (let doc = from.doc; doc < lines.length; doc++) {
-        for (let i = doc === from.doc ? from.offset : 0; i < lines[doc].length; i++) yield { text: lines[doc][i], doc, offset: i };
+        for (let i = doc === from.doc ? from.offset : 0; i < lines[doc].length; i++)
+          yield { text: lines[doc][i], doc, offset: i };
       }
     },
   };
@@ -95,7 +100,11 @@ export function arrayCorpusSource(docs: readonly (string | readonly string[])[],
  * A source over any async iterable of text chunks (e.g. a browser `File` stream split into lines);
  * `open()` is called again to resume and the first `offset` chunks are skipped (one document).
  */
-export function iterableCorpusSource(open: () => AsyncIterable<string>, identity: string, description = identity): CorpusSource {
+export function iterableCorpusSource(
+  open: () => AsyncIterable<string>,
+  identity: string,
+  description = identity,
+): CorpusSource {
   return {
     description,
     identity,
@@ -120,8 +129,14 @@ function chunkIds(tokenizer: BertTokenizer, text: string): number[] {
  * Packs one pass of the corpus from `from` to its end. The last sequence of the pass may be short.
  * Yields nothing if there is no text after `from`.
  */
-export async function* packSequences(source: CorpusSource, tokenizer: BertTokenizer, maxLength: number, from: CorpusPosition): AsyncGenerator<PackedSequence> {
-  if (!Number.isInteger(maxLength) || maxLength < 3) throw new EngineError('CORPUS_BAD_OPTIONS', `maxLength must be an integer ≥ 3, got ${maxLength}.`);
+export async function* packSequences(
+  source: CorpusSource,
+  tokenizer: BertTokenizer,
+  maxLength: number,
+  from: CorpusPosition,
+): AsyncGenerator<PackedSequence> {
+  if (!Number.isInteger(maxLength) || maxLength < 3)
+    throw new EngineError('CORPUS_BAD_OPTIONS', `maxLength must be an integer ≥ 3, got ${maxLength}.`);
   const capacity = maxLength - 2;
   let buf: number[] = [];
   let start: CorpusPosition | null = null;
@@ -177,7 +192,7 @@ export class SequenceStream {
   }
 
   async next(): Promise<PackedSequence> {
-    for (let wraps = 0; ; ) {
+    for (let wraps = 0; ;) {
       this.iterator ??= packSequences(this.source, this.tokenizer, this.maxLength, this.position);
       const r = await this.iterator.next();
       if (!r.done) {
@@ -193,7 +208,11 @@ export class SequenceStream {
           `${this.source.description}: the training part of the corpus packs into only ${this.passCount} sequence${this.passCount === 1 ? '' : 's'} of up to ${this.maxLength} tokens, fewer than one batch (${this.minSequencesPerPass}). Add text, lower --batch-size or hold out fewer sequences.`,
         );
       }
-      if (++wraps > 1) throw new EngineError('CORPUS_TOO_SMALL', `${this.source.description}: no text to train on besides the held-out slice.`);
+      if (++wraps > 1)
+        throw new EngineError(
+          'CORPUS_TOO_SMALL',
+          `${this.source.description}: no text to train on besides the held-out slice.`,
+        );
       this.position = { ...CORPUS_START, epoch: this.position.epoch + 1 };
       this.passStart = { ...this.position };
       this.passCount = 0;
@@ -222,9 +241,17 @@ function samePlace(a: CorpusPosition, b: CorpusPosition): boolean {
  * The held-out sequences (indices 0, k, …, (count − 1)·k of the corpus). Throws CORPUS_EMPTY when
  * there is no text, CORPUS_TOO_SMALL when the corpus ends before the slice is complete.
  */
-export async function takeHeldOut(source: CorpusSource, tokenizer: BertTokenizer, maxLength: number, spec: HeldOutSpec): Promise<number[][]> {
+export async function takeHeldOut(
+  source: CorpusSource,
+  tokenizer: BertTokenizer,
+  maxLength: number,
+  spec: HeldOutSpec,
+): Promise<number[][]> {
   if (!Number.isInteger(spec.every) || spec.every < 1 || !Number.isInteger(spec.count) || spec.count < 0) {
-    throw new EngineError('CORPUS_BAD_OPTIONS', `held-out count must be an integer ≥ 0 and every an integer ≥ 1, got ${spec.count} and ${spec.every}.`);
+    throw new EngineError(
+      'CORPUS_BAD_OPTIONS',
+      `held-out count must be an integer ≥ 0 and every an integer ≥ 1, got ${spec.count} and ${spec.every}.`,
+    );
   }
   const sequences: number[][] = [];
   if (spec.count === 0) return sequences;

@@ -13,10 +13,15 @@ describe('dynamic masking', () => {
     const gen = new Rng(8);
     const seqs = Array.from({ length: 2000 }, () => {
       const n = 100 + gen.nextInt(26);
-      return [tok.clsTokenId, ...Array.from({ length: n }, () => vocab.randomPool[gen.nextInt(vocab.randomPool.length)]), tok.sepTokenId];
+      return [
+        tok.clsTokenId,
+        ...Array.from({ length: n }, () => vocab.randomPool[gen.nextInt(vocab.randomPool.length)]),
+        tok.sepTokenId,
+      ];
     });
     const T = 128;
-    let candidates = 0, masked = 0;
+    let candidates = 0,
+      masked = 0;
     const kinds = [0, 0, 0];
     let changedUnchanged = 0;
     for (let i = 0; i < seqs.length; i += 50) {
@@ -56,7 +61,8 @@ describe('dynamic masking', () => {
 
   it('is deterministic in the Rng state', () => {
     const seqs = [[2, 10, 11, 12, 13, 14, 15, 16, 17, 3]];
-    const a = new Rng(3), b = new Rng(3);
+    const a = new Rng(3),
+      b = new Rng(3);
     expect(maskBatch(seqs, 12, vocab, a)).toEqual(maskBatch(seqs, 12, vocab, b));
     expect(a.getState()).toEqual(b.getState());
   });
@@ -68,9 +74,13 @@ describe('dynamic masking', () => {
     const v = maskVocabFromTokenizer(t);
     const rng = new Rng(1);
     const gen = new Rng(2);
-    let maskedPieces = 0, pieces = 0;
+    let maskedPieces = 0,
+      pieces = 0;
     for (let trial = 0; trial < 200; trial++) {
-      const text = Array.from({ length: 20 }, () => words[gen.nextInt(words.length)] + ['', 's', 'ing', 'ed'][gen.nextInt(4)]).join(' ');
+      const text = Array.from(
+        { length: 20 },
+        () => words[gen.nextInt(words.length)] + ['', 's', 'ing', 'ed'][gen.nextInt(4)],
+      ).join(' ');
       const ids = t.encode(text).ids;
       const m = maskBatch([ids], 64, v, rng, { wholeWord: true });
       const set = new Set(Array.from(m.positions.slice(0, m.count)));

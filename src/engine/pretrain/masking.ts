@@ -44,7 +44,10 @@ export interface MaskVocab {
 
 export function maskVocabFromTokenizer(tokenizer: BertTokenizer): MaskVocab {
   if (tokenizer.maskTokenId === null) {
-    throw new EngineError('PRETRAIN_NO_MASK_TOKEN', 'The vocabulary has no [MASK] token; masked-language-model pretraining needs one.');
+    throw new EngineError(
+      'PRETRAIN_NO_MASK_TOKEN',
+      'The vocabulary has no [MASK] token; masked-language-model pretraining needs one.',
+    );
   }
   const V = tokenizer.vocabSize;
   const prefix = tokenizer.config.continuingSubwordPrefix;
@@ -57,7 +60,14 @@ export function maskVocabFromTokenizer(tokenizer: BertTokenizer): MaskVocab {
     // [unusedN] rows of the BERT vocab are never seen in text: keep them out of random replacements.
     if (!special.has(id) && !/^\[unused\d+\]$/.test(tok)) pool.push(id);
   }
-  return { maskId: tokenizer.maskTokenId, padId: tokenizer.padTokenId, vocabSize: V, special, isContinuation, randomPool: Int32Array.from(pool) };
+  return {
+    maskId: tokenizer.maskTokenId,
+    padId: tokenizer.padTokenId,
+    vocabSize: V,
+    special,
+    isContinuation,
+    randomPool: Int32Array.from(pool),
+  };
 }
 
 export interface MaskedBatch {
@@ -83,13 +93,20 @@ export interface MaskedBatch {
  * Masks a batch of sequences (ids with [CLS]/[SEP], unpadded) padded to `seqLength`. Draws from
  * `rng` only (advance it once per batch; save `rng.getState()` with the data position).
  */
-export function maskBatch(sequences: readonly (readonly number[])[], seqLength: number, vocab: MaskVocab, rng: Rng, options: MaskingOptions = {}): MaskedBatch {
+export function maskBatch(
+  sequences: readonly (readonly number[])[],
+  seqLength: number,
+  vocab: MaskVocab,
+  rng: Rng,
+  options: MaskingOptions = {},
+): MaskedBatch {
   const p = options.maskProb ?? 0.15;
   const pMask = options.maskTokenProb ?? 0.8;
   const pRandom = options.randomTokenProb ?? 0.1;
   const bucket = options.positionBucket ?? 16;
   if (!(p > 0 && p < 1)) throw new EngineError('PRETRAIN_BAD_OPTIONS', `maskProb must be in (0, 1), got ${p}.`);
-  if (!(pMask >= 0 && pRandom >= 0 && pMask + pRandom <= 1)) throw new EngineError('PRETRAIN_BAD_OPTIONS', `mask/random token shares must be ≥ 0 and sum to ≤ 1.`);
+  if (!(pMask >= 0 && pRandom >= 0 && pMask + pRandom <= 1))
+    throw new EngineError('PRETRAIN_BAD_OPTIONS', `mask/random token shares must be ≥ 0 and sum to ≤ 1.`);
   const B = sequences.length;
   const T = seqLength;
   const inputIds = new Int32Array(B * T).fill(vocab.padId);
@@ -99,7 +116,11 @@ export function maskBatch(sequences: readonly (readonly number[])[], seqLength: 
   const kinds: number[] = [];
   for (let b = 0; b < B; b++) {
     const seq = sequences[b];
-    if (seq.length > T) throw new EngineError('PRETRAIN_BAD_OPTIONS', `sequence ${b} has ${seq.length} tokens, more than seqLength ${T}.`);
+    if (seq.length > T)
+      throw new EngineError(
+        'PRETRAIN_BAD_OPTIONS',
+        `sequence ${b} has ${seq.length} tokens, more than seqLength ${T}.`,
+      );
     for (let t = 0; t < seq.length; t++) {
       inputIds[b * T + t] = seq[t];
       attentionMask[b * T + t] = 1;

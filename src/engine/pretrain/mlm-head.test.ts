@@ -37,9 +37,11 @@ describe('pretraining MLM head', () => {
     const [gr1, gw1] = tf.grads(ref)([rows, word]);
     const [gr2, gw2] = tf.grads(ours)([rows, word]);
     expect(ours(rows, word).dataSync()[0]).toBeCloseTo(ref(rows, word).dataSync()[0], 5);
-    const d1 = gr1.dataSync(), d2 = gr2.dataSync();
+    const d1 = gr1.dataSync(),
+      d2 = gr2.dataSync();
     for (let i = 0; i < d1.length; i++) expect(d2[i]).toBeCloseTo(d1[i], 5);
-    const e1 = gw1.dataSync(), e2 = gw2.dataSync();
+    const e1 = gw1.dataSync(),
+      e2 = gw2.dataSync();
     for (let i = 0; i < e1.length; i++) expect(e2[i]).toBeCloseTo(e1[i], 5);
     disposeBertParams(params, config);
   });

@@ -73,7 +73,10 @@ export async function listCorpusFiles(paths: readonly string[]): Promise<{ files
   };
   for (const p of paths) await visit(resolve(p), true);
   if (files.length === 0) {
-    throw new EngineError('CORPUS_EMPTY', `No text files in ${paths.join(', ')}: give .txt files (one passage per line) or folders containing them.`);
+    throw new EngineError(
+      'CORPUS_EMPTY',
+      `No text files in ${paths.join(', ')}: give .txt files (one passage per line) or folders containing them.`,
+    );
   }
   return { files, warnings };
 }
@@ -117,7 +120,8 @@ export function fileCorpusSource(files: readonly CorpusFile[]): CorpusSource {
     description: files.length === 1 ? files[0].path : `${files.length} files (${(total / 1e6).toFixed(1)} MB)`,
     identity: files.map((f) => `${f.path.split('/').pop()}:${f.bytes}`).join(','),
     async *chunks(from) {
-      for (let doc = from.doc; doc < files.length; doc++) yield* fileLines(files[doc].path, doc, doc === from.doc ? from.offset : 0);
+      for (let doc = from.doc; doc < files.length; doc++)
+        yield* fileLines(files[doc].path, doc, doc === from.doc ? from.offset : 0);
     },
   };
 }

@@ -6,15 +6,26 @@ import { BertTokenizer } from '../tokenizer';
 import { Rng } from '../util/rng';
 import type { PretrainCheckpointStore } from './trainer';
 
-export const GOLDEN_VOCAB = join(dirname(fileURLToPath(import.meta.url)), '../../../tests/fixtures/golden-micro/model/vocab.txt');
+export const GOLDEN_VOCAB = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../../tests/fixtures/golden-micro/model/vocab.txt',
+);
 
 export function goldenTokenizer(): BertTokenizer {
   return BertTokenizer.fromVocabTxt(readFileSync(GOLDEN_VOCAB, 'utf8'));
 }
 
 const PAIRS: [string, string][] = [
-  ['cat', 'sat'], ['dog', 'ran'], ['bird', 'jumped'], ['fish', 'slept'], ['horse', 'ate'],
-  ['cow', 'saw'], ['mouse', 'liked'], ['lion', 'loved'], ['tiger', 'hated'], ['bear', 'found'],
+  ['cat', 'sat'],
+  ['dog', 'ran'],
+  ['bird', 'jumped'],
+  ['fish', 'slept'],
+  ['horse', 'ate'],
+  ['cow', 'saw'],
+  ['mouse', 'liked'],
+  ['lion', 'loved'],
+  ['tiger', 'hated'],
+  ['bear', 'found'],
 ];
 const PLACES = ['mat', 'bed', 'chair', 'table', 'road', 'tree', 'box', 'house'];
 const ADJ = ['big', 'small', 'red', 'blue', 'green', 'old', 'new', 'good'];

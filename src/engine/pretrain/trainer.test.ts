@@ -14,17 +14,37 @@ import { MlmPretrainer, type PretrainCheckpointStore, type PretrainOptions, type
 const tok = goldenTokenizer();
 const config = bertPreset('micro', { vocab_size: tok.vocabSize, max_position_embeddings: 32 });
 const source = arrayCorpusSource([syntheticLines(400, 1), syntheticLines(200, 2)]);
-const base: PretrainOptions = { maxLength: 32, batchSize: 8, learningRate: 5e-3, totalSteps: 12, warmupSteps: 2, heldOutSequences: 16, seed: 5, lossReadEvery: 1 };
+const base: PretrainOptions = {
+  maxLength: 32,
+  batchSize: 8,
+  learningRate: 5e-3,
+  totalSteps: 12,
+  warmupSteps: 2,
+  heldOutSequences: 16,
+  seed: 5,
+  lossReadEvery: 1,
+};
 
 beforeAll(async () => {
   await initNodeBackend('wasm');
 });
 
 /** Runs `steps` steps (all if undefined) on fresh weights (init seed `initSeed`); returns losses. */
-async function run(options: PretrainOptions, opts: { steps?: number; store?: PretrainCheckpointStore; resume?: boolean; initSeed?: number } = {}) {
+async function run(
+  options: PretrainOptions,
+  opts: { steps?: number; store?: PretrainCheckpointStore; resume?: boolean; initSeed?: number } = {},
+) {
   const params = initBertParams(config, opts.initSeed ?? 0);
   const losses: StepLoss[] = [];
-  const trainer = new MlmPretrainer(params, config, tok, source, options, { onLosses: (l) => losses.push(...l) }, opts.store ?? null);
+  const trainer = new MlmPretrainer(
+    params,
+    config,
+    tok,
+    source,
+    options,
+    { onLosses: (l) => losses.push(...l) },
+    opts.store ?? null,
+  );
   try {
     const resumed = await trainer.init(opts.resume ?? false);
     for (let i = 0; opts.steps === undefined || i < opts.steps; i++) if (!(await trainer.step())) break;
@@ -39,7 +59,13 @@ async function run(options: PretrainOptions, opts: { steps?: number; store?: Pre
 describe('MlmPretrainer', () => {
   it('learns: loss falls and held-out MLM accuracy beats the unigram baseline', async () => {
     const before = tf.memory().numTensors;
-    const { losses, eval: e } = await run({ ...base, totalSteps: 120, warmupSteps: 10, learningRate: 1e-2, dropout: false });
+    const { losses, eval: e } = await run({
+      ...base,
+      totalSteps: 120,
+      warmupSteps: 10,
+      learningRate: 1e-2,
+      dropout: false,
+    });
     const mean = (xs: StepLoss[]) => xs.reduce((s, l) => s + l.loss, 0) / xs.length;
     expect(losses).toHaveLength(120);
     expect(mean(losses.slice(-10))).toBeLessThan(mean(losses.slice(0, 10)) * 0.6);
@@ -65,7 +91,10 @@ describe('MlmPretrainer', () => {
     const store = memoryStore();
     await run({ ...base, totalSteps: 2 }, { store: { ...store, save: store.save, load: store.load } });
     await run({ ...base, totalSteps: 2, checkpointEverySteps: 1 }, { store });
-    const err = await run({ ...base, totalSteps: 2, learningRate: 1e-3, wholeWord: true }, { store, resume: true }).catch((e: unknown) => e);
+    const err = await run(
+      { ...base, totalSteps: 2, learningRate: 1e-3, wholeWord: true },
+      { store, resume: true },
+    ).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'PRETRAIN_CONFIG_MISMATCH' });
     expect(String((err as Error).message)).toMatch(/learningRate: checkpoint 0.005, now 0.001/);
     expect(String((err as Error).message)).toMatch(/wholeWord/);
@@ -84,7 +113,9 @@ describe('MlmPretrainer', () => {
     await run({ ...base, totalSteps: 3, checkpointEverySteps: 1 }, { store, steps: 1 });
     const good = readFileSync(path);
     fail = true;
-    await expect(run({ ...base, totalSteps: 3, checkpointEverySteps: 1 }, { store, resume: true, steps: 1 })).rejects.toMatchObject({
+    await expect(
+      run({ ...base, totalSteps: 3, checkpointEverySteps: 1 }, { store, resume: true, steps: 1 }),
+    ).rejects.toMatchObject({
       code: 'PRETRAIN_CHECKPOINT_WRITE_FAILED',
     });
     expect(readFileSync(path).equals(good)).toBe(true);

@@ -18,7 +18,16 @@
  * (node-store.ts: temp file + rename).
  */
 import * as tf from '@tensorflow/tfjs';
-import { bertEncoder, gatherPositions, namedParams, paramSpecs, paramsToTensorMap, type BertConfig, type BertParams, type NamedVariable } from '../bert';
+import {
+  bertEncoder,
+  gatherPositions,
+  namedParams,
+  paramSpecs,
+  paramsToTensorMap,
+  type BertConfig,
+  type BertParams,
+  type NamedVariable,
+} from '../bert';
 import { parseSafetensors, writeSafetensors } from '../checkpoint/safetensors';
 import { EngineError, type RawTensor } from '../checkpoint/types';
 import type { BertTokenizer } from '../tokenizer';
@@ -118,7 +127,8 @@ function trainable(params: BertParams, config: BertConfig): NamedVariable[] {
 }
 
 export function resolvePretrainOptions(o: PretrainOptions): Resolved {
-  if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) throw new EngineError('PRETRAIN_BAD_OPTIONS', `totalSteps must be a positive integer, got ${o.totalSteps}.`);
+  if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1)
+    throw new EngineError('PRETRAIN_BAD_OPTIONS', `totalSteps must be a positive integer, got ${o.totalSteps}.`);
   return {
     maxLength: o.maxLength ?? 128,
     batchSize: o.batchSize ?? 32,
@@ -144,7 +154,12 @@ export function resolvePretrainOptions(o: PretrainOptions): Resolved {
  * Everything that changes the loss trajectory. Resuming requires equality on every field
  * (checkpoint cadence, eval cadence and loss readback do not count).
  */
-export function pretrainFingerprint(config: BertConfig, tokenizer: BertTokenizer, source: CorpusSource, o: Resolved): Record<string, string | number | boolean> {
+export function pretrainFingerprint(
+  config: BertConfig,
+  tokenizer: BertTokenizer,
+  source: CorpusSource,
+  o: Resolved,
+): Record<string, string | number | boolean> {
   return {
     vocab_size: config.vocab_size,
     hidden_size: config.hidden_size,
@@ -176,7 +191,9 @@ export function pretrainFingerprint(config: BertConfig, tokenizer: BertTokenizer
 /** Fields whose values differ, as "name: checkpoint X, now Y" strings. */
 export function fingerprintDiff(saved: Record<string, unknown>, current: Record<string, unknown>): string[] {
   const keys = [...new Set([...Object.keys(saved), ...Object.keys(current)])];
-  return keys.filter((k) => saved[k] !== current[k]).map((k) => `${k}: checkpoint ${JSON.stringify(saved[k])}, now ${JSON.stringify(current[k])}`);
+  return keys
+    .filter((k) => saved[k] !== current[k])
+    .map((k) => `${k}: checkpoint ${JSON.stringify(saved[k])}, now ${JSON.stringify(current[k])}`);
 }
 
 /**
@@ -186,7 +203,13 @@ export function fingerprintDiff(saved: Record<string, unknown>, current: Record<
 export function maskedLmLoss(
   params: BertParams,
   config: BertConfig,
-  batch: { inputIds: tf.Tensor2D; attentionMask: tf.Tensor2D; positions: tf.Tensor1D; labels: tf.Tensor1D; weights: tf.Tensor1D },
+  batch: {
+    inputIds: tf.Tensor2D;
+    attentionMask: tf.Tensor2D;
+    positions: tf.Tensor1D;
+    labels: tf.Tensor1D;
+    weights: tf.Tensor1D;
+  },
   opts: { training?: boolean; dropoutSeed?: number; withAccuracy?: boolean } = {},
 ): { loss: tf.Scalar; correct: tf.Scalar | null } {
   const [loss, correct] = tf.tidy((): tf.Scalar[] => {
@@ -197,7 +220,10 @@ export function maskedLmLoss(
     const total = tf.maximum(tf.sum(batch.weights), 1); // scalar
     const loss = tf.div(tf.sum(tf.mul(ce, batch.weights)), total) as tf.Scalar;
     if (!opts.withAccuracy) return [loss];
-    return [loss, tf.sum(tf.mul(tf.cast(tf.equal(tf.argMax(logits, 1), batch.labels), 'float32'), batch.weights)) as tf.Scalar];
+    return [
+      loss,
+      tf.sum(tf.mul(tf.cast(tf.equal(tf.argMax(logits, 1), batch.labels), 'float32'), batch.weights)) as tf.Scalar,
+    ];
   });
   return { loss, correct: correct ?? null };
 }
@@ -250,10 +276,16 @@ export class MlmPretrainer {
     this.options = resolvePretrainOptions(options);
     const o = this.options;
     if (o.maxLength > config.max_position_embeddings) {
-      throw new EngineError('PRETRAIN_BAD_OPTIONS', `maxLength ${o.maxLength} exceeds the model's max_position_embeddings ${config.max_position_embeddings}.`);
+      throw new EngineError(
+        'PRETRAIN_BAD_OPTIONS',
+        `maxLength ${o.maxLength} exceeds the model's max_position_embeddings ${config.max_position_embeddings}.`,
+      );
     }
     if (tokenizer.vocabSize > config.vocab_size) {
-      throw new EngineError('MODEL_VOCAB_MISMATCH', `The tokenizer has ${tokenizer.vocabSize} tokens but the model has vocab_size ${config.vocab_size}.`);
+      throw new EngineError(
+        'MODEL_VOCAB_MISMATCH',
+        `The tokenizer has ${tokenizer.vocabSize} tokens but the model has vocab_size ${config.vocab_size}.`,
+      );
     }
     this.vocab = maskVocabFromTokenizer(tokenizer);
     this.fingerprint = pretrainFingerprint(config, tokenizer, source, o);
@@ -352,7 +384,8 @@ export class MlmPretrainer {
     this.tokensSeen += tokens;
     this.pending.push({ step: this.stepCount, loss, lr, tokens });
     if (this.stepCount % o.lossReadEvery === 0 || this.done) await this.flushLosses();
-    if (o.evalEvery > 0 && (this.stepCount % o.evalEvery === 0 || this.done)) this.events.onEvaluated?.(await this.evaluate());
+    if (o.evalEvery > 0 && (this.stepCount % o.evalEvery === 0 || this.done))
+      this.events.onEvaluated?.(await this.evaluate());
     await this.maybeCheckpoint();
     return !this.done;
   }
@@ -366,7 +399,8 @@ export class MlmPretrainer {
       const [loss] = await p.loss.data();
       p.loss.dispose();
       out.push({ step: p.step, loss, lr: p.lr, tokens: p.tokens });
-      if (!Number.isFinite(loss)) this.events.onLog?.('warning', `step ${p.step}: loss is ${loss}; lower the learning rate.`);
+      if (!Number.isFinite(loss))
+        this.events.onLog?.('warning', `step ${p.step}: loss is ${loss}; lower the learning rate.`);
     }
     if (out.length > 0) this.events.onLosses?.(out);
     return out;
@@ -389,14 +423,21 @@ export class MlmPretrainer {
       correct += c;
       count += b.count;
     }
-    return { step: this.stepCount, loss: count > 0 ? lossSum / count : NaN, accuracy: count > 0 ? correct / count : NaN, count, unigramBaseline: this.unigramBaseline };
+    return {
+      step: this.stepCount,
+      loss: count > 0 ? lossSum / count : NaN,
+      accuracy: count > 0 ? correct / count : NaN,
+      count,
+      unigramBaseline: this.unigramBaseline,
+    };
   }
 
   private async maybeCheckpoint(): Promise<void> {
     if (!this.store || this.stepCount === this.lastCheckpointStep) return;
     const o = this.options;
     const bySteps = o.checkpointEverySteps > 0 && this.stepCount % o.checkpointEverySteps === 0;
-    const byTime = o.checkpointEveryMinutes > 0 && Date.now() - this.lastCheckpointAt >= o.checkpointEveryMinutes * 60_000;
+    const byTime =
+      o.checkpointEveryMinutes > 0 && Date.now() - this.lastCheckpointAt >= o.checkpointEveryMinutes * 60_000;
     if (bySteps || byTime || this.done) await this.saveCheckpoint();
   }
 
@@ -409,7 +450,11 @@ export class MlmPretrainer {
     await this.store.save(bytes);
     this.lastCheckpointAt = Date.now();
     this.lastCheckpointStep = this.stepCount;
-    this.events.onCheckpoint?.({ step: this.stepCount, bytes: bytes.byteLength, seconds: (Date.now() - started) / 1000 });
+    this.events.onCheckpoint?.({
+      step: this.stepCount,
+      bytes: bytes.byteLength,
+      seconds: (Date.now() - started) / 1000,
+    });
   }
 
   /** The checkpoint as safetensors bytes (weights + optimizer + state). */
@@ -441,7 +486,11 @@ export class MlmPretrainer {
   async restore(bytes: Uint8Array, fileName = 'checkpoint.safetensors'): Promise<CorpusPosition> {
     const { tensors, metadata } = parseSafetensors(bytes, fileName);
     const raw = metadata[STATE_KEY];
-    if (!raw) throw new EngineError('PRETRAIN_BAD_CHECKPOINT', `${fileName} is not a pretraining checkpoint (no ${STATE_KEY} metadata).`);
+    if (!raw)
+      throw new EngineError(
+        'PRETRAIN_BAD_CHECKPOINT',
+        `${fileName} is not a pretraining checkpoint (no ${STATE_KEY} metadata).`,
+      );
     const state = JSON.parse(raw) as PretrainState & { optimizerStep: number };
     const diff = fingerprintDiff(state.fingerprint, this.fingerprint);
     if (diff.length > 0) {
@@ -457,13 +506,18 @@ export class MlmPretrainer {
       if (!t) throw new EngineError('PRETRAIN_BAD_CHECKPOINT', `${fileName} has no tensor ${p.name}.`);
       const spec = specs.get(p.name)!;
       const data = spec.transposed ? transpose2d(t.data, spec.hfShape[0], spec.hfShape[1]) : t.data;
-      if (data.length !== p.variable.size) throw new EngineError('PRETRAIN_BAD_CHECKPOINT', `${fileName}: ${p.name} has ${data.length} values, expected ${p.variable.size}.`);
+      if (data.length !== p.variable.size)
+        throw new EngineError(
+          'PRETRAIN_BAD_CHECKPOINT',
+          `${fileName}: ${p.name} has ${data.length} values, expected ${p.variable.size}.`,
+        );
       tf.tidy(() => p.variable.assign(tf.tensor(data, p.variable.shape, 'float32')));
     }
     for (const p of this.named) {
       const m = tensors.get(`optimizer.m.${p.name}`);
       const v = tensors.get(`optimizer.v.${p.name}`);
-      if (!m || !v) throw new EngineError('PRETRAIN_BAD_CHECKPOINT', `${fileName} has no optimizer state for ${p.name}.`);
+      if (!m || !v)
+        throw new EngineError('PRETRAIN_BAD_CHECKPOINT', `${fileName} has no optimizer state for ${p.name}.`);
       slots.push({ name: p.name, shape: p.variable.shape.slice(), m: m.data, v: v.data });
     }
     this.optimizer.importState({ step: state.optimizerStep, slots });

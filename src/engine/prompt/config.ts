@@ -23,7 +23,13 @@ export interface PromptConfig {
 
 /** `extraConfig` for `FewShotModel.exportFiles` so the prompt travels with the weights. */
 export function promptExtraConfig(prompt: PromptConfig): Record<string, unknown> {
-  return { [PROMPT_CONFIG_KEY]: { template: prompt.template, verbalizer: prompt.verbalizer, ...(prompt.calibrate ? { calibrate: true } : {}) } };
+  return {
+    [PROMPT_CONFIG_KEY]: {
+      template: prompt.template,
+      verbalizer: prompt.verbalizer,
+      ...(prompt.calibrate ? { calibrate: true } : {}),
+    },
+  };
 }
 
 /** Reads and validates `fewshot_prompt` from a parsed config.json; null when absent. */
@@ -31,12 +37,17 @@ export function readPromptConfig(configJson: unknown): PromptConfig | null {
   if (typeof configJson !== 'object' || configJson === null) return null;
   const raw = (configJson as Record<string, unknown>)[PROMPT_CONFIG_KEY];
   if (raw === undefined || raw === null) return null;
-  const bad = (why: string) => new EngineError('PROMPT_BAD_CONFIG', `config.json "${PROMPT_CONFIG_KEY}" ${why}. Expected {"template": "{text} It was [MASK].", "verbalizer": {"label": ["word"]}}.`);
+  const bad = (why: string) =>
+    new EngineError(
+      'PROMPT_BAD_CONFIG',
+      `config.json "${PROMPT_CONFIG_KEY}" ${why}. Expected {"template": "{text} It was [MASK].", "verbalizer": {"label": ["word"]}}.`,
+    );
   if (typeof raw !== 'object') throw bad('is not an object');
   const { template, verbalizer, calibrate } = raw as Record<string, unknown>;
   if (typeof template !== 'string') throw bad('has no "template" string');
   parseTemplate(template);
-  if (typeof verbalizer !== 'object' || verbalizer === null || Array.isArray(verbalizer)) throw bad('has no "verbalizer" object');
+  if (typeof verbalizer !== 'object' || verbalizer === null || Array.isArray(verbalizer))
+    throw bad('has no "verbalizer" object');
   const words: Record<string, string[]> = {};
   for (const [label, w] of Object.entries(verbalizer)) {
     if (typeof w === 'string') words[label] = [w];
@@ -53,9 +64,17 @@ export interface ResolvedPrompt {
   verbalizer: Verbalizer;
 }
 
-export function resolvePrompt(model: Pick<FewShotModel, 'tokenizer'>, prompt: PromptConfig, labels?: readonly string[]): ResolvedPrompt {
+export function resolvePrompt(
+  model: Pick<FewShotModel, 'tokenizer'>,
+  prompt: PromptConfig,
+  labels?: readonly string[],
+): ResolvedPrompt {
   const template = compileTemplate(prompt.template, model.tokenizer);
-  const verbalizer = buildVerbalizer(prompt.verbalizer as VerbalizerSpec, labels ?? Object.keys(prompt.verbalizer), model.tokenizer);
+  const verbalizer = buildVerbalizer(
+    prompt.verbalizer as VerbalizerSpec,
+    labels ?? Object.keys(prompt.verbalizer),
+    model.tokenizer,
+  );
   return { config: prompt, template, verbalizer };
 }
 
@@ -70,8 +89,14 @@ export async function predictWithPrompt(
   options: { maxLength?: number; batchSize?: number } = {},
 ): Promise<Prediction[]> {
   if (!prompt) return model.predictWithHead(inputs, options);
-  const resolved = 'verbalizer' in prompt && 'wordIds' in (prompt.verbalizer as object) ? (prompt as ResolvedPrompt) : resolvePrompt(model, prompt as PromptConfig);
-  const rows = await zeroShotProbabilities(model, resolved.template, resolved.verbalizer, inputs, { ...options, calibrate: resolved.config.calibrate });
+  const resolved =
+    'verbalizer' in prompt && 'wordIds' in (prompt.verbalizer as object)
+      ? (prompt as ResolvedPrompt)
+      : resolvePrompt(model, prompt as PromptConfig);
+  const rows = await zeroShotProbabilities(model, resolved.template, resolved.verbalizer, inputs, {
+    ...options,
+    calibrate: resolved.config.calibrate,
+  });
   return rows.map((probabilities) => {
     let best = 0;
     for (let j = 1; j < probabilities.length; j++) if (probabilities[j] > probabilities[best]) best = j;
@@ -80,6 +105,10 @@ export async function predictWithPrompt(
 }
 
 /** Exports the model with its prompt in config.json (Hugging Face folder, file name → bytes). */
-export function exportWithPrompt(model: FewShotModel, prompt: PromptConfig, options: { dtype?: 'F32' | 'F16' } = {}): Promise<Map<string, Uint8Array>> {
+export function exportWithPrompt(
+  model: FewShotModel,
+  prompt: PromptConfig,
+  options: { dtype?: 'F32' | 'F16' } = {},
+): Promise<Map<string, Uint8Array>> {
   return model.exportFiles({ ...options, extraConfig: promptExtraConfig(prompt) });
 }

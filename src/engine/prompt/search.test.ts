@@ -3,7 +3,14 @@ import { initNodeBackend } from '../tf/node';
 import { loadModelFromDir } from '../pipeline/node';
 import type { FewShotModel } from '../pipeline';
 import { PROMPT_CONFIG_KEY, exportWithPrompt, predictWithPrompt, readPromptConfig, resolvePrompt } from './config';
-import { defaultPrompt, findRecipe, labelNameVerbalizer, rankPrompts, recipeCandidates, suggestLabelWords } from './search';
+import {
+  defaultPrompt,
+  findRecipe,
+  labelNameVerbalizer,
+  rankPrompts,
+  recipeCandidates,
+  suggestLabelWords,
+} from './search';
 import { buildVerbalizer } from './verbalizer';
 import { zeroShotProbabilities } from './zero-shot';
 
@@ -33,18 +40,30 @@ describe('prompt config', () => {
     const direct = await zeroShotProbabilities(model, prompt.template, v, examples);
     preds.forEach((p, i) => p.probabilities.forEach((x, j) => expect(x).toBeCloseTo(direct[i][j], 6)));
     expect(preds[0].label).toBe(['negative', 'positive'][preds[0].labelIndex]);
-    expect((await predictWithPrompt(model, resolvePrompt(model, read), examples))[1].probabilities).toEqual(preds[1].probabilities);
+    expect((await predictWithPrompt(model, resolvePrompt(model, read), examples))[1].probabilities).toEqual(
+      preds[1].probabilities,
+    );
     expect(readPromptConfig({})).toBeNull();
-    expect(() => readPromptConfig({ [PROMPT_CONFIG_KEY]: { template: 'no mask {text}', verbalizer: {} } })).toThrow(expect.objectContaining({ code: 'PROMPT_NO_MASK' }));
+    expect(() => readPromptConfig({ [PROMPT_CONFIG_KEY]: { template: 'no mask {text}', verbalizer: {} } })).toThrow(
+      expect.objectContaining({ code: 'PROMPT_NO_MASK' }),
+    );
   });
 });
 
 describe('search', () => {
   it('has defaults per dataset and label-name verbalizers', () => {
-    expect(defaultPrompt('sst2', ['positive', 'negative'], model.tokenizer)).toMatchObject({ template: '{text} It was [MASK].', verbalizer: { positive: ['great'], negative: ['terrible'] } });
+    expect(defaultPrompt('sst2', ['positive', 'negative'], model.tokenizer)).toMatchObject({
+      template: '{text} It was [MASK].',
+      verbalizer: { positive: ['great'], negative: ['terrible'] },
+    });
     expect(findRecipe(null, ['spam', 'ham'])?.task).toBe('spam');
-    expect(labelNameVerbalizer(['big_dog', 'small_cat'], model.tokenizer)).toEqual({ big_dog: ['big'], small_cat: ['small'] });
-    expect(() => labelNameVerbalizer(['zzz'], model.tokenizer)).toThrow(expect.objectContaining({ code: 'VERBALIZER_NO_WORD' }));
+    expect(labelNameVerbalizer(['big_dog', 'small_cat'], model.tokenizer)).toEqual({
+      big_dog: ['big'],
+      small_cat: ['small'],
+    });
+    expect(() => labelNameVerbalizer(['zzz'], model.tokenizer)).toThrow(
+      expect.objectContaining({ code: 'VERBALIZER_NO_WORD' }),
+    );
   });
 
   it('suggests whole-word label words per class, skipping specials and punctuation', async () => {
@@ -61,7 +80,10 @@ describe('search', () => {
   });
 
   it('ranks candidates by dev accuracy and reports broken ones', async () => {
-    const candidates = [...recipeCandidates(findRecipe('sst2', [])!, ['negative', 'positive'], model.tokenizer), { template: '{text} [MASK]', verbalizer: { positive: 'zzzz', negative: 'bad' } }];
+    const candidates = [
+      ...recipeCandidates(findRecipe('sst2', [])!, ['negative', 'positive'], model.tokenizer),
+      { template: '{text} [MASK]', verbalizer: { positive: 'zzzz', negative: 'bad' } },
+    ];
     const ranked = await rankPrompts(model, candidates, examples, ['negative', 'positive']);
     expect(ranked).toHaveLength(candidates.length);
     const ok = ranked.filter((r) => r.error === null);

@@ -11,7 +11,13 @@ import { bertEncoder, gatherPositions, mlmLogitsRows } from '../bert';
 import type { BertTokenizer } from '../tokenizer';
 import { compileTemplate } from './template';
 import { buildVerbalizer, type VerbalizerSpec } from './verbalizer';
-import { batchMaskPositions, encodePromptExamples, evaluatePrompt, type LabeledInput, type PromptModel } from './zero-shot';
+import {
+  batchMaskPositions,
+  encodePromptExamples,
+  evaluatePrompt,
+  type LabeledInput,
+  type PromptModel,
+} from './zero-shot';
 
 export interface PromptRecipe {
   task: 'sentiment' | 'sentiment-5' | 'topic' | 'question-type' | 'intent' | 'spam' | 'subjectivity';
@@ -30,7 +36,12 @@ export const PROMPT_LIBRARY: readonly PromptRecipe[] = [
     task: 'sentiment',
     datasets: ['sst2', 'mr', 'cr'],
     labels: ['negative', 'positive'],
-    templates: ['{text} It was [MASK].', '{text} A [MASK] one.', '{text} All in all, it was [MASK].', 'It was [MASK]! {text}'],
+    templates: [
+      '{text} It was [MASK].',
+      '{text} A [MASK] one.',
+      '{text} All in all, it was [MASK].',
+      'It was [MASK]! {text}',
+    ],
     verbalizers: [
       { positive: ['great'], negative: ['terrible'] },
       { positive: ['good'], negative: ['bad'] },
@@ -42,14 +53,25 @@ export const PROMPT_LIBRARY: readonly PromptRecipe[] = [
     datasets: ['sst5'],
     labels: ['very negative', 'negative', 'neutral', 'positive', 'very positive'],
     templates: ['{text} It was [MASK].', '{text} A [MASK] one.'],
-    verbalizers: [{ 'very positive': ['great'], positive: ['good'], neutral: ['okay'], negative: ['bad'], 'very negative': ['terrible'] }],
+    verbalizers: [
+      {
+        'very positive': ['great'],
+        positive: ['good'],
+        neutral: ['okay'],
+        negative: ['bad'],
+        'very negative': ['terrible'],
+      },
+    ],
   },
   {
     task: 'subjectivity',
     datasets: ['subj'],
     labels: ['objective', 'subjective'],
     templates: ['{text} This is [MASK].', '{text} It is [MASK].'],
-    verbalizers: [{ subjective: ['subjective'], objective: ['objective'] }, { subjective: ['personal'], objective: ['factual'] }],
+    verbalizers: [
+      { subjective: ['subjective'], objective: ['objective'] },
+      { subjective: ['personal'], objective: ['factual'] },
+    ],
   },
   {
     task: 'question-type',
@@ -57,8 +79,22 @@ export const PROMPT_LIBRARY: readonly PromptRecipe[] = [
     labels: ['abbreviation', 'description', 'entity', 'human', 'location', 'number'],
     templates: ['[MASK] : {text}', '{text} The answer is a [MASK].', 'Q: {text} A: [MASK].'],
     verbalizers: [
-      { abbreviation: ['expression'], entity: ['entity'], description: ['description'], human: ['human'], location: ['location'], number: ['number'] },
-      { abbreviation: ['abbreviation'], entity: ['thing'], description: ['description'], human: ['person'], location: ['place'], number: ['number'] },
+      {
+        abbreviation: ['expression'],
+        entity: ['entity'],
+        description: ['description'],
+        human: ['human'],
+        location: ['location'],
+        number: ['number'],
+      },
+      {
+        abbreviation: ['abbreviation'],
+        entity: ['thing'],
+        description: ['description'],
+        human: ['person'],
+        location: ['place'],
+        number: ['number'],
+      },
     ],
   },
   {
@@ -76,7 +112,10 @@ export const PROMPT_LIBRARY: readonly PromptRecipe[] = [
     datasets: ['sms_spam'],
     labels: ['ham', 'spam'],
     templates: ['{text} This message is [MASK].', 'This is a [MASK] message : {text}'],
-    verbalizers: [{ ham: ['normal'], spam: ['spam'] }, { ham: ['personal'], spam: ['advertising'] }],
+    verbalizers: [
+      { ham: ['normal'], spam: ['spam'] },
+      { ham: ['personal'], spam: ['advertising'] },
+    ],
   },
   {
     task: 'intent',
@@ -95,9 +134,16 @@ export function labelNameVerbalizer(labels: readonly string[], tokenizer: BertTo
   const used = new Set<string>();
   const spec: VerbalizerSpec = {};
   for (const label of labels) {
-    const words = label.toLowerCase().split(/[^a-z0-9]+/).filter((w) => w.length > 1);
+    const words = label
+      .toLowerCase()
+      .split(/[^a-z0-9]+/)
+      .filter((w) => w.length > 1);
     const word = words.find((w) => tokenizer.tokenToId(w) !== undefined && !used.has(w));
-    if (!word) throw new EngineError('VERBALIZER_NO_WORD', `No word of the label name "${label}" is a free vocabulary token; give a verbalizer explicitly, e.g. --verbalizer '{"${label}": ["word"]}'.`);
+    if (!word)
+      throw new EngineError(
+        'VERBALIZER_NO_WORD',
+        `No word of the label name "${label}" is a free vocabulary token; give a verbalizer explicitly, e.g. --verbalizer '{"${label}": ["word"]}'.`,
+      );
     used.add(word);
     spec[label] = [word];
   }
@@ -114,11 +160,20 @@ export function findRecipe(dataset: string | null, labels: readonly string[]): P
 }
 
 /** Default (template, verbalizer) for a dataset: library recipe, else the intent template with label-name words. */
-export function defaultPrompt(dataset: string | null, labels: readonly string[], tokenizer: BertTokenizer): { template: string; verbalizer: VerbalizerSpec; task: string } {
+export function defaultPrompt(
+  dataset: string | null,
+  labels: readonly string[],
+  tokenizer: BertTokenizer,
+): { template: string; verbalizer: VerbalizerSpec; task: string } {
   const recipe = findRecipe(dataset, labels);
-  if (recipe && recipe.verbalizers.length > 0) return { template: recipe.templates[0], verbalizer: recipe.verbalizers[0], task: recipe.task };
+  if (recipe && recipe.verbalizers.length > 0)
+    return { template: recipe.templates[0], verbalizer: recipe.verbalizers[0], task: recipe.task };
   const intent = PROMPT_LIBRARY.find((r) => r.task === 'intent')!;
-  return { template: (recipe ?? intent).templates[0], verbalizer: labelNameVerbalizer(labels, tokenizer), task: recipe?.task ?? 'intent' };
+  return {
+    template: (recipe ?? intent).templates[0],
+    verbalizer: labelNameVerbalizer(labels, tokenizer),
+    task: recipe?.task ?? 'intent',
+  };
 }
 
 export interface WordSuggestion {
@@ -151,14 +206,18 @@ export async function suggestLabelWords(
   const V = model.config.vocab_size;
   const compiled = compileTemplate(template, model.tokenizer);
   const idx = examples.map((e) => labels.indexOf(e.label));
-  if (idx.some((i) => i < 0)) throw new EngineError('PROMPT_UNKNOWN_LABEL', `An example has a label outside ${labels.join(', ')}.`);
+  if (idx.some((i) => i < 0))
+    throw new EngineError('PROMPT_UNKNOWN_LABEL', `An example has a label outside ${labels.join(', ')}.`);
   const { examples: encoded } = encodePromptExamples(compiled, model.tokenizer, examples, idx, maxLength);
   const sums = labels.map(() => new Float64Array(V));
   const counts = new Array<number>(labels.length).fill(0);
   for (const batch of makeBatches(encoded, { batchSize: 16, maxLength, shuffle: false })) {
     const lp = tf.tidy(() => {
       const shape: [number, number] = [batch.batchSize, batch.seqLen];
-      const hidden = bertEncoder(model.params, model.config, { inputIds: tf.tensor2d(batch.inputIds, shape, 'int32'), attentionMask: tf.tensor2d(batch.attentionMask, shape, 'int32') }); // [B, T, H]
+      const hidden = bertEncoder(model.params, model.config, {
+        inputIds: tf.tensor2d(batch.inputIds, shape, 'int32'),
+        attentionMask: tf.tensor2d(batch.attentionMask, shape, 'int32'),
+      }); // [B, T, H]
       const rows = gatherPositions(hidden, tf.tensor1d(batchMaskPositions(batch, encoded), 'int32')); // [B, H]
       return tf.logSoftmax(mlmLogitsRows(model.params, model.config, rows), -1); // [B, V]
     });
@@ -201,7 +260,11 @@ export interface RankedPrompt extends PromptCandidate {
 }
 
 /** All template × verbalizer pairs of a recipe. */
-export function recipeCandidates(recipe: PromptRecipe, labels: readonly string[], tokenizer: BertTokenizer): PromptCandidate[] {
+export function recipeCandidates(
+  recipe: PromptRecipe,
+  labels: readonly string[],
+  tokenizer: BertTokenizer,
+): PromptCandidate[] {
   const verbalizers = recipe.verbalizers.length > 0 ? recipe.verbalizers : [labelNameVerbalizer(labels, tokenizer)];
   return recipe.templates.flatMap((template) => verbalizers.map((verbalizer) => ({ template, verbalizer })));
 }

@@ -8,7 +8,8 @@
 import { EngineError } from '../checkpoint/types';
 import type { BertTokenizer } from '../tokenizer';
 
-export type TemplatePart = { kind: 'literal'; text: string } | { kind: 'slot'; name: 'text' | 'text_pair' } | { kind: 'mask' };
+export type TemplatePart =
+  { kind: 'literal'; text: string } | { kind: 'slot'; name: 'text' | 'text_pair' } | { kind: 'mask' };
 
 export interface ParsedTemplate {
   source: string;
@@ -44,23 +45,46 @@ export function parseTemplate(source: string, options: TemplateOptions = {}): Pa
     }
     const name = m[1].trim();
     if (name !== 'text' && name !== 'text_pair') {
-      throw new EngineError('PROMPT_BAD_TEMPLATE', `Unknown placeholder {${m[1]}} in template "${source}". Use {text} for the text and {text_pair} for the second text.`);
+      throw new EngineError(
+        'PROMPT_BAD_TEMPLATE',
+        `Unknown placeholder {${m[1]}} in template "${source}". Use {text} for the text and {text_pair} for the second text.`,
+      );
     }
     if (name === 'text') hasText = true;
     else usesTextPair = true;
     parts.push({ kind: 'slot', name });
   }
   if (last < source.length) parts.push({ kind: 'literal', text: source.slice(last) });
-  if (/[{}]/.test(parts.filter((p) => p.kind === 'literal').map((p) => (p as { text: string }).text).join(''))) {
-    throw new EngineError('PROMPT_BAD_TEMPLATE', `Unbalanced brace in template "${source}". Placeholders look like {text} or {text_pair}.`);
+  if (
+    /[{}]/.test(
+      parts
+        .filter((p) => p.kind === 'literal')
+        .map((p) => (p as { text: string }).text)
+        .join(''),
+    )
+  ) {
+    throw new EngineError(
+      'PROMPT_BAD_TEMPLATE',
+      `Unbalanced brace in template "${source}". Placeholders look like {text} or {text_pair}.`,
+    );
   }
   if (masks === 0) {
-    throw new EngineError('PROMPT_NO_MASK', `The template "${source}" has no [MASK]. Put [MASK] where the label word goes, e.g. "{text} It was [MASK]."`);
+    throw new EngineError(
+      'PROMPT_NO_MASK',
+      `The template "${source}" has no [MASK]. Put [MASK] where the label word goes, e.g. "{text} It was [MASK]."`,
+    );
   }
   if (masks !== expected) {
-    throw new EngineError('PROMPT_TOO_MANY_MASKS', `The template "${source}" has ${masks} [MASK] tokens but ${expected} ${expected === 1 ? 'is' : 'are'} expected. Keep one [MASK] for the label word.`);
+    throw new EngineError(
+      'PROMPT_TOO_MANY_MASKS',
+      `The template "${source}" has ${masks} [MASK] tokens but ${expected} ${expected === 1 ? 'is' : 'are'} expected. Keep one [MASK] for the label word.`,
+    );
   }
-  if (!hasText) throw new EngineError('PROMPT_NO_TEXT', `The template "${source}" has no {text} placeholder, so the input would never reach the model. Add {text}.`);
+  if (!hasText)
+    throw new EngineError(
+      'PROMPT_NO_TEXT',
+      `The template "${source}" has no {text} placeholder, so the input would never reach the model. Add {text}.`,
+    );
   return { source, parts, masks, usesTextPair };
 }
 
@@ -87,13 +111,24 @@ export interface CompiledTemplate {
 
 export function compileTemplate(template: ParsedTemplate | string, tokenizer: BertTokenizer): CompiledTemplate {
   const t = typeof template === 'string' ? parseTemplate(template) : template;
-  if (tokenizer.maskTokenId === null) throw new EngineError('MODEL_NO_MASK_TOKEN', 'This vocabulary has no [MASK] token, so prompt-based classification is not available.');
-  const parts: CompiledTemplate['parts'] = t.parts.map((p) => (p.kind === 'literal' ? { kind: 'ids' as const, ids: tokenIds(tokenizer, p.text) } : p));
+  if (tokenizer.maskTokenId === null)
+    throw new EngineError(
+      'MODEL_NO_MASK_TOKEN',
+      'This vocabulary has no [MASK] token, so prompt-based classification is not available.',
+    );
+  const parts: CompiledTemplate['parts'] = t.parts.map((p) =>
+    p.kind === 'literal' ? { kind: 'ids' as const, ids: tokenIds(tokenizer, p.text) } : p,
+  );
   const fixedLength = 2 + parts.reduce((n, p) => n + (p.kind === 'ids' ? p.ids.length : p.kind === 'mask' ? 1 : 0), 0);
   const unknown = t.parts
     .filter((p): p is { kind: 'literal'; text: string } => p.kind === 'literal')
     .flatMap((p) => p.text.split(/\s+/).filter((w) => w && tokenIds(tokenizer, w).includes(tokenizer.unkTokenId)));
-  const warnings = unknown.length > 0 ? [`Template words not in the vocabulary become ${tokenizer.config.unkToken}: ${[...new Set(unknown)].join(', ')}. Rephrase the template with known words.`] : [];
+  const warnings =
+    unknown.length > 0
+      ? [
+          `Template words not in the vocabulary become ${tokenizer.config.unkToken}: ${[...new Set(unknown)].join(', ')}. Rephrase the template with known words.`,
+        ]
+      : [];
   return { template: t, parts, fixedLength, warnings };
 }
 
@@ -113,10 +148,16 @@ export function renderTemplate(
   maxLength: number,
 ): RenderedPrompt {
   if (compiled.fixedLength > maxLength) {
-    throw new EngineError('PROMPT_TOO_LONG', `The template "${compiled.template.source}" alone takes ${compiled.fixedLength} tokens, more than the maximum length ${maxLength}. Shorten the template or raise the max length.`);
+    throw new EngineError(
+      'PROMPT_TOO_LONG',
+      `The template "${compiled.template.source}" alone takes ${compiled.fixedLength} tokens, more than the maximum length ${maxLength}. Shorten the template or raise the max length.`,
+    );
   }
   if (compiled.template.usesTextPair && (input.textPair === undefined || input.textPair === null)) {
-    throw new EngineError('PROMPT_NO_TEXT_PAIR', `The template "${compiled.template.source}" uses {text_pair} but the example has no second text. Use a template without {text_pair} or add a second text column.`);
+    throw new EngineError(
+      'PROMPT_NO_TEXT_PAIR',
+      `The template "${compiled.template.source}" uses {text_pair} but the example has no second text. Use a template without {text_pair} or add a second text column.`,
+    );
   }
   const slots = { text: tokenIds(tokenizer, input.text), text_pair: tokenIds(tokenizer, input.textPair ?? '') };
   // Slot occurrences share the budget: a slot used twice costs twice.

@@ -14,7 +14,9 @@ function toyData() {
   const pos = ['was good', 'made me happy', 'i loved it', 'was fine'];
   const neg = ['was bad', 'made me sad', 'i hated it', 'was awful'];
   const rows: { text: string; label: string }[] = [];
-  for (const s of subjects) for (let i = 0; i < 4; i++) rows.push({ text: `${s} ${pos[i]}`, label: 'positive' }, { text: `${s} ${neg[i]}`, label: 'negative' });
+  for (const s of subjects)
+    for (let i = 0; i < 4; i++)
+      rows.push({ text: `${s} ${pos[i]}`, label: 'positive' }, { text: `${s} ${neg[i]}`, label: 'negative' });
   return rows;
 }
 
@@ -28,10 +30,24 @@ describe('PromptTrainer', () => {
     const labels = ['negative', 'positive'];
     const v = buildVerbalizer({ positive: 'great', negative: 'terrible' }, labels, model.tokenizer);
     const rows = toyData();
-    const { examples } = encodePromptExamples('{text} . it was [MASK] .', model.tokenizer, rows, rows.map((r) => labels.indexOf(r.label)), 32);
+    const { examples } = encodePromptExamples(
+      '{text} . it was [MASK] .',
+      model.tokenizer,
+      rows,
+      rows.map((r) => labels.indexOf(r.label)),
+      32,
+    );
     const before = tf.memory().numTensors;
     const counts: number[] = [];
-    const trainer = new PromptTrainer(model.params, model.config, v, examples, examples, { epochs: 15, batchSize: 8, learningRate: 3e-3, maxLength: 32, seed: 1, dropout: false, warmupRatio: 0 });
+    const trainer = new PromptTrainer(model.params, model.config, v, examples, examples, {
+      epochs: 15,
+      batchSize: 8,
+      learningRate: 3e-3,
+      maxLength: 32,
+      seed: 1,
+      dropout: false,
+      warmupRatio: 0,
+    });
     const initial = await trainer.evaluate(examples);
     expect(initial.accuracy).toBeLessThan(1); // the zero-shot starting point is not already perfect
     while (await trainer.runStep()) counts.push(tf.memory().numTensors);
@@ -55,12 +71,39 @@ describe('PromptTrainer', () => {
       const labels = ['negative', 'positive'];
       const v = buildVerbalizer({ positive: 'great', negative: 'terrible' }, labels, model.tokenizer);
       const rows = toyData().slice(0, 8);
-      const { examples } = encodePromptExamples('{text} it was [MASK] .', model.tokenizer, rows, rows.map((r) => labels.indexOf(r.label)), 32);
-      const unlabeled = model.encode(toyData().map((r) => ({ text: r.text })), null, 32).examples;
+      const { examples } = encodePromptExamples(
+        '{text} it was [MASK] .',
+        model.tokenizer,
+        rows,
+        rows.map((r) => labels.indexOf(r.label)),
+        32,
+      );
+      const unlabeled = model.encode(
+        toyData().map((r) => ({ text: r.text })),
+        null,
+        32,
+      ).examples;
       const seen: number[] = [];
       const trainer = new PromptTrainer(
-        model.params, model.config, v, examples, [],
-        { epochs: 2, batchSize: 4, learningRate: 1e-3, maxLength: 32, seed: 7, lossReadEvery: 1, auxMlm: { examples: unlabeled, weight: 0.5, maskTokenId: model.tokenizer.maskTokenId!, specialIds: [...model.tokenizer.specialTokenIds] } },
+        model.params,
+        model.config,
+        v,
+        examples,
+        [],
+        {
+          epochs: 2,
+          batchSize: 4,
+          learningRate: 1e-3,
+          maxLength: 32,
+          seed: 7,
+          lossReadEvery: 1,
+          auxMlm: {
+            examples: unlabeled,
+            weight: 0.5,
+            maskTokenId: model.tokenizer.maskTokenId!,
+            specialIds: [...model.tokenizer.specialTokenIds],
+          },
+        },
         { onProgress: (p) => seen.push(...p.losses.map((l) => l.loss)) },
       );
       await trainer.run();

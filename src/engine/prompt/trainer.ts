@@ -15,16 +15,37 @@
  * and adds `weight × MLM cross-entropy` to the loss.
  */
 import * as tf from '@tensorflow/tfjs';
-import { bertEncoder, gatherPositions, mlmLogitsRows, namedParams, type BertConfig, type BertParams, type NamedVariable } from '../bert';
+import {
+  bertEncoder,
+  gatherPositions,
+  mlmLogitsRows,
+  namedParams,
+  type BertConfig,
+  type BertParams,
+  type NamedVariable,
+} from '../bert';
 import { EngineError } from '../checkpoint/types';
 import { makeBatches, type Batch, type EncodedExample } from '../train/data';
 import { computeMetrics, type Metrics } from '../train/metrics';
 import { AdamW } from '../train/optim';
 import { makeLrSchedule } from '../train/schedule';
-import type { EvaluationInfo, FinishReason, ProgressInfo, TrainerCallbacks, TrainerOptions, TrainingSummary } from '../train/trainer';
+import type {
+  EvaluationInfo,
+  FinishReason,
+  ProgressInfo,
+  TrainerCallbacks,
+  TrainerOptions,
+  TrainingSummary,
+} from '../train/trainer';
 import { Rng } from '../util/rng';
 import type { Verbalizer } from './verbalizer';
-import { batchMaskPositions, labelAverager, promptLabelScores, promptProbabilities, type PromptExample } from './zero-shot';
+import {
+  batchMaskPositions,
+  labelAverager,
+  promptLabelScores,
+  promptProbabilities,
+  type PromptExample,
+} from './zero-shot';
 
 export type { EvaluationInfo, FinishReason, ProgressInfo, TrainerCallbacks, TrainingSummary };
 
@@ -81,18 +102,48 @@ export class PromptTrainer {
     private readonly callbacks: TrainerCallbacks = {},
   ) {
     const L = verbalizer.labels.length;
-    if (train.length === 0) throw new EngineError('TRAIN_NO_EXAMPLES', 'There are no labeled training examples. Add labeled rows and try again.');
+    if (train.length === 0)
+      throw new EngineError(
+        'TRAIN_NO_EXAMPLES',
+        'There are no labeled training examples. Add labeled rows and try again.',
+      );
     for (const [i, ex] of [...train, ...dev].entries()) {
-      if (ex.label < 0 || ex.label >= L) throw new EngineError('TRAIN_BAD_LABEL', `Example ${i + 1} has label index ${ex.label}, but the verbalizer has ${L} labels.`);
-      if (!(ex.maskPosition > 0 && ex.maskPosition < ex.inputIds.length)) throw new EngineError('PROMPT_BAD_EXAMPLE', `Example ${i + 1} has no [MASK] position inside its ${ex.inputIds.length} tokens; render it with encodePromptExamples.`);
+      if (ex.label < 0 || ex.label >= L)
+        throw new EngineError(
+          'TRAIN_BAD_LABEL',
+          `Example ${i + 1} has label index ${ex.label}, but the verbalizer has ${L} labels.`,
+        );
+      if (!(ex.maskPosition > 0 && ex.maskPosition < ex.inputIds.length))
+        throw new EngineError(
+          'PROMPT_BAD_EXAMPLE',
+          `Example ${i + 1} has no [MASK] position inside its ${ex.inputIds.length} tokens; render it with encodePromptExamples.`,
+        );
     }
     const { auxMlm, ...rest } = options;
-    this.options = { weightDecay: 0.01, warmupRatio: 0.1, maxGradNorm: 1.0, gradAccumSteps: 1, dropout: true, evalEvery: 0, patience: 0, lossReadEvery: 4, schedule: 'linear', ...rest };
-    if (this.options.gradAccumSteps !== 1) throw new EngineError('TRAIN_BAD_OPTIONS', 'PromptTrainer does not support gradient accumulation yet; use gradAccumSteps 1 (few-shot batches are small).');
+    this.options = {
+      weightDecay: 0.01,
+      warmupRatio: 0.1,
+      maxGradNorm: 1.0,
+      gradAccumSteps: 1,
+      dropout: true,
+      evalEvery: 0,
+      patience: 0,
+      lossReadEvery: 4,
+      schedule: 'linear',
+      ...rest,
+    };
+    if (this.options.gradAccumSteps !== 1)
+      throw new EngineError(
+        'TRAIN_BAD_OPTIONS',
+        'PromptTrainer does not support gradient accumulation yet; use gradAccumSteps 1 (few-shot batches are small).',
+      );
     this.stepsPerEpoch = Math.max(1, Math.ceil(train.length / this.options.batchSize));
     this.totalSteps = this.stepsPerEpoch * this.options.epochs;
     this.named = namedParams(params, config).filter((p) => p.group === 'encoder' || p.group === 'mlm');
-    this.optimizer = new AdamW(this.named.map((p) => ({ name: p.name, variable: p.variable })), { weightDecay: this.options.weightDecay, maxGradNorm: this.options.maxGradNorm });
+    this.optimizer = new AdamW(
+      this.named.map((p) => ({ name: p.name, variable: p.variable })),
+      { weightDecay: this.options.weightDecay, maxGradNorm: this.options.maxGradNorm },
+    );
     this.schedule = makeLrSchedule({
       kind: this.options.schedule,
       peakLr: this.options.learningRate,
@@ -101,7 +152,10 @@ export class PromptTrainer {
     });
     this.wordIds = tf.keep(tf.tensor1d(verbalizer.wordIds, 'int32'));
     this.averager = tf.keep(labelAverager(verbalizer));
-    this.aux = auxMlm && auxMlm.examples.length > 0 ? { ...auxMlm, rng: new Rng(this.options.seed).fork('aux-mlm'), cursor: 0, order: [] } : null;
+    this.aux =
+      auxMlm && auxMlm.examples.length > 0
+        ? { ...auxMlm, rng: new Rng(this.options.seed).fork('aux-mlm'), cursor: 0, order: [] }
+        : null;
     this.initial = this.snapshot();
   }
 
@@ -130,7 +184,12 @@ export class PromptTrainer {
       if (this.epoch >= this.options.epochs) return null;
       this.epoch += 1;
       this.batchCursor = 0;
-      this.epochBatches = makeBatches(this.train, { batchSize: this.options.batchSize, maxLength: this.options.maxLength, seed: this.options.seed, epoch: this.epoch });
+      this.epochBatches = makeBatches(this.train, {
+        batchSize: this.options.batchSize,
+        maxLength: this.options.maxLength,
+        seed: this.options.seed,
+        epoch: this.epoch,
+      });
     }
     return this.epochBatches[this.batchCursor++] ?? null;
   }
@@ -186,14 +245,15 @@ export class PromptTrainer {
       };
       const flatMask = tf.tensor1d(batchMaskPositions(batch, this.train), 'int32'); // [B]
       const labels = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), this.verbalizer.labels.length).toFloat(); // [B, L]
-      const auxInputs = aux && aux.positions.length > 0
-        ? {
-            inputIds: tf.tensor2d(aux.batch.inputIds, [aux.batch.batchSize, aux.batch.seqLen], 'int32'), // [Bu, Tu]
-            attentionMask: tf.tensor2d(aux.batch.attentionMask, [aux.batch.batchSize, aux.batch.seqLen], 'int32'), // [Bu, Tu]
-            positions: tf.tensor1d(aux.positions, 'int32'), // [M]
-            targets: tf.oneHot(tf.tensor1d(aux.targets, 'int32'), this.config.vocab_size).toFloat(), // [M, V]
-          }
-        : null;
+      const auxInputs =
+        aux && aux.positions.length > 0
+          ? {
+              inputIds: tf.tensor2d(aux.batch.inputIds, [aux.batch.batchSize, aux.batch.seqLen], 'int32'), // [Bu, Tu]
+              attentionMask: tf.tensor2d(aux.batch.attentionMask, [aux.batch.batchSize, aux.batch.seqLen], 'int32'), // [Bu, Tu]
+              positions: tf.tensor1d(aux.positions, 'int32'), // [M]
+              targets: tf.oneHot(tf.tensor1d(aux.targets, 'int32'), this.config.vocab_size).toFloat(), // [M, V]
+            }
+          : null;
       const { value, grads } = tf.variableGrads(() => {
         const scores = promptLabelScores(this.params, this.config, inputs, flatMask, this.wordIds, this.averager, {
           training: this.options.dropout,
@@ -201,7 +261,10 @@ export class PromptTrainer {
         }); // [B, L]
         let loss = tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(scores, -1)), -1))) as tf.Scalar;
         if (auxInputs) {
-          const hidden = bertEncoder(this.params, this.config, auxInputs, { training: this.options.dropout, dropoutSeed: dropoutSeed === undefined ? undefined : dropoutSeed + 0.25 }); // [Bu, Tu, H]
+          const hidden = bertEncoder(this.params, this.config, auxInputs, {
+            training: this.options.dropout,
+            dropoutSeed: dropoutSeed === undefined ? undefined : dropoutSeed + 0.25,
+          }); // [Bu, Tu, H]
           const logits = mlmLogitsRows(this.params, this.config, gatherPositions(hidden, auxInputs.positions)); // [M, V]
           const mlm = tf.neg(tf.mean(tf.sum(tf.mul(auxInputs.targets, tf.logSoftmax(logits, -1)), -1)));
           loss = tf.add(loss, tf.mul(mlm, this.aux!.weight ?? 0.1)) as tf.Scalar;
@@ -291,19 +354,30 @@ export class PromptTrainer {
       this.evalsWithoutImprovement += 1;
     }
     this.callbacks.onEvaluated?.({ step: this.stepCount, epoch: this.epoch, metrics, isBest });
-    if (this.options.patience > 0 && this.evalsWithoutImprovement >= this.options.patience && this.stepCount < this.totalSteps) {
+    if (
+      this.options.patience > 0 &&
+      this.evalsWithoutImprovement >= this.options.patience &&
+      this.stepCount < this.totalSteps
+    ) {
       this.finishWith('early-stopped', `No dev macro-F1 improvement in ${this.options.patience} evaluations.`);
     }
   }
 
   /** Label probabilities [N·L] for prompt examples (no dropout). */
   predictProbabilities(examples: readonly PromptExample[]): Promise<Float32Array> {
-    return promptProbabilities(this.params, this.config, examples, this.verbalizer, { batchSize: this.options.batchSize * 2, maxLength: this.options.maxLength });
+    return promptProbabilities(this.params, this.config, examples, this.verbalizer, {
+      batchSize: this.options.batchSize * 2,
+      maxLength: this.options.maxLength,
+    });
   }
 
   async evaluate(examples: readonly PromptExample[]): Promise<Metrics> {
     const probs = await this.predictProbabilities(examples);
-    return computeMetrics(examples.map((e) => e.label), probs, this.verbalizer.labels);
+    return computeMetrics(
+      examples.map((e) => e.label),
+      probs,
+      this.verbalizer.labels,
+    );
   }
 
   private finishWith(reason: FinishReason, message: string): void {
@@ -314,14 +388,23 @@ export class PromptTrainer {
       bestStep: this.best?.step ?? null,
       bestMetrics: this.best?.metrics ?? null,
       restored: this.best ? 'best' : 'last',
-      message: this.best ? `${message} Restored the best weights (step ${this.best.step}, dev macro-F1 ${this.best.metrics.macroF1.toFixed(3)}).` : message,
+      message: this.best
+        ? `${message} Restored the best weights (step ${this.best.step}, dev macro-F1 ${this.best.metrics.macroF1.toFixed(3)}).`
+        : message,
     };
   }
 
   /** Ends training and restores the best dev weights. Idempotent. */
   async finish(reason: 'completed' | 'stopped' = 'completed'): Promise<TrainingSummary> {
-    if (!this.finished && this.pendingLosses.length > 0) await this.reportLosses(this.schedule(Math.max(0, this.stepCount - 1)));
-    if (!this.finished) this.finishWith(reason, reason === 'stopped' ? `Stopped by the user after ${this.stepCount} steps.` : `Finished ${this.stepCount} steps.`);
+    if (!this.finished && this.pendingLosses.length > 0)
+      await this.reportLosses(this.schedule(Math.max(0, this.stepCount - 1)));
+    if (!this.finished)
+      this.finishWith(
+        reason,
+        reason === 'stopped'
+          ? `Stopped by the user after ${this.stepCount} steps.`
+          : `Finished ${this.stepCount} steps.`,
+      );
     return this.finished!;
   }
 

@@ -61,7 +61,10 @@ export function suggestVocabWords(tokenizer: BertTokenizer, word: string, n = 5)
 export function buildVerbalizer(spec: VerbalizerSpec, labels: readonly string[], tokenizer: BertTokenizer): Verbalizer {
   const unknownLabels = Object.keys(spec).filter((l) => !labels.includes(l));
   if (unknownLabels.length > 0) {
-    throw new EngineError('VERBALIZER_UNKNOWN_LABEL', `The verbalizer names label${unknownLabels.length > 1 ? 's' : ''} ${unknownLabels.map((l) => `"${l}"`).join(', ')} that the data does not have. Labels: ${labels.join(', ')}.`);
+    throw new EngineError(
+      'VERBALIZER_UNKNOWN_LABEL',
+      `The verbalizer names label${unknownLabels.length > 1 ? 's' : ''} ${unknownLabels.map((l) => `"${l}"`).join(', ')} that the data does not have. Labels: ${labels.join(', ')}.`,
+    );
   }
   const warnings: string[] = [];
   const words: string[][] = [];
@@ -72,20 +75,32 @@ export function buildVerbalizer(spec: VerbalizerSpec, labels: readonly string[],
     const raw = spec[label];
     const list = (typeof raw === 'string' ? [raw] : [...(raw ?? [])]).map((w) => w.trim()).filter((w) => w.length > 0);
     if (list.length === 0) {
-      throw new EngineError('VERBALIZER_NO_WORD', `Label "${label}" has no label word. Give it at least one, e.g. {"${label}": ["${label.toLowerCase()}"]}.`);
+      throw new EngineError(
+        'VERBALIZER_NO_WORD',
+        `Label "${label}" has no label word. Give it at least one, e.g. {"${label}": ["${label.toLowerCase()}"]}.`,
+      );
     }
     for (const word of list) {
       const pieces = tokenizer.tokenize(word);
       const ids = pieces.map((p) => tokenizer.tokenToId(p) ?? tokenizer.unkTokenId);
       if (ids.length === 0 || ids.includes(tokenizer.unkTokenId)) {
         const close = suggestVocabWords(tokenizer, word);
-        throw new EngineError('VERBALIZER_WORD_NOT_IN_VOCAB', `Label word "${word}" (label "${label}") is not in the model's vocabulary.${close.length ? ` Close vocabulary entries: ${close.join(', ')}.` : ''}`);
+        throw new EngineError(
+          'VERBALIZER_WORD_NOT_IN_VOCAB',
+          `Label word "${word}" (label "${label}") is not in the model's vocabulary.${close.length ? ` Close vocabulary entries: ${close.join(', ')}.` : ''}`,
+        );
       }
-      if (ids.length > 1) warnings.push(`Label word "${word}" (label "${label}") splits into ${pieces.join(' ')}; only its first piece "${pieces[0]}" is scored. Prefer a single-token word.`);
+      if (ids.length > 1)
+        warnings.push(
+          `Label word "${word}" (label "${label}") splits into ${pieces.join(' ')}; only its first piece "${pieces[0]}" is scored. Prefer a single-token word.`,
+        );
       const id = ids[0];
       const prev = owner.get(id);
       if (prev && prev.label !== label) {
-        throw new EngineError('VERBALIZER_COLLISION', `Label words "${prev.word}" (label "${prev.label}") and "${word}" (label "${label}") map to the same token "${pieces[0]}", so the two labels could not be told apart. Pick different words.`);
+        throw new EngineError(
+          'VERBALIZER_COLLISION',
+          `Label words "${prev.word}" (label "${prev.label}") and "${word}" (label "${label}") map to the same token "${pieces[0]}", so the two labels could not be told apart. Pick different words.`,
+        );
       }
       if (prev) continue; // the same token twice for one label counts once
       owner.set(id, { label, word });
@@ -103,14 +118,24 @@ export function parseVerbalizerJson(json: string): VerbalizerSpec {
   try {
     value = JSON.parse(json);
   } catch (error) {
-    throw new EngineError('VERBALIZER_BAD_JSON', `The verbalizer is not valid JSON (${String(error)}). Example: {"positive": ["great"], "negative": ["terrible"]}.`);
+    throw new EngineError(
+      'VERBALIZER_BAD_JSON',
+      `The verbalizer is not valid JSON (${String(error)}). Example: {"positive": ["great"], "negative": ["terrible"]}.`,
+    );
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new EngineError('VERBALIZER_BAD_JSON', 'The verbalizer must be a JSON object from label to word(s), e.g. {"positive": ["great"], "negative": ["terrible"]}.');
+    throw new EngineError(
+      'VERBALIZER_BAD_JSON',
+      'The verbalizer must be a JSON object from label to word(s), e.g. {"positive": ["great"], "negative": ["terrible"]}.',
+    );
   }
   for (const [label, words] of Object.entries(value)) {
     const ok = typeof words === 'string' || (Array.isArray(words) && words.every((w) => typeof w === 'string'));
-    if (!ok) throw new EngineError('VERBALIZER_BAD_JSON', `The words for label "${label}" must be a string or a list of strings.`);
+    if (!ok)
+      throw new EngineError(
+        'VERBALIZER_BAD_JSON',
+        `The words for label "${label}" must be a string or a list of strings.`,
+      );
   }
   return value as VerbalizerSpec;
 }

@@ -5,7 +5,14 @@
  * the labels. Zero-shot uses it as is (optionally calibrated); PromptTrainer trains through it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { bertEncoder, gatherPositions, mlmLogitsRows, type BertConfig, type BertParams, type ForwardOptions } from '../bert';
+import {
+  bertEncoder,
+  gatherPositions,
+  mlmLogitsRows,
+  type BertConfig,
+  type BertParams,
+  type ForwardOptions,
+} from '../bert';
 import { EngineError } from '../checkpoint/types';
 import type { BertTokenizer } from '../tokenizer';
 import { makeBatches, type Batch, type EncodedExample } from '../train/data';
@@ -24,7 +31,10 @@ export interface PromptExample extends EncodedExample {
 }
 
 /** A compiled template from a template string, a parsed template or a compiled one. */
-export function asCompiled(template: CompiledTemplate | ParsedTemplate | string, tokenizer: BertTokenizer): CompiledTemplate {
+export function asCompiled(
+  template: CompiledTemplate | ParsedTemplate | string,
+  tokenizer: BertTokenizer,
+): CompiledTemplate {
   if (typeof template !== 'string' && 'fixedLength' in template) return template;
   return compileTemplate(template, tokenizer);
 }
@@ -42,7 +52,12 @@ export function encodePromptExamples(
   const examples = inputs.map((input, i) => {
     const r = renderTemplate(compiled, tokenizer, input, maxLength);
     if (r.truncated) truncated++;
-    return { inputIds: r.inputIds, tokenTypeIds: r.tokenTypeIds, maskPosition: r.maskPositions[0], label: labels ? labels[i] : -1 };
+    return {
+      inputIds: r.inputIds,
+      tokenTypeIds: r.tokenTypeIds,
+      maskPosition: r.maskPositions[0],
+      label: labels ? labels[i] : -1,
+    };
   });
   return { examples, truncated };
 }
@@ -119,7 +134,13 @@ export async function promptProbabilities(
   const wordIds = tf.tensor1d(verbalizer.wordIds, 'int32');
   const averager = labelAverager(verbalizer);
   try {
-    const batches = makeBatches(examples, { batchSize: options.batchSize ?? 32, maxLength: options.maxLength, shuffle: false, seed: 0, epoch: 0 });
+    const batches = makeBatches(examples, {
+      batchSize: options.batchSize ?? 32,
+      maxLength: options.maxLength,
+      shuffle: false,
+      seed: 0,
+      epoch: 0,
+    });
     for (const batch of batches) {
       const probs = tf.tidy(() => {
         const flat = tf.tensor1d(batchMaskPositions(batch, examples), 'int32');
@@ -196,8 +217,15 @@ export async function zeroShotProbabilities(
   const compiled = asCompiled(template, model.tokenizer);
   const maxLength = Math.min(options.maxLength ?? 128, model.maxLength);
   const { examples } = encodePromptExamples(compiled, model.tokenizer, inputs, null, maxLength);
-  const probs = await promptProbabilities(model.params, model.config, examples, verbalizer, { maxLength, batchSize: options.batchSize });
-  if (options.calibrate) applyCalibration(probs, await contentFreePrior(model.params, model.config, model.tokenizer, compiled, verbalizer, maxLength));
+  const probs = await promptProbabilities(model.params, model.config, examples, verbalizer, {
+    maxLength,
+    batchSize: options.batchSize,
+  });
+  if (options.calibrate)
+    applyCalibration(
+      probs,
+      await contentFreePrior(model.params, model.config, model.tokenizer, compiled, verbalizer, maxLength),
+    );
   const L = verbalizer.labels.length;
   return inputs.map((_, i) => Array.from(probs.subarray(i * L, (i + 1) * L)));
 }
@@ -216,7 +244,11 @@ export async function evaluatePrompt(
 ): Promise<Metrics> {
   const yTrue = examples.map((e) => {
     const i = verbalizer.labels.indexOf(e.label);
-    if (i < 0) throw new EngineError('PROMPT_UNKNOWN_LABEL', `Example label "${e.label}" has no label word in the verbalizer. Labels: ${verbalizer.labels.join(', ')}.`);
+    if (i < 0)
+      throw new EngineError(
+        'PROMPT_UNKNOWN_LABEL',
+        `Example label "${e.label}" has no label word in the verbalizer. Labels: ${verbalizer.labels.join(', ')}.`,
+      );
     return i;
   });
   const probs = await zeroShotProbabilities(model, template, verbalizer, examples, options);

@@ -39,7 +39,10 @@ export async function initNodeBackend(name: NodeBackendName = 'wasm'): Promise<N
     throw new EngineError('BACKEND_INIT_FAILED', `the ${name} backend failed to initialise: ${String(error)}`);
   }
   if (!ok || tf.getBackend() !== name) {
-    throw new EngineError('BACKEND_INIT_FAILED', `the ${name} backend failed to initialise (tf.getBackend() is ${tf.getBackend()})`);
+    throw new EngineError(
+      'BACKEND_INIT_FAILED',
+      `the ${name} backend failed to initialise (tf.getBackend() is ${tf.getBackend()})`,
+    );
   }
   return name;
 }

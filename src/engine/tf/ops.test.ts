@@ -8,7 +8,8 @@ import { dropout, geluErf, geluTanh } from './ops';
 function erfRef(x: number): number {
   const ax = Math.abs(x);
   if (ax < 3) {
-    let sum = 0, term = ax;
+    let sum = 0,
+      term = ax;
     for (let n = 0; n < 100; n++) {
       sum += term / (2 * n + 1);
       term *= (-ax * ax) / (n + 1);
@@ -22,7 +23,8 @@ function erfRef(x: number): number {
   return Math.sign(x) * (1 - erfc);
 }
 const geluRef = (x: number) => 0.5 * x * (1 + erfRef(x / Math.SQRT2));
-const geluGradRef = (x: number) => 0.5 * (1 + erfRef(x / Math.SQRT2)) + (x * Math.exp(-x * x / 2)) / Math.sqrt(2 * Math.PI);
+const geluGradRef = (x: number) =>
+  0.5 * (1 + erfRef(x / Math.SQRT2)) + (x * Math.exp((-x * x) / 2)) / Math.sqrt(2 * Math.PI);
 
 const xs = Array.from({ length: 161 }, (_, i) => -8 + i * 0.1);
 
@@ -31,7 +33,9 @@ describe.each<NodeBackendName>(['cpu', 'wasm'])('tf ops on %s', (backend) => {
     await initNodeBackend(backend);
     const x = tf.tensor1d(xs);
     const y = geluErf(x).dataSync();
-    const g = tf.grad((t: tf.Tensor) => geluErf(t).sum())(x).dataSync();
+    const g = tf
+      .grad((t: tf.Tensor) => geluErf(t).sum())(x)
+      .dataSync();
     xs.forEach((v, i) => {
       expect(Math.abs(y[i] - geluRef(v)), `gelu(${v})`).toBeLessThan(1e-6);
       expect(Math.abs(g[i] - geluGradRef(v)), `gelu'(${v})`).toBeLessThan(1e-5);
@@ -43,9 +47,18 @@ describe.each<NodeBackendName>(['cpu', 'wasm'])('tf ops on %s', (backend) => {
 
   it('gather has a gradient (UnsortedSegmentSum) with duplicate indices', async () => {
     await initNodeBackend(backend);
-    const table = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+    const table = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
     const ids = tf.tensor1d([2, 0, 2, 2], 'int32');
-    const w = tf.tensor2d([[1, 1], [2, 2], [3, 3], [4, 4]]);
+    const w = tf.tensor2d([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+    ]);
     const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), w)))(table);
     expect(Array.from(g.dataSync())).toEqual([2, 2, 0, 0, 8, 8]);
     tf.dispose([table, ids, w, g]);

@@ -22,7 +22,22 @@ function engineError(fn: () => unknown): EngineError {
   throw new Error('expected an EngineError, nothing was thrown');
 }
 
-const TINY_VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'hello', 'world', '##s', '😂', '##😂', 'a', '##a', ',', '.'];
+const TINY_VOCAB = [
+  '[PAD]',
+  '[UNK]',
+  '[CLS]',
+  '[SEP]',
+  '[MASK]',
+  'hello',
+  'world',
+  '##s',
+  '😂',
+  '##😂',
+  'a',
+  '##a',
+  ',',
+  '.',
+];
 const tiny = BertTokenizer.fromVocabTxt(TINY_VOCAB.join('\n') + '\n');
 
 describe('vocabulary validation', () => {
@@ -47,7 +62,9 @@ describe('vocabulary validation', () => {
   });
 
   it('checks the special tokens configured in tokenizer_config.json', () => {
-    const error = engineError(() => BertTokenizer.fromVocabTxt(vocabTxt, { unk_token: '<unk>', mask_token: { content: '<mask>' } }));
+    const error = engineError(() =>
+      BertTokenizer.fromVocabTxt(vocabTxt, { unk_token: '<unk>', mask_token: { content: '<mask>' } }),
+    );
     expect(error.message).toContain('<unk> (unk_token)');
     expect(error.message).toContain('<mask> (mask_token)');
   });
@@ -57,16 +74,22 @@ describe('vocabulary validation', () => {
     expect(withoutMask.encode('hello').tokens).toEqual(['[CLS]', 'hello', '[SEP]']);
     expect(withoutMask.maskTokenId).toBeNull();
     // A mask token that is configured explicitly must exist.
-    expect(engineError(() => BertTokenizer.fromVocabTxt('[PAD]\n[UNK]\n[CLS]\n[SEP]\n', { mask_token: '[MASK]' })).message).toContain(
-      '[MASK] (mask_token)',
-    );
+    expect(
+      engineError(() => BertTokenizer.fromVocabTxt('[PAD]\n[UNK]\n[CLS]\n[SEP]\n', { mask_token: '[MASK]' })).message,
+    ).toContain('[MASK] (mask_token)');
   });
 
   it('rejects tokenizer.json files it cannot run', () => {
     const json = JSON.parse(readText(TOKENIZER_JSON_PATH)) as Record<string, unknown>;
-    expect(engineError(() => BertTokenizer.fromTokenizerJson({ ...json, normalizer: { type: 'NFKC' } })).message).toContain('"NFKC"');
-    expect(engineError(() => BertTokenizer.fromTokenizerJson({ ...json, model: { type: 'BPE', vocab: {} } })).code).toBe('TOKENIZER_UNSUPPORTED');
-    expect(engineError(() => BertTokenizer.fromTokenizerJson({ ...json, model: undefined })).code).toBe('TOKENIZER_BAD_CONFIG');
+    expect(
+      engineError(() => BertTokenizer.fromTokenizerJson({ ...json, normalizer: { type: 'NFKC' } })).message,
+    ).toContain('"NFKC"');
+    expect(
+      engineError(() => BertTokenizer.fromTokenizerJson({ ...json, model: { type: 'BPE', vocab: {} } })).code,
+    ).toBe('TOKENIZER_UNSUPPORTED');
+    expect(engineError(() => BertTokenizer.fromTokenizerJson({ ...json, model: undefined })).code).toBe(
+      'TOKENIZER_BAD_CONFIG',
+    );
     expect(engineError(() => BertTokenizer.fromHuggingFaceFiles({})).code).toBe('TOKENIZER_MISSING_FILES');
   });
 });
@@ -83,7 +106,12 @@ describe('input text', () => {
     const encoding = tokenizer.encode('hel\u0000lo\u200b wor\ufffdld\u0007');
     expect(encoding.tokens).toEqual(['[CLS]', 'hello', 'world', '[SEP]']);
     // As in Rust, a removed character belongs to no token: "hello" ends at its last kept "o".
-    expect(encoding.offsets).toEqual([[0, 0], [0, 6], [8, 14], [0, 0]]);
+    expect(encoding.offsets).toEqual([
+      [0, 0],
+      [0, 6],
+      [8, 14],
+      [0, 0],
+    ]);
   });
 
   it('gives emoji UTF-16 offsets and one [UNK] each', () => {
@@ -130,7 +158,21 @@ describe('input text', () => {
 
   it('never splits [MASK] or other special tokens in the text, even when lower-casing', () => {
     const encoding = tokenizer.encode('The capital is [MASK].[MASK][SEP]x', 'a [MASK]');
-    expect(encoding.tokens).toEqual(['[CLS]', 'the', 'capital', 'is', '[MASK]', '.', '[MASK]', '[SEP]', 'x', '[SEP]', 'a', '[MASK]', '[SEP]']);
+    expect(encoding.tokens).toEqual([
+      '[CLS]',
+      'the',
+      'capital',
+      'is',
+      '[MASK]',
+      '.',
+      '[MASK]',
+      '[SEP]',
+      'x',
+      '[SEP]',
+      'a',
+      '[MASK]',
+      '[SEP]',
+    ]);
     expect(encoding.ids.filter((id) => id === tokenizer.maskTokenId)).toHaveLength(3);
     expect(encoding.offsets[4]).toEqual([15, 21]);
     // Matching is exact: other spellings are ordinary text.
@@ -138,7 +180,9 @@ describe('input text', () => {
   });
 
   it('rejects non-string input with a clear error', () => {
-    expect(engineError(() => tokenizer.encode(undefined as unknown as string)).message).toContain('text must be a string');
+    expect(engineError(() => tokenizer.encode(undefined as unknown as string)).message).toContain(
+      'text must be a string',
+    );
   });
 
   it('gives the same result on the ASCII fast path and the general path', () => {
@@ -147,7 +191,8 @@ describe('input text', () => {
     const texts = loadDatasetTexts().flatMap(({ texts }) => texts.slice(0, 400));
     const asciiTexts = texts.filter((t) => /^[\x20-\x7e]*$/.test(t));
     expect(asciiTexts.length).toBeGreaterThan(2000);
-    for (const text of [...texts, 'Mixed\tTABS\r\nand  ~`^$ symbols!!']) expect(general.encode(text), text).toEqual(tokenizer.encode(text));
+    for (const text of [...texts, 'Mixed\tTABS\r\nand  ~`^$ symbols!!'])
+      expect(general.encode(text), text).toEqual(tokenizer.encode(text));
   });
 });
 
@@ -162,18 +207,28 @@ describe('truncation and padding options', () => {
   it('cuts both sequences of a long pair, giving the odd token to the longer one', () => {
     // 10 + 6 tokens, budget 9 - 3 = 6 → 3 each; budget 10 - 3 = 7 → 3 + 4 (the longer, first, gets 4).
     const short = 'a b c d e f';
-    expect(tokenizer.encode(long, short, { truncation: 'longest_first', maxLength: 9 }).tokenTypeIds).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1]);
+    expect(tokenizer.encode(long, short, { truncation: 'longest_first', maxLength: 9 }).tokenTypeIds).toEqual([
+      0, 0, 0, 0, 0, 1, 1, 1, 1,
+    ]);
     expect(tokenizer.encode(long, short, { truncation: 'longest_first', maxLength: 10 }).tokens.join(' ')).toBe(
       '[CLS] one two three four [SEP] a b c [SEP]',
     );
   });
 
   it('throws actionable errors for impossible truncation', () => {
-    expect(engineError(() => tokenizer.encode(long, null, { truncation: 'only_second', maxLength: 4 })).code).toBe('TOKENIZER_TRUNCATION');
-    expect(engineError(() => tokenizer.encode('a', long, { truncation: 'only_first', maxLength: 6 })).message).toContain('first sequence has only 1');
-    expect(engineError(() => tokenizer.encode('a', 'b', { truncation: true, maxLength: 2 })).message).toContain('maxLength ≥ 3');
+    expect(engineError(() => tokenizer.encode(long, null, { truncation: 'only_second', maxLength: 4 })).code).toBe(
+      'TOKENIZER_TRUNCATION',
+    );
+    expect(
+      engineError(() => tokenizer.encode('a', long, { truncation: 'only_first', maxLength: 6 })).message,
+    ).toContain('first sequence has only 1');
+    expect(engineError(() => tokenizer.encode('a', 'b', { truncation: true, maxLength: 2 })).message).toContain(
+      'maxLength ≥ 3',
+    );
     expect(engineError(() => tokenizer.encode('a', null, { truncation: true })).message).toContain('needs maxLength');
-    expect(engineError(() => tokenizer.encode('a', null, { truncation: 'from_the_middle' as never, maxLength: 4 })).code).toBe('TOKENIZER_BAD_OPTIONS');
+    expect(
+      engineError(() => tokenizer.encode('a', null, { truncation: 'from_the_middle' as never, maxLength: 4 })).code,
+    ).toBe('TOKENIZER_BAD_OPTIONS');
   });
 
   it('uses model_max_length from tokenizer_config.json as the default maxLength', () => {
@@ -191,12 +246,21 @@ describe('truncation and padding options', () => {
       tokenTypeIds: [0, 0, 0, 0, 0, 0],
       attentionMask: [1, 1, 1, 0, 0, 0],
       tokens: ['[CLS]', 'hello', '[SEP]', '[PAD]', '[PAD]', '[PAD]'],
-      offsets: [[0, 0], [0, 5], [0, 0], [0, 0], [0, 0], [0, 0]],
+      offsets: [
+        [0, 0],
+        [0, 5],
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ],
       specialTokensMask: [1, 0, 1, 1, 1, 1],
     });
     expect(batch[1].tokenTypeIds).toEqual([0, 0, 0, 0, 1, 1]);
     expect(tokenizer.encodeBatch(['hello'], { padding: 'longest', padToMultipleOf: 8 })[0].ids).toHaveLength(8);
-    expect(tokenizer.encode('hello', null, { padding: 'max_length', maxLength: 7 }).attentionMask).toEqual([1, 1, 1, 0, 0, 0, 0]);
+    expect(tokenizer.encode('hello', null, { padding: 'max_length', maxLength: 7 }).attentionMask).toEqual([
+      1, 1, 1, 0, 0, 0, 0,
+    ]);
     expect(tokenizer.encode(long, null, { padding: 'max_length', maxLength: 4 }).ids).toHaveLength(12);
   });
 
@@ -235,11 +299,22 @@ describe('export', () => {
   });
 
   it('reloads an equivalent tokenizer from toVocabTxt + toTokenizerConfig', () => {
-    const custom = BertTokenizer.fromVocabTxt(vocabTxt, { do_lower_case: true, strip_accents: false, model_max_length: 64 });
+    const custom = BertTokenizer.fromVocabTxt(vocabTxt, {
+      do_lower_case: true,
+      strip_accents: false,
+      model_max_length: 64,
+    });
     const config = custom.toTokenizerConfig();
-    expect(config).toMatchObject({ tokenizer_class: 'BertTokenizer', do_lower_case: true, strip_accents: false, model_max_length: 64, mask_token: '[MASK]' });
+    expect(config).toMatchObject({
+      tokenizer_class: 'BertTokenizer',
+      do_lower_case: true,
+      strip_accents: false,
+      model_max_length: 64,
+      mask_token: '[MASK]',
+    });
     const reloaded = BertTokenizer.fromVocabTxt(custom.toVocabTxt(), JSON.parse(JSON.stringify(config)));
-    for (const text of ['Héllo wörld [MASK]!', 'plain text', '中文 naïve']) expect(reloaded.encode(text)).toEqual(custom.encode(text));
+    for (const text of ['Héllo wörld [MASK]!', 'plain text', '中文 naïve'])
+      expect(reloaded.encode(text)).toEqual(custom.encode(text));
     expect(reloaded.config).toEqual(custom.config);
   });
 

@@ -22,8 +22,7 @@ export type PaddingStrategy = 'longest' | 'max_length';
 
 /** One piece of a post-processing template: a special token or one of the input sequences. */
 export type TemplatePiece =
-  | { kind: 'special'; token: string; typeId: number }
-  | { kind: 'sequence'; sequence: 'A' | 'B'; typeId: number };
+  { kind: 'special'; token: string; typeId: number } | { kind: 'sequence'; sequence: 'A' | 'B'; typeId: number };
 
 /** Everything that defines a BERT tokenizer besides its vocabulary. */
 export interface BertTokenizerConfig {
@@ -290,7 +289,8 @@ export class BertTokenizer {
     vocabTxt?: string;
     tokenizerConfig?: HfTokenizerConfigJson;
   }): BertTokenizer {
-    if (files.tokenizerJson !== undefined) return BertTokenizer.fromTokenizerJson(files.tokenizerJson, files.tokenizerConfig);
+    if (files.tokenizerJson !== undefined)
+      return BertTokenizer.fromTokenizerJson(files.tokenizerJson, files.tokenizerConfig);
     if (files.vocabTxt !== undefined) return BertTokenizer.fromVocabTxt(files.vocabTxt, files.tokenizerConfig);
     throw new EngineError(
       'TOKENIZER_MISSING_FILES',
@@ -370,13 +370,16 @@ export class BertTokenizer {
   /** Encodes many inputs; `padding: 'longest'` pads all to the longest of the batch. */
   encodeBatch(inputs: readonly EncodeInput[], options: EncodeOptions = {}): Encoding[] {
     const encodings = inputs.map((input) =>
-      typeof input === 'string' ? this.encodeUnpadded(input, null, options) : this.encodeUnpadded(input[0], input[1], options),
+      typeof input === 'string'
+        ? this.encodeUnpadded(input, null, options)
+        : this.encodeUnpadded(input[0], input[1], options),
     );
     const target = this.paddingTarget(
       encodings.map((e) => e.ids.length),
       options,
     );
-    if (target !== null) for (const encoding of encodings) padEncoding(encoding, target, this.padTokenId, this.config.padToken);
+    if (target !== null)
+      for (const encoding of encodings) padEncoding(encoding, target, this.padTokenId, this.config.padToken);
     return encodings;
   }
 
@@ -410,7 +413,14 @@ export class BertTokenizer {
     addSpecialTokens: boolean,
   ): Encoding {
     const idToToken = this.vocab.idToToken;
-    const encoding: Encoding = { ids: [], tokenTypeIds: [], attentionMask: [], tokens: [], offsets: [], specialTokensMask: [] };
+    const encoding: Encoding = {
+      ids: [],
+      tokenTypeIds: [],
+      attentionMask: [],
+      tokens: [],
+      offsets: [],
+      specialTokensMask: [],
+    };
     for (const piece of template) {
       if (piece.kind === 'special') {
         if (!addSpecialTokens) continue;
@@ -510,7 +520,10 @@ export class BertTokenizer {
       );
     }
     if (!Number.isInteger(maxLength) || maxLength < 0) {
-      throw new EngineError('TOKENIZER_BAD_OPTIONS', `maxLength must be a non-negative integer, got ${String(maxLength)}.`);
+      throw new EngineError(
+        'TOKENIZER_BAD_OPTIONS',
+        `maxLength must be a non-negative integer, got ${String(maxLength)}.`,
+      );
     }
     return maxLength;
   }
@@ -522,11 +535,18 @@ export class BertTokenizer {
     let target: number;
     if (padding === 'max_length') target = this.resolveMaxLength(options, "padding: 'max_length'");
     else if (padding === 'longest') target = lengths.reduce((a, b) => Math.max(a, b), 0);
-    else throw new EngineError('TOKENIZER_BAD_OPTIONS', `Unknown padding ${JSON.stringify(padding)}; use 'longest' or 'max_length'.`);
+    else
+      throw new EngineError(
+        'TOKENIZER_BAD_OPTIONS',
+        `Unknown padding ${JSON.stringify(padding)}; use 'longest' or 'max_length'.`,
+      );
     const multiple = options.padToMultipleOf;
     if (multiple !== undefined) {
       if (!Number.isInteger(multiple) || multiple <= 0) {
-        throw new EngineError('TOKENIZER_BAD_OPTIONS', `padToMultipleOf must be a positive integer, got ${String(multiple)}.`);
+        throw new EngineError(
+          'TOKENIZER_BAD_OPTIONS',
+          `padToMultipleOf must be a positive integer, got ${String(multiple)}.`,
+        );
       }
       if (target % multiple !== 0) target += multiple - (target % multiple);
     }
@@ -686,20 +706,32 @@ function padEncoding(encoding: Encoding, length: number, padId: number, padToken
 
 function requireString(value: unknown, name: string): string {
   if (typeof value !== 'string') {
-    throw new EngineError('TOKENIZER_BAD_INPUT', `${name} must be a string, got ${value === null ? 'null' : typeof value}.`);
+    throw new EngineError(
+      'TOKENIZER_BAD_INPUT',
+      `${name} must be a string, got ${value === null ? 'null' : typeof value}.`,
+    );
   }
   return value;
 }
 
 function validateConfig(config: BertTokenizerConfig): void {
   if (!Number.isInteger(config.maxInputCharsPerWord) || config.maxInputCharsPerWord <= 0) {
-    throw new EngineError('TOKENIZER_BAD_CONFIG', `maxInputCharsPerWord must be a positive integer, got ${config.maxInputCharsPerWord}.`);
+    throw new EngineError(
+      'TOKENIZER_BAD_CONFIG',
+      `maxInputCharsPerWord must be a positive integer, got ${config.maxInputCharsPerWord}.`,
+    );
   }
   if (!Number.isInteger(config.wordCacheSize) || config.wordCacheSize < 1) {
-    throw new EngineError('TOKENIZER_BAD_CONFIG', `wordCacheSize must be a positive integer, got ${config.wordCacheSize}.`);
+    throw new EngineError(
+      'TOKENIZER_BAD_CONFIG',
+      `wordCacheSize must be a positive integer, got ${config.wordCacheSize}.`,
+    );
   }
   if (config.modelMaxLength !== null && (!Number.isInteger(config.modelMaxLength) || config.modelMaxLength < 0)) {
-    throw new EngineError('TOKENIZER_BAD_CONFIG', `modelMaxLength must be a non-negative integer or null, got ${config.modelMaxLength}.`);
+    throw new EngineError(
+      'TOKENIZER_BAD_CONFIG',
+      `modelMaxLength must be a non-negative integer or null, got ${config.modelMaxLength}.`,
+    );
   }
   for (const [name, template, sequences] of [
     ['singleTemplate', config.singleTemplate, ['A']],
@@ -722,12 +754,16 @@ function tokenContent(value: unknown, key: string): string | undefined {
   if (typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') {
     return (value as { content: string }).content;
   }
-  throw new EngineError('TOKENIZER_BAD_CONFIG', `tokenizer_config.json: ${key} must be a string or {"content": string}.`);
+  throw new EngineError(
+    'TOKENIZER_BAD_CONFIG',
+    `tokenizer_config.json: ${key} must be a string or {"content": string}.`,
+  );
 }
 
 function optionalBoolean(value: unknown, key: string): boolean | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'boolean') throw new EngineError('TOKENIZER_BAD_CONFIG', `${key} must be true or false, got ${JSON.stringify(value)}.`);
+  if (typeof value !== 'boolean')
+    throw new EngineError('TOKENIZER_BAD_CONFIG', `${key} must be true or false, got ${JSON.stringify(value)}.`);
   return value;
 }
 
@@ -740,16 +776,25 @@ function configFromTokenizerConfig(json: HfTokenizerConfigJson): Partial<BertTok
   const lowercase = optionalBoolean(json.do_lower_case, 'tokenizer_config.json do_lower_case');
   if (lowercase !== undefined) config.lowercase = lowercase;
   if (json.strip_accents !== undefined) {
-    config.stripAccents = json.strip_accents === null ? null : (optionalBoolean(json.strip_accents, 'tokenizer_config.json strip_accents') ?? null);
+    config.stripAccents =
+      json.strip_accents === null
+        ? null
+        : (optionalBoolean(json.strip_accents, 'tokenizer_config.json strip_accents') ?? null);
   }
   const chinese = optionalBoolean(json.tokenize_chinese_chars, 'tokenizer_config.json tokenize_chinese_chars');
   if (chinese !== undefined) config.handleChineseChars = chinese;
-  const cleanUp = optionalBoolean(json.clean_up_tokenization_spaces, 'tokenizer_config.json clean_up_tokenization_spaces');
+  const cleanUp = optionalBoolean(
+    json.clean_up_tokenization_spaces,
+    'tokenizer_config.json clean_up_tokenization_spaces',
+  );
   if (cleanUp !== undefined) config.cleanUpTokenizationSpaces = cleanUp;
   if (json.model_max_length !== undefined && json.model_max_length !== null) {
     const value = json.model_max_length;
     if (typeof value !== 'number' || !(value >= 0)) {
-      throw new EngineError('TOKENIZER_BAD_CONFIG', `tokenizer_config.json model_max_length must be a number, got ${JSON.stringify(value)}.`);
+      throw new EngineError(
+        'TOKENIZER_BAD_CONFIG',
+        `tokenizer_config.json model_max_length must be a number, got ${JSON.stringify(value)}.`,
+      );
     }
     config.modelMaxLength = value >= UNBOUNDED_MODEL_MAX_LENGTH ? null : Math.floor(value);
   }
@@ -764,7 +809,10 @@ function configFromTokenizerConfig(json: HfTokenizerConfigJson): Partial<BertTok
   if (cls !== undefined) config.clsToken = cls;
   if (mask !== undefined) config.maskToken = mask;
   if (cls !== undefined || sep !== undefined) {
-    Object.assign(config, bertTemplates(cls ?? DEFAULT_BERT_TOKENIZER_CONFIG.clsToken, sep ?? DEFAULT_BERT_TOKENIZER_CONFIG.sepToken));
+    Object.assign(
+      config,
+      bertTemplates(cls ?? DEFAULT_BERT_TOKENIZER_CONFIG.clsToken, sep ?? DEFAULT_BERT_TOKENIZER_CONFIG.sepToken),
+    );
   }
   const additional = new Set<string>();
   if (json.additional_special_tokens !== undefined) {
@@ -806,12 +854,20 @@ function unsupported(what: string, found: unknown): EngineError {
   );
 }
 
-function parseTokenizerJson(json: unknown): { vocab: Vocab; config: Partial<BertTokenizerConfig>; neverSplit: string[] } {
+function parseTokenizerJson(json: unknown): {
+  vocab: Vocab;
+  config: Partial<BertTokenizerConfig>;
+  neverSplit: string[];
+} {
   if (!isRecord(json)) throw new EngineError('TOKENIZER_BAD_CONFIG', 'tokenizer.json must contain a JSON object.');
   const model = json.model;
   if (!isRecord(model)) throw new EngineError('TOKENIZER_BAD_CONFIG', 'tokenizer.json has no "model" object.');
   if (model.type !== undefined && model.type !== 'WordPiece') throw unsupported('model type', model.type);
-  if (!isRecord(model.vocab)) throw new EngineError('TOKENIZER_BAD_CONFIG', 'tokenizer.json model.vocab must be an object mapping tokens to ids.');
+  if (!isRecord(model.vocab))
+    throw new EngineError(
+      'TOKENIZER_BAD_CONFIG',
+      'tokenizer.json model.vocab must be an object mapping tokens to ids.',
+    );
 
   const entries: [string, number][] = Object.entries(model.vocab).map(([token, id]) => [token, id as number]);
   const addedTokens = Array.isArray(json.added_tokens) ? json.added_tokens : [];
@@ -819,7 +875,10 @@ function parseTokenizerJson(json: unknown): { vocab: Vocab; config: Partial<Bert
   const special: string[] = [];
   for (const added of addedTokens) {
     if (!isRecord(added) || typeof added.content !== 'string' || typeof added.id !== 'number') {
-      throw new EngineError('TOKENIZER_BAD_CONFIG', 'tokenizer.json: every added_tokens entry needs "id" (number) and "content" (string).');
+      throw new EngineError(
+        'TOKENIZER_BAD_CONFIG',
+        'tokenizer.json: every added_tokens entry needs "id" (number) and "content" (string).',
+      );
     }
     entries.push([added.content, added.id]);
     neverSplit.push(added.content);
@@ -829,7 +888,8 @@ function parseTokenizerJson(json: unknown): { vocab: Vocab; config: Partial<Bert
 
   const config: Partial<BertTokenizerConfig> = {};
   if (typeof model.unk_token === 'string') config.unkToken = model.unk_token;
-  if (typeof model.continuing_subword_prefix === 'string') config.continuingSubwordPrefix = model.continuing_subword_prefix;
+  if (typeof model.continuing_subword_prefix === 'string')
+    config.continuingSubwordPrefix = model.continuing_subword_prefix;
   if (typeof model.max_input_chars_per_word === 'number') config.maxInputCharsPerWord = model.max_input_chars_per_word;
 
   const normalizer = json.normalizer;
@@ -853,7 +913,8 @@ function parseTokenizerJson(json: unknown): { vocab: Vocab; config: Partial<Bert
   if (isRecord(post) && post.type === 'TemplateProcessing') {
     const specials = isRecord(post.special_tokens) ? post.special_tokens : {};
     const toPieces = (template: unknown, name: string): TemplatePiece[] => {
-      if (!Array.isArray(template)) throw new EngineError('TOKENIZER_BAD_CONFIG', `tokenizer.json post_processor.${name} must be a list.`);
+      if (!Array.isArray(template))
+        throw new EngineError('TOKENIZER_BAD_CONFIG', `tokenizer.json post_processor.${name} must be a list.`);
       return template.map((entry): TemplatePiece => {
         if (isRecord(entry) && isRecord(entry.SpecialToken)) {
           const { id, type_id: typeId } = entry.SpecialToken;
@@ -862,15 +923,23 @@ function parseTokenizerJson(json: unknown): { vocab: Vocab; config: Partial<Bert
           if (isRecord(definition) && Array.isArray(definition.tokens) && definition.tokens.length !== 1) {
             throw unsupported('multi-token template special', id);
           }
-          const token = isRecord(definition) && Array.isArray(definition.tokens) ? String(definition.tokens[0]) : String(id);
+          const token =
+            isRecord(definition) && Array.isArray(definition.tokens) ? String(definition.tokens[0]) : String(id);
           return { kind: 'special', token, typeId: Number(typeId ?? 0) };
         }
         if (isRecord(entry) && isRecord(entry.Sequence)) {
           const { id, type_id: typeId } = entry.Sequence;
-          if (id !== 'A' && id !== 'B') throw new EngineError('TOKENIZER_BAD_CONFIG', `tokenizer.json template sequence id ${JSON.stringify(id)} must be "A" or "B".`);
+          if (id !== 'A' && id !== 'B')
+            throw new EngineError(
+              'TOKENIZER_BAD_CONFIG',
+              `tokenizer.json template sequence id ${JSON.stringify(id)} must be "A" or "B".`,
+            );
           return { kind: 'sequence', sequence: id, typeId: Number(typeId ?? 0) };
         }
-        throw new EngineError('TOKENIZER_BAD_CONFIG', `tokenizer.json post_processor.${name} has an unknown piece ${JSON.stringify(entry)}.`);
+        throw new EngineError(
+          'TOKENIZER_BAD_CONFIG',
+          `tokenizer.json post_processor.${name} has an unknown piece ${JSON.stringify(entry)}.`,
+        );
       });
     };
     config.singleTemplate = toPieces(post.single, 'single');
@@ -895,10 +964,19 @@ function parseTokenizerJson(json: unknown): { vocab: Vocab; config: Partial<Bert
   }
 
   if (isRecord(json.padding) && typeof json.padding.pad_token === 'string') config.padToken = json.padding.pad_token;
-  if (isRecord(json.decoder) && typeof json.decoder.cleanup === 'boolean') config.cleanUpTokenizationSpaces = json.decoder.cleanup;
-  const mask = special.find((token) => token === DEFAULT_BERT_TOKENIZER_CONFIG.maskToken) ?? (vocab.tokenToId.has('[MASK]') ? '[MASK]' : null);
+  if (isRecord(json.decoder) && typeof json.decoder.cleanup === 'boolean')
+    config.cleanUpTokenizationSpaces = json.decoder.cleanup;
+  const mask =
+    special.find((token) => token === DEFAULT_BERT_TOKENIZER_CONFIG.maskToken) ??
+    (vocab.tokenToId.has('[MASK]') ? '[MASK]' : null);
   config.maskToken = mask;
-  const named = new Set([config.unkToken ?? '[UNK]', config.clsToken ?? '[CLS]', config.sepToken ?? '[SEP]', config.padToken ?? '[PAD]', mask]);
+  const named = new Set([
+    config.unkToken ?? '[UNK]',
+    config.clsToken ?? '[CLS]',
+    config.sepToken ?? '[SEP]',
+    config.padToken ?? '[PAD]',
+    mask,
+  ]);
   config.additionalSpecialTokens = special.filter((token) => !named.has(token));
   return { vocab, config, neverSplit };
 }

@@ -57,8 +57,19 @@ describe('golden cases (Xenova/bert-base-uncased)', () => {
   it('has the same configuration from both files', () => {
     const a = fromVocab.config;
     const b = fromJson.config;
-    expect([b.lowercase, b.stripAccents, b.handleChineseChars, b.cleanText]).toEqual([a.lowercase, a.stripAccents, a.handleChineseChars, a.cleanText]);
+    expect([b.lowercase, b.stripAccents, b.handleChineseChars, b.cleanText]).toEqual([
+      a.lowercase,
+      a.stripAccents,
+      a.handleChineseChars,
+      a.cleanText,
+    ]);
     expect(fromJson.toVocabTxt()).toBe(fromVocab.toVocabTxt());
-    expect([fromJson.clsTokenId, fromJson.sepTokenId, fromJson.padTokenId, fromJson.unkTokenId, fromJson.maskTokenId]).toEqual([101, 102, 0, 100, 103]);
+    expect([
+      fromJson.clsTokenId,
+      fromJson.sepTokenId,
+      fromJson.padTokenId,
+      fromJson.unkTokenId,
+      fromJson.maskTokenId,
+    ]).toEqual([101, 102, 0, 100, 103]);
   });
 });

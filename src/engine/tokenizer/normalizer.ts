@@ -59,7 +59,8 @@ const ASCII_WORD = 0;
 const ASCII_SPACE = 1;
 const ASCII_PUNCT = 2;
 const ASCII_CLASS = new Uint8Array(128);
-for (let c = 0; c < 128; c++) ASCII_CLASS[c] = isWhitespace(c) ? ASCII_SPACE : isPunctuation(c) ? ASCII_PUNCT : ASCII_WORD;
+for (let c = 0; c < 128; c++)
+  ASCII_CLASS[c] = isWhitespace(c) ? ASCII_SPACE : isPunctuation(c) ? ASCII_PUNCT : ASCII_WORD;
 
 /** Text the fast path can handle: printable ASCII, space, tab, newline, carriage return. */
 const NOT_PLAIN_ASCII = /[^\t\n\r\x20-\x7e]/;
@@ -142,7 +143,7 @@ export class BertPreTokenizer {
       word += piece;
     };
 
-    for (let i = from; i < to; ) {
+    for (let i = from; i < to;) {
       let cp = text.charCodeAt(i);
       let width = 1;
       if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < to) {

@@ -68,7 +68,8 @@ function compareAll(
   pairs: boolean,
   truncation?: { maxLength: number; strategy: TruncationStrategy },
 ): { failures: string[]; compared: number; errors: number; truncated: number } {
-  if (truncation) oracle.setTruncation(truncation.maxLength, { strategy: ORACLE_STRATEGY[truncation.strategy] as never });
+  if (truncation)
+    oracle.setTruncation(truncation.maxLength, { strategy: ORACLE_STRATEGY[truncation.strategy] as never });
   else oracle.disableTruncation();
   const failures: string[] = [];
   let compared = 0;
@@ -76,12 +77,16 @@ function compareAll(
   let truncated = 0;
   const count = pairs ? texts.length - 1 : texts.length;
   for (let i = 0; i < count; i++) {
-    if (pairs && truncation && i % (TRUNCATED_PAIR_SAMPLING[datasetOf[i]] ?? TRUNCATED_PAIR_DEFAULT_SAMPLING) !== 0) continue;
+    if (pairs && truncation && i % (TRUNCATED_PAIR_SAMPLING[datasetOf[i]] ?? TRUNCATED_PAIR_DEFAULT_SAMPLING) !== 0)
+      continue;
     const first = texts[i];
     const second = pairs ? texts[i + 1] : null;
     let expected: ReturnType<typeof oracleView> | 'error';
     try {
-      expected = oracleView(oracle.postProcess(raw[i], pairs ? raw[i + 1] : null, true), second === null ? [first] : [first, second]);
+      expected = oracleView(
+        oracle.postProcess(raw[i], pairs ? raw[i + 1] : null, true),
+        second === null ? [first] : [first, second],
+      );
     } catch {
       expected = 'error';
     }
@@ -90,7 +95,13 @@ function compareAll(
     else if (truncation && expected.ids.length === truncation.maxLength) truncated++;
     let actual: ReturnType<typeof view> | 'error';
     try {
-      actual = view(ours.encode(first, second, truncation ? { truncation: truncation.strategy, maxLength: truncation.maxLength } : {}));
+      actual = view(
+        ours.encode(
+          first,
+          second,
+          truncation ? { truncation: truncation.strategy, maxLength: truncation.maxLength } : {},
+        ),
+      );
     } catch {
       actual = 'error';
     }

@@ -106,7 +106,11 @@ export function codePointToUtf16(text: string): number[] {
 }
 
 /** Converts oracle offsets (code points into `text`) to UTF-16 offsets; special tokens stay [0, 0]. */
-export function oracleOffsetsToUtf16(offsets: number[][], texts: string[], sequenceIds: (number | null | undefined)[]): [number, number][] {
+export function oracleOffsetsToUtf16(
+  offsets: number[][],
+  texts: string[],
+  sequenceIds: (number | null | undefined)[],
+): [number, number][] {
   const maps = texts.map((text) => (/[\ud800-\udfff]/.test(text) ? codePointToUtf16(text) : null));
   return offsets.map(([start, end], k) => {
     const sequence = sequenceIds[k];

@@ -20,7 +20,17 @@ const tokenizerJsonPath = path.resolve(process.cwd(), '../shared/data/tokenizer/
 const base = JSON.parse(fs.readFileSync(tokenizerJsonPath, 'utf8')) as Record<string, unknown>;
 
 function normalizerWith(settings: Record<string, boolean>) {
-  const json = { ...base, normalizer: { type: 'BertNormalizer', clean_text: false, handle_chinese_chars: false, strip_accents: false, lowercase: false, ...settings } };
+  const json = {
+    ...base,
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: false,
+      handle_chinese_chars: false,
+      strip_accents: false,
+      lowercase: false,
+      ...settings,
+    },
+  };
   const normalizer = Tokenizer.fromString(JSON.stringify(json)).getNormalizer();
   if (normalizer === null) throw new Error('no normalizer');
   return normalizer;
@@ -28,7 +38,8 @@ function normalizerWith(settings: Record<string, boolean>) {
 
 const SEPARATOR = '|'; // ASCII punctuation: neither removed nor changed by any of the settings
 const codePoints: number[] = [];
-for (let cp = 0; cp < 0x110000; cp++) if ((cp < 0xd800 || cp > 0xdfff) && cp !== SEPARATOR.codePointAt(0)) codePoints.push(cp);
+for (let cp = 0; cp < 0x110000; cp++)
+  if ((cp < 0xd800 || cp > 0xdfff) && cp !== SEPARATOR.codePointAt(0)) codePoints.push(cp);
 
 /** Normalises every code point (in chunks joined by the separator), returning one result per code point. */
 function normalizeEach(settings: Record<string, boolean>): string[] {
@@ -36,7 +47,9 @@ function normalizeEach(settings: Record<string, boolean>): string[] {
   const out: string[] = [];
   for (let i = 0; i < codePoints.length; i += 4096) {
     const chunk = codePoints.slice(i, i + 4096);
-    const parts = normalizer.normalizeString(chunk.map((cp) => String.fromCodePoint(cp)).join(SEPARATOR)).split(SEPARATOR);
+    const parts = normalizer
+      .normalizeString(chunk.map((cp) => String.fromCodePoint(cp)).join(SEPARATOR))
+      .split(SEPARATOR);
     if (parts.length !== chunk.length) throw new Error(`separator lost near U+${chunk[0].toString(16)}`);
     out.push(...parts);
   }
@@ -49,7 +62,9 @@ const control = codePoints.filter((_, k) => cleaned[k] === '');
 
 // Removed by strip_accents although already in NFD: Rust's non-spacing marks (Mn).
 const stripped = normalizeEach({ strip_accents: true });
-const nonspacing = codePoints.filter((cp, k) => stripped[k] === '' && String.fromCodePoint(cp).normalize('NFD') === String.fromCodePoint(cp));
+const nonspacing = codePoints.filter(
+  (cp, k) => stripped[k] === '' && String.fromCodePoint(cp).normalize('NFD') === String.fromCodePoint(cp),
+);
 
 // Split off by BertPreTokenizer: Rust's punctuation (ASCII punctuation + P* categories).
 const preTokenizer = Tokenizer.fromString(JSON.stringify(base)).getPreTokenizer();
@@ -57,7 +72,9 @@ if (preTokenizer === null) throw new Error('no pre-tokenizer');
 const punctuation: number[] = [SEPARATOR.codePointAt(0) as number];
 for (let i = 0; i < codePoints.length; i += 4096) {
   const chunk = codePoints.slice(i, i + 4096);
-  const words = preTokenizer.preTokenizeString(chunk.map((cp) => 'a' + String.fromCodePoint(cp)).join(' ')).map(([word]) => word);
+  const words = preTokenizer
+    .preTokenizeString(chunk.map((cp) => 'a' + String.fromCodePoint(cp)).join(' '))
+    .map(([word]) => word);
   let w = 0;
   for (const cp of chunk) {
     const ch = String.fromCodePoint(cp);
@@ -65,7 +82,8 @@ for (let i = 0; i < codePoints.length; i += 4096) {
     else if (words[w] === 'a' && words[w + 1] === ch) {
       punctuation.push(cp);
       w += 2;
-    } else if (words[w] === 'a') w += 1; // whitespace: only "a" remains
+    } else if (words[w] === 'a')
+      w += 1; // whitespace: only "a" remains
     else throw new Error(`unexpected pre-tokenisation near U+${cp.toString(16)}`);
   }
 }
@@ -84,7 +102,15 @@ function toRanges(sorted: number[]): number[] {
 function format(name: string, doc: string, sorted: number[]): string {
   const ranges = toRanges(sorted);
   const lines: string[] = [];
-  for (let i = 0; i < ranges.length; i += 12) lines.push('  ' + ranges.slice(i, i + 12).map((n) => '0x' + n.toString(16)).join(', ') + ',');
+  for (let i = 0; i < ranges.length; i += 12)
+    lines.push(
+      '  ' +
+        ranges
+          .slice(i, i + 12)
+          .map((n) => '0x' + n.toString(16))
+          .join(', ') +
+        ',',
+    );
   return `/** ${doc} (${sorted.length} code points, ${ranges.length / 2} ranges). */\nexport const ${name}: readonly number[] = [\n${lines.join('\n')}\n];\n`;
 }
 
@@ -98,4 +124,6 @@ ${format('RUST_NONSPACING_MARK_RANGES', 'Characters strip_accents removes after 
 ${format('RUST_PUNCTUATION_RANGES', 'Characters BertPreTokenizer isolates (ASCII punctuation and the Rust P* tables)', punctuation)}`;
 const target = path.join(path.dirname(new URL(import.meta.url).pathname), 'unicode-tables.ts');
 fs.writeFileSync(target, output);
-console.log(`wrote ${target}: control ${control.length}, nonspacing ${nonspacing.length}, punctuation ${punctuation.length}`);
+console.log(
+  `wrote ${target}: control ${control.length}, nonspacing ${nonspacing.length}, punctuation ${punctuation.length}`,
+);

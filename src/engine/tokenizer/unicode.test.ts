@@ -11,7 +11,9 @@ import { createRequire } from 'node:module';
 import { BertTokenizer } from './index';
 import { TOKENIZER_JSON_PATH, oracleOffsetsToUtf16, readText } from './test-support';
 
-const baseJson = JSON.parse(readText(TOKENIZER_JSON_PATH)) as Record<string, unknown> & { normalizer: Record<string, unknown> };
+const baseJson = JSON.parse(readText(TOKENIZER_JSON_PATH)) as Record<string, unknown> & {
+  normalizer: Record<string, unknown>;
+};
 
 function oracleFrom(json: unknown): OracleTokenizer {
   const require = createRequire(import.meta.url);
@@ -56,13 +58,17 @@ async function mismatches(normalizer: Record<string, unknown>, texts: string[]):
     const want = expected[i];
     if (JSON.stringify(actual.ids) !== JSON.stringify(want.getIds())) {
       const k = actual.ids.findIndex((id, j) => id !== want.getIds()[j]);
-      failures.push(`ids differ in chunk ${i} at token ${k}: ${JSON.stringify(actual.tokens.slice(k - 2, k + 3))} vs ${JSON.stringify(want.getTokens().slice(k - 2, k + 3))}`);
+      failures.push(
+        `ids differ in chunk ${i} at token ${k}: ${JSON.stringify(actual.tokens.slice(k - 2, k + 3))} vs ${JSON.stringify(want.getTokens().slice(k - 2, k + 3))}`,
+      );
       return;
     }
     const wantOffsets = oracleOffsetsToUtf16(want.getOffsets(), [text], want.getSequenceIds());
     if (JSON.stringify(actual.offsets) !== JSON.stringify(wantOffsets)) {
       const k = actual.offsets.findIndex(([s, e], j) => s !== wantOffsets[j][0] || e !== wantOffsets[j][1]);
-      failures.push(`offsets differ in chunk ${i} at token ${k} (${actual.tokens[k]}): ${JSON.stringify(actual.offsets[k])} vs ${JSON.stringify(wantOffsets[k])}`);
+      failures.push(
+        `offsets differ in chunk ${i} at token ${k} (${actual.tokens[k]}): ${JSON.stringify(actual.offsets[k])} vs ${JSON.stringify(wantOffsets[k])}`,
+      );
     }
   });
   return failures;

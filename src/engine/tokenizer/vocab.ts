@@ -53,7 +53,10 @@ export function vocabFromIdMap(entries: Iterable<[string, number]>, source: stri
   const idToToken: string[] = [];
   for (const [token, id] of entries) {
     if (!Number.isInteger(id) || id < 0) {
-      throw new EngineError('TOKENIZER_BAD_VOCAB', `${source}: token ${JSON.stringify(token)} has invalid id ${String(id)}.`);
+      throw new EngineError(
+        'TOKENIZER_BAD_VOCAB',
+        `${source}: token ${JSON.stringify(token)} has invalid id ${String(id)}.`,
+      );
     }
     const existingToken = idToToken[id];
     if (existingToken !== undefined && existingToken !== token) {

@@ -20,7 +20,14 @@ describe('trainWordPiece', () => {
     const result = trainWordPiece(TOY, { vocabSize: 22 });
     const alphabet = ['u', 'g', 'p', 'n', 'h', 's', 'b'];
     expect(result.alphabet).toEqual(alphabet);
-    expect(result.tokens).toEqual([...DEFAULT_SPECIAL_TOKENS, ...alphabet, ...alphabet.map((c) => `##${c}`), '##ug', '##un', 'hug']);
+    expect(result.tokens).toEqual([
+      ...DEFAULT_SPECIAL_TOKENS,
+      ...alphabet,
+      ...alphabet.map((c) => `##${c}`),
+      '##ug',
+      '##un',
+      'hug',
+    ]);
     expect(result.merges).toBe(3);
     expect(result.stoppedEarly).toBeNull();
   });
@@ -29,7 +36,14 @@ describe('trainWordPiece', () => {
     const { tokens } = trainWordPiece(TOY, { vocabSize: 22 });
     const tokenizer = BertTokenizer.fromVocabTxt(`${tokens.join('\n')}\n`);
     expect(tokenizer.tokenToId('[PAD]')).toBe(0);
-    expect(tokenizer.encode('hugs bun pug', null, { addSpecialTokens: false }).tokens).toEqual(['hug', '##s', 'b', '##un', 'p', '##ug']);
+    expect(tokenizer.encode('hugs bun pug', null, { addSpecialTokens: false }).tokens).toEqual([
+      'hug',
+      '##s',
+      'b',
+      '##un',
+      'p',
+      '##ug',
+    ]);
     // A character never seen cannot be covered: the word becomes [UNK].
     expect(tokenizer.encode('hux', null, { addSpecialTokens: false }).tokens).toEqual(['[UNK]']);
   });

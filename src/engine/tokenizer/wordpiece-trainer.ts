@@ -40,7 +40,12 @@ export interface WordPieceTrainerOptions {
 }
 
 /** Normaliser settings of an uncased BERT (lower-case, strip accents), the default of `WordCounter`. */
-export const UNCASED_NORMALIZER: NormalizerConfig = { cleanText: true, handleChineseChars: true, stripAccents: true, lowercase: true };
+export const UNCASED_NORMALIZER: NormalizerConfig = {
+  cleanText: true,
+  handleChineseChars: true,
+  stripAccents: true,
+  lowercase: true,
+};
 
 /** Counts the pre-tokenised words of texts fed to it, with BERT's normalisation. */
 export class WordCounter {
@@ -142,21 +147,36 @@ const pairKey = (a: number, b: number): number => a * SYMBOL_LIMIT + b;
  * Learns a WordPiece vocabulary from word counts (see the file comment). Deterministic: the same
  * counts and options give the same vocabulary.
  */
-export function trainWordPiece(wordCounts: ReadonlyMap<string, number>, options: WordPieceTrainerOptions): WordPieceTrainingResult {
+export function trainWordPiece(
+  wordCounts: ReadonlyMap<string, number>,
+  options: WordPieceTrainerOptions,
+): WordPieceTrainingResult {
   const prefix = options.continuingSubwordPrefix ?? '##';
   const specials = options.specialTokens ?? DEFAULT_SPECIAL_TOKENS;
   const minFrequency = options.minFrequency ?? 2;
   const maxAlphabet = options.maxAlphabet ?? 1000;
   const target = options.vocabSize;
-  if (!Number.isInteger(target) || target >= SYMBOL_LIMIT) throw new EngineError('VOCAB_BAD_OPTION', `The vocabulary size must be an integer below ${SYMBOL_LIMIT}, got ${target}.`);
-  if (new Set(specials).size !== specials.length) throw new EngineError('VOCAB_BAD_OPTION', `The special tokens repeat: ${specials.join(', ')}.`);
-  if (wordCounts.size === 0) throw new EngineError('VOCAB_EMPTY_CORPUS', 'The corpus has no words: give text files with at least a few thousand words.');
+  if (!Number.isInteger(target) || target >= SYMBOL_LIMIT)
+    throw new EngineError(
+      'VOCAB_BAD_OPTION',
+      `The vocabulary size must be an integer below ${SYMBOL_LIMIT}, got ${target}.`,
+    );
+  if (new Set(specials).size !== specials.length)
+    throw new EngineError('VOCAB_BAD_OPTION', `The special tokens repeat: ${specials.join(', ')}.`);
+  if (wordCounts.size === 0)
+    throw new EngineError(
+      'VOCAB_EMPTY_CORPUS',
+      'The corpus has no words: give text files with at least a few thousand words.',
+    );
 
   // Alphabet: characters by total count, most frequent first (ties by code point).
   const charCounts = new Map<string, number>();
   for (const [word, count] of wordCounts) for (const ch of word) charCounts.set(ch, (charCounts.get(ch) ?? 0) + count);
   const byCount = [...charCounts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const alphabet = byCount.filter(([, n]) => n >= minFrequency).slice(0, maxAlphabet).map(([ch]) => ch);
+  const alphabet = byCount
+    .filter(([, n]) => n >= minFrequency)
+    .slice(0, maxAlphabet)
+    .map(([ch]) => ch);
   // Every kept character in both forms (word-initial and continuation), so any word over the
   // alphabet can be covered; the special tokens come first.
   const minimum = specials.length + 2 * alphabet.length;

@@ -85,7 +85,10 @@ export class WordPiece {
           break;
         }
         // Step back one code point, never splitting a surrogate pair (Rust steps by `char`).
-        end -= isLowSurrogate(word.charCodeAt(end - 1)) && end - 2 >= start && isHighSurrogate(word.charCodeAt(end - 2)) ? 2 : 1;
+        end -=
+          isLowSurrogate(word.charCodeAt(end - 1)) && end - 2 >= start && isHighSurrogate(word.charCodeAt(end - 2))
+            ? 2
+            : 1;
       }
       if (matchedId < 0) return unknown;
       pieces.push(matchedId, start, end);

@@ -11,13 +11,18 @@ import {
   type Example,
 } from './data';
 
-const ex = (text: string, label: string | null, textPair?: string): Example => ({ text, label, ...(textPair !== undefined ? { textPair } : {}) });
+const ex = (text: string, label: string | null, textPair?: string): Example => ({
+  text,
+  label,
+  ...(textPair !== undefined ? { textPair } : {}),
+});
 
 function dataset(counts: Record<string, number>): Example[] {
   const out: Example[] = [];
   // interleave classes so input order is not grouped
   const max = Math.max(...Object.values(counts));
-  for (let i = 0; i < max; i++) for (const [label, n] of Object.entries(counts)) if (i < n) out.push(ex(`${label} text ${i}`, label));
+  for (let i = 0; i < max; i++)
+    for (const [label, n] of Object.entries(counts)) if (i < n) out.push(ex(`${label} text ${i}`, label));
   return out;
 }
 
@@ -134,7 +139,10 @@ describe('validateTrainingData', () => {
 
   it('counts over-long texts given a token-length function', () => {
     const train = [ex('a b c', 'x'), ex('a b c d e f g', 'y'), ex('a', 'x')];
-    const r = validateTrainingData(train, undefined, { tokenLength: (e) => e.text.split(' ').length + 2, maxLength: 6 });
+    const r = validateTrainingData(train, undefined, {
+      tokenLength: (e) => e.text.split(' ').length + 2,
+      maxLength: 6,
+    });
     const long = r.issues.find((i) => i.code === 'TEXT_TOO_LONG')!;
     expect(long.rows).toEqual([1]);
     expect(long.severity).toBe('info');
@@ -198,12 +206,14 @@ describe('makeBatches', () => {
     const tValues = new Set(batches.map((b) => b.seqLen));
     expect(tValues.size).toBeLessThanOrEqual(8);
     // bucketing reduces padding compared to no sorting at all (window of one batch)
-    const pad = (bs: ReturnType<typeof makeBatches>) => bs.reduce((s, b) => s + b.attentionMask.length - b.attentionMask.reduce((a, x) => a + x, 0), 0);
+    const pad = (bs: ReturnType<typeof makeBatches>) =>
+      bs.reduce((s, b) => s + b.attentionMask.length - b.attentionMask.reduce((a, x) => a + x, 0), 0);
     expect(pad(batches)).toBeLessThan(pad(makeBatches(data, { ...opts, sortWindowBatches: 1 })));
   });
 
   it('is seeded: same seed+epoch identical, other epoch or seed different', () => {
-    const order = (o: Partial<typeof opts>) => makeBatches(data, { ...opts, ...o }).flatMap((b) => Array.from(b.indices));
+    const order = (o: Partial<typeof opts>) =>
+      makeBatches(data, { ...opts, ...o }).flatMap((b) => Array.from(b.indices));
     expect(order({})).toEqual(order({}));
     expect(order({ epoch: 1 })).not.toEqual(order({}));
     expect(order({ seed: 2 })).not.toEqual(order({}));
@@ -225,7 +235,9 @@ describe('makeBatches', () => {
   });
 
   it('rejects over-long examples and bad options with EngineError', () => {
-    expect(() => makeBatches([{ inputIds: new Array(70).fill(1), label: 0 }], opts)).toThrow(/example 0 has 70 tokens.*maxLength is 64/);
+    expect(() => makeBatches([{ inputIds: new Array(70).fill(1), label: 0 }], opts)).toThrow(
+      /example 0 has 70 tokens.*maxLength is 64/,
+    );
     expect(() => makeBatches(data, { ...opts, batchSize: 0 })).toThrow(EngineError);
     expect(() => makeBatches([{ inputIds: [1, 2], tokenTypeIds: [0], label: 0 }], opts)).toThrow(/same length/);
     expect(makeBatches([], opts)).toEqual([]);

@@ -86,7 +86,10 @@ export function stratifiedSplit(examples: readonly Example[], options: SplitOpti
   const devFraction = options.devFraction ?? 0.2;
   const seed = options.seed ?? 0;
   if (!(devFraction >= 0 && devFraction < 1)) {
-    throw new EngineError('SPLIT_BAD_FRACTION', `devFraction must be in [0, 1), got ${devFraction}. Use e.g. 0.2 for an 80/20 split.`);
+    throw new EngineError(
+      'SPLIT_BAD_FRACTION',
+      `devFraction must be in [0, 1), got ${devFraction}. Use e.g. 0.2 for an 80/20 split.`,
+    );
   }
   const rng = new Rng(seed);
   const byClass = new Map<string, number[]>();
@@ -366,7 +369,8 @@ export function validateTrainingData(
       set: 'dev',
       rows: leakDev,
       message: `${leakDev.length} dev row(s) have the same text as a training row: ${rowList(leakDev, base)}.`,
-      action: 'They are dropped from dev, because scoring the model on rows it trained on would overstate its accuracy.',
+      action:
+        'They are dropped from dev, because scoring the model on rows it trained on would overstate its accuracy.',
     });
     for (const [label, rows] of missingByLabel) {
       add({
@@ -500,7 +504,10 @@ export function makeBatches(encoded: readonly EncodedExample[], options: BatchOp
   encoded.forEach((ex, i) => {
     const len = ex.inputIds.length;
     if (len === 0) {
-      throw new EngineError('BATCH_EMPTY_EXAMPLE', `Encoded example ${i} has no tokens; every example needs at least [CLS] and [SEP].`);
+      throw new EngineError(
+        'BATCH_EMPTY_EXAMPLE',
+        `Encoded example ${i} has no tokens; every example needs at least [CLS] and [SEP].`,
+      );
     }
     if (len > maxLength) {
       throw new EngineError(
@@ -579,11 +586,24 @@ export function countDistinctShapes(batches: readonly Pick<Batch, 'batchSize' | 
 }
 
 /** A batch from already padded rows (e.g. golden fixtures): [B][T] ids, type ids and mask, labels [B]. */
-export function batchFromRows(rows: { inputIds: number[][]; tokenTypeIds: number[][]; attentionMask: number[][]; labels: number[] }): Batch {
+export function batchFromRows(rows: {
+  inputIds: number[][];
+  tokenTypeIds: number[][];
+  attentionMask: number[][];
+  labels: number[];
+}): Batch {
   const B = rows.inputIds.length;
   const T = rows.inputIds[0]?.length ?? 0;
-  if (rows.tokenTypeIds.length !== B || rows.attentionMask.length !== B || rows.labels.length !== B || rows.inputIds.some((r) => r.length !== T)) {
-    throw new EngineError('BATCH_BAD_ROWS', `batchFromRows needs ${B} rows of ${T} ids, type ids and mask values and ${B} labels.`);
+  if (
+    rows.tokenTypeIds.length !== B ||
+    rows.attentionMask.length !== B ||
+    rows.labels.length !== B ||
+    rows.inputIds.some((r) => r.length !== T)
+  ) {
+    throw new EngineError(
+      'BATCH_BAD_ROWS',
+      `batchFromRows needs ${B} rows of ${T} ids, type ids and mask values and ${B} labels.`,
+    );
   }
   return {
     inputIds: Int32Array.from(rows.inputIds.flat()),

@@ -78,7 +78,10 @@ describe('defaults', () => {
   });
 
   it('suggestTrainingConfig is consistent', () => {
-    const cfg = suggestTrainingConfig({ nTrain: 40, nDev: 10, tokenLengths: Array.from({ length: 40 }, (_, i) => 10 + i) }, { hiddenSize: 128, maxPositionEmbeddings: 512 });
+    const cfg = suggestTrainingConfig(
+      { nTrain: 40, nDev: 10, tokenLengths: Array.from({ length: 40 }, (_, i) => 10 + i) },
+      { hiddenSize: 128, maxPositionEmbeddings: 512 },
+    );
     expect(cfg.maxLength).toBe(48); // p95 of 10..49 is 48
     expect(cfg.batchSize).toBe(8);
     expect(cfg.stepsPerEpoch).toBe(5);

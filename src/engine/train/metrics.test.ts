@@ -41,7 +41,13 @@ describe('computeMetrics', () => {
     // d: no support, no predictions -> all 0 and left out of macro-F1
     expect(d).toEqual({ label: 'd', precision: 0, recall: 0, f1: 0, support: 0, predicted: 0 });
     expect(m.macroF1).toBeCloseTo((4 / 7 + 0.4 + 0) / 3, 12);
-    expect(m.predictions[3]).toEqual({ index: 3, trueLabel: 'b', predLabel: 'a', confidence: 0.5, probs: [0.5, 0.4, 0.1, 0] });
+    expect(m.predictions[3]).toEqual({
+      index: 3,
+      trueLabel: 'b',
+      predLabel: 'a',
+      confidence: 0.5,
+      probs: [0.5, 0.4, 0.1, 0],
+    });
   });
 
   it('accepts a flat Float32Array [N*C] and gives the same result', () => {
@@ -61,7 +67,15 @@ describe('computeMetrics', () => {
   });
 
   it('perfect predictions give 1s', () => {
-    const m = computeMetrics([0, 1, 1], [[0.9, 0.1], [0.2, 0.8], [0.4, 0.6]], ['x', 'y']);
+    const m = computeMetrics(
+      [0, 1, 1],
+      [
+        [0.9, 0.1],
+        [0.2, 0.8],
+        [0.4, 0.6],
+      ],
+      ['x', 'y'],
+    );
     expect(m.accuracy).toBe(1);
     expect(m.macroF1).toBe(1);
   });

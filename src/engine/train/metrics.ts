@@ -74,7 +74,10 @@ export function computeMetrics(
     if (flat) return Array.from((probs as Float32Array).subarray(i * C, (i + 1) * C));
     const r = (probs as readonly (readonly number[])[])[i];
     if (r.length !== C) {
-      throw new EngineError('METRICS_BAD_INPUT', `probs row ${i} has ${r.length} values; expected ${C} (one per label).`);
+      throw new EngineError(
+        'METRICS_BAD_INPUT',
+        `probs row ${i} has ${r.length} values; expected ${C} (one per label).`,
+      );
     }
     return Array.from(r);
   };
@@ -85,7 +88,10 @@ export function computeMetrics(
   for (let i = 0; i < N; i++) {
     const t = yTrue[i];
     if (!Number.isInteger(t) || t < 0 || t >= C) {
-      throw new EngineError('METRICS_BAD_INPUT', `yTrue[${i}] = ${t} is not a class index in [0, ${C}); unlabeled rows cannot be scored.`);
+      throw new EngineError(
+        'METRICS_BAD_INPUT',
+        `yTrue[${i}] = ${t} is not a class index in [0, ${C}); unlabeled rows cannot be scored.`,
+      );
     }
     const p = row(i);
     let best = 0;

@@ -12,7 +12,15 @@ beforeAll(async () => {
  *   θ ← θ − γλθ;  m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;
  *   m̂ = m/(1−β1^t);  v̂ = v/(1−β2^t);  θ ← θ − γ m̂ / (sqrt(v̂) + ε)
  */
-function referenceAdamW(p0: number[], grads: number[][], lr: number, wd: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): number[][] {
+function referenceAdamW(
+  p0: number[],
+  grads: number[][],
+  lr: number,
+  wd: number,
+  b1 = 0.9,
+  b2 = 0.999,
+  eps = 1e-8,
+): number[][] {
   const p = p0.slice();
   const m = p.map(() => 0);
   const v = p.map(() => 0);
@@ -86,10 +94,23 @@ describe('AdamW', () => {
   });
 
   it('default decay predicate excludes biases and LayerNorm parameters', () => {
-    for (const n of ['bert.encoder.layer.0.attention.self.query.bias', 'classifier.bias', 'bert.embeddings.LayerNorm.weight', 'embeddings.LayerNorm.gamma', 'encoder.layer.3.output.LayerNorm.beta', 'ln_f.weight', 'layer_norm.weight']) {
+    for (const n of [
+      'bert.encoder.layer.0.attention.self.query.bias',
+      'classifier.bias',
+      'bert.embeddings.LayerNorm.weight',
+      'embeddings.LayerNorm.gamma',
+      'encoder.layer.3.output.LayerNorm.beta',
+      'ln_f.weight',
+      'layer_norm.weight',
+    ]) {
       expect(defaultDecay(n), n).toBe(false);
     }
-    for (const n of ['bert.encoder.layer.0.attention.self.query.weight', 'bert.embeddings.word_embeddings.weight', 'classifier.weight', 'pooler.dense.weight']) {
+    for (const n of [
+      'bert.encoder.layer.0.attention.self.query.weight',
+      'bert.embeddings.word_embeddings.weight',
+      'classifier.weight',
+      'pooler.dense.weight',
+    ]) {
       expect(defaultDecay(n), n).toBe(true);
     }
     const x = tf.variable(tf.zeros([2]), true, `x-${Math.random()}`);
@@ -102,7 +123,13 @@ describe('AdamW', () => {
   it('skips parameters without a gradient and rejects unknown names and wrong shapes', () => {
     const a = tf.variable(tf.tensor1d([1, 2]), true, `a-${Math.random()}`);
     const b = tf.variable(tf.tensor1d([3, 4]), true, `b-${Math.random()}`);
-    const opt = new AdamW([{ name: 'a', variable: a }, { name: 'b', variable: b }], { weightDecay: 0.5, maxGradNorm: 0 });
+    const opt = new AdamW(
+      [
+        { name: 'a', variable: a },
+        { name: 'b', variable: b },
+      ],
+      { weightDecay: 0.5, maxGradNorm: 0 },
+    );
     const g = { a: tf.tensor1d([1, 1]) };
     opt.step(g, 0.1);
     expect(Array.from(b.dataSync())).toEqual([3, 4]); // no decay either
@@ -157,7 +184,9 @@ describe('AdamW', () => {
     tf.tidy(() => void opt2.step({ w: tf.tensor1d(G[2]) }, 0.01));
     expect(Array.from(await p2.data())).toEqual(Array.from(await p1.data()));
     expect(Array.from(await p1.data())[0]).toBeCloseTo(referenceAdamW(P0, G, 0.01, 0.01)[2][0], 6);
-    expect(() => opt2.importState({ step: 1, slots: [{ name: 'w', shape: [3], m: new Float32Array(3), v: new Float32Array(3) }] })).toThrow(/shape \[3\]/);
+    expect(() =>
+      opt2.importState({ step: 1, slots: [{ name: 'w', shape: [3], m: new Float32Array(3), v: new Float32Array(3) }] }),
+    ).toThrow(/shape \[3\]/);
     expect(() => opt2.importState({ step: 1, slots: [] })).toThrow(/no entry for parameter "w"/);
     opt1.dispose();
     opt2.dispose();
@@ -171,12 +200,21 @@ describe('AdamW', () => {
     const bias = tf.tidy(() => tf.variable(tf.zeros([3]), true, `bias-${Math.random()}`));
     const x = tf.randomNormal([8, 4], 0, 1, 'float32', 2);
     const y = tf.randomNormal([8, 3], 0, 1, 'float32', 3);
-    const opt = new AdamW([{ name: 'dense.weight', variable: w }, { name: 'dense.bias', variable: bias }], { lr: 0.05 });
+    const opt = new AdamW(
+      [
+        { name: 'dense.weight', variable: w },
+        { name: 'dense.bias', variable: bias },
+      ],
+      { lr: 0.05 },
+    );
     const baseline = tf.memory().numTensors;
     let lastLoss = Infinity;
     let firstLoss = 0;
     for (let s = 0; s < 50; s++) {
-      const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(tf.add(tf.matMul(x, w), bias), y))) as tf.Scalar, [w, bias]);
+      const { value, grads } = tf.variableGrads(
+        () => tf.mean(tf.square(tf.sub(tf.add(tf.matMul(x, w), bias), y))) as tf.Scalar,
+        [w, bias],
+      );
       const named = { 'dense.weight': grads[w.name], 'dense.bias': grads[bias.name] };
       const { gradNorm } = opt.step(named);
       if (s === 0) firstLoss = (await value.data())[0];

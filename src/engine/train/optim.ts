@@ -125,17 +125,29 @@ export class AdamW {
     this.maxGradNorm = options.maxGradNorm ?? 1.0;
     const decay = options.decay ?? defaultDecay;
     for (const [k, val] of Object.entries({ beta1: this.beta1, beta2: this.beta2 })) {
-      if (!(val >= 0 && val < 1)) throw new EngineError('OPTIM_BAD_OPTIONS', `AdamW ${k} must be in [0, 1), got ${val}.`);
+      if (!(val >= 0 && val < 1))
+        throw new EngineError('OPTIM_BAD_OPTIONS', `AdamW ${k} must be in [0, 1), got ${val}.`);
     }
     if (!(this.eps > 0)) throw new EngineError('OPTIM_BAD_OPTIONS', `AdamW eps must be > 0, got ${this.eps}.`);
-    if (!(this.weightDecay >= 0)) throw new EngineError('OPTIM_BAD_OPTIONS', `AdamW weightDecay must be >= 0, got ${this.weightDecay}.`);
-    if (!(this.maxGradNorm >= 0)) throw new EngineError('OPTIM_BAD_OPTIONS', `AdamW maxGradNorm must be >= 0 (0 disables clipping), got ${this.maxGradNorm}.`);
+    if (!(this.weightDecay >= 0))
+      throw new EngineError('OPTIM_BAD_OPTIONS', `AdamW weightDecay must be >= 0, got ${this.weightDecay}.`);
+    if (!(this.maxGradNorm >= 0))
+      throw new EngineError(
+        'OPTIM_BAD_OPTIONS',
+        `AdamW maxGradNorm must be >= 0 (0 disables clipping), got ${this.maxGradNorm}.`,
+      );
     this.params.forEach((p, i) => {
       if (this.indexByName.has(p.name)) {
-        throw new EngineError('OPTIM_DUPLICATE_PARAM', `Parameter name "${p.name}" is given twice to AdamW; names must be unique.`);
+        throw new EngineError(
+          'OPTIM_DUPLICATE_PARAM',
+          `Parameter name "${p.name}" is given twice to AdamW; names must be unique.`,
+        );
       }
       if (p.variable.dtype !== 'float32') {
-        throw new EngineError('OPTIM_BAD_PARAM', `Parameter "${p.name}" has dtype ${p.variable.dtype}; AdamW trains float32 parameters only.`);
+        throw new EngineError(
+          'OPTIM_BAD_PARAM',
+          `Parameter "${p.name}" has dtype ${p.variable.dtype}; AdamW trains float32 parameters only.`,
+        );
       }
       this.indexByName.set(p.name, i);
     });
@@ -166,7 +178,8 @@ export class AdamW {
    * Order: clip (if enabled) → step += 1 → p *= 1 - lr·wd → m, v update → p -= lr/bc1 · m / (sqrt(v)/sqrt(bc2) + eps).
    */
   step(grads: tf.NamedTensorMap, lr: number = this.lr): StepResult {
-    if (this.disposed) throw new EngineError('OPTIM_DISPOSED', 'AdamW.step called after dispose(); create a new optimizer.');
+    if (this.disposed)
+      throw new EngineError('OPTIM_DISPOSED', 'AdamW.step called after dispose(); create a new optimizer.');
     for (const name of Object.keys(grads)) {
       const i = this.indexByName.get(name);
       if (i === undefined) {
@@ -177,7 +190,10 @@ export class AdamW {
       }
       const want = this.params[i].variable.shape;
       if (!sameShape(grads[name].shape, want)) {
-        throw new EngineError('OPTIM_BAD_GRAD', `Gradient "${name}" has shape [${grads[name].shape}] but the parameter is [${want}].`);
+        throw new EngineError(
+          'OPTIM_BAD_GRAD',
+          `Gradient "${name}" has shape [${grads[name].shape}] but the parameter is [${want}].`,
+        );
       }
     }
     this.stepCount += 1;
@@ -204,7 +220,13 @@ export class AdamW {
     return { gradNorm };
   }
 
-  private applyUpdate(i: number, g: tf.Tensor, decayFactor: tf.Scalar | null, stepSize: tf.Scalar, sqrtBc2: tf.Scalar): void {
+  private applyUpdate(
+    i: number,
+    g: tf.Tensor,
+    decayFactor: tf.Scalar | null,
+    stepSize: tf.Scalar,
+    sqrtBc2: tf.Scalar,
+  ): void {
     const { b1, ob1, b2, ob2, eps } = this.consts;
     const p = this.params[i].variable;
     const m = tf.add(tf.mul(this.m[i], b1), tf.mul(g, ob1)); // m = β1·m + (1-β1)·g
@@ -235,13 +257,20 @@ export class AdamW {
    */
   importState(state: AdamWState): void {
     if (!Number.isInteger(state.step) || state.step < 0) {
-      throw new EngineError('OPTIM_BAD_STATE', `Optimizer state has step ${state.step}; expected a non-negative integer.`);
+      throw new EngineError(
+        'OPTIM_BAD_STATE',
+        `Optimizer state has step ${state.step}; expected a non-negative integer.`,
+      );
     }
     const byName = new Map(state.slots.map((s) => [s.name, s]));
     for (const p of this.params) {
       const s = byName.get(p.name);
       const size = p.variable.size;
-      if (!s) throw new EngineError('OPTIM_BAD_STATE', `Optimizer state has no entry for parameter "${p.name}"; was it saved from a different model?`);
+      if (!s)
+        throw new EngineError(
+          'OPTIM_BAD_STATE',
+          `Optimizer state has no entry for parameter "${p.name}"; was it saved from a different model?`,
+        );
       if (!sameShape(s.shape, p.variable.shape) || s.m.length !== size || s.v.length !== size) {
         throw new EngineError(
           'OPTIM_BAD_STATE',
@@ -251,7 +280,10 @@ export class AdamW {
     }
     const extra = state.slots.filter((s) => !this.indexByName.has(s.name)).map((s) => s.name);
     if (extra.length > 0) {
-      throw new EngineError('OPTIM_BAD_STATE', `Optimizer state has entries for unknown parameters: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}.`);
+      throw new EngineError(
+        'OPTIM_BAD_STATE',
+        `Optimizer state has entries for unknown parameters: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}.`,
+      );
     }
     this.params.forEach((p, i) => {
       const s = byName.get(p.name)!;
@@ -302,7 +334,10 @@ export class GradAccumulator {
       if (prev) {
         if (!sameShape(prev.shape, g.shape)) {
           next.dispose();
-          throw new EngineError('ACCUM_BAD_GRAD', `Gradient "${name}" changed shape from [${prev.shape}] to [${g.shape}] between micro-batches.`);
+          throw new EngineError(
+            'ACCUM_BAD_GRAD',
+            `Gradient "${name}" changed shape from [${prev.shape}] to [${g.shape}] between micro-batches.`,
+          );
         }
         prev.dispose();
       }
@@ -319,7 +354,11 @@ export class GradAccumulator {
    * dispose them after the optimizer step.
    */
   take(mode: 'sum' | 'mean' = 'mean'): tf.NamedTensorMap {
-    if (this.adds === 0) throw new EngineError('ACCUM_EMPTY', 'GradAccumulator.take called before any add(); run at least one micro-batch.');
+    if (this.adds === 0)
+      throw new EngineError(
+        'ACCUM_EMPTY',
+        'GradAccumulator.take called before any add(); run at least one micro-batch.',
+      );
     const out: tf.NamedTensorMap = {};
     const scale = 1 / this.totalWeight;
     for (const [name, s] of this.sums) {

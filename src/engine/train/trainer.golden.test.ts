@@ -6,13 +6,26 @@
 import { describe, expect, it } from 'vitest';
 import { labelList } from '../bert/config';
 import { disposeBertParams, loadBertParams } from '../bert';
-import { readGolden as loadGolden, readGoldenConfig as loadGoldenConfig, readGoldenWeights as loadGoldenTensors } from '../bert/test-golden';
+import {
+  readGolden as loadGolden,
+  readGoldenConfig as loadGoldenConfig,
+  readGoldenWeights as loadGoldenTensors,
+} from '../bert/test-golden';
 import { initNodeBackend } from '../tf/node';
 import { batchFromRows, type Batch } from './data';
 import { ClassifierTrainer } from './trainer';
 
-function goldenBatches(batches: { input_ids: number[][]; token_type_ids: number[][]; attention_mask: number[][]; labels: number[] }[]): Batch[] {
-  return batches.map((b) => batchFromRows({ inputIds: b.input_ids, tokenTypeIds: b.token_type_ids, attentionMask: b.attention_mask, labels: b.labels }));
+function goldenBatches(
+  batches: { input_ids: number[][]; token_type_ids: number[][]; attention_mask: number[][]; labels: number[] }[],
+): Batch[] {
+  return batches.map((b) =>
+    batchFromRows({
+      inputIds: b.input_ids,
+      tokenTypeIds: b.token_type_ids,
+      attentionMask: b.attention_mask,
+      labels: b.labels,
+    }),
+  );
 }
 
 describe.each(['cpu', 'wasm'] as const)('golden AdamW trajectory on %s', (backend) => {
@@ -21,7 +34,14 @@ describe.each(['cpu', 'wasm'] as const)('golden AdamW trajectory on %s', (backen
     const golden = loadGolden();
     const config = loadGoldenConfig();
     const { params } = loadBertParams(loadGoldenTensors(), config);
-    const training = golden.training as unknown as { lr: number; weight_decay: number; eps: number; betas: number[]; batches: Parameters<typeof goldenBatches>[0]; losses: number[] };
+    const training = golden.training as unknown as {
+      lr: number;
+      weight_decay: number;
+      eps: number;
+      betas: number[];
+      batches: Parameters<typeof goldenBatches>[0];
+      losses: number[];
+    };
     expect(training.betas).toEqual([0.9, 0.999]);
     expect(training.eps).toBe(1e-8);
     const plan = goldenBatches(training.batches);
@@ -34,7 +54,19 @@ describe.each(['cpu', 'wasm'] as const)('golden AdamW trajectory on %s', (backen
       labels,
       placeholder,
       [],
-      { epochs: 1, batchSize: 4, learningRate: training.lr, weightDecay: training.weight_decay, maxLength: 64, seed: 0, dropout: false, schedule: 'constant', warmupRatio: 0, maxGradNorm: 0, lossReadEvery: 1 },
+      {
+        epochs: 1,
+        batchSize: 4,
+        learningRate: training.lr,
+        weightDecay: training.weight_decay,
+        maxLength: 64,
+        seed: 0,
+        dropout: false,
+        schedule: 'constant',
+        warmupRatio: 0,
+        maxGradNorm: 0,
+        lossReadEvery: 1,
+      },
       { onProgress: (p) => losses.push(...p.losses.map((l) => l.loss)) },
       { batchPlan: plan },
     );
@@ -45,6 +77,8 @@ describe.each(['cpu', 'wasm'] as const)('golden AdamW trajectory on %s', (backen
     trainer.dispose();
     disposeBertParams(params, config);
     expect(losses).toHaveLength(10);
-    losses.forEach((loss, i) => expect(Math.abs(loss - training.losses[i]), `step ${i + 1}: ${loss} vs ${training.losses[i]}`).toBeLessThan(1e-3));
+    losses.forEach((loss, i) =>
+      expect(Math.abs(loss - training.losses[i]), `step ${i + 1}: ${loss} vs ${training.losses[i]}`).toBeLessThan(1e-3),
+    );
   });
 });

@@ -12,7 +12,12 @@ const VOCAB = 64;
 
 function microConfig(labels: string[]): BertConfig {
   const id2label = Object.fromEntries(labels.map((l, i) => [String(i), l]));
-  return bertPreset('micro', { vocab_size: VOCAB, max_position_embeddings: 32, id2label, label2id: Object.fromEntries(labels.map((l, i) => [l, i])) });
+  return bertPreset('micro', {
+    vocab_size: VOCAB,
+    max_position_embeddings: 32,
+    id2label,
+    label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+  });
 }
 
 /**
@@ -79,14 +84,22 @@ describe('ClassifierTrainer', () => {
       const cfg = microConfig(labels);
       const p = initBertParams(cfg, 5);
       const losses: number[] = [];
-      const trainer = new ClassifierTrainer(p, cfg, labels, keywordExamples(24, 3, 9), [], {
-        epochs: 2,
-        batchSize: 8,
-        learningRate: 1e-3,
-        maxLength: 16,
-        seed: 11,
-        lossReadEvery: 1,
-      }, { onProgress: (info) => losses.push(...info.losses.map((l) => l.loss)) });
+      const trainer = new ClassifierTrainer(
+        p,
+        cfg,
+        labels,
+        keywordExamples(24, 3, 9),
+        [],
+        {
+          epochs: 2,
+          batchSize: 8,
+          learningRate: 1e-3,
+          maxLength: 16,
+          seed: 11,
+          lossReadEvery: 1,
+        },
+        { onProgress: (info) => losses.push(...info.losses.map((l) => l.loss)) },
+      );
       while (await trainer.runStep()) {
         /* run */
       }
@@ -133,17 +146,25 @@ describe('ClassifierTrainer', () => {
     const train = keywordExamples(16, 2, 5);
     const before = await params.classifier.w.data();
     const logs: string[] = [];
-    const trainer = new ClassifierTrainer(params, config, labels, train, [], {
-      epochs: 20,
-      batchSize: 8,
-      learningRate: 1e30,
-      maxLength: 16,
-      seed: 1,
-      maxGradNorm: 0,
-      warmupRatio: 0,
-      schedule: 'constant',
-      lossReadEvery: 1,
-    }, { onLog: (_level, message) => logs.push(message) });
+    const trainer = new ClassifierTrainer(
+      params,
+      config,
+      labels,
+      train,
+      [],
+      {
+        epochs: 20,
+        batchSize: 8,
+        learningRate: 1e30,
+        maxLength: 16,
+        seed: 1,
+        maxGradNorm: 0,
+        warmupRatio: 0,
+        schedule: 'constant',
+        lossReadEvery: 1,
+      },
+      { onLog: (_level, message) => logs.push(message) },
+    );
     while (await trainer.runStep()) {
       /* diverge */
     }
@@ -162,14 +183,22 @@ describe('ClassifierTrainer', () => {
     params = initBertParams(config, 6);
     const train = keywordExamples(16, 2, 8);
     const evaluated: { step: number; f1: number; best: boolean }[] = [];
-    const trainer = new ClassifierTrainer(params, config, labels, train, train, {
-      epochs: 50,
-      batchSize: 8,
-      learningRate: 2e-3,
-      maxLength: 16,
-      seed: 2,
-      evalEvery: 1,
-    }, { onEvaluated: (e) => evaluated.push({ step: e.step, f1: e.metrics.macroF1, best: e.isBest }) });
+    const trainer = new ClassifierTrainer(
+      params,
+      config,
+      labels,
+      train,
+      train,
+      {
+        epochs: 50,
+        batchSize: 8,
+        learningRate: 2e-3,
+        maxLength: 16,
+        seed: 2,
+        evalEvery: 1,
+      },
+      { onEvaluated: (e) => evaluated.push({ step: e.step, f1: e.metrics.macroF1, best: e.isBest }) },
+    );
     for (let i = 0; i < 12; i++) await trainer.runStep();
     const summary = await trainer.finish('stopped');
     const bestEval = evaluated.filter((e) => e.best).at(-1)!;
@@ -189,14 +218,22 @@ describe('ClassifierTrainer', () => {
     config = microConfig(labels);
     params = initBertParams(config, 9);
     const reports: ProgressInfo[] = [];
-    const trainer = new ClassifierTrainer(params, config, labels, keywordExamples(16, 2, 1), [], {
-      epochs: 4,
-      batchSize: 4,
-      learningRate: 1e-3,
-      maxLength: 16,
-      seed: 1,
-      lossReadEvery: 4,
-    }, { onProgress: (p) => reports.push(p) });
+    const trainer = new ClassifierTrainer(
+      params,
+      config,
+      labels,
+      keywordExamples(16, 2, 1),
+      [],
+      {
+        epochs: 4,
+        batchSize: 4,
+        learningRate: 1e-3,
+        maxLength: 16,
+        seed: 1,
+        lossReadEvery: 4,
+      },
+      { onProgress: (p) => reports.push(p) },
+    );
     while (await trainer.runStep()) {
       /* run */
     }
@@ -213,7 +250,10 @@ describe('gradient accumulation', () => {
   it('two micro-batches of 4 take the same step as one batch of 8', async () => {
     const labels = ['neg', 'pos'];
     const cfg = microConfig(labels);
-    const examples = keywordExamples(8, 2, 21).map((e) => ({ ...e, inputIds: [...Array.from(e.inputIds), ...new Array<number>(16 - e.inputIds.length).fill(0)] }));
+    const examples = keywordExamples(8, 2, 21).map((e) => ({
+      ...e,
+      inputIds: [...Array.from(e.inputIds), ...new Array<number>(16 - e.inputIds.length).fill(0)],
+    }));
     const rowsOf = (list: typeof examples) =>
       batchFromRows({
         inputIds: list.map((e) => Array.from(e.inputIds)),
@@ -224,9 +264,27 @@ describe('gradient accumulation', () => {
     const run = async (plan: Batch[], accum: number) => {
       const p = initBertParams(cfg, 8);
       const losses: number[] = [];
-      const trainer = new ClassifierTrainer(p, cfg, labels, examples, [], {
-        epochs: 1, batchSize: 8, learningRate: 1e-3, maxLength: 16, seed: 1, dropout: false, gradAccumSteps: accum, lossReadEvery: 1, schedule: 'constant', warmupRatio: 0,
-      }, { onProgress: (info) => losses.push(...info.losses.map((l) => l.loss)) }, { batchPlan: plan });
+      const trainer = new ClassifierTrainer(
+        p,
+        cfg,
+        labels,
+        examples,
+        [],
+        {
+          epochs: 1,
+          batchSize: 8,
+          learningRate: 1e-3,
+          maxLength: 16,
+          seed: 1,
+          dropout: false,
+          gradAccumSteps: accum,
+          lossReadEvery: 1,
+          schedule: 'constant',
+          warmupRatio: 0,
+        },
+        { onProgress: (info) => losses.push(...info.losses.map((l) => l.loss)) },
+        { batchPlan: plan },
+      );
       while (await trainer.runStep()) {
         /* one step */
       }

@@ -124,7 +124,11 @@ export function batchToTensors(batch: Batch): BertInputs & { labels: tf.Tensor1D
 }
 
 /** Mean (optionally class-weighted) softmax cross-entropy: logits [B, L], labels [B]. */
-export function classificationLoss(logits: tf.Tensor2D, labels: tf.Tensor1D, classWeights: tf.Tensor1D | null): tf.Scalar {
+export function classificationLoss(
+  logits: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  classWeights: tf.Tensor1D | null,
+): tf.Scalar {
   return tf.tidy(() => {
     const numLabels = logits.shape[1];
     const logProbs = tf.logSoftmax(logits, -1); // [B, L]
@@ -172,14 +176,24 @@ export class ClassifierTrainer {
     private readonly callbacks: TrainerCallbacks = {},
     extras: TrainerExtras = {},
   ) {
-    if (train.length === 0) throw new EngineError('TRAIN_NO_EXAMPLES', 'There are no labeled training examples. Add labeled rows and try again.');
+    if (train.length === 0)
+      throw new EngineError(
+        'TRAIN_NO_EXAMPLES',
+        'There are no labeled training examples. Add labeled rows and try again.',
+      );
     for (const [i, example] of train.entries()) {
       if (example.label < 0 || example.label >= labels.length) {
-        throw new EngineError('TRAIN_BAD_LABEL', `Training example ${i + 1} has label index ${example.label}, but the model has ${labels.length} labels.`);
+        throw new EngineError(
+          'TRAIN_BAD_LABEL',
+          `Training example ${i + 1} has label index ${example.label}, but the model has ${labels.length} labels.`,
+        );
       }
     }
     if (config.id2label && Object.keys(config.id2label).length !== labels.length) {
-      throw new EngineError('TRAIN_LABEL_MISMATCH', `The classifier head has ${Object.keys(config.id2label).length} outputs but the data has ${labels.length} labels.`);
+      throw new EngineError(
+        'TRAIN_LABEL_MISMATCH',
+        `The classifier head has ${Object.keys(config.id2label).length} outputs but the data has ${labels.length} labels.`,
+      );
     }
     this.options = {
       weightDecay: 0.01,
@@ -239,12 +253,14 @@ export class ClassifierTrainer {
       if (this.epoch >= this.options.epochs) return null;
       this.epoch += 1;
       this.batchCursor = 0;
-      this.epochBatches = this.batchPlan ?? makeBatches(this.train, {
-        batchSize: this.options.batchSize,
-        maxLength: this.options.maxLength,
-        seed: this.options.seed,
-        epoch: this.epoch,
-      });
+      this.epochBatches =
+        this.batchPlan ??
+        makeBatches(this.train, {
+          batchSize: this.options.batchSize,
+          maxLength: this.options.maxLength,
+          seed: this.options.seed,
+          epoch: this.epoch,
+        });
     }
     return this.epochBatches[this.batchCursor++] ?? null;
   }
@@ -281,7 +297,9 @@ export class ClassifierTrainer {
         const scaled = micro.length > 1 ? tf.div(value, micro.length) : value;
         lossSum = lossSum ? tf.add(lossSum, scaled) : scaled;
         const list = variables.map((v) => grads[v.name]);
-        gradSums = gradSums ? gradSums.map((g, i) => tf.add(g, micro.length > 1 ? tf.div(list[i], micro.length) : list[i])) : list.map((g) => (micro.length > 1 ? tf.div(g, micro.length) : g));
+        gradSums = gradSums
+          ? gradSums.map((g, i) => tf.add(g, micro.length > 1 ? tf.div(list[i], micro.length) : list[i]))
+          : list.map((g) => (micro.length > 1 ? tf.div(g, micro.length) : g));
       }
       const named: tf.NamedTensorMap = {};
       this.named.forEach((p, i) => (named[p.name] = gradSums![i]));
@@ -297,7 +315,8 @@ export class ClassifierTrainer {
 
     const epochEnded = this.batchCursor >= this.epochBatches.length || this.stepCount >= this.totalSteps;
     const dueEval = (this.options.evalEvery > 0 && this.stepCount % this.options.evalEvery === 0) || epochEnded;
-    const dueLoss = this.stepCount - this.lastLossStep >= this.options.lossReadEvery || dueEval || this.stepCount >= this.totalSteps;
+    const dueLoss =
+      this.stepCount - this.lastLossStep >= this.options.lossReadEvery || dueEval || this.stepCount >= this.totalSteps;
     if (dueLoss) {
       const ok = await this.reportLosses(lr, this.epoch);
       if (!ok) return false;
@@ -374,14 +393,24 @@ export class ClassifierTrainer {
       this.evalsWithoutImprovement += 1;
     }
     this.callbacks.onEvaluated?.({ step: this.stepCount, epoch: this.epoch, metrics, isBest });
-    if (this.options.patience > 0 && this.evalsWithoutImprovement >= this.options.patience && this.stepCount < this.totalSteps) {
+    if (
+      this.options.patience > 0 &&
+      this.evalsWithoutImprovement >= this.options.patience &&
+      this.stepCount < this.totalSteps
+    ) {
       this.finishWith('early-stopped', `No dev macro-F1 improvement in ${this.options.patience} evaluations.`);
     }
   }
 
   /** Class probabilities for examples [N, L] (no dropout), batched by length. */
   async predictProbabilities(examples: readonly EncodedExample[]): Promise<Float32Array> {
-    return predictClassProbabilities(this.params, this.config, examples, this.options.batchSize * 2, this.options.maxLength);
+    return predictClassProbabilities(
+      this.params,
+      this.config,
+      examples,
+      this.options.batchSize * 2,
+      this.options.maxLength,
+    );
   }
 
   async evaluate(examples: readonly EncodedExample[]): Promise<Metrics> {
@@ -408,17 +437,26 @@ export class ClassifierTrainer {
       bestStep: this.best?.step ?? null,
       bestMetrics: this.best?.metrics ?? null,
       restored,
-      message: restored === 'best' ? `${message} Restored the best weights (step ${this.best!.step}, dev macro-F1 ${this.best!.metrics.macroF1.toFixed(3)}).` : message,
+      message:
+        restored === 'best'
+          ? `${message} Restored the best weights (step ${this.best!.step}, dev macro-F1 ${this.best!.metrics.macroF1.toFixed(3)}).`
+          : message,
     };
   }
 
   /** Ends training (completed, or stopped by the user) and restores the best weights. Idempotent. */
   async finish(reason: 'completed' | 'stopped' = 'completed'): Promise<TrainingSummary> {
     if (!this.finished) {
-      if (this.pendingLosses.length > 0) await this.reportLosses(this.schedule(Math.max(0, this.stepCount - 1)), this.epoch);
+      if (this.pendingLosses.length > 0)
+        await this.reportLosses(this.schedule(Math.max(0, this.stepCount - 1)), this.epoch);
     }
     if (!this.finished) {
-      this.finishWith(reason, reason === 'stopped' ? `Stopped by the user after ${this.stepCount} steps.` : `Finished ${this.stepCount} steps.`);
+      this.finishWith(
+        reason,
+        reason === 'stopped'
+          ? `Stopped by the user after ${this.stepCount} steps.`
+          : `Finished ${this.stepCount} steps.`,
+      );
     }
     return this.finished!;
   }

@@ -35,7 +35,13 @@ export function BackendBadge() {
           Unknown backend “{invalid}” ignored
         </span>
       )}
-      <span className={`badge badge-${tone}`} data-testid="backend-badge" title={title} role="status" aria-live="polite">
+      <span
+        className={`badge badge-${tone}`}
+        data-testid="backend-badge"
+        title={title}
+        role="status"
+        aria-live="polite"
+      >
         {text}
       </span>
     </div>

@@ -26,7 +26,11 @@ export function EnginePanel() {
           {capability.adapter && (
             <>
               <dt>Adapter</dt>
-              <dd>{[capability.adapter.vendor, capability.adapter.architecture, capability.adapter.description].filter(Boolean).join(' · ') || 'unnamed'}</dd>
+              <dd>
+                {[capability.adapter.vendor, capability.adapter.architecture, capability.adapter.description]
+                  .filter(Boolean)
+                  .join(' · ') || 'unnamed'}
+              </dd>
             </>
           )}
           {capability.limits && (
@@ -54,13 +58,20 @@ export function EnginePanel() {
         </dl>
       )}
       <div className="row">
-        <button type="button" className="button" onClick={() => void runSelfTest()} disabled={!capability || selfTestStatus === 'running'} data-testid="run-self-test">
+        <button
+          type="button"
+          className="button"
+          onClick={() => void runSelfTest()}
+          disabled={!capability || selfTestStatus === 'running'}
+          data-testid="run-self-test"
+        >
           {selfTestStatus === 'running' ? 'Running self-test…' : 'Run self-test'}
         </button>
         {selfTest && (
           <span className="muted" data-testid="self-test-summary">
-            {selfTest.m}×{selfTest.k} · {selfTest.k}×{selfTest.n} matmul + softmax on {selfTest.backend} in {selfTest.timingsMs.total.toFixed(1)} ms
-            (compute {selfTest.timingsMs.compute.toFixed(1)} ms, readback {selfTest.timingsMs.readback.toFixed(1)} ms)
+            {selfTest.m}×{selfTest.k} · {selfTest.k}×{selfTest.n} matmul + softmax on {selfTest.backend} in{' '}
+            {selfTest.timingsMs.total.toFixed(1)} ms (compute {selfTest.timingsMs.compute.toFixed(1)} ms, readback{' '}
+            {selfTest.timingsMs.readback.toFixed(1)} ms)
           </span>
         )}
       </div>

@@ -19,7 +19,12 @@ export function DataPanel() {
   const validation = useStudio((s) => s.validation);
   const status = useStudio((s) => s.dataStatus);
   const error = useStudio((s) => s.dataError);
-  const maxLength = useStudio((s) => s.plan?.maxLength ?? s.settings.maxLength ?? (s.validation?.tokens ? Math.min(128, s.validation.tokens.p95) : null));
+  const maxLength = useStudio(
+    (s) =>
+      s.plan?.maxLength ??
+      s.settings.maxLength ??
+      (s.validation?.tokens ? Math.min(128, s.validation.tokens.p95) : null),
+  );
   const [dragging, setDragging] = useState(false);
 
   const onDrop = (event: DragEvent) => {
@@ -71,7 +76,8 @@ export function DataPanel() {
         {dataset && (
           <>
             <p data-testid="data-file">
-              <strong>{dataset.fileName}</strong> · {dataset.format.toUpperCase()} · {dataset.examples.length} rows · columns {dataset.columns.join(', ')}
+              <strong>{dataset.fileName}</strong> · {dataset.format.toUpperCase()} · {dataset.examples.length} rows ·
+              columns {dataset.columns.join(', ')}
             </p>
             <div className="row" data-testid="column-mapper">
               {(['text', 'textPair', 'label'] as const).map((role) => (
@@ -80,7 +86,9 @@ export function DataPanel() {
                   <select
                     data-testid={`map-${role}`}
                     value={dataset.mapping[role] ?? ''}
-                    onChange={(e) => void remapDataset({ ...dataset.mapping, [role]: e.target.value === '' ? null : e.target.value })}
+                    onChange={(e) =>
+                      void remapDataset({ ...dataset.mapping, [role]: e.target.value === '' ? null : e.target.value })
+                    }
                   >
                     {role !== 'text' && <option value="">(none)</option>}
                     {dataset.columns.map((c) => (
@@ -153,12 +161,19 @@ export function DataPanel() {
                       <YAxis allowDecimals={false} stroke="var(--muted)" />
                       <Tooltip />
                       <Bar dataKey="count" fill="var(--accent)" isAnimationActive={false} />
-                      {maxLength !== null && <ReferenceLine x={maxLength} stroke="var(--bad)" label={{ value: `max ${maxLength}`, fill: 'var(--bad)', position: 'insideTopRight' }} />}
+                      {maxLength !== null && (
+                        <ReferenceLine
+                          x={maxLength}
+                          stroke="var(--bad)"
+                          label={{ value: `max ${maxLength}`, fill: 'var(--bad)', position: 'insideTopRight' }}
+                        />
+                      )}
                     </BarChart>
                   </ResponsiveContainer>
                 </div>
                 <p className="muted">
-                  min {validation.tokens.min} · mean {validation.tokens.mean.toFixed(1)} · p95 {validation.tokens.p95} · max {validation.tokens.max}
+                  min {validation.tokens.min} · mean {validation.tokens.mean.toFixed(1)} · p95 {validation.tokens.p95} ·
+                  max {validation.tokens.max}
                 </p>
               </>
             ) : (
@@ -169,10 +184,15 @@ export function DataPanel() {
             <h3 id="validation-heading">Validation</h3>
             <ul className="compact" data-testid="validation-list">
               <li>
-                {validation.total} rows · {validation.labelCounts.length} labels ({validation.labelCounts.map((l) => `${l.label} ${l.count}`).join(', ') || 'none'})
+                {validation.total} rows · {validation.labelCounts.length} labels (
+                {validation.labelCounts.map((l) => `${l.label} ${l.count}`).join(', ') || 'none'})
               </li>
-              {validation.unlabeled > 0 && <li className="warn">{validation.unlabeled} unlabeled rows (ignored by training)</li>}
-              {validation.emptyTexts.length > 0 && <li className="warn">Empty text in rows {rowList(validation.emptyTexts)}</li>}
+              {validation.unlabeled > 0 && (
+                <li className="warn">{validation.unlabeled} unlabeled rows (ignored by training)</li>
+              )}
+              {validation.emptyTexts.length > 0 && (
+                <li className="warn">Empty text in rows {rowList(validation.emptyTexts)}</li>
+              )}
               {validation.duplicates.map((g) => (
                 <li key={`d${g[0]}`} className="warn">
                   Duplicate rows {rowList(g)}
@@ -183,15 +203,19 @@ export function DataPanel() {
                   Same text, different labels: rows {rowList(g)}
                 </li>
               ))}
-              {validation.labelCounts.length === 1 && <li className="error">Only one label: training needs at least two classes.</li>}
+              {validation.labelCounts.length === 1 && (
+                <li className="error">Only one label: training needs at least two classes.</li>
+              )}
               {dataset.warnings.map((w) => (
                 <li key={w} className="warn">
                   {w}
                 </li>
               ))}
-              {validation.unlabeled === 0 && validation.emptyTexts.length === 0 && validation.duplicates.length === 0 && validation.conflicts.length === 0 && dataset.warnings.length === 0 && (
-                <li className="ok">No problems found.</li>
-              )}
+              {validation.unlabeled === 0 &&
+                validation.emptyTexts.length === 0 &&
+                validation.duplicates.length === 0 &&
+                validation.conflicts.length === 0 &&
+                dataset.warnings.length === 0 && <li className="ok">No problems found.</li>}
             </ul>
           </section>
         </div>

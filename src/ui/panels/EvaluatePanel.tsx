@@ -8,7 +8,11 @@ export function EvaluatePanel() {
   const evaluations = useStudio((s) => s.evaluations);
   const summary = useStudio((s) => s.summary);
   const [cell, setCell] = useState<{ t: number; p: number } | null>(null);
-  const best = summary?.bestMetrics ?? evaluations.find((e) => e.isBest)?.metrics ?? evaluations[evaluations.length - 1]?.metrics ?? null;
+  const best =
+    summary?.bestMetrics ??
+    evaluations.find((e) => e.isBest)?.metrics ??
+    evaluations[evaluations.length - 1]?.metrics ??
+    null;
 
   if (!plan || !best) {
     return (
@@ -37,7 +41,8 @@ export function EvaluatePanel() {
       <section className="panel" aria-labelledby="eval-heading">
         <h2 id="eval-heading">Evaluate</h2>
         <p>
-          Dev set: {best.n} rows · accuracy <strong data-testid="eval-accuracy">{pct(best.accuracy)}</strong> · macro-F1 <strong>{best.macroF1.toFixed(3)}</strong>
+          Dev set: {best.n} rows · accuracy <strong data-testid="eval-accuracy">{pct(best.accuracy)}</strong> · macro-F1{' '}
+          <strong>{best.macroF1.toFixed(3)}</strong>
           {summary?.bestStep != null && <span className="muted"> · best checkpoint at step {summary.bestStep}</span>}
         </p>
         <div className="table-wrap">

@@ -83,7 +83,10 @@ export function ModelPanel() {
               <>
                 <dt>Prompt</dt>
                 <dd data-testid="model-prompt">
-                  <code>{model.prompt.template}</code> · {Object.entries(model.prompt.verbalizer).map(([label, words]) => `${label}: ${words.join(' / ')}`).join(' · ')}
+                  <code>{model.prompt.template}</code> ·{' '}
+                  {Object.entries(model.prompt.verbalizer)
+                    .map(([label, words]) => `${label}: ${words.join(' / ')}`)
+                    .join(' · ')}
                   <span className="muted"> (predictions go through the MLM head)</span>
                 </dd>
               </>
@@ -120,7 +123,13 @@ export function ModelPanel() {
           </p>
         )}
         <div className="row">
-          <button type="button" className="button" onClick={() => void onExport()} disabled={!model || exporting || status === 'loading'} data-testid="export-model">
+          <button
+            type="button"
+            className="button"
+            onClick={() => void onExport()}
+            disabled={!model || exporting || status === 'loading'}
+            data-testid="export-model"
+          >
             {exporting ? 'Exporting…' : 'Export (Hugging Face zip)'}
           </button>
           {exportError && (
@@ -148,7 +157,9 @@ export function ModelPanel() {
               onChange={(e) => onFiles(e.target.files)}
             />
           </label>
-          <span className="muted">or drop the files of a Hugging Face folder here (config.json, vocab.txt, model.safetensors)</span>
+          <span className="muted">
+            or drop the files of a Hugging Face folder here (config.json, vocab.txt, model.safetensors)
+          </span>
         </div>
         <div className="row">
           <label>
@@ -161,11 +172,19 @@ export function ModelPanel() {
               ))}
             </select>
           </label>
-          <button type="button" className="button" disabled={busy} onClick={() => void loadHubModel(repo)} data-testid="hub-load">
+          <button
+            type="button"
+            className="button"
+            disabled={busy}
+            onClick={() => void loadHubModel(repo)}
+            data-testid="hub-load"
+          >
             {hubCached[repo] ? 'Load' : 'Download'}
           </button>
           <span className="muted" data-testid="hub-cache-status">
-            {hubCached[repo] ? 'in this browser’s cache: loads without network' : `not downloaded yet (${picked?.size ?? 'unknown size'})`}
+            {hubCached[repo]
+              ? 'in this browser’s cache: loads without network'
+              : `not downloaded yet (${picked?.size ?? 'unknown size'})`}
           </span>
         </div>
         {training && <p className="muted">Models cannot be switched while training runs.</p>}

@@ -43,8 +43,16 @@ export function PlaygroundPanel() {
     <div className="stack">
       <section className="panel" aria-labelledby="play-heading">
         <h2 id="play-heading">Playground · classifier</h2>
-        <textarea rows={3} value={text} onChange={(e) => setPlayground({ playText: e.target.value })} data-testid="play-text" aria-label="Text to classify" />
-        {!canPredict && <p className="muted">The classifier has no labels yet: start training (predictions work during training).</p>}
+        <textarea
+          rows={3}
+          value={text}
+          onChange={(e) => setPlayground({ playText: e.target.value })}
+          data-testid="play-text"
+          aria-label="Text to classify"
+        />
+        {!canPredict && (
+          <p className="muted">The classifier has no labels yet: start training (predictions work during training).</p>
+        )}
         {playError && (
           <p className="error" role="alert">
             {playError}
@@ -56,7 +64,10 @@ export function PlaygroundPanel() {
               <div key={label} className="bar-row">
                 <span className="bar-label">{label}</span>
                 <span className="bar-track">
-                  <span className={`bar-fill${i === prediction.labelIndex ? ' bar-top' : ''}`} style={{ width: `${(100 * (prediction.probabilities[i] ?? 0)).toFixed(1)}%` }} />
+                  <span
+                    className={`bar-fill${i === prediction.labelIndex ? ' bar-top' : ''}`}
+                    style={{ width: `${(100 * (prediction.probabilities[i] ?? 0)).toFixed(1)}%` }}
+                  />
                 </span>
                 <span className="num">{(100 * (prediction.probabilities[i] ?? 0)).toFixed(1)}%</span>
               </div>
@@ -67,7 +78,8 @@ export function PlaygroundPanel() {
       <section className="panel" aria-labelledby="zs-heading">
         <h2 id="zs-heading">Zero-shot prompt</h2>
         <p className="muted">
-          No training: the MLM head scores each label&apos;s words at the [MASK] of the template. The text above is what gets scored{hasData ? '; the prompt is also scored on the dev split of your data' : ''}.
+          No training: the MLM head scores each label&apos;s words at the [MASK] of the template. The text above is what
+          gets scored{hasData ? '; the prompt is also scored on the dev split of your data' : ''}.
         </p>
         <form
           className="stack"
@@ -78,28 +90,51 @@ export function PlaygroundPanel() {
         >
           <label className="stack">
             <span>Template ({'{text}'} and one [MASK])</span>
-            <input value={zsTemplate} onChange={(e) => setPlayground({ zsTemplate: e.target.value })} data-testid="zs-template" />
+            <input
+              value={zsTemplate}
+              onChange={(e) => setPlayground({ zsTemplate: e.target.value })}
+              data-testid="zs-template"
+            />
           </label>
           <label className="stack">
             <span>Label words, one line per label: label: word, word</span>
-            <textarea rows={Math.max(2, zsWords.split('\n').length)} value={zsWords} onChange={(e) => setPlayground({ zsWords: e.target.value })} data-testid="zs-words" />
+            <textarea
+              rows={Math.max(2, zsWords.split('\n').length)}
+              value={zsWords}
+              onChange={(e) => setPlayground({ zsWords: e.target.value })}
+              data-testid="zs-words"
+            />
           </label>
           <label className="row">
-            <input type="checkbox" checked={zsCalibrate} onChange={(e) => setPlayground({ zsCalibrate: e.target.checked })} data-testid="zs-calibrate" />
+            <input
+              type="checkbox"
+              checked={zsCalibrate}
+              onChange={(e) => setPlayground({ zsCalibrate: e.target.checked })}
+              data-testid="zs-calibrate"
+            />
             <span>Calibrate (divide by each label&apos;s probability on a content-free input)</span>
           </label>
           <div className="row">
             <button type="submit" className="button" disabled={!hasModel || zsBusy} data-testid="zs-run">
               {zsBusy ? 'Scoring…' : 'Score the prompt'}
             </button>
-            <button type="button" className="button button-secondary" disabled={!hasModel || !hasData || suggesting} onClick={() => void suggestPrompts()} data-testid="zs-suggest">
+            <button
+              type="button"
+              className="button button-secondary"
+              disabled={!hasModel || !hasData || suggesting}
+              onClick={() => void suggestPrompts()}
+              data-testid="zs-suggest"
+            >
               {suggesting ? 'Searching…' : 'Suggest label words and templates'}
             </button>
           </div>
         </form>
         {suggestions && (
           <div className="stack" data-testid="zs-suggestions">
-            <p className="muted">Words the model puts at the [MASK] for each label&apos;s training rows (and not for the others&apos;). Click one to add it.</p>
+            <p className="muted">
+              Words the model puts at the [MASK] for each label&apos;s training rows (and not for the others&apos;).
+              Click one to add it.
+            </p>
             {suggestions.labels.map((label) => (
               <div key={label} className="row">
                 <span className="bar-label">{label}</span>
@@ -112,7 +147,14 @@ export function PlaygroundPanel() {
                       const lines = zsWords.split('\n');
                       const at = lines.findIndex((l) => l.split(':')[0].trim() === label);
                       if (at >= 0) {
-                        if (!lines[at].split(':')[1]?.split(',').map((x) => x.trim()).includes(w.word)) lines[at] = `${lines[at].replace(/\s*$/, '')}, ${w.word}`;
+                        if (
+                          !lines[at]
+                            .split(':')[1]
+                            ?.split(',')
+                            .map((x) => x.trim())
+                            .includes(w.word)
+                        )
+                          lines[at] = `${lines[at].replace(/\s*$/, '')}, ${w.word}`;
                       } else lines.push(`${label}: ${w.word}`);
                       setPlayground({ zsWords: lines.join('\n') });
                     }}
@@ -139,9 +181,18 @@ export function PlaygroundPanel() {
                         <code>{r.template}</code>
                       </td>
                       <td className="muted">{labelWordLines(r.verbalizer).replace(/\n/g, ' · ')}</td>
-                      <td className="num">{r.error ? <span title={r.error}>—</span> : `${(100 * r.accuracy).toFixed(1)}%`}</td>
+                      <td className="num">
+                        {r.error ? <span title={r.error}>—</span> : `${(100 * r.accuracy).toFixed(1)}%`}
+                      </td>
                       <td>
-                        <button type="button" className="button button-secondary" disabled={r.error !== null} onClick={() => setPlayground({ zsTemplate: r.template, zsWords: labelWordLines(r.verbalizer) })}>
+                        <button
+                          type="button"
+                          className="button button-secondary"
+                          disabled={r.error !== null}
+                          onClick={() =>
+                            setPlayground({ zsTemplate: r.template, zsWords: labelWordLines(r.verbalizer) })
+                          }
+                        >
                           Use
                         </button>
                       </td>
@@ -165,7 +216,10 @@ export function PlaygroundPanel() {
                   <div key={label} className="bar-row">
                     <span className="bar-label">{label}</span>
                     <span className="bar-track">
-                      <span className={`bar-fill${i === zsResult.predictions[0].labelIndex ? ' bar-top' : ''}`} style={{ width: `${(100 * zsResult.predictions[0].probabilities[i]).toFixed(1)}%` }} />
+                      <span
+                        className={`bar-fill${i === zsResult.predictions[0].labelIndex ? ' bar-top' : ''}`}
+                        style={{ width: `${(100 * zsResult.predictions[0].probabilities[i]).toFixed(1)}%` }}
+                      />
                     </span>
                     <span className="num">{(100 * zsResult.predictions[0].probabilities[i]).toFixed(1)}%</span>
                   </div>
@@ -174,7 +228,8 @@ export function PlaygroundPanel() {
             )}
             {zsResult.evaluation && (
               <p data-testid="zs-accuracy">
-                Dev accuracy of this prompt: <strong>{(100 * zsResult.evaluation.accuracy).toFixed(1)}%</strong> (macro-F1 {(100 * zsResult.evaluation.macroF1).toFixed(1)}%, {zsResult.evaluation.n} rows
+                Dev accuracy of this prompt: <strong>{(100 * zsResult.evaluation.accuracy).toFixed(1)}%</strong>{' '}
+                (macro-F1 {(100 * zsResult.evaluation.macroF1).toFixed(1)}%, {zsResult.evaluation.n} rows
                 {zsResult.evaluation.autoSplit ? ', the automatic 20 % split' : ''})
               </p>
             )}
@@ -198,8 +253,19 @@ export function PlaygroundPanel() {
             void fillMask(maskText);
           }}
         >
-          <input className="grow" value={maskText} onChange={(e) => setPlayground({ maskText: e.target.value })} data-testid="mask-text" aria-label="Text with [MASK]" />
-          <button type="submit" className="button" disabled={!hasModel || !maskText.includes('[MASK]')} data-testid="mask-run">
+          <input
+            className="grow"
+            value={maskText}
+            onChange={(e) => setPlayground({ maskText: e.target.value })}
+            data-testid="mask-text"
+            aria-label="Text with [MASK]"
+          />
+          <button
+            type="submit"
+            className="button"
+            disabled={!hasModel || !maskText.includes('[MASK]')}
+            data-testid="mask-run"
+          >
             Fill
           </button>
         </form>

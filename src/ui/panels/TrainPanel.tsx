@@ -1,13 +1,32 @@
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useStudio } from '../store';
 import { useState } from 'react';
-import { datasetLabels, pauseTraining, resumeTraining, startAdapt, startTraining, stopTraining } from '../store/actions';
+import {
+  datasetLabels,
+  pauseTraining,
+  resumeTraining,
+  startAdapt,
+  startTraining,
+  stopTraining,
+} from '../store/actions';
 import { defaultLabelWords, formatDuration } from '../store/helpers';
 import type { TrainSettings } from '../store/trainingSlice';
 
-type NumberKey = { [K in keyof TrainSettings]: TrainSettings[K] extends number | null ? K : never }[keyof TrainSettings];
+type NumberKey = {
+  [K in keyof TrainSettings]: TrainSettings[K] extends number | null ? K : never;
+}[keyof TrainSettings];
 
-function NumberField({ name, label, step, placeholder }: { name: NumberKey; label: string; step?: number; placeholder?: string }) {
+function NumberField({
+  name,
+  label,
+  step,
+  placeholder,
+}: {
+  name: NumberKey;
+  label: string;
+  step?: number;
+  placeholder?: string;
+}) {
   const value = useStudio((s) => s.settings[name]);
   const setSettings = useStudio((s) => s.setSettings);
   const disabled = useStudio((s) => s.trainingState !== 'idle');
@@ -21,7 +40,9 @@ function NumberField({ name, label, step, placeholder }: { name: NumberKey; labe
         placeholder={placeholder ?? 'auto'}
         disabled={disabled}
         data-testid={`setting-${name}`}
-        onChange={(e) => setSettings({ [name]: e.target.value === '' ? null : Number(e.target.value) } as Partial<TrainSettings>)}
+        onChange={(e) =>
+          setSettings({ [name]: e.target.value === '' ? null : Number(e.target.value) } as Partial<TrainSettings>)
+        }
       />
     </label>
   );
@@ -51,7 +72,11 @@ export function TrainPanel() {
   const zsWordsEdited = useStudio((s) => s.zsWords);
   const setPlayground = useStudio((s) => s.setPlayground);
   const zsWords = zsWordsEdited ?? defaultLabelWords(dataset ? datasetLabels() : []);
-  const evalPoints = evaluations.map((e) => ({ step: e.step, accuracy: e.metrics.accuracy, macroF1: e.metrics.macroF1 }));
+  const evalPoints = evaluations.map((e) => ({
+    step: e.step,
+    accuracy: e.metrics.accuracy,
+    macroF1: e.metrics.macroF1,
+  }));
   const pct = progress ? Math.round((100 * progress.step) / Math.max(1, progress.totalSteps)) : 0;
 
   return (
@@ -62,55 +87,96 @@ export function TrainPanel() {
         <details className="adapt" data-testid="adapt-section">
           <summary>Adapt the encoder to your texts first (optional)</summary>
           <p className="muted">
-            Continues masked-language-model pretraining on every text of the loaded file, labeled or not (task-adaptive pretraining). Helps when your texts use words or a style the
-            model rarely saw. Then train as usual.
+            Continues masked-language-model pretraining on every text of the loaded file, labeled or not (task-adaptive
+            pretraining). Helps when your texts use words or a style the model rarely saw. Then train as usual.
           </p>
           <div className="row">
             <label className="field">
               <span>Steps</span>
-              <input type="number" min={1} value={adaptSteps} disabled={state !== 'idle'} onChange={(e) => setAdaptSteps(Math.max(1, Math.round(Number(e.target.value) || 1)))} data-testid="adapt-steps" />
+              <input
+                type="number"
+                min={1}
+                value={adaptSteps}
+                disabled={state !== 'idle'}
+                onChange={(e) => setAdaptSteps(Math.max(1, Math.round(Number(e.target.value) || 1)))}
+                data-testid="adapt-steps"
+              />
             </label>
-            <button type="button" className="button button-secondary" disabled={!dataset || !model || state !== 'idle'} onClick={() => void startAdapt(adaptSteps)} data-testid="adapt-start">
+            <button
+              type="button"
+              className="button button-secondary"
+              disabled={!dataset || !model || state !== 'idle'}
+              onClick={() => void startAdapt(adaptSteps)}
+              data-testid="adapt-start"
+            >
               Adapt to my texts
             </button>
           </div>
           {adaptPlan && !adaptResult && (
             <p className="muted">
-              Adapting: {adaptPlan.sequences} sequences of {adaptPlan.maxLength} tokens, batch {adaptPlan.batchSize}, lr {adaptPlan.learningRate}; {adaptPlan.heldOut} held out to measure it.
+              Adapting: {adaptPlan.sequences} sequences of {adaptPlan.maxLength} tokens, batch {adaptPlan.batchSize}, lr{' '}
+              {adaptPlan.learningRate}; {adaptPlan.heldOut} held out to measure it.
             </p>
           )}
           {adaptResult && (
             <p data-testid="adapt-result">
-              {adaptResult.reason === 'stopped' ? 'Stopped' : 'Done'} after {adaptResult.stepsDone} steps. Held-out MLM loss on your texts {adaptResult.before.loss.toFixed(3)} →{' '}
-              <strong>{adaptResult.after.loss.toFixed(3)}</strong> (masked-word accuracy {(100 * adaptResult.before.accuracy).toFixed(1)}% → {(100 * adaptResult.after.accuracy).toFixed(1)}%).
+              {adaptResult.reason === 'stopped' ? 'Stopped' : 'Done'} after {adaptResult.stepsDone} steps. Held-out MLM
+              loss on your texts {adaptResult.before.loss.toFixed(3)} →{' '}
+              <strong>{adaptResult.after.loss.toFixed(3)}</strong> (masked-word accuracy{' '}
+              {(100 * adaptResult.before.accuracy).toFixed(1)}% → {(100 * adaptResult.after.accuracy).toFixed(1)}%).
             </p>
           )}
         </details>
         <fieldset className="method" disabled={state !== 'idle'}>
           <legend>Method</legend>
           <label className="row">
-            <input type="radio" name="method" checked={method === 'head'} onChange={() => setTraining({ trainMethod: 'head' })} data-testid="method-head" />
+            <input
+              type="radio"
+              name="method"
+              checked={method === 'head'}
+              onChange={() => setTraining({ trainMethod: 'head' })}
+              data-testid="method-head"
+            />
             <span>
               <strong>Classifier head</strong> — a new linear layer on the [CLS] vector, trained with the encoder.
             </span>
           </label>
           <label className="row">
-            <input type="radio" name="method" checked={method === 'prompt'} onChange={() => setTraining({ trainMethod: 'prompt' })} data-testid="method-prompt" />
+            <input
+              type="radio"
+              name="method"
+              checked={method === 'prompt'}
+              onChange={() => setTraining({ trainMethod: 'prompt' })}
+              data-testid="method-prompt"
+            />
             <span>
-              <strong>Prompt-based (LM-BFF)</strong> — the text goes into a cloze template and the MLM head picks a label word; usually better with very few examples.
+              <strong>Prompt-based (LM-BFF)</strong> — the text goes into a cloze template and the MLM head picks a
+              label word; usually better with very few examples.
             </span>
           </label>
           {method === 'prompt' && (
             <div className="stack">
               <label className="stack">
                 <span>Template ({'{text}'} and one [MASK])</span>
-                <input value={zsTemplate} onChange={(e) => setPlayground({ zsTemplate: e.target.value })} data-testid="train-template" />
+                <input
+                  value={zsTemplate}
+                  onChange={(e) => setPlayground({ zsTemplate: e.target.value })}
+                  data-testid="train-template"
+                />
               </label>
               <label className="stack">
                 <span>Label words, one line per label: label: word, word</span>
-                <textarea rows={Math.max(2, zsWords.split('\n').length)} value={zsWords} onChange={(e) => setPlayground({ zsWords: e.target.value })} data-testid="train-words" />
+                <textarea
+                  rows={Math.max(2, zsWords.split('\n').length)}
+                  value={zsWords}
+                  onChange={(e) => setPlayground({ zsWords: e.target.value })}
+                  data-testid="train-words"
+                />
               </label>
-              <p className="muted">Shared with the Playground&apos;s zero-shot box: score a prompt there without training, then train it here.</p>
+              <p className="muted">
+                Shared with the Playground&apos;s zero-shot box: score a prompt there without training, then train it
+                here.
+              </p>
             </div>
           )}
         </fieldset>
@@ -132,7 +198,12 @@ export function TrainPanel() {
             <NumberField name="patience" label="Patience (evals)" />
             <label className="field">
               <span>Class weights</span>
-              <select value={classWeights ?? ''} disabled={state !== 'idle'} onChange={(e) => setSettings({ classWeights: e.target.value === 'balanced' ? 'balanced' : null })} data-testid="setting-classWeights">
+              <select
+                value={classWeights ?? ''}
+                disabled={state !== 'idle'}
+                onChange={(e) => setSettings({ classWeights: e.target.value === 'balanced' ? 'balanced' : null })}
+                data-testid="setting-classWeights"
+              >
                 <option value="">none</option>
                 <option value="balanced">balanced</option>
               </select>
@@ -140,16 +211,40 @@ export function TrainPanel() {
           </div>
         </details>
         <div className="row">
-          <button type="button" className="button" data-testid="train-start" disabled={!dataset || !model || state !== 'idle'} onClick={() => void startTraining()}>
+          <button
+            type="button"
+            className="button"
+            data-testid="train-start"
+            disabled={!dataset || !model || state !== 'idle'}
+            onClick={() => void startTraining()}
+          >
             Start
           </button>
-          <button type="button" className="button button-secondary" data-testid="train-pause" disabled={state !== 'running'} onClick={() => void pauseTraining()}>
+          <button
+            type="button"
+            className="button button-secondary"
+            data-testid="train-pause"
+            disabled={state !== 'running'}
+            onClick={() => void pauseTraining()}
+          >
             Pause
           </button>
-          <button type="button" className="button button-secondary" data-testid="train-resume" disabled={state !== 'paused'} onClick={() => void resumeTraining()}>
+          <button
+            type="button"
+            className="button button-secondary"
+            data-testid="train-resume"
+            disabled={state !== 'paused'}
+            onClick={() => void resumeTraining()}
+          >
             Resume
           </button>
-          <button type="button" className="button button-danger" data-testid="train-stop" disabled={state !== 'running' && state !== 'paused'} onClick={() => void stopTraining()}>
+          <button
+            type="button"
+            className="button button-danger"
+            data-testid="train-stop"
+            disabled={state !== 'running' && state !== 'paused'}
+            onClick={() => void stopTraining()}
+          >
             Stop
           </button>
           <span className="muted" data-testid="train-state">
@@ -160,7 +255,9 @@ export function TrainPanel() {
           <div className="stack-tight" data-testid="train-progress">
             <progress max={100} value={pct} />
             <span className="muted">
-              {progress ? `step ${progress.step}/${progress.totalSteps} · epoch ${progress.epoch}/${progress.epochs} · ${progress.examplesPerSecond.toFixed(1)} examples/s · ETA ${formatDuration(progress.etaSeconds)}` : 'starting…'}
+              {progress
+                ? `step ${progress.step}/${progress.totalSteps} · epoch ${progress.epoch}/${progress.epochs} · ${progress.examplesPerSecond.toFixed(1)} examples/s · ETA ${formatDuration(progress.etaSeconds)}`
+                : 'starting…'}
             </span>
           </div>
         )}
@@ -177,11 +274,13 @@ export function TrainPanel() {
         {plan && (
           <ul className="compact muted" data-testid="train-plan">
             <li>
-              {plan.trainCount} train / {plan.devCount} dev rows{plan.autoSplit ? ' (dev split automatically)' : ''} · labels {plan.labels.join(', ')}
+              {plan.trainCount} train / {plan.devCount} dev rows{plan.autoSplit ? ' (dev split automatically)' : ''} ·
+              labels {plan.labels.join(', ')}
             </li>
             <li>
               {plan.totalSteps} steps · {plan.epochs} epochs · batch {plan.batchSize}
-              {plan.gradAccumSteps > 1 ? ` × ${plan.gradAccumSteps} accumulated` : ''} · lr {plan.learningRate.toExponential(1)} · max length {plan.maxLength} · seed {plan.seed}
+              {plan.gradAccumSteps > 1 ? ` × ${plan.gradAccumSteps} accumulated` : ''} · lr{' '}
+              {plan.learningRate.toExponential(1)} · max length {plan.maxLength} · seed {plan.seed}
             </li>
             {plan.truncated.train + plan.truncated.dev > 0 && (
               <li>
@@ -207,12 +306,38 @@ export function TrainPanel() {
             <ResponsiveContainer width="100%" height={220}>
               <LineChart data={losses}>
                 <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
-                <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} stroke="var(--muted)" />
-                <YAxis stroke="var(--muted)" domain={['auto', 'auto']} width={56} tickFormatter={(v: number) => v.toPrecision(4)} />
+                <XAxis
+                  dataKey="step"
+                  type="number"
+                  domain={['dataMin', 'dataMax']}
+                  allowDecimals={false}
+                  stroke="var(--muted)"
+                />
+                <YAxis
+                  stroke="var(--muted)"
+                  domain={['auto', 'auto']}
+                  width={56}
+                  tickFormatter={(v: number) => v.toPrecision(4)}
+                />
                 <Tooltip />
                 <Legend />
-                <Line type="monotone" dataKey="loss" name="loss" stroke="var(--muted)" dot={losses.length < 30} isAnimationActive={false} />
-                <Line type="monotone" dataKey="smoothed" name="smoothed (EMA)" stroke="var(--accent)" strokeWidth={2} dot={false} isAnimationActive={false} />
+                <Line
+                  type="monotone"
+                  dataKey="loss"
+                  name="loss"
+                  stroke="var(--muted)"
+                  dot={losses.length < 30}
+                  isAnimationActive={false}
+                />
+                <Line
+                  type="monotone"
+                  dataKey="smoothed"
+                  name="smoothed (EMA)"
+                  stroke="var(--accent)"
+                  strokeWidth={2}
+                  dot={false}
+                  isAnimationActive={false}
+                />
               </LineChart>
             </ResponsiveContainer>
           </div>
@@ -223,7 +348,13 @@ export function TrainPanel() {
             <ResponsiveContainer width="100%" height={220}>
               <LineChart data={lrPoints}>
                 <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
-                <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} stroke="var(--muted)" />
+                <XAxis
+                  dataKey="step"
+                  type="number"
+                  domain={['dataMin', 'dataMax']}
+                  allowDecimals={false}
+                  stroke="var(--muted)"
+                />
                 <YAxis stroke="var(--muted)" tickFormatter={(v: number) => v.toExponential(1)} width={64} />
                 <Tooltip />
                 <Line type="monotone" dataKey="lr" stroke="var(--warn)" dot={false} isAnimationActive={false} />
@@ -237,12 +368,24 @@ export function TrainPanel() {
             <ResponsiveContainer width="100%" height={200}>
               <LineChart data={evalPoints}>
                 <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
-                <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} stroke="var(--muted)" />
+                <XAxis
+                  dataKey="step"
+                  type="number"
+                  domain={['dataMin', 'dataMax']}
+                  allowDecimals={false}
+                  stroke="var(--muted)"
+                />
                 <YAxis domain={[0, 1]} stroke="var(--muted)" />
                 <Tooltip />
                 <Legend />
                 <Line type="monotone" dataKey="accuracy" stroke="var(--ok)" isAnimationActive={false} />
-                <Line type="monotone" dataKey="macroF1" name="macro-F1" stroke="var(--accent)" isAnimationActive={false} />
+                <Line
+                  type="monotone"
+                  dataKey="macroF1"
+                  name="macro-F1"
+                  stroke="var(--accent)"
+                  isAnimationActive={false}
+                />
               </LineChart>
             </ResponsiveContainer>
           </div>
@@ -264,7 +407,13 @@ export function TrainPanel() {
             <tbody>
               {methodRuns.map((r) => (
                 <tr key={r.at}>
-                  <td>{r.method === 'head' ? 'classifier head' : r.method === 'prompt' ? 'prompt fine-tuning' : 'zero-shot prompt'}</td>
+                  <td>
+                    {r.method === 'head'
+                      ? 'classifier head'
+                      : r.method === 'prompt'
+                        ? 'prompt fine-tuning'
+                        : 'zero-shot prompt'}
+                  </td>
                   <td className="muted">{r.detail}</td>
                   <td className="num">{(100 * r.accuracy).toFixed(1)}%</td>
                   <td className="num">{(100 * r.macroF1).toFixed(1)}%</td>
@@ -273,7 +422,9 @@ export function TrainPanel() {
               ))}
             </tbody>
           </table>
-          <p className="muted">Best dev score of each run; zero-shot rows come from the Playground. Same split for all (seed {seed}).</p>
+          <p className="muted">
+            Best dev score of each run; zero-shot rows come from the Playground. Same split for all (seed {seed}).
+          </p>
         </section>
       )}
     </div>

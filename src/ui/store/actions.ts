@@ -41,7 +41,8 @@ export async function startEngine(requestedBackend: string | null): Promise<void
     if (!useStudio.getState().model) await loadDefaultModel();
     await refreshHubCache();
   } catch (error) {
-    if (useStudio.getState().engineStatus !== 'crashed') setEngine({ engineStatus: 'error', engineError: errorInfo(error) });
+    if (useStudio.getState().engineStatus !== 'crashed')
+      setEngine({ engineStatus: 'error', engineError: errorInfo(error) });
   }
 }
 
@@ -67,7 +68,9 @@ export async function restartEngine(): Promise<void> {
 
 /** Test builds only: crash the worker on purpose. */
 export function crashEngineForTest(message: string): void {
-  getClient().request('debugCrash', { message }).catch(() => {});
+  getClient()
+    .request('debugCrash', { message })
+    .catch(() => {});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -107,7 +110,10 @@ export async function loadModel(source: ModelSource, displayName: string): Promi
 /** Asks the worker which picker repos are already downloaded (cache status in the Model panel). */
 export async function refreshHubCache(): Promise<void> {
   try {
-    const hubCached = await getClient().request('hubCacheStatus', { repos: HUB_MODELS.map((m) => m.repo), baseUrl: hubBaseUrl() });
+    const hubCached = await getClient().request('hubCacheStatus', {
+      repos: HUB_MODELS.map((m) => m.repo),
+      baseUrl: hubBaseUrl(),
+    });
     useStudio.getState().setModel({ hubCached });
   } catch {
     /* status is a nicety; loading still works */
@@ -128,13 +134,24 @@ export async function loadDefaultModel(): Promise<boolean> {
   const ok = await loadModel({ kind: 'url', baseUrl, name: model.id }, model.id);
   if (unknown !== null) {
     const known = EMBEDDED_MODELS.map((m) => m.id).join(', ');
-    useStudio.getState().setModel({ modelError: { code: 'UNKNOWN_EMBEDDED_MODEL', message: `?model=${unknown} is not an embedded model (${known}); loaded ${model.id} instead.` } });
+    useStudio
+      .getState()
+      .setModel({
+        modelError: {
+          code: 'UNKNOWN_EMBEDDED_MODEL',
+          message: `?model=${unknown} is not an embedded model (${known}); loaded ${model.id} instead.`,
+        },
+      });
   }
   return ok;
 }
 
 /** Parses a dataset file in the worker. On failure the previous dataset stays. */
-export async function loadDatasetFile(fileName: string, bytes: Uint8Array, mapping?: DatasetColumnMapping): Promise<boolean> {
+export async function loadDatasetFile(
+  fileName: string,
+  bytes: Uint8Array,
+  mapping?: DatasetColumnMapping,
+): Promise<boolean> {
   const { setData, setDataset } = useStudio.getState();
   setData({ dataStatus: 'parsing' });
   // Keep our own copy: the request transfers its buffer to the worker.
@@ -146,7 +163,10 @@ export async function loadDatasetFile(fileName: string, bytes: Uint8Array, mappi
     useStudio.getState().setTraining({ methodRuns: [] });
     return true;
   } catch (error) {
-    setData({ dataStatus: useStudio.getState().dataset ? 'ready' : 'idle', dataError: { ...errorInfo(error), fileName } });
+    setData({
+      dataStatus: useStudio.getState().dataset ? 'ready' : 'idle',
+      dataError: { ...errorInfo(error), fileName },
+    });
     return false;
   }
 }
@@ -178,7 +198,11 @@ function overridesFrom(settings: TrainSettings): FineTuneOverrides {
 export async function startTraining(): Promise<void> {
   const state = useStudio.getState();
   if (!state.dataset) return;
-  const train = state.dataset.examples.map((e) => (e.textPair === undefined ? { text: e.text, label: e.label } : { text: e.text, textPair: e.textPair, label: e.label }));
+  const train = state.dataset.examples.map((e) =>
+    e.textPair === undefined
+      ? { text: e.text, label: e.label }
+      : { text: e.text, textPair: e.textPair, label: e.label },
+  );
   let method: TrainingMethod = { kind: 'head' };
   if (state.trainMethod === 'prompt') {
     // The prompt is shared with the playground's zero-shot box: what was tried there is what trains.
@@ -192,7 +216,12 @@ export async function startTraining(): Promise<void> {
   state.resetTraining(null);
   state.setTraining({ trainingState: 'starting', adaptPlan: null });
   try {
-    const plan = await getClient().request('startTraining', { train, dev: null, overrides: overridesFrom(state.settings), method });
+    const plan = await getClient().request('startTraining', {
+      train,
+      dev: null,
+      overrides: overridesFrom(state.settings),
+      method,
+    });
     useStudio.getState().setTraining({ plan });
     useStudio.getState().setPlayground({ playLabels: plan.labels });
   } catch (error) {
@@ -216,13 +245,19 @@ export async function startAdapt(steps: number): Promise<void> {
 }
 
 export async function pauseTraining(): Promise<void> {
-  await getClient().request('pauseTraining', {}).catch(() => undefined);
+  await getClient()
+    .request('pauseTraining', {})
+    .catch(() => undefined);
 }
 export async function resumeTraining(): Promise<void> {
-  await getClient().request('resumeTraining', {}).catch(() => undefined);
+  await getClient()
+    .request('resumeTraining', {})
+    .catch(() => undefined);
 }
 export async function stopTraining(): Promise<void> {
-  await getClient().request('stopTraining', {}).catch(() => undefined);
+  await getClient()
+    .request('stopTraining', {})
+    .catch(() => undefined);
 }
 
 export async function predictText(text: string): Promise<void> {
@@ -237,7 +272,10 @@ export async function predictText(text: string): Promise<void> {
       playLabels: labels,
       playPrediction: prediction,
       playError: null,
-      predictionLog: [...useStudio.getState().predictionLog, { text, probabilities: prediction.probabilities, duringTraining, step, at: Date.now() }].slice(-100),
+      predictionLog: [
+        ...useStudio.getState().predictionLog,
+        { text, probabilities: prediction.probabilities, duringTraining, step, at: Date.now() },
+      ].slice(-100),
     });
   } catch (error) {
     setPlayground({ playPrediction: null, playError: errorInfo(error).message });
@@ -273,7 +311,9 @@ export async function runZeroShot(text: string): Promise<void> {
     state.setPlayground({ zsError: parsed.error, zsResult: null });
     return;
   }
-  const labeled = (state.dataset?.examples ?? []).filter((e) => e.label !== null).map((e) => ({ text: e.text, textPair: e.textPair, label: e.label }));
+  const labeled = (state.dataset?.examples ?? [])
+    .filter((e) => e.label !== null)
+    .map((e) => ({ text: e.text, textPair: e.textPair, label: e.label }));
   state.setPlayground({ zsBusy: true });
   try {
     const zsResult = await getClient().request('zeroShot', {
@@ -286,9 +326,13 @@ export async function runZeroShot(text: string): Promise<void> {
     });
     useStudio.getState().setPlayground({ zsResult, zsError: null, zsBusy: false });
     if (zsResult.evaluation) {
-      const detail = `${state.zsTemplate} · ${Object.entries(parsed.verbalizer).map(([l, w]) => `${l}: ${w.join('/')}`).join(', ')}${state.zsCalibrate ? ' · calibrated' : ''}`;
+      const detail = `${state.zsTemplate} · ${Object.entries(parsed.verbalizer)
+        .map(([l, w]) => `${l}: ${w.join('/')}`)
+        .join(', ')}${state.zsCalibrate ? ' · calibrated' : ''}`;
       const { accuracy, macroF1, n } = zsResult.evaluation;
-      useStudio.getState().addMethodRun({ method: 'zero-shot', detail, accuracy, macroF1, devCount: n, at: Date.now() });
+      useStudio
+        .getState()
+        .addMethodRun({ method: 'zero-shot', detail, accuracy, macroF1, devCount: n, at: Date.now() });
     }
   } catch (error) {
     useStudio.getState().setPlayground({ zsResult: null, zsError: errorInfo(error).message, zsBusy: false });
@@ -298,14 +342,20 @@ export async function runZeroShot(text: string): Promise<void> {
 /** Label-word suggestions and ranked library prompts for the loaded labeled data. */
 export async function suggestPrompts(): Promise<void> {
   const state = useStudio.getState();
-  const labeled = (state.dataset?.examples ?? []).filter((e) => e.label !== null).map((e) => ({ text: e.text, textPair: e.textPair, label: e.label }));
+  const labeled = (state.dataset?.examples ?? [])
+    .filter((e) => e.label !== null)
+    .map((e) => ({ text: e.text, textPair: e.textPair, label: e.label }));
   if (labeled.length === 0) {
     state.setPlayground({ zsError: 'Load labeled data first: suggestions come from your examples.' });
     return;
   }
   state.setPlayground({ zsSuggesting: true });
   try {
-    const zsSuggestions = await getClient().request('suggestPrompts', { template: state.zsTemplate, labeled, seed: state.settings.seed });
+    const zsSuggestions = await getClient().request('suggestPrompts', {
+      template: state.zsTemplate,
+      labeled,
+      seed: state.settings.seed,
+    });
     useStudio.getState().setPlayground({ zsSuggestions, zsSuggesting: false, zsError: null });
   } catch (error) {
     useStudio.getState().setPlayground({ zsSuggestions: null, zsSuggesting: false, zsError: errorInfo(error).message });
@@ -314,7 +364,9 @@ export async function suggestPrompts(): Promise<void> {
 
 /** Verbalizer → label-word lines for the editors. */
 export function labelWordLines(verbalizer: Record<string, string[]>): string {
-  return Object.entries(verbalizer).map(([label, words]) => `${label}: ${words.join(', ')}`).join('\n');
+  return Object.entries(verbalizer)
+    .map(([label, words]) => `${label}: ${words.join(', ')}`)
+    .join('\n');
 }
 
 /** Exports the model as a Hugging Face folder in a zip and returns it with a file name. */
@@ -340,7 +392,9 @@ export async function exportModelZip(): Promise<{ fileName: string; blob: Blob }
     extra['README.md'] = encoder.encode(card);
   }
   if (state.plan && metrics) {
-    extra['metrics.json'] = encoder.encode(`${JSON.stringify({ labels: state.plan.labels, accuracy: metrics.accuracy, macroF1: metrics.macroF1, n: metrics.n, perClass: metrics.perClass, confusion: metrics.confusion }, null, 2)}\n`);
+    extra['metrics.json'] = encoder.encode(
+      `${JSON.stringify({ labels: state.plan.labels, accuracy: metrics.accuracy, macroF1: metrics.macroF1, n: metrics.n, perClass: metrics.perClass, confusion: metrics.confusion }, null, 2)}\n`,
+    );
     extra['dev_predictions.csv'] = encoder.encode(devPredictionsCsv(state.plan, metrics));
   }
   const zipped = zipSync({ ...files, ...extra }, { level: 6 });

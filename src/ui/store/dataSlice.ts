@@ -21,7 +21,13 @@ export const createDataSlice: StateCreator<DataSlice, [], [], DataSlice> = (set)
   dataStatus: 'idle',
   dataError: null,
   setDataset: (dataset, datasetBytes) =>
-    set({ dataset, datasetBytes, validation: summarizeDataset(dataset.examples, dataset.tokenLengths), dataStatus: 'ready', dataError: null }),
+    set({
+      dataset,
+      datasetBytes,
+      validation: summarizeDataset(dataset.examples, dataset.tokenLengths),
+      dataStatus: 'ready',
+      dataError: null,
+    }),
   setData: (patch) => set(patch),
 });
 

@@ -40,7 +40,10 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[index];
 }
 
-export function summarizeDataset(examples: readonly DatasetExample[], tokenLengths: readonly number[] | null): ValidationSummary {
+export function summarizeDataset(
+  examples: readonly DatasetExample[],
+  tokenLengths: readonly number[] | null,
+): ValidationSummary {
   const counts = new Map<string, number>();
   let unlabeled = 0;
   const emptyTexts: number[] = [];
@@ -64,11 +67,18 @@ export function summarizeDataset(examples: readonly DatasetExample[], tokenLengt
     const labels = new Set(group.map((e) => e.label).filter((l) => l !== null));
     (labels.size > 1 ? conflicts : duplicates).push(group.map((e) => e.row));
   }
-  const labelCounts = [...counts.entries()].map(([label, count]) => ({ label, count })).sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
+  const labelCounts = [...counts.entries()]
+    .map(([label, count]) => ({ label, count }))
+    .sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
   let tokens: TokenStats | null = null;
   if (tokenLengths && tokenLengths.length > 0) {
     const sorted = [...tokenLengths].sort((a, b) => a - b);
-    tokens = { min: sorted[0], max: sorted[sorted.length - 1], mean: sorted.reduce((a, b) => a + b, 0) / sorted.length, p95: percentile(sorted, 95) };
+    tokens = {
+      min: sorted[0],
+      max: sorted[sorted.length - 1],
+      mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+      p95: percentile(sorted, 95),
+    };
   }
   return { total: examples.length, labelCounts, unlabeled, emptyTexts, duplicates, conflicts, tokens };
 }
@@ -78,7 +88,11 @@ export function histogram(values: readonly number[], binCount = 16): { start: nu
   if (values.length === 0) return [];
   const max = Math.max(...values);
   const width = Math.max(1, Math.ceil((max + 1) / binCount));
-  const bins = Array.from({ length: Math.ceil((max + 1) / width) }, (_, i) => ({ start: i * width, end: (i + 1) * width - 1, count: 0 }));
+  const bins = Array.from({ length: Math.ceil((max + 1) / width) }, (_, i) => ({
+    start: i * width,
+    end: (i + 1) * width - 1,
+    count: 0,
+  }));
   for (const v of values) bins[Math.floor(v / width)].count++;
   return bins;
 }
@@ -116,7 +130,11 @@ export function parseLabelWords(text: string): { verbalizer: Record<string, stri
     const colon = line.indexOf(':');
     if (colon <= 0) return { error: `Line ${i + 1} ("${line}") needs the form "label: word, word".` };
     const label = line.slice(0, colon).trim();
-    const words = line.slice(colon + 1).split(',').map((w) => w.trim()).filter(Boolean);
+    const words = line
+      .slice(colon + 1)
+      .split(',')
+      .map((w) => w.trim())
+      .filter(Boolean);
     if (words.length === 0) return { error: `Line ${i + 1}: give at least one word for "${label}".` };
     if (verbalizer[label]) return { error: `Line ${i + 1}: "${label}" appears twice; put all its words on one line.` };
     verbalizer[label] = words;

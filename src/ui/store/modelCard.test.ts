@@ -5,13 +5,45 @@ import type { TrainingPlan } from '../../worker/protocol';
 import { buildModelCard, devPredictionsCsv, lossPlotSvg } from './modelCard';
 
 const model: ModelSummary = {
-  name: 'tiny', source: 'embedded', layers: 2, hidden: 128, heads: 2, intermediate: 512, vocabSize: 30522, maxPositions: 512,
-  parameters: 4_400_000, weightBytes: 0, loadedHeads: [], freshHeads: [], labels: ['pos', 'neg'], warnings: [], weightFormat: null, prompt: null,
+  name: 'tiny',
+  source: 'embedded',
+  layers: 2,
+  hidden: 128,
+  heads: 2,
+  intermediate: 512,
+  vocabSize: 30522,
+  maxPositions: 512,
+  parameters: 4_400_000,
+  weightBytes: 0,
+  loadedHeads: [],
+  freshHeads: [],
+  labels: ['pos', 'neg'],
+  warnings: [],
+  weightFormat: null,
+  prompt: null,
 };
 const plan = {
-  method: 'head', promptWarnings: [], labels: ['pos', 'neg'], trainCount: 8, devCount: 2, autoSplit: true, totalSteps: 4, epochs: 2, batchSize: 4, gradAccumSteps: 1,
-  learningRate: 1e-4, maxLength: 32, seed: 42, truncated: { train: 0, dev: 0 }, issues: [], splitNotes: [], memory: {} as TrainingPlan['memory'],
-  devExamples: [{ text: 'good, "really"', label: 'pos' }, { text: 'bad', label: 'neg' }],
+  method: 'head',
+  promptWarnings: [],
+  labels: ['pos', 'neg'],
+  trainCount: 8,
+  devCount: 2,
+  autoSplit: true,
+  totalSteps: 4,
+  epochs: 2,
+  batchSize: 4,
+  gradAccumSteps: 1,
+  learningRate: 1e-4,
+  maxLength: 32,
+  seed: 42,
+  truncated: { train: 0, dev: 0 },
+  issues: [],
+  splitNotes: [],
+  memory: {} as TrainingPlan['memory'],
+  devExamples: [
+    { text: 'good, "really"', label: 'pos' },
+    { text: 'bad', label: 'neg' },
+  ],
 } satisfies TrainingPlan;
 // Two dev rows, both predicted "pos": accuracy 1/2.
 const metrics: Metrics = {
@@ -22,7 +54,10 @@ const metrics: Metrics = {
     { label: 'pos', precision: 0.5, recall: 1, f1: 2 / 3, support: 1 },
     { label: 'neg', precision: 0, recall: 0, f1: 0, support: 1 },
   ],
-  confusion: [[1, 0], [1, 0]],
+  confusion: [
+    [1, 0],
+    [1, 0],
+  ],
   predictions: [
     { index: 0, trueLabel: 'pos', predLabel: 'pos', confidence: 0.9, probs: [0.9, 0.1] },
     { index: 1, trueLabel: 'neg', predLabel: 'pos', confidence: 0.7, probs: [0.7, 0.3] },
@@ -32,9 +67,34 @@ const metrics: Metrics = {
 describe('model card', () => {
   it('names the data, method, hyperparameters and per-class dev metrics', () => {
     const card = buildModelCard({
-      model, dataFileName: 'tickets.csv', plan, metrics, backend: 'webgpu', hasLossPlot: true,
-      validation: { total: 10, unlabeled: 0, labelCounts: [{ label: 'pos', count: 5 }, { label: 'neg', count: 5 }], emptyTexts: [], duplicates: [], conflicts: [], tokens: null },
-      methodRuns: [{ method: 'zero-shot', detail: '{text} It was [MASK]. · pos: good', accuracy: 0.5, macroF1: 0.4, devCount: 2, at: 1 }],
+      model,
+      dataFileName: 'tickets.csv',
+      plan,
+      metrics,
+      backend: 'webgpu',
+      hasLossPlot: true,
+      validation: {
+        total: 10,
+        unlabeled: 0,
+        labelCounts: [
+          { label: 'pos', count: 5 },
+          { label: 'neg', count: 5 },
+        ],
+        emptyTexts: [],
+        duplicates: [],
+        conflicts: [],
+        tokens: null,
+      },
+      methodRuns: [
+        {
+          method: 'zero-shot',
+          detail: '{text} It was [MASK]. · pos: good',
+          accuracy: 0.5,
+          macroF1: 0.4,
+          devCount: 2,
+          at: 1,
+        },
+      ],
     });
     expect(card).toMatch(/^---\nlibrary_name: transformers\npipeline_tag: text-classification/);
     expect(card).toContain('File: tickets.csv — 10 rows');
@@ -43,7 +103,19 @@ describe('model card', () => {
     expect(card).toContain('| neg | 0.000 | 0.000 | 0.000 | 1 |');
     expect(card).toContain('| zero-shot | {text} It was [MASK]. · pos: good | 50.0% | 40.0% |');
     expect(card).toContain('![training loss](loss.svg)');
-    const promptCard = buildModelCard({ model: { ...model, prompt: { template: '{text} It was [MASK].', verbalizer: { pos: ['great'], neg: ['awful'] } } }, dataFileName: null, plan, metrics: null, validation: null, methodRuns: [], backend: null, hasLossPlot: false });
+    const promptCard = buildModelCard({
+      model: {
+        ...model,
+        prompt: { template: '{text} It was [MASK].', verbalizer: { pos: ['great'], neg: ['awful'] } },
+      },
+      dataFileName: null,
+      plan,
+      metrics: null,
+      validation: null,
+      methodRuns: [],
+      backend: null,
+      hasLossPlot: false,
+    });
     expect(promptCard).toContain('pipeline_tag: fill-mask');
     expect(promptCard).toContain('- **neg**: awful');
     expect(promptCard).not.toContain('loss.svg');
@@ -51,8 +123,14 @@ describe('model card', () => {
 
   it('plots the loss with both series scaled into the frame', () => {
     expect(lossPlotSvg([])).toBeNull();
-    const svg = lossPlotSvg([{ step: 1, loss: 1, smoothed: 1 }, { step: 2, loss: 0.5, smoothed: 0.9 }, { step: 3, loss: 0.2, smoothed: 0.75 }])!;
-    const lines = [...svg.matchAll(/points="([^"]+)"/g)].map((m) => m[1].split(' ').map((p) => p.split(',').map(Number)));
+    const svg = lossPlotSvg([
+      { step: 1, loss: 1, smoothed: 1 },
+      { step: 2, loss: 0.5, smoothed: 0.9 },
+      { step: 3, loss: 0.2, smoothed: 0.75 },
+    ])!;
+    const lines = [...svg.matchAll(/points="([^"]+)"/g)].map((m) =>
+      m[1].split(' ').map((p) => p.split(',').map(Number)),
+    );
     expect(lines).toHaveLength(2);
     for (const line of lines) for (const [x, y] of line) expect(x >= 56 && x <= 624 && y >= 16 && y <= 208).toBe(true);
     expect(lines[0][0][1]).toBe(16); // the highest loss touches the top of the frame

@@ -40,7 +40,10 @@ export function lossPlotSvg(points: readonly LossPoint[]): string | null {
     `<rect width="100%" height="100%" fill="white"/>`,
     `<line x1="${MARGIN.left}" y1="${MARGIN.top + h}" x2="${MARGIN.left + w}" y2="${MARGIN.top + h}" stroke="#888"/>`,
     `<line x1="${MARGIN.left}" y1="${MARGIN.top}" x2="${MARGIN.left}" y2="${MARGIN.top + h}" stroke="#888"/>`,
-    ...ticks.map((t) => `<text x="${MARGIN.left - 6}" y="${y(t).toFixed(1)}" text-anchor="end" dominant-baseline="middle">${t.toFixed(3)}</text>`),
+    ...ticks.map(
+      (t) =>
+        `<text x="${MARGIN.left - 6}" y="${y(t).toFixed(1)}" text-anchor="end" dominant-baseline="middle">${t.toFixed(3)}</text>`,
+    ),
     `<text x="${MARGIN.left}" y="${PLOT_HEIGHT - 8}">step ${x0}</text>`,
     `<text x="${MARGIN.left + w}" y="${PLOT_HEIGHT - 8}" text-anchor="end">step ${x1}</text>`,
     `<polyline fill="none" stroke="#999" stroke-width="1" points="${path('loss')}"/>`,
@@ -68,7 +71,15 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 export function buildModelCard(input: ModelCardInput): string {
   const { model, plan, metrics, validation } = input;
   const lines: string[] = [];
-  lines.push('---', 'library_name: transformers', `pipeline_tag: ${model.prompt ? 'fill-mask' : 'text-classification'}`, 'tags:', '- fewshot-studio', '---', '');
+  lines.push(
+    '---',
+    'library_name: transformers',
+    `pipeline_tag: ${model.prompt ? 'fill-mask' : 'text-classification'}`,
+    'tags:',
+    '- fewshot-studio',
+    '---',
+    '',
+  );
   lines.push(`# ${model.name} fine-tuned with FewShot Studio`, '');
   lines.push(
     `Base model: ${model.source} — BERT, ${model.layers} layers, hidden ${model.hidden}, ${model.heads} heads, ${(model.parameters / 1e6).toFixed(1)} M parameters, vocabulary ${model.vocabSize}.`,
@@ -77,14 +88,27 @@ export function buildModelCard(input: ModelCardInput): string {
   if (model.prompt) {
     lines.push('## Method: prompt-based fine-tuning (LM-BFF)', '');
     lines.push(`Template \`${model.prompt.template}\`; label words:`, '');
-    for (const [label, words] of Object.entries(model.prompt.verbalizer)) lines.push(`- **${label}**: ${words.join(', ')}`);
-    lines.push('', 'The template and label words are stored in `config.json` under `fewshot_prompt`; load the folder with `BertForMaskedLM` and score the label words at the `[MASK]`.', '');
+    for (const [label, words] of Object.entries(model.prompt.verbalizer))
+      lines.push(`- **${label}**: ${words.join(', ')}`);
+    lines.push(
+      '',
+      'The template and label words are stored in `config.json` under `fewshot_prompt`; load the folder with `BertForMaskedLM` and score the label words at the `[MASK]`.',
+      '',
+    );
   } else if (plan) {
-    lines.push('## Method: classifier head', '', 'Load with `AutoModelForSequenceClassification.from_pretrained(folder)`; `config.json` carries `id2label`.', '');
+    lines.push(
+      '## Method: classifier head',
+      '',
+      'Load with `AutoModelForSequenceClassification.from_pretrained(folder)`; `config.json` carries `id2label`.',
+      '',
+    );
   }
   if (validation) {
     lines.push('## Data', '');
-    lines.push(`File: ${input.dataFileName ?? '(unnamed)'} — ${validation.total} rows, ${validation.unlabeled} unlabeled.`, '');
+    lines.push(
+      `File: ${input.dataFileName ?? '(unnamed)'} — ${validation.total} rows, ${validation.unlabeled} unlabeled.`,
+      '',
+    );
     lines.push('| label | rows |', '|---|---|');
     for (const c of validation.labelCounts) lines.push(`| ${cell(c.label)} | ${c.count} |`);
     lines.push('');
@@ -99,14 +123,28 @@ export function buildModelCard(input: ModelCardInput): string {
   }
   if (input.hasLossPlot) lines.push('![training loss](loss.svg)', '');
   if (metrics) {
-    lines.push('## Dev metrics', '', `Accuracy ${pct(metrics.accuracy)}, macro-F1 ${pct(metrics.macroF1)} on ${metrics.n} dev rows.`, '');
+    lines.push(
+      '## Dev metrics',
+      '',
+      `Accuracy ${pct(metrics.accuracy)}, macro-F1 ${pct(metrics.macroF1)} on ${metrics.n} dev rows.`,
+      '',
+    );
     lines.push('| label | precision | recall | F1 | support |', '|---|---|---|---|---|');
-    for (const c of metrics.perClass) lines.push(`| ${cell(c.label)} | ${c.precision.toFixed(3)} | ${c.recall.toFixed(3)} | ${c.f1.toFixed(3)} | ${c.support} |`);
+    for (const c of metrics.perClass)
+      lines.push(
+        `| ${cell(c.label)} | ${c.precision.toFixed(3)} | ${c.recall.toFixed(3)} | ${c.f1.toFixed(3)} | ${c.support} |`,
+      );
     lines.push('');
   }
   if (input.methodRuns.length > 0) {
-    lines.push('## Methods tried on this data (dev split)', '', '| method | setup | accuracy | macro-F1 |', '|---|---|---|---|');
-    for (const r of input.methodRuns) lines.push(`| ${r.method} | ${cell(r.detail)} | ${pct(r.accuracy)} | ${pct(r.macroF1)} |`);
+    lines.push(
+      '## Methods tried on this data (dev split)',
+      '',
+      '| method | setup | accuracy | macro-F1 |',
+      '|---|---|---|---|',
+    );
+    for (const r of input.methodRuns)
+      lines.push(`| ${r.method} | ${cell(r.detail)} | ${pct(r.accuracy)} | ${pct(r.macroF1)} |`);
     lines.push('');
   }
   lines.push('Dev scores on a few dozen rows are noisy; check the model on data of your own before relying on it.', '');
@@ -117,6 +155,16 @@ export function buildModelCard(input: ModelCardInput): string {
 export function devPredictionsCsv(plan: TrainingPlan, metrics: Metrics): string {
   const q = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const header = ['text', 'label', 'predicted', 'confidence', ...plan.labels.map((l) => `p_${l}`)].map(q).join(',');
-  const rows = metrics.predictions.map((p) => [plan.devExamples[p.index]?.text ?? '', p.trueLabel, p.predLabel, p.confidence.toFixed(6), ...p.probs.map((x) => x.toFixed(6))].map(q).join(','));
+  const rows = metrics.predictions.map((p) =>
+    [
+      plan.devExamples[p.index]?.text ?? '',
+      p.trueLabel,
+      p.predLabel,
+      p.confidence.toFixed(6),
+      ...p.probs.map((x) => x.toFixed(6)),
+    ]
+      .map(q)
+      .join(','),
+  );
   return `${[header, ...rows].join('\n')}\n`;
 }

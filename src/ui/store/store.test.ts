@@ -89,8 +89,31 @@ describe('store slices', () => {
     store.getState().resetTraining({ labels: ['x', 'y'] } as TrainingPlan);
     const apply = store.getState().applyTrainingEvent;
     apply({ kind: 'trainingState', state: 'running' });
-    apply({ kind: 'progress', step: 2, totalSteps: 4, epoch: 1, epochs: 2, losses: [{ step: 1, loss: 1 }, { step: 2, loss: 0.5 }], learningRate: 1e-3, examplesPerSecond: 3, etaSeconds: 10 });
-    apply({ kind: 'progress', step: 3, totalSteps: 4, epoch: 2, epochs: 2, losses: [{ step: 3, loss: 0.25 }], learningRate: 5e-4, examplesPerSecond: 3, etaSeconds: 5 });
+    apply({
+      kind: 'progress',
+      step: 2,
+      totalSteps: 4,
+      epoch: 1,
+      epochs: 2,
+      losses: [
+        { step: 1, loss: 1 },
+        { step: 2, loss: 0.5 },
+      ],
+      learningRate: 1e-3,
+      examplesPerSecond: 3,
+      etaSeconds: 10,
+    });
+    apply({
+      kind: 'progress',
+      step: 3,
+      totalSteps: 4,
+      epoch: 2,
+      epochs: 2,
+      losses: [{ step: 3, loss: 0.25 }],
+      learningRate: 5e-4,
+      examplesPerSecond: 3,
+      etaSeconds: 5,
+    });
     const s = store.getState();
     expect(s.trainingState).toBe('running');
     expect(s.losses.map((p) => p.step)).toEqual([1, 2, 3]);
@@ -101,14 +124,28 @@ describe('store slices', () => {
       { step: 3, lr: 5e-4 },
     ]);
     expect(s.progress?.etaSeconds).toBe(5);
-    const metrics = { n: 2, accuracy: 1, macroF1: 1, perClass: [], confusion: [[1, 0], [0, 1]], predictions: [] };
+    const metrics = {
+      n: 2,
+      accuracy: 1,
+      macroF1: 1,
+      perClass: [],
+      confusion: [
+        [1, 0],
+        [0, 1],
+      ],
+      predictions: [],
+    };
     apply({ kind: 'evaluated', step: 3, epoch: 2, isBest: true, metrics });
     apply({ kind: 'trainingError', code: 'E', message: 'boom' });
     apply({ kind: 'log', level: 'warn', message: 'careful' });
     expect(store.getState().evaluations).toHaveLength(1);
     expect(store.getState().trainingError?.message).toBe('boom');
     expect(store.getState().logs).toEqual([{ level: 'warn', message: 'careful' }]);
-    apply({ kind: 'trainingDone', summary: { reason: 'completed', steps: 3, bestStep: 3, bestMetrics: metrics, restored: 'best', message: 'ok' }, model: {} as never });
+    apply({
+      kind: 'trainingDone',
+      summary: { reason: 'completed', steps: 3, bestStep: 3, bestMetrics: metrics, restored: 'best', message: 'ok' },
+      model: {} as never,
+    });
     expect(store.getState().summary?.steps).toBe(3);
     expect(store.getState().trainingDoneAt).toBeTypeOf('number');
     store.getState().resetTraining(null);
@@ -126,7 +163,9 @@ describe('store slices', () => {
 
 describe('label-word lines', () => {
   it('parse into a verbalizer and name the bad line', () => {
-    expect(parseLabelWords('pos: great, good\n\nneg: terrible')).toEqual({ verbalizer: { pos: ['great', 'good'], neg: ['terrible'] } });
+    expect(parseLabelWords('pos: great, good\n\nneg: terrible')).toEqual({
+      verbalizer: { pos: ['great', 'good'], neg: ['terrible'] },
+    });
     expect(parseLabelWords('pos great\nneg: bad')).toEqual({ error: expect.stringContaining('Line 1') });
     expect(parseLabelWords('pos: great\nneg:')).toEqual({ error: expect.stringContaining('"neg"') });
     expect(parseLabelWords('pos: a\npos: b')).toEqual({ error: expect.stringContaining('twice') });

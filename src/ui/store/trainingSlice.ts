@@ -93,7 +93,21 @@ export interface TrainingSlice {
   logs: { level: 'info' | 'warn'; message: string }[];
   setSettings: (patch: Partial<TrainSettings>) => void;
   resetTraining: (plan: TrainingPlan | null) => void;
-  setTraining: (patch: Partial<Pick<TrainingSlice, 'trainingState' | 'plan' | 'summary' | 'trainingError' | 'trainMethod' | 'methodRuns' | 'adaptPlan' | 'adaptResult'>>) => void;
+  setTraining: (
+    patch: Partial<
+      Pick<
+        TrainingSlice,
+        | 'trainingState'
+        | 'plan'
+        | 'summary'
+        | 'trainingError'
+        | 'trainMethod'
+        | 'methodRuns'
+        | 'adaptPlan'
+        | 'adaptResult'
+      >
+    >,
+  ) => void;
   /** Applies one worker event about training. */
   applyTrainingEvent: (event: WorkerEventPayload) => void;
 }
@@ -119,7 +133,17 @@ export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSl
   trainingError: null,
   logs: [],
   setSettings: (patch) => set({ settings: { ...get().settings, ...patch } }),
-  resetTraining: (plan) => set({ plan, losses: [], lrPoints: [], evaluations: [], progress: null, summary: null, trainingDoneAt: null, trainingError: null }),
+  resetTraining: (plan) =>
+    set({
+      plan,
+      losses: [],
+      lrPoints: [],
+      evaluations: [],
+      progress: null,
+      summary: null,
+      trainingDoneAt: null,
+      trainingError: null,
+    }),
   setTraining: (patch) => set(patch),
   applyTrainingEvent: (event) => {
     switch (event.kind) {
@@ -132,12 +156,24 @@ export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSl
         set({
           losses: raw.map((p, i) => ({ ...p, smoothed: smoothed[i] })),
           lrPoints: [...get().lrPoints, { step: event.step, lr: event.learningRate }],
-          progress: { step: event.step, totalSteps: event.totalSteps, epoch: event.epoch, epochs: event.epochs, examplesPerSecond: event.examplesPerSecond, etaSeconds: event.etaSeconds },
+          progress: {
+            step: event.step,
+            totalSteps: event.totalSteps,
+            epoch: event.epoch,
+            epochs: event.epochs,
+            examplesPerSecond: event.examplesPerSecond,
+            etaSeconds: event.etaSeconds,
+          },
         });
         break;
       }
       case 'evaluated':
-        set({ evaluations: [...get().evaluations, { step: event.step, epoch: event.epoch, isBest: event.isBest, metrics: event.metrics }] });
+        set({
+          evaluations: [
+            ...get().evaluations,
+            { step: event.step, epoch: event.epoch, isBest: event.isBest, metrics: event.metrics },
+          ],
+        });
         break;
       case 'trainingState':
         set({ trainingState: event.state });
@@ -149,9 +185,18 @@ export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSl
         if (plan && best) {
           const prompt = event.model.prompt;
           const detail = prompt
-            ? `${prompt.template} · ${Object.entries(prompt.verbalizer).map(([l, w]) => `${l}: ${w.join('/')}`).join(', ')}`
+            ? `${prompt.template} · ${Object.entries(prompt.verbalizer)
+                .map(([l, w]) => `${l}: ${w.join('/')}`)
+                .join(', ')}`
             : `${plan.epochs} epochs, lr ${plan.learningRate}, batch ${plan.batchSize}`;
-          get().addMethodRun({ method: plan.method, detail, accuracy: best.accuracy, macroF1: best.macroF1, devCount: plan.devCount, at: Date.now() });
+          get().addMethodRun({
+            method: plan.method,
+            detail,
+            accuracy: best.accuracy,
+            macroF1: best.macroF1,
+            devCount: plan.devCount,
+            at: Date.now(),
+          });
         }
         break;
       }
