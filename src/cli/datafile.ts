@@ -4,7 +4,7 @@
  */
 import { basename } from 'node:path';
 import { applyColumnMapping, detectColumns, parseDatasetFile } from '../engine/data';
-import { EngineError } from '../engine/checkpoint/types';
+import { EngineError } from '../engine/errors';
 import { readInputBytes } from './io';
 import { UsageError, stringFlag, type ParsedArgs } from './args';
 import type { TextInput } from '../engine/pipeline';

@@ -1,6 +1,6 @@
 /** File and stdin helpers for the CLI. */
 import { readFile } from 'node:fs/promises';
-import { EngineError } from '../engine/checkpoint/types';
+import { EngineError } from '../engine/errors';
 
 /** Reads a UTF-8 file, or stdin when `path` is undefined or '-'. */
 export async function readInputText(path: string | undefined): Promise<string> {

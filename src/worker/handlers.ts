@@ -4,7 +4,7 @@
  */
 import { describeCapability, initBestBackend, type CapabilityReport, type WasmPaths } from '../engine/backend';
 import { runSelfTest } from '../engine/selftest';
-import { EngineError } from '../engine/checkpoint/types';
+import { EngineError } from '../engine/errors';
 import { applyColumnMapping, detectColumns, parseDatasetFile } from '../engine/data';
 import type { ErrorCode, RequestMap, WorkerEventPayload, WorkerMessage, WorkerRequest } from './protocol';
 import { PROTOCOL_VERSION } from './protocol';

@@ -16,7 +16,7 @@ import {
   type CheckpointSource,
   type DownloadCache,
 } from '../engine/checkpoint';
-import { EngineError } from '../engine/checkpoint/types';
+import { EngineError } from '../engine/errors';
 import { FewShotModel, type ModelSummary, type TextInput } from '../engine/pipeline/fewshot-model';
 import {
   createTrainer,

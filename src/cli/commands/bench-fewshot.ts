@@ -11,7 +11,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { EngineError } from '../../engine/checkpoint/types';
+import { EngineError } from '../../engine/errors';
 import { createTrainer, prepareFineTune, type FineTuneOverrides } from '../../engine/pipeline/fine-tune';
 import { loadModelFromDir } from '../../engine/pipeline/node';
 import type { FewShotModel } from '../../engine/pipeline';

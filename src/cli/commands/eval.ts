@@ -1,6 +1,6 @@
 import { loadModelFromDir } from '../../engine/pipeline/node';
 import { computeMetrics } from '../../engine/train/metrics';
-import { EngineError } from '../../engine/checkpoint/types';
+import { EngineError } from '../../engine/errors';
 import { requireString, stringFlag } from '../args';
 import { printJson, setupBackend, wantsJson, type Command } from '../context';
 import { COLUMN_FLAGS, columnOverrides, printMetrics, readExamples } from './train';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bertPreset, BERT_PRESETS, type BertPresetName } from '../../engine/bert/config';
-import { EngineError } from '../../engine/checkpoint/types';
+import { EngineError } from '../../engine/errors';
 import { setSinusoidalPositions } from '../../engine/bert/params';
 import { FewShotModel } from '../../engine/pipeline/fewshot-model';
 import { loadModelFromDir, saveModelToDir } from '../../engine/pipeline/node';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { EngineError } from '../../engine/checkpoint/types';
+import { EngineError } from '../../engine/errors';
 import { BertTokenizer, type TruncationStrategy } from '../../engine/tokenizer';
 import { UsageError, intFlag, stringFlag } from '../args';
 import type { Command } from '../context';

@@ -1,6 +1,6 @@
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { EngineError } from '../../engine/checkpoint/types';
+import { EngineError } from '../../engine/errors';
 import { CORPUS_START } from '../../engine/pretrain/corpus';
 import { fileCorpusSource, listCorpusFiles } from '../../engine/pretrain/node-corpus';
 import { BertTokenizer } from '../../engine/tokenizer';

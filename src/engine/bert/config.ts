@@ -2,7 +2,7 @@
  * BERT configuration: the Hugging Face `config.json` fields the model uses, validated before any
  * tensor is allocated, plus size presets and parameter/memory estimates.
  */
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 
 export type HiddenAct = 'gelu' | 'gelu_new' | 'relu';
 export const HIDDEN_ACTS: readonly HiddenAct[] = ['gelu', 'gelu_new', 'relu'];

@@ -10,7 +10,7 @@
  * when `training` is true. Parity with PyTorch: tests/fixtures/golden-micro (bert.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { dropout, geluErf, geluTanh, layerNorm, linear } from '../tf/ops';
 import type { BertConfig, HiddenAct } from './config';
 import type { BertParams, LinearParams } from './params';

@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RawTensor, TensorMap } from '../checkpoint/types';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import type { BertConfig } from './config';
 import type { BertParams, ParamGroup, ParamSpec } from './params';
 import { assembleParams, initTensor, namedParams, paramInitSeed, paramSpecs, variableShape } from './params';

@@ -6,7 +6,7 @@
  * finished and was verified, in one `put`, so a crash or dropped connection never leaves a half-written entry.
  * A branch name such as `main` can move; pin a commit hash as the revision for exact reuse, or `clear()` the cache.
  */
-import { EngineError } from './types';
+import { EngineError } from '../errors';
 
 export type CachedFile = { kind: 'file'; bytes: Uint8Array } | { kind: 'missing' };
 

@@ -4,7 +4,7 @@
  * shallowest copy, so that dropping a parent folder still finds the model at its top level.
  */
 import type { CheckpointSource, ProgressListener } from './source';
-import { EngineError } from './types';
+import { EngineError } from '../errors';
 
 /** The part of the DOM `File` interface this source needs (Node ≥ 20 has a compatible global `File`). */
 export interface DroppedFile {

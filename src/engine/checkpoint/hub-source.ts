@@ -7,7 +7,7 @@
  */
 import type { DownloadCache } from './cache';
 import type { CheckpointSource, ProgressListener } from './source';
-import { EngineError } from './types';
+import { EngineError } from '../errors';
 
 export interface HubSourceOptions {
   /** Repository id, e.g. `google-bert/bert-base-uncased` (the slash is kept as a path separator). */

@@ -8,7 +8,8 @@ import { parsePytorchBin } from './pytorch-bin';
 import { parseSafetensors } from './safetensors';
 import { assembleShards, parseShardIndex } from './shards';
 import { readRequired, type CheckpointSource, type ProgressListener } from './source';
-import { EngineError, type TensorMap } from './types';
+import { type TensorMap } from './types';
+import { EngineError } from '../errors';
 
 export type WeightFormat = 'safetensors' | 'safetensors-sharded' | 'pytorch-bin' | 'pytorch-bin-sharded';
 

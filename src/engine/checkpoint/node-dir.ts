@@ -6,7 +6,7 @@
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { CheckpointSource, ProgressListener } from './source';
-import { EngineError } from './types';
+import { EngineError } from '../errors';
 
 export function createNodeDirSource(directory: string): CheckpointSource {
   const root = resolve(directory);

@@ -10,7 +10,7 @@
  * Values: str → string, int → number, bool → boolean, None → null, tuple → PickleTuple, list → unknown[],
  * dict / OrderedDict → Map.
  */
-import { EngineError } from './types';
+import { EngineError } from '../errors';
 
 /** A Python tuple (kept distinct from lists so that callers can check argument shapes). */
 export class PickleTuple {

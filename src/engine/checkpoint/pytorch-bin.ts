@@ -9,7 +9,8 @@
 import { unzipSync } from 'fflate';
 import { DTYPE_BYTES, decodeToFloat32, type SafetensorsDtype } from './dtypes';
 import { PickleGlobal, PickleTuple, unpickleRestricted, type AllowedGlobal } from './pickle';
-import { EngineError, type TensorMap } from './types';
+import { type TensorMap } from './types';
+import { EngineError } from '../errors';
 
 /** File name used in error messages when the caller does not pass one. */
 const DEFAULT_FILE_NAME = 'pytorch_model.bin';

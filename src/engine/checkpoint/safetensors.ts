@@ -10,7 +10,8 @@
  * byte ranges are rejected because no honest writer produces them and they would alias two parameters.
  */
 import { DTYPE_BYTES, decodeToFloat32, encodeFloat32, isSupportedDtype } from './dtypes';
-import { EngineError, type RawTensor, type TensorMap } from './types';
+import { type RawTensor, type TensorMap } from './types';
+import { EngineError } from '../errors';
 
 /** Headers above this size are rejected before allocating; real headers are a few hundred KB at most. */
 export const MAX_SAFETENSORS_HEADER_BYTES = 100 * 1024 * 1024;

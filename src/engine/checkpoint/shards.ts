@@ -2,7 +2,8 @@
  * Sharded checkpoints: `model.safetensors.index.json` (or `pytorch_model.bin.index.json`) maps every tensor name to
  * the shard file that holds it. This module validates the index and assembles one TensorMap from the shards.
  */
-import { EngineError, type TensorMap } from './types';
+import { type TensorMap } from './types';
+import { EngineError } from '../errors';
 
 export interface ShardIndex {
   /** The index's free-form `metadata` object (usually `{total_size}`); empty when absent. */

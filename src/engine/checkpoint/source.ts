@@ -4,7 +4,7 @@
  * not exist so that callers can probe for optional files. Implementations: dropped browser files
  * (`file-list-source.ts`), Hugging Face style HTTP (`hub-source.ts`), a Node directory (`node-dir.ts`, Node only).
  */
-import { EngineError } from './types';
+import { EngineError } from '../errors';
 
 /** Progress of one file's read. `total` is null while the size is unknown (no Content-Length). */
 export interface ReadProgress {

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { bitsToFloat32 } from './dtypes';
-import { EngineError } from './types';
+import { EngineError } from '../errors';
 
 export const FIXTURE_DIR = fileURLToPath(new URL('../../../tests/fixtures/checkpoint/', import.meta.url));
 export const GOLDEN_MICRO_DIR = fileURLToPath(new URL('../../../tests/fixtures/golden-micro/', import.meta.url));

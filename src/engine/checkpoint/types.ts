@@ -17,14 +17,5 @@ export interface RawTensor {
 /** Named tensors in file order. */
 export type TensorMap = Map<string, RawTensor>;
 
-/** Error with a stable machine-readable code, used across the engine for bad input. */
-export class EngineError extends Error {
-  constructor(
-    /** Stable code such as `SAFETENSORS_BAD_HEADER`; UI and CLI switch on it. */
-    public readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'EngineError';
-  }
-}
+// Kept for the tokenizer files until their split lands; everything else imports ../errors.
+export { EngineError } from '../errors';

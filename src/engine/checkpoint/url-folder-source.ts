@@ -3,7 +3,7 @@
  * default model that ships with the studio (same origin, no network beyond it).
  */
 import type { CheckpointSource, ProgressListener } from './source';
-import { EngineError } from './types';
+import { EngineError } from '../errors';
 
 export function createUrlFolderSource(
   baseUrl: string,

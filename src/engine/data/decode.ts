@@ -10,7 +10,7 @@
  * windows-1252 at the first bad byte gives exactly the text a whole-file windows-1252 decode
  * would.
  */
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import type { DatasetEncoding, DataWarning, EncodingMode } from './types';
 
 /** Bytes inspected for binary content (the task asks for "the first KB"). */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { applyColumnMapping, detectColumns } from './detect';
 import { parseDatasetFile } from './parse';
 import type { ParsedRow } from './types';

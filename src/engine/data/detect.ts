@@ -7,7 +7,7 @@
  * pair is only ever chosen by name (guessing it from statistics would silently turn a
  * single-text task into a pair task).
  */
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { ID_NAMES, LABEL_NAMES, PAIR_NAMES, TEXT_NAMES, nameMatch, normalizeName } from './names';
 import type { ColumnMapping, Confidence, DetectedColumns, MappedExample, ParsedDataset, ParsedRow } from './types';
 

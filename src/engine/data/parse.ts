@@ -14,7 +14,7 @@
  * that never closes, a one-column file that is clearly not usable as texts.
  */
 import Papa from 'papaparse';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { DatasetDecoder } from './decode';
 import { LABEL_NAMES, PAIR_NAMES, TEXT_NAMES, normalizeName } from './names';
 import type {

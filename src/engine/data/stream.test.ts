@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { parseDatasetFile, parseDatasetStream } from './parse';
 import type { ParseProgress, ParsedDataset } from './types';
 

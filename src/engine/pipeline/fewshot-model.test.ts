@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { namedParams } from '../bert';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { initNodeBackend } from '../tf/node';
 import { loadModelFromDir, saveModelToDir } from './node';
 

@@ -25,7 +25,7 @@ import {
   type LoadReport,
 } from '../bert';
 import { exportFolder, type CheckpointFiles } from '../checkpoint';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { BertTokenizer, type Encoding } from '../tokenizer';
 import type { EncodedExample } from '../train/data';
 import { predictClassProbabilities } from '../train/trainer';

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bertPreset } from '../bert/config';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { initNodeBackend } from '../tf/node';
 import type { Example } from '../train/data';
 import { loadModelFromDir } from './node';

@@ -6,7 +6,7 @@
  * and the CLI so both train exactly the same way.
  */
 import type { BertConfig } from '../bert';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import {
   buildLabelVocab,
   stratifiedSplit,

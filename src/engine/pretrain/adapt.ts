@@ -3,7 +3,7 @@
  * pretraining of a loaded model on the user's own texts, with settings chosen from the texts so a
  * user only picks the number of steps. Shared by the worker session and `fewshot adapt`.
  */
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import type { FewShotModel } from '../pipeline/fewshot-model';
 import { arrayCorpusSource } from './corpus';
 import { MlmPretrainer, type PretrainEvents } from './trainer';

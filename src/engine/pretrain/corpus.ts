@@ -20,7 +20,7 @@
  * gives the first `count` sequences) are set aside for evaluation and skipped by training, so
  * training never sees held-out text. With k > 1 the slice spreads over several files.
  */
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import type { BertTokenizer } from '../tokenizer';
 
 /** One line of text and where it starts (source-defined `offset`: a byte offset for files). */

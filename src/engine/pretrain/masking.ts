@@ -12,7 +12,7 @@
  * `gatherPositions`; their count is padded up to a multiple of `positionBucket` with weight-0
  * entries (position 0, label 0), so the number of distinct tensor shapes stays small (DESIGN §7).
  */
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import type { BertTokenizer } from '../tokenizer';
 import type { Rng } from '../util/rng';
 

@@ -7,7 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import type { CorpusSource, TextChunk } from './corpus';
 
 export interface CorpusFile {

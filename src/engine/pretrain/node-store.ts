@@ -3,7 +3,7 @@
  * checkpoint, so the previous checkpoint stays valid if writing fails (disk full, killed mid-write).
  */
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import type { PretrainCheckpointStore } from './trainer';
 
 export interface FileStoreOptions {

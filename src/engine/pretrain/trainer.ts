@@ -29,7 +29,8 @@ import {
   type NamedVariable,
 } from '../bert';
 import { parseSafetensors, writeSafetensors } from '../checkpoint/safetensors';
-import { EngineError, type RawTensor } from '../checkpoint/types';
+import { type RawTensor } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import type { BertTokenizer } from '../tokenizer';
 import { AdamW, type AdamWState } from '../train/optim';
 import { makeLrSchedule } from '../train/schedule';

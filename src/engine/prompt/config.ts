@@ -4,7 +4,7 @@
  * (label order = the verbalizer's key order = class index order). Transformers ignores unknown
  * config keys, so the folder still loads there as a BertForMaskedLM.
  */
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import type { FewShotModel, Prediction, TextInput } from '../pipeline/fewshot-model';
 import { compileTemplate, parseTemplate, type CompiledTemplate } from './template';
 import { buildVerbalizer, type Verbalizer, type VerbalizerSpec } from './verbalizer';

@@ -4,7 +4,7 @@
  * verbalizer) candidates by zero-shot dev accuracy.
  */
 import * as tf from '@tensorflow/tfjs';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { makeBatches } from '../train/data';
 import type { Metrics } from '../train/metrics';
 import { bertEncoder, gatherPositions, mlmLogitsRows } from '../bert';

@@ -5,7 +5,7 @@
  * slots (longest first, from the end), so the template words and the mask always survive.
  * Rendering uses one segment (token type 0), as LM-BFF does for pair templates too.
  */
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import type { BertTokenizer } from '../tokenizer';
 
 export type TemplatePart =

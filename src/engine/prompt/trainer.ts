@@ -24,7 +24,7 @@ import {
   type BertParams,
   type NamedVariable,
 } from '../bert';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { makeBatches, type Batch, type EncodedExample } from '../train/data';
 import { computeMetrics, type Metrics } from '../train/metrics';
 import { AdamW } from '../train/optim';

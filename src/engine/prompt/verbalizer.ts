@@ -8,7 +8,7 @@
  * - a word with an [UNK] piece is an error listing close vocabulary entries; two labels may not
  *   share a (first-piece) token.
  */
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import type { BertTokenizer } from '../tokenizer';
 
 /** label → label words, e.g. `{ positive: ['great'], negative: ['terrible'] }`. */

@@ -13,7 +13,7 @@ import {
   type BertParams,
   type ForwardOptions,
 } from '../bert';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import type { BertTokenizer } from '../tokenizer';
 import { makeBatches, type Batch, type EncodedExample } from '../train/data';
 import { computeMetrics, type Metrics } from '../train/metrics';

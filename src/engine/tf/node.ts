@@ -11,7 +11,7 @@
  * (which bootstraps through a Blob worker and does not work in Node).
  */
 import * as tf from '@tensorflow/tfjs';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { registerWasmKernels } from './kernels';
 
 export type NodeBackendName = 'cpu' | 'wasm';

@@ -5,7 +5,7 @@
  * Everything here is plain TypeScript on plain arrays (no tfjs): batches come back as typed arrays
  * that the training loop uploads once per step.
  */
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { Rng } from '../util/rng';
 
 /** One training/eval example as read from the user's file. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import {
   MAX_EPOCHS,
   MAX_TOKENS_PER_BATCH,

@@ -3,7 +3,7 @@
  * says why it is what it is; `suggestTrainingConfig` puts them together (the UI shows the result as
  * editable "advanced" settings).
  */
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { roundUpToMultiple } from './data';
 
 /** Everything the trainer needs that has a sensible default. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { computeMetrics, formatConfusionMatrix } from './metrics';
 
 // Classes a, b, c, d. c is never predicted; d never occurs and is never predicted.

@@ -11,7 +11,7 @@
  *   the score down, while a class that is present but never predicted counts as 0;
  * - with no examples at all, accuracy and macro-F1 are 0.
  */
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 
 export interface ClassMetrics {
   label: string;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { AdamW, GradAccumulator, clipByGlobalNorm, defaultDecay, globalNorm } from './optim';
 
 beforeAll(async () => {

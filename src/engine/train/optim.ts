@@ -9,7 +9,7 @@
  * replace `applyUpdate` later and must match it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 
 /** A trainable parameter and the name its gradient is keyed by. */
 export interface NamedParam {

@@ -5,7 +5,7 @@
  * so loss curves can be compared step for step with a PyTorch reference. Note that with warmup,
  * as in HF, `lr(0) = 0`: the first update only moves the Adam moments.
  */
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 
 export type ScheduleKind = 'linear' | 'constant';
 

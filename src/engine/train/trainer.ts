@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { bertForSequenceClassification, type BertInputs } from '../bert/model';
 import { namedParams, type BertParams, type NamedVariable } from '../bert/params';
 import type { BertConfig } from '../bert/config';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { makeBatches, type Batch, type EncodedExample } from './data';
 import { computeMetrics, type Metrics } from './metrics';
 import { AdamW } from './optim';
