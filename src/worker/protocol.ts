@@ -9,7 +9,8 @@ import type { CapabilityReport } from '../engine/backend';
 import type { SelfTestResult } from '../engine/selftest';
 import type { FillMaskCandidate, ModelSummary, Prediction, TextInput } from '../engine/pipeline/fewshot-model';
 import type { FineTuneOverrides, MemoryPlan } from '../engine/pipeline/fine-tune';
-import type { DataIssue, Example } from '../engine/train/data';
+import type { DataIssue } from '../engine/data/validate';
+import type { Example } from '../engine/data/dataset';
 import type { Metrics } from '../engine/train/metrics';
 import type { TrainingSummary } from '../engine/train/trainer';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../engine/tf/node';
-import type { Example } from '../engine/train/data';
+import type { Example } from '../engine/data/dataset';
 import { serveFolder, type StaticServer } from '../../tests/support/static-server';
 import type { WorkerEventPayload } from './protocol';
 import { Session } from './session';

@@ -24,7 +24,7 @@ import {
   type FineTuneOverrides,
   type MemoryLimits,
 } from '../engine/pipeline/fine-tune';
-import type { Example } from '../engine/train/data';
+import type { Example } from '../engine/data/dataset';
 import type { ClassifierTrainer, TrainerCallbacks } from '../engine/train/trainer';
 import { preparePromptFineTune } from '../engine/pipeline/prompt-fine-tune';
 import type { PromptTrainer } from '../engine/prompt/trainer';

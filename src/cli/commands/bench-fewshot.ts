@@ -25,7 +25,7 @@ import {
   parseVerbalizerJson,
   type VerbalizerSpec,
 } from '../../engine/prompt';
-import type { Example } from '../../engine/train/data';
+import type { Example } from '../../engine/data/dataset';
 import type { Metrics } from '../../engine/train/metrics';
 import { Rng } from '../../engine/util/rng';
 import { UsageError, intFlag, numberFlag, stringFlag } from '../args';

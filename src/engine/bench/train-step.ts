@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import { bertPreset, countParameters, type BertConfig, type BertPresetName } from '../bert/config';
 import { bertForSequenceClassification } from '../bert/model';
 import { disposeBertParams, initBertParams, namedParams, type BertParams } from '../bert/params';
-import { makeBatches, type Batch, type EncodedExample } from '../train/data';
+import { makeBatches, type Batch, type EncodedExample } from '../train/batches';
 import { AdamW } from '../train/optim';
 import { batchToTensors, classificationLoss } from '../train/trainer';
 import {

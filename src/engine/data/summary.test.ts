@@ -3,7 +3,9 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applyColumnMapping } from './detect';
 import { parseDatasetFile } from './parse';
-import { lengthStats, summarizeDataset } from './summary';
+import { lengthStats } from '../util/stats';
+import { summarizeDataset } from './summary';
+import { validateTrainingData } from './validate';
 
 const examplesOf = (name: string, textPair: string | null = null, text = 'text') =>
   applyColumnMapping(
@@ -28,12 +30,25 @@ describe('summarizeDataset', () => {
     expect(s.unlabeled).toBe(1);
     expect(s.unlabeledRows).toEqual([7]);
     expect(s.emptyTexts).toEqual([8, 9]);
-    expect(s.duplicates).toEqual([
-      { text: 'same text', rows: [2, 3], labels: ['a'] },
-      { text: 'clash', rows: [5, 6, 7], labels: ['a', 'b', null] },
-    ]);
-    expect(s.conflicts).toEqual([s.duplicates[1]]);
+    // Whitespace runs do not make a different text for the tokenizer: rows 2 and 3 are one text.
+    expect(s.duplicates).toEqual([{ text: 'same text', rows: [2, 3], labels: ['a'] }]);
+    // The unlabeled row 7 is not trained on, so it is in no conflict.
+    expect(s.conflicts).toEqual([{ text: 'clash', rows: [5, 6], labels: ['a', 'b'] }]);
+    // Rows training uses: 2 (3 is its repeat), 4, 5, 6.
+    expect(s.usable).toBe(4);
     expect(s.textPairLength).toBeNull();
+  });
+
+  it('reports exactly what training validation reports, citing file rows', () => {
+    const examples = examplesOf('dups.csv');
+    const s = summarizeDataset(examples);
+    const training = validateTrainingData(examples);
+    expect(s.issues).toEqual(training.issues);
+    expect(s.usable).toBe(training.train.length);
+    const duplicate = s.issues.find((i) => i.code === 'DUPLICATE_ROWS')!;
+    expect(duplicate.count).toBe(s.duplicates.reduce((n, g) => n + g.rows.length - 1, 0));
+    expect(duplicate.message).toMatch(/row 3\./);
+    expect(s.issues.find((i) => i.code === 'EMPTY_TEXT')!.message).toMatch(/rows 8, 9\./);
   });
 
   it('character lengths count code points', () => {
@@ -52,8 +67,8 @@ describe('summarizeDataset', () => {
       { text: 'a', textPair: 'b', label: 'y', row: 4 },
       { text: 'd', textPair: ' ', label: 'x', row: 5 },
     ]);
-    expect(s.duplicates).toEqual([{ text: 'a', textPair: 'b', rows: [2, 4], labels: ['x', 'y'] }]);
-    expect(s.conflicts).toHaveLength(1);
+    expect(s.duplicates).toEqual([]);
+    expect(s.conflicts).toEqual([{ text: 'a', textPair: 'b', rows: [2, 4], labels: ['x', 'y'] }]);
     expect(s.emptyTextPairs).toEqual([5]);
     expect(s.textPairLength).toEqual({ min: 1, max: 1, mean: 1, median: 1, p95: 1 });
   });
@@ -67,6 +82,18 @@ describe('summarizeDataset', () => {
       labels: [],
       textLength: { min: 0, max: 0, mean: 0, median: 0, p95: 0 },
     });
+  });
+
+  it('token lengths are summarised when given', () => {
+    const s = summarizeDataset(
+      [
+        { text: 'a', label: 'x', row: 2 },
+        { text: 'b', label: 'y', row: 3 },
+      ],
+      { tokenLengths: [3, 9] },
+    );
+    expect(s.tokens).toEqual({ min: 3, max: 9, mean: 6, median: 6, p95: 9 });
+    expect(summarizeDataset([{ text: 'a', label: 'x', row: 2 }]).tokens).toBeNull();
   });
 
   it('lengthStats: median of an even count, nearest-rank p95', () => {

@@ -7,6 +7,10 @@
  * `line` is the 1-based line in a text editor where the row starts; it differs from `row` in
  * CSV/TSV only after a quoted cell that spans several lines.
  */
+import type { LengthStats } from '../util/stats';
+import type { DataIssue } from './validate';
+
+export type { LengthStats };
 
 /** File formats the parser understands. */
 export type DatasetFormat = 'csv' | 'tsv' | 'jsonl';
@@ -117,8 +121,8 @@ export interface DetectedColumns extends ColumnMapping {
 }
 
 /**
- * One example, structurally compatible with `Example` in src/engine/train/data.ts, plus the
- * source row it came from.
+ * One example, structurally compatible with `Example` (./dataset.ts), with the source row it
+ * came from.
  */
 export interface MappedExample {
   text: string;
@@ -127,15 +131,6 @@ export interface MappedExample {
   label: string | null;
   /** Source row (`ParsedRow.row`). */
   row: number;
-}
-
-export interface LengthStats {
-  /** Lengths in Unicode code points. All zero when there are no examples. */
-  min: number;
-  max: number;
-  mean: number;
-  median: number;
-  p95: number;
 }
 
 export interface DuplicateGroup {
@@ -160,11 +155,21 @@ export interface DatasetSummary {
   emptyTexts: number[];
   /** Source rows whose second text is empty (pair datasets only). */
   emptyTextPairs: number[];
-  /** Groups of rows with the same text (and pair), compared after trimming and collapsing whitespace. */
+  /**
+   * Groups of labeled rows repeating the same text (and pair, up to whitespace) with the same
+   * label: training keeps the first row of each group and drops the others.
+   */
   duplicates: DuplicateGroup[];
-  /** The duplicate groups that carry two or more different labels. */
+  /** Groups of labeled rows sharing a text but not a label: all are kept; the model cannot fit both. */
   conflicts: DuplicateGroup[];
+  /** Labeled rows training would use (empty, unlabeled and repeated rows left out). */
+  usable: number;
+  /** What training will report about these rows (same codes and messages), file rows cited. */
+  issues: DataIssue[];
+  /** Text lengths in Unicode code points. */
   textLength: LengthStats;
   /** Null when no example has a second text. */
   textPairLength: LengthStats | null;
+  /** Token counts with the loaded model's tokenizer (special tokens included); null without one. */
+  tokens: LengthStats | null;
 }

@@ -27,7 +27,7 @@ import {
 import { exportFolder, type CheckpointFiles } from '../checkpoint';
 import { EngineError } from '../errors';
 import { BertTokenizer, type Encoding } from '../tokenizer';
-import type { EncodedExample } from '../train/data';
+import type { EncodedExample } from '../train/batches';
 import { predictClassProbabilities } from '../train/trainer';
 // Runtime import is one-way: prompt/config.ts imports only types from this module.
 import {

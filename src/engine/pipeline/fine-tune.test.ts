@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bertPreset } from '../bert/config';
 import { EngineError } from '../errors';
 import { initNodeBackend } from '../tf/node';
-import type { Example } from '../train/data';
+import type { Example } from '../data/dataset';
 import { loadModelFromDir } from './node';
 import { estimateTrainingMemory, planMemory, prepareFineTune } from './fine-tune';
 

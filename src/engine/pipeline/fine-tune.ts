@@ -7,14 +7,9 @@
  */
 import type { BertConfig } from '../bert';
 import { EngineError } from '../errors';
-import {
-  buildLabelVocab,
-  stratifiedSplit,
-  validateTrainingData,
-  type DataIssue,
-  type EncodedExample,
-  type Example,
-} from '../train/data';
+import { buildLabelVocab, stratifiedSplit, type Example } from '../data/dataset';
+import { validateTrainingData, type DataIssue } from '../data/validate';
+import { type EncodedExample } from '../train/batches';
 import { suggestTrainingConfig } from '../train/defaults';
 import { ClassifierTrainer, balancedClassWeights, type TrainerCallbacks, type TrainerOptions } from '../train/trainer';
 import type { FewShotModel } from './fewshot-model';

@@ -8,7 +8,7 @@ import { compileTemplate } from '../prompt/template';
 import { encodePromptExamples, type PromptExample } from '../prompt/zero-shot';
 import { PromptTrainer } from '../prompt/trainer';
 import type { PromptConfig } from '../prompt/config';
-import type { Example } from '../train/data';
+import type { Example } from '../data/dataset';
 import type { TrainerCallbacks } from '../train/trainer';
 import type { FewShotModel, TextInput } from './fewshot-model';
 import type { PreparedFineTune } from './fine-tune';

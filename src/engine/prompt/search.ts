@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors';
-import { makeBatches } from '../train/data';
+import { makeBatches } from '../train/batches';
 import type { Metrics } from '../train/metrics';
 import { bertEncoder, gatherPositions, mlmLogitsRows } from '../bert';
 import type { BertTokenizer } from '../tokenizer';

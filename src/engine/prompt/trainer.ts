@@ -25,7 +25,7 @@ import {
   type NamedVariable,
 } from '../bert';
 import { EngineError } from '../errors';
-import { makeBatches, type Batch, type EncodedExample } from '../train/data';
+import { makeBatches, type Batch, type EncodedExample } from '../train/batches';
 import { computeMetrics, type Metrics } from '../train/metrics';
 import { AdamW } from '../train/optim';
 import { makeLrSchedule } from '../train/schedule';

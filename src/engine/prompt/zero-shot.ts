@@ -15,7 +15,7 @@ import {
 } from '../bert';
 import { EngineError } from '../errors';
 import type { BertTokenizer } from '../tokenizer';
-import { makeBatches, type Batch, type EncodedExample } from '../train/data';
+import { makeBatches, type Batch, type EncodedExample } from '../train/batches';
 import { computeMetrics, type Metrics } from '../train/metrics';
 import { compileTemplate, renderTemplate, type CompiledTemplate, type ParsedTemplate } from './template';
 import type { Verbalizer } from './verbalizer';

@@ -11,9 +11,9 @@ import {
   defaultEvalEvery,
   defaultLearningRate,
   defaultMaxLength,
-  percentileNearestRank,
   suggestTrainingConfig,
 } from './defaults';
+import { percentileNearestRank } from '../util/stats';
 
 describe('defaults', () => {
   it('learning rate shrinks as the model gets wider', () => {

@@ -4,7 +4,8 @@
  * editable "advanced" settings).
  */
 import { EngineError } from '../errors';
-import { roundUpToMultiple } from './data';
+import { percentileNearestRank } from '../util/stats';
+import { roundUpToMultiple } from './batches';
 
 /** Everything the trainer needs that has a sensible default. */
 export interface TrainingDefaults {
@@ -119,14 +120,6 @@ export function defaultMaxLength(tokenLengths: readonly number[], maxPositionEmb
   if (tokenLengths.length === 0) return Math.min(FALLBACK_MAX_LENGTH, cap);
   const p95 = percentileNearestRank(tokenLengths, 0.95);
   return Math.min(cap, Math.max(LENGTH_MULTIPLE, roundUpToMultiple(p95, LENGTH_MULTIPLE)));
-}
-
-/** Nearest-rank percentile: the smallest value with at least q·n values ≤ it. */
-export function percentileNearestRank(values: readonly number[], q: number): number {
-  if (values.length === 0) throw new EngineError('DEFAULTS_BAD_INPUT', 'percentile of an empty list is undefined.');
-  const sorted = values.slice().sort((a, b) => a - b);
-  const rank = Math.max(1, Math.ceil(q * sorted.length));
-  return sorted[rank - 1];
 }
 
 /** Evaluate about this many times per run: enough points for a dev curve and for early stopping. */

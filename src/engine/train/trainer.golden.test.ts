@@ -12,7 +12,7 @@ import {
   readGoldenWeights as loadGoldenTensors,
 } from '../bert/test-golden';
 import { initNodeBackend } from '../tf/node';
-import { batchFromRows, type Batch } from './data';
+import { batchFromRows, type Batch } from './batches';
 import { ClassifierTrainer } from './trainer';
 
 function goldenBatches(

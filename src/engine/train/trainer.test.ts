@@ -4,7 +4,7 @@ import { bertPreset } from '../bert/config';
 import { disposeBertParams, initBertParams, type BertParams } from '../bert/params';
 import type { BertConfig } from '../bert/config';
 import { initNodeBackend } from '../tf/node';
-import { batchFromRows, type Batch, type EncodedExample } from './data';
+import { batchFromRows, type Batch, type EncodedExample } from './batches';
 import { ClassifierTrainer, balancedClassWeights, type ProgressInfo } from './trainer';
 
 /** Vocabulary size of the synthetic task: small so the micro model learns it in a few steps. */

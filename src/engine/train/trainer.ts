@@ -14,7 +14,7 @@ import { bertForSequenceClassification, type BertInputs } from '../bert/model';
 import { namedParams, type BertParams, type NamedVariable } from '../bert/params';
 import type { BertConfig } from '../bert/config';
 import { EngineError } from '../errors';
-import { makeBatches, type Batch, type EncodedExample } from './data';
+import { makeBatches, type Batch, type EncodedExample } from './batches';
 import { computeMetrics, type Metrics } from './metrics';
 import { AdamW } from './optim';
 import { makeLrSchedule } from './schedule';
