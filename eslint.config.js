@@ -27,6 +27,7 @@ export default tseslint.config(
       'playwright-report/**',
       'test-results/**',
       'bench/**',
+      'research/**',
       'public/**',
       'tests/fixtures/**',
     ],

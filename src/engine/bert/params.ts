@@ -249,7 +249,7 @@ export function disposeBertParams(params: BertParams, config: BertConfig): void 
  * rows 10 apart) and gave the same fill-mask for a sentence and its shuffled words: it had learned no
  * word order. With sin/cos rows the product of two positions depends only on their distance, so
  * attending to neighbours is one linear map away; resetting the table got that model past the
- * plateau within ~1,500 steps (docs/PRETRAINING.md).
+ * plateau within ~1,500 steps (research/PRETRAINING-LOG.md).
  */
 export function setSinusoidalPositions(params: BertParams): void {
   const table = params.embeddings.position; // [P, H]

@@ -2,7 +2,7 @@
 """Grows a pretrained BERT into a wider and deeper one that starts from what the small one learned.
 
 Training a bigger default from scratch on 2 CPU cores throws away the ~99 M tokens the current
-default has seen (docs/PRETRAINING.md: BERT-mini from scratch was still at held-out loss 5.95 after
+default has seen (research/PRETRAINING-LOG.md: BERT-mini from scratch was still at held-out loss 5.95 after
 8 M tokens). Growing the trained model instead keeps that knowledge and adds capacity, the idea of
 Net2Net (Chen et al. 2016) and bert2BERT (Chen et al. 2022); the code is ours.
 
@@ -22,7 +22,7 @@ Depth (`--layers 0,1,0,1`): the grown encoder's layers are copies of the source'
 order (stacking, as in Gong et al. 2019's progressive stacking). This is not function-preserving;
 `torch_pretrain.py --evaluate` measures what it costs before training goes on.
 
-  python3 scripts/pretrain/grow_model.py --source public/models/fewshot-tiny --width-factor 2 \
+  python3 research/pretrain/grow_model.py --source public/models/fewshot-tiny --width-factor 2 \
     --layers 0,1,0,1 --noise 0.01 --out /work/fewshot-pretrain/mini-grown
 
 Then continue MLM pretraining with `torch_pretrain.py --template OUT --init`.

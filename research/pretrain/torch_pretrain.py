@@ -4,16 +4,16 @@
 The same objective as `fewshot pretrain` (dynamic 15 % masking, 80/10/10, optional whole-word
 masking, loss on the masked rows only, AdamW with linear warmup and decay, global-norm clipping),
 for machines where PyTorch is faster than the wasm trainer: on the 2-core CI-class machine it is
-several times faster (docs/PRETRAINING.md has the measurement), and on a GPU machine it is the
+several times faster (research/PRETRAINING-LOG.md has the measurement), and on a GPU machine it is the
 recipe for bigger defaults. It needs only `torch` (no transformers, no safetensors package).
 
-Input: the packed sequences written by `scripts/pretrain/count-tokens.ts --out` (uint16 ids,
+Input: the packed sequences written by `research/pretrain/count-tokens.ts --out` (uint16 ids,
 sequences x max_len, [PAD]=0), so both trainers see the same token stream.
 Output: a Hugging Face folder (`config.json`, `vocab.txt`, tokenizer files, `model.safetensors`
 with the standard `BertForMaskedLM` tensor names, less the tied decoder copy, as save_pretrained writes
 it) that `loadModelFromDir` and transformers read.
 
-  python3 scripts/pretrain/torch_pretrain.py --sequences /tmp/corpus-128.u16 \
+  python3 research/pretrain/torch_pretrain.py --sequences /tmp/corpus-128.u16 \
     --template public/models/fewshot-tiny --out /tmp/tiny-torch --steps 6000 --batch-size 64 \
     --lr 1e-3 --warmup 300 --whole-word --seed 42 --minutes 90
 
@@ -22,11 +22,11 @@ it) that `loadModelFromDir` and transformers read.
 (normal, std = initializer_range). `--minutes` stops early at a step boundary and still writes the
 folder; the linear decay is planned over `--steps`, so pick `--steps` that fit the minutes.
 `--salient-prob P` masks names (words the corpus capitalises mid-sentence) with probability P
-instead of `--mask-prob` (salient-word masking; measured in docs/PRETRAINING.md, stages 5 and 6).
+instead of `--mask-prob` (salient-word masking; measured in research/PRETRAINING-LOG.md, stages 5 and 6).
 
 On a CUDA GPU add `--amp` (bfloat16 autocast); with `--minutes M --time-decay` the decay ends at the
 time limit whatever the machine's speed, and `--keep-best` exports the best held-out weights.
-`scripts/pretrain/gpu-mini.sh` ran the first stage of the default `fewshot-mini` this way.
+`research/pretrain/gpu-mini.sh` ran the first stage of the default `fewshot-mini` this way.
 """
 import argparse
 import contextlib
@@ -315,7 +315,7 @@ PRESETS = {'tiny': (2, 128, 2), 'mini': (4, 256, 4), 'small': (4, 512, 8), 'medi
 def sinusoidal_positions_(embeddings):
     """Overwrites the learned position table with the sin/cos table of Vaswani et al., in place.
 
-    Measured after 6,000 steps (stage 2 of docs/PRETRAINING.md): its position rows had stayed at random-init
+    Measured after 6,000 steps (stage 2 of research/PRETRAINING-LOG.md): its position rows had stayed at random-init
     scale (mean row norm 0.18 against 0.82 for word rows; cosine of neighbouring rows 0.056, of rows 10 apart 0.054) and fill-mask answered the same for a
     sentence and its shuffled words, i.e. the model had learned no word order. With sin/cos rows the dot
     product of two positions depends only on their distance, so "look at the neighbours" is one linear map
@@ -750,7 +750,7 @@ def main():
     final = evaluate()
     elapsed = time.time() - started
     summary = {
-        'trainer': 'scripts/pretrain/torch_pretrain.py', 'torch': torch.__version__, 'device': device,
+        'trainer': 'research/pretrain/torch_pretrain.py', 'torch': torch.__version__, 'device': device,
         'gpu': torch.cuda.get_device_name() if device == 'cuda' else None,
         'threads': args.threads, 'steps': step, 'plannedSteps': args.steps, 'epochs': epoch + cursor / max(1, order.numel()),
         'tokens': tokens, 'seconds': round(elapsed, 1), 'tokensPerSecond': round(tokens / elapsed),

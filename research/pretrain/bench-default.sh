@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Few-shot table for a model card: `fewshot bench-fewshot` (K=16, LM-BFF protocol) on sst2, trec,
 # ag_news and sms_spam for one model folder; one JSON per dataset, OUT_PREFIX-<dataset>.json.
-#   [DATASETS="sst2 trec"] [METHODS=prompt,head] scripts/pretrain/bench-default.sh MODEL_DIR OUT_PREFIX [SEEDS] [MAX_TEST]
-# e.g. scripts/pretrain/bench-default.sh public/models/fewshot-mini bench/fewshot/pretrained-mini 5 300
+#   [DATASETS="sst2 trec"] [METHODS=prompt,head] research/pretrain/bench-default.sh MODEL_DIR OUT_PREFIX [SEEDS] [MAX_TEST]
+# e.g. research/pretrain/bench-default.sh public/models/fewshot-mini research/fewshot-results/pretrained-mini 5 300
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODEL=$1

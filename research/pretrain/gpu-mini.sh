@@ -2,8 +2,8 @@
 # BERT-mini (4 layers, hidden 256, 4 heads; bert-base-uncased vocabulary) pretrained from scratch on
 # one CUDA GPU within a fixed time: three runs side by side (a model this small leaves much of an
 # H200 idle: measured, three at once read 2.2 M tokens/s together, one alone 1.7 M), then the two
-# candidates are packed for the trip back. docs/PRETRAINING.md, "BERT-mini on a GPU", is its run.
-#   scripts/pretrain/gpu-mini.sh DATA_DIR OUT_DIR [MINUTES]
+# candidates are packed for the trip back. research/PRETRAINING-LOG.md, "BERT-mini on a GPU", is its run.
+#   research/pretrain/gpu-mini.sh DATA_DIR OUT_DIR [MINUTES]
 # DATA_DIR: corpus30k-128.u16 (+ .json) from count-tokens.ts --out, mini-shape/ (config.json with the
 # mini shape and the tokenizer files of public/models/fewshot-tiny), salient_words.txt (written by an
 # earlier --salient-prob run). OUT_DIR receives mini.tar split in 15 MB parts and summary.txt.
@@ -26,7 +26,7 @@ run() {
   local name=$1
   shift
   RUNS+=("$name")
-  PYTHONUNBUFFERED=1 python3 scripts/pretrain/torch_pretrain.py "${common[@]}" --out "$WORK/$name" "$@" >"$WORK/$name.log" 2>&1 &
+  PYTHONUNBUFFERED=1 python3 research/pretrain/torch_pretrain.py "${common[@]}" --out "$WORK/$name" "$@" >"$WORK/$name.log" 2>&1 &
 }
 run plain-lr1e-3 --lr 1e-3
 run plain-lr5e-4 --lr 5e-4

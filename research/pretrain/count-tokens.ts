@@ -1,10 +1,10 @@
 /**
  * Counts packed sequences and tokens of a corpus, as `fewshot pretrain` would see it (same
  * reader, tokenizer and packing). With `--out FILE` it also writes those sequences for the PyTorch
- * trainer (`scripts/pretrain/torch_pretrain.py`), so both trainers see the same token stream.
+ * trainer (`research/pretrain/torch_pretrain.py`), so both trainers see the same token stream.
  *
- *   npx tsx scripts/pretrain/count-tokens.ts --vocab public/models/micro-random/vocab.txt --max-len 128 ../shared/data/corpus
- *   npx tsx scripts/pretrain/count-tokens.ts --vocab ../shared/data/tokenizer/bert-base-uncased/vocab.txt \
+ *   npx tsx research/pretrain/count-tokens.ts --vocab public/models/micro-random/vocab.txt --max-len 128 ../shared/data/corpus
+ *   npx tsx research/pretrain/count-tokens.ts --vocab ../shared/data/tokenizer/bert-base-uncased/vocab.txt \
  *     --max-len 128 --out /tmp/corpus-128.u16 ../shared/data/corpus
  *
  * `--out` format: little-endian uint16 token ids, `sequences × max-len`, each sequence `[CLS] … [SEP]`

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Pretrains the embedded default model (BERT-tiny shape: 2 layers, hidden 128, 2 heads; see
-# docs/PRETRAINING.md for the token budget) on ../shared/data/corpus with the bert-base-uncased
+# research/PRETRAINING-LOG.md for the token budget) on ../shared/data/corpus with the bert-base-uncased
 # vocabulary.
 #
-#   scripts/pretrain/pretrain-default.sh            # start (or resume, if OUT has a checkpoint)
-#   OUT=/tmp/other STEPS=200 scripts/pretrain/pretrain-default.sh
+#   research/pretrain/pretrain-default.sh            # start (or resume, if OUT has a checkpoint)
+#   OUT=/tmp/other STEPS=200 research/pretrain/pretrain-default.sh
 #
 # Ctrl-C (SIGINT) or SIGTERM saves a checkpoint and exits 130; running the script again resumes
 # exactly where it stopped (same losses as an uninterrupted run). A crash loses at most

@@ -1,19 +1,19 @@
 /**
  * Writes a randomly initialised model with exactly the config and vocabulary of an existing
  * folder: the "no pretraining" baseline for the few-shot table of a pretrained model's card.
- * Usage: npx tsx scripts/make-random-like.ts MODEL_DIR OUT_DIR [seed]
+ * Usage: npx tsx research/pretrain/make-random-like.ts MODEL_DIR OUT_DIR [seed]
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseBertConfig } from '../src/engine/bert/config';
-import { FewShotModel } from '../src/engine/pipeline/fewshot-model';
-import { saveModelToDir } from '../src/engine/pipeline/node';
-import { initNodeBackend } from '../src/engine/tf/node';
-import { BertTokenizer } from '../src/engine/tokenizer';
+import { parseBertConfig } from '../../src/engine/bert/config';
+import { FewShotModel } from '../../src/engine/pipeline/fewshot-model';
+import { saveModelToDir } from '../../src/engine/pipeline/node';
+import { initNodeBackend } from '../../src/engine/tf/node';
+import { BertTokenizer } from '../../src/engine/tokenizer';
 
 const [like, outDir, seedText] = process.argv.slice(2);
 if (!like || !outDir) {
-  console.error('Usage: npx tsx scripts/make-random-like.ts MODEL_DIR OUT_DIR [seed]');
+  console.error('Usage: npx tsx research/pretrain/make-random-like.ts MODEL_DIR OUT_DIR [seed]');
   process.exit(2);
 }
 await initNodeBackend('wasm');

@@ -1,11 +1,11 @@
 /**
  * Writes README.md (the model card) for a model produced by `fewshot pretrain` or
- * `scripts/pretrain/torch_pretrain.py`: architecture,
+ * `research/pretrain/torch_pretrain.py`: architecture,
  * vocabulary, corpus, tokens seen, wall time, held-out MLM loss/accuracy, fill-mask examples
  * computed now from the weights, and the few-shot table from `fewshot bench-fewshot --out` JSON
  * files of this model and of a random-init model of the same shape.
  *
- * Usage: npx tsx scripts/pretrain/model-card.ts MODEL_DIR RUN_DIR[,RUN_DIR...] --bench pretrained=a.json,b.json --bench random=c.json,d.json [--continue "command"]
+ * Usage: npx tsx research/pretrain/model-card.ts MODEL_DIR RUN_DIR[,RUN_DIR...] --bench pretrained=a.json,b.json --bench random=c.json,d.json [--continue "command"]
  *
  * Several RUN_DIRs (comma-separated, in order) describe a model trained in stages, each stage
  * starting from the previous one's weights (`torch_pretrain.py --init`): the card lists every stage
@@ -34,7 +34,7 @@ interface BenchReport {
 const [modelDir, runDir, ...rest] = process.argv.slice(2);
 if (!modelDir || !runDir) {
   console.error(
-    'Usage: npx tsx scripts/pretrain/model-card.ts MODEL_DIR RUN_DIR[,RUN_DIR...] [--bench NAME=a.json,b.json]... [--continue "command"]',
+    'Usage: npx tsx research/pretrain/model-card.ts MODEL_DIR RUN_DIR[,RUN_DIR...] [--bench NAME=a.json,b.json]... [--continue "command"]',
   );
   process.exit(2);
 }
@@ -119,7 +119,7 @@ function describeTransfer(templateDir: string): string | undefined {
   const path = join(templateDir, 'transfer_stats.json');
   if (!existsSync(path)) return undefined;
   const t = JSON.parse(readFileSync(path, 'utf8'));
-  return `weights of the previous stage moved to the ${t.newVocabulary.toLocaleString('en-US')}-piece vocabulary by \`scripts/pretrain/transfer_vocab.py\` (${t.copied.toLocaleString('en-US')} embedding rows copied, ${t.averaged.toLocaleString('en-US')} averaged from their old pieces)`;
+  return `weights of the previous stage moved to the ${t.newVocabulary.toLocaleString('en-US')}-piece vocabulary by \`research/pretrain/transfer_vocab.py\` (${t.copied.toLocaleString('en-US')} embedding rows copied, ${t.averaged.toLocaleString('en-US')} averaged from their old pieces)`;
 }
 
 function describeRun(runDir: string): RunFacts {
@@ -129,7 +129,7 @@ function describeRun(runDir: string): RunFacts {
     .split('\n')
     .map((l) => JSON.parse(l));
   if (typeof summary.trainer === 'string' && summary.trainer.endsWith('torch_pretrain.py')) {
-    // scripts/pretrain/torch_pretrain.py: PyTorch, same objective and data as `fewshot pretrain`.
+    // research/pretrain/torch_pretrain.py: PyTorch, same objective and data as `fewshot pretrain`.
     const a = summary.args;
     // --time-decay: the decay ended at the time limit, so the run is complete at whatever step that was.
     const decay = a.time_decay
@@ -142,7 +142,7 @@ function describeRun(runDir: string): RunFacts {
         : '';
     return {
       trainer:
-        '`scripts/pretrain/torch_pretrain.py` (PyTorch; the same objective, masking and packed sequences as `fewshot pretrain`)',
+        '`research/pretrain/torch_pretrain.py` (PyTorch; the same objective, masking and packed sequences as `fewshot pretrain`)',
       hardware: summary.gpu
         ? `one ${summary.gpu} GPU, PyTorch ${summary.torch}${a.amp ? ', bfloat16 autocast' : ''}`
         : `${summary.threads} threads, PyTorch ${summary.torch} on ${summary.device}`,
@@ -349,7 +349,7 @@ if (benches.size > 0) {
   lines.push(
     '## Few-shot accuracy (`fewshot bench-fewshot`)',
     '',
-    `K = ${first.k} examples per class for training and another K for dev, ${first.seeds} seeds (mean ± std of test accuracy, %), ${first.testRows} test rows per dataset (a fixed random subset), the library prompt for each dataset. "random" is a randomly initialised model of exactly the same shape and vocabulary (\`scripts/make-random-like.ts\`): the difference is what pretraining bought.`,
+    `K = ${first.k} examples per class for training and another K for dev, ${first.seeds} seeds (mean ± std of test accuracy, %), ${first.testRows} test rows per dataset (a fixed random subset), the library prompt for each dataset. "random" is a randomly initialised model of exactly the same shape and vocabulary (\`research/pretrain/make-random-like.ts\`): the difference is what pretraining bought.`,
     '',
     `| dataset | ${[...benches.keys()].flatMap((n) => [`${n}: zero-shot`, `${n}: prompt`, `${n}: head`]).join(' | ')} |`,
     `|---|${[...benches.keys()].flatMap(() => ['---', '---', '---']).join('|')}|`,
@@ -364,7 +364,7 @@ if (benches.size > 0) {
   lines.push('');
 }
 if (continueCommand) lines.push('## Continue the run', '', '```sh', continueCommand, '```', '');
-lines.push('Reproduce: `docs/PRETRAINING.md`.', '');
+lines.push('Reproduce: `research/README.md`.', '');
 writeFileSync(join(modelDir, 'README.md'), lines.join('\n'));
 // The stages as data, so a later stage can be added to the card without this stage's run folders.
 writeFileSync(join(modelDir, 'pretrain_history.json'), `${JSON.stringify(stages, null, 1)}\n`);

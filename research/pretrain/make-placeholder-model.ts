@@ -2,14 +2,14 @@
  * Writes the studio's embedded placeholder model: a randomly initialised micro BERT (2 layers,
  * hidden 32) with the real bert-base-uncased vocabulary, in Hugging Face layout with F16 weights.
  * It exists so the studio starts with no network; the pretrained default model (issue: pretraining)
- * replaces it. Usage: npx tsx scripts/make-placeholder-model.ts [outDir]
+ * replaces it. Usage: npx tsx research/pretrain/make-placeholder-model.ts [outDir]
  */
 import { readFileSync } from 'node:fs';
-import { bertPreset } from '../src/engine/bert/config';
-import { FewShotModel } from '../src/engine/pipeline/fewshot-model';
-import { saveModelToDir } from '../src/engine/pipeline/node';
-import { initNodeBackend } from '../src/engine/tf/node';
-import { BertTokenizer } from '../src/engine/tokenizer';
+import { bertPreset } from '../../src/engine/bert/config';
+import { FewShotModel } from '../../src/engine/pipeline/fewshot-model';
+import { saveModelToDir } from '../../src/engine/pipeline/node';
+import { initNodeBackend } from '../../src/engine/tf/node';
+import { BertTokenizer } from '../../src/engine/tokenizer';
 
 const outDir = process.argv[2] ?? 'public/models/micro-random';
 await initNodeBackend('wasm');

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Moves a pretrained BERT onto a new WordPiece vocabulary, keeping everything it learned but the embeddings' rows.
 
-A from-scratch model on a smaller vocabulary trains faster per token (docs/PRETRAINING.md measured
+A from-scratch model on a smaller vocabulary trains faster per token (research/PRETRAINING-LOG.md measured
 1.69x for 16,000 vs 30,522 pieces on the tiny shape), but starting from scratch throws away the
 tokens the current default has already seen. This script starts the new-vocabulary model from the
 old one instead: every transformer weight, the position and type tables and the MLM transform are
@@ -17,7 +17,7 @@ Continued MLM pretraining (`torch_pretrain.py --template OUT --init`) then adapt
 layers to each other. This is the averaging initialisation of vocabulary-transfer work (e.g.
 Gee et al. 2022, "Fast vocabulary transfer"); the code here is ours.
 
-  python3 scripts/pretrain/transfer_vocab.py --source public/models/fewshot-tiny \
+  python3 research/pretrain/transfer_vocab.py --source public/models/fewshot-tiny \
     --vocab /work/fewshot-pretrain/vocab16k/v16k.txt --out /work/fewshot-pretrain/tiny16k-init
 
 Writes OUT/config.json (vocab_size replaced), OUT/vocab.txt, the source's tokenizer files,

@@ -1,9 +1,9 @@
 /**
  * How several WordPiece vocabularies split the pretraining corpus and the few-shot datasets:
  * pieces per word (fertility), the share of words that stay one piece, and the share of words that
- * become [UNK]. Input for choosing the default model's vocabulary (docs/PRETRAINING.md).
+ * become [UNK]. Input for choosing the default model's vocabulary (research/PRETRAINING-LOG.md).
  *
- *   npx tsx scripts/pretrain/compare-vocab.ts ../shared/data/tokenizer/bert-base-uncased/vocab.txt /tmp/v8k.txt ...
+ *   npx tsx research/pretrain/compare-vocab.ts ../shared/data/tokenizer/bert-base-uncased/vocab.txt /tmp/v8k.txt ...
  *
  * Words are BERT-normalised (lower case, accents stripped, punctuation split), counted once per
  * occurrence; datasets are the test splits' text column of sst2, trec, ag_news and sms_spam.
