@@ -15,7 +15,7 @@ const quietFlags = [
 ];
 // Root cannot use Chromium's sandbox.
 const sandboxFlags = typeof process.getuid === 'function' && process.getuid() === 0 ? ['--no-sandbox'] : [];
-/** WebGPU in headless Chromium runs on SwiftShader through these (DESIGN.md §4). */
+/** WebGPU in headless Chromium runs on SwiftShader through these (docs/ARCHITECTURE.md, "Backends"). */
 const webgpuFlags = [
   '--enable-unsafe-webgpu',
   '--enable-features=Vulkan',

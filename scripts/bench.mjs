@@ -38,7 +38,7 @@ const BATCH = 16;
 
 /**
  * Steps and budgets per backend and preset, sized for a 2-core machine where SwiftShader does
- * ~0.5–1 GFLOP/s and wasm ~2–3 GFLOP/s on a whole training step (DESIGN §4). Budgets are for seq
+ * ~0.5–1 GFLOP/s and wasm ~2–3 GFLOP/s on a whole training step (docs/ARCHITECTURE.md, "Backends"). Budgets are for seq
  * 64; seq 128 gets 1.6×. The counts (dispatches, uploads, readbacks) need only one timed step.
  */
 const PLAN = {
@@ -60,7 +60,7 @@ const PLAN = {
   },
 };
 
-// Chromium flags: the same as playwright.config.ts (DESIGN §4).
+// Chromium flags: the same as playwright.config.ts (docs/ARCHITECTURE.md, "Backends").
 const quietFlags = [
   '--disable-background-networking',
   '--disable-component-update',

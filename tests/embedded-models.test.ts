@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadModelFromDir } from '../src/engine/pipeline/node';
+import { loadModelFromDir } from '../src/engine/studio/node';
 import { initNodeBackend } from '../src/engine/tf/node';
 import { EMBEDDED_MODELS } from '../src/ui/embeddedModels';
 
@@ -14,7 +14,7 @@ beforeAll(async () => {
   await initNodeBackend('wasm');
 });
 
-/** The embedded default must stay small enough to ship with the studio (issue 7: ≤ 25 MB in total). */
+/** The embedded default must stay small enough to ship with the studio (≤ 25 MB in total: docs/ARCHITECTURE.md, "Embedded models"). */
 const MAX_EMBEDDED_BYTES = 25_000_000;
 
 describe('embedded models', () => {

@@ -27,10 +27,11 @@ import {
   loadCheckpointFiles,
   parseSafetensors,
 } from '../../src/engine/checkpoint';
-import { batchFromRows, type Batch, type EncodedExample } from '../../src/engine/train/data';
-import { ClassifierTrainer, classificationLoss } from '../../src/engine/train/trainer';
+import { batchFromRows, type Batch, type EncodedExample } from '../../src/engine/train/batches';
+import { classificationLoss, classifierTraining } from '../../src/engine/methods/classifier';
+import { promptTraining } from '../../src/engine/methods/prompt';
 import { BertTokenizer } from '../../src/engine/tokenizer';
-import { PromptTrainer, buildVerbalizer, encodePromptExamples } from '../../src/engine/prompt';
+import { buildVerbalizer, encodePromptExamples } from '../../src/engine/prompt';
 
 export interface GoldenBatchJson {
   input_ids: number[][];
@@ -155,7 +156,7 @@ const harness = {
       }),
     );
     const losses: number[] = [];
-    const trainer = new ClassifierTrainer(
+    const trainer = classifierTraining(
       params,
       config,
       labelList(config),
@@ -209,7 +210,7 @@ const harness = {
       return { inputIds: [2, ...body, 3], label };
     });
     const losses: number[] = [];
-    const trainer = new ClassifierTrainer(
+    const trainer = classifierTraining(
       params,
       config,
       labels,
@@ -227,13 +228,13 @@ const harness = {
       },
       { onProgress: (p) => losses.push(...p.losses.map((l) => l.loss)) },
     );
-    const before = await trainer.evaluate(examples);
+    const before = await trainer.objective.evaluateOn(examples);
     const started = performance.now();
     while (await trainer.runStep()) {
       /* train */
     }
     await trainer.finish();
-    const after = await trainer.evaluate(examples);
+    const after = await trainer.objective.evaluateOn(examples);
     trainer.dispose();
     disposeBertParams(params, config);
     return {
@@ -270,7 +271,7 @@ const harness = {
       32,
     );
     // The Node test's settings (60 steps); 32-step variants reached only 94% on SwiftShader.
-    const trainer = new PromptTrainer(params, config, verbalizer, examples, examples, {
+    const trainer = promptTraining(params, config, verbalizer, examples, examples, {
       epochs: 15,
       batchSize: 8,
       learningRate: 3e-3,
@@ -279,13 +280,13 @@ const harness = {
       dropout: false,
       warmupRatio: 0,
     });
-    const before = await trainer.evaluate(examples);
+    const before = await trainer.objective.evaluateOn(examples);
     const started = performance.now();
     while (await trainer.runStep()) {
       /* train */
     }
     await trainer.finish();
-    const after = await trainer.evaluate(examples);
+    const after = await trainer.objective.evaluateOn(examples);
     trainer.dispose();
     disposeBertParams(params, config);
     return {

@@ -9,7 +9,7 @@
  * occurrence; datasets are the test splits' text column of sst2, trec, ag_news and sms_spam.
  */
 import { readFileSync } from 'node:fs';
-import { readDataFile } from '../../src/cli/datafile';
+import { readDataFile } from '../../src/engine/studio/node';
 import { CORPUS_START } from '../../src/engine/pretrain/corpus';
 import { fileCorpusSource, listCorpusFiles } from '../../src/engine/pretrain/node-corpus';
 import { BertTokenizer } from '../../src/engine/tokenizer';

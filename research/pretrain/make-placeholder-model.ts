@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { bertPreset } from '../../src/engine/bert/config';
-import { FewShotModel } from '../../src/engine/pipeline/fewshot-model';
-import { saveModelToDir } from '../../src/engine/pipeline/node';
+import { FewShotModel } from '../../src/engine/studio';
+import { saveModelToDir } from '../../src/engine/studio/node';
 import { initNodeBackend } from '../../src/engine/tf/node';
 import { BertTokenizer } from '../../src/engine/tokenizer';
 

@@ -16,7 +16,7 @@
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { loadModelFromDir } from '../../src/engine/pipeline/node';
+import { loadModelFromDir } from '../../src/engine/studio/node';
 import { initNodeBackend } from '../../src/engine/tf/node';
 
 interface MeanStd {

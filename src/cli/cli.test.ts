@@ -224,8 +224,10 @@ describe('fewshot train / eval / predict', () => {
     ]);
     expect(predicted.code, predicted.stderr).toBe(0);
     const lines = readFileSync(predictions, 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('text,label,p_pos,p_neg');
+    // The same columns as the studio's Evaluate download.
+    expect(lines[0]).toBe('row,text,predicted_label,prob_pos,prob_neg');
     expect(lines).toHaveLength(17);
+    expect(lines[1].split(',')[0]).toBe('2');
   });
 
   it('--method prompt trains through the MLM head, saves the prompt in config.json, and predict uses it', async () => {

@@ -1,5 +1,6 @@
 /** What every CLI command gets: parsed args, output streams and backend setup. */
-import { initNodeBackend, type NodeBackendName } from '../engine/tf/node';
+import { formatConfusionMatrix, type Metrics } from '../engine/studio';
+import { initNodeBackend, type NodeBackendName } from '../engine/studio/node';
 import { UsageError, stringFlag, type FlagSpec, type ParsedArgs } from './args';
 
 export interface CliIO {
@@ -39,4 +40,28 @@ export function wantsJson(args: ParsedArgs): boolean {
 
 export function printJson(io: CliIO, value: unknown): void {
   io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Metrics as a table: accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix. */
+export function printMetrics(io: CliIO, title: string, metrics: Metrics, labels: string[]): void {
+  io.stdout(
+    `\n${title}: accuracy ${metrics.accuracy.toFixed(4)}, macro-F1 ${metrics.macroF1.toFixed(4)} (${metrics.n} examples)\n`,
+  );
+  const width = Math.max(5, ...labels.map((l) => l.length));
+  io.stdout(`${'label'.padEnd(width)}  precision  recall  f1      support\n`);
+  for (const c of metrics.perClass) {
+    io.stdout(
+      `${c.label.padEnd(width)}  ${c.precision.toFixed(4).padEnd(9)}  ${c.recall.toFixed(4)}  ${c.f1.toFixed(4)}  ${c.support}\n`,
+    );
+  }
+  io.stdout(
+    `\nconfusion matrix (rows: true, columns: predicted)\n${formatConfusionMatrix(metrics.confusion, labels)}\n`,
+  );
+}
+
+/** Metrics without the per-example list (that belongs in predictions files, not metrics.json). */
+export function compactMetrics(metrics: Metrics | null) {
+  if (!metrics) return null;
+  const { predictions: _predictions, ...rest } = metrics;
+  return rest;
 }

@@ -1,65 +1,35 @@
 /**
- * Reads a labeled (or unlabeled) dataset file for the CLI: CSV, TSV or JSONL, with column
- * detection that can be overridden by flags.
+ * Data files for the CLI: flags naming columns, labeled rows for training and evaluation, texts
+ * from `--text` or `--input`. Reading and parsing happen in the engine (studio/node.ts).
  */
-import { basename } from 'node:path';
-import { applyColumnMapping, detectColumns, parseDatasetFile } from '../engine/data';
-import { EngineError } from '../engine/errors';
-import { readInputBytes } from './io';
+import { readDataFile, type ColumnOverrides } from '../engine/studio/node';
+import type { Example, TextInput } from '../engine/studio';
 import { UsageError, stringFlag, type ParsedArgs } from './args';
-import type { TextInput } from '../engine/pipeline';
+import type { CliIO } from './context';
 
-export interface DataRow {
-  text: string;
-  textPair?: string;
-  /** null for unlabeled rows. */
-  label: string | null;
-  /** 1-based row as a spreadsheet shows it (CSV/TSV header = row 1; JSONL = line), for messages. */
-  row: number;
-}
+export const COLUMN_FLAGS = {
+  'text-column': { type: 'string', placeholder: 'NAME', help: 'override the detected text column' },
+  'text-pair-column': { type: 'string', placeholder: 'NAME', help: 'override the detected second-text column' },
+  'label-column': { type: 'string', placeholder: 'NAME', help: 'override the detected label column' },
+} as const;
 
-export interface ColumnOverrides {
-  text?: string;
-  textPair?: string;
-  label?: string;
-}
-
-export interface LoadedDataFile {
-  path: string;
-  rows: DataRow[];
-  columns: { text: string; textPair: string | null; label: string | null };
-  warnings: string[];
-}
-
-export async function readDataFile(path: string, overrides: ColumnOverrides = {}): Promise<LoadedDataFile> {
-  const bytes = await readInputBytes(path);
-  const parsed = parseDatasetFile(bytes, basename(path));
-  const detected = detectColumns(parsed.columns, parsed.rows.slice(0, 200));
-  const mapping = {
-    text: overrides.text ?? detected.text,
-    textPair: overrides.textPair ?? detected.textPair,
-    label: overrides.label ?? detected.label,
-  };
-  for (const [role, column] of Object.entries(mapping)) {
-    if (column && !parsed.columns.includes(column)) {
-      throw new EngineError(
-        'DATA_UNKNOWN_COLUMN',
-        `${path}: there is no column "${column}" (asked for as the ${role} column). Columns: ${parsed.columns.join(', ')}.`,
-      );
-    }
-  }
-  const rows = applyColumnMapping(parsed, mapping).map((e) => ({
-    text: e.text,
-    textPair: e.textPair ?? undefined,
-    label: e.label,
-    row: e.row,
-  }));
+export function columnOverrides(args: ParsedArgs): ColumnOverrides {
   return {
-    path,
-    rows,
-    columns: { text: mapping.text, textPair: mapping.textPair ?? null, label: mapping.label ?? null },
-    warnings: parsed.warnings.map((w) => w.message),
+    text: stringFlag(args, 'text-column'),
+    textPair: stringFlag(args, 'text-pair-column'),
+    label: stringFlag(args, 'label-column'),
   };
+}
+
+/** Labeled rows of a file (with their file row numbers, so data messages cite them). */
+export async function readExamples(path: string, columns: ColumnOverrides, io: CliIO): Promise<Example[]> {
+  const file = await readDataFile(path, columns);
+  for (const w of file.warnings) io.stderr(`warning: ${w}\n`);
+  if (!file.columns.label)
+    throw new UsageError(
+      `${path}: no label column found (columns detected: text=${file.columns.text}). Name it with --label-column.`,
+    );
+  return file.rows.map((r) => ({ text: r.text, textPair: r.textPair, label: r.label, row: r.row }));
 }
 
 /** Flags shared by commands that take texts from `--text` or an `--input` file. */

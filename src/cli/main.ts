@@ -2,7 +2,7 @@
  * `fewshot` — the FewShot Studio engine on the command line (Node, wasm or cpu backend).
  * Exit codes: 0 ok, 1 error in the input or the run (message on stderr), 2 usage error.
  */
-import { EngineError } from '../engine/errors';
+import { EngineError } from '../engine/studio';
 import { UsageError, formatHelp, parseArgs } from './args';
 import { COMMON_FLAGS, type CliIO, type Command } from './context';
 import { adaptCommand } from './commands/adapt';

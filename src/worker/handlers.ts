@@ -1,11 +1,16 @@
 /**
- * Request handlers of the engine worker. Kept apart from the entry file so they can be unit-tested
- * in Node without a Worker.
+ * Request handlers of the engine worker: each request becomes one call on the session or the
+ * engine's door. Kept apart from the entry file so they can be unit-tested in Node without a Worker.
  */
-import { describeCapability, initBestBackend, type CapabilityReport, type WasmPaths } from '../engine/backend';
-import { runSelfTest } from '../engine/selftest';
-import { EngineError } from '../engine/errors';
-import { applyColumnMapping, detectColumns, parseDatasetFile } from '../engine/data';
+import {
+  EngineError,
+  describeCapability,
+  initBestBackend,
+  parseDataset,
+  runSelfTest,
+  type CapabilityReport,
+  type WasmPaths,
+} from '../engine/studio';
 import type { ErrorCode, RequestMap, WorkerEventPayload, WorkerMessage, WorkerRequest } from './protocol';
 import { PROTOCOL_VERSION } from './protocol';
 import { Session } from './session';
@@ -50,13 +55,10 @@ export async function handleRequest(
       return runSelfTest();
     case 'loadModel':
       return (await requireSession()).loadModel(request.params.source);
+    case 'planTraining':
+      return (await requireSession()).planTraining(request.params);
     case 'startTraining':
-      return (await requireSession()).startTraining(
-        request.params.train,
-        request.params.dev,
-        request.params.overrides,
-        request.params.method,
-      );
+      return (await requireSession()).startTraining(request.params);
     case 'pauseTraining':
       return { state: (await requireSession()).pause() };
     case 'resumeTraining':
@@ -65,6 +67,10 @@ export async function handleRequest(
       return { state: await (await requireSession()).stop() };
     case 'predict':
       return (await requireSession()).predict(request.params.inputs);
+    case 'predictFile': {
+      const { file, fileName, textColumn } = request.params;
+      return (await requireSession()).predictFile(file, fileName, textColumn);
+    }
     case 'fillMask':
       return (await requireSession()).fillMask(request.params.text, request.params.topK);
     case 'startAdapt':
@@ -77,42 +83,19 @@ export async function handleRequest(
       return (await requireSession()).zeroShot(request.params);
     case 'embed':
       return (await requireSession()).embed(request.params.inputs);
-    case 'exportModel':
-      return (await requireSession()).exportModel(request.params.dtype);
+    case 'exportModel': {
+      const { dtype, extraFiles, folderName } = request.params;
+      return (await requireSession()).exportModel(dtype, extraFiles, folderName);
+    }
     case 'parseDataset': {
       const { bytes, fileName, mapping } = request.params;
-      const parsed = parseDatasetFile(bytes, fileName);
-      if (parsed.columns.length < 2) {
-        throw new EngineError(
-          'DATA_ONE_COLUMN',
-          `${fileName} has only one column (${JSON.stringify(parsed.columns[0] ?? '')}). A dataset needs a text column and a label column.`,
-        );
-      }
-      if (mapping) {
-        for (const column of [mapping.text, mapping.textPair, mapping.label]) {
-          if (column !== null && !parsed.columns.includes(column))
-            throw new EngineError('BAD_REQUEST', `Column ${JSON.stringify(column)} is not in ${fileName}.`);
-        }
-      }
-      const detected = mapping
-        ? { ...mapping, reasons: [] as string[] }
-        : detectColumns(parsed.columns, parsed.rows.slice(0, 500));
-      const used = { text: detected.text, textPair: detected.textPair, label: detected.label };
-      const examples = applyColumnMapping(parsed, used);
       const current = session?.hasModel ? session : null;
-      const tokenLengths = current
-        ? await current.tokenLengths(examples.map((e) => ({ text: e.text, textPair: e.textPair })))
-        : null;
-      return {
-        fileName,
-        format: parsed.format,
-        columns: parsed.columns,
-        mapping: used,
-        reasons: detected.reasons,
-        examples,
-        warnings: parsed.warnings.map((w) => w.message),
-        tokenLengths,
-      };
+      // Token counts use the tokenizer of the model loaded now (the Data panel recounts after a load).
+      const tokenizer = current?.currentModel ?? null;
+      return parseDataset(bytes, fileName, {
+        mapping,
+        tokenLengths: tokenizer ? (inputs) => tokenizer.tokenLengths(inputs) : null,
+      });
     }
     case 'debugCrash':
       if (import.meta.env?.MODE === 'production')

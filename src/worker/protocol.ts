@@ -5,65 +5,55 @@
  * carrying the same id. Unsolicited events (training progress, download progress, logs) use
  * `event`. Bump PROTOCOL_VERSION on any incompatible change: both sides check it.
  */
-import type { CapabilityReport } from '../engine/backend';
-import type { SelfTestResult } from '../engine/selftest';
-import type { FillMaskCandidate, ModelSummary, Prediction, TextInput } from '../engine/pipeline/fewshot-model';
-import type { FineTuneOverrides, MemoryPlan } from '../engine/pipeline/fine-tune';
-import type { DataIssue } from '../engine/data/validate';
-import type { Example } from '../engine/data/dataset';
-import type { Metrics } from '../engine/train/metrics';
-import type { TrainingSummary } from '../engine/train/trainer';
+import type {
+  AdaptationPlan,
+  AdaptResult,
+  CapabilityReport,
+  ColumnMapping,
+  Example,
+  FillMaskCandidate,
+  FineTunePlan,
+  FineTuneSettings,
+  LoopRunState,
+  MethodSpec,
+  Metrics,
+  ModelSource,
+  ModelSummary,
+  ParsedDatasetResult,
+  Prediction,
+  PredictFileProgress,
+  SelfTestResult,
+  SuggestPromptsParams,
+  SuggestPromptsResult,
+  TextInput,
+  TrainingSummary,
+  ZeroShotParams,
+  ZeroShotResult,
+} from '../engine/studio';
 
-export const PROTOCOL_VERSION = 1;
+export type {
+  AdaptationPlan,
+  AdaptResult,
+  ColumnMapping as DatasetColumnMapping,
+  Example,
+  FineTunePlan,
+  FineTuneSettings,
+  MethodSpec,
+  ModelSource,
+  ParsedDatasetResult,
+  SuggestPromptsParams,
+  SuggestPromptsResult,
+  ZeroShotParams,
+  ZeroShotResult,
+};
+
+/** Version 2: one training door (settings as "auto" nulls, plans with resolved values), file predictions. */
+export const PROTOCOL_VERSION = 2;
 
 /** The capability report plus its one-line summary for the header badge. */
 export type HelloResult = CapabilityReport & { summary: string };
 
-/** Where a model comes from. */
-export type ModelSource =
-  /** A folder of static files on the studio's own origin (the embedded default model). */
-  | { kind: 'url'; baseUrl: string; name: string }
-  /** A Hugging Face Hub repository (or a mirror with the same URL layout). */
-  | { kind: 'hub'; repo: string; revision?: string; baseUrl?: string }
-  /** Files of a dropped or picked folder. */
-  | { kind: 'files'; files: File[]; name: string };
-
-/** What the UI learns about a training run when it starts. */
-/** Classifier head on [CLS] (default), or LM-BFF prompt fine-tuning through the MLM head. */
-export type TrainingMethod =
-  { kind: 'head' } | { kind: 'prompt'; template: string; verbalizer: Record<string, string[]> };
-
-export interface TrainingPlan {
-  method: TrainingMethod['kind'];
-  /** Template / verbalizer warnings for the prompt method. */
-  promptWarnings: string[];
-  labels: string[];
-  trainCount: number;
-  devCount: number;
-  autoSplit: boolean;
-  totalSteps: number;
-  epochs: number;
-  batchSize: number;
-  gradAccumSteps: number;
-  learningRate: number;
-  maxLength: number;
-  seed: number;
-  truncated: { train: number; dev: number };
-  issues: DataIssue[];
-  splitNotes: string[];
-  memory: MemoryPlan;
-  /** Dev rows as used (texts + labels), so the UI can show examples behind metric cells. */
-  devExamples: Example[];
-}
-
-/** Column roles in a dataset file. */
-export interface DatasetColumnMapping {
-  text: string;
-  textPair: string | null;
-  label: string | null;
-}
-
-/** One mapped dataset row (row = 1-based data-row number in the file). */
+/** One mapped dataset row (row = the row number a spreadsheet shows). */
 export interface DatasetExample {
   text: string;
   textPair?: string;
@@ -71,48 +61,15 @@ export interface DatasetExample {
   row: number;
 }
 
-/** A parsed dataset file, ready for the data panel. */
-export interface ParsedDatasetResult {
-  fileName: string;
-  format: string;
-  columns: string[];
-  /** The mapping used: the one passed in, or the detected one. */
-  mapping: DatasetColumnMapping;
-  /** Why each column was chosen (empty when the mapping was given). */
-  reasons: string[];
-  examples: DatasetExample[];
-  warnings: string[];
-  /** Token count per example with the session model's tokenizer; null when no model is loaded. */
-  tokenLengths: number[] | null;
+/** What training needs: the rows, an optional dev set, the method and the user's settings (null = auto). */
+export interface TrainingRequest {
+  train: Example[];
+  dev: Example[] | null;
+  settings: FineTuneSettings;
+  method: MethodSpec;
 }
 
-/** A cloze prompt asked without training: `{text} It was [MASK].` plus label words per class. */
-export interface ZeroShotParams {
-  template: string;
-  /** Label → one or more label words, in label order. */
-  verbalizer: Record<string, string[]>;
-  /** Divide by the label-word prior measured on a content-free input ("calibrate before use"). */
-  calibrate: boolean;
-  /** Texts to score (the playground box). */
-  inputs: TextInput[];
-  /** Labeled rows: the prompt is also scored on the dev split training would use (20 %, this seed). */
-  labeled: Example[] | null;
-  /** Seed of the dev split; the Train panel's seed, so both score the same rows. Default 42. */
-  seed?: number;
-}
-
-export interface ZeroShotResult {
-  labels: string[];
-  predictions: Prediction[];
-  /** Template / verbalizer warnings (unknown words, label words split into pieces). */
-  warnings: string[];
-  /** Accuracy of the prompt on the dev split, or null without labeled data. */
-  evaluation: { accuracy: number; macroF1: number; n: number; autoSplit: boolean } | null;
-  /** Why there is no evaluation although labeled rows were given. */
-  evaluationNote: string | null;
-}
-
-/** "Adapt to my texts": continued masked-language-model pretraining on the loaded texts. */
+/** "Adapt to my texts": continued masked-language-model training on the loaded texts. */
 export interface AdaptParams {
   /** Texts (labeled and unlabeled rows alike; labels are not used). */
   texts: string[];
@@ -123,49 +80,14 @@ export interface AdaptParams {
   seed?: number;
 }
 
-export interface AdaptPlan {
-  steps: number;
-  batchSize: number;
-  maxLength: number;
-  /** Packed training sequences and held-out sequences (every 10th, for the before/after score). */
-  sequences: number;
-  heldOut: number;
-  learningRate: number;
-}
-
-export interface AdaptResult {
-  plan: AdaptPlan;
-  stepsDone: number;
-  reason: 'completed' | 'stopped';
-  /** Held-out MLM loss / accuracy on the user's own texts before and after adaptation. */
-  before: { loss: number; accuracy: number };
-  after: { loss: number; accuracy: number };
-}
-
-/** Prompt suggestions for the loaded labeled data (LM-BFF-style automatic search, simplified). */
-export interface SuggestPromptsParams {
-  /** Template the label words are searched for. */
-  template: string;
-  labeled: Example[];
-  /** Seed of the train/dev split (the Train panel's). */
-  seed?: number;
-  /** Words per label. Default 8. */
-  topK?: number;
-}
-
-export interface SuggestPromptsResult {
+/** The predictions CSV of a whole file. */
+export interface PredictFileResultMessage {
+  fileName: string;
+  csv: Uint8Array;
+  rows: number;
   labels: string[];
-  /** Per label: words most probable at the [MASK] for that label's training rows and least for the others. */
-  words: Record<string, { word: string; score: number }[]>;
-  /** Library prompts for these labels (plus label-name words), ranked by zero-shot dev accuracy. */
-  ranked: {
-    template: string;
-    verbalizer: Record<string, string[]>;
-    accuracy: number;
-    macroF1: number;
-    error: string | null;
-  }[];
-  devCount: number;
+  textColumn: string;
+  warnings: string[];
 }
 
 /** Every request type with its parameters and result. */
@@ -176,22 +98,29 @@ export interface RequestMap {
   selfTest: { params: Record<string, never>; result: SelfTestResult };
   /** Replace the session's model. Refused while training runs. */
   loadModel: { params: { source: ModelSource }; result: ModelSummary };
-  /** Start fine-tuning the classifier head on labeled rows; events follow. */
-  startTraining: {
-    params: { train: Example[]; dev: Example[] | null; overrides: FineTuneOverrides; method?: TrainingMethod };
-    result: TrainingPlan;
-  };
+  /** What a run would do with these rows and settings, every value resolved; starts nothing. */
+  planTraining: { params: TrainingRequest; result: FineTunePlan };
+  /** Start fine-tuning by method; events follow. */
+  startTraining: { params: TrainingRequest; result: FineTunePlan };
   /** Continue MLM pretraining on the user's texts (task-adaptive pretraining); uses the training slot. */
-  startAdapt: { params: AdaptParams; result: AdaptPlan };
+  startAdapt: { params: AdaptParams; result: AdaptationPlan };
+  /** Pause at the next step boundary (a `trainingState` event says when it happened). */
   pauseTraining: { params: Record<string, never>; result: { state: string } };
   resumeTraining: { params: Record<string, never>; result: { state: string } };
   /** Stops at the next step boundary; the best weights are kept. Resolves when stopped. */
   stopTraining: { params: Record<string, never>; result: { state: string } };
-  /** Classifier probabilities, with the weights as they are now (also during training). */
-  /** `trainingStep`: optimizer steps taken by the running training when the answer was computed (null when none runs). */
+  /**
+   * Class probabilities with the weights as they are now (also during training). `trainingStep`:
+   * optimizer steps taken by the running training when the answer was computed (null when none runs).
+   */
   predict: {
     params: { inputs: TextInput[] };
     result: { labels: string[]; predictions: Prediction[]; trainingStep: number | null };
+  };
+  /** Predictions for a whole file (CSV/TSV/JSONL, one text column is enough); `predictProgress` events follow. */
+  predictFile: {
+    params: { file: Blob | Uint8Array; fileName: string; textColumn?: string | null };
+    result: PredictFileResultMessage;
   };
   fillMask: { params: { text: string; topK: number }; result: FillMaskCandidate[][] };
   suggestPrompts: { params: SuggestPromptsParams; result: SuggestPromptsResult };
@@ -200,11 +129,14 @@ export interface RequestMap {
   /** Class probabilities through a cloze prompt on the MLM head (no training); works during training. */
   zeroShot: { params: ZeroShotParams; result: ZeroShotResult };
   embed: { params: { inputs: TextInput[] }; result: number[][] };
-  /** The model as a Hugging Face folder: file name → bytes. */
-  exportModel: { params: { dtype: 'F32' | 'F16' }; result: { files: Record<string, Uint8Array> } };
-  /** Parse a CSV/TSV/JSONL file, detect (or apply) the column mapping, count tokens. */
+  /** The model as a zipped Hugging Face folder, with extra files (model card, metrics) beside it. */
+  exportModel: {
+    params: { dtype: 'F32' | 'F16'; extraFiles?: Record<string, Uint8Array>; folderName?: string };
+    result: { zip: Uint8Array };
+  };
+  /** Parse a CSV/TSV/JSONL file, detect (or apply) the column mapping, summarise it. */
   parseDataset: {
-    params: { bytes: Uint8Array; fileName: string; mapping?: DatasetColumnMapping };
+    params: { bytes: Uint8Array; fileName: string; mapping?: ColumnMapping };
     result: ParsedDatasetResult;
   };
   /** Test builds only: make the worker die with an uncaught error, to exercise crash recovery. */
@@ -238,8 +170,10 @@ export type WorkerEventPayload =
       etaSeconds: number;
     }
   | { kind: 'evaluated'; step: number; epoch: number; isBest: boolean; metrics: Metrics }
-  | { kind: 'trainingState'; state: 'running' | 'paused' | 'stopping' | 'idle' }
-  | { kind: 'trainingDone'; summary: TrainingSummary; model: ModelSummary }
+  /** Sent when the state really changes (a pause takes effect at the next step boundary). */
+  | { kind: 'trainingState'; state: Exclude<LoopRunState, 'finished'> }
+  | { kind: 'trainingDone'; summary: TrainingSummary<Metrics>; model: ModelSummary }
+  | ({ kind: 'predictProgress'; fileName: string } & PredictFileProgress)
   /** Adaptation (continued MLM pretraining on the user's texts) finished or was stopped. */
   | { kind: 'adaptDone'; result: AdaptResult }
   | { kind: 'trainingError'; code: string; message: string };

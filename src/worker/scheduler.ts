@@ -1,24 +1,31 @@
 /**
- * The session's one queue. Training runs step by step; playground jobs (predict, fill-mask,
- * embed…) are served between steps with the weights as they are at that moment, so the user can
- * try the model while it trains. Control commands (pause, resume, stop) take effect at the next
- * step boundary. After every step the scheduler yields to the event loop so that new messages
- * from the UI are received promptly.
+ * The session's one queue. A training run steps through its loop (engine/train/loop.ts owns
+ * pause, resume and stop at step boundaries); playground jobs (predict, fill-mask, embed…) are
+ * served between steps with the weights of that moment, and at once while paused or idle. A job
+ * never runs during a step or during another job. After every step the scheduler yields to the
+ * event loop so new messages from the UI are received promptly.
  */
+import type { LoopRunState, RunHooks } from '../engine/studio';
 
 export type TrainingState = 'idle' | 'running' | 'paused' | 'stopping';
 
-/** What one training step reports back to the scheduler. */
-export interface StepOutcome {
-  /** True when training has finished (last step done, early stop, or a fatal condition). */
-  done: boolean;
-}
+/** How a run ended, as the session reports it. */
+export type RunOutcome =
+  | { kind: 'ended'; reason: 'completed' | 'stopped' }
+  | { kind: 'failed'; error: unknown; code: string; message: string };
 
-export interface TrainingLoop {
-  /** Runs one optimisation step (or one evaluation); must leave the model in a consistent state. */
-  step(): Promise<StepOutcome>;
-  /** Called once when the loop ends; `stopped` tells whether the user asked for it. */
-  finish(reason: 'completed' | 'stopped' | 'failed', error?: unknown): Promise<void>;
+/** A started training or adaptation run: its loop, and what to do when it ends. */
+export interface Runnable {
+  loop: {
+    readonly step: number;
+    readonly state: LoopRunState;
+    run(hooks: RunHooks): Promise<{ reason: string }>;
+    pause(): void;
+    resume(): void;
+    stop(): void;
+  };
+  finish(outcome: RunOutcome): Promise<void>;
+  dispose(): void;
 }
 
 interface QueuedJob {
@@ -34,30 +41,30 @@ export function yieldToEventLoop(): Promise<void> {
 
 export class SessionScheduler {
   private jobs: QueuedJob[] = [];
-  private state: TrainingState = 'idle';
-  private resumeWaiter: (() => void) | null = null;
-  private loopDone: Promise<void> | null = null;
-  private drainingJobs = false;
+  private active: Runnable | null = null;
+  /** True while a training step runs: jobs wait for the next boundary. */
+  private stepping = false;
+  private draining: Promise<void> | null = null;
+  private runDone: Promise<void> | null = null;
 
   get trainingState(): TrainingState {
-    return this.state;
+    if (!this.active) return 'idle';
+    const state = this.active.loop.state;
+    return state === 'paused' ? 'paused' : state === 'stopping' || state === 'finished' ? 'stopping' : 'running';
   }
 
-  /**
-   * Queues a playground job. Served immediately when nothing trains, otherwise at the next step
-   * boundary. Jobs never run concurrently with a step or with each other.
-   */
+  /** Queues a job: served at once when no step runs, otherwise at the next step boundary. */
   enqueue<T>(run: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.jobs.push({ run, resolve: resolve as (value: unknown) => void, reject });
-      if (this.state === 'idle' || this.state === 'paused') void this.drainJobs();
+      if (!this.stepping) void this.drainJobs();
     });
   }
 
-  private async drainJobs(): Promise<void> {
-    if (this.drainingJobs) return;
-    this.drainingJobs = true;
-    try {
+  private drainJobs(): Promise<void> {
+    if (this.draining) return this.draining;
+    if (this.jobs.length === 0) return Promise.resolve();
+    const drain = async () => {
       while (this.jobs.length > 0) {
         const job = this.jobs.shift()!;
         try {
@@ -66,73 +73,69 @@ export class SessionScheduler {
           job.reject(error);
         }
       }
-    } finally {
-      this.drainingJobs = false;
-    }
+    };
+    // Cleared after it settles (never synchronously inside the assignment). A job queued while the
+    // last one was resolving found this drain still set: start another for it.
+    this.draining = drain().finally(() => {
+      this.draining = null;
+      if (this.jobs.length > 0 && !this.stepping) void this.drainJobs();
+    });
+    return this.draining;
   }
 
-  /** Starts a training loop; rejects if one is already active. Resolves when the loop has ended. */
-  startTraining(loop: TrainingLoop): Promise<void> {
-    if (this.state !== 'idle') return Promise.reject(new Error(`Training is already ${this.state}.`));
-    this.state = 'running';
-    this.loopDone = this.runLoop(loop);
-    return this.loopDone;
+  /**
+   * Runs a started run to its end; rejects if one is already active. `describe` maps a step's
+   * failure to a code and message; `beforeFinish` runs first when the loop ends.
+   */
+  runTraining(
+    runnable: Runnable,
+    describe: (error: unknown) => { code: string; message: string },
+    beforeFinish: () => void = () => {},
+  ): Promise<void> {
+    if (this.active) return Promise.reject(new Error(`Training is already ${this.trainingState}.`));
+    this.active = runnable;
+    this.runDone = this.drive(runnable, describe, beforeFinish);
+    return this.runDone;
   }
 
-  private async runLoop(loop: TrainingLoop): Promise<void> {
-    let reason: 'completed' | 'stopped' | 'failed' = 'completed';
-    let failure: unknown;
+  private async drive(
+    runnable: Runnable,
+    describe: (error: unknown) => { code: string; message: string },
+    beforeFinish: () => void,
+  ): Promise<void> {
+    let outcome: RunOutcome;
     try {
-      for (;;) {
-        await this.drainJobs();
-        if (this.state === 'stopping') {
-          reason = 'stopped';
-          break;
-        }
-        if (this.state === 'paused') {
-          await new Promise<void>((resolve) => (this.resumeWaiter = resolve));
-          continue;
-        }
-        const outcome = await loop.step();
-        if (outcome.done) break;
-        await yieldToEventLoop();
-      }
+      const summary = await runnable.loop.run({
+        betweenSteps: async () => {
+          this.stepping = false;
+          await this.drainJobs();
+          await yieldToEventLoop();
+        },
+        beforeStep: async () => {
+          // A job that started draining at the boundary finishes before the step begins.
+          while (this.draining) await this.draining;
+          this.stepping = true;
+        },
+      });
+      outcome = { kind: 'ended', reason: summary.reason === 'stopped' ? 'stopped' : 'completed' };
     } catch (error) {
-      reason = 'failed';
-      failure = error;
+      outcome = { kind: 'failed', error, ...describe(error) };
     }
+    this.stepping = false;
     try {
-      await loop.finish(reason, failure);
+      beforeFinish();
+      await runnable.finish(outcome);
     } finally {
-      this.state = 'idle';
-      this.resumeWaiter = null;
+      runnable.dispose();
+      this.active = null;
       await this.drainJobs();
     }
   }
 
-  pause(): boolean {
-    if (this.state !== 'running') return false;
-    this.state = 'paused';
-    return true;
-  }
-
-  resume(): boolean {
-    if (this.state !== 'paused') return false;
-    this.state = 'running';
-    this.resumeWaiter?.();
-    this.resumeWaiter = null;
-    return true;
-  }
-
-  /** Asks the loop to stop at the next boundary; resolves when it has. */
+  /** Asks the run to stop at the next boundary; resolves when it has ended. */
   async stop(): Promise<void> {
-    if (this.state === 'idle') return;
-    const wasPaused = this.state === 'paused';
-    this.state = 'stopping';
-    if (wasPaused) {
-      this.resumeWaiter?.();
-      this.resumeWaiter = null;
-    }
-    await this.loopDone;
+    if (!this.active) return;
+    this.active.loop.stop();
+    await this.runDone;
   }
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend } from '../engine/tf/node';
-import type { Example } from '../engine/data/dataset';
+import { unzipSync } from 'fflate';
+import { initNodeBackend } from '../engine/studio/node';
+import type { Example, FineTuneSettings, MethodSpec } from '../engine/studio';
 import { serveFolder, type StaticServer } from '../../tests/support/static-server';
 import type { WorkerEventPayload } from './protocol';
 import { Session } from './session';
@@ -49,6 +50,15 @@ function toyExamples(count: number, seed: number): Example[] {
   });
 }
 
+/** Starts training with the protocol's request built from positional parts. */
+const train = (
+  session: Session,
+  rows: Example[],
+  dev: Example[] | null,
+  settings: FineTuneSettings,
+  method: MethodSpec = { kind: 'head' },
+) => session.startTraining({ train: rows, dev, settings, method });
+
 function collect() {
   const events: { at: number; event: WorkerEventPayload }[] = [];
   return { events, emit: (event: WorkerEventPayload) => events.push({ at: Date.now(), event }) };
@@ -72,7 +82,7 @@ describe('Session', () => {
     expect(summary.hidden).toBe(32);
     const data = toyExamples(32, 3);
     const dev = toyExamples(16, 77);
-    const plan = await session.startTraining(data, dev, {
+    const plan = await train(session, data, dev, {
       epochs: 25,
       learningRate: 3e-3,
       batchSize: 8,
@@ -122,7 +132,13 @@ describe('Session', () => {
       const windowEvents = progress.filter((e) => e.at > progress[i].at - 1000 && e.at <= progress[i].at);
       expect(windowEvents.length).toBeLessThanOrEqual(11);
     }
-    expect(events.filter((e) => e.event.kind === 'evaluated').length).toBe(25);
+    // Evaluations at every epoch end (4 steps) and every `evalEvery` steps (the plan's resolved default).
+    expect(plan.auto).toContain('evalEvery');
+    const evalSteps = new Set<number>();
+    for (let step = 1; step <= 100; step++)
+      if (step % 4 === 0 || step % plan.settings.evalEvery === 0) evalSteps.add(step);
+    const evaluated = events.filter((e) => e.event.kind === 'evaluated');
+    expect(evaluated.map((e) => (e.event as { step: number }).step)).toEqual([...evalSteps]);
   });
 
   it('pauses, resumes and stops at step boundaries; stop keeps the best weights', async () => {
@@ -130,7 +146,7 @@ describe('Session', () => {
     const session = new Session(emit, { cache: null });
     await session.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' });
     const data = toyExamples(16, 5);
-    await session.startTraining(data, toyExamples(8, 55), {
+    await train(session, data, toyExamples(8, 55), {
       epochs: 200,
       learningRate: 2e-3,
       batchSize: 8,
@@ -139,7 +155,12 @@ describe('Session', () => {
       patience: 0,
     });
     await waitFor(() => (events.some((e) => e.event.kind === 'evaluated') ? true : undefined));
-    expect(session.pause()).toBe('paused');
+    expect(session.pause()).toBe('pausing');
+    // 'paused' is reported when the loop really stopped stepping (at the next boundary).
+    await waitFor(() =>
+      events.some((e) => e.event.kind === 'trainingState' && e.event.state === 'paused') ? true : undefined,
+    );
+    expect(session.scheduler.trainingState).toBe('paused');
     const lastStep = () =>
       Math.max(
         0,
@@ -178,11 +199,11 @@ describe('Session', () => {
       /config\.json/,
     );
     const data = toyExamples(16, 9);
-    await session.startTraining(data, null, { epochs: 50, batchSize: 4, seed: 3 });
+    await train(session, data, null, { epochs: 50, batchSize: 4, seed: 3 });
     await expect(session.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' })).rejects.toMatchObject({
       code: 'BUSY_TRAINING',
     });
-    await expect(session.startTraining(data, null, {})).rejects.toMatchObject({ code: 'BUSY_TRAINING' });
+    await expect(train(session, data, null, {})).rejects.toMatchObject({ code: 'BUSY_TRAINING' });
     await session.stop();
     const { predictions } = await session.predict([{ text: 'great' }]);
     expect(predictions[0].probabilities).toHaveLength(2);
@@ -197,7 +218,8 @@ describe('Session', () => {
       template: '{text} it was [MASK] .',
       verbalizer: { pos: ['good'], neg: ['bad'] },
     };
-    const plan = await session.startTraining(
+    const plan = await train(
+      session,
       toyExamples(32, 5),
       toyExamples(16, 7),
       { epochs: 20, learningRate: 5e-3, batchSize: 8, seed: 3, patience: 0 },
@@ -213,11 +235,11 @@ describe('Session', () => {
     );
     expect(done.model.prompt).toEqual({ template: method.template, verbalizer: method.verbalizer });
     expect(done.summary.bestMetrics?.accuracy).toBeGreaterThan(0.9);
-    const { files } = await session.exportModel('F32');
-    const config = JSON.parse(new TextDecoder().decode(files['config.json']));
+    const { zip } = await session.exportModel('F32');
+    const config = JSON.parse(new TextDecoder().decode(unzipSync(zip)['config.json']));
     expect(config.fewshot_prompt.template).toBe(method.template);
     // Back to the head method: the prompt is dropped and predict uses the classifier again.
-    const headPlan = await session.startTraining(toyExamples(32, 5), null, { epochs: 1, batchSize: 8, seed: 3 });
+    const headPlan = await train(session, toyExamples(32, 5), null, { epochs: 1, batchSize: 8, seed: 3 });
     expect(headPlan.method).toBe('head');
     const second = await waitFor(
       () =>
@@ -323,7 +345,7 @@ describe('Session', () => {
     const session = new Session(emit, { cache: null });
     await session.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' });
     const oneClass = toyExamples(10, 1).map((e) => ({ ...e, label: 'pos' }));
-    await expect(session.startTraining(oneClass, null, {})).rejects.toThrow(/same label|one class/i);
+    await expect(train(session, oneClass, null, {})).rejects.toThrow(/same label|one class/i);
     expect(session.scheduler.trainingState).toBe('idle');
   });
 });
@@ -333,22 +355,22 @@ describe('Session faults that cannot be caused on this machine (simulated)', () 
     ['WebGPU out of memory while allocating a buffer', 'GPU_OUT_OF_MEMORY', /Lower the batch size/],
     ['GPUDevice was lost: device lost', 'GPU_DEVICE_LOST', /Reload the page/],
   ])('a step failing with "%s" stops cleanly, keeps good weights and reports %s', async (message, code, advice) => {
-    const { ClassifierTrainer } = await import('../engine/train/trainer');
+    const { TrainingLoop } = await import('../engine/train/loop');
     const { events, emit } = collect();
     const session = new Session(emit, { cache: null });
     await session.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' });
     const data = toyExamples(16, 4);
-    const original = ClassifierTrainer.prototype.runStep;
+    const original = TrainingLoop.prototype.runStep;
     let calls = 0;
     // A GPU allocation failure or a lost device cannot be caused for real on SwiftShader/wasm:
     // the third step throws what the WebGPU backend throws in that case.
-    ClassifierTrainer.prototype.runStep = async function (this: InstanceType<typeof ClassifierTrainer>) {
+    TrainingLoop.prototype.runStep = async function (this: InstanceType<typeof TrainingLoop>) {
       calls += 1;
       if (calls === 3) throw new Error(message);
       return original.call(this);
     };
     try {
-      await session.startTraining(data, null, { epochs: 20, batchSize: 4, seed: 1 });
+      await train(session, data, null, { epochs: 20, batchSize: 4, seed: 1 });
       const failure = await waitFor(
         () =>
           events.find((e) => e.event.kind === 'trainingError')?.event as
@@ -361,7 +383,7 @@ describe('Session faults that cannot be caused on this machine (simulated)', () 
       const { predictions } = await session.predict([{ text: 'the cat great' }]);
       expect(predictions[0].probabilities.every((p) => Number.isFinite(p))).toBe(true);
     } finally {
-      ClassifierTrainer.prototype.runStep = original;
+      TrainingLoop.prototype.runStep = original;
     }
   });
 });

@@ -1,13 +1,13 @@
 /**
- * `fewshot adapt`: continued masked-language-model pretraining of a model on the texts of a data
- * file (task-adaptive pretraining) before fine-tuning; the same settings as the studio's "Adapt to
- * my texts". For a large unlabeled corpus with checkpoints and resume, use `fewshot pretrain --model`.
+ * `fewshot adapt`: continued masked-language-model training of a model on the texts of a data
+ * file (task-adaptive pretraining) before fine-tuning; the same run as the studio's "Adapt to my
+ * texts" (engine door: startAdaptation). For a large unlabeled corpus with checkpoints and resume,
+ * use `fewshot pretrain --model`.
  */
-import { prepareAdaptation } from '../../engine/pretrain/adapt';
-import { loadModelFromDir, saveModelToDir } from '../../engine/pipeline/node';
+import { startAdaptation } from '../../engine/studio';
+import { loadModelFromDir, readDataFile, saveModelToDir } from '../../engine/studio/node';
 import { intFlag, numberFlag, requireString, stringFlag } from '../args';
 import { printJson, setupBackend, wantsJson, type Command } from '../context';
-import { readDataFile } from '../datafile';
 import { ProgressBar } from '../progress';
 
 export const adaptCommand: Command = {
@@ -37,44 +37,46 @@ export const adaptCommand: Command = {
     const model = await loadModelFromDir(modelDir);
     const bar = new ProgressBar(io);
     let lastLoss = NaN;
-    const { pretrainer, plan } = prepareAdaptation(
-      model,
-      texts,
-      { steps, learningRate: numberFlag(args, 'lr', undefined), seed: intFlag(args, 'seed', 42, { min: 0 }) },
-      {
-        onLosses: (losses) => {
-          lastLoss = losses.at(-1)?.loss ?? lastLoss;
-        },
-        onLog: (level, message) => io.stderr(`${level}: ${message}\n`),
-      },
-    );
     try {
-      await pretrainer.init(false);
+      const run = await startAdaptation(
+        model,
+        texts,
+        { steps, learningRate: numberFlag(args, 'lr', undefined), seed: intFlag(args, 'seed', 42, { min: 0 }) },
+        {
+          onProgress: (p) => {
+            lastLoss = p.losses.at(-1)?.loss ?? lastLoss;
+            bar.update(p.step, steps, `MLM loss ${Number.isFinite(lastLoss) ? lastLoss.toFixed(4) : '-'}`);
+          },
+          onLog: (level, message) => io.stderr(`${level}: ${message}\n`),
+        },
+      );
+      const { plan } = run;
       io.stderr(
         `Adapting ${model.name} to ${texts.length} texts from ${dataPath}: ${plan.sequences} sequences of ${plan.maxLength} tokens (+${plan.heldOut} held out), ` +
           `${steps} steps, batch ${plan.batchSize}, lr ${plan.learningRate}\n`,
       );
-      const before = await pretrainer.evaluate();
-      while (await pretrainer.step())
-        bar.update(pretrainer.stepCount, steps, `MLM loss ${Number.isFinite(lastLoss) ? lastLoss.toFixed(4) : '-'}`);
-      await pretrainer.flushLosses();
-      bar.done();
-      const after = await pretrainer.evaluate();
-      await saveModelToDir(model, outDir, { dtype });
-      const result = {
-        steps: pretrainer.stepCount,
-        plan,
-        before: { loss: before.loss, accuracy: before.accuracy },
-        after: { loss: after.loss, accuracy: after.accuracy },
-      };
-      io.stderr(
-        `Held-out MLM loss on these texts ${before.loss.toFixed(4)} → ${after.loss.toFixed(4)}, masked-word accuracy ${(100 * before.accuracy).toFixed(1)}% → ${(100 * after.accuracy).toFixed(1)}%. ` +
-          `Saved the adapted model to ${outDir}; fine-tune it with fewshot train --model ${outDir}\n`,
-      );
-      if (wantsJson(args)) printJson(io, result);
-      return 0;
+      try {
+        while (await run.loop.runStep()) {
+          /* every step */
+        }
+        bar.done();
+        const result = await run.finish();
+        if (result.reason === 'diverged') {
+          io.stderr(`${result.message}\nNothing was written to ${outDir}.\n`);
+          return 1;
+        }
+        await saveModelToDir(model, outDir, { dtype });
+        const { before, after } = result;
+        io.stderr(
+          `Held-out MLM loss on these texts ${before.loss.toFixed(4)} → ${after.loss.toFixed(4)}, masked-word accuracy ${(100 * before.accuracy).toFixed(1)}% → ${(100 * after.accuracy).toFixed(1)}%. ` +
+            `Saved the adapted model to ${outDir}; fine-tune it with fewshot train --model ${outDir}\n`,
+        );
+        if (wantsJson(args)) printJson(io, { steps: result.stepsDone, plan, before, after });
+        return 0;
+      } finally {
+        run.dispose();
+      }
     } finally {
-      pretrainer.dispose();
       model.dispose();
     }
   },

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../main';
+import { reviewsCsv } from '../../../tests/support/toy-data';
 import type { CliIO } from '../context';
-import { meanStd, sampleFewShot } from './bench-fewshot';
+import { meanStd, sampleFewShot } from '../../engine/studio';
 
 const SST2 = '../shared/data/datasets/sst2';
 
@@ -134,13 +135,10 @@ describe('zero-shot command', () => {
     expect(p.probabilities.positive + p.probabilities.negative).toBeCloseTo(1, 5);
     const dir = mkdtempSync(join(tmpdir(), 'zero-shot-'));
     const data = join(dir, 'reviews.csv');
-    writeFileSync(
-      data,
-      'text,label\nthe movie was good,positive\ni loved the film,positive\nthe movie was bad,negative\ni hated the film,negative\n',
-    );
+    writeFileSync(data, reviewsCsv());
     const scored = await run(['zero-shot', '--model', GOLDEN, '--data', data, '--json']);
     expect(scored.code).toBe(0);
-    expect(JSON.parse(scored.stdout)).toMatchObject({ template: '{text} It was [MASK].', n: 4 });
+    expect(JSON.parse(scored.stdout)).toMatchObject({ template: '{text} It was [MASK].', n: 20 });
     const suggested = await run(['zero-shot', '--model', GOLDEN, '--data', data, '--suggest', '3', '--json']);
     expect(JSON.parse(suggested.stdout).suggestions.positive).toHaveLength(3);
     const searched = await run(['zero-shot', '--model', GOLDEN, '--data', data, '--search', '--json']);

@@ -11,63 +11,32 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { EngineError } from '../../engine/errors';
-import { createTrainer, prepareFineTune, type FineTuneOverrides } from '../../engine/pipeline/fine-tune';
-import { loadModelFromDir } from '../../engine/pipeline/node';
-import type { FewShotModel } from '../../engine/pipeline';
 import {
-  PromptTrainer,
-  buildVerbalizer,
-  compileTemplate,
+  EngineError,
+  FEWSHOT_METHODS,
   defaultPrompt,
-  encodePromptExamples,
-  evaluatePrompt,
+  meanStd,
   parseVerbalizerJson,
+  runFewShotMethod,
+  sampleFewShot,
+  subsampleTest,
+  zeroShot,
+  type Example,
+  type FewShotMethod,
+  type FineTuneSettings,
+  type LabeledExample,
   type VerbalizerSpec,
-} from '../../engine/prompt';
-import type { Example } from '../../engine/data/dataset';
-import type { Metrics } from '../../engine/train/metrics';
-import { Rng } from '../../engine/util/rng';
+} from '../../engine/studio';
+import { loadModelFromDir } from '../../engine/studio/node';
 import { UsageError, intFlag, numberFlag, stringFlag } from '../args';
 import { printJson, setupBackend, wantsJson, type Command } from '../context';
-import { COLUMN_FLAGS, columnOverrides, readExamples } from './train';
-
-export const BENCH_METHODS = ['zeroshot', 'prompt', 'head'] as const;
-export type BenchMethod = (typeof BENCH_METHODS)[number];
+import { COLUMN_FLAGS, columnOverrides, readExamples } from '../datafile';
 
 /** Default model when --model is not given (relative to the working directory). */
 export const DEFAULT_BENCH_MODEL = 'public/models/fewshot-mini';
 
-type Labeled = Example & { label: string };
-
-/** K per class for train and K per class for dev (disjoint), seeded; classes in sorted order. */
-export function sampleFewShot(rows: readonly Labeled[], k: number, seed: number): { train: Labeled[]; dev: Labeled[] } {
-  const byLabel = new Map<string, Labeled[]>();
-  for (const r of rows) byLabel.set(r.label, [...(byLabel.get(r.label) ?? []), r]);
-  const rng = new Rng(seed).fork('fewshot-sample');
-  const train: Labeled[] = [];
-  const dev: Labeled[] = [];
-  for (const label of [...byLabel.keys()].sort()) {
-    const pool = rng.shuffle([...byLabel.get(label)!]);
-    if (pool.length < 2 * k)
-      throw new EngineError(
-        'BENCH_TOO_FEW_ROWS',
-        `Label "${label}" has ${pool.length} training rows; K=${k} needs ${2 * k} (K for train and K for dev). Lower --k.`,
-      );
-    train.push(...pool.slice(0, k));
-    dev.push(...pool.slice(k, 2 * k));
-  }
-  return { train: rng.shuffle(train), dev };
-}
-
-export function meanStd(values: readonly number[]): { mean: number; std: number } {
-  const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
-  const variance = values.length > 1 ? values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1) : 0;
-  return { mean, std: Math.sqrt(variance) };
-}
-
 interface RunResult {
-  method: BenchMethod;
+  method: FewShotMethod;
   seed: number;
   accuracy: number;
   macroF1: number;
@@ -118,36 +87,32 @@ export const benchFewshotCommand: Command = {
     const modelDir = stringFlag(args, 'model') ?? DEFAULT_BENCH_MODEL;
     const k = intFlag(args, 'k', 16, { min: 1, max: 10_000 });
     const seeds = intFlag(args, 'seeds', 5, { min: 1, max: 100 });
-    const methods = (stringFlag(args, 'methods') ?? BENCH_METHODS.join(','))
+    const methods = (stringFlag(args, 'methods') ?? FEWSHOT_METHODS.join(','))
       .split(',')
       .map((m) => m.trim())
       .filter(Boolean);
-    const unknown = methods.filter((m) => !(BENCH_METHODS as readonly string[]).includes(m));
+    const unknown = methods.filter((m) => !(FEWSHOT_METHODS as readonly string[]).includes(m));
     if (unknown.length > 0 || methods.length === 0)
-      throw new UsageError(`--methods takes ${BENCH_METHODS.join(', ')}; got "${unknown.join(', ') || 'nothing'}".`);
+      throw new UsageError(`--methods takes ${FEWSHOT_METHODS.join(', ')}; got "${unknown.join(', ') || 'nothing'}".`);
     const maxTest = stringFlag(args, 'max-test') ? intFlag(args, 'max-test', 1, { min: 1 }) : null;
-    const overrides: FineTuneOverrides = {
-      epochs: stringFlag(args, 'epochs') ? intFlag(args, 'epochs', 1, { min: 1, max: 10_000 }) : undefined,
-      learningRate: numberFlag(args, 'lr', undefined),
-      batchSize: stringFlag(args, 'batch-size') ? intFlag(args, 'batch-size', 1, { min: 1, max: 4096 }) : undefined,
-      maxLength: stringFlag(args, 'max-len') ? intFlag(args, 'max-len', 8, { min: 8, max: 4096 }) : undefined,
+    const settings: FineTuneSettings = {
+      epochs: stringFlag(args, 'epochs') ? intFlag(args, 'epochs', 1, { min: 1, max: 10_000 }) : null,
+      learningRate: numberFlag(args, 'lr', undefined) ?? null,
+      batchSize: stringFlag(args, 'batch-size') ? intFlag(args, 'batch-size', 1, { min: 1, max: 4096 }) : null,
+      maxLength: stringFlag(args, 'max-len') ? intFlag(args, 'max-len', 8, { min: 8, max: 4096 }) : null,
     };
     const calibrate = args.flags.calibrate === true;
     await setupBackend(args);
 
     const columns = columnOverrides(args);
-    const labeledOnly = (rows: Example[]) => rows.filter((r): r is Labeled => r.label !== null);
+    const labeledOnly = (rows: Example[]) => rows.filter((r): r is LabeledExample => r.label !== null);
     const trainRows = labeledOnly(await readExamples(join(dataDir, 'train.csv'), columns, io));
     let testRows = labeledOnly(await readExamples(join(dataDir, 'test.csv'), columns, io));
     const labels = [...new Set(trainRows.map((r) => r.label))].sort();
     const unseen = testRows.filter((r) => !labels.includes(r.label)).length;
     if (unseen > 0) io.stderr(`note: ${unseen} test rows have labels absent from train.csv and are not scored.\n`);
     testRows = testRows.filter((r) => labels.includes(r.label));
-    if (maxTest !== null && testRows.length > maxTest)
-      testRows = new Rng(0)
-        .fork('max-test')
-        .shuffle([...testRows])
-        .slice(0, maxTest);
+    if (maxTest !== null) testRows = subsampleTest(testRows, maxTest);
     if (testRows.length === 0)
       throw new EngineError('BENCH_NO_TEST', `${join(dataDir, 'test.csv')} has no labeled rows with a training label.`);
 
@@ -161,9 +126,20 @@ export const benchFewshotCommand: Command = {
       : fallback.verbalizer;
     const needsPrompt = methods.some((m) => m !== 'head');
     if (needsPrompt) {
-      for (const w of compileTemplate(templateText, probe.tokenizer).warnings) io.stderr(`warning: ${w}\n`);
-      const v = buildVerbalizer(verbalizerSpec, labels, probe.tokenizer);
-      for (const w of v.warnings) io.stderr(`warning: ${w}\n`);
+      const verbalizer = Object.fromEntries(
+        labels.map((l) => {
+          const w = verbalizerSpec[l];
+          return [l, w === undefined ? [] : typeof w === 'string' ? [w] : [...w]];
+        }),
+      );
+      const check = await zeroShot(probe, {
+        template: templateText,
+        verbalizer,
+        calibrate: false,
+        inputs: [],
+        labeled: null,
+      });
+      for (const w of check.warnings) io.stderr(`warning: ${w}\n`);
     }
     probe.dispose();
     io.stderr(
@@ -175,14 +151,14 @@ export const benchFewshotCommand: Command = {
     const results: RunResult[] = [];
     for (let seed = 1; seed <= seeds; seed++) {
       const sample = sampleFewShot(trainRows, k, seed);
-      for (const method of methods as BenchMethod[]) {
+      for (const method of methods as FewShotMethod[]) {
         const started = Date.now();
         const model = await loadModelFromDir(modelDir, { seed });
         try {
-          const metrics = await runMethod(method, model, sample, testRows, labels, {
-            templateText,
-            verbalizerSpec,
-            overrides: { ...overrides, seed },
+          const metrics = await runFewShotMethod(method, model, sample, testRows, labels, {
+            template: templateText,
+            verbalizer: verbalizerSpec,
+            settings: { ...settings, seed },
             calibrate,
           });
           const r = {
@@ -202,7 +178,7 @@ export const benchFewshotCommand: Command = {
       }
     }
 
-    const summary = (methods as BenchMethod[]).map((method) => {
+    const summary = (methods as FewShotMethod[]).map((method) => {
       const rs = results.filter((r) => r.method === method);
       return {
         method,
@@ -243,64 +219,3 @@ export const benchFewshotCommand: Command = {
     return 0;
   },
 };
-
-async function runMethod(
-  method: BenchMethod,
-  model: FewShotModel,
-  sample: { train: Labeled[]; dev: Labeled[] },
-  test: readonly Labeled[],
-  labels: readonly string[],
-  o: { templateText: string; verbalizerSpec: VerbalizerSpec; overrides: FineTuneOverrides; calibrate: boolean },
-): Promise<Metrics> {
-  const toInput = (r: Labeled) => ({ text: r.text, textPair: r.textPair ?? null, label: r.label });
-  if (method === 'zeroshot') {
-    const v = buildVerbalizer(o.verbalizerSpec, labels, model.tokenizer);
-    return evaluatePrompt(model, o.templateText, v, test.map(toInput), {
-      calibrate: o.calibrate,
-      maxLength: model.maxLength,
-    });
-  }
-  const prepared = prepareFineTune(model, { train: sample.train, dev: sample.dev }, { ...o.overrides, patience: 0 });
-  if (method === 'head') {
-    const trainer = createTrainer(model, prepared);
-    try {
-      while (await trainer.runStep()) {
-        /* steps */
-      }
-      await trainer.finish();
-      const encoded = model.encode(
-        test.map(toInput),
-        test.map((r) => prepared.labels.indexOf(r.label)),
-        prepared.options.maxLength,
-      );
-      return await trainer.evaluate(encoded.examples);
-    } finally {
-      trainer.dispose();
-    }
-  }
-  // prompt: the text gets the same token budget as for head, plus room for the template.
-  const compiled = compileTemplate(o.templateText, model.tokenizer);
-  const maxLength = Math.min(model.maxLength, Math.ceil((prepared.options.maxLength + compiled.fixedLength) / 8) * 8);
-  const v = buildVerbalizer(o.verbalizerSpec, labels, model.tokenizer);
-  const encode = (rows: readonly Labeled[]) =>
-    encodePromptExamples(
-      compiled,
-      model.tokenizer,
-      rows.map(toInput),
-      rows.map((r) => labels.indexOf(r.label)),
-      maxLength,
-    ).examples;
-  const { classWeights: _cw, ...options } = prepared.options;
-  const trainer = new PromptTrainer(model.params, model.config, v, encode(sample.train), encode(sample.dev), {
-    ...options,
-    gradAccumSteps: 1,
-    batchSize: options.batchSize * (options.gradAccumSteps ?? 1),
-    maxLength,
-  });
-  try {
-    await trainer.run();
-    return await trainer.evaluate(encode(test));
-  } finally {
-    trainer.dispose();
-  }
-}

@@ -1,4 +1,4 @@
-import { loadModelFromDir } from '../../engine/pipeline/node';
+import { loadModelFromDir } from '../../engine/studio/node';
 import { requireString } from '../args';
 import { setupBackend, type Command } from '../context';
 import { TEXT_INPUT_FLAGS, collectTextInputs } from '../datafile';

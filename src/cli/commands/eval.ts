@@ -1,9 +1,8 @@
-import { loadModelFromDir } from '../../engine/pipeline/node';
-import { computeMetrics } from '../../engine/train/metrics';
-import { EngineError } from '../../engine/errors';
-import { requireString, stringFlag } from '../args';
-import { printJson, setupBackend, wantsJson, type Command } from '../context';
-import { COLUMN_FLAGS, columnOverrides, printMetrics, readExamples } from './train';
+import { evaluateModel } from '../../engine/studio';
+import { loadModelFromDir } from '../../engine/studio/node';
+import { intFlag, requireString } from '../args';
+import { compactMetrics, printJson, printMetrics, setupBackend, wantsJson, type Command } from '../context';
+import { COLUMN_FLAGS, columnOverrides, readExamples } from '../datafile';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -20,38 +19,16 @@ export const evalCommand: Command = {
     const dataPath = requireString(args, 'data', 'the labeled evaluation file');
     await setupBackend(args);
     const model = await loadModelFromDir(dir);
-    const labels = model.labels;
-    const rows = await readExamples(dataPath, columnOverrides(args), io);
-    const unknown = [
-      ...new Set(rows.map((r) => r.label).filter((l): l is string => l !== null && !labels.includes(l))),
-    ];
-    if (unknown.length > 0) {
-      throw new EngineError(
-        'EVAL_UNKNOWN_LABELS',
-        `${dataPath} has labels the model does not know: ${unknown.join(', ')}. The model's labels: ${labels.join(', ')}.`,
-      );
-    }
-    const labeled = rows.filter((r) => r.label !== null);
-    if (labeled.length === 0)
-      throw new EngineError('EVAL_NO_LABELS', `${dataPath} has no labeled rows to evaluate on.`);
-    const maxLength = Math.min(Number(stringFlag(args, 'max-len') ?? 128), model.maxLength);
-    // model.predict goes through the saved prompt when the model has one, else the classifier head.
-    const predictions = await model.predict(
-      labeled.map((r) => ({ text: r.text, textPair: r.textPair ?? null })),
-      { maxLength },
-    );
-    const metrics = computeMetrics(
-      labeled.map((r) => labels.indexOf(r.label!)),
-      predictions.map((p) => p.probabilities),
-      labels,
-    );
-    model.dispose();
-    if (wantsJson(args)) {
-      const { predictions: _p, ...rest } = metrics;
-      printJson(io, rest);
+    try {
+      const rows = await readExamples(dataPath, columnOverrides(args), io);
+      const maxLength = Math.min(intFlag(args, 'max-len', 128, { min: 8, max: 4096 }), model.maxLength);
+      // Through the saved prompt when the model has one, else the classifier head.
+      const metrics = await evaluateModel(model, rows, { maxLength, source: dataPath });
+      if (wantsJson(args)) printJson(io, compactMetrics(metrics));
+      else printMetrics(io, dataPath, metrics, model.labels);
       return 0;
+    } finally {
+      model.dispose();
     }
-    printMetrics(io, dataPath, metrics, labels);
-    return 0;
   },
 };

@@ -1,4 +1,4 @@
-import { loadModelFromDir } from '../../engine/pipeline/node';
+import { loadModelFromDir } from '../../engine/studio/node';
 import { UsageError, intFlag, requireString } from '../args';
 import { printJson, setupBackend, wantsJson, type Command } from '../context';
 

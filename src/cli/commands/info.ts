@@ -1,5 +1,5 @@
-import { formatBytes } from '../../engine/bert';
-import { loadModelFromDir } from '../../engine/pipeline/node';
+import { formatBytes } from '../../engine/studio';
+import { loadModelFromDir } from '../../engine/studio/node';
 import { requireString } from '../args';
 import { printJson, setupBackend, wantsJson, type Command } from '../context';
 

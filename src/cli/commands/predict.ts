@@ -1,13 +1,37 @@
-import { writeFile } from 'node:fs/promises';
-import { loadModelFromDir } from '../../engine/pipeline/node';
-import { UsageError, requireString, stringFlag } from '../args';
+/**
+ * `fewshot predict`: labels and probabilities for texts or a whole file. A file to CSV gives the
+ * same columns as the studio's Evaluate download (row, text, predicted_label, prob_<label>...).
+ */
+import { createReadStream } from 'node:fs';
+import { stat, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { predictFile, predictionCsvLines, type Prediction, type TextInput } from '../../engine/studio';
+import { loadModelFromDir } from '../../engine/studio/node';
+import { UsageError, intFlag, requireString, stringFlag } from '../args';
 import { printJson, setupBackend, wantsJson, type Command } from '../context';
 import { TEXT_INPUT_FLAGS, collectTextInputs } from '../datafile';
-import { csvField } from '../io';
+import { ProgressBar } from '../progress';
+
+function jsonLines(
+  labels: readonly string[],
+  inputs: readonly TextInput[],
+  predictions: readonly Prediction[],
+): string {
+  return predictions
+    .map((p, i) =>
+      JSON.stringify({
+        text: inputs[i].text,
+        label: p.label,
+        probabilities: Object.fromEntries(labels.map((l, j) => [l, p.probabilities[j]])),
+      }),
+    )
+    .map((line) => `${line}\n`)
+    .join('');
+}
 
 export const predictCommand: Command = {
   name: 'predict',
-  summary: 'classify texts with a fine-tuned model (label + probabilities, CSV or JSONL out)',
+  summary: 'classify texts or a whole file with a fine-tuned model (label + probabilities, CSV or JSONL)',
   usage: 'fewshot predict --model DIR (--input FILE | --text "…" [--text "…"]) [--output FILE.csv|.jsonl]',
   flags: {
     model: { type: 'string', placeholder: 'DIR', help: 'fine-tuned Hugging Face model folder' },
@@ -25,47 +49,56 @@ export const predictCommand: Command = {
     const output = stringFlag(args, 'output');
     const format = stringFlag(args, 'format') ?? (output?.endsWith('.csv') ? 'csv' : 'jsonl');
     if (format !== 'csv' && format !== 'jsonl') throw new UsageError(`--format must be csv or jsonl, got "${format}".`);
-    const inputs = await collectTextInputs(args, (w) => io.stderr(`warning: ${w}\n`));
+    const maxLength = stringFlag(args, 'max-len') ? intFlag(args, 'max-len', 128, { min: 8, max: 4096 }) : undefined;
+    const inputPath = stringFlag(args, 'input');
+    const texts = (args.flags.text as string[] | undefined) ?? [];
     await setupBackend(args);
     const model = await loadModelFromDir(dir);
-    const maxLen = stringFlag(args, 'max-len');
-    const predictions = await model.predict(inputs, { maxLength: maxLen ? Number(maxLen) : undefined });
-    const labels = model.labels;
-    model.dispose();
-    if (wantsJson(args) && !output) {
-      printJson(io, {
-        labels,
-        predictions: predictions.map((p, i) => ({
-          text: inputs[i].text,
-          label: p.label,
-          probabilities: Object.fromEntries(labels.map((l, j) => [l, p.probabilities[j]])),
-        })),
-      });
+    try {
+      // A whole file to CSV streams through the same path as the studio's Evaluate panel.
+      if (inputPath && texts.length === 0 && format === 'csv' && !wantsJson(args) && maxLength === undefined) {
+        const bar = new ProgressBar(io);
+        const result = await predictFile(model, createReadStream(inputPath), basename(inputPath), {
+          textColumn: stringFlag(args, 'text-column') ?? null,
+          textPairColumn: stringFlag(args, 'text-pair-column'),
+          totalBytes: (await stat(inputPath)).size,
+          onProgress: (p) => {
+            if (p.phase === 'predicting' && p.total !== null) bar.update(p.done, p.total, 'rows');
+          },
+        });
+        bar.done();
+        for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
+        if (output) {
+          await writeFile(output, result.csv);
+          io.stderr(`Wrote ${result.rows} predictions to ${output}\n`);
+        } else io.stdout(new TextDecoder().decode(result.csv));
+        return 0;
+      }
+      const inputs = await collectTextInputs(args, (w) => io.stderr(`warning: ${w}\n`));
+      const predictions = await model.predict(inputs, { maxLength });
+      const labels = model.labels;
+      if (wantsJson(args) && !output) {
+        printJson(io, {
+          labels,
+          predictions: predictions.map((p, i) => ({
+            text: inputs[i].text,
+            label: p.label,
+            probabilities: Object.fromEntries(labels.map((l, j) => [l, p.probabilities[j]])),
+          })),
+        });
+        return 0;
+      }
+      const text =
+        format === 'csv'
+          ? predictionCsvLines(labels, inputs, predictions, true)
+          : jsonLines(labels, inputs, predictions);
+      if (output) {
+        await writeFile(output, text);
+        io.stderr(`Wrote ${predictions.length} predictions to ${output}\n`);
+      } else io.stdout(text);
       return 0;
+    } finally {
+      model.dispose();
     }
-    let text: string;
-    if (format === 'csv') {
-      const header = ['text', 'label', ...labels.map((l) => `p_${l}`)].map(csvField).join(',');
-      const lines = predictions.map((p, i) =>
-        [inputs[i].text, p.label, ...p.probabilities.map((x) => x.toFixed(6))].map(csvField).join(','),
-      );
-      text = `${[header, ...lines].join('\n')}\n`;
-    } else {
-      text =
-        predictions
-          .map((p, i) =>
-            JSON.stringify({
-              text: inputs[i].text,
-              label: p.label,
-              probabilities: Object.fromEntries(labels.map((l, j) => [l, p.probabilities[j]])),
-            }),
-          )
-          .join('\n') + '\n';
-    }
-    if (output) {
-      await writeFile(output, text);
-      io.stderr(`Wrote ${predictions.length} predictions to ${output}\n`);
-    } else io.stdout(text);
-    return 0;
   },
 };

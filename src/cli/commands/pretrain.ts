@@ -1,23 +1,29 @@
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bertPreset, BERT_PRESETS, type BertPresetName } from '../../engine/bert/config';
-import { EngineError } from '../../engine/errors';
-import { setSinusoidalPositions } from '../../engine/bert/params';
-import { FewShotModel } from '../../engine/pipeline/fewshot-model';
-import { loadModelFromDir, saveModelToDir } from '../../engine/pipeline/node';
 import {
-  MlmPretrainer,
-  readCheckpointState,
-  type EvalResult,
+  BERT_PRESETS,
+  BertTokenizer,
+  EngineError,
+  createModelFromPreset,
+  initSinusoidalPositions,
+  startPretraining,
+  type FewShotModel,
+  type MlmEvaluation,
   type PretrainOptions,
-} from '../../engine/pretrain/trainer';
-import { fileCorpusSource, listCorpusFiles } from '../../engine/pretrain/node-corpus';
-import { fileCheckpointStore } from '../../engine/pretrain/node-store';
-import { BertTokenizer } from '../../engine/tokenizer';
+} from '../../engine/studio';
+import {
+  fileCheckpointStore,
+  fileCorpusSource,
+  listCorpusFiles,
+  loadModelFromDir,
+  readStateStep,
+  saveModelToDir,
+} from '../../engine/studio/node';
 import { UsageError, intFlag, numberFlag, requireString, stringFlag, type ParsedArgs } from '../args';
 import { printJson, setupBackend, wantsJson, type Command } from '../context';
 import { ProgressBar, formatDuration } from '../progress';
+import { corpusPaths } from './vocab';
 
 /** File names inside --out. */
 export const PRETRAIN_FILES = {
@@ -25,13 +31,6 @@ export const PRETRAIN_FILES = {
   log: 'pretrain_log.jsonl',
   summary: 'pretrain_summary.json',
 } as const;
-
-/** Corpus paths from repeated --corpus flags and positional arguments (shared with `fewshot vocab`). */
-export function corpusPaths(args: ParsedArgs): string[] {
-  const value = args.flags.corpus;
-  const list = Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
-  return [...list, ...args.positionals];
-}
 
 async function buildModel(args: ParsedArgs, maxLen: number, seed: number): Promise<FewShotModel> {
   const modelDir = stringFlag(args, 'model');
@@ -46,12 +45,7 @@ async function buildModel(args: ParsedArgs, maxLen: number, seed: number): Promi
     throw new UsageError(`--preset must be one of ${BERT_PRESETS.join(', ')}, got "${preset}".`);
   const vocabPath = requireString(args, 'vocab', 'the vocab.txt of the model to pretrain from scratch');
   const tokenizer = BertTokenizer.fromVocabTxt(await readFile(vocabPath, 'utf8'));
-  const base = bertPreset(preset as BertPresetName);
-  const config = bertPreset(preset as BertPresetName, {
-    vocab_size: tokenizer.vocabSize,
-    max_position_embeddings: Math.max(base.max_position_embeddings, maxLen),
-  });
-  return FewShotModel.fromConfig(config, tokenizer, { name: `${preset}-pretrained`, seed });
+  return createModelFromPreset(preset, tokenizer, { maxLength: maxLen, seed });
 }
 
 export const pretrainCommand: Command = {
@@ -151,8 +145,10 @@ export const pretrainCommand: Command = {
       heldOutEvery: intFlag(args, 'held-out-every', 1, { min: 1 }),
       evalEvery: intFlag(args, 'eval-every', 500, { min: 0 }),
       lossReadEvery: 10,
-      checkpointEveryMinutes: numberFlag(args, 'checkpoint-every-minutes', 10),
-      checkpointEverySteps: intFlag(args, 'checkpoint-every-steps', 0, { min: 0 }),
+    };
+    const checkpointEvery = {
+      everyMinutes: numberFlag(args, 'checkpoint-every-minutes', 10)!,
+      everySteps: intFlag(args, 'checkpoint-every-steps', 0, { min: 0 }),
     };
     const resume = args.flags.resume === true;
     const positionInit = stringFlag(args, 'position-init') ?? 'keep';
@@ -172,14 +168,13 @@ export const pretrainCommand: Command = {
     const source = fileCorpusSource(files);
     const model = await buildModel(args, maxLength, seed);
     // With --resume the checkpoint's weights replace these anyway.
-    if (positionInit === 'sinusoidal' && !resume) setSinusoidalPositions(model.params);
+    if (positionInit === 'sinusoidal' && !resume) initSinusoidalPositions(model);
     await mkdir(outDir, { recursive: true });
 
     // The log keeps only lines up to the checkpoint step when resuming (the rest is recomputed).
     let log: string[] = [];
     if (resume) {
-      const state = readCheckpointState(new Uint8Array(await readFile(checkpointPath)), checkpointPath);
-      const keepUpTo = state?.step ?? 0;
+      const keepUpTo = (await readStateStep(checkpointPath)) ?? 0;
       const old = existsSync(logPath) ? (await readFile(logPath, 'utf8')).split('\n').filter(Boolean) : [];
       log = old.filter((line) => {
         try {
@@ -203,30 +198,36 @@ export const pretrainCommand: Command = {
     let sessionTokens = 0;
     let sessionStart: number;
     let sessionStartStep: number;
-    const evaluations: EvalResult[] = [];
-    const trainer = new MlmPretrainer(
-      model.params,
-      model.config,
-      model.tokenizer,
+    const evaluations: MlmEvaluation[] = [];
+    const logEvaluation = (e: MlmEvaluation) =>
+      void appendLog({
+        step: e.step,
+        eval_loss: e.loss,
+        eval_accuracy: e.accuracy,
+        unigram_baseline: e.unigramBaseline,
+        eval_tokens: e.count,
+      });
+    let interrupted = false;
+    const onSignal = () => {
+      interrupted = true;
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const run = await startPretraining(
+      model,
       source,
-      options,
+      { ...options, resume, checkpoint: { store: fileCheckpointStore(checkpointPath), ...checkpointEvery } },
       {
-        onLosses: (losses) => {
-          for (const l of losses) {
+        onProgress: (p) => {
+          for (const l of p.losses) {
             sessionTokens += l.tokens;
             lastLoss = l.loss;
             void appendLog({ step: l.step, loss: l.loss, lr: l.lr, tokens: l.tokens });
           }
         },
-        onEvaluated: (e) => {
+        onEvaluated: ({ metrics: e }) => {
           evaluations.push(e);
-          void appendLog({
-            step: e.step,
-            eval_loss: e.loss,
-            eval_accuracy: e.accuracy,
-            unigram_baseline: e.unigramBaseline,
-            eval_tokens: e.count,
-          });
+          logEvaluation(e);
           io.stderr(
             `${io.stderrIsTTY ? '\n' : ''}step ${e.step}: held-out MLM loss ${e.loss.toFixed(4)}, accuracy ${e.accuracy.toFixed(4)} (unigram baseline ${e.unigramBaseline.toFixed(4)})\n`,
           );
@@ -235,74 +236,72 @@ export const pretrainCommand: Command = {
           void appendLog({ step: c.step, checkpoint: PRETRAIN_FILES.checkpoint, bytes: c.bytes, seconds: c.seconds }),
         onLog: (level, message) => io.stderr(`${level}: ${message}\n`),
       },
-      fileCheckpointStore(checkpointPath),
-    );
-    let interrupted = false;
-    const onSignal = () => {
-      interrupted = true;
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    ).catch((error: unknown) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      model.dispose();
+      throw error;
+    });
+    const loop = run.loop;
     try {
-      const resumed = await trainer.init(resume);
-      const o = trainer.options;
+      const o = run.options;
       io.stderr(
-        `${resumed ? `Resuming at step ${trainer.stepCount}` : 'Pretraining'} ${model.name} (${model.config.num_hidden_layers} layers, hidden ${model.config.hidden_size}, vocab ${model.config.vocab_size}) on ${source.description}; ` +
+        `${run.resumed ? `Resuming at step ${loop.step}` : 'Pretraining'} ${model.name} (${model.config.num_hidden_layers} layers, hidden ${model.config.hidden_size}, vocab ${model.config.vocab_size}) on ${source.description}; ` +
           `backend ${backend}, ${o.totalSteps} steps × ${o.batchSize} sequences × ${o.maxLength} tokens, lr ${o.learningRate} (warmup ${o.warmupSteps}), mask ${o.maskProb}${o.wholeWord ? ' whole-word' : ''}, seed ${o.seed}, ${o.heldOutSequences} held-out sequences${o.heldOutEvery > 1 ? ` (every ${o.heldOutEvery}th)` : ''}\n`,
       );
       sessionStart = Date.now();
-      sessionStartStep = trainer.stepCount;
-      while (!interrupted && (await trainer.step())) {
+      sessionStartStep = loop.step;
+      while (!interrupted && (await run.step())) {
         const elapsed = (Date.now() - sessionStart) / 1000;
-        const done = trainer.stepCount - sessionStartStep;
+        const done = loop.step - sessionStartStep;
         const tps = sessionTokens / Math.max(elapsed, 1e-9);
-        const eta = (elapsed / Math.max(done, 1)) * (o.totalSteps - trainer.stepCount);
+        const eta = (elapsed / Math.max(done, 1)) * (o.totalSteps - loop.step);
         bar.update(
-          trainer.stepCount,
+          loop.step,
           o.totalSteps,
           `loss ${Number.isFinite(lastLoss) ? lastLoss.toFixed(4) : '-'} ${tps.toFixed(0)} tok/s ETA ${formatDuration(eta)}`,
         );
       }
-      await trainer.flushLosses();
-      if (interrupted) {
-        await trainer.saveCheckpoint();
-        bar.done();
+      const summaryOfLoop = await loop.finish(interrupted ? 'stopped' : 'completed');
+      bar.done();
+      if (summaryOfLoop.reason === 'diverged') {
         await logDone;
         io.stderr(
-          `Interrupted: saved ${checkpointPath} at step ${trainer.stepCount}; continue with the same command plus --resume. Exporting the weights reached so far…\n`,
+          `${summaryOfLoop.message}\nThe checkpoint ${checkpointPath} keeps the last good state; no model was exported.\n`,
         );
-      } else bar.done();
+        return 1;
+      }
+      if (interrupted) {
+        await run.checkpoint();
+        await logDone;
+        io.stderr(
+          `Interrupted: saved ${checkpointPath} at step ${loop.step}; continue with the same command plus --resume. Exporting the weights reached so far…\n`,
+        );
+      }
       // An interrupted run still leaves a usable Hugging Face folder of the weights reached (a
       // long run stopped between sessions is worth using), with its held-out score in the summary.
       const seconds = (Date.now() - sessionStart) / 1000;
-      const final = evaluations.at(-1)?.step === trainer.stepCount ? evaluations.at(-1)! : await trainer.evaluate();
-      if (evaluations.at(-1) !== final)
-        void appendLog({
-          step: final.step,
-          eval_loss: final.loss,
-          eval_accuracy: final.accuracy,
-          unigram_baseline: final.unigramBaseline,
-          eval_tokens: final.count,
-        });
+      const final = evaluations.at(-1)?.step === loop.step ? evaluations.at(-1)! : await run.evaluate();
+      if (evaluations.at(-1) !== final) logEvaluation(final);
       await saveModelToDir(model, outDir, { dtype });
       const summary = {
-        steps: trainer.stepCount,
-        tokensSeen: trainer.tokensSeen,
+        steps: loop.step,
+        tokensSeen: loop.tokensSeen,
         finished: !interrupted,
         session: {
-          steps: trainer.stepCount - sessionStartStep,
+          steps: loop.step - sessionStartStep,
           seconds,
           tokensPerSecond: sessionTokens / Math.max(seconds, 1e-9),
         },
         heldOut: final,
-        options: trainer.options,
+        options: run.options,
         corpus: files.map((f) => ({ path: f.path, bytes: f.bytes })),
         backend,
       };
       await logDone;
       await writeFile(join(outDir, PRETRAIN_FILES.summary), `${JSON.stringify(summary, null, 2)}\n`);
       io.stderr(
-        `${interrupted ? `Stopped at step ${trainer.stepCount} of ${o.totalSteps}` : `Done: ${trainer.stepCount} steps`}, held-out MLM loss ${final.loss.toFixed(4)}, accuracy ${final.accuracy.toFixed(4)} (unigram baseline ${final.unigramBaseline.toFixed(4)}), ` +
+        `${interrupted ? `Stopped at step ${loop.step} of ${o.totalSteps}` : `Done: ${loop.step} steps`}, held-out MLM loss ${final.loss.toFixed(4)}, accuracy ${final.accuracy.toFixed(4)} (unigram baseline ${final.unigramBaseline.toFixed(4)}), ` +
           `${summary.session.tokensPerSecond.toFixed(0)} tokens/s. Saved the model to ${outDir}\n`,
       );
       if (wantsJson(args)) printJson(io, summary);
@@ -310,7 +309,7 @@ export const pretrainCommand: Command = {
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      trainer.dispose();
+      run.dispose();
       model.dispose();
     }
   },

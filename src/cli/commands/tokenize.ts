@@ -1,32 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { EngineError } from '../../engine/errors';
-import { BertTokenizer, type TruncationStrategy } from '../../engine/tokenizer';
+import { EngineError, type TruncationStrategy } from '../../engine/studio';
+import { loadTokenizer } from '../../engine/studio/node';
 import { UsageError, intFlag, stringFlag } from '../args';
 import type { Command } from '../context';
 import { readInputText } from '../io';
 
 const STRATEGIES: TruncationStrategy[] = ['longest_first', 'only_first', 'only_second'];
-
-async function loadTokenizer(modelDir: string | undefined, tokenizerFile: string | undefined): Promise<BertTokenizer> {
-  if (tokenizerFile) {
-    const text = await readFile(tokenizerFile, 'utf8');
-    if (basename(tokenizerFile).endsWith('.json')) return BertTokenizer.fromTokenizerJson(JSON.parse(text));
-    return BertTokenizer.fromVocabTxt(text);
-  }
-  if (!modelDir) throw new UsageError('Give --model DIR or --tokenizer FILE (tokenizer.json or vocab.txt).');
-  const read = async (name: string) => readFile(`${modelDir}/${name}`, 'utf8').catch(() => undefined);
-  const [tokenizerJson, vocabTxt, tokenizerConfig] = await Promise.all([
-    read('tokenizer.json'),
-    read('vocab.txt'),
-    read('tokenizer_config.json'),
-  ]);
-  return BertTokenizer.fromHuggingFaceFiles({
-    tokenizerJson: tokenizerJson ? JSON.parse(tokenizerJson) : undefined,
-    vocabTxt,
-    tokenizerConfig: tokenizerConfig ? JSON.parse(tokenizerConfig) : undefined,
-  });
-}
 
 export const tokenizeCommand: Command = {
   name: 'tokenize',
@@ -38,10 +16,17 @@ export const tokenizeCommand: Command = {
     tokenizer: { type: 'string', placeholder: 'FILE', help: 'a tokenizer.json or vocab.txt' },
     input: { type: 'string', placeholder: 'FILE', help: 'JSONL input (default: stdin)' },
     'max-length': { type: 'string', placeholder: 'N', help: 'truncate to N tokens (special tokens included)' },
-    truncation: { type: 'string', placeholder: 'STRATEGY', help: 'longest_first (default) | only_first | only_second' },
+    truncation: {
+      type: 'string',
+      placeholder: 'STRATEGY',
+      help: 'longest_first (default) | only_first | only_second',
+    },
   },
   async run(args, io) {
-    const tokenizer = await loadTokenizer(stringFlag(args, 'model'), stringFlag(args, 'tokenizer'));
+    const modelDir = stringFlag(args, 'model');
+    const file = stringFlag(args, 'tokenizer');
+    if (!modelDir && !file) throw new UsageError('Give --model DIR or --tokenizer FILE (tokenizer.json or vocab.txt).');
+    const tokenizer = await loadTokenizer({ modelDir, file });
     const strategy = (stringFlag(args, 'truncation') ?? 'longest_first') as TruncationStrategy;
     if (!STRATEGIES.includes(strategy)) throw new UsageError(`--truncation must be one of ${STRATEGIES.join(', ')}.`);
     const maxLength = stringFlag(args, 'max-length')

@@ -1,13 +1,15 @@
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { EngineError } from '../../engine/errors';
-import { CORPUS_START } from '../../engine/pretrain/corpus';
-import { fileCorpusSource, listCorpusFiles } from '../../engine/pretrain/node-corpus';
-import { BertTokenizer } from '../../engine/tokenizer';
-import { WordCounter, splitStats, trainWordPiece } from '../../engine/tokenizer/wordpiece-trainer';
-import { UsageError, intFlag, requireString } from '../args';
+import { trainVocabulary } from '../../engine/studio/node';
+import { UsageError, intFlag, requireString, type ParsedArgs } from '../args';
 import { printJson, wantsJson, type Command } from '../context';
-import { corpusPaths } from './pretrain';
+
+/** Corpus paths from repeated --corpus flags and positional arguments (shared with `fewshot pretrain`). */
+export function corpusPaths(args: ParsedArgs): string[] {
+  const value = args.flags.corpus;
+  const list = Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+  return [...list, ...args.positionals];
+}
 
 /** `--out` names the vocab.txt to write; an existing folder (or a path ending in /) gets `vocab.txt` inside. */
 async function outputPath(out: string): Promise<string> {
@@ -50,33 +52,22 @@ export const vocabCommand: Command = {
       throw new UsageError('Give the corpus: --corpus PATH (a .txt file or a folder of them), repeatable.');
     const out = await outputPath(requireString(args, 'out', 'the vocab.txt to write'));
     const vocabSize = intFlag(args, 'vocab-size', 8000, { min: 16, max: 1_000_000 });
-    const minFrequency = intFlag(args, 'min-frequency', 2, { min: 1 });
-    const maxAlphabet = intFlag(args, 'max-alphabet', 1000, { min: 1 });
     const started = performance.now();
-
-    const { files, warnings } = await listCorpusFiles(paths);
-    for (const w of warnings) io.stderr(`warning: ${w}\n`);
-    const source = fileCorpusSource(files);
-    const counter = new WordCounter();
-    for await (const chunk of source.chunks(CORPUS_START)) counter.add(chunk.text);
-    if (counter.totalWords === 0)
-      throw new EngineError(
-        'VOCAB_EMPTY_CORPUS',
-        `${source.description} has no words: give text files with at least a few thousand words.`,
-      );
-    io.stderr(
-      `Counted ${counter.totalWords.toLocaleString('en-US')} words (${counter.counts.size.toLocaleString('en-US')} distinct) in ${source.description}; merging to ${vocabSize} tokens...\n`,
-    );
-
-    const result = trainWordPiece(counter.counts, { vocabSize, minFrequency, maxAlphabet });
+    const trained = await trainVocabulary(paths, {
+      vocabSize,
+      minFrequency: intFlag(args, 'min-frequency', 2, { min: 1 }),
+      maxAlphabet: intFlag(args, 'max-alphabet', 1000, { min: 1 }),
+      onCounted: (c) =>
+        io.stderr(
+          `Counted ${c.words.toLocaleString('en-US')} words (${c.distinct.toLocaleString('en-US')} distinct) in ${c.description}; merging to ${vocabSize} tokens...\n`,
+        ),
+    });
+    for (const w of trained.warnings) io.stderr(`warning: ${w}\n`);
+    const { result, split } = trained;
     if (result.stoppedEarly) io.stderr(`warning: stopped at ${result.tokens.length} tokens: ${result.stoppedEarly}.\n`);
-    const text = `${result.tokens.join('\n')}\n`;
     await mkdir(dirname(out), { recursive: true });
-    await writeFile(`${out}.partial`, text, 'utf8');
+    await writeFile(`${out}.partial`, trained.vocabTxt, 'utf8');
     await rename(`${out}.partial`, out);
-
-    // How the new vocabulary splits the corpus it was trained on.
-    const split = splitStats(BertTokenizer.fromVocabTxt(text), counter);
     const summary = {
       out,
       vocabSize: result.tokens.length,
@@ -84,7 +75,7 @@ export const vocabCommand: Command = {
       droppedCharacters: result.droppedCharacters,
       merges: result.merges,
       stoppedEarly: result.stoppedEarly,
-      corpus: { files: files.length, words: counter.totalWords, distinctWords: counter.counts.size },
+      corpus: trained.corpus,
       piecesPerWord: Number(split.piecesPerWord.toFixed(4)),
       unknownWordShare: Number(split.unknownShare.toFixed(6)),
       seconds: Number(((performance.now() - started) / 1000).toFixed(1)),

@@ -1,28 +1,27 @@
 /**
  * `fewshot zero-shot`: classify texts with a cloze prompt and the MLM head (no training), or, with
- * `--data`, score a (template, verbalizer) on labeled rows; `--suggest N` lists label-word
- * suggestions per class and `--search` ranks the built-in library prompts on the labeled rows.
- * Template/verbalizer default to the model's saved `fewshot_prompt` (config.json).
+ * `--data`, score a (template, verbalizer) on its labeled rows; `--suggest N` and
+ * `--search` give the studio's prompt suggestions for the same data (label words from the training
+ * split, library prompts ranked on the dev split). Template and label words default to the model's
+ * saved `fewshot_prompt` (config.json), else the built-in choice for the labels.
  */
 import { basename } from 'node:path';
-import { loadModelFromDir } from '../../engine/pipeline/node';
 import {
-  buildVerbalizer,
+  DEFAULT_SEED,
   defaultPrompt,
-  evaluatePrompt,
-  findRecipe,
+  evaluatePromptOn,
   parseVerbalizerJson,
-  rankPrompts,
-  recipeCandidates,
-  suggestLabelWords,
-  zeroShotProbabilities,
-  type VerbalizerSpec,
-} from '../../engine/prompt';
-import { readPromptFromDir } from '../../engine/prompt/node';
+  suggestPrompts,
+  zeroShot,
+  type Example,
+} from '../../engine/studio';
+import { loadModelFromDir, readPromptFromDir } from '../../engine/studio/node';
 import { UsageError, intFlag, requireString, stringFlag } from '../args';
-import { printJson, setupBackend, wantsJson, type Command } from '../context';
-import { TEXT_INPUT_FLAGS, collectTextInputs } from '../datafile';
-import { COLUMN_FLAGS, columnOverrides, printMetrics, readExamples } from './train';
+import { compactMetrics, printJson, printMetrics, setupBackend, wantsJson, type Command } from '../context';
+import { COLUMN_FLAGS, TEXT_INPUT_FLAGS, collectTextInputs, columnOverrides, readExamples } from '../datafile';
+
+const words = (spec: Record<string, string | readonly string[]>) =>
+  Object.fromEntries(Object.entries(spec).map(([l, w]) => [l, typeof w === 'string' ? [w] : [...w]]));
 
 export const zeroShotCommand: Command = {
   name: 'zero-shot',
@@ -39,9 +38,18 @@ export const zeroShotCommand: Command = {
       help: 'label → word(s), e.g. \'{"positive":["great"],"negative":["terrible"]}\'',
     },
     calibrate: { type: 'boolean', help: 'divide by the label prior on content-free inputs ("", "N/A")' },
-    data: { type: 'string', placeholder: 'FILE', help: 'labeled CSV/TSV/JSONL: print metrics instead of predictions' },
-    suggest: { type: 'string', placeholder: 'N', help: 'with --data: suggest N label words per class from the MLM' },
-    search: { type: 'boolean', help: 'with --data: rank the built-in templates/verbalizers for these labels' },
+    data: {
+      type: 'string',
+      placeholder: 'FILE',
+      help: 'labeled CSV/TSV/JSONL: print metrics instead of predictions',
+    },
+    suggest: {
+      type: 'string',
+      placeholder: 'N',
+      help: 'with --data: N label words per class and ranked prompts (as the studio suggests them)',
+    },
+    search: { type: 'boolean', help: 'with --data: only the ranked prompts for these labels' },
+    seed: { type: 'string', placeholder: 'N', help: 'seed of the train/dev split (default 42, as training)' },
     'max-len': { type: 'string', placeholder: 'N', help: 'max tokens per rendered prompt (default 128)' },
     ...TEXT_INPUT_FLAGS,
     'label-column': COLUMN_FLAGS['label-column'],
@@ -53,79 +61,65 @@ export const zeroShotCommand: Command = {
     try {
       const saved = await readPromptFromDir(dir).catch(() => null);
       const dataPath = stringFlag(args, 'data');
-      const rows = dataPath
+      const rows: Example[] | null = dataPath
         ? (await readExamples(dataPath, columnOverrides(args), io)).filter((r) => r.label !== null)
         : null;
+      const seed = intFlag(args, 'seed', DEFAULT_SEED, { min: 0 });
       const labels = rows ? [...new Set(rows.map((r) => r.label as string))].sort() : null;
       const fallback = labels
         ? defaultPrompt(dataPath ? basename(dataPath).replace(/\..*$/, '') : null, labels, model.tokenizer)
         : null;
       const template = stringFlag(args, 'template') ?? saved?.template ?? fallback?.template;
       const verbalizerText = stringFlag(args, 'verbalizer');
-      const spec: VerbalizerSpec | undefined = verbalizerText
-        ? parseVerbalizerJson(verbalizerText)
-        : (saved?.verbalizer ?? fallback?.verbalizer);
+      const spec = verbalizerText ? parseVerbalizerJson(verbalizerText) : (saved?.verbalizer ?? fallback?.verbalizer);
       if (!template)
         throw new UsageError(
           '--template is required (the model has no saved fewshot_prompt), e.g. --template "{text} It was [MASK]."',
         );
       const maxLength = intFlag(args, 'max-len', 128, { min: 8, max: 4096 });
       const calibrate = args.flags.calibrate === true || saved?.calibrate === true;
-      const examples = rows?.map((r) => ({ text: r.text, textPair: r.textPair ?? null, label: r.label as string }));
 
-      if (examples && labels && stringFlag(args, 'suggest')) {
-        const topK = intFlag(args, 'suggest', 10, { min: 1, max: 100 });
-        const suggestions = await suggestLabelWords(model, template, examples, labels, { topK, maxLength });
-        if (wantsJson(args)) printJson(io, { template, suggestions });
-        else
-          for (const l of labels)
-            io.stdout(`${l}: ${suggestions[l].map((s) => `${s.word} (${s.score.toFixed(2)})`).join(', ')}\n`);
-        return 0;
-      }
-      if (examples && labels && args.flags.search === true) {
-        const recipe = findRecipe(null, labels);
-        const candidates = recipe ? recipeCandidates(recipe, labels, model.tokenizer) : [];
-        if (spec) candidates.unshift({ template, verbalizer: spec });
-        const ranked = await rankPrompts(model, candidates, examples, labels, { calibrate, maxLength });
+      if (rows && (stringFlag(args, 'suggest') || args.flags.search === true)) {
+        const topK = intFlag(args, 'suggest', 8, { min: 1, max: 100 });
+        const result = await suggestPrompts(model, { template, labeled: rows, seed, topK });
+        if (args.flags.search === true && !stringFlag(args, 'suggest')) {
+          if (wantsJson(args)) printJson(io, result.ranked);
+          else printRanked(io, result.ranked);
+          return 0;
+        }
         if (wantsJson(args))
-          printJson(
-            io,
-            ranked.map(({ metrics: _m, ...r }) => r),
-          );
-        else
-          for (const r of ranked)
-            io.stdout(
-              r.error
-                ? `  error  ${r.template}  ${JSON.stringify(r.verbalizer)}: ${r.error}\n`
-                : `${r.accuracy.toFixed(4)}  ${r.template}  ${JSON.stringify(r.verbalizer)}\n`,
-            );
+          printJson(io, { template, suggestions: result.words, ranked: result.ranked, devCount: result.devCount });
+        else {
+          for (const l of result.labels)
+            io.stdout(`${l}: ${result.words[l].map((s) => `${s.word} (${s.score.toFixed(2)})`).join(', ')}\n`);
+          io.stdout(`\nPrompts ranked on the ${result.devCount} dev rows:\n`);
+          printRanked(io, result.ranked);
+        }
         return 0;
       }
       if (!spec)
         throw new UsageError(
           '--verbalizer is required (the model has no saved fewshot_prompt), e.g. --verbalizer \'{"positive":["great"],"negative":["terrible"]}\'',
         );
-      const v = buildVerbalizer(spec, labels ?? Object.keys(spec), model.tokenizer);
-      for (const w of v.warnings) io.stderr(`warning: ${w}\n`);
-      if (examples) {
-        const metrics = await evaluatePrompt(model, template, v, examples, { calibrate, maxLength });
-        if (wantsJson(args)) {
-          const { predictions: _p, ...rest } = metrics;
-          printJson(io, { template, verbalizer: spec, calibrate, ...rest });
-        } else printMetrics(io, `${dataPath} (zero-shot, ${template})`, metrics, v.labels);
+      const verbalizer = words(spec);
+      if (rows) {
+        const labeled = rows.map((r) => ({ text: r.text, textPair: r.textPair ?? null, label: r.label! }));
+        const metrics = await evaluatePromptOn(model, { template, verbalizer, calibrate }, labeled, labels!, {
+          maxLength,
+        });
+        if (wantsJson(args)) printJson(io, { template, verbalizer, calibrate, ...compactMetrics(metrics) });
+        else printMetrics(io, `${dataPath} (zero-shot, ${template})`, metrics, labels!);
         return 0;
       }
       const inputs = await collectTextInputs(args, (w) => io.stderr(`warning: ${w}\n`));
-      const probs = await zeroShotProbabilities(model, template, v, inputs, { calibrate, maxLength });
-      const out = probs.map((p, i) => {
-        const best = p.indexOf(Math.max(...p));
-        return {
-          text: inputs[i].text,
-          label: v.labels[best],
-          probabilities: Object.fromEntries(v.labels.map((l, j) => [l, p[j]])),
-        };
-      });
-      if (wantsJson(args)) printJson(io, { template, labels: v.labels, predictions: out });
+      const result = await zeroShot(model, { template, verbalizer, calibrate, inputs, labeled: null, maxLength });
+      for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
+      const out = result.predictions.map((p, i) => ({
+        text: inputs[i].text,
+        label: p.label,
+        probabilities: Object.fromEntries(result.labels.map((l, j) => [l, p.probabilities[j]])),
+      }));
+      if (wantsJson(args)) printJson(io, { template, labels: result.labels, predictions: out });
       else io.stdout(out.map((o) => JSON.stringify(o)).join('\n') + '\n');
       return 0;
     } finally {
@@ -133,3 +127,15 @@ export const zeroShotCommand: Command = {
     }
   },
 };
+
+function printRanked(
+  io: { stdout: (t: string) => void },
+  ranked: { template: string; verbalizer: unknown; accuracy: number; error: string | null }[],
+) {
+  for (const r of ranked)
+    io.stdout(
+      r.error
+        ? `  error  ${r.template}  ${JSON.stringify(r.verbalizer)}: ${r.error}\n`
+        : `${r.accuracy.toFixed(4)}  ${r.template}  ${JSON.stringify(r.verbalizer)}\n`,
+    );
+}

@@ -1,5 +1,5 @@
 /**
- * Counting instrumentation for benchmarks (DESIGN §7 "count, don't guess"). While a `Counters`
+ * Counting instrumentation for benchmarks (docs/ARCHITECTURE.md, "Performance": count, don't guess). While a `Counters`
  * object is installed it wraps a few methods of the active tfjs backend, of the tfjs engine and (on
  * webgpu) of the WebGPU API prototypes, and counts what the training path does. `uninstall()`
  * puts every original method back. Counting can be paused (e.g. around the benchmark's own sync

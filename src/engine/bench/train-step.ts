@@ -1,8 +1,9 @@
 /**
- * Training-step benchmark: the classifier fine-tuning step of `ClassifierTrainer.runStep`
- * (gradAccumSteps = 1: inputs → BERT forward with dropout → softmax cross-entropy →
- * `tf.variableGrads` → AdamW with global-norm clipping), on synthetic batches of exactly `seqLen`
- * tokens, timed and counted (DESIGN §7).
+ * Training-step benchmark: the one loop's step function (`trainStep`, train/loop.ts) with the
+ * classifier-head method, exactly as the studio trains (gradAccumSteps = 1: inputs → BERT forward
+ * with dropout → softmax cross-entropy → `tf.variableGrads` → AdamW with global-norm clipping), on
+ * synthetic batches of exactly `seqLen` tokens, timed and counted (docs/ARCHITECTURE.md,
+ * "Performance").
  *
  * Protocol:
  * 1. Fresh parameters (`initBertParams`) and optimizer; `warmupSteps` steps (pipelines compile, the
@@ -19,11 +20,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { bertPreset, countParameters, type BertConfig, type BertPresetName } from '../bert/config';
-import { bertForSequenceClassification } from '../bert/model';
-import { disposeBertParams, initBertParams, namedParams, type BertParams } from '../bert/params';
+import { disposeBertParams, initBertParams, type BertParams } from '../bert/params';
+import { ClassifierObjective } from '../methods/classifier';
 import { makeBatches, type Batch, type EncodedExample } from '../train/batches';
+import { DEFAULT_MAX_GRAD_NORM, DEFAULT_WEIGHT_DECAY } from '../train/defaults';
+import { dropoutSeedFor, trainStep } from '../train/loop';
 import { AdamW } from '../train/optim';
-import { batchToTensors, classificationLoss } from '../train/trainer';
 import {
   Counters,
   diffCounts,
@@ -208,48 +210,31 @@ export async function benchmarkTrainStep(options: TrainStepBenchOptions): Promis
 
   const started = performance.now();
   const params: BertParams = initBertParams(config, seed);
-  // As ClassifierTrainer: the MLM head is not in the classification loss and not trained.
-  const named = namedParams(params, config).filter((p) => p.group !== 'mlm');
-  const variables = named.map((p) => p.variable);
-  const optimizer = new AdamW(
-    named.map((p) => ({ name: p.name, variable: p.variable })),
-    { weightDecay: 0.01, maxGradNorm: 1.0 },
-  );
   const distinctBatches = Math.max(1, Math.min(4, warmupSteps + requestedSteps));
-  const batches: Batch[] = makeBatches(
-    syntheticExamples(distinctBatches * batchSize, seqLen, config.vocab_size, numLabels, seed),
-    {
-      batchSize,
-      maxLength: seqLen,
-      padMultiple: 1,
-      shuffle: false,
-      seed,
-    },
+  const examples = syntheticExamples(distinctBatches * batchSize, seqLen, config.vocab_size, numLabels, seed);
+  const batches: Batch[] = makeBatches(examples, {
+    batchSize,
+    maxLength: seqLen,
+    padMultiple: 1,
+    shuffle: false,
+    seed,
+  });
+  const labels = Object.values(id2label);
+  const settings = { epochs: 1, batchSize, learningRate: 5e-5, maxLength: seqLen, seed };
+  const objective = new ClassifierObjective(params, config, labels, examples, [], settings);
+  const optimizer = new AdamW(
+    objective.parameters.map((p) => ({ name: p.name, variable: p.variable })),
+    { weightDecay: DEFAULT_WEIGHT_DECAY, maxGradNorm: DEFAULT_MAX_GRAD_NORM },
   );
-  const learningRate = 5e-5;
   const setupMs = performance.now() - started;
   let stepIndex = 0;
 
-  /** One optimizer step exactly as ClassifierTrainer.runStep (one micro-batch); returns the kept loss. */
+  /** One optimizer step of the training loop (one micro-batch); returns the kept loss. */
   const step = (): tf.Scalar => {
     const batch = batches[stepIndex % batches.length];
-    const dropoutSeed = dropout ? seed * 100_003 + stepIndex * 31 + 1 : undefined;
+    const context = { training: dropout, dropoutSeed: dropout ? dropoutSeedFor(seed, stepIndex) : undefined };
     stepIndex += 1;
-    const kept: tf.Scalar[] = []; // the clipping norm, kept by AdamW.step (freed below)
-    const loss = tf.tidy(() => {
-      const inputs = batchToTensors(batch);
-      const { value, grads } = tf.variableGrads(() => {
-        const out = bertForSequenceClassification(params, config, inputs, { training: dropout, dropoutSeed });
-        return classificationLoss(out.logits, inputs.labels, null);
-      }, variables);
-      const map: tf.NamedTensorMap = {};
-      named.forEach((p) => (map[p.name] = grads[p.variable.name]));
-      const { gradNorm } = optimizer.step(map, learningRate);
-      if (gradNorm) kept.push(gradNorm);
-      return value;
-    });
-    tf.dispose(kept);
-    return loss;
+    return trainStep(objective, [batch], optimizer, settings.learningRate, context);
   };
 
   const counters = Counters.install();
@@ -333,7 +318,7 @@ export async function benchmarkTrainStep(options: TrainStepBenchOptions): Promis
         intermediate: config.intermediate_size,
         vocab: config.vocab_size,
         parameters,
-        trainableParameters: variables.reduce((n, v) => n + v.size, 0),
+        trainableParameters: objective.parameters.reduce((n, p) => n + p.variable.size, 0),
       },
       flopsPerStep,
       timing: {
@@ -370,6 +355,7 @@ export async function benchmarkTrainStep(options: TrainStepBenchOptions): Promis
   } finally {
     counters.uninstall();
     optimizer.dispose();
+    objective.dispose();
     disposeBertParams(params, config);
   }
 }

@@ -96,29 +96,6 @@ export function arrayCorpusSource(
   };
 }
 
-/**
- * A source over any async iterable of text chunks (e.g. a browser `File` stream split into lines);
- * `open()` is called again to resume and the first `offset` chunks are skipped (one document).
- */
-export function iterableCorpusSource(
-  open: () => AsyncIterable<string>,
-  identity: string,
-  description = identity,
-): CorpusSource {
-  return {
-    description,
-    identity,
-    async *chunks(from) {
-      if (from.doc > 0) return;
-      let i = 0;
-      for await (const text of open()) {
-        if (i >= from.offset) yield { text, doc: 0, offset: i };
-        i++;
-      }
-    },
-  };
-}
-
 /** Tokens of one chunk without special tokens (lines of only whitespace give none). */
 function chunkIds(tokenizer: BertTokenizer, text: string): number[] {
   if (text.trim().length === 0) return [];

@@ -2,4 +2,3 @@
 export * from './corpus';
 export * from './masking';
 export * from './mlm-head';
-export * from './trainer';

@@ -10,7 +10,7 @@
  *
  * The output is padded to `[B, T]` and the masked positions are flattened (`b·T + t`) for
  * `gatherPositions`; their count is padded up to a multiple of `positionBucket` with weight-0
- * entries (position 0, label 0), so the number of distinct tensor shapes stays small (DESIGN §7).
+ * entries (position 0, label 0), so the number of distinct tensor shapes stays small (docs/ARCHITECTURE.md, "Performance").
  */
 import { EngineError } from '../errors';
 import type { BertTokenizer } from '../tokenizer';

@@ -13,7 +13,7 @@ import { activation, type BertConfig, type BertParams } from '../bert';
 import { layerNorm, linear } from '../tf/ops';
 
 /** n [N, H] · Eᵀ → [N, V] with gradients dn = dy·E, dE = dyᵀ·n (both via explicit transposes). */
-export const tiedDecoder = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+const tiedDecoder = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [n, e, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([n, e]);
   const value = tf.matMul(n as tf.Tensor2D, tf.transpose(e as tf.Tensor2D)); // [N, V]

@@ -4,14 +4,14 @@
  */
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { EngineError } from '../errors';
-import type { PretrainCheckpointStore } from './trainer';
+import type { CheckpointStore } from '../train/checkpointer';
 
 export interface FileStoreOptions {
   /** Replaceable writer (tests simulate a full disk). Default fs.promises.writeFile. */
   writeFile?: (path: string, bytes: Uint8Array) => Promise<void>;
 }
 
-export function fileCheckpointStore(path: string, options: FileStoreOptions = {}): PretrainCheckpointStore {
+export function fileCheckpointStore(path: string, options: FileStoreOptions = {}): CheckpointStore {
   const write = options.writeFile ?? ((p: string, b: Uint8Array) => writeFile(p, b));
   return {
     description: path,

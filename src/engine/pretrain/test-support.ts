@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BertTokenizer } from '../tokenizer';
 import { Rng } from '../util/rng';
-import type { PretrainCheckpointStore } from './trainer';
+import type { CheckpointStore } from '../train/checkpointer';
 
 export const GOLDEN_VOCAB = join(
   dirname(fileURLToPath(import.meta.url)),
@@ -44,7 +44,7 @@ export function syntheticLines(lines: number, seed = 1): string[] {
 }
 
 /** A checkpoint store in memory that can be told to fail (disk full). */
-export function memoryStore(): PretrainCheckpointStore & { bytes: Uint8Array | null; saves: number } {
+export function memoryStore(): CheckpointStore & { bytes: Uint8Array | null; saves: number } {
   const store = {
     bytes: null as Uint8Array | null,
     saves: 0,

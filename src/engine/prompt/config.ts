@@ -5,10 +5,9 @@
  * config keys, so the folder still loads there as a BertForMaskedLM.
  */
 import { EngineError } from '../errors';
-import type { FewShotModel, Prediction, TextInput } from '../pipeline/fewshot-model';
 import { compileTemplate, parseTemplate, type CompiledTemplate } from './template';
 import { buildVerbalizer, type Verbalizer, type VerbalizerSpec } from './verbalizer';
-import { zeroShotProbabilities } from './zero-shot';
+import { zeroShotProbabilities, type PromptInput, type PromptModel } from './zero-shot';
 
 /** The config.json key. */
 export const PROMPT_CONFIG_KEY = 'fewshot_prompt';
@@ -65,7 +64,7 @@ export interface ResolvedPrompt {
 }
 
 export function resolvePrompt(
-  model: Pick<FewShotModel, 'tokenizer'>,
+  model: Pick<PromptModel, 'tokenizer'>,
   prompt: PromptConfig,
   labels?: readonly string[],
 ): ResolvedPrompt {
@@ -78,37 +77,37 @@ export function resolvePrompt(
   return { config: prompt, template, verbalizer };
 }
 
-/**
- * `FewShotModel.predict` through the prompt: same `Prediction` shape, labels in verbalizer order.
- * The classifier head (`predictWithHead`) is used when `prompt` is null.
- */
+/** A class prediction: the label, its index, and the probability of every label. */
+export interface Prediction {
+  label: string;
+  /** Index of `label` in the label order. */
+  labelIndex: number;
+  /** Probability per label, in label order. */
+  probabilities: number[];
+}
+
+/** The most probable label of each row of probabilities. */
+export function toPredictions(labels: readonly string[], rows: readonly number[][]): Prediction[] {
+  return rows.map((probabilities) => {
+    let best = 0;
+    for (let j = 1; j < probabilities.length; j++) if (probabilities[j] > probabilities[best]) best = j;
+    return { label: labels[best], labelIndex: best, probabilities };
+  });
+}
+
+/** Class probabilities through a cloze prompt (labels in verbalizer order). */
 export async function predictWithPrompt(
-  model: FewShotModel,
-  prompt: PromptConfig | ResolvedPrompt | null,
-  inputs: readonly TextInput[],
+  model: PromptModel,
+  prompt: PromptConfig | ResolvedPrompt,
+  inputs: readonly PromptInput[],
   options: { maxLength?: number; batchSize?: number } = {},
 ): Promise<Prediction[]> {
-  if (!prompt) return model.predictWithHead(inputs, options);
+  // A resolved prompt carries its compiled template; a config only the template string.
   const resolved =
-    'verbalizer' in prompt && 'wordIds' in (prompt.verbalizer as object)
-      ? (prompt as ResolvedPrompt)
-      : resolvePrompt(model, prompt as PromptConfig);
+    typeof prompt.template === 'string' ? resolvePrompt(model, prompt as PromptConfig) : (prompt as ResolvedPrompt);
   const rows = await zeroShotProbabilities(model, resolved.template, resolved.verbalizer, inputs, {
     ...options,
     calibrate: resolved.config.calibrate,
   });
-  return rows.map((probabilities) => {
-    let best = 0;
-    for (let j = 1; j < probabilities.length; j++) if (probabilities[j] > probabilities[best]) best = j;
-    return { label: resolved.verbalizer.labels[best], labelIndex: best, probabilities };
-  });
-}
-
-/** Exports the model with its prompt in config.json (Hugging Face folder, file name → bytes). */
-export function exportWithPrompt(
-  model: FewShotModel,
-  prompt: PromptConfig,
-  options: { dtype?: 'F32' | 'F16' } = {},
-): Promise<Map<string, Uint8Array>> {
-  return model.exportFiles({ ...options, extraConfig: promptExtraConfig(prompt) });
+  return toPredictions(resolved.verbalizer.labels, rows);
 }

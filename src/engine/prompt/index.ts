@@ -2,6 +2,5 @@
 export * from './template';
 export * from './verbalizer';
 export * from './zero-shot';
-export * from './trainer';
 export * from './config';
 export * from './search';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../tf/node';
-import { loadModelFromDir } from '../pipeline/node';
-import type { FewShotModel } from '../pipeline';
+import { loadModelFromDir } from '../studio/node';
+import type { FewShotModel } from '../studio/fewshot-model';
 import { compileTemplate, parseTemplate, renderTemplate } from './template';
 import { buildVerbalizer, parseVerbalizerJson } from './verbalizer';
 import { evaluatePrompt, zeroShotProbabilities } from './zero-shot';

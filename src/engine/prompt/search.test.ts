@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../tf/node';
-import { loadModelFromDir } from '../pipeline/node';
-import type { FewShotModel } from '../pipeline';
-import { PROMPT_CONFIG_KEY, exportWithPrompt, predictWithPrompt, readPromptConfig, resolvePrompt } from './config';
+import { loadModelFromDir } from '../studio/node';
+import type { FewShotModel } from '../studio/fewshot-model';
+import { PROMPT_CONFIG_KEY, predictWithPrompt, readPromptConfig, resolvePrompt } from './config';
 import {
   defaultPrompt,
   findRecipe,
@@ -30,7 +30,9 @@ const examples = [
 describe('prompt config', () => {
   it('round-trips through exported config.json and predicts with the prompt', async () => {
     const prompt = { template: '{text} it was [MASK] .', verbalizer: { negative: ['terrible'], positive: ['great'] } };
-    const files = await exportWithPrompt(model, prompt);
+    model.setPrompt(prompt);
+    const files = await model.exportFiles();
+    model.setPrompt(null);
     const config = JSON.parse(new TextDecoder().decode(files.get('config.json')!));
     expect(config[PROMPT_CONFIG_KEY]).toEqual(prompt);
     const read = readPromptConfig(config)!;

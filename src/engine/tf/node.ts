@@ -1,6 +1,6 @@
 /**
  * tfjs backends for Node (CLI, tests, benchmarks). `@tensorflow/tfjs-node` does not install here
- * (DESIGN §4), so Node runs on tfjs-backend-wasm (SIMD, one thread) or the pure-JS cpu backend.
+ * (docs/ARCHITECTURE.md, "Backends"), so Node runs on tfjs-backend-wasm (SIMD, one thread) or the pure-JS cpu backend.
  *
  * How wasm finds its binaries in Node: the package's Node entry (`dist/tf-backend-wasm.node.js`,
  * CommonJS) is an Emscripten build whose `locateFile` prefix is its own directory (`__dirname`),

@@ -25,7 +25,7 @@ export interface BatchOptions {
   seed?: number;
   /** Epoch number (0-based); different epochs give different orders, the same epoch the same order. */
   epoch?: number;
-  /** Pad T up to a multiple of this (default 8) so few distinct tensor shapes exist (DESIGN §7). */
+  /** Pad T up to a multiple of this (default 8) so few distinct tensor shapes exist (docs/ARCHITECTURE.md, "Performance"). */
   padMultiple?: number;
   /** Longest allowed sequence; examples longer than this are an error (truncate when tokenizing). */
   maxLength: number;

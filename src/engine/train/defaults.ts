@@ -6,6 +6,7 @@
 import { EngineError } from '../errors';
 import { percentileNearestRank } from '../util/stats';
 import { roundUpToMultiple } from './batches';
+import type { LoopOptions } from './objective';
 
 /** Everything the trainer needs that has a sensible default. */
 export interface TrainingDefaults {
@@ -34,6 +35,11 @@ export interface TrainingDefaults {
 export const DEFAULT_WEIGHT_DECAY = 0.01;
 /** 10% linear warmup: BERT/HF recipe; protects the randomly initialised head in the first steps. */
 export const DEFAULT_WARMUP_RATIO = 0.1;
+/** HF's `TrainingArguments.get_warmup_steps`: ceil(totalSteps · ratio). */
+export function warmupStepsFor(totalSteps: number, warmupRatio: number): number {
+  return Math.ceil(totalSteps * warmupRatio);
+}
+
 /** Clip the global gradient norm at 1.0: HF Trainer's default; stops rare spikes from wrecking a small run. */
 export const DEFAULT_MAX_GRAD_NORM = 1.0;
 /** Hold out 20% of each class for dev (see stratifiedSplit). */
@@ -184,4 +190,70 @@ function positiveInt(name: string, x: number): void {
   if (!Number.isInteger(x) || x < 1) {
     throw new EngineError('DEFAULTS_BAD_INPUT', `${name} must be a positive integer, got ${x}.`);
   }
+}
+
+/**
+ * Read the loss back every 4 steps: one async readback per 4 steps keeps GPU→CPU syncs rare while
+ * the charts still move several times a second on a real GPU.
+ */
+export const DEFAULT_LOSS_READ_EVERY = 4;
+
+/** Settings of a fine-tuning run (head or prompt method); anything left out takes its default. */
+export interface FineTuneLoopSettings {
+  /** Passes over the training set. */
+  epochs: number;
+  /** Examples per micro-batch. */
+  batchSize: number;
+  /** Peak learning rate (after warmup). */
+  learningRate: number;
+  /** Longest sequence, special tokens included; examples must already be truncated to it. */
+  maxLength: number;
+  /** Seed for batch order and dropout masks; same seed + backend → same losses. */
+  seed: number;
+  /** Decoupled weight decay. Default DEFAULT_WEIGHT_DECAY. */
+  weightDecay?: number;
+  /** Fraction of optimizer steps spent warming up linearly from 0. Default DEFAULT_WARMUP_RATIO. */
+  warmupRatio?: number;
+  /** Global gradient-norm clip; 0 disables. Default DEFAULT_MAX_GRAD_NORM. */
+  maxGradNorm?: number;
+  /** Micro-batches summed per optimizer step. Default 1. */
+  gradAccumSteps?: number;
+  /** Dropout on during training. Default true; golden parity tests switch it off. */
+  dropout?: boolean;
+  /** Evaluate on dev every N optimizer steps as well as at epoch ends. Default 0 (epoch ends only). */
+  evalEvery?: number;
+  /** Stop after this many evaluations without a better dev score. Default 0 (never stop early). */
+  patience?: number;
+  /** Read the loss back every N steps (asynchronously). Default DEFAULT_LOSS_READ_EVERY. */
+  lossReadEvery?: number;
+  /** Learning-rate schedule. Default 'linear' (warmup then linear decay to 0). */
+  schedule?: 'linear' | 'constant';
+}
+
+/** Loop options of a fine-tuning run with `batchesPerEpoch` micro-batches per epoch. */
+export function fineTuneLoopOptions(settings: FineTuneLoopSettings, batchesPerEpoch: number): LoopOptions {
+  const gradAccumSteps = settings.gradAccumSteps ?? 1;
+  const stepsPerEpoch = Math.max(1, Math.ceil(batchesPerEpoch / gradAccumSteps));
+  const totalSteps = stepsPerEpoch * settings.epochs;
+  const schedule = settings.schedule ?? 'linear';
+  // A constant schedule has no warmup unless asked: it is the golden-parity setting.
+  const warmupRatio = schedule === 'linear' ? (settings.warmupRatio ?? DEFAULT_WARMUP_RATIO) : 0;
+  return {
+    totalSteps,
+    learningRate: settings.learningRate,
+    schedule,
+    warmupSteps: warmupStepsFor(totalSteps, warmupRatio),
+    weightDecay: settings.weightDecay ?? DEFAULT_WEIGHT_DECAY,
+    maxGradNorm: settings.maxGradNorm ?? DEFAULT_MAX_GRAD_NORM,
+    gradAccumSteps,
+    seed: settings.seed,
+    dropout: settings.dropout ?? true,
+    evalEvery: settings.evalEvery ?? 0,
+    evalAtEpochEnd: true,
+    evalAtEnd: true,
+    patience: settings.patience ?? 0,
+    lossReadEvery: settings.lossReadEvery ?? DEFAULT_LOSS_READ_EVERY,
+    keepBest: true,
+    keepInitial: true,
+  };
 }

@@ -2,7 +2,7 @@
  * AdamW with decoupled weight decay (exactly `torch.optim.AdamW`, amsgrad=False), global
  * gradient-norm clipping (exactly `torch.nn.utils.clip_grad_norm_`) and a gradient accumulator.
  *
- * Rules on the training path (DESIGN §7): every op runs inside `tf.tidy`, nothing is read back to
+ * Rules on the training path (docs/ARCHITECTURE.md, "Performance"): every op runs inside `tf.tidy`, nothing is read back to
  * the CPU (`dataSync`/`arraySync`) during a step, and constants are uploaded once. Per step the
  * only uploads are three scalars (decay factor, step size, sqrt of the second bias correction).
  * This is the stock-op version (~8 dispatches per parameter); a fused one-pass WGSL kernel can

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../errors';
-import { makeLrSchedule, warmupStepsFor } from './schedule';
+import { warmupStepsFor } from './defaults';
+import { makeLrSchedule } from './schedule';
 
 describe('makeLrSchedule', () => {
   it('linear: warmup from 0 to peak, then linear decay to 0 (HF get_linear_schedule_with_warmup)', () => {

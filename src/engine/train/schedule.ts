@@ -6,6 +6,7 @@
  * as in HF, `lr(0) = 0`: the first update only moves the Adam moments.
  */
 import { EngineError } from '../errors';
+import { DEFAULT_WARMUP_RATIO, warmupStepsFor } from './defaults';
 
 export type ScheduleKind = 'linear' | 'constant';
 
@@ -17,18 +18,13 @@ export interface ScheduleOptions {
   /** Number of optimizer updates in the whole run. */
   totalSteps: number;
   /**
-   * Fraction of totalSteps spent warming up. Default 0.1 for 'linear' (the BERT paper and HF
+   * Fraction of totalSteps spent warming up. Default DEFAULT_WARMUP_RATIO (0.1) for 'linear' (the BERT paper and HF
    * recipes: warmup guards the freshly initialised head and Adam's noisy early second moments),
    * 0 for 'constant'. Ignored when warmupSteps is given.
    */
   warmupRatio?: number;
   /** Explicit warmup length in steps (overrides warmupRatio). */
   warmupSteps?: number;
-}
-
-/** HF's `TrainingArguments.get_warmup_steps`: ceil(totalSteps · ratio). */
-export function warmupStepsFor(totalSteps: number, warmupRatio: number): number {
-  return Math.ceil(totalSteps * warmupRatio);
 }
 
 /** Returns `lr(step)`; steps past totalSteps give 0 for 'linear' and peakLr for 'constant'. */
@@ -41,7 +37,7 @@ export function makeLrSchedule(options: ScheduleOptions): (step: number) => numb
   if (!Number.isInteger(totalSteps) || totalSteps < 1) {
     throw new EngineError('SCHEDULE_BAD_OPTIONS', `totalSteps must be a positive integer, got ${totalSteps}.`);
   }
-  const ratio = options.warmupRatio ?? (kind === 'linear' ? 0.1 : 0);
+  const ratio = options.warmupRatio ?? (kind === 'linear' ? DEFAULT_WARMUP_RATIO : 0);
   if (!(ratio >= 0 && ratio <= 1)) {
     throw new EngineError('SCHEDULE_BAD_OPTIONS', `warmupRatio must be in [0, 1], got ${ratio}.`);
   }

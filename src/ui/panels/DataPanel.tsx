@@ -139,7 +139,7 @@ export function DataPanel() {
             <h3 id="labels-heading">Labels</h3>
             <div className="chart" data-testid="label-chart">
               <ResponsiveContainer width="100%" height={200}>
-                <BarChart data={validation.labelCounts}>
+                <BarChart data={validation.labels}>
                   <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
                   <XAxis dataKey="label" stroke="var(--muted)" />
                   <YAxis allowDecimals={false} stroke="var(--muted)" />
@@ -184,8 +184,9 @@ export function DataPanel() {
             <h3 id="validation-heading">Validation</h3>
             <ul className="compact" data-testid="validation-list">
               <li>
-                {validation.total} rows · {validation.labelCounts.length} labels (
-                {validation.labelCounts.map((l) => `${l.label} ${l.count}`).join(', ') || 'none'})
+                {validation.total} rows · {validation.labels.length} labels (
+                {validation.labels.map((l) => `${l.label} ${l.count}`).join(', ') || 'none'}) ·{' '}
+                <span data-testid="usable-rows">{validation.usable}</span> rows used for training
               </li>
               {validation.unlabeled > 0 && (
                 <li className="warn">{validation.unlabeled} unlabeled rows (ignored by training)</li>
@@ -194,16 +195,16 @@ export function DataPanel() {
                 <li className="warn">Empty text in rows {rowList(validation.emptyTexts)}</li>
               )}
               {validation.duplicates.map((g) => (
-                <li key={`d${g[0]}`} className="warn">
-                  Duplicate rows {rowList(g)}
+                <li key={`d${g.rows[0]}`} className="warn">
+                  Duplicate rows {rowList(g.rows)} (the first is kept)
                 </li>
               ))}
               {validation.conflicts.map((g) => (
-                <li key={`c${g[0]}`} className="error">
-                  Same text, different labels: rows {rowList(g)}
+                <li key={`c${g.rows[0]}`} className="error">
+                  Same text, different labels ({g.labels.join(', ')}): rows {rowList(g.rows)}
                 </li>
               ))}
-              {validation.labelCounts.length === 1 && (
+              {validation.labels.length === 1 && (
                 <li className="error">Only one label: training needs at least two classes.</li>
               )}
               {dataset.warnings.map((w) => (

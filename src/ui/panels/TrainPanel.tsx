@@ -1,8 +1,9 @@
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useStudio } from '../store';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import {
   datasetLabels,
+  refreshDraftPlan,
   pauseTraining,
   resumeTraining,
   startAdapt,
@@ -16,20 +17,12 @@ type NumberKey = {
   [K in keyof TrainSettings]: TrainSettings[K] extends number | null ? K : never;
 }[keyof TrainSettings];
 
-function NumberField({
-  name,
-  label,
-  step,
-  placeholder,
-}: {
-  name: NumberKey;
-  label: string;
-  step?: number;
-  placeholder?: string;
-}) {
+function NumberField({ name, label, step }: { name: NumberKey; label: string; step?: number }) {
   const value = useStudio((s) => s.settings[name]);
   const setSettings = useStudio((s) => s.setSettings);
   const disabled = useStudio((s) => s.trainingState !== 'idle');
+  // What "auto" resolves to for this data and model, from the engine's plan.
+  const resolved = useStudio((s) => (s.draftPlan ? s.draftPlan.settings[name] : null));
   return (
     <label className="field">
       <span>{label}</span>
@@ -37,7 +30,7 @@ function NumberField({
         type="number"
         step={step ?? 1}
         value={value ?? ''}
-        placeholder={placeholder ?? 'auto'}
+        placeholder={resolved === null ? 'auto' : `auto: ${resolved}`}
         disabled={disabled}
         data-testid={`setting-${name}`}
         onChange={(e) =>
@@ -72,6 +65,14 @@ export function TrainPanel() {
   const zsWordsEdited = useStudio((s) => s.zsWords);
   const setPlayground = useStudio((s) => s.setPlayground);
   const zsWords = zsWordsEdited ?? defaultLabelWords(dataset ? datasetLabels() : []);
+  const settings = useStudio((s) => s.settings);
+  const draftPlan = useStudio((s) => s.draftPlan);
+  const draftPlanError = useStudio((s) => s.draftPlanError);
+  // The engine resolves every "auto" setting for this data and model: ask again whenever they change.
+  useEffect(() => {
+    if (state === 'idle') refreshDraftPlan();
+  }, [dataset, model, settings, method, zsTemplate, zsWordsEdited, state]);
+  const shownPlan = plan ?? (state === 'idle' ? draftPlan : null);
   const evalPoints = evaluations.map((e) => ({
     step: e.step,
     accuracy: e.metrics.accuracy,
@@ -271,27 +272,42 @@ export function TrainPanel() {
             {summary.message}
           </p>
         )}
-        {plan && (
-          <ul className="compact muted" data-testid="train-plan">
+        {draftPlanError && !plan && state === 'idle' && (
+          <p className="warn" data-testid="train-plan-error">
+            {draftPlanError}
+          </p>
+        )}
+        {shownPlan && (
+          <ul className="compact muted" data-testid={plan ? 'train-plan' : 'train-draft-plan'}>
             <li>
-              {plan.trainCount} train / {plan.devCount} dev rows{plan.autoSplit ? ' (dev split automatically)' : ''} ·
-              labels {plan.labels.join(', ')}
+              <strong>{plan ? 'This run' : 'Start will run'}</strong>
+              {shownPlan.auto.length > 0 ? ` (chosen from your data: ${shownPlan.auto.join(', ')})` : ''}
             </li>
             <li>
-              {plan.totalSteps} steps · {plan.epochs} epochs · batch {plan.batchSize}
-              {plan.gradAccumSteps > 1 ? ` × ${plan.gradAccumSteps} accumulated` : ''} · lr{' '}
-              {plan.learningRate.toExponential(1)} · max length {plan.maxLength} · seed {plan.seed}
+              {shownPlan.trainCount} train / {shownPlan.devCount} dev rows
+              {shownPlan.autoSplit ? ' (dev split automatically)' : ''} · labels {shownPlan.labels.join(', ')}
             </li>
-            {plan.truncated.train + plan.truncated.dev > 0 && (
+            <li>
+              {shownPlan.totalSteps} steps · {shownPlan.epochs} epochs · batch {shownPlan.batchSize}
+              {shownPlan.gradAccumSteps > 1 ? ` × ${shownPlan.gradAccumSteps} accumulated` : ''} · lr{' '}
+              {shownPlan.learningRate.toExponential(1)} · max length {shownPlan.maxLength} · seed {shownPlan.seed}
+            </li>
+            <li>
+              weight decay {shownPlan.settings.weightDecay} · warmup {shownPlan.settings.warmupRatio} · clip{' '}
+              {shownPlan.settings.maxGradNorm} · evaluate every {shownPlan.settings.evalEvery} steps and each epoch ·
+              patience {shownPlan.settings.patience || 'off'}
+            </li>
+            {shownPlan.truncated.train + shownPlan.truncated.dev > 0 && (
               <li>
-                Truncated to {plan.maxLength} tokens: {plan.truncated.train} train, {plan.truncated.dev} dev rows
+                Truncated to {shownPlan.maxLength} tokens: {shownPlan.truncated.train} train, {shownPlan.truncated.dev}{' '}
+                dev rows
               </li>
             )}
-            {plan.splitNotes.map((n) => (
+            {shownPlan.splitNotes.map((n) => (
               <li key={n}>{n}</li>
             ))}
-            {plan.memory.note && <li className="warn">{plan.memory.note}</li>}
-            {plan.issues.map((i) => (
+            {shownPlan.memory.note && <li className="warn">{shownPlan.memory.note}</li>}
+            {shownPlan.issues.map((i) => (
               <li key={`${i.code}-${i.set}`} className={i.severity === 'info' ? '' : 'warn'}>
                 {i.message}
               </li>

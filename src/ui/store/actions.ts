@@ -2,12 +2,15 @@
  * Module-level actions: the bridge between the engine client and the store. Kept out of
  * components so worker events can update state without React.
  */
-import { zipSync } from 'fflate';
-import type { FineTuneOverrides } from '../../engine/pipeline/fine-tune';
-import type { DatasetColumnMapping, ModelSource, TrainingMethod, WorkerEventPayload } from '../../worker/protocol';
+import type {
+  DatasetColumnMapping,
+  MethodSpec,
+  ModelSource,
+  TrainingRequest,
+  WorkerEventPayload,
+} from '../../worker/protocol';
 import { EngineClient, EngineRequestError } from '../engineClient';
 import { useStudio } from './index';
-import type { TrainSettings } from './trainingSlice';
 import { defaultLabelWords, parseLabelWords } from './helpers';
 import { EMBEDDED_MODELS, pickEmbeddedModel } from '../embeddedModels';
 import { HUB_MODELS, hubBaseUrl } from '../hubModels';
@@ -80,6 +83,12 @@ function handleEvent(event: WorkerEventPayload): void {
   const state = useStudio.getState();
   if (event.kind === 'download') {
     state.setModel({ download: { file: event.file, loaded: event.loaded, total: event.total } });
+    return;
+  }
+  if (event.kind === 'predictProgress') {
+    const job = state.fileJob;
+    if (job && job.fileName === event.fileName && job.phase !== 'done' && job.phase !== 'failed')
+      state.setEvaluate({ fileJob: { ...job, phase: event.phase, done: event.done, total: event.total } });
     return;
   }
   state.applyTrainingEvent(event);
@@ -175,51 +184,70 @@ export function remapDataset(mapping: DatasetColumnMapping): Promise<boolean> {
   return loadDatasetFile(dataset.fileName, datasetBytes, mapping);
 }
 
-function overridesFrom(settings: TrainSettings): FineTuneOverrides {
-  const o: FineTuneOverrides = {
-    batchSize: settings.batchSize,
-    seed: settings.seed,
-    weightDecay: settings.weightDecay,
-    warmupRatio: settings.warmupRatio,
-    maxGradNorm: settings.maxGradNorm,
-    gradAccumSteps: settings.gradAccumSteps,
-    classWeights: settings.classWeights,
-    patience: settings.patience,
-  };
-  if (settings.epochs !== null) o.epochs = settings.epochs;
-  if (settings.learningRate !== null) o.learningRate = settings.learningRate;
-  if (settings.maxLength !== null) o.maxLength = settings.maxLength;
-  if (settings.evalEvery !== null) o.evalEvery = settings.evalEvery;
-  return o;
+/**
+ * The training request for the loaded data, the chosen method and the settings (null = auto), or
+ * an error sentence when the prompt's label words cannot be parsed.
+ */
+function trainingRequest(): TrainingRequest | { error: string } | null {
+  const state = useStudio.getState();
+  if (!state.dataset) return null;
+  const train = state.dataset.examples.map((e) => ({
+    text: e.text,
+    ...(e.textPair === undefined ? {} : { textPair: e.textPair }),
+    label: e.label,
+    row: e.row,
+  }));
+  let method: MethodSpec = { kind: 'head' };
+  if (state.trainMethod === 'prompt') {
+    // The prompt is shared with the playground's zero-shot box: what was tried there is what trains.
+    const parsed = parseLabelWords(state.zsWords ?? defaultLabelWords(datasetLabels()));
+    if ('error' in parsed) return { error: parsed.error };
+    method = { kind: 'prompt', template: state.zsTemplate, verbalizer: parsed.verbalizer };
+  }
+  return { train, dev: null, settings: state.settings, method };
+}
+
+let draftTimer: ReturnType<typeof setTimeout> | null = null;
+let draftRequest = 0;
+
+/**
+ * Asks the engine what a run would do with the current data and settings (every value resolved),
+ * so the Train panel shows the real defaults before Start. Debounced; the newest answer wins.
+ */
+export function refreshDraftPlan(delayMs = 250): void {
+  if (draftTimer) clearTimeout(draftTimer);
+  draftTimer = setTimeout(() => {
+    draftTimer = null;
+    const state = useStudio.getState();
+    const request = trainingRequest();
+    if (!request || 'error' in request || !state.model || state.trainingState !== 'idle') {
+      state.setTraining({ draftPlan: null, draftPlanError: request && 'error' in request ? request.error : null });
+      return;
+    }
+    const id = ++draftRequest;
+    getClient()
+      .request('planTraining', request)
+      .then(
+        (draftPlan) => id === draftRequest && useStudio.getState().setTraining({ draftPlan, draftPlanError: null }),
+        (error) =>
+          id === draftRequest &&
+          useStudio.getState().setTraining({ draftPlan: null, draftPlanError: errorInfo(error).message }),
+      );
+  }, delayMs);
 }
 
 export async function startTraining(): Promise<void> {
   const state = useStudio.getState();
-  if (!state.dataset) return;
-  const train = state.dataset.examples.map((e) =>
-    e.textPair === undefined
-      ? { text: e.text, label: e.label }
-      : { text: e.text, textPair: e.textPair, label: e.label },
-  );
-  let method: TrainingMethod = { kind: 'head' };
-  if (state.trainMethod === 'prompt') {
-    // The prompt is shared with the playground's zero-shot box: what was tried there is what trains.
-    const parsed = parseLabelWords(state.zsWords ?? defaultLabelWords(datasetLabels()));
-    if ('error' in parsed) {
-      state.setTraining({ trainingError: { code: 'PROMPT_BAD_LABEL_WORDS', message: parsed.error } });
-      return;
-    }
-    method = { kind: 'prompt', template: state.zsTemplate, verbalizer: parsed.verbalizer };
+  const request = trainingRequest();
+  if (!request) return;
+  if ('error' in request) {
+    state.setTraining({ trainingError: { code: 'PROMPT_BAD_LABEL_WORDS', message: request.error } });
+    return;
   }
   state.resetTraining(null);
   state.setTraining({ trainingState: 'starting', adaptPlan: null });
   try {
-    const plan = await getClient().request('startTraining', {
-      train,
-      dev: null,
-      overrides: overridesFrom(state.settings),
-      method,
-    });
+    const plan = await getClient().request('startTraining', request);
     useStudio.getState().setTraining({ plan });
     useStudio.getState().setPlayground({ playLabels: plan.labels });
   } catch (error) {
@@ -235,7 +263,7 @@ export async function startAdapt(steps: number): Promise<void> {
   state.resetTraining(null);
   state.setTraining({ trainingState: 'starting', adaptPlan: null, adaptResult: null });
   try {
-    const adaptPlan = await getClient().request('startAdapt', { texts, steps, seed: state.settings.seed });
+    const adaptPlan = await getClient().request('startAdapt', { texts, steps, seed: state.settings.seed ?? undefined });
     useStudio.getState().setTraining({ adaptPlan });
   } catch (error) {
     useStudio.getState().setTraining({ trainingState: 'idle', trainingError: errorInfo(error) });
@@ -320,7 +348,7 @@ export async function runZeroShot(text: string): Promise<void> {
       calibrate: state.zsCalibrate,
       inputs: text.trim() ? [{ text }] : [],
       labeled: labeled.length > 0 ? labeled : null,
-      seed: state.settings.seed,
+      seed: state.settings.seed ?? undefined,
     });
     useStudio.getState().setPlayground({ zsResult, zsError: null, zsBusy: false });
     if (zsResult.evaluation) {
@@ -352,7 +380,7 @@ export async function suggestPrompts(): Promise<void> {
     const zsSuggestions = await getClient().request('suggestPrompts', {
       template: state.zsTemplate,
       labeled,
-      seed: state.settings.seed,
+      seed: state.settings.seed ?? undefined,
     });
     useStudio.getState().setPlayground({ zsSuggestions, zsSuggesting: false, zsError: null });
   } catch (error) {
@@ -367,15 +395,14 @@ export function labelWordLines(verbalizer: Record<string, string[]>): string {
     .join('\n');
 }
 
-/** Exports the model as a Hugging Face folder in a zip and returns it with a file name. */
+/** Exports the model as a zipped Hugging Face folder (with a model card and metrics) and returns it with a file name. */
 export async function exportModelZip(): Promise<{ fileName: string; blob: Blob }> {
-  const { files } = await getClient().request('exportModel', { dtype: 'F32' });
   const state = useStudio.getState();
-  const extra: Record<string, Uint8Array> = {};
+  const extraFiles: Record<string, Uint8Array> = {};
   const encoder = new TextEncoder();
   const metrics = state.summary?.bestMetrics ?? state.evaluations.at(-1)?.metrics ?? null;
   const svg = lossPlotSvg(state.losses);
-  if (svg) extra['loss.svg'] = encoder.encode(svg);
+  if (svg) extraFiles['loss.svg'] = encoder.encode(svg);
   if (state.model) {
     const card = buildModelCard({
       model: state.model,
@@ -387,15 +414,53 @@ export async function exportModelZip(): Promise<{ fileName: string; blob: Blob }
       backend: state.capability ? state.capability.backend : null,
       hasLossPlot: svg !== null,
     });
-    extra['README.md'] = encoder.encode(card);
+    extraFiles['README.md'] = encoder.encode(card);
   }
   if (state.plan && metrics) {
-    extra['metrics.json'] = encoder.encode(
+    extraFiles['metrics.json'] = encoder.encode(
       `${JSON.stringify({ labels: state.plan.labels, accuracy: metrics.accuracy, macroF1: metrics.macroF1, n: metrics.n, perClass: metrics.perClass, confusion: metrics.confusion }, null, 2)}\n`,
     );
-    extra['dev_predictions.csv'] = encoder.encode(devPredictionsCsv(state.plan, metrics));
+    extraFiles['dev_predictions.csv'] = encoder.encode(devPredictionsCsv(state.plan, metrics));
   }
-  const zipped = zipSync({ ...files, ...extra }, { level: 6 });
+  const { zip } = await getClient().request('exportModel', { dtype: 'F32', extraFiles });
   const name = (useStudio.getState().model?.name ?? 'model').replace(/[^\w.-]+/g, '-');
-  return { fileName: `${name}-fewshot.zip`, blob: new Blob([zipped as BlobPart], { type: 'application/zip' }) };
+  return { fileName: `${name}-fewshot.zip`, blob: new Blob([zip as BlobPart], { type: 'application/zip' }) };
+}
+
+/**
+ * Predictions for a whole unlabeled file (Evaluate panel): the worker streams it, predicts in
+ * chunks (between training steps when a run is going) and returns a CSV to download.
+ */
+export async function predictFileToCsv(file: File): Promise<void> {
+  const { setEvaluate } = useStudio.getState();
+  setEvaluate({
+    fileJob: { fileName: file.name, phase: 'reading', done: 0, total: file.size, result: null, error: null },
+  });
+  try {
+    const result = await getClient().request('predictFile', { file, fileName: file.name });
+    const blob = new Blob([result.csv as BlobPart], { type: 'text/csv' });
+    const job = useStudio.getState().fileJob;
+    if (job?.result) URL.revokeObjectURL(job.result.url);
+    setEvaluate({
+      fileJob: {
+        fileName: file.name,
+        phase: 'done',
+        done: result.rows,
+        total: result.rows,
+        error: null,
+        result: {
+          url: URL.createObjectURL(blob),
+          downloadName: `${file.name.replace(/\.[^.]+$/, '')}-predictions.csv`,
+          rows: result.rows,
+          labels: result.labels,
+          textColumn: result.textColumn,
+          warnings: result.warnings,
+        },
+      },
+    });
+  } catch (error) {
+    setEvaluate({
+      fileJob: { fileName: file.name, phase: 'failed', done: 0, total: null, result: null, error: errorInfo(error) },
+    });
+  }
 }

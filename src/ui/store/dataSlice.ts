@@ -1,13 +1,14 @@
 import type { StateCreator } from 'zustand';
 import type { DatasetColumnMapping, ParsedDatasetResult } from '../../worker/protocol';
-import { summarizeDataset, type ValidationSummary } from './helpers';
+import type { DatasetSummary } from '../../engine/studio';
 
-/** The loaded dataset: the parsed file, its mapping and a validation summary. */
+/** The loaded dataset: the parsed file, its mapping and the engine's summary of it (rendered only). */
 export interface DataSlice {
   dataset: ParsedDatasetResult | null;
   /** The raw bytes, kept to re-parse with another mapping. */
   datasetBytes: Uint8Array | null;
-  validation: ValidationSummary | null;
+  /** The engine's dataset summary (the same validation training runs). */
+  validation: DatasetSummary | null;
   dataStatus: 'idle' | 'parsing' | 'ready';
   dataError: { code: string; message: string; fileName: string } | null;
   setDataset: (dataset: ParsedDatasetResult, bytes: Uint8Array) => void;
@@ -24,7 +25,7 @@ export const createDataSlice: StateCreator<DataSlice, [], [], DataSlice> = (set)
     set({
       dataset,
       datasetBytes,
-      validation: summarizeDataset(dataset.examples, dataset.tokenLengths),
+      validation: dataset.summary,
       dataStatus: 'ready',
       dataError: null,
     }),

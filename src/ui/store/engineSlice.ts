@@ -1,6 +1,6 @@
 import type { StateCreator } from 'zustand';
 import type { HelloResult } from '../../worker/protocol';
-import type { SelfTestResult } from '../../engine/selftest';
+import type { SelfTestResult } from '../../engine/studio';
 
 export type EngineStatus = 'starting' | 'ready' | 'crashed' | 'error';
 

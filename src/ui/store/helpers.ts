@@ -1,5 +1,4 @@
 /** Pure helpers of the studio store (no DOM, no React): unit-tested in Node. */
-import type { DatasetExample } from '../../worker/protocol';
 
 /** Exponential moving average, bias-corrected like TensorBoard's smoothing (alpha = weight of history). */
 export function emaSmooth(values: readonly number[], alpha = 0.8): number[] {
@@ -12,75 +11,6 @@ export function emaSmooth(values: readonly number[], alpha = 0.8): number[] {
     out.push(acc / weight);
   }
   return out;
-}
-
-export interface TokenStats {
-  min: number;
-  max: number;
-  mean: number;
-  p95: number;
-}
-
-export interface ValidationSummary {
-  total: number;
-  labelCounts: { label: string; count: number }[];
-  unlabeled: number;
-  /** 1-based file row numbers. */
-  emptyTexts: number[];
-  /** Groups of rows with the same text (and pair) and the same label. */
-  duplicates: number[][];
-  /** Groups of rows with the same text but different labels. */
-  conflicts: number[][];
-  tokens: TokenStats | null;
-}
-
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index];
-}
-
-export function summarizeDataset(
-  examples: readonly DatasetExample[],
-  tokenLengths: readonly number[] | null,
-): ValidationSummary {
-  const counts = new Map<string, number>();
-  let unlabeled = 0;
-  const emptyTexts: number[] = [];
-  const byText = new Map<string, DatasetExample[]>();
-  for (const e of examples) {
-    if (e.label === null) unlabeled++;
-    else counts.set(e.label, (counts.get(e.label) ?? 0) + 1);
-    if (!e.text.trim()) {
-      emptyTexts.push(e.row);
-      continue;
-    }
-    const key = `${e.text.trim()}\u0000${(e.textPair ?? '').trim()}`;
-    const group = byText.get(key);
-    if (group) group.push(e);
-    else byText.set(key, [e]);
-  }
-  const duplicates: number[][] = [];
-  const conflicts: number[][] = [];
-  for (const group of byText.values()) {
-    if (group.length < 2) continue;
-    const labels = new Set(group.map((e) => e.label).filter((l) => l !== null));
-    (labels.size > 1 ? conflicts : duplicates).push(group.map((e) => e.row));
-  }
-  const labelCounts = [...counts.entries()]
-    .map(([label, count]) => ({ label, count }))
-    .sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
-  let tokens: TokenStats | null = null;
-  if (tokenLengths && tokenLengths.length > 0) {
-    const sorted = [...tokenLengths].sort((a, b) => a - b);
-    tokens = {
-      min: sorted[0],
-      max: sorted[sorted.length - 1],
-      mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
-      p95: percentile(sorted, 95),
-    };
-  }
-  return { total: examples.length, labelCounts, unlabeled, emptyTexts, duplicates, conflicts, tokens };
 }
 
 /** Histogram bins of token lengths for the data panel. */

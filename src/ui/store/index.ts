@@ -5,12 +5,19 @@
 import { create } from 'zustand';
 import { createDataSlice, type DataSlice } from './dataSlice';
 import { createEngineSlice, type EngineSlice } from './engineSlice';
+import { createEvaluateSlice, type EvaluateSlice } from './evaluateSlice';
 import { createLayoutSlice, type LayoutSlice } from './layoutSlice';
 import { createModelSlice, type ModelSlice } from './modelSlice';
 import { createPlaygroundSlice, type PlaygroundSlice } from './playgroundSlice';
 import { createTrainingSlice, type TrainingSlice } from './trainingSlice';
 
-export type StudioState = EngineSlice & LayoutSlice & ModelSlice & DataSlice & TrainingSlice & PlaygroundSlice;
+export type StudioState = EngineSlice &
+  LayoutSlice &
+  ModelSlice &
+  DataSlice &
+  TrainingSlice &
+  EvaluateSlice &
+  PlaygroundSlice;
 
 /** Builds a fresh store; tests create their own so they never share state. */
 export function createStudioStore() {
@@ -20,6 +27,7 @@ export function createStudioStore() {
     ...createModelSlice(...args),
     ...createDataSlice(...args),
     ...createTrainingSlice(...args),
+    ...createEvaluateSlice(...args),
     ...createPlaygroundSlice(...args),
   }));
 }

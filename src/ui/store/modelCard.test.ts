@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Metrics } from '../../engine/train/metrics';
-import type { ModelSummary } from '../../engine/pipeline/fewshot-model';
-import type { TrainingPlan } from '../../worker/protocol';
+import type { Metrics } from '../../engine/studio';
+import type { ModelSummary } from '../../engine/studio';
+import type { FineTunePlan } from '../../worker/protocol';
 import { buildModelCard, devPredictionsCsv, lossPlotSvg } from './modelCard';
 
 const model: ModelSummary = {
@@ -39,12 +39,31 @@ const plan = {
   truncated: { train: 0, dev: 0 },
   issues: [],
   splitNotes: [],
-  memory: {} as TrainingPlan['memory'],
+  memory: {} as FineTunePlan['memory'],
+  prompt: null,
+  settings: {
+    epochs: 2,
+    batchSize: 4,
+    gradAccumSteps: 1,
+    learningRate: 1e-4,
+    maxLength: 32,
+    seed: 42,
+    weightDecay: 0.01,
+    warmupRatio: 0.1,
+    maxGradNorm: 1,
+    classWeights: 'none',
+    evalEvery: 1,
+    patience: 0,
+    devFraction: 0.2,
+    dropout: true,
+  },
+  auto: ['epochs'],
+  stepsPerEpoch: 2,
   devExamples: [
     { text: 'good, "really"', label: 'pos' },
     { text: 'bad', label: 'neg' },
   ],
-} satisfies TrainingPlan;
+} satisfies FineTunePlan;
 // Two dev rows, both predicted "pos": accuracy 1/2.
 const metrics: Metrics = {
   n: 2,
@@ -75,14 +94,21 @@ describe('model card', () => {
       hasLossPlot: true,
       validation: {
         total: 10,
+        labeled: 10,
         unlabeled: 0,
-        labelCounts: [
+        unlabeledRows: [],
+        labels: [
           { label: 'pos', count: 5 },
           { label: 'neg', count: 5 },
         ],
         emptyTexts: [],
+        emptyTextPairs: [],
         duplicates: [],
         conflicts: [],
+        usable: 10,
+        issues: [],
+        textLength: { min: 1, max: 9, mean: 4, median: 4, p95: 9 },
+        textPairLength: null,
         tokens: null,
       },
       methodRuns: [

@@ -3,10 +3,10 @@
  * method, hyperparameters, dev metrics) and the training loss as an SVG image. Pure functions of
  * store data so they are unit-tested without a browser.
  */
-import type { Metrics } from '../../engine/train/metrics';
-import type { ModelSummary } from '../../engine/pipeline/fewshot-model';
-import type { TrainingPlan } from '../../worker/protocol';
-import type { ValidationSummary } from './helpers';
+import type { Metrics } from '../../engine/studio';
+import type { ModelSummary } from '../../engine/studio';
+import type { FineTunePlan } from '../../worker/protocol';
+import type { DatasetSummary } from '../../engine/studio';
 import type { LossPoint, MethodRun } from './trainingSlice';
 
 /** Plot size in SVG user units. */
@@ -56,8 +56,8 @@ export function lossPlotSvg(points: readonly LossPoint[]): string | null {
 export interface ModelCardInput {
   model: ModelSummary;
   dataFileName: string | null;
-  validation: ValidationSummary | null;
-  plan: TrainingPlan | null;
+  validation: DatasetSummary | null;
+  plan: FineTunePlan | null;
   metrics: Metrics | null;
   methodRuns: readonly MethodRun[];
   backend: string | null;
@@ -110,7 +110,7 @@ export function buildModelCard(input: ModelCardInput): string {
       '',
     );
     lines.push('| label | rows |', '|---|---|');
-    for (const c of validation.labelCounts) lines.push(`| ${cell(c.label)} | ${c.count} |`);
+    for (const c of validation.labels) lines.push(`| ${cell(c.label)} | ${c.count} |`);
     lines.push('');
   }
   if (plan) {
@@ -152,7 +152,7 @@ export function buildModelCard(input: ModelCardInput): string {
 }
 
 /** Dev predictions as CSV: text, true label, predicted label, confidence, one probability column per label. */
-export function devPredictionsCsv(plan: TrainingPlan, metrics: Metrics): string {
+export function devPredictionsCsv(plan: FineTunePlan, metrics: Metrics): string {
   const q = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const header = ['text', 'label', 'predicted', 'confidence', ...plan.labels.map((l) => `p_${l}`)].map(q).join(',');
   const rows = metrics.predictions.map((p) =>

@@ -1,5 +1,5 @@
 import type { StateCreator } from 'zustand';
-import type { ModelSummary } from '../../engine/pipeline/fewshot-model';
+import type { ModelSummary } from '../../engine/studio';
 
 export interface DownloadProgress {
   file: string;

@@ -1,5 +1,5 @@
 import type { StateCreator } from 'zustand';
-import type { FillMaskCandidate, Prediction } from '../../engine/pipeline/fewshot-model';
+import type { FillMaskCandidate, Prediction } from '../../engine/studio';
 import type { SuggestPromptsResult, ZeroShotResult } from '../../worker/protocol';
 
 export interface PlaygroundSlice {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ParsedDatasetResult, TrainingPlan } from '../../worker/protocol';
-import { defaultLabelWords, emaSmooth, histogram, parseLabelWords, percentile, summarizeDataset } from './helpers';
+import type { ParsedDatasetResult, FineTunePlan } from '../../worker/protocol';
+import { defaultLabelWords, emaSmooth, histogram, parseLabelWords } from './helpers';
 import { createStudioStore } from './index';
 import { EMBEDDED_MODELS, pickEmbeddedModel } from '../embeddedModels';
 
@@ -20,34 +20,8 @@ describe('emaSmooth', () => {
   });
 });
 
-describe('summarizeDataset', () => {
-  const examples = [
-    { text: 'good', label: 'pos', row: 1 },
-    { text: 'bad', label: 'neg', row: 2 },
-    { text: 'good', label: 'pos', row: 3 },
-    { text: 'meh', label: 'pos', row: 4 },
-    { text: 'meh', label: 'neg', row: 5 },
-    { text: '  ', label: 'neg', row: 6 },
-    { text: 'unknown', label: null, row: 7 },
-  ];
-  it('counts labels, unlabeled rows, empty texts, duplicates and conflicts with row numbers', () => {
-    const s = summarizeDataset(examples, [3, 4, 3, 5, 5, 2, 10]);
-    expect(s.total).toBe(7);
-    expect(s.labelCounts).toEqual([
-      { label: 'neg', count: 3 },
-      { label: 'pos', count: 3 },
-    ]);
-    expect(s.unlabeled).toBe(1);
-    expect(s.emptyTexts).toEqual([6]);
-    expect(s.duplicates).toEqual([[1, 3]]);
-    expect(s.conflicts).toEqual([[4, 5]]);
-    expect(s.tokens).toEqual({ min: 2, max: 10, mean: 32 / 7, p95: 10 });
-  });
-  it('has no token stats without a tokenizer', () => {
-    expect(summarizeDataset(examples, null).tokens).toBeNull();
-  });
-  it('percentile and histogram', () => {
-    expect(percentile([1, 2, 3, 4], 50)).toBe(2);
+describe('histogram', () => {
+  it('bins token lengths from 0 and keeps every value', () => {
     const bins = histogram([0, 1, 5, 31], 4);
     expect(bins.reduce((a, b) => a + b.count, 0)).toBe(4);
     expect(bins[0].start).toBe(0);
@@ -66,6 +40,26 @@ const dataset: ParsedDatasetResult = {
   ],
   warnings: [],
   tokenLengths: [3, 3],
+  // As the worker computes it (engine/data/summary.ts); the store only keeps and renders it.
+  summary: {
+    total: 2,
+    labeled: 2,
+    unlabeled: 0,
+    unlabeledRows: [],
+    labels: [
+      { label: 'x', count: 1 },
+      { label: 'y', count: 1 },
+    ],
+    emptyTexts: [],
+    emptyTextPairs: [],
+    duplicates: [],
+    conflicts: [],
+    usable: 2,
+    issues: [],
+    textLength: { min: 1, max: 1, mean: 1, median: 1, p95: 1 },
+    textPairLength: null,
+    tokens: { min: 3, max: 3, mean: 3, median: 3, p95: 3 },
+  },
 };
 
 describe('store slices', () => {
@@ -76,17 +70,17 @@ describe('store slices', () => {
     expect(s.dataset).toBeNull();
     expect(s.trainingState).toBe('idle');
   });
-  it('setDataset computes the validation summary and clears the error', () => {
+  it('setDataset keeps the engine summary as the validation and clears the error', () => {
     const store = createStudioStore();
     store.getState().setData({ dataError: { code: 'X', message: 'm', fileName: 'f' } });
     store.getState().setDataset(dataset, new Uint8Array([1]));
-    expect(store.getState().validation?.labelCounts).toHaveLength(2);
+    expect(store.getState().validation).toBe(dataset.summary);
     expect(store.getState().dataError).toBeNull();
     expect(store.getState().dataStatus).toBe('ready');
   });
   it('training events accumulate losses with EMA, lr points, evaluations, state and summary', () => {
     const store = createStudioStore();
-    store.getState().resetTraining({ labels: ['x', 'y'] } as TrainingPlan);
+    store.getState().resetTraining({ labels: ['x', 'y'] } as FineTunePlan);
     const apply = store.getState().applyTrainingEvent;
     apply({ kind: 'trainingState', state: 'running' });
     apply({
@@ -157,7 +151,8 @@ describe('store slices', () => {
     const store = createStudioStore();
     store.getState().setSettings({ epochs: 3 });
     expect(store.getState().settings.epochs).toBe(3);
-    expect(store.getState().settings.batchSize).toBe(16);
+    // Everything else stays on auto (null): the engine's defaults apply.
+    expect(store.getState().settings.batchSize).toBeNull();
   });
 });
 

@@ -1,7 +1,6 @@
 import type { StateCreator } from 'zustand';
-import type { Metrics } from '../../engine/train/metrics';
-import type { TrainingSummary } from '../../engine/train/trainer';
-import type { AdaptPlan, AdaptResult, TrainingPlan, WorkerEventPayload } from '../../worker/protocol';
+import type { Metrics, TrainingSummary } from '../../engine/studio';
+import type { AdaptationPlan, AdaptResult, FineTunePlan, WorkerEventPayload } from '../../worker/protocol';
 import { emaSmooth } from './helpers';
 
 export type TrainingState = 'idle' | 'starting' | 'running' | 'paused' | 'stopping';
@@ -19,34 +18,39 @@ export interface Evaluation {
   metrics: Metrics;
 }
 
+/**
+ * The Train panel's settings. null = auto: the engine picks the value from the data and the model
+ * (and the plan it returns shows which value it picked).
+ */
 export interface TrainSettings {
   epochs: number | null;
   learningRate: number | null;
-  batchSize: number;
+  batchSize: number | null;
   maxLength: number | null;
-  seed: number;
-  weightDecay: number;
-  warmupRatio: number;
-  maxGradNorm: number;
-  gradAccumSteps: number;
+  seed: number | null;
+  weightDecay: number | null;
+  warmupRatio: number | null;
+  maxGradNorm: number | null;
+  gradAccumSteps: number | null;
   classWeights: 'balanced' | null;
   evalEvery: number | null;
-  patience: number;
+  patience: number | null;
 }
 
+/** Everything on auto: the studio sends nulls and the engine's one set of defaults applies. */
 export const DEFAULT_SETTINGS: TrainSettings = {
   epochs: null,
   learningRate: null,
-  batchSize: 16,
+  batchSize: null,
   maxLength: null,
-  seed: 42,
-  weightDecay: 0.01,
-  warmupRatio: 0.1,
-  maxGradNorm: 1,
-  gradAccumSteps: 1,
+  seed: null,
+  weightDecay: null,
+  warmupRatio: null,
+  maxGradNorm: null,
+  gradAccumSteps: null,
   classWeights: null,
   evalEvery: null,
-  patience: 0,
+  patience: null,
 };
 
 export interface TrainingProgress {
@@ -74,25 +78,29 @@ export interface TrainingSlice {
   /** Training method chosen in the Train panel. */
   trainMethod: 'head' | 'prompt';
   /** The running (or last) "adapt to my texts" run, and its before/after score. */
-  adaptPlan: AdaptPlan | null;
+  adaptPlan: AdaptationPlan | null;
   adaptResult: AdaptResult | null;
   /** Dev scores of every method tried on the current data (newest last). */
   methodRuns: MethodRun[];
   addMethodRun: (run: MethodRun) => void;
   settings: TrainSettings;
-  plan: TrainingPlan | null;
+  /** The plan the engine would follow with the current data and settings (shown before Start). */
+  draftPlan: FineTunePlan | null;
+  /** Why there is no draft plan (e.g. the data cannot be trained on), or null. */
+  draftPlanError: string | null;
+  plan: FineTunePlan | null;
   losses: LossPoint[];
   lrPoints: { step: number; lr: number }[];
   evaluations: Evaluation[];
   progress: TrainingProgress | null;
-  summary: TrainingSummary | null;
+  summary: TrainingSummary<Metrics> | null;
   /** When the trainingDone event arrived (ms since epoch). */
   trainingDoneAt: number | null;
   trainingError: { code: string; message: string } | null;
   /** Log lines from the worker (last 50). */
   logs: { level: 'info' | 'warn'; message: string }[];
   setSettings: (patch: Partial<TrainSettings>) => void;
-  resetTraining: (plan: TrainingPlan | null) => void;
+  resetTraining: (plan: FineTunePlan | null) => void;
   setTraining: (
     patch: Partial<
       Pick<
@@ -105,6 +113,8 @@ export interface TrainingSlice {
         | 'methodRuns'
         | 'adaptPlan'
         | 'adaptResult'
+        | 'draftPlan'
+        | 'draftPlanError'
       >
     >,
   ) => void;
@@ -123,6 +133,8 @@ export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSl
   adaptResult: null,
   addMethodRun: (run) => set({ methodRuns: [...get().methodRuns, run].slice(-20) }),
   settings: DEFAULT_SETTINGS,
+  draftPlan: null,
+  draftPlanError: null,
   plan: null,
   losses: [],
   lrPoints: [],

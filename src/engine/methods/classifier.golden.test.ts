@@ -1,5 +1,5 @@
 /**
- * Golden training parity (issue 4): the real ClassifierTrainer + AdamW on the PyTorch golden micro
+ * Golden training parity: the real classifier-head training loop + AdamW on the PyTorch golden micro
  * model reproduce the first 10 losses of `torch.optim.AdamW` within 1e-3, dropout off, fixed
  * batches, constant learning rate, no clipping (tests/fixtures/golden-micro/golden.json).
  */
@@ -12,8 +12,8 @@ import {
   readGoldenWeights as loadGoldenTensors,
 } from '../bert/test-golden';
 import { initNodeBackend } from '../tf/node';
-import { batchFromRows, type Batch } from './batches';
-import { ClassifierTrainer } from './trainer';
+import { batchFromRows, type Batch } from '../train/batches';
+import { classifierTraining } from './classifier';
 
 function goldenBatches(
   batches: { input_ids: number[][]; token_type_ids: number[][]; attention_mask: number[][]; labels: number[] }[],
@@ -48,7 +48,7 @@ describe.each(['cpu', 'wasm'] as const)('golden AdamW trajectory on %s', (backen
     const losses: number[] = [];
     const labels = labelList(config);
     const placeholder = plan.map(() => ({ inputIds: [0], label: 0 }));
-    const trainer = new ClassifierTrainer(
+    const trainer = classifierTraining(
       params,
       config,
       labels,

@@ -6,10 +6,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bertPreset } from '../bert/config';
 import { disposeBertParams, initBertParams } from '../bert/params';
 import { initNodeBackend } from '../tf/node';
-import { arrayCorpusSource } from './corpus';
-import { fileCheckpointStore } from './node-store';
-import { goldenTokenizer, memoryStore, syntheticLines } from './test-support';
-import { MlmPretrainer, type PretrainCheckpointStore, type PretrainOptions, type StepLoss } from './trainer';
+import { arrayCorpusSource } from '../pretrain/corpus';
+import { fileCheckpointStore } from '../pretrain/node-store';
+import { goldenTokenizer, memoryStore, syntheticLines } from '../pretrain/test-support';
+import { LoopCheckpointer, type CheckpointStore } from '../train/checkpointer';
+import type { StepLoss } from '../train/loop';
+import { maskedLmTraining, type PretrainOptions } from './mlm';
 
 const tok = goldenTokenizer();
 const config = bertPreset('micro', { vocab_size: tok.vocabSize, max_position_embeddings: 32 });
@@ -29,34 +31,45 @@ beforeAll(async () => {
   await initNodeBackend('wasm');
 });
 
-/** Runs `steps` steps (all if undefined) on fresh weights (init seed `initSeed`); returns losses. */
+/**
+ * Runs `steps` steps (all if undefined) on fresh weights (init seed `initSeed`), checkpointing to
+ * `store` as the CLI does; returns losses, whether it resumed, and the final held-out evaluation.
+ */
 async function run(
   options: PretrainOptions,
-  opts: { steps?: number; store?: PretrainCheckpointStore; resume?: boolean; initSeed?: number } = {},
+  opts: {
+    steps?: number;
+    store?: CheckpointStore;
+    resume?: boolean;
+    initSeed?: number;
+    checkpointEverySteps?: number;
+  } = {},
 ) {
   const params = initBertParams(config, opts.initSeed ?? 0);
   const losses: StepLoss[] = [];
-  const trainer = new MlmPretrainer(
-    params,
-    config,
-    tok,
-    source,
-    options,
-    { onLosses: (l) => losses.push(...l) },
-    opts.store ?? null,
-  );
+  const loop = await maskedLmTraining(params, config, tok, source, options, {
+    onProgress: (p) => losses.push(...p.losses),
+  });
+  const checkpointer = opts.store
+    ? new LoopCheckpointer(loop, opts.store, { everySteps: opts.checkpointEverySteps ?? 0, everyMinutes: 0 })
+    : null;
   try {
-    const resumed = await trainer.init(opts.resume ?? false);
-    for (let i = 0; opts.steps === undefined || i < opts.steps; i++) if (!(await trainer.step())) break;
-    await trainer.flushLosses();
-    return { losses, resumed, step: trainer.stepCount, eval: await trainer.evaluate() };
+    const resumed = opts.resume && checkpointer ? await checkpointer.resume() : false;
+    for (let i = 0; opts.steps === undefined || i < opts.steps; i++) {
+      const more = await loop.runStep();
+      await checkpointer?.maybeSave();
+      if (!more) break;
+    }
+    await loop.finish();
+    const evaluation = await loop.evaluate();
+    return { losses, resumed, step: loop.step, eval: evaluation!.metrics };
   } finally {
-    trainer.dispose();
+    loop.dispose();
     disposeBertParams(params, config);
   }
 }
 
-describe('MlmPretrainer', () => {
+describe('masked-LM training on the one loop', () => {
   it('learns: loss falls and held-out MLM accuracy beats the unigram baseline', async () => {
     const before = tf.memory().numTensors;
     const { losses, eval: e } = await run({
@@ -77,10 +90,10 @@ describe('MlmPretrainer', () => {
   it('a run killed after its step-5 checkpoint and resumed gives the same losses as an uninterrupted run', async () => {
     const full = await run(base);
     const store = memoryStore();
-    const killed = await run({ ...base, checkpointEverySteps: 5 }, { steps: 7, store });
+    const killed = await run(base, { steps: 7, store, checkpointEverySteps: 5 });
     expect(killed.losses.map((l) => l.loss)).toEqual(full.losses.slice(0, 7).map((l) => l.loss));
     expect(store.saves).toBe(1); // step 5; steps 6-7 are lost with the "crash"
-    const resumed = await run({ ...base, checkpointEverySteps: 5 }, { store, resume: true, initSeed: 99 });
+    const resumed = await run(base, { store, resume: true, initSeed: 99, checkpointEverySteps: 5 });
     expect(resumed.resumed).toBe(true);
     expect(resumed.losses.map((l) => l.step)).toEqual([6, 7, 8, 9, 10, 11, 12]);
     expect(resumed.losses.map((l) => l.loss)).toEqual(full.losses.slice(5).map((l) => l.loss));
@@ -89,13 +102,12 @@ describe('MlmPretrainer', () => {
 
   it('refuses to resume from a checkpoint of a different config, naming the fields', async () => {
     const store = memoryStore();
-    await run({ ...base, totalSteps: 2 }, { store: { ...store, save: store.save, load: store.load } });
-    await run({ ...base, totalSteps: 2, checkpointEverySteps: 1 }, { store });
+    await run({ ...base, totalSteps: 2 }, { store, checkpointEverySteps: 1 });
     const err = await run(
       { ...base, totalSteps: 2, learningRate: 1e-3, wholeWord: true },
       { store, resume: true },
     ).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'PRETRAIN_CONFIG_MISMATCH' });
+    expect(err).toMatchObject({ code: 'TRAIN_STATE_MISMATCH' });
     expect(String((err as Error).message)).toMatch(/learningRate: checkpoint 0.005, now 0.001/);
     expect(String((err as Error).message)).toMatch(/wholeWord/);
   });
@@ -110,17 +122,16 @@ describe('MlmPretrainer', () => {
         await writeFile(p, b);
       },
     });
-    await run({ ...base, totalSteps: 3, checkpointEverySteps: 1 }, { store, steps: 1 });
+    const every = { store, checkpointEverySteps: 1 };
+    await run({ ...base, totalSteps: 3 }, { ...every, steps: 1 });
     const good = readFileSync(path);
     fail = true;
-    await expect(
-      run({ ...base, totalSteps: 3, checkpointEverySteps: 1 }, { store, resume: true, steps: 1 }),
-    ).rejects.toMatchObject({
+    await expect(run({ ...base, totalSteps: 3 }, { ...every, resume: true, steps: 1 })).rejects.toMatchObject({
       code: 'PRETRAIN_CHECKPOINT_WRITE_FAILED',
     });
     expect(readFileSync(path).equals(good)).toBe(true);
     fail = false;
-    const resumed = await run({ ...base, totalSteps: 3, checkpointEverySteps: 1 }, { store, resume: true, steps: 1 });
+    const resumed = await run({ ...base, totalSteps: 3 }, { ...every, resume: true, steps: 1 });
     expect(resumed.resumed).toBe(true);
     expect(resumed.step).toBe(2);
   });
@@ -128,10 +139,13 @@ describe('MlmPretrainer', () => {
   it('reports a corpus shorter than one batch', async () => {
     const tinySource = arrayCorpusSource([syntheticLines(6)]);
     const params = initBertParams(config, 0);
-    const t = new MlmPretrainer(params, config, tok, tinySource, { ...base, maxLength: 16, heldOutSequences: 1 });
-    await t.init();
-    await expect(t.step()).rejects.toMatchObject({ code: 'CORPUS_TOO_SMALL' });
-    t.dispose();
+    const loop = await maskedLmTraining(params, config, tok, tinySource, {
+      ...base,
+      maxLength: 16,
+      heldOutSequences: 1,
+    });
+    await expect(loop.runStep()).rejects.toMatchObject({ code: 'CORPUS_TOO_SMALL' });
+    loop.dispose();
     disposeBertParams(params, config);
   });
 });

@@ -4,8 +4,9 @@ import { bertPreset } from '../bert/config';
 import { disposeBertParams, initBertParams, type BertParams } from '../bert/params';
 import type { BertConfig } from '../bert/config';
 import { initNodeBackend } from '../tf/node';
-import { batchFromRows, type Batch, type EncodedExample } from './batches';
-import { ClassifierTrainer, balancedClassWeights, type ProgressInfo } from './trainer';
+import { batchFromRows, type Batch, type EncodedExample } from '../train/batches';
+import type { ProgressInfo } from '../train/loop';
+import { balancedClassWeights, classifierTraining } from './classifier';
 
 /** Vocabulary size of the synthetic task: small so the micro model learns it in a few steps. */
 const VOCAB = 64;
@@ -51,13 +52,13 @@ afterEach(() => {
   params = null;
 });
 
-describe('ClassifierTrainer', () => {
+describe('classifier-head training on the one loop', () => {
   it('overfits 32 labeled examples to 100% train accuracy', async () => {
     const labels = ['neg', 'pos'];
     config = microConfig(labels);
     params = initBertParams(config, 1);
     const train = keywordExamples(32, 2, 7);
-    const trainer = new ClassifierTrainer(params, config, labels, train, train, {
+    const trainer = classifierTraining(params, config, labels, train, train, {
       epochs: 30,
       batchSize: 8,
       learningRate: 3e-3,
@@ -65,12 +66,12 @@ describe('ClassifierTrainer', () => {
       seed: 3,
       dropout: false,
     });
-    const before = await trainer.evaluate(train);
+    const before = await trainer.objective.evaluateOn(train);
     while (await trainer.runStep()) {
       /* keep stepping */
     }
     const summary = await trainer.finish();
-    const after = await trainer.evaluate(train);
+    const after = await trainer.objective.evaluateOn(train);
     trainer.dispose();
     expect(before.accuracy).toBeLessThan(0.9);
     expect(after.accuracy).toBe(1);
@@ -84,7 +85,7 @@ describe('ClassifierTrainer', () => {
       const cfg = microConfig(labels);
       const p = initBertParams(cfg, 5);
       const losses: number[] = [];
-      const trainer = new ClassifierTrainer(
+      const trainer = classifierTraining(
         p,
         cfg,
         labels,
@@ -119,7 +120,7 @@ describe('ClassifierTrainer', () => {
     config = microConfig(labels);
     params = initBertParams(config, 2);
     const train = keywordExamples(40, 2, 3);
-    const trainer = new ClassifierTrainer(params, config, labels, train, train.slice(0, 8), {
+    const trainer = classifierTraining(params, config, labels, train, train.slice(0, 8), {
       epochs: 40,
       batchSize: 8,
       learningRate: 1e-3,
@@ -146,7 +147,7 @@ describe('ClassifierTrainer', () => {
     const train = keywordExamples(16, 2, 5);
     const before = await params.classifier.w.data();
     const logs: string[] = [];
-    const trainer = new ClassifierTrainer(
+    const trainer = classifierTraining(
       params,
       config,
       labels,
@@ -183,7 +184,7 @@ describe('ClassifierTrainer', () => {
     params = initBertParams(config, 6);
     const train = keywordExamples(16, 2, 8);
     const evaluated: { step: number; f1: number; best: boolean }[] = [];
-    const trainer = new ClassifierTrainer(
+    const trainer = classifierTraining(
       params,
       config,
       labels,
@@ -202,7 +203,7 @@ describe('ClassifierTrainer', () => {
     for (let i = 0; i < 12; i++) await trainer.runStep();
     const summary = await trainer.finish('stopped');
     const bestEval = evaluated.filter((e) => e.best).at(-1)!;
-    const nowMetrics = await trainer.evaluate(train);
+    const nowMetrics = await trainer.objective.evaluateOn(train);
     trainer.dispose();
     expect(summary.reason).toBe('stopped');
     expect(summary.bestStep).toBe(bestEval.step);
@@ -218,7 +219,7 @@ describe('ClassifierTrainer', () => {
     config = microConfig(labels);
     params = initBertParams(config, 9);
     const reports: ProgressInfo[] = [];
-    const trainer = new ClassifierTrainer(
+    const trainer = classifierTraining(
       params,
       config,
       labels,
@@ -264,7 +265,7 @@ describe('gradient accumulation', () => {
     const run = async (plan: Batch[], accum: number) => {
       const p = initBertParams(cfg, 8);
       const losses: number[] = [];
-      const trainer = new ClassifierTrainer(
+      const trainer = classifierTraining(
         p,
         cfg,
         labels,

@@ -28,28 +28,23 @@ import { exportFolder, type CheckpointFiles } from '../checkpoint';
 import { EngineError } from '../errors';
 import { BertTokenizer, type Encoding } from '../tokenizer';
 import type { EncodedExample } from '../train/batches';
-import { predictClassProbabilities } from '../train/trainer';
-// Runtime import is one-way: prompt/config.ts imports only types from this module.
+import { predictClassProbabilities } from '../methods/classifier';
 import {
   predictWithPrompt,
+  promptExtraConfig,
   readPromptConfig,
   resolvePrompt,
-  promptExtraConfig,
+  toPredictions,
+  type Prediction,
   type PromptConfig,
 } from '../prompt/config';
+
+export type { Prediction };
 
 /** A text (or text pair) to classify or encode. */
 export interface TextInput {
   text: string;
   textPair?: string | null;
-}
-
-export interface Prediction {
-  label: string;
-  /** Index of `label` in `labels`. */
-  labelIndex: number;
-  /** Probability per label, in `labels` order. */
-  probabilities: number[];
 }
 
 export interface FillMaskCandidate {
@@ -351,12 +346,10 @@ export class FewShotModel {
       maxLength,
     );
     const L = labels.length;
-    return inputs.map((_, i) => {
-      const row = Array.from(probs.subarray(i * L, (i + 1) * L));
-      let best = 0;
-      for (let j = 1; j < L; j++) if (row[j] > row[best]) best = j;
-      return { label: labels[best], labelIndex: best, probabilities: row };
-    });
+    return toPredictions(
+      labels,
+      inputs.map((_, i) => Array.from(probs.subarray(i * L, (i + 1) * L))),
+    );
   }
 
   /**

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../tf/node';
-import { loadModelFromDir } from '../pipeline/node';
-import { PromptTrainer } from './trainer';
-import { buildVerbalizer } from './verbalizer';
-import { encodePromptExamples } from './zero-shot';
+import { loadModelFromDir } from '../studio/node';
+import { buildVerbalizer } from '../prompt/verbalizer';
+import { encodePromptExamples } from '../prompt/zero-shot';
+import { promptTraining } from './prompt';
 
 const DIR = 'tests/fixtures/golden-micro/model';
 
@@ -24,7 +24,7 @@ beforeAll(async () => {
   await initNodeBackend('wasm');
 });
 
-describe('PromptTrainer', () => {
+describe('prompt (LM-BFF) training on the one loop', () => {
   it('overfits 32 toy examples to 100% with a flat tensor count, and restores the best weights', async () => {
     const model = await loadModelFromDir(DIR);
     const labels = ['negative', 'positive'];
@@ -39,7 +39,7 @@ describe('PromptTrainer', () => {
     );
     const before = tf.memory().numTensors;
     const counts: number[] = [];
-    const trainer = new PromptTrainer(model.params, model.config, v, examples, examples, {
+    const trainer = promptTraining(model.params, model.config, v, examples, examples, {
       epochs: 15,
       batchSize: 8,
       learningRate: 3e-3,
@@ -48,13 +48,13 @@ describe('PromptTrainer', () => {
       dropout: false,
       warmupRatio: 0,
     });
-    const initial = await trainer.evaluate(examples);
+    const initial = await trainer.objective.evaluateOn(examples);
     expect(initial.accuracy).toBeLessThan(1); // the zero-shot starting point is not already perfect
     while (await trainer.runStep()) counts.push(tf.memory().numTensors);
     const summary = await trainer.finish();
     expect(summary.restored).toBe('best');
     expect(summary.bestMetrics!.accuracy).toBe(1);
-    expect((await trainer.evaluate(examples)).accuracy).toBe(1);
+    expect((await trainer.objective.evaluateOn(examples)).accuracy).toBe(1);
     // At every epoch end (losses read, best snapshot kept) the count is the same.
     const atEpochEnds = counts.filter((_, i) => i % 4 === 3);
     expect(new Set(atEpochEnds.slice(1)).size).toBe(1);
@@ -84,7 +84,7 @@ describe('PromptTrainer', () => {
         32,
       ).examples;
       const seen: number[] = [];
-      const trainer = new PromptTrainer(
+      const trainer = promptTraining(
         model.params,
         model.config,
         v,

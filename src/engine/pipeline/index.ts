@@ -1,2 +1,0 @@
-/** Browser-safe entry of the pipeline (the Node helpers live in ./node). */
-export * from './fewshot-model';

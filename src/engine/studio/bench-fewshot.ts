@@ -1,0 +1,101 @@
+/**
+ * The LM-BFF few-shot protocol (`fewshot bench-fewshot`): per seed, K examples per class are drawn
+ * for training and another K per class (disjoint) for dev; each method runs from a freshly loaded
+ * model and is scored on the test rows. Methods: zero-shot prompt (no training), prompt
+ * fine-tuning and classifier head — the same fine-tuning the studio runs (./fine-tune.ts).
+ */
+import type { Example } from '../data/dataset';
+import { EngineError } from '../errors';
+import type { VerbalizerSpec } from '../prompt/verbalizer';
+import type { Metrics } from '../train/metrics';
+import { Rng } from '../util/rng';
+import type { FewShotModel } from './fewshot-model';
+import { startFineTune, type FineTuneSettings } from './fine-tune';
+import { evaluatePromptOn } from './prompts';
+
+export const FEWSHOT_METHODS = ['zeroshot', 'prompt', 'head'] as const;
+export type FewShotMethod = (typeof FEWSHOT_METHODS)[number];
+
+export type LabeledExample = Example & { label: string };
+
+/** K per class for train and K per class for dev (disjoint), seeded; classes in sorted order. */
+export function sampleFewShot(
+  rows: readonly LabeledExample[],
+  k: number,
+  seed: number,
+): { train: LabeledExample[]; dev: LabeledExample[] } {
+  const byLabel = new Map<string, LabeledExample[]>();
+  for (const r of rows) byLabel.set(r.label, [...(byLabel.get(r.label) ?? []), r]);
+  const rng = new Rng(seed).fork('fewshot-sample');
+  const train: LabeledExample[] = [];
+  const dev: LabeledExample[] = [];
+  for (const label of [...byLabel.keys()].sort()) {
+    const pool = rng.shuffle([...byLabel.get(label)!]);
+    if (pool.length < 2 * k)
+      throw new EngineError(
+        'BENCH_TOO_FEW_ROWS',
+        `Label "${label}" has ${pool.length} training rows; K=${k} needs ${2 * k} (K for train and K for dev). Lower --k.`,
+      );
+    train.push(...pool.slice(0, k));
+    dev.push(...pool.slice(k, 2 * k));
+  }
+  return { train: rng.shuffle(train), dev };
+}
+
+/** At most `max` test rows, a fixed random subset (the same for every seed and method). */
+export function subsampleTest<T>(rows: readonly T[], max: number): T[] {
+  if (rows.length <= max) return [...rows];
+  return new Rng(0)
+    .fork('max-test')
+    .shuffle([...rows])
+    .slice(0, max);
+}
+
+/** Mean and sample standard deviation (n − 1). */
+export function meanStd(values: readonly number[]): { mean: number; std: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+  const variance = values.length > 1 ? values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1) : 0;
+  return { mean, std: Math.sqrt(variance) };
+}
+
+export interface FewShotRunOptions {
+  template: string;
+  verbalizer: VerbalizerSpec;
+  /** Calibrate zero-shot scores on content-free inputs. */
+  calibrate: boolean;
+  /** Training settings shared by the prompt and head methods (patience is forced to 0). */
+  settings: FineTuneSettings;
+}
+
+/** Runs one method on one sample and scores it on `test` (labels in `labels` order). */
+export async function runFewShotMethod(
+  method: FewShotMethod,
+  model: FewShotModel,
+  sample: { train: LabeledExample[]; dev: LabeledExample[] },
+  test: readonly LabeledExample[],
+  labels: readonly string[],
+  options: FewShotRunOptions,
+): Promise<Metrics> {
+  const verbalizer = Object.fromEntries(
+    Object.entries(options.verbalizer).map(([l, w]) => [l, typeof w === 'string' ? [w] : [...w]]),
+  );
+  const asInput = (r: LabeledExample) => ({ text: r.text, textPair: r.textPair ?? null, label: r.label });
+  if (method === 'zeroshot') {
+    const prompt = { template: options.template, verbalizer, calibrate: options.calibrate };
+    return evaluatePromptOn(model, prompt, test.map(asInput), labels, { maxLength: model.maxLength });
+  }
+  const spec =
+    method === 'prompt'
+      ? { kind: 'prompt' as const, template: options.template, verbalizer }
+      : { kind: 'head' as const };
+  const run = startFineTune(model, sample, spec, { ...options.settings, patience: 0 });
+  try {
+    while (await run.loop.runStep()) {
+      /* every step */
+    }
+    await run.finish();
+    return await run.evaluate(test);
+  } finally {
+    run.dispose();
+  }
+}

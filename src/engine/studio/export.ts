@@ -1,0 +1,23 @@
+/**
+ * The model as a downloadable bundle: the Hugging Face folder (config.json with labels or the
+ * prompt, vocabulary, tokenizer files, model.safetensors) plus any extra files the caller adds (a
+ * model card, metrics), zipped in one folder so that unzipping gives a directory that both
+ * `from_pretrained` and the studio open.
+ */
+import { zipFolder } from '../checkpoint';
+import type { FewShotModel } from './fewshot-model';
+
+export interface ExportBundleOptions {
+  /** Weight precision: F32 is lossless; F16 halves the file. Default F32. */
+  dtype?: 'F32' | 'F16';
+  /** More files to put beside the weights (file name → bytes), e.g. README.md and metrics.json. */
+  extraFiles?: Record<string, Uint8Array>;
+  /** Folder inside the zip. Default: the files at the zip's root. */
+  folderName?: string;
+}
+
+export async function exportBundle(model: FewShotModel, options: ExportBundleOptions = {}): Promise<Uint8Array> {
+  const files = await model.exportFiles({ dtype: options.dtype ?? 'F32' });
+  for (const [name, bytes] of Object.entries(options.extraFiles ?? {})) files.set(name, bytes);
+  return zipFolder(files, options.folderName);
+}

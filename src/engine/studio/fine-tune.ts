@@ -1,0 +1,385 @@
+/**
+ * Fine-tuning through the door: everything between "here are some labeled rows" and a running
+ * loop — validation, label vocabulary, dev split, data-driven defaults under the user's settings,
+ * tokenization (through the cloze template for the prompt method), a memory check, the method and
+ * the one loop — and, at the end, what the model keeps (its classifier labels or its prompt). The
+ * worker session, the CLI and the few-shot benchmark all train through here, so they train the same
+ * way (docs/ARCHITECTURE.md, "The door").
+ */
+import { buildLabelVocab, stratifiedSplit, type Example } from '../data/dataset';
+import { validateTrainingData, type DataIssue } from '../data/validate';
+import { EngineError } from '../errors';
+import { balancedClassWeights, classifierTraining, type ClassifierSettings } from '../methods/classifier';
+import { promptTraining, type PromptSettings } from '../methods/prompt';
+import type { PromptConfig } from '../prompt/config';
+import { defaultPrompt } from '../prompt/search';
+import { compileTemplate, type CompiledTemplate } from '../prompt/template';
+import { buildVerbalizer, verbalizerToSpec, type Verbalizer } from '../prompt/verbalizer';
+import { encodePromptExamples, type PromptExample } from '../prompt/zero-shot';
+import type { EncodedExample } from '../train/batches';
+import { DEFAULT_DEV_FRACTION, DEFAULT_SEED, LENGTH_MULTIPLE, suggestTrainingConfig } from '../train/defaults';
+import type { LoopCallbacks, TrainingLoop, TrainingSummary } from '../train/loop';
+import type { Metrics } from '../train/metrics';
+import type { FewShotModel, TextInput } from './fewshot-model';
+import { planMemory, type MemoryLimits, type MemoryPlan } from './memory';
+
+/** Which method trains: a classifier head on [CLS], or LM-BFF prompt fine-tuning through the MLM head. */
+export type MethodSpec =
+  | { kind: 'head' }
+  /** Template and label words; left out, the built-in choice for these labels is used. */
+  | { kind: 'prompt'; template?: string; verbalizer?: Record<string, string[]> };
+
+/** What a user may set. Anything null or left out is "auto": the engine's data-driven default. */
+export interface FineTuneSettings {
+  epochs?: number | null;
+  batchSize?: number | null;
+  learningRate?: number | null;
+  /** Longest text in tokens (the prompt method adds the template's own tokens). */
+  maxLength?: number | null;
+  seed?: number | null;
+  weightDecay?: number | null;
+  warmupRatio?: number | null;
+  maxGradNorm?: number | null;
+  gradAccumSteps?: number | null;
+  /** 'balanced' weights classes by inverse frequency (head method only). */
+  classWeights?: 'balanced' | 'none' | null;
+  evalEvery?: number | null;
+  /** Evaluations without improvement before stopping early; 0 = never. */
+  patience?: number | null;
+  /** Fraction of labeled rows held out when no dev set is given. */
+  devFraction?: number | null;
+  dropout?: boolean | null;
+}
+
+/** Every setting as the run uses it. */
+export interface ResolvedSettings {
+  epochs: number;
+  batchSize: number;
+  gradAccumSteps: number;
+  learningRate: number;
+  /** Token budget of the text (the prompt method's sequences are longer: see FineTunePlan.maxLength). */
+  maxLength: number;
+  seed: number;
+  weightDecay: number;
+  warmupRatio: number;
+  maxGradNorm: number;
+  classWeights: 'balanced' | 'none';
+  evalEvery: number;
+  patience: number;
+  devFraction: number;
+  dropout: boolean;
+}
+
+/** What the run will do, with every resolved value: the UI shows it, the CLI prints it. */
+export interface FineTunePlan {
+  method: MethodSpec['kind'];
+  /** The template and label words the prompt method trains with (null for the head method). */
+  prompt: PromptConfig | null;
+  /** Template / verbalizer warnings (unknown words, label words split into several pieces). */
+  promptWarnings: string[];
+  labels: string[];
+  trainCount: number;
+  devCount: number;
+  /** True when dev came from an automatic split of the training rows. */
+  autoSplit: boolean;
+  settings: ResolvedSettings;
+  /** The settings the engine chose (the user left them on auto). */
+  auto: (keyof ResolvedSettings)[];
+  totalSteps: number;
+  stepsPerEpoch: number;
+  // Flat copies of the most used values.
+  epochs: number;
+  batchSize: number;
+  gradAccumSteps: number;
+  learningRate: number;
+  /** Longest sequence the model sees, template included. */
+  maxLength: number;
+  seed: number;
+  truncated: { train: number; dev: number };
+  issues: DataIssue[];
+  splitNotes: string[];
+  memory: MemoryPlan;
+  /** Dev rows as used (texts + labels), so the UI can show the examples behind metric cells. */
+  devExamples: Example[];
+}
+
+export interface FineTuneData {
+  train: readonly Example[];
+  /** A dev set; null or empty: a stratified split of `train` (DEFAULT_DEV_FRACTION). */
+  dev?: readonly Example[] | null;
+}
+
+interface Prepared {
+  plan: FineTunePlan;
+  train: EncodedExample[];
+  dev: EncodedExample[];
+  prompt: { config: PromptConfig; compiled: CompiledTemplate; verbalizer: Verbalizer } | null;
+  classWeights: number[] | null;
+  /** Tokenizes more rows (a test file) the way training did. */
+  encode: (rows: readonly TextInput[], labelIndices: readonly number[] | null) => EncodedExample[];
+}
+
+const asInputs = (rows: readonly Example[]) => rows.map((r) => ({ text: r.text, textPair: r.textPair ?? null }));
+const roundUp = (n: number) => Math.ceil(n / LENGTH_MULTIPLE) * LENGTH_MULTIPLE;
+
+function invalid(issues: readonly DataIssue[]): EngineError {
+  return new EngineError(
+    'TRAIN_INVALID_DATA',
+    issues
+      .filter((i) => i.severity === 'error')
+      .map((i) => i.message)
+      .join(' '),
+  );
+}
+
+/**
+ * Validates the rows and plans the run. Throws TRAIN_INVALID_DATA (listing the blocking issues)
+ * when the data cannot be trained on; warnings come back in the plan's `issues`.
+ */
+function prepare(
+  model: FewShotModel,
+  data: FineTuneData,
+  method: MethodSpec,
+  settings: FineTuneSettings,
+  limits: MemoryLimits | null,
+): Prepared {
+  const seed = settings.seed ?? DEFAULT_SEED;
+  const devFraction = settings.devFraction ?? DEFAULT_DEV_FRACTION;
+  const firstPass = validateTrainingData(data.train, data.dev ?? undefined);
+  if (!firstPass.ok) throw invalid(firstPass.issues);
+  let trainRows = firstPass.train;
+  let devRows = firstPass.dev;
+  let splitNotes: string[] = [];
+  const autoSplit = !data.dev || data.dev.length === 0;
+  if (autoSplit) {
+    const split = stratifiedSplit(trainRows, { devFraction, seed });
+    trainRows = split.train;
+    devRows = split.dev;
+    splitNotes = split.notes;
+  }
+  const labels = buildLabelVocab(trainRows);
+  const secondPass = validateTrainingData(trainRows, devRows);
+  if (!secondPass.ok) throw invalid(secondPass.issues);
+  const unknownDevLabels = [
+    ...new Set(devRows.map((r) => r.label).filter((l): l is string => l !== null && !labels.includes(l))),
+  ];
+  if (unknownDevLabels.length > 0) {
+    throw new EngineError(
+      'TRAIN_INVALID_DATA',
+      `The dev set has labels that never occur in training: ${unknownDevLabels.join(', ')}. Add training rows for them or remove those dev rows.`,
+    );
+  }
+
+  const defaults = suggestTrainingConfig(
+    { nTrain: trainRows.length, nDev: devRows.length, tokenLengths: model.tokenLengths(asInputs(trainRows)) },
+    { hiddenSize: model.config.hidden_size, maxPositionEmbeddings: model.maxLength },
+  );
+  const auto: (keyof ResolvedSettings)[] = [];
+  const pick = <K extends keyof ResolvedSettings>(
+    key: K,
+    given: ResolvedSettings[K] | null | undefined,
+    fallback: ResolvedSettings[K],
+  ) => {
+    if (given === null || given === undefined) {
+      auto.push(key);
+      return fallback;
+    }
+    return given;
+  };
+  const textLength = Math.min(pick('maxLength', settings.maxLength, defaults.maxLength), model.maxLength);
+  const labelIndex = (row: Example) => labels.indexOf(row.label as string);
+
+  // The prompt method renders texts through the template: its sequences get the template's tokens on top.
+  let prompt: Prepared['prompt'] = null;
+  let maxLength = textLength;
+  if (method.kind === 'prompt') {
+    const fallback = method.template && method.verbalizer ? null : defaultPrompt(null, labels, model.tokenizer);
+    const template = method.template ?? fallback!.template;
+    const compiled = compileTemplate(template, model.tokenizer);
+    const verbalizer = buildVerbalizer(method.verbalizer ?? fallback!.verbalizer, labels, model.tokenizer);
+    prompt = { config: { template, verbalizer: verbalizerToSpec(verbalizer) }, compiled, verbalizer };
+    maxLength = Math.min(model.maxLength, roundUp(textLength + compiled.fixedLength));
+  }
+  const truncatedOf = (rows: readonly Example[]) =>
+    model.tokenLengths(asInputs(rows)).filter((n) => n > textLength).length;
+  const encode: Prepared['encode'] = (rows, labelIndices) =>
+    prompt
+      ? encodePromptExamples(prompt.compiled, model.tokenizer, rows, labelIndices, maxLength).examples
+      : model.encode(rows, labelIndices, maxLength).examples;
+  const train = encode(asInputs(trainRows), trainRows.map(labelIndex));
+  const dev = encode(asInputs(devRows), devRows.map(labelIndex));
+
+  const batchSize = pick('batchSize', settings.batchSize, defaults.batchSize);
+  const accumulation = pick('gradAccumSteps', settings.gradAccumSteps, 1);
+  const memory = planMemory(model.config, model.summary().parameters, batchSize, accumulation, maxLength, limits);
+  const classWeights = pick('classWeights', settings.classWeights, 'none');
+  if (method.kind === 'prompt' && classWeights === 'balanced') {
+    throw new EngineError('TRAIN_BAD_OPTIONS', 'Class weights work with the classifier-head method only.');
+  }
+  const resolved: ResolvedSettings = {
+    epochs: pick('epochs', settings.epochs, defaults.epochs),
+    batchSize: memory.batchSize,
+    gradAccumSteps: memory.gradAccumSteps,
+    learningRate: pick('learningRate', settings.learningRate, defaults.learningRate),
+    maxLength: textLength,
+    seed: pick('seed', settings.seed, DEFAULT_SEED),
+    weightDecay: pick('weightDecay', settings.weightDecay, defaults.weightDecay),
+    warmupRatio: pick('warmupRatio', settings.warmupRatio, defaults.warmupRatio),
+    maxGradNorm: pick('maxGradNorm', settings.maxGradNorm, defaults.maxGradNorm),
+    classWeights,
+    evalEvery: pick('evalEvery', settings.evalEvery, defaults.evalEvery),
+    patience: pick('patience', settings.patience, defaults.earlyStoppingPatience ?? 0),
+    devFraction: pick('devFraction', settings.devFraction, DEFAULT_DEV_FRACTION),
+    dropout: pick('dropout', settings.dropout, true),
+  };
+  const stepsPerEpoch = Math.max(1, Math.ceil(Math.ceil(train.length / resolved.batchSize) / resolved.gradAccumSteps));
+  const issues = [
+    ...firstPass.issues,
+    ...secondPass.issues.filter((i) => !firstPass.issues.some((j) => j.code === i.code && j.set === i.set)),
+  ];
+  const plan: FineTunePlan = {
+    method: method.kind,
+    prompt: prompt?.config ?? null,
+    promptWarnings: prompt ? [...prompt.compiled.warnings, ...prompt.verbalizer.warnings] : [],
+    labels,
+    trainCount: train.length,
+    devCount: dev.length,
+    autoSplit,
+    settings: resolved,
+    auto,
+    totalSteps: stepsPerEpoch * resolved.epochs,
+    stepsPerEpoch,
+    epochs: resolved.epochs,
+    batchSize: resolved.batchSize,
+    gradAccumSteps: resolved.gradAccumSteps,
+    learningRate: resolved.learningRate,
+    maxLength,
+    seed: resolved.seed,
+    truncated: { train: truncatedOf(trainRows), dev: truncatedOf(devRows) },
+    issues,
+    splitNotes,
+    memory,
+    devExamples: devRows,
+  };
+  const weights =
+    classWeights === 'balanced'
+      ? balancedClassWeights(
+          train.map((e) => e.label),
+          labels.length,
+        )
+      : null;
+  return { plan, train, dev, prompt, classWeights: weights, encode };
+}
+
+/** The plan of a run without starting it (the Train panel shows it before Start). */
+export function planFineTune(
+  model: FewShotModel,
+  data: FineTuneData,
+  method: MethodSpec,
+  settings: FineTuneSettings = {},
+  limits: MemoryLimits | null = null,
+): FineTunePlan {
+  return prepare(model, data, method, settings, limits).plan;
+}
+
+export interface FineTuneRun {
+  readonly plan: FineTunePlan;
+  /** The one training loop: runStep / run / pause / resume / stop / captureState / restoreState. */
+  readonly loop: TrainingLoop<unknown, Metrics>;
+  /** Metrics of the current weights on labeled rows, tokenized as in training (labels must be known). */
+  evaluate(rows: readonly Example[]): Promise<Metrics>;
+  /** Ends training (restoring the best weights) and makes the model keep what was trained. */
+  finish(reason?: 'completed' | 'stopped'): Promise<TrainingSummary<Metrics>>;
+  /** Ends a run whose step failed, keeping the best (or last) weights. */
+  fail(message: string): TrainingSummary<Metrics>;
+  dispose(): void;
+}
+
+/**
+ * Prepares and starts a fine-tuning run on `model`. The model's classifier head follows the
+ * labels (a fresh seeded head when they change) and `predict` follows the method at once, so the
+ * playground answers with the weights of each step.
+ */
+export function startFineTune(
+  model: FewShotModel,
+  data: FineTuneData,
+  method: MethodSpec,
+  settings: FineTuneSettings = {},
+  options: { limits?: MemoryLimits | null; callbacks?: LoopCallbacks<Metrics> } = {},
+): FineTuneRun {
+  const prepared = prepare(model, data, method, settings, options.limits ?? null);
+  const { plan } = prepared;
+  const s = plan.settings;
+  const loopSettings: ClassifierSettings & PromptSettings = {
+    epochs: s.epochs,
+    batchSize: s.batchSize,
+    gradAccumSteps: s.gradAccumSteps,
+    learningRate: s.learningRate,
+    maxLength: plan.maxLength,
+    seed: s.seed,
+    weightDecay: s.weightDecay,
+    warmupRatio: s.warmupRatio,
+    maxGradNorm: s.maxGradNorm,
+    evalEvery: s.evalEvery,
+    patience: s.patience,
+    dropout: s.dropout,
+  };
+  // config.json's id2label follows the labels for both methods, so an exported folder always loads;
+  // the prompt method leaves this (fresh, seeded) head untrained.
+  model.setLabels(plan.labels, s.seed);
+  model.setPrompt(prepared.prompt?.config ?? null);
+  const callbacks = options.callbacks ?? {};
+  const loop = prepared.prompt
+    ? promptTraining(
+        model.params,
+        model.config,
+        prepared.prompt.verbalizer,
+        prepared.train as PromptExample[],
+        prepared.dev as PromptExample[],
+        loopSettings,
+        callbacks,
+      )
+    : classifierTraining(
+        model.params,
+        model.config,
+        plan.labels,
+        prepared.train,
+        prepared.dev,
+        { ...loopSettings, classWeights: prepared.classWeights },
+        callbacks,
+      );
+  const objective = loop.objective as { evaluateOn(examples: readonly EncodedExample[]): Promise<Metrics> };
+  const commit = () => {
+    if (!prepared.prompt) model.markClassifierTrained();
+  };
+  return {
+    plan,
+    loop: loop as unknown as TrainingLoop<unknown, Metrics>,
+    async evaluate(rows) {
+      const unknown = rows.filter((r) => r.label === null || !plan.labels.includes(r.label));
+      if (unknown.length > 0) {
+        throw new EngineError(
+          'EVAL_UNKNOWN_LABEL',
+          `${unknown.length} row(s) have no label or one the run never saw (${[...new Set(unknown.map((r) => r.label ?? '(none)'))].slice(0, 5).join(', ')}); score only rows with the labels ${plan.labels.join(', ')}.`,
+        );
+      }
+      return objective.evaluateOn(
+        prepared.encode(
+          asInputs(rows),
+          rows.map((r) => plan.labels.indexOf(r.label!)),
+        ),
+      );
+    },
+    async finish(reason = 'completed') {
+      const summary = await loop.finish(reason);
+      if (summary.reason !== 'diverged') commit();
+      return summary;
+    },
+    fail(message) {
+      return loop.fail(message);
+    },
+    dispose() {
+      loop.dispose();
+    },
+  };
+}

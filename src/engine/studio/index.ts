@@ -1,0 +1,121 @@
+/**
+ * The door into the engine (docs/ARCHITECTURE.md, "The door"): every operation the worker and the
+ * CLI need — bring up a backend, load a model, parse and summarise a dataset, plan and run
+ * fine-tuning by method, adapt, zero-shot, suggest prompts, predict (texts or a whole file),
+ * fill-mask, embed, export — and the types that travel with them. The worker and the CLI import
+ * only this module (and ./node.ts for file access in Node); ESLint enforces it. Browser-safe.
+ */
+export { EngineError } from '../errors';
+
+// Backend and self-test.
+export {
+  describeCapability,
+  initBestBackend,
+  type BackendName,
+  type CapabilityReport,
+  type LimitsReport,
+  type WasmPaths,
+} from '../backend';
+export { runSelfTest, type SelfTestResult } from '../selftest';
+
+// Models.
+export {
+  DEFAULT_MAX_LENGTH,
+  FewShotModel,
+  type FillMaskCandidate,
+  type ModelSummary,
+  type Prediction,
+  type TextInput,
+} from './fewshot-model';
+export { hubCacheStatus, loadModel, type LoadProgress, type ModelSource } from './load';
+export { BrowserDownloadCache, MemoryDownloadCache, hubFileUrl, type DownloadCache } from '../checkpoint';
+export { BertTokenizer, type TruncationStrategy } from '../tokenizer';
+export { formatBytes } from '../bert/config';
+
+// Data.
+export { parseDataset, type ParsedDatasetResult } from './data';
+export type { Example } from '../data/dataset';
+export type { DataIssue } from '../data/validate';
+export type { ColumnMapping, DatasetSummary, DuplicateGroup, LengthStats, MappedExample } from '../data/types';
+
+// Fine-tuning, adaptation, pretraining: methods on the one loop.
+export {
+  planFineTune,
+  startFineTune,
+  type FineTuneData,
+  type FineTunePlan,
+  type FineTuneRun,
+  type FineTuneSettings,
+  type MethodSpec,
+  type ResolvedSettings,
+} from './fine-tune';
+export type { MemoryLimits, MemoryPlan } from './memory';
+export {
+  startAdaptation,
+  type AdaptableModel,
+  type AdaptationPlan,
+  type AdaptOptions,
+  type AdaptResult,
+  type AdaptRun,
+} from './adapt';
+export {
+  BERT_PRESETS,
+  createModelFromPreset,
+  initSinusoidalPositions,
+  startPretraining,
+  type MlmEvaluation,
+  type PretrainOptions,
+  type PretrainRun,
+  type PretrainRunOptions,
+} from './pretrain';
+export type { CheckpointSaved, CheckpointStore } from '../train/checkpointer';
+export type {
+  EvaluationInfo,
+  FinishReason,
+  LoopCallbacks,
+  LoopRunState,
+  ProgressInfo,
+  RunHooks,
+  StepLoss,
+  TrainingSummary,
+} from '../train/loop';
+export { deserializeLoopState, serializeLoopState, type LoopState } from '../train/loop-state';
+export { formatConfusionMatrix, type Metrics } from '../train/metrics';
+export { DEFAULT_SEED } from '../train/defaults';
+
+// Prompts.
+export {
+  evaluatePromptOn,
+  suggestPrompts,
+  trainingSplit,
+  zeroShot,
+  type SuggestPromptsParams,
+  type SuggestPromptsResult,
+  type ZeroShotParams,
+  type ZeroShotResult,
+} from './prompts';
+export { defaultPrompt } from '../prompt/search';
+export { parseVerbalizerJson, type VerbalizerSpec } from '../prompt/verbalizer';
+export type { PromptConfig } from '../prompt/config';
+
+export { evaluateModel } from './evaluate';
+
+// Predictions for a file, export, the few-shot benchmark protocol.
+export {
+  csvField,
+  predictFile,
+  predictionCsvLines,
+  type PredictFileOptions,
+  type PredictFileProgress,
+  type PredictFileResult,
+} from './predict-file';
+export { exportBundle, type ExportBundleOptions } from './export';
+export {
+  FEWSHOT_METHODS,
+  meanStd,
+  runFewShotMethod,
+  sampleFewShot,
+  subsampleTest,
+  type FewShotMethod,
+  type LabeledExample,
+} from './bench-fewshot';

@@ -1,0 +1,94 @@
+/**
+ * Loading a model through the door, from any of the studio's sources: a folder on the studio's own
+ * origin (the embedded default), a Hugging Face Hub repository (or a mirror with the Hub's URL
+ * layout, cached in the browser), or the files of a dropped folder.
+ */
+import {
+  createFileListSource,
+  createHubSource,
+  createUrlFolderSource,
+  hubFileUrl,
+  loadCheckpointFiles,
+  type CheckpointSource,
+  type DownloadCache,
+  type DroppedFile,
+} from '../checkpoint';
+import { FewShotModel } from './fewshot-model';
+
+/** Where a model comes from. */
+export type ModelSource =
+  /** A folder of static files on the studio's own origin (the embedded default model). */
+  | { kind: 'url'; baseUrl: string; name: string }
+  /** A Hugging Face Hub repository (or a mirror with the same URL layout). */
+  | { kind: 'hub'; repo: string; revision?: string; baseUrl?: string }
+  /** Files of a dropped or picked folder. */
+  | { kind: 'files'; files: DroppedFile[]; name: string };
+
+export interface LoadProgress {
+  file: string;
+  loaded: number;
+  total: number | null;
+}
+
+function checkpointSource(
+  source: ModelSource,
+  cache: DownloadCache | null,
+): { checkpoint: CheckpointSource; name: string; description: string } {
+  switch (source.kind) {
+    case 'url':
+      return {
+        checkpoint: createUrlFolderSource(source.baseUrl),
+        name: source.name,
+        description: `embedded (${source.baseUrl})`,
+      };
+    case 'hub':
+      return {
+        checkpoint: createHubSource({
+          repo: source.repo,
+          revision: source.revision,
+          baseUrl: source.baseUrl,
+          cache: cache ?? undefined,
+        }),
+        name: source.repo,
+        description: `${source.baseUrl ?? 'https://huggingface.co'}/${source.repo}@${source.revision ?? 'main'}`,
+      };
+    case 'files':
+      return {
+        checkpoint: createFileListSource(source.files),
+        name: source.name,
+        description: `folder "${source.name}"`,
+      };
+  }
+}
+
+/** Downloads (or reads) a checkpoint and builds the model; nothing is allocated when a file is bad. */
+export async function loadModel(
+  source: ModelSource,
+  options: { cache?: DownloadCache | null; onProgress?: (p: LoadProgress) => void; seed?: number } = {},
+): Promise<FewShotModel> {
+  const { checkpoint, name, description } = checkpointSource(source, options.cache ?? null);
+  const files = await loadCheckpointFiles(checkpoint, { onProgress: options.onProgress });
+  return FewShotModel.fromCheckpoint(files, { name, source: description, seed: options.seed });
+}
+
+/**
+ * Which Hub repos are fully in the download cache (config.json plus safetensors or
+ * pytorch_model.bin weights), so the picker can say "cached" before anything is fetched.
+ */
+export async function hubCacheStatus(
+  repos: readonly string[],
+  cache: DownloadCache | null,
+  baseUrl?: string,
+): Promise<Record<string, boolean>> {
+  const status: Record<string, boolean> = {};
+  for (const repo of repos) {
+    if (!cache) {
+      status[repo] = false;
+      continue;
+    }
+    const has = async (file: string) =>
+      (await cache.get(hubFileUrl(repo, file, { baseUrl })).catch(() => null))?.kind === 'file';
+    status[repo] = (await has('config.json')) && ((await has('model.safetensors')) || (await has('pytorch_model.bin')));
+  }
+  return status;
+}

@@ -1,0 +1,172 @@
+/**
+ * The door's Node entry (docs/ARCHITECTURE.md, "The door"): the operations that read or write
+ * files — model folders, data files, text corpora, checkpoints, vocabularies — and the Node
+ * backend. The CLI imports only this and ./index.ts. Never bundled for the browser.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { loadCheckpointFiles } from '../checkpoint';
+import { createNodeDirSource, writeFolder } from '../checkpoint/node-dir';
+import { applyColumnMapping, detectColumns, parseDatasetFile } from '../data';
+import { EngineError } from '../errors';
+import { CORPUS_START } from '../pretrain/corpus';
+import { fileCorpusSource, listCorpusFiles, type CorpusFile } from '../pretrain/node-corpus';
+import { fileCheckpointStore } from '../pretrain/node-store';
+import { readPromptConfig, type PromptConfig } from '../prompt/config';
+import { initNodeBackend, type NodeBackendName } from '../tf/node';
+import { BertTokenizer } from '../tokenizer';
+import { WordCounter, splitStats, trainWordPiece } from '../tokenizer/wordpiece-trainer';
+import { readLoopStateJson } from '../train/loop-state';
+import { FewShotModel } from './fewshot-model';
+
+export {
+  fileCheckpointStore,
+  fileCorpusSource,
+  initNodeBackend,
+  listCorpusFiles,
+  type CorpusFile,
+  type NodeBackendName,
+};
+
+export async function loadModelFromDir(dir: string, options: { seed?: number } = {}): Promise<FewShotModel> {
+  const absolute = resolve(dir);
+  const files = await loadCheckpointFiles(createNodeDirSource(absolute));
+  return FewShotModel.fromCheckpoint(files, { name: basename(absolute), source: absolute, seed: options.seed });
+}
+
+export async function saveModelToDir(
+  model: FewShotModel,
+  dir: string,
+  options: { dtype?: 'F32' | 'F16'; extraFiles?: Map<string, Uint8Array> } = {},
+): Promise<void> {
+  const files = await model.exportFiles({ dtype: options.dtype });
+  for (const [name, bytes] of options.extraFiles ?? []) files.set(name, bytes);
+  await writeFolder(dir, files);
+}
+
+/** The `fewshot_prompt` saved in DIR/config.json, or null. */
+export async function readPromptFromDir(dir: string): Promise<PromptConfig | null> {
+  return readPromptConfig(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')));
+}
+
+export async function readFileBytes(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (error) {
+    throw new EngineError('CLI_READ_FAILED', `Cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+export interface DataRow {
+  text: string;
+  textPair?: string;
+  /** null for unlabeled rows. */
+  label: string | null;
+  /** 1-based row as a spreadsheet shows it (CSV/TSV header = row 1; JSONL = line), for messages. */
+  row: number;
+}
+
+export interface ColumnOverrides {
+  text?: string;
+  textPair?: string;
+  label?: string;
+}
+
+export interface LoadedDataFile {
+  path: string;
+  rows: DataRow[];
+  columns: { text: string; textPair: string | null; label: string | null };
+  warnings: string[];
+}
+
+/** Reads a CSV, TSV or JSONL data file with detected columns (overridable by name). */
+export async function readDataFile(path: string, overrides: ColumnOverrides = {}): Promise<LoadedDataFile> {
+  const parsed = parseDatasetFile(await readFileBytes(path), basename(path));
+  const detected = detectColumns(parsed.columns, parsed.rows.slice(0, 200));
+  const mapping = {
+    text: overrides.text ?? detected.text,
+    textPair: overrides.textPair ?? detected.textPair,
+    label: overrides.label ?? detected.label,
+  };
+  for (const [role, column] of Object.entries(mapping)) {
+    if (column && !parsed.columns.includes(column)) {
+      throw new EngineError(
+        'DATA_UNKNOWN_COLUMN',
+        `${path}: there is no column "${column}" (asked for as the ${role} column). Columns: ${parsed.columns.join(', ')}.`,
+      );
+    }
+  }
+  const rows = applyColumnMapping(parsed, mapping).map((e) => ({
+    text: e.text,
+    textPair: e.textPair ?? undefined,
+    label: e.label,
+    row: e.row,
+  }));
+  return {
+    path,
+    rows,
+    columns: { text: mapping.text, textPair: mapping.textPair ?? null, label: mapping.label ?? null },
+    warnings: parsed.warnings.map((w) => w.message),
+  };
+}
+
+/** A tokenizer from a model folder (tokenizer.json / vocab.txt / tokenizer_config.json) or one file. */
+export async function loadTokenizer(source: { modelDir?: string; file?: string }): Promise<BertTokenizer> {
+  if (source.file) {
+    const text = await readFile(source.file, 'utf8');
+    if (basename(source.file).endsWith('.json')) return BertTokenizer.fromTokenizerJson(JSON.parse(text));
+    return BertTokenizer.fromVocabTxt(text);
+  }
+  if (!source.modelDir) throw new EngineError('TOKENIZER_NO_SOURCE', 'Give a model folder or a tokenizer file.');
+  const read = async (name: string) => readFile(join(source.modelDir!, name), 'utf8').catch(() => undefined);
+  const [tokenizerJson, vocabTxt, tokenizerConfig] = await Promise.all([
+    read('tokenizer.json'),
+    read('vocab.txt'),
+    read('tokenizer_config.json'),
+  ]);
+  return BertTokenizer.fromHuggingFaceFiles({
+    tokenizerJson: tokenizerJson ? JSON.parse(tokenizerJson) : undefined,
+    vocabTxt,
+    tokenizerConfig: tokenizerConfig ? JSON.parse(tokenizerConfig) : undefined,
+  });
+}
+
+export interface VocabularyOptions {
+  /** Tokens in the vocabulary, special tokens included. */
+  vocabSize: number;
+  /** Least count of a merged pair or a kept character. */
+  minFrequency: number;
+  /** Most distinct characters kept; rarer ones become [UNK]. */
+  maxAlphabet: number;
+  /** Called once the words are counted. */
+  onCounted?: (info: { words: number; distinct: number; description: string }) => void;
+}
+
+/** Trains a WordPiece vocabulary on the .txt files under `paths`; returns vocab.txt and how it splits the corpus. */
+export async function trainVocabulary(paths: readonly string[], options: VocabularyOptions) {
+  const { files, warnings } = await listCorpusFiles(paths);
+  const source = fileCorpusSource(files);
+  const counter = new WordCounter();
+  for await (const chunk of source.chunks(CORPUS_START)) counter.add(chunk.text);
+  if (counter.totalWords === 0)
+    throw new EngineError(
+      'VOCAB_EMPTY_CORPUS',
+      `${source.description} has no words: give text files with at least a few thousand words.`,
+    );
+  options.onCounted?.({ words: counter.totalWords, distinct: counter.counts.size, description: source.description });
+  const result = trainWordPiece(counter.counts, options);
+  const vocabTxt = `${result.tokens.join('\n')}\n`;
+  const split = splitStats(BertTokenizer.fromVocabTxt(vocabTxt), counter);
+  return {
+    vocabTxt,
+    warnings,
+    result,
+    corpus: { files: files.length, words: counter.totalWords, distinctWords: counter.counts.size },
+    split,
+  };
+}
+
+/** The optimizer step a saved training state file is at, or null when the file holds none. */
+export async function readStateStep(path: string): Promise<number | null> {
+  return readLoopStateJson(await readFileBytes(path), path)?.step ?? null;
+}
