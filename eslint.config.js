@@ -1,5 +1,6 @@
 // ESLint flat config. Besides the usual TypeScript rules, it enforces the layer arrows of
-// DESIGN.md §2: a wrong import between src/engine, src/worker, src/ui and src/cli fails lint.
+// docs/ARCHITECTURE.md ("Layers"): a wrong import between src/engine, src/worker, src/ui and src/cli
+// fails lint, and the worker and the CLI reach the engine only through its door (src/engine/studio).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
@@ -51,21 +52,33 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': layerRule({
         packages: uiPackages,
         patterns: ['**/worker/*', '**/ui/*', '**/cli/*', '**/worker', '**/ui', '**/cli'],
-        message: 'src/engine may not import React, the worker, the UI or the CLI (DESIGN.md §2).',
+        message: 'src/engine may not import React, the worker, the UI or the CLI (docs/ARCHITECTURE.md, "Layers").',
       }),
       'no-restricted-globals': ['error', 'document', 'window', 'localStorage', 'sessionStorage'],
     },
   },
   {
-    // Worker: engine only. No React, no UI, no CLI.
+    // Worker: the engine's door only (browser entry). No React, no UI, no CLI, no engine internals.
     files: ['src/worker/**/*.{ts,tsx}'],
+    ignores: ['src/worker/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': layerRule({
+        packages: uiPackages,
+        patterns: ['**/ui/*', '**/cli/*', '**/ui', '**/cli', '**/engine/**', '!**/engine/studio'],
+        message: 'src/worker may import only the engine\'s door, src/engine/studio (docs/ARCHITECTURE.md, "The door").',
+      }),
+      'no-restricted-globals': ['error', 'document', 'window', 'localStorage'],
+    },
+  },
+  {
+    // Worker tests may reach inside the engine (e.g. to simulate a GPU fault), but not the UI or CLI.
+    files: ['src/worker/**/*.test.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': layerRule({
         packages: uiPackages,
         patterns: ['**/ui/*', '**/cli/*', '**/ui', '**/cli'],
-        message: 'src/worker may import only src/engine (DESIGN.md §2).',
+        message: 'src/worker tests may not import the UI or the CLI.',
       }),
-      'no-restricted-globals': ['error', 'document', 'window', 'localStorage'],
     },
   },
   {
@@ -82,13 +95,33 @@ export default tseslint.config(
     },
   },
   {
-    // CLI: engine only, never React or the browser worker.
+    // CLI: the engine's door only (and its Node entry), never React, the browser worker or engine internals.
     files: ['src/cli/**/*.{ts,tsx}'],
+    ignores: ['src/cli/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': layerRule({
+        packages: uiPackages,
+        patterns: [
+          '**/ui/*',
+          '**/ui',
+          '**/worker/*',
+          '**/worker',
+          '**/engine/**',
+          '!**/engine/studio',
+          '!**/engine/studio/node',
+        ],
+        message:
+          'src/cli may import only the engine\'s door, src/engine/studio and src/engine/studio/node (docs/ARCHITECTURE.md, "The door").',
+      }),
+    },
+  },
+  {
+    files: ['src/cli/**/*.test.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': layerRule({
         packages: uiPackages,
         patterns: ['**/ui/*', '**/ui', '**/worker/*', '**/worker'],
-        message: 'src/cli may import only src/engine (DESIGN.md §2).',
+        message: 'src/cli tests may not import the UI or the browser worker.',
       }),
     },
   },

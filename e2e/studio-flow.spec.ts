@@ -33,7 +33,7 @@ test('model → data → train → playground during training → evaluate → e
   await studio.dropDataFile(csvFile('sst2-24.csv', sst2Csv(24)));
   await expect.poll(() => studioState(page, (s) => s.dataset?.examples.length)).toBe(24);
   expect(await studioState(page, (s) => s.dataset!.mapping)).toEqual({ text: 'text', textPair: null, label: 'label' });
-  expect(await studioState(page, (s) => s.validation!.labelCounts.length)).toBe(2);
+  expect(await studioState(page, (s) => s.validation!.labels.length)).toBe(2);
   expect(await studioState(page, (s) => s.dataset!.tokenLengths!.length)).toBe(24);
   await expect(page.getByTestId('map-text')).toHaveValue('text');
   await expect(page.getByTestId('map-label')).toHaveValue('label');
@@ -47,6 +47,11 @@ test('model → data → train → playground during training → evaluate → e
   await page.getByTestId('setting-epochs').fill('3');
   await page.getByTestId('setting-batchSize').fill('4');
   await page.getByTestId('setting-maxLength').fill('32');
+  // Before Start the engine's plan shows what "auto" resolves to for this data and model.
+  await expect(page.getByTestId('train-draft-plan')).toContainText('Start will run', { timeout: 60_000 });
+  await expect(page.getByTestId('train-draft-plan')).toContainText('3 epochs · batch 4');
+  await expect(page.getByTestId('setting-learningRate')).toHaveAttribute('placeholder', /^auto: \d/);
+  expect(await studioState(page, (s) => s.draftPlan!.auto)).toContain('learningRate');
   await page.getByTestId('train-start').click();
   await expect.poll(() => studioState(page, (s) => s.plan?.totalSteps), { timeout: 120_000 }).toBeGreaterThan(0);
   const totalSteps = await studioState(page, (s) => s.plan!.totalSteps);
@@ -163,6 +168,29 @@ test('model → data → train → playground during training → evaluate → e
   const after = await studioState(page, (s) => s.predictionLog.at(-1)!.probabilities);
   after.forEach((p, i) => expect(Math.abs(p - before[i])).toBeLessThan(1e-5));
   await rm(folder, { recursive: true, force: true });
+
+  // Evaluate: predictions for an unlabeled file (one text column) come back as a CSV download.
+  await studio.tab('evaluate');
+  const unlabeled = 'text\n"a warm , funny and moving film"\nflat and dull\nan utterly charming film\n';
+  await page
+    .getByTestId('predict-file-input')
+    .setInputFiles({ name: 'unlabeled.csv', mimeType: 'text/csv', buffer: Buffer.from(unlabeled) });
+  await expect(page.getByTestId('predict-file-download')).toBeVisible({ timeout: 120_000 });
+  const [csvDownload] = await Promise.all([
+    page.waitForEvent('download', { timeout: 60_000 }),
+    page.getByTestId('predict-file-download').click(),
+  ]);
+  expect(csvDownload.suggestedFilename()).toBe('unlabeled-predictions.csv');
+  const predicted = (await readFile((await csvDownload.path())!, 'utf8')).trim().split('\n');
+  const modelLabels = await studioState(page, (s) => s.model!.labels);
+  expect(predicted[0]).toBe(['row', 'text', 'predicted_label', ...modelLabels.map((l) => `prob_${l}`)].join(','));
+  expect(predicted).toHaveLength(4);
+  const charming = predicted[3].split(',');
+  expect(charming.slice(0, 2)).toEqual(['4', 'an utterly charming film']);
+  // The same text, the same model: the probabilities the playground showed (to the CSV's 6 decimals).
+  charming.slice(3).forEach((p, i) => expect(Math.abs(Number(p) - after[i])).toBeLessThan(2e-6));
+  expect(modelLabels).toContain(charming[2]);
+  await studio.screenshot('evaluate-predict-file', out);
 
   expect(foreign).toEqual([]);
 });

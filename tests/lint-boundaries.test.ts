@@ -1,5 +1,5 @@
 /**
- * The layer arrows of DESIGN.md §2 are enforced by ESLint. These tests lint fixture sources as if
+ * The layer arrows of docs/ARCHITECTURE.md ("Layers") are enforced by ESLint. These tests lint fixture sources as if
  * they lived in each layer and expect the boundary rule to fire (or not).
  */
 import { readFileSync } from 'node:fs';
@@ -50,7 +50,23 @@ describe('layer boundaries', () => {
     );
   });
 
-  it('the same engine import is fine from the worker', async () => {
-    expect(await lintFixtureAs('ui-imports-engine.ts.txt', 'src/worker/fixture.ts')).toEqual([]);
+  it('the worker and the CLI may import the engine door', async () => {
+    expect(await lintFixtureAs('imports-engine-door.ts.txt', 'src/worker/fixture.ts')).toEqual([]);
+    expect(await lintFixtureAs('imports-engine-door.ts.txt', 'src/cli/fixture.ts')).toEqual([]);
+    expect(await lintFixtureAs('imports-engine-node-door.ts.txt', 'src/cli/commands/fixture.ts')).toEqual([]);
+  });
+
+  it('fails when the worker or the CLI import engine internals past the door', async () => {
+    const rule = '@typescript-eslint/no-restricted-imports';
+    expect(await lintFixtureAs('imports-engine-internal.ts.txt', 'src/worker/fixture.ts')).toContain(rule);
+    expect(await lintFixtureAs('imports-engine-internal.ts.txt', 'src/cli/fixture.ts')).toContain(rule);
+    // The UI's engine import (a runtime one) is internal too.
+    expect(await lintFixtureAs('ui-imports-engine.ts.txt', 'src/worker/fixture.ts')).toContain(rule);
+  });
+
+  it('fails when the browser worker imports the Node entry of the door', async () => {
+    expect(await lintFixtureAs('imports-engine-node-door.ts.txt', 'src/worker/fixture.ts')).toContain(
+      '@typescript-eslint/no-restricted-imports',
+    );
   });
 });

@@ -1,5 +1,6 @@
-import { useState } from 'react';
+import { useState, type DragEvent } from 'react';
 import { useStudio } from '../store';
+import { predictFileToCsv } from '../store/actions';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
@@ -16,10 +17,13 @@ export function EvaluatePanel() {
 
   if (!plan || !best) {
     return (
-      <section className="panel">
-        <h2>Evaluate</h2>
-        <p className="muted">Dev-set metrics appear here after the first evaluation of a training run.</p>
-      </section>
+      <div className="stack">
+        <section className="panel">
+          <h2>Evaluate</h2>
+          <p className="muted">Dev-set metrics appear here after the first evaluation of a training run.</p>
+        </section>
+        <PredictFileSection />
+      </div>
     );
   }
   const labels = plan.labels;
@@ -142,6 +146,96 @@ export function EvaluatePanel() {
           )}
         </section>
       </div>
+      <PredictFileSection />
     </div>
+  );
+}
+
+const sizeLabel = (bytes: number) =>
+  bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : bytes >= 1e3 ? `${(bytes / 1e3).toFixed(0)} kB` : `${bytes} B`;
+
+/** Predictions for an unlabeled file: drop it, watch the progress, download a CSV. */
+function PredictFileSection() {
+  const job = useStudio((s) => s.fileJob);
+  const labels = useStudio((s) => s.model?.labels ?? []);
+  const hasLabels = useStudio((s) => (s.model?.labels.length ?? 0) > 0);
+  const [dragging, setDragging] = useState(false);
+  const busy = job !== null && (job.phase === 'reading' || job.phase === 'predicting');
+  const start = (file: File | undefined) => {
+    if (file && !busy) void predictFileToCsv(file);
+  };
+  const onDrop = (event: DragEvent) => {
+    event.preventDefault();
+    setDragging(false);
+    start(event.dataTransfer.files[0]);
+  };
+  const fraction = job && job.total ? Math.min(1, job.done / job.total) : 0;
+  return (
+    <section className="panel" aria-labelledby="predict-file-heading" data-testid="predict-file">
+      <h3 id="predict-file-heading">Predictions for a file</h3>
+      <p className="muted">
+        Label a whole unlabeled file with the model as it is now
+        {hasLabels ? ` (labels ${labels.join(', ')})` : ''}: CSV, TSV or JSONL with a text column (a label column, if
+        present, is ignored). You get a CSV with the row, the text, the predicted label and one probability column per
+        label.
+      </p>
+      <div
+        className={`dropzone${dragging ? ' dropzone-active' : ''}`}
+        onDragOver={(e) => {
+          e.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={onDrop}
+      >
+        <label className={`button${!hasLabels || busy ? ' button-disabled' : ''}`}>
+          Choose a file to predict
+          <input
+            type="file"
+            className="visually-hidden"
+            accept=".csv,.tsv,.jsonl,.txt,text/csv,text/tab-separated-values"
+            disabled={!hasLabels || busy}
+            data-testid="predict-file-input"
+            onChange={(e) => {
+              start(e.target.files?.[0]);
+              e.target.value = '';
+            }}
+          />
+        </label>
+        <span className="muted">
+          {hasLabels ? 'or drop it here' : 'Train the model (or load a fine-tuned one) first: it has no labels yet.'}
+        </span>
+      </div>
+      {job && busy && (
+        <div className="stack-tight" data-testid="predict-file-progress">
+          <progress max={1} value={fraction} />
+          <span className="muted">
+            {job.fileName}:{' '}
+            {job.phase === 'reading'
+              ? `reading ${sizeLabel(job.done)}${job.total ? ` of ${sizeLabel(job.total)}` : ''}`
+              : `predicted ${job.done} of ${job.total ?? '?'} rows`}
+          </span>
+        </div>
+      )}
+      {job?.error && (
+        <p className="error" role="alert" data-testid="predict-file-error">
+          {job.error.message}
+        </p>
+      )}
+      {job?.result && (
+        <p className="ok" data-testid="predict-file-done">
+          {job.result.rows} rows of {job.fileName} predicted (text column “{job.result.textColumn}”).{' '}
+          <a href={job.result.url} download={job.result.downloadName} data-testid="predict-file-download">
+            Download {job.result.downloadName}
+          </a>
+          {job.result.warnings.map((w) => (
+            <span key={w} className="warn">
+              {' '}
+              {w}
+            </span>
+          ))}
+        </p>
+      )}
+    </section>
   );
 }
