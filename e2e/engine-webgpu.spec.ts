@@ -68,12 +68,10 @@ test('a micro model overfits 32 labeled examples to 100% on WebGPU', async ({ pa
   expect(result.backend).toBe('webgpu');
   expect(result.before).toBeLessThan(0.9);
   expect(result.after).toBe(1);
-  test
-    .info()
-    .annotations.push({
-      type: 'timing',
-      description: `${result.steps} steps in ${result.seconds.toFixed(1)} s on SwiftShader`,
-    });
+  test.info().annotations.push({
+    type: 'timing',
+    description: `${result.steps} steps in ${result.seconds.toFixed(1)} s on SwiftShader`,
+  });
 });
 
 test('prompt-based fine-tuning (LM-BFF) overfits 32 examples on WebGPU', async ({ page }) => {
@@ -89,10 +87,8 @@ test('prompt-based fine-tuning (LM-BFF) overfits 32 examples on WebGPU', async (
   expect(result.backend).toBe('webgpu');
   expect(result.before).toBeLessThan(1);
   expect(result.after).toBe(1);
-  test
-    .info()
-    .annotations.push({
-      type: 'timing',
-      description: `prompt overfit in ${result.seconds.toFixed(1)} s on SwiftShader`,
-    });
+  test.info().annotations.push({
+    type: 'timing',
+    description: `prompt overfit in ${result.seconds.toFixed(1)} s on SwiftShader`,
+  });
 });

@@ -134,14 +134,12 @@ export async function loadDefaultModel(): Promise<boolean> {
   const ok = await loadModel({ kind: 'url', baseUrl, name: model.id }, model.id);
   if (unknown !== null) {
     const known = EMBEDDED_MODELS.map((m) => m.id).join(', ');
-    useStudio
-      .getState()
-      .setModel({
-        modelError: {
-          code: 'UNKNOWN_EMBEDDED_MODEL',
-          message: `?model=${unknown} is not an embedded model (${known}); loaded ${model.id} instead.`,
-        },
-      });
+    useStudio.getState().setModel({
+      modelError: {
+        code: 'UNKNOWN_EMBEDDED_MODEL',
+        message: `?model=${unknown} is not an embedded model (${known}); loaded ${model.id} instead.`,
+      },
+    });
   }
   return ok;
 }
