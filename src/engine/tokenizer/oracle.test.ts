@@ -50,13 +50,17 @@ function view(encoding: Encoding) {
 }
 
 function oracleView(encoding: OracleEncoding, sequenceTexts: string[]) {
+  const special = encoding.getSpecialTokensMask();
+  // postProcess() of a pair reports no sequence id for the first sequence's tokens (encode() of the
+  // same pair does: 0), so without this their code point offsets would go unconverted.
+  const sequenceIds = encoding.getSequenceIds().map((id, k) => id ?? (special[k] === 1 ? null : 0));
   return {
     ids: encoding.getIds(),
     typeIds: encoding.getTypeIds(),
     attention: encoding.getAttentionMask(),
     tokens: encoding.getTokens(),
-    special: encoding.getSpecialTokensMask(),
-    offsets: oracleOffsetsToUtf16(encoding.getOffsets(), sequenceTexts, encoding.getSequenceIds()),
+    special,
+    offsets: oracleOffsetsToUtf16(encoding.getOffsets(), sequenceTexts, sequenceIds),
   };
 }
 
