@@ -21,6 +21,12 @@ function argument(name: string, fallback: number): number {
 const rounds = argument('rounds', 5);
 const maxLength = argument('max-length', 128);
 const shared = path.resolve(process.cwd(), '../shared/data');
+if (!fs.existsSync(shared)) {
+  console.error(
+    `bench-tokenizer reads SST-2 and the bert-base-uncased vocab from ../shared/data, not found at ${shared}.`,
+  );
+  process.exit(1);
+}
 const [header, ...rows] = parseCsv(fs.readFileSync(path.join(shared, 'datasets/sst2/test.csv'), 'utf8'));
 const textColumn = header.indexOf('text');
 const texts = rows.map((row) => row[textColumn]);

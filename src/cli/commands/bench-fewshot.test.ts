@@ -7,7 +7,8 @@ import { reviewsCsv } from '../../../tests/support/toy-data';
 import type { CliIO } from '../context';
 import { meanStd, sampleFewShot } from '../../engine/studio';
 
-const SST2 = '../shared/data/datasets/sst2';
+/** 20 rows of each label from the real SST-2 train and test files (see tests/fixtures/README.md). */
+const SST2 = 'tests/fixtures/datasets/sst2';
 
 /** A temp "sst2" folder with the first rows of each label from the real files. */
 function tinySst2(perLabel: number): string {

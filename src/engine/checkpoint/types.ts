@@ -16,6 +16,3 @@ export interface RawTensor {
 
 /** Named tensors in file order. */
 export type TensorMap = Map<string, RawTensor>;
-
-// Kept for the tokenizer files until their split lands; everything else imports ../errors.
-export { EngineError } from '../errors';

@@ -4,11 +4,14 @@
  * against the general path.
  */
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { BertTokenizer, parseVocabTxt, type Encoding } from './index';
-import { TOKENIZER_JSON_PATH, VOCAB_TXT_PATH, loadDatasetTexts, readText } from './test-support';
+import { hasSharedData, warnIfNoSharedData } from '../../../tests/support/shared-data';
+import { bertUncasedTokenizerJson, loadDatasetTexts, loadFixtureTexts, readBertUncasedVocabTxt } from './test-support';
 
-const vocabTxt = readText(VOCAB_TXT_PATH);
+warnIfNoSharedData('the ASCII fast path vs general path check over the shared datasets');
+
+const vocabTxt = readBertUncasedVocabTxt();
 const tokenizer = BertTokenizer.fromVocabTxt(vocabTxt);
 
 /** The EngineError `fn` throws (fails the test when it throws nothing or something else). */
@@ -80,7 +83,7 @@ describe('vocabulary validation', () => {
   });
 
   it('rejects tokenizer.json files it cannot run', () => {
-    const json = JSON.parse(readText(TOKENIZER_JSON_PATH)) as Record<string, unknown>;
+    const json = bertUncasedTokenizerJson();
     expect(
       engineError(() => BertTokenizer.fromTokenizerJson({ ...json, normalizer: { type: 'NFKC' } })).message,
     ).toContain('"NFKC"');
@@ -185,12 +188,22 @@ describe('input text', () => {
     );
   });
 
-  it('gives the same result on the ASCII fast path and the general path', () => {
+  it.skipIf(!hasSharedData)('gives the same result on the ASCII fast path and the general path (../shared)', () => {
     const general = BertTokenizer.fromVocabTxt(vocabTxt);
     general.forceGeneralPath = true;
     const texts = loadDatasetTexts().flatMap(({ texts }) => texts.slice(0, 400));
     const asciiTexts = texts.filter((t) => /^[\x20-\x7e]*$/.test(t));
     expect(asciiTexts.length).toBeGreaterThan(2000);
+    for (const text of [...texts, 'Mixed\tTABS\r\nand  ~`^$ symbols!!'])
+      expect(general.encode(text), text).toEqual(tokenizer.encode(text));
+  });
+
+  it('gives the same result on the ASCII fast path and the general path (vendored texts)', () => {
+    const general = BertTokenizer.fromVocabTxt(vocabTxt);
+    general.forceGeneralPath = true;
+    const texts = loadFixtureTexts().flatMap(({ texts }) => texts);
+    const asciiTexts = texts.filter((t) => /^[\x20-\x7e]*$/.test(t));
+    expect(asciiTexts.length).toBeGreaterThan(80);
     for (const text of [...texts, 'Mixed\tTABS\r\nand  ~`^$ symbols!!'])
       expect(general.encode(text), text).toEqual(tokenizer.encode(text));
   });

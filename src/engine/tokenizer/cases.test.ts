@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BertTokenizer } from './index';
-import { CASES_PATH, TOKENIZER_JSON_PATH, VOCAB_TXT_PATH, readText } from './test-support';
+import { CASES_PATH, bertUncasedTokenizerJson, readBertUncasedVocabTxt, readText } from './test-support';
 
 interface GoldenCase {
   model: string;
@@ -22,8 +22,8 @@ const cases: GoldenCase[] = readText(CASES_PATH)
   .map((line) => JSON.parse(line) as GoldenCase)
   .filter((row) => row.model === 'Xenova/bert-base-uncased');
 
-const fromVocab = BertTokenizer.fromVocabTxt(readText(VOCAB_TXT_PATH));
-const fromJson = BertTokenizer.fromTokenizerJson(JSON.parse(readText(TOKENIZER_JSON_PATH)));
+const fromVocab = BertTokenizer.fromVocabTxt(readBertUncasedVocabTxt());
+const fromJson = BertTokenizer.fromTokenizerJson(bertUncasedTokenizerJson());
 
 describe('golden cases (Xenova/bert-base-uncased)', () => {
   it('has the 30 expected rows', () => {

@@ -1,30 +1,75 @@
 /**
  * Node-only helpers shared by the tokenizer tests (fixture paths, CSV reading, the Hugging Face
  * Rust tokenizer used as an oracle). Imported by `*.test.ts` files only, never by engine code.
+ *
+ * The bert-base-uncased files come from the repository (the embedded model's vocab.txt and a
+ * vendored tokenizer.json without its vocabulary), so these tests run without `../shared`; only the
+ * datasets' texts (`loadDatasetTexts`) need it. See tests/fixtures/README.md.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { Tokenizer as OracleTokenizer } from 'tokenizers';
+import { sharedPath } from '../../../tests/support/shared-data';
 
-/** /work/shared, resolved from the repository root (tests run with cwd = repo root). */
-export const SHARED_DIR = path.resolve(process.cwd(), '../shared');
-export const BERT_UNCASED_DIR = path.join(SHARED_DIR, 'data/tokenizer/bert-base-uncased');
-export const VOCAB_TXT_PATH = path.join(BERT_UNCASED_DIR, 'vocab.txt');
-export const TOKENIZER_JSON_PATH = path.join(BERT_UNCASED_DIR, 'tokenizer.json');
-export const CASES_PATH = path.join(SHARED_DIR, 'data/tokenizer/bert_tokenizer_cases.jsonl');
-export const DATASETS_DIR = path.join(SHARED_DIR, 'data/datasets');
+const REPO_DIR = fileURLToPath(new URL('../../../', import.meta.url));
+const FIXTURES_DIR = path.join(REPO_DIR, 'tests/fixtures');
+/** bert-base-uncased's vocab.txt: the embedded default model ships this very file. */
+export const VOCAB_TXT_PATH = path.join(REPO_DIR, 'public/models/fewshot-mini/vocab.txt');
+/** SHA-256 of bert-base-uncased's vocab.txt (30,522 tokens). */
+const BERT_UNCASED_VOCAB_SHA256 = '07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3';
+/** bert-base-uncased's tokenizer.json with `model.vocab` emptied; `bertUncasedTokenizerJson` refills it. */
+export const TOKENIZER_JSON_WITHOUT_VOCAB_PATH = path.join(
+  FIXTURES_DIR,
+  'tokenizer/bert-base-uncased.tokenizer-without-vocab.json',
+);
+/** The `Xenova/bert-base-uncased` rows of the shared `bert_tokenizer_cases.jsonl`. */
+export const CASES_PATH = path.join(FIXTURES_DIR, 'tokenizer/bert_tokenizer_cases.bert-base-uncased.jsonl');
+/** A few SST-2 rows (`train.csv`, `test.csv`), for checks that must also run without `../shared`. */
+export const FIXTURE_SST2_DIR = path.join(FIXTURES_DIR, 'datasets/sst2');
+/** Every benchmark dataset: in `../shared` only. */
+export const DATASETS_DIR = sharedPath('data/datasets');
 
 export function readText(file: string): string {
   return fs.readFileSync(file, 'utf8');
 }
 
-/** The official HF Rust tokenizer with the file's own padding/truncation switched off. */
-export function loadOracle(): OracleTokenizer {
+/**
+ * bert-base-uncased's vocab.txt. Checked by hash because it is borrowed from the embedded model:
+ * should that model ever get another vocabulary, the tokenizer tests must say so, not fail on ids.
+ */
+export function readBertUncasedVocabTxt(): string {
+  const text = readText(VOCAB_TXT_PATH);
+  const sha256 = createHash('sha256').update(text).digest('hex');
+  if (sha256 !== BERT_UNCASED_VOCAB_SHA256) {
+    throw new Error(
+      `${VOCAB_TXT_PATH} is no longer bert-base-uncased's vocab.txt (sha256 ${sha256}); ` +
+        'the tokenizer tests need that vocabulary: vendor it under tests/fixtures/tokenizer and point VOCAB_TXT_PATH there.',
+    );
+  }
+  return text;
+}
+
+/** bert-base-uncased's tokenizer.json, parsed: the vendored file with its vocabulary refilled (id = line). */
+export function bertUncasedTokenizerJson(): Record<string, unknown> & {
+  model: Record<string, unknown>;
+  normalizer: Record<string, unknown>;
+} {
+  const json = JSON.parse(readText(TOKENIZER_JSON_WITHOUT_VOCAB_PATH));
+  const tokens = readBertUncasedVocabTxt().split('\n');
+  if (tokens[tokens.length - 1] === '') tokens.pop();
+  json.model.vocab = Object.fromEntries(tokens.map((token, id) => [token, id]));
+  return json;
+}
+
+/** The official HF Rust tokenizer (bert-base-uncased unless `json` is given), padding and truncation off. */
+export function loadOracle(json: unknown = bertUncasedTokenizerJson()): OracleTokenizer {
   // `tokenizers` is a CommonJS native addon; require keeps vitest from transforming it.
   const require = createRequire(import.meta.url);
   const { Tokenizer } = require('tokenizers') as typeof import('tokenizers');
-  const oracle = Tokenizer.fromFile(TOKENIZER_JSON_PATH);
+  const oracle = Tokenizer.fromString(JSON.stringify(json));
   oracle.disableTruncation();
   oracle.disablePadding();
   return oracle;
@@ -76,18 +121,40 @@ export function parseCsv(text: string): string[][] {
   return rows;
 }
 
-/** The `text` column of every `datasets/<name>/test.csv`. */
+/** The `text` column of a CSV file. */
+function csvTexts(file: string): string[] {
+  const [header, ...rows] = parseCsv(readText(file));
+  const column = header.indexOf('text');
+  if (column < 0) throw new Error(`${file} has no text column: ${header.join(',')}`);
+  return rows.map((row) => row[column]);
+}
+
+/** The `text` column of every `datasets/<name>/test.csv` in `../shared` (which must be present). */
 export function loadDatasetTexts(): { dataset: string; texts: string[] }[] {
   return fs
     .readdirSync(DATASETS_DIR)
     .sort()
     .filter((name) => fs.existsSync(path.join(DATASETS_DIR, name, 'test.csv')))
-    .map((dataset) => {
-      const [header, ...rows] = parseCsv(readText(path.join(DATASETS_DIR, dataset, 'test.csv')));
-      const column = header.indexOf('text');
-      if (column < 0) throw new Error(`${dataset}/test.csv has no text column: ${header.join(',')}`);
-      return { dataset, texts: rows.map((row) => row[column]) };
-    });
+    .map((dataset) => ({ dataset, texts: csvTexts(path.join(DATASETS_DIR, dataset, 'test.csv')) }));
+}
+
+/**
+ * Texts in the repository: the vendored SST-2 rows and the golden cases' texts and text pairs
+ * (accents, CJK, emoji, [MASK]). Far fewer than `loadDatasetTexts`, but always there.
+ */
+export function loadFixtureTexts(): { dataset: string; texts: string[] }[] {
+  const cases = readText(CASES_PATH)
+    .split('\n')
+    .filter((line) => line.trim().length > 0)
+    .map((line) => JSON.parse(line) as { text: string; text_pair: string | null });
+  return [
+    { dataset: 'sst2/train.csv', texts: csvTexts(path.join(FIXTURE_SST2_DIR, 'train.csv')) },
+    { dataset: 'sst2/test.csv', texts: csvTexts(path.join(FIXTURE_SST2_DIR, 'test.csv')) },
+    {
+      dataset: 'bert_tokenizer_cases',
+      texts: cases.flatMap(({ text, text_pair }) => (text_pair === null ? [text] : [text, text_pair])),
+    },
+  ];
 }
 
 /**

@@ -17,6 +17,12 @@ const require = createRequire(import.meta.url);
 const { Tokenizer } = require('tokenizers') as typeof import('tokenizers');
 
 const tokenizerJsonPath = path.resolve(process.cwd(), '../shared/data/tokenizer/bert-base-uncased/tokenizer.json');
+if (!fs.existsSync(tokenizerJsonPath)) {
+  console.error(
+    `The generator asks the Rust tokenizer of ../shared's bert-base-uncased; ${tokenizerJsonPath} not found.`,
+  );
+  process.exit(1);
+}
 const base = JSON.parse(fs.readFileSync(tokenizerJsonPath, 'utf8')) as Record<string, unknown>;
 
 function normalizerWith(settings: Record<string, boolean>) {

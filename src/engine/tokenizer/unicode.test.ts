@@ -6,23 +6,10 @@
  * are checked too, by editing tokenizer.json for both.
  */
 import { describe, expect, it } from 'vitest';
-import type { Tokenizer as OracleTokenizer } from 'tokenizers';
-import { createRequire } from 'node:module';
 import { BertTokenizer } from './index';
-import { TOKENIZER_JSON_PATH, oracleOffsetsToUtf16, readText } from './test-support';
+import { bertUncasedTokenizerJson, loadOracle, oracleOffsetsToUtf16 } from './test-support';
 
-const baseJson = JSON.parse(readText(TOKENIZER_JSON_PATH)) as Record<string, unknown> & {
-  normalizer: Record<string, unknown>;
-};
-
-function oracleFrom(json: unknown): OracleTokenizer {
-  const require = createRequire(import.meta.url);
-  const { Tokenizer } = require('tokenizers') as typeof import('tokenizers');
-  const oracle = Tokenizer.fromString(JSON.stringify(json));
-  oracle.disableTruncation();
-  oracle.disablePadding();
-  return oracle;
-}
+const baseJson = bertUncasedTokenizerJson();
 
 /** Texts covering `codePoints` in chunks; surrogates are skipped (not valid in Rust strings). */
 function probeTexts(codePoints: Iterable<number>, chunkSize = 2048): string[] {
@@ -49,7 +36,7 @@ function* range(from: number, to: number): Generator<number> {
 
 async function mismatches(normalizer: Record<string, unknown>, texts: string[]): Promise<string[]> {
   const json = { ...baseJson, normalizer: { ...baseJson.normalizer, ...normalizer } };
-  const oracle = oracleFrom(json);
+  const oracle = loadOracle(json);
   const ours = BertTokenizer.fromTokenizerJson(json);
   const expected = await oracle.encodeBatch(texts);
   const failures: string[] = [];

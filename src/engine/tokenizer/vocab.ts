@@ -2,7 +2,7 @@
  * WordPiece vocabularies: parsing `vocab.txt`, reading the vocab of a `tokenizer.json`, and the
  * checks that turn a bad file into an actionable `EngineError` instead of silently wrong ids.
  */
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 
 /** A validated vocabulary: token → id and id → token, ids dense from 0. */
 export interface Vocab {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import { BertTokenizer } from './bert-tokenizer';
 import { DEFAULT_SPECIAL_TOKENS, WordCounter, splitStats, trainWordPiece } from './wordpiece-trainer';
 
@@ -50,7 +50,8 @@ describe('trainWordPiece', () => {
 
   it('is deterministic and reaches the requested size on real text', () => {
     const counter = new WordCounter();
-    const text = readFileSync('../shared/data/corpus/dict_devil.txt', 'utf8').split('\n').slice(0, 2000);
+    // The first 300 lines of The Devil's Dictionary (the shared corpus's dict_devil.txt).
+    const text = readFileSync('tests/fixtures/corpus/dict_devil.head.txt', 'utf8').split('\n');
     for (const line of text) counter.add(line);
     const a = trainWordPiece(counter.counts, { vocabSize: 600 });
     const b = trainWordPiece(counter.counts, { vocabSize: 600 });

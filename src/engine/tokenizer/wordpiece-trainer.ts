@@ -17,7 +17,7 @@
  *
  * Pure TypeScript without platform imports (usable in the worker as well as the CLI).
  */
-import { EngineError } from '../checkpoint/types';
+import { EngineError } from '../errors';
 import type { BertTokenizer } from './bert-tokenizer';
 import { BertPreTokenizer, type NormalizerConfig, type WordSink } from './normalizer';
 
