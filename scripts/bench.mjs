@@ -29,6 +29,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BACKENDS = ['webgpu', 'wasm', 'node-wasm'];
@@ -136,26 +137,14 @@ function selectCases(args) {
 
 const caseName = (c) => `${c.preset}-b${c.batchSize}-t${c.seqLen}`;
 
-const LAYERS_HIDDEN = {
-  micro: [2, 32],
-  tiny: [2, 128],
-  mini: [4, 256],
-  small: [4, 512],
-  medium: [8, 512],
-  base: [12, 768],
-};
+// The engine's own FLOP estimate (one copy, src/engine/bench/train-step.ts), loaded through tsx.
+const { bertPreset } = await tsImport('../src/engine/bert/config.ts', import.meta.url);
+const { estimateTrainStepFlops } = await tsImport('../src/engine/bench/train-step.ts', import.meta.url);
 
-/** Same estimate as estimateTrainStepFlops (src/engine/bench/train-step.ts), for planning. */
+/** Model FLOPs of one training step of a case, for planning its time budget. */
 function estimateFlops({ preset, batchSize, seqLen }) {
-  const [L, H] = LAYERS_HIDDEN[preset];
-  const I = 4 * H,
-    V = 30522,
-    N = batchSize * seqLen;
-  const forward =
-    L * (2 * N * (4 * H * H + 2 * H * I) + 4 * batchSize * seqLen * seqLen * H) + 2 * batchSize * (H * H + 2 * H);
-  const trainable =
-    (V + 512 + 2) * H + 2 * H + L * (4 * (H * H + H) + 4 * H + 2 * H * I + I + H) + H * H + H + 2 * H + 2;
-  return 3 * forward + 12 * trainable;
+  const config = bertPreset(preset, { max_position_embeddings: Math.max(seqLen, 512) });
+  return estimateTrainStepFlops(config, batchSize, seqLen);
 }
 
 function planCase(backend, c, args) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from './main';
 import type { CliIO } from './context';
+import { toyCsv } from '../../tests/support/toy-data';
 
 const GOLDEN_DIR = 'tests/fixtures/golden-micro/model';
 const golden = JSON.parse(readFileSync('tests/fixtures/golden-micro/golden.json', 'utf8'));
@@ -133,39 +134,6 @@ describe('fewshot CLI', () => {
 });
 
 describe('fewshot train / eval / predict', () => {
-  const FILLERS = [
-    'the',
-    'cat',
-    'dog',
-    'sat',
-    'on',
-    'mat',
-    'big',
-    'small',
-    'red',
-    'tree',
-    'house',
-    'day',
-    'night',
-    'water',
-    'book',
-  ];
-  function toyCsv(count: number, seed: number): string {
-    let state = seed;
-    const rand = (n: number) => {
-      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-      return state % n;
-    };
-    const lines = ['text,label'];
-    for (let i = 0; i < count; i++) {
-      const positive = i % 2 === 0;
-      const words = Array.from({ length: 3 + rand(5) }, () => FILLERS[rand(FILLERS.length)]);
-      words.splice(rand(words.length + 1), 0, positive ? 'great' : 'terrible');
-      lines.push(`"${words.join(' ')}",${positive ? 'pos' : 'neg'}`);
-    }
-    return `${lines.join('\n')}\n`;
-  }
-
   it('trains, writes a Hugging Face folder + metrics.json + train_log.jsonl, then evals and predicts with it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fewshot-train-'));
     writeFileSync(join(dir, 'train.csv'), toyCsv(32, 1));

@@ -5,6 +5,7 @@ import type { Example, FineTuneSettings, MethodSpec } from '../engine/studio';
 import { serveFolder, type StaticServer } from '../../tests/support/static-server';
 import type { WorkerEventPayload } from './protocol';
 import { Session } from './session';
+import { toyExamples } from '../../tests/support/toy-data';
 
 let server: StaticServer;
 
@@ -16,39 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
 });
-
-const FILLERS = [
-  'the',
-  'cat',
-  'dog',
-  'sat',
-  'on',
-  'mat',
-  'big',
-  'small',
-  'red',
-  'tree',
-  'house',
-  'day',
-  'night',
-  'water',
-  'book',
-];
-
-/** Sentiment-like toy data from the golden vocabulary: the label is carried by one keyword. */
-function toyExamples(count: number, seed: number): Example[] {
-  let state = seed;
-  const rand = (n: number) => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state % n;
-  };
-  return Array.from({ length: count }, (_, i) => {
-    const positive = i % 2 === 0;
-    const words = Array.from({ length: 3 + rand(5) }, () => FILLERS[rand(FILLERS.length)]);
-    words.splice(rand(words.length + 1), 0, positive ? 'great' : 'terrible');
-    return { text: words.join(' '), label: positive ? 'pos' : 'neg' };
-  });
-}
 
 /** Starts training with the protocol's request built from positional parts. */
 const train = (

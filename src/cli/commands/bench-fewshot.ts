@@ -4,10 +4,10 @@
  * from a freshly loaded model and scored on DIR/test.csv (the same, optionally capped, test set for
  * every seed). Reports mean ± sample std (n−1) of accuracy and macro-F1 over seeds.
  *
- * Methods: zeroshot (template + verbalizer, no training), prompt (PromptTrainer, LM-BFF
- * prompt-based fine-tuning), head (classifier head + encoder via prepareFineTune/createTrainer).
- * prompt and head share epochs / batch size / learning rate / max length (the data-driven defaults
- * of `train` unless given).
+ * Methods: zeroshot (template + verbalizer, no training), prompt (LM-BFF prompt-based
+ * fine-tuning) and head (classifier head + encoder), both through the engine door's
+ * `runFewShotMethod`, i.e. the same fine-tuning as `train` and the studio; they share epochs /
+ * batch size / learning rate / max length (the data-driven defaults unless given).
  */
 import { writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';

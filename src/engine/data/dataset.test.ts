@@ -1,21 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../errors';
-import { buildLabelVocab, stratifiedSplit, type Example } from './dataset';
-
-const ex = (text: string, label: string | null, textPair?: string): Example => ({
-  text,
-  label,
-  ...(textPair !== undefined ? { textPair } : {}),
-});
-
-function dataset(counts: Record<string, number>): Example[] {
-  const out: Example[] = [];
-  // interleave classes so input order is not grouped
-  const max = Math.max(...Object.values(counts));
-  for (let i = 0; i < max; i++)
-    for (const [label, n] of Object.entries(counts)) if (i < n) out.push(ex(`${label} text ${i}`, label));
-  return out;
-}
+import { buildLabelVocab, stratifiedSplit } from './dataset';
+import { ex, dataset } from './test-support';
 
 describe('buildLabelVocab', () => {
   it('keeps first-seen order and skips unlabeled rows', () => {

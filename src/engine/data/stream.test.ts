@@ -105,12 +105,10 @@ describe('parseDatasetStream', () => {
     parts.length = 0;
 
     const events: ParseProgress[] = [];
-    const started = performance.now();
     // Source chunks of 4 MiB + 1 byte; the parser slices them to 1 MiB steps.
     const d = await parseDatasetStream(chunked(bytes, 4 * 1024 * 1024 + 1), 'big.csv', (p) => events.push(p), {
       totalBytes: bytes.length,
     });
-    const seconds = (performance.now() - started) / 1000;
 
     expect(d.rows).toHaveLength(n);
     expect(d.warnings).toEqual([]);
@@ -134,6 +132,5 @@ describe('parseDatasetStream', () => {
       expect(events[i].rows).toBeGreaterThanOrEqual(events[i - 1].rows);
     }
     expect(events.at(-1)).toEqual({ bytesRead: bytes.length, totalBytes: bytes.length, rows: n });
-    expect(seconds).toBeLessThan(10);
   }, 60_000);
 });

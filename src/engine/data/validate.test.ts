@@ -1,21 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateTrainingData } from './validate';
-import type { Example } from './dataset';
-
-const ex = (text: string, label: string | null, textPair?: string): Example => ({
-  text,
-  label,
-  ...(textPair !== undefined ? { textPair } : {}),
-});
-
-function dataset(counts: Record<string, number>): Example[] {
-  const out: Example[] = [];
-  // interleave classes so input order is not grouped
-  const max = Math.max(...Object.values(counts));
-  for (let i = 0; i < max; i++)
-    for (const [label, n] of Object.entries(counts)) if (i < n) out.push(ex(`${label} text ${i}`, label));
-  return out;
-}
+import { ex, dataset } from './test-support';
 
 describe('validateTrainingData', () => {
   it('reports empty, unlabeled, duplicate and conflicting rows with row numbers and drops what it says', () => {

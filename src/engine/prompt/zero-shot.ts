@@ -2,7 +2,7 @@
  * Prompt scoring with the MLM head: encoder → hidden rows at the [MASK] → MLM logits [N, V] →
  * log-softmax over the vocabulary → label-word log-probs [N, W] → per-label log of the mean word
  * probability [N, L]. Softmax over labels of that = the label-word probabilities renormalised over
- * the labels. Zero-shot uses it as is (optionally calibrated); PromptTrainer trains through it.
+ * the labels. Zero-shot uses it as is (optionally calibrated); the prompt method (methods/prompt.ts) trains through it.
  */
 import * as tf from '@tensorflow/tfjs';
 import {

@@ -1,6 +1,6 @@
 /**
  * FewShotModel: one loaded BERT checkpoint with its tokenizer, ready for the things a user does
- * with it — classify texts, fill masks, embed, fine-tune (train/trainer.ts owns the loop) and
+ * with it — classify texts, fill masks, embed, fine-tune (through ./fine-tune.ts and the one loop) and
  * export a Hugging Face folder. The worker session holds exactly one; the CLI makes one per run.
  */
 import * as tf from '@tensorflow/tfjs';

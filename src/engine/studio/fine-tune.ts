@@ -29,35 +29,13 @@ export type MethodSpec =
   /** Template and label words; left out, the built-in choice for these labels is used. */
   | { kind: 'prompt'; template?: string; verbalizer?: Record<string, string[]> };
 
-/** What a user may set. Anything null or left out is "auto": the engine's data-driven default. */
-export interface FineTuneSettings {
-  epochs?: number | null;
-  batchSize?: number | null;
-  learningRate?: number | null;
-  /** Longest text in tokens (the prompt method adds the template's own tokens). */
-  maxLength?: number | null;
-  seed?: number | null;
-  weightDecay?: number | null;
-  warmupRatio?: number | null;
-  maxGradNorm?: number | null;
-  gradAccumSteps?: number | null;
-  /** 'balanced' weights classes by inverse frequency (head method only). */
-  classWeights?: 'balanced' | 'none' | null;
-  evalEvery?: number | null;
-  /** Evaluations without improvement before stopping early; 0 = never. */
-  patience?: number | null;
-  /** Fraction of labeled rows held out when no dev set is given. */
-  devFraction?: number | null;
-  dropout?: boolean | null;
-}
-
 /** Every setting as the run uses it. */
 export interface ResolvedSettings {
   epochs: number;
   batchSize: number;
   gradAccumSteps: number;
   learningRate: number;
-  /** Token budget of the text (the prompt method's sequences are longer: see FineTunePlan.maxLength). */
+  /** Longest text in tokens (the prompt method's sequences add the template: FineTunePlan.maxLength). */
   maxLength: number;
   seed: number;
   weightDecay: number;
@@ -69,6 +47,13 @@ export interface ResolvedSettings {
   devFraction: number;
   dropout: boolean;
 }
+
+/**
+ * What a user may set: any setting, or null / left out for "auto" (the engine's data-driven
+ * default). `classWeights: 'balanced'` weights classes by inverse frequency (head method only);
+ * `patience` 0 never stops early; `devFraction` is held out when no dev set is given.
+ */
+export type FineTuneSettings = { [K in keyof ResolvedSettings]?: ResolvedSettings[K] | null };
 
 /** What the run will do, with every resolved value: the UI shows it, the CLI prints it. */
 export interface FineTunePlan {

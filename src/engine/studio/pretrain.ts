@@ -84,6 +84,7 @@ export async function startPretraining(
         checkpoint.store,
         { everySteps: checkpoint.everySteps, everyMinutes: checkpoint.everyMinutes },
         callbacks.onCheckpoint,
+        (message) => callbacks.onLog?.('warn', message),
       )
     : null;
   let resumed = false;

@@ -3,7 +3,6 @@
  * previous checkpoint atomically or not at all, and resuming from it. Used by long runs
  * (`fewshot pretrain`); the cadence is every N steps and/or every M minutes, plus at the end.
  */
-import { EngineError } from '../errors';
 import type { TrainingLoop } from './loop';
 import { deserializeLoopState, serializeLoopState } from './loop-state';
 
@@ -43,6 +42,8 @@ export class LoopCheckpointer {
     private readonly store: CheckpointStore,
     private readonly cadence: CheckpointCadence,
     private readonly onSaved: (info: CheckpointSaved) => void = () => {},
+    /** Told why a due checkpoint was not written. */
+    private readonly onSkipped?: (message: string) => void,
   ) {}
 
   /** Restores the stored state into the loop; false when the store is empty. */
@@ -65,17 +66,21 @@ export class LoopCheckpointer {
     if (bySteps || byTime || step >= this.loop.totalSteps) await this.save();
   }
 
-  /** Saves now (no-op when this step is already saved). Never saves a diverged run. */
+  /** Saves now (no-op when this step is already saved). Never saves a diverged run or non-finite weights. */
   async save(): Promise<void> {
     if (this.loop.step === this.lastSavedStep) return;
-    if (this.loop.summary?.reason === 'diverged') {
-      throw new EngineError(
-        'TRAIN_DIVERGED',
-        `Not saving a checkpoint of a diverged run; ${this.store.description} keeps the last good one.`,
-      );
-    }
     const started = Date.now();
-    const bytes = serializeLoopState(await this.loop.captureState());
+    const state = await this.loop.captureState();
+    // A step with a huge update can leave non-finite weights before its loss shows it: such a state
+    // must never replace the last good checkpoint (the loop stops when it reads the next loss).
+    const bad = [...state.tensors].find(([name, t]) => name.startsWith('param:') && !t.data.every(Number.isFinite));
+    if (bad || this.loop.summary?.reason === 'diverged') {
+      this.onSkipped?.(
+        `Not saving step ${this.loop.step}: ${bad ? `${bad[0].slice(6)} is not finite` : 'the run diverged'}; ${this.store.description} keeps the last good checkpoint.`,
+      );
+      return;
+    }
+    const bytes = serializeLoopState(state);
     await this.store.save(bytes);
     this.lastSavedStep = this.loop.step;
     this.lastSavedAt = Date.now();

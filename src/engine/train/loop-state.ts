@@ -59,12 +59,9 @@ interface KeptSnapshot<TMetrics> {
   score: number;
 }
 
-export interface CaptureInput<TMetrics> {
-  kind: string;
-  fingerprint: Fingerprint;
+/** What a loop keeps besides its weights and optimizer: captured into a state, given back on restore. */
+export interface RestoredLoop<TMetrics> {
   step: number;
-  parameters: readonly NamedVariable[];
-  optimizer: AdamW;
   data: JsonValue;
   method: JsonValue;
   best: KeptSnapshot<TMetrics> | null;
@@ -72,6 +69,13 @@ export interface CaptureInput<TMetrics> {
   evalsWithoutImprovement: number;
   examplesSeen: number;
   tokensSeen: number;
+}
+
+export interface CaptureInput<TMetrics> extends RestoredLoop<TMetrics> {
+  kind: string;
+  fingerprint: Fingerprint;
+  parameters: readonly NamedVariable[];
+  optimizer: AdamW;
 }
 
 export async function captureLoopState<TMetrics>(input: CaptureInput<TMetrics>): Promise<LoopState> {
@@ -124,17 +128,6 @@ export interface RestoreTarget {
   fingerprint: Fingerprint;
   parameters: readonly NamedVariable[];
   optimizer: AdamW;
-}
-
-export interface RestoredLoop<TMetrics> {
-  step: number;
-  data: JsonValue;
-  method: JsonValue;
-  best: KeptSnapshot<TMetrics> | null;
-  initial: tf.Tensor[] | null;
-  evalsWithoutImprovement: number;
-  examplesSeen: number;
-  tokensSeen: number;
 }
 
 const sameShape = (a: readonly number[], b: readonly number[]) =>

@@ -11,140 +11,42 @@
  * Evaluations (every `evalEvery` steps, at epoch ends, at the end) keep the best weights on the
  * device and stop early after `patience` evaluations without improvement. `run()` adds pause,
  * resume and stop at step boundaries. The whole state can be captured and restored (./loop-state.ts).
+ *
+ * Why one file of ~500 lines: every feature here reads and writes the same private run state
+ * (pending losses, snapshots, counters, pause/stop flags); the step itself (./step.ts), the event
+ * types (./events.ts) and the state format (./loop-state.ts) live apart.
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors';
-import type { BatchSource, Evaluation, Fingerprint, ForwardContext, LoopOptions, TrainingObjective } from './objective';
+import type { BatchSource, Evaluation, Fingerprint, LoopOptions, TrainingObjective } from './objective';
 
 export type { LoopOptions };
+import type {
+  EvaluationInfo,
+  FinishReason,
+  LoopCallbacks,
+  LoopRunState,
+  ProgressInfo,
+  RunHooks,
+  StepLoss,
+  TrainingSummary,
+} from './events';
 import { AdamW, GradAccumulator } from './optim';
+import { dropoutSeedFor, trainStep } from './step';
+
+export type {
+  EvaluationInfo,
+  FinishReason,
+  LoopCallbacks,
+  LoopRunState,
+  ProgressInfo,
+  RunHooks,
+  StepLoss,
+  TrainingSummary,
+};
+export { dropoutSeedFor, trainStep };
 import { captureLoopState, restoreLoopState, validateLoopState, type LoopState } from './loop-state';
 import { makeLrSchedule } from './schedule';
-
-/** One optimizer step as read back. */
-export interface StepLoss {
-  step: number;
-  loss: number;
-  /** Learning rate the step used. */
-  lr: number;
-  examples: number;
-  /** Real (non-padding) tokens. */
-  tokens: number;
-}
-
-export interface ProgressInfo {
-  /** Optimizer steps done. */
-  step: number;
-  totalSteps: number;
-  /** 1-based epoch of the last step (1 for streams). */
-  epoch: number;
-  epochs: number;
-  /** Mean loss of the steps in this report (null when none were read). */
-  loss: number | null;
-  /** Every step read back since the previous report, oldest first. */
-  losses: StepLoss[];
-  learningRate: number;
-  examplesPerSecond: number;
-  tokensPerSecond: number;
-  /** Seconds left at the pace of this session. */
-  etaSeconds: number;
-}
-
-export interface EvaluationInfo<TMetrics> {
-  step: number;
-  epoch: number;
-  metrics: TMetrics;
-  score: number;
-  /** True when this evaluation is the best so far (its weights are kept). */
-  isBest: boolean;
-}
-
-export type FinishReason = 'completed' | 'early-stopped' | 'stopped' | 'diverged';
-
-/** Where the loop is: `run()` reports changes when they really happen (at step boundaries). */
-export type LoopRunState = 'idle' | 'running' | 'paused' | 'stopping' | 'finished';
-
-export interface LoopCallbacks<TMetrics> {
-  onProgress?: (info: ProgressInfo) => void;
-  onEvaluated?: (info: EvaluationInfo<TMetrics>) => void;
-  onLog?: (level: 'info' | 'warn', message: string) => void;
-  onStateChange?: (state: LoopRunState) => void;
-}
-
-export interface TrainingSummary<TMetrics> {
-  reason: FinishReason;
-  steps: number;
-  bestStep: number | null;
-  bestMetrics: TMetrics | null;
-  /** Weights at the end: the best evaluation's, the last ones, or those from before training. */
-  restored: 'best' | 'last' | 'initial';
-  message: string;
-}
-
-/** Hooks of `TrainingLoop.run`. */
-export interface RunHooks {
-  /** At every step boundary, paused or not (the worker serves queued requests here). */
-  betweenSteps?: () => Promise<void>;
-  /** Right before a step starts (nothing else may touch the model from here until it ends). */
-  beforeStep?: () => Promise<void>;
-}
-
-/** Dropout seed of optimizer step `step` (0-based): one formula for every method. */
-export function dropoutSeedFor(seed: number, step: number): number {
-  return (Math.imul(seed, 100_003) + step * 31 + 1) >>> 0;
-}
-
-/**
- * One optimizer step over `microBatches`: loss and gradients of each, their mean through the
- * accumulator when there are several, then AdamW at `lr`. Returns the mean loss as a kept scalar
- * (the caller reads and disposes it). The training loop and the benchmark both call this.
- */
-export function trainStep<TBatch>(
-  objective: Pick<TrainingObjective<TBatch, unknown>, 'lossFor' | 'parameters'>,
-  microBatches: readonly TBatch[],
-  optimizer: AdamW,
-  lr: number,
-  context: { training: boolean; dropoutSeed?: number },
-  accumulator: GradAccumulator | null = null,
-): tf.Scalar {
-  const params = objective.parameters;
-  const variables = params.map((p) => p.variable);
-  const contextFor = (m: number): ForwardContext => ({
-    training: context.training,
-    dropoutSeed: context.dropoutSeed === undefined ? undefined : context.dropoutSeed + m,
-  });
-  const byName = (grads: tf.NamedTensorMap) => {
-    const named: tf.NamedTensorMap = {};
-    for (const p of params) named[p.name] = grads[p.variable.name];
-    return named;
-  };
-  if (microBatches.length === 1) {
-    return tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(objective.lossFor(microBatches[0], contextFor(0)), variables);
-      optimizer.step(byName(grads), lr).gradNorm?.dispose();
-      return value;
-    });
-  }
-  if (!accumulator) throw new EngineError('TRAIN_BAD_OPTIONS', 'Gradient accumulation needs a GradAccumulator.');
-  let lossSum: tf.Scalar | null = null;
-  for (const [m, batch] of microBatches.entries()) {
-    const value = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(objective.lossFor(batch, contextFor(m)), variables);
-      accumulator.add(byName(grads));
-      return value;
-    });
-    const next = tf.tidy(() => (lossSum ? tf.add(lossSum, value) : tf.clone(value)) as tf.Scalar);
-    lossSum?.dispose();
-    value.dispose();
-    lossSum = next;
-  }
-  const mean = accumulator.take('mean');
-  tf.tidy(() => optimizer.step(mean, lr).gradNorm?.dispose());
-  tf.dispose(Object.values(mean));
-  const loss = tf.tidy(() => tf.div(lossSum!, microBatches.length) as tf.Scalar);
-  lossSum!.dispose();
-  return loss;
-}
 
 interface PendingLoss {
   step: number;

@@ -122,6 +122,17 @@ export interface TrainingSlice {
   applyTrainingEvent: (event: WorkerEventPayload) => void;
 }
 
+/** What a run shows before its first event. */
+const EMPTY_RUN = {
+  losses: [],
+  lrPoints: [],
+  evaluations: [],
+  progress: null,
+  summary: null,
+  trainingDoneAt: null,
+  trainingError: null,
+} satisfies Partial<TrainingSlice>;
+
 /** Weight of history in the loss EMA. */
 export const LOSS_EMA_ALPHA = 0.8;
 
@@ -136,26 +147,10 @@ export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSl
   draftPlan: null,
   draftPlanError: null,
   plan: null,
-  losses: [],
-  lrPoints: [],
-  evaluations: [],
-  progress: null,
-  summary: null,
-  trainingDoneAt: null,
-  trainingError: null,
+  ...EMPTY_RUN,
   logs: [],
   setSettings: (patch) => set({ settings: { ...get().settings, ...patch } }),
-  resetTraining: (plan) =>
-    set({
-      plan,
-      losses: [],
-      lrPoints: [],
-      evaluations: [],
-      progress: null,
-      summary: null,
-      trainingDoneAt: null,
-      trainingError: null,
-    }),
+  resetTraining: (plan) => set({ plan, ...EMPTY_RUN }),
   setTraining: (patch) => set(patch),
   applyTrainingEvent: (event) => {
     switch (event.kind) {
