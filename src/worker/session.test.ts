@@ -242,6 +242,26 @@ describe('Session', () => {
     });
   });
 
+  it('an adaptation whose loss blows up stops, says why, and leaves the model as it was', async () => {
+    const { events, emit } = collect();
+    const session = new Session(emit, { cache: null });
+    await session.loadModel({ kind: 'url', baseUrl: `${server.url}`, name: 'golden' });
+    const probe = 'the cat [MASK] on the mat .';
+    const [before] = await session.fillMask(probe, 5);
+    // Past float32's range: the first real update makes the weights infinite.
+    await session.startAdapt({ texts: toyExamples(120, 11).map((e) => e.text), steps: 10, learningRate: 1e39 });
+    const done = await waitFor(
+      () =>
+        events.find((e) => e.event.kind === 'adaptDone')?.event as
+          Extract<WorkerEventPayload, { kind: 'adaptDone' }> | undefined,
+    );
+    expect(done.result.reason).toBe('diverged');
+    expect(done.result.message).toMatch(/loss became (NaN|infinite).*weights from before training were restored/);
+    expect(events.some((e) => e.event.kind === 'log' && e.event.level === 'warn')).toBe(true);
+    const [after] = await session.fillMask(probe, 5);
+    expect(after).toEqual(before);
+  });
+
   it('suggests label words from the training rows and ranks prompts on the dev split', async () => {
     const session = new Session(() => {}, { cache: null });
     await session.loadModel({ kind: 'url', baseUrl: `${server.url}`, name: 'golden' });
