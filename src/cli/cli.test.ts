@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -324,6 +324,47 @@ describe('fewshot train / eval / predict', () => {
     ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/TRAIN_INVALID_DATA/);
+  });
+
+  it('--out is checked before training: never the model folder, never foreign files, never a diverged run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fewshot-out-'));
+    writeFileSync(join(dir, 'train.csv'), toyCsv(16, 3));
+    const train = (out: string, ...more: string[]) =>
+      runCli([
+        'train',
+        '--model',
+        GOLDEN_DIR,
+        '--train',
+        join(dir, 'train.csv'),
+        '--out',
+        out,
+        '--epochs',
+        '1',
+        ...more,
+      ]);
+
+    const onModel = await train(GOLDEN_DIR);
+    expect(onModel.code).toBe(1);
+    expect(onModel.stderr).toMatch(/OUT_IS_MODEL/);
+
+    const foreign = join(dir, 'notes');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'thesis.docx'), 'precious');
+    const refused = await train(foreign);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/thesis\.docx.*--overwrite.*OUT_NOT_EMPTY/);
+    expect(readFileSync(join(foreign, 'thesis.docx'), 'utf8')).toBe('precious');
+
+    // A previous export of ours may be replaced; a run that diverges leaves it as it was.
+    const out = join(dir, 'model');
+    expect((await train(out)).code).toBe(0);
+    const before = readFileSync(join(out, 'model.safetensors'));
+    const blown = await train(out, '--lr', '1e39');
+    expect(blown.code).toBe(1);
+    expect(blown.stderr).toMatch(/loss became (NaN|infinite).*\n.*Nothing was written/);
+    expect(readFileSync(join(out, 'model.safetensors')).equals(before)).toBe(true);
+    expect((await train(foreign, '--overwrite')).code).toBe(0);
+    expect(existsSync(join(foreign, 'thesis.docx'))).toBe(false);
   });
 
   it('eval names labels the model does not know', async () => {

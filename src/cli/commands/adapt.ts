@@ -5,7 +5,7 @@
  * use `fewshot pretrain --model`.
  */
 import { startAdaptation } from '../../engine/studio';
-import { loadModelFromDir, readDataFile, saveModelToDir } from '../../engine/studio/node';
+import { checkOutputFolder, loadModelFromDir, readDataFile, saveModelToDir } from '../../engine/studio/node';
 import { intFlag, numberFlag, requireString, stringFlag } from '../args';
 import { printJson, setupBackend, wantsJson, type Command } from '../context';
 import { ProgressBar } from '../progress';
@@ -23,6 +23,7 @@ export const adaptCommand: Command = {
     seed: { type: 'string', placeholder: 'N', help: 'masking/dropout seed (default 42)' },
     'text-column': { type: 'string', placeholder: 'NAME', help: 'override the detected text column' },
     dtype: { type: 'string', placeholder: 'f32|f16', help: 'weights dtype of the written model (default f32)' },
+    overwrite: { type: 'boolean', help: 'replace --out even if it holds files that are not an export of ours' },
   },
   async run(args, io) {
     const modelDir = requireString(args, 'model', 'the model folder to adapt');
@@ -30,6 +31,7 @@ export const adaptCommand: Command = {
     const outDir = requireString(args, 'out', 'where to write the adapted model');
     const steps = intFlag(args, 'steps', 200, { min: 1, max: 100_000 });
     const dtype = (stringFlag(args, 'dtype') ?? 'f32').toUpperCase() === 'F16' ? 'F16' : 'F32';
+    await checkOutputFolder(outDir, { modelDir, overwrite: args.flags.overwrite === true });
     const file = await readDataFile(dataPath, { text: stringFlag(args, 'text-column') });
     for (const w of file.warnings) io.stderr(`warning: ${w}\n`);
     const texts = file.rows.flatMap((r) => (r.textPair ? [r.text, r.textPair] : [r.text]));

@@ -17,6 +17,7 @@ import {
   fileCorpusSource,
   listCorpusFiles,
   loadModelFromDir,
+  checkOutputFolder,
   readStateStep,
   saveModelToDir,
 } from '../../engine/studio/node';
@@ -162,6 +163,7 @@ export const pretrainCommand: Command = {
     if (resume && !existsSync(checkpointPath))
       throw new EngineError('PRETRAIN_NO_CHECKPOINT', `--resume: there is no ${checkpointPath} to resume from.`);
 
+    await checkOutputFolder(outDir, { modelDir: stringFlag(args, 'model') });
     const backend = await setupBackend(args);
     const { files, warnings } = await listCorpusFiles(paths);
     for (const w of warnings) io.stderr(`warning: ${w}\n`);
@@ -283,7 +285,6 @@ export const pretrainCommand: Command = {
       const seconds = (Date.now() - sessionStart) / 1000;
       const final = evaluations.at(-1)?.step === loop.step ? evaluations.at(-1)! : await run.evaluate();
       if (evaluations.at(-1) !== final) logEvaluation(final);
-      await saveModelToDir(model, outDir, { dtype });
       const summary = {
         steps: loop.step,
         tokensSeen: loop.tokensSeen,
@@ -299,7 +300,16 @@ export const pretrainCommand: Command = {
         backend,
       };
       await logDone;
-      await writeFile(join(outDir, PRETRAIN_FILES.summary), `${JSON.stringify(summary, null, 2)}\n`);
+      // The model, the summary, and the run's checkpoint and log carried over, in one
+      // all-or-nothing write of the folder.
+      const keep = new Set<string>([PRETRAIN_FILES.checkpoint, PRETRAIN_FILES.log]);
+      await saveModelToDir(model, outDir, {
+        dtype,
+        extraFiles: new Map([
+          [PRETRAIN_FILES.summary, new TextEncoder().encode(`${JSON.stringify(summary, null, 2)}\n`)],
+        ]),
+        preserve: (file) => keep.has(file),
+      });
       io.stderr(
         `${interrupted ? `Stopped at step ${loop.step} of ${o.totalSteps}` : `Done: ${loop.step} steps`}, held-out MLM loss ${final.loss.toFixed(4)}, accuracy ${final.accuracy.toFixed(4)} (unigram baseline ${final.unigramBaseline.toFixed(4)}), ` +
           `${summary.session.tokensPerSecond.toFixed(0)} tokens/s. Saved the model to ${outDir}\n`,

@@ -3,8 +3,6 @@
  * a Hugging Face folder with metrics.json and train_log.jsonl. The run itself goes through the
  * engine's door (startFineTune), exactly as in the studio.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   DEFAULT_SEED,
   parseVerbalizerJson,
@@ -13,7 +11,7 @@ import {
   type Metrics,
   type MethodSpec,
 } from '../../engine/studio';
-import { loadModelFromDir, saveModelToDir } from '../../engine/studio/node';
+import { checkOutputFolder, loadModelFromDir, saveModelToDir } from '../../engine/studio/node';
 import { UsageError, intFlag, numberFlag, requireString, stringFlag, type ParsedArgs } from '../args';
 import { compactMetrics, printJson, printMetrics, setupBackend, wantsJson, type Command } from '../context';
 import { COLUMN_FLAGS, columnOverrides, readExamples } from '../datafile';
@@ -96,6 +94,7 @@ export const trainCommand: Command = {
       help: 'early-stop after N evaluations without improvement (0 = off; default 3 with a dev set)',
     },
     dtype: { type: 'string', placeholder: 'f32|f16', help: 'weights dtype of the exported model (default f32)' },
+    overwrite: { type: 'boolean', help: 'replace --out even if it holds files that are not an export of ours' },
     ...COLUMN_FLAGS,
   },
   async run(args, io) {
@@ -129,6 +128,8 @@ export const trainCommand: Command = {
                 )
               : undefined,
           };
+    // Before any work: a finished run must have a safe place to land.
+    await checkOutputFolder(outDir, { modelDir, overwrite: args.flags.overwrite === true });
     const backend = await setupBackend(args);
     const columns = columnOverrides(args);
     const train = await readExamples(trainPath, columns, io);
@@ -225,11 +226,17 @@ export const trainCommand: Command = {
       if (wantsJson(args)) printJson(io, metrics);
       return 1;
     }
-    await mkdir(outDir, { recursive: true });
-    await saveModelToDir(model, outDir, { dtype });
-    await writeFile(join(outDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
-    await writeFile(join(outDir, 'train_log.jsonl'), `${log.join('\n')}\n`);
-    model.dispose();
+    // One all-or-nothing write: the model, its metrics and its log (a reader never sees a mix).
+    const encoder = new TextEncoder();
+    const extraFiles = new Map([
+      ['metrics.json', encoder.encode(`${JSON.stringify(metrics, null, 2)}\n`)],
+      ['train_log.jsonl', encoder.encode(`${log.join('\n')}\n`)],
+    ]);
+    try {
+      await saveModelToDir(model, outDir, { dtype, extraFiles });
+    } finally {
+      model.dispose();
+    }
     io.stderr(`${summary.message}\nSaved the model, metrics.json and train_log.jsonl to ${outDir}\n`);
     if (wantsJson(args)) {
       printJson(io, metrics);

@@ -3,10 +3,10 @@
  * files — model folders, data files, text corpora, checkpoints, vocabularies — and the Node
  * backend. The CLI imports only this and ./index.ts. Never bundled for the browser.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { loadCheckpointFiles } from '../checkpoint';
-import { createNodeDirSource, writeFolder } from '../checkpoint/node-dir';
+import { createNodeDirSource, recoverFolder, writeFolder } from '../checkpoint/node-dir';
 import { applyColumnMapping, detectColumns, parseDatasetFile } from '../data';
 import { EngineError } from '../errors';
 import { CORPUS_START } from '../pretrain/corpus';
@@ -30,18 +30,29 @@ export {
 
 export async function loadModelFromDir(dir: string, options: { seed?: number } = {}): Promise<FewShotModel> {
   const absolute = resolve(dir);
+  // Put back a folder an interrupted export swapped out (see writeFolder).
+  await recoverFolder(absolute).catch(() => undefined);
   const files = await loadCheckpointFiles(createNodeDirSource(absolute));
   return FewShotModel.fromCheckpoint(files, { name: basename(absolute), source: absolute, seed: options.seed });
 }
 
+/**
+ * Writes the model's Hugging Face folder (plus `extraFiles`) all-or-nothing: a reader of `dir`
+ * sees the previous folder or the new one, never a mix (checkpoint/node-dir.ts). Files of the
+ * previous folder matching `preserve` are carried over.
+ */
 export async function saveModelToDir(
   model: FewShotModel,
   dir: string,
-  options: { dtype?: 'F32' | 'F16'; extraFiles?: Map<string, Uint8Array> } = {},
+  options: {
+    dtype?: 'F32' | 'F16';
+    extraFiles?: Map<string, Uint8Array>;
+    preserve?: (file: string) => boolean;
+  } = {},
 ): Promise<void> {
   const files = await model.exportFiles({ dtype: options.dtype });
   for (const [name, bytes] of options.extraFiles ?? []) files.set(name, bytes);
-  await writeFolder(dir, files);
+  await writeFolder(dir, files, { preserve: options.preserve });
 }
 
 /** The `fewshot_prompt` saved in DIR/config.json, or null. */
@@ -169,4 +180,48 @@ export async function trainVocabulary(paths: readonly string[], options: Vocabul
 /** The optimizer step a saved training state file is at, or null when the file holds none. */
 export async function readStateStep(path: string): Promise<number | null> {
   return readLoopStateJson(await readFileBytes(path), path)?.step ?? null;
+}
+
+/** Files FewShot Studio writes into an output folder (a model export, its metrics and logs). */
+export const EXPORT_FILE_NAMES: ReadonlySet<string> = new Set([
+  'config.json',
+  'vocab.txt',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'model.safetensors',
+  'metrics.json',
+  'train_log.jsonl',
+  'README.md',
+  'loss.svg',
+  'dev_predictions.csv',
+  'checkpoint.safetensors',
+  'pretrain_log.jsonl',
+  'pretrain_summary.json',
+]);
+
+/**
+ * Checks an output folder before a run writes there, so a finished run never lands on something
+ * it must not replace: refuses the input model's own folder, a file, and a non-empty folder that
+ * is not a previous export of ours (unless `overwrite`).
+ */
+export async function checkOutputFolder(out: string, options: { modelDir?: string; overwrite?: boolean } = {}): Promise<void> {
+  const target = resolve(out);
+  if (options.modelDir && resolve(options.modelDir) === target) {
+    throw new EngineError(
+      'OUT_IS_MODEL',
+      `--out ${out} is the folder of the model you start from; writing there would replace it. Choose another --out.`,
+    );
+  }
+  const info = await stat(target).catch(() => null);
+  if (!info) return;
+  if (!info.isDirectory()) throw new EngineError('EXPORT_NOT_A_FOLDER', `--out ${out} is a file, not a folder; choose another --out.`);
+  const entries = await readdir(target);
+  const foreign = entries.filter((e) => !EXPORT_FILE_NAMES.has(e));
+  if (foreign.length > 0 && !options.overwrite) {
+    throw new EngineError(
+      'OUT_NOT_EMPTY',
+      `--out ${out} already holds files that are not a FewShot Studio export (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}); they would be replaced. Choose an empty or new folder, or pass --overwrite.`,
+    );
+  }
 }
