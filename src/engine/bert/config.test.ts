@@ -104,6 +104,12 @@ describe('parseBertConfig', () => {
     expect(engineError(() => parseBertConfig([])).code).toBe('CONFIG_NOT_OBJECT');
   });
 
+  it('refuses two classes with the same name (their probabilities would collapse)', () => {
+    const e = engineError(() => parseBertConfig({ ...base, id2label: { 0: 'spam', 1: 'ham', 2: 'spam' } }));
+    expect(e.code).toBe('CONFIG_DUPLICATE_LABEL');
+    expect(e.message).toMatch(/"spam" twice \(keys "0" and "2"\)/);
+  });
+
   it('reads id2label / num_labels and round-trips through bertConfigToJson', () => {
     const c = parseBertConfig({ ...base, id2label: { 0: 'neg', 1: 'neu', 2: 'pos' } });
     expect(numLabels(c)).toBe(3);

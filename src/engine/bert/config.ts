@@ -229,6 +229,12 @@ export function parseBertConfig(json: unknown, fileName = 'config.json'): BertCo
           `${fileName}: id2label must have string entries for keys 0..${entries.length - 1}; key "${i}" is ${JSON.stringify(name)}`,
         );
       }
+      if (name in label2id) {
+        throw new EngineError(
+          'CONFIG_DUPLICATE_LABEL',
+          `${fileName}: id2label names "${name}" twice (keys "${label2id[name]}" and "${i}"); every class needs its own name, or its probabilities collapse into one. Rename one of them.`,
+        );
+      }
       id2label[String(i)] = name;
       label2id[name] = i;
     }

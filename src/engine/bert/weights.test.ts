@@ -75,6 +75,32 @@ describe('BERT weight mapping', () => {
     disposeBertParams(params, config);
   });
 
+  it('warns about weights the config does not use (an extra layer), naming them', () => {
+    const extra = new Map(readGoldenWeights());
+    const name = `bert.encoder.layer.${config.num_hidden_layers}.output.dense.bias`;
+    extra.set(name, { name, shape: [32], data: new Float32Array(32) });
+    const { params, report } = loadBertParams(extra, config);
+    expect(report.unexpected).toEqual([name]);
+    expect(report.warnings).toEqual([
+      expect.stringMatching(/1 tensor not used by this config .*layer\.\d+\.output\.dense\.bias.*fewer layers/),
+    ]);
+    disposeBertParams(params, config);
+  });
+
+  it('refuses NaN or infinite weights, naming the tensor; nothing allocated', () => {
+    const before = tf.memory().numTensors;
+    const broken = new Map(readGoldenWeights());
+    const name = 'bert.encoder.layer.0.attention.self.query.weight';
+    const t = broken.get(name)!;
+    const data = Float32Array.from(t.data);
+    data[5] = NaN;
+    broken.set(name, { ...t, data });
+    expect(() => loadBertParams(broken, config)).toThrow(
+      expect.objectContaining({ code: 'WEIGHTS_NOT_FINITE', message: expect.stringContaining(name) }),
+    );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('missing encoder tensor → EngineError naming it; nothing allocated', () => {
     const before = tf.memory().numTensors;
     const e = expectEngineError(

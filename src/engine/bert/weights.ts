@@ -155,6 +155,27 @@ export function loadBertParams(tensors: TensorMap, config: BertConfig, opts: Loa
     );
   }
 
+  // 3b. Values: a NaN or infinite weight would make every prediction NaN (a diverged export).
+  for (const spec of specs) {
+    const t = byName.get(spec.name);
+    if (!t) continue;
+    const bad = t.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new EngineError(
+        'WEIGHTS_NOT_FINITE',
+        `${fileName}: ${t.name} holds ${t.data[bad]} at index ${bad}; the weights are broken (a run that diverged?). Use an earlier export or the base model.`,
+      );
+    }
+  }
+  // The next-sentence head of pretraining checkpoints (bert-base-uncased has one) is unused by
+  // design; anything else unused means config.json and the weights disagree (e.g. fewer layers).
+  const unexplained = unexpected.filter((n) => !/(^|\.)cls\.seq_relationship\./.test(n));
+  if (unexplained.length > 0) {
+    warnings.push(
+      `${fileName}: ${unexplained.length} tensor${unexplained.length > 1 ? 's' : ''} not used by this config (${listNames(unexplained, 6)}); does config.json describe these weights (e.g. fewer layers)?`,
+    );
+  }
+
   // 4. Tied decoder: warn if the file's decoder differs from the word embeddings (we always tie).
   if (decoderWeight) {
     const word = byName.get('bert.embeddings.word_embeddings.weight')!;

@@ -367,7 +367,9 @@ export class TrainingLoop<
       restored: source,
       message:
         `Training stopped at step ${step}: the loss became ${what}. ${kept} ` +
-        `Try a lower learning rate (e.g. ${lower}) or turn gradient clipping on.`,
+        (this.options.maxGradNorm > 0
+          ? `Try a lower learning rate (e.g. ${lower}).`
+          : `Try a lower learning rate (e.g. ${lower}) or turn gradient clipping on.`),
     };
     this.callbacks.onLog?.('warn', this.finished.message);
   }
