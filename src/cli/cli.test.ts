@@ -131,6 +131,42 @@ describe('fewshot CLI', () => {
     const noModel = await runCli(['info', '--model', '/nonexistent/model']);
     expect(noModel.code).toBe(1);
   });
+
+  it('file-system problems are clear sentences with a code, never stack traces, and checked before the work', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fewshot-files-'));
+    const noFolder = await runCli([
+      'predict',
+      '--model',
+      GOLDEN_DIR,
+      '--text',
+      'x',
+      '--output',
+      join(dir, 'no/such/p.csv'),
+    ]);
+    expect(noFolder.code).toBe(1);
+    expect(noFolder.stderr).toMatch(/folder .*no\/such does not exist\. Create it first\. \[OUTPUT_NO_FOLDER\]/);
+    const isFolder = await runCli(['predict', '--model', GOLDEN_DIR, '--text', 'x', '--output', dir]);
+    expect(isFolder.stderr).toMatch(/is a folder; give a file name.*\[OUTPUT_IS_FOLDER\]/);
+    writeFileSync(join(dir, 'a-file'), 'x');
+    const outIsFile = await runCli([
+      'train',
+      '--model',
+      GOLDEN_DIR,
+      '--train',
+      join(dir, 'a-file'),
+      '--out',
+      join(dir, 'a-file'),
+    ]);
+    expect(outIsFile.stderr).toMatch(/is a file, not a folder.*\[EXPORT_NOT_A_FOLDER\]/);
+    // A raw Node error from deep inside a command: mapped to a sentence with its errno code.
+    writeFileSync(join(dir, 'corpus.txt'), 'some words and more words\n'.repeat(20));
+    const raw = await runCli(['vocab', '--corpus', join(dir, 'corpus.txt'), '--out', join(dir, 'a-file', 'vocab.txt')]);
+    expect(raw.code).toBe(1);
+    expect(raw.stderr).toMatch(
+      /\nfewshot vocab: Cannot mkdir \S*a-file: a file or folder of that name is in the way; choose another path\. \[EEXIST\]\n$/,
+    );
+    for (const r of [noFolder, isFolder, outIsFile, raw]) expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
 });
 
 describe('fewshot train / eval / predict', () => {

@@ -64,6 +64,27 @@ function commandHelp(command: Command): string {
   ].join('\n');
 }
 
+/** What a filesystem error code means for the user, and what to do. */
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'it does not exist; check the path',
+  EACCES: 'permission denied; choose a folder you can write to, or fix its permissions',
+  EPERM: 'the operation is not permitted there; choose another place',
+  EISDIR: 'it is a folder where a file was expected; give a file name',
+  ENOTDIR: 'part of the path is a file, not a folder; check the path',
+  ENOSPC: 'the disk is full; free some space or write elsewhere',
+  EROFS: 'the file system is read-only; write elsewhere',
+  EEXIST: 'a file or folder of that name is in the way; choose another path',
+  EMFILE: 'too many files are open; close other programs and try again',
+};
+
+/** A clear sentence for a Node filesystem error (never its stack), or null for other errors. */
+export function describeFileError(error: unknown): string | null {
+  const e = error as NodeJS.ErrnoException & { dest?: string };
+  if (!(error instanceof Error) || typeof e.code !== 'string' || !FILE_ERRORS[e.code]) return null;
+  const where = e.path ? ` ${e.path}${e.dest ? ` → ${e.dest}` : ''}` : '';
+  return `Cannot ${e.syscall ?? 'use'}${where}: ${FILE_ERRORS[e.code]}. [${e.code}]`;
+}
+
 export async function main(argv: string[], io: CliIO = defaultIO): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -86,6 +107,11 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
     if (error instanceof UsageError) {
       io.stderr(`fewshot ${command.name}: ${error.message}\n\n${commandHelp(command)}\n`);
       return 2;
+    }
+    const fileError = describeFileError(error);
+    if (fileError) {
+      io.stderr(`fewshot ${command.name}: ${fileError}\n`);
+      return 1;
     }
     if (error instanceof EngineError) {
       io.stderr(`fewshot ${command.name}: ${error.message} [${error.code}]\n`);

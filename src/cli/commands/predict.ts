@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { predictFile, predictionCsvLines, type Prediction, type TextInput } from '../../engine/studio';
-import { loadModelFromDir } from '../../engine/studio/node';
+import { checkWritableFile, loadModelFromDir } from '../../engine/studio/node';
 import { UsageError, intFlag, requireString, stringFlag } from '../args';
 import { printJson, setupBackend, wantsJson, type Command } from '../context';
 import { TEXT_INPUT_FLAGS, collectTextInputs } from '../datafile';
@@ -52,6 +52,8 @@ export const predictCommand: Command = {
     const maxLength = stringFlag(args, 'max-len') ? intFlag(args, 'max-len', 128, { min: 8, max: 4096 }) : undefined;
     const inputPath = stringFlag(args, 'input');
     const texts = (args.flags.text as string[] | undefined) ?? [];
+    // Fail before predicting (which can take long) when the output cannot be written.
+    if (output) await checkWritableFile(output);
     await setupBackend(args);
     const model = await loadModelFromDir(dir);
     try {

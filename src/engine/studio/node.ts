@@ -3,8 +3,9 @@
  * files — model folders, data files, text corpora, checkpoints, vocabularies — and the Node
  * backend. The CLI imports only this and ./index.ts. Never bundled for the browser.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { constants } from 'node:fs';
+import { access, readFile, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { loadCheckpointFiles } from '../checkpoint';
 import { createNodeDirSource, recoverFolder, writeFolder } from '../checkpoint/node-dir';
 import { applyColumnMapping, detectColumns, parseDatasetFile } from '../data';
@@ -205,7 +206,10 @@ export const EXPORT_FILE_NAMES: ReadonlySet<string> = new Set([
  * it must not replace: refuses the input model's own folder, a file, and a non-empty folder that
  * is not a previous export of ours (unless `overwrite`).
  */
-export async function checkOutputFolder(out: string, options: { modelDir?: string; overwrite?: boolean } = {}): Promise<void> {
+export async function checkOutputFolder(
+  out: string,
+  options: { modelDir?: string; overwrite?: boolean } = {},
+): Promise<void> {
   const target = resolve(out);
   if (options.modelDir && resolve(options.modelDir) === target) {
     throw new EngineError(
@@ -215,13 +219,38 @@ export async function checkOutputFolder(out: string, options: { modelDir?: strin
   }
   const info = await stat(target).catch(() => null);
   if (!info) return;
-  if (!info.isDirectory()) throw new EngineError('EXPORT_NOT_A_FOLDER', `--out ${out} is a file, not a folder; choose another --out.`);
+  if (!info.isDirectory())
+    throw new EngineError('EXPORT_NOT_A_FOLDER', `--out ${out} is a file, not a folder; choose another --out.`);
   const entries = await readdir(target);
   const foreign = entries.filter((e) => !EXPORT_FILE_NAMES.has(e));
   if (foreign.length > 0 && !options.overwrite) {
     throw new EngineError(
       'OUT_NOT_EMPTY',
       `--out ${out} already holds files that are not a FewShot Studio export (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}); they would be replaced. Choose an empty or new folder, or pass --overwrite.`,
+    );
+  }
+}
+
+/** Throws a clear EngineError when `path` cannot be written as a file (a folder, no such folder, no permission). */
+export async function checkWritableFile(path: string): Promise<void> {
+  const target = resolve(path);
+  const info = await stat(target).catch(() => null);
+  if (info?.isDirectory())
+    throw new EngineError('OUTPUT_IS_FOLDER', `${path} is a folder; give a file name for the output.`);
+  const folder = dirname(target);
+  const parent = await stat(folder).catch(() => null);
+  if (!parent?.isDirectory()) {
+    throw new EngineError(
+      'OUTPUT_NO_FOLDER',
+      `Cannot write ${path}: the folder ${folder} does not exist. Create it first.`,
+    );
+  }
+  try {
+    await access(info ? target : folder, constants.W_OK);
+  } catch {
+    throw new EngineError(
+      'OUTPUT_NOT_WRITABLE',
+      `Cannot write ${path}: permission denied. Choose a place you can write to.`,
     );
   }
 }
