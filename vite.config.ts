@@ -8,6 +8,8 @@ import react from '@vitejs/plugin-react';
 const isolationHeaders = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'credentialless',
+  // Browsers must not guess a file's type (a dropped or served file is never run as script).
+  'X-Content-Type-Options': 'nosniff',
 };
 
 export default defineConfig(({ mode }) => ({
@@ -17,7 +19,8 @@ export default defineConfig(({ mode }) => ({
   worker: { format: 'es' },
   build: {
     target: 'es2022',
-    sourcemap: true,
+    // Source maps for test builds (readable e2e traces); production serves none.
+    sourcemap: mode === 'test',
     chunkSizeWarningLimit: 4096,
     // Test builds also contain the engine harness page that e2e tests drive (never in production).
     rollupOptions: mode === 'test' ? { input: { main: 'index.html', harness: 'e2e/harness/index.html' } } : undefined,

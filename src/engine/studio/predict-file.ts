@@ -46,9 +46,13 @@ export interface PredictFileResult {
   warnings: string[];
 }
 
-/** RFC 4180 field quoting. */
+/**
+ * RFC 4180 field quoting. Text that a spreadsheet would run as a formula (starting with = + - @,
+ * a tab or a carriage return, e.g. `=HYPERLINK(…)`) gets a leading apostrophe, as spreadsheets
+ * expect for literal text; numbers are written as they are.
+ */
 export function csvField(value: string | number): string {
-  const text = String(value);
+  const text = typeof value === 'number' ? String(value) : /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

@@ -168,5 +168,10 @@ describe('model card', () => {
     expect(csv[0]).toBe('text,label,predicted,confidence,p_pos,p_neg');
     expect(csv[1]).toBe('"good, ""really""",pos,pos,0.900000,0.900000,0.100000');
     expect(csv[2]).toBe('bad,neg,pos,0.700000,0.700000,0.300000');
+    // Text a spreadsheet would run as a formula is written as literal text.
+    const formula = { ...plan, devExamples: [{ text: '=HYPERLINK("http://x")', label: 'pos' }, plan.devExamples[1]] };
+    expect(devPredictionsCsv(formula, metrics).split('\n')[1]).toBe(
+      '"\'=HYPERLINK(""http://x"")",pos,pos,0.900000,0.900000,0.100000',
+    );
   });
 });

@@ -153,7 +153,11 @@ export function buildModelCard(input: ModelCardInput): string {
 
 /** Dev predictions as CSV: text, true label, predicted label, confidence, one probability column per label. */
 export function devPredictionsCsv(plan: FineTunePlan, metrics: Metrics): string {
-  const q = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  // Quoted as RFC 4180; text a spreadsheet would run as a formula gets a leading apostrophe.
+  const q = (value: string) => {
+    const s = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
   const header = ['text', 'label', 'predicted', 'confidence', ...plan.labels.map((l) => `p_${l}`)].map(q).join(',');
   const rows = metrics.predictions.map((p) =>
     [
