@@ -403,6 +403,30 @@ describe('fewshot train / eval / predict', () => {
     expect(existsSync(join(foreign, 'thesis.docx'))).toBe(false);
   });
 
+  it('says which columns it used and cites the file row numbers of data problems', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fewshot-rows-'));
+    const rows = toyCsv(16, 5).trim().split('\n');
+    // Header = row 1; make row 4 an empty text and row 6 a missing-value label.
+    rows[3] = '"",pos';
+    rows[5] = `${rows[5].split(',')[0]},N/A`;
+    writeFileSync(join(dir, 'train.csv'), `${rows.join('\n')}\n`);
+    const result = await runCli([
+      'train',
+      '--model',
+      GOLDEN_DIR,
+      '--train',
+      join(dir, 'train.csv'),
+      '--out',
+      join(dir, 'out'),
+      '--epochs',
+      '1',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/text column "text", label column "label" \(detected; override/);
+    expect(result.stderr).toMatch(/empty or whitespace-only text: row 4\./);
+    expect(result.stderr).toMatch(/have the label "N\/A", read as no label: row 6\./);
+  });
+
   it('eval names labels the model does not know', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fewshot-eval-'));
     writeFileSync(join(dir, 'test.csv'), 'text,label\nthe cat,martian\n');

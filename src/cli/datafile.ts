@@ -25,11 +25,26 @@ export function columnOverrides(args: ParsedArgs): ColumnOverrides {
 export async function readExamples(path: string, columns: ColumnOverrides, io: CliIO): Promise<Example[]> {
   const file = await readDataFile(path, columns);
   for (const w of file.warnings) io.stderr(`warning: ${w}\n`);
+  // Say which columns were used, so a wrongly detected one (e.g. a comment column) is seen at once.
+  const c = file.columns;
+  const given =
+    columns.text || columns.label || columns.textPair
+      ? 'as given'
+      : 'detected; override with --text-column / --label-column';
+  io.stderr(
+    `note: ${path}: text column "${c.text}"${c.textPair ? `, second text "${c.textPair}"` : ''}, label column ${c.label ? `"${c.label}"` : 'none'} (${given})\n`,
+  );
   if (!file.columns.label)
     throw new UsageError(
       `${path}: no label column found (columns detected: text=${file.columns.text}). Name it with --label-column.`,
     );
-  return file.rows.map((r) => ({ text: r.text, textPair: r.textPair, label: r.label, row: r.row }));
+  return file.rows.map((r) => ({
+    text: r.text,
+    textPair: r.textPair,
+    label: r.label,
+    row: r.row,
+    ...(r.missingLabel === undefined ? {} : { missingLabel: r.missingLabel }),
+  }));
 }
 
 /** Flags shared by commands that take texts from `--text` or an `--input` file. */

@@ -174,7 +174,7 @@ export const trainCommand: Command = {
     io.stderr(
       `Training ${model.name}${plan.prompt ? ` with the prompt "${plan.prompt.template}" and label words ${JSON.stringify(plan.prompt.verbalizer)}` : ''} on ${plan.trainCount} examples (${plan.labels.length} labels: ${plan.labels.join(', ')}), dev ${plan.devCount}${plan.autoSplit ? ' (automatic split)' : ''}; ` +
         `backend ${backend}, epochs ${s.epochs}, batch ${s.batchSize}${s.gradAccumSteps > 1 ? `×${s.gradAccumSteps}` : ''}, lr ${s.learningRate}, max length ${plan.maxLength}, seed ${s.seed}` +
-        ` (chosen from the data: ${plan.auto.join(', ') || 'none'})\n`,
+        ` (on auto: ${plan.auto.join(', ') || 'none'})\n`,
     );
 
     const started = Date.now();

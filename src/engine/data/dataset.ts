@@ -16,6 +16,8 @@ export interface Example {
   label: string | null;
   /** 1-based row in the source file, when known: validation messages cite it. */
   row?: number;
+  /** The label cell's text when it was a missing-value marker ("NaN", "N/A", …) read as no label. */
+  missingLabel?: string;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -154,4 +154,19 @@ describe('applyColumnMapping', () => {
     expect(bad).toThrow(/pair\.csv has no column "sentence".*"sentence1", "sentence2", "label"/);
     expect(() => applyColumnMapping(p, { text: 'label', textPair: null, label: 'label' })).toThrow(/mapped twice/);
   });
+
+  it('reads missing-value markers in the label column as no label, keeping what was written', () => {
+    const parsed = {
+      fileName: 'f.csv',
+      columns: ['text', 'label'],
+      rows: ['NaN', 'null', 'None', 'N/A', '#N/A', 'nan ', 'Nancy'].map((label, i) => ({
+        row: i + 2,
+        line: i + 2,
+        values: { text: `t${i}`, label },
+      })),
+    };
+    const examples = applyColumnMapping(parsed, { text: 'text', textPair: null, label: 'label' });
+    expect(examples.map((e) => e.label)).toEqual([null, null, null, null, null, null, 'Nancy']);
+    expect(examples.map((e) => e.missingLabel)).toEqual(['NaN', 'null', 'None', 'N/A', '#N/A', 'nan', undefined]);
+  });
 });

@@ -230,8 +230,15 @@ export function applyColumnMapping(
     if (mapping.textPair !== null) example.textPair = r.values[mapping.textPair] ?? '';
     if (mapping.label !== null) {
       const label = (r.values[mapping.label] ?? '').trim();
-      example.label = label === '' ? null : label;
+      if (MISSING_LABEL_MARKERS.has(label.toLowerCase())) example.missingLabel = label;
+      else example.label = label === '' ? null : label;
     }
     return example;
   });
 }
+
+/**
+ * Label cells that mean "no label" (what pandas, R, SQL and spreadsheets write for a missing
+ * value): read as unlabeled, never as a class; validation says which rows had them.
+ */
+export const MISSING_LABEL_MARKERS: ReadonlySet<string> = new Set(['nan', 'null', 'none', 'n/a', 'na', '#n/a', 'nil']);

@@ -127,8 +127,10 @@ export interface DetectedColumns extends ColumnMapping {
 export interface MappedExample {
   text: string;
   textPair?: string;
-  /** Trimmed class name; null when the label cell is empty (unlabeled, kept). */
+  /** Trimmed class name; null when the label cell is empty or a missing-value marker (unlabeled, kept). */
   label: string | null;
+  /** The label cell's text when it was a missing-value marker such as "NaN" or "N/A". */
+  missingLabel?: string;
   /** Source row (`ParsedRow.row`). */
   row: number;
 }

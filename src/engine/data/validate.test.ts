@@ -76,4 +76,21 @@ describe('validateTrainingData', () => {
     expect(issue.count).toBe(15);
     expect(issue.message).toMatch(/and 5 more/);
   });
+
+  it('reports missing-value label markers as unlabeled and numerically equal labels as two classes', () => {
+    const rows = [
+      { ...ex('a', null), missingLabel: 'NaN', row: 2 },
+      { ...ex('b', null), missingLabel: 'N/A', row: 3 },
+      { ...ex('c', '1'), row: 4 },
+      { ...ex('d', '1.0'), row: 5 },
+      { ...ex('e', '2'), row: 6 },
+    ];
+    const result = validateTrainingData(rows);
+    const markers = result.issues.find((i) => i.code === 'MISSING_LABEL_MARKERS')!;
+    expect(markers.message).toMatch(/2 training row\(s\) have the label "NaN", "N\/A", read as no label: rows 2, 3\./);
+    const same = result.issues.find((i) => i.code === 'LABELS_SAME_NUMBER')!;
+    expect(same.severity).toBe('warning');
+    expect(same.message).toMatch(/"1" and "1\.0" are the same number written differently.*rows 4, 5\./);
+    expect(result.train.map((r) => r.label)).toEqual(['1', '1.0', '2']);
+  });
 });

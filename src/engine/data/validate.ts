@@ -16,6 +16,8 @@ export type IssueCode =
   | 'DUPLICATE_ROWS'
   | 'CONFLICTING_LABELS'
   | 'DEV_DUPLICATES_TRAIN'
+  | 'MISSING_LABEL_MARKERS'
+  | 'LABELS_SAME_NUMBER'
   | 'TEXT_TOO_LONG';
 
 export interface DataIssue {
@@ -162,6 +164,16 @@ export function validateTrainingData(
     message: `${unlabeledTrain.length} training row(s) have no label: ${rowList(unlabeledTrain, trainRowOf)}.`,
     action: 'They are not used for training; you can run predictions on them after training.',
   });
+  const markerRows = unlabeledTrain.filter((i) => train[i].missingLabel !== undefined);
+  const markers = [...new Set(markerRows.map((i) => `"${train[i].missingLabel}"`))];
+  add({
+    code: 'MISSING_LABEL_MARKERS',
+    severity: 'info',
+    set: 'train',
+    rows: markerRows,
+    message: `${markerRows.length} training row(s) have the label ${markers.join(', ')}, read as no label: ${rowList(markerRows, trainRowOf)}.`,
+    action: 'They are not used for training. If it is a real class name, rename it (e.g. "none_of_these").',
+  });
   add({
     code: 'DUPLICATE_ROWS',
     severity: 'warning',
@@ -183,6 +195,24 @@ export function validateTrainingData(
   for (const i of trainRows) {
     const l = train[i].label as string;
     trainLabelCounts.set(l, (trainLabelCounts.get(l) ?? 0) + 1);
+  }
+  // "1" and "1.0" are two classes to the model; say so when labels only differ as written numbers.
+  const byNumber = new Map<number, string[]>();
+  for (const label of trainLabelCounts.keys()) {
+    const n = label.trim() === '' ? NaN : Number(label);
+    if (Number.isFinite(n)) byNumber.set(n, [...(byNumber.get(n) ?? []), label]);
+  }
+  const aliases = [...byNumber.values()].filter((names) => names.length > 1);
+  if (aliases.length > 0) {
+    const aliasRows = trainRows.filter((i) => aliases.some((names) => names.includes(train[i].label as string)));
+    add({
+      code: 'LABELS_SAME_NUMBER',
+      severity: 'warning',
+      set: 'train',
+      rows: aliasRows,
+      message: `Labels ${aliases.map((names) => names.map((n) => `"${n}"`).join(' and ')).join('; ')} are the same number written differently, so they are different classes: ${rowList(aliasRows, trainRowOf)}.`,
+      action: 'If they mean the same class, write them the same way in the file.',
+    });
   }
   if (trainRows.length === 0) {
     add({

@@ -76,6 +76,8 @@ export interface DataRow {
   label: string | null;
   /** 1-based row as a spreadsheet shows it (CSV/TSV header = row 1; JSONL = line), for messages. */
   row: number;
+  /** The label cell's text when it was a missing-value marker ("NaN", "N/A", …). */
+  missingLabel?: string;
 }
 
 export interface ColumnOverrides {
@@ -113,6 +115,7 @@ export async function readDataFile(path: string, overrides: ColumnOverrides = {}
     textPair: e.textPair ?? undefined,
     label: e.label,
     row: e.row,
+    ...(e.missingLabel === undefined ? {} : { missingLabel: e.missingLabel }),
   }));
   return {
     path,

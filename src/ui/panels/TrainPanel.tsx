@@ -281,7 +281,7 @@ export function TrainPanel() {
           <ul className="compact muted" data-testid={plan ? 'train-plan' : 'train-draft-plan'}>
             <li>
               <strong>{plan ? 'This run' : 'Start will run'}</strong>
-              {shownPlan.auto.length > 0 ? ` (chosen from your data: ${shownPlan.auto.join(', ')})` : ''}
+              {shownPlan.auto.length > 0 ? ` (on auto: ${shownPlan.auto.join(', ')})` : ''}
             </li>
             <li>
               {shownPlan.trainCount} train / {shownPlan.devCount} dev rows

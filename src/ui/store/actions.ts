@@ -196,6 +196,7 @@ function trainingRequest(): TrainingRequest | { error: string } | null {
     ...(e.textPair === undefined ? {} : { textPair: e.textPair }),
     label: e.label,
     row: e.row,
+    ...(e.missingLabel === undefined ? {} : { missingLabel: e.missingLabel }),
   }));
   let method: MethodSpec = { kind: 'head' };
   if (state.trainMethod === 'prompt') {
