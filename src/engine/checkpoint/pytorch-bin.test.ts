@@ -1,5 +1,5 @@
 import { existsSync, rmSync } from 'node:fs';
-import { zipSync } from 'fflate';
+import { unzipSync, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { unpickleRestricted } from './pickle';
 import { parsePytorchBin } from './pytorch-bin';
@@ -22,7 +22,12 @@ class PickleBytes {
     return this.op(0x63, ...new TextEncoder().encode(`${module}\n${name}\n`)); // GLOBAL
   }
   int(value: number): this {
-    return this.op(0x4b, value); // BININT1
+    if (value < 256) return this.op(0x4b, value); // BININT1
+    // LONG1: little-endian two's complement in n bytes (any size, e.g. 2^40).
+    const bytes: number[] = [];
+    for (let v = BigInt(value); v > 0n; v >>= 8n) bytes.push(Number(v & 0xffn));
+    if (bytes[bytes.length - 1] & 0x80) bytes.push(0);
+    return this.op(0x8a, bytes.length, ...bytes);
   }
   bytes(): Uint8Array {
     return Uint8Array.from(this.parts);
@@ -250,3 +255,59 @@ describe('parsePytorchBin structure checks', () => {
     expectCode(() => parsePytorchBin(torchZip(p)), 'PICKLE_MALFORMED', 'storage key');
   });
 });
+
+describe('parsePytorchBin keeps memory bounded by the file (hostile sizes)', () => {
+  it('refuses a stride-0 view of one element that claims gigabytes, before allocating it', () => {
+    const bomb = torchZip(tensorPickle('w', 1, 0, [30_000, 30_000], [0, 0]), { 0: floats(1) });
+    expect(bomb.byteLength).toBeLessThan(2_000);
+    expectCode(() => parsePytorchBin(bomb), 'PYTORCH_BIN_TOO_LARGE', 'shape [30000, 30000]', '900000000 elements');
+  });
+
+  it('refuses a 2^40-element shape with a clear error, not a RangeError', () => {
+    const huge = torchZip(tensorPickle('w', 1, 0, [2 ** 20, 2 ** 20], [0, 0]), { 0: floats(1) });
+    expectCode(() => parsePytorchBin(huge), 'PYTORCH_BIN_TOO_LARGE', `${2 ** 40} elements`);
+  });
+
+  it('refuses storages that declare far more data than the file holds, before inflating them', () => {
+    // 64 MiB of zeros deflates to ~64 KiB: a zip bomb behind a storage the pickle does use.
+    const zeros = new Uint8Array(64 << 20);
+    const files = {
+      'archive/data.pkl': tensorPickle('w', 16 << 20, 0, [16 << 20], [1]),
+      'archive/data/0': zeros,
+    };
+    const bomb = zipSync(files, { level: 9 });
+    expect(bomb.byteLength).toBeLessThan(1 << 20);
+    expectCode(() => parsePytorchBin(bomb), 'PYTORCH_BIN_TOO_LARGE', 'declare');
+  });
+
+  it('never inflates zip entries the pickle does not reference', () => {
+    // An unreferenced entry whose deflate stream is invalid (a reserved block type): inflating it
+    // throws, so a successful parse shows it was never touched.
+    const files = {
+      'archive/data.pkl': tensorPickle('w', 2, 0, [2], [1]),
+      'archive/data/0': floats(1, 2),
+      'archive/data/99': new Uint8Array(4096).fill(3),
+    };
+    const zip = withBrokenDeflate(zipSync(files, { level: 6 }), 'archive/data/99');
+    expect(() => unzipSync(zip)).toThrow(/invalid block type/);
+    const tensors = parsePytorchBin(zip);
+    expect(Array.from(tensors.get('w')!.data)).toEqual([1, 2]);
+  });
+});
+
+/** Makes the deflate stream of zip entry `name` start with a reserved block type (BFINAL 1, BTYPE 11). */
+function withBrokenDeflate(zip: Uint8Array, name: string): Uint8Array {
+  const out = zip.slice();
+  const view = new DataView(out.buffer);
+  const nameBytes = new TextEncoder().encode(name);
+  for (let at = 0; at + 30 < out.length; at++) {
+    if (view.getUint32(at, true) !== 0x04034b50) continue;
+    const nameLength = view.getUint16(at + 26, true);
+    const extraLength = view.getUint16(at + 28, true);
+    if (nameLength === nameBytes.length && nameBytes.every((b, i) => out[at + 30 + i] === b)) {
+      out[at + 30 + nameLength + extraLength] = 0x07;
+      return out;
+    }
+  }
+  throw new Error(`no entry ${name}`);
+}

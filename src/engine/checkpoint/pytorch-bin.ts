@@ -29,6 +29,11 @@ const STORAGE_DTYPES: Readonly<Record<string, SafetensorsDtype>> = {
   BoolStorage: 'BOOL',
 };
 
+/** Decoded data may be at most this many times the file's size (see the budget in parsePytorchBin). */
+const MAX_EXPANSION = 4;
+/** ... plus this much, so tiny test checkpoints with small views still load. */
+const BUDGET_SLACK_BYTES = 1 << 20;
+
 /** A storage reference produced by BINPERSID: which zip entry holds the bytes, and their type. */
 interface StorageRef {
   readonly kind: 'storage';
@@ -74,15 +79,34 @@ export function parsePytorchBin(bytes: Uint8Array, fileName: string = DEFAULT_FI
     );
   }
 
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(bytes);
-  } catch (error) {
-    return fail(
-      'PYTORCH_BIN_BAD_ZIP',
-      `the zip archive cannot be read (${(error as Error).message}). The file is corrupt or truncated; download it again.`,
+  // Decoded float32 data may be at most this big: a state dict's storages are stored (not deflated)
+  // and at worst half-precision, so a real checkpoint needs about 2x its file size. Zip bombs and
+  // views that claim far more are refused before anything that big is allocated.
+  let budget = MAX_EXPANSION * bytes.byteLength + BUDGET_SLACK_BYTES;
+  const overBudget = (what: string): never =>
+    fail(
+      'PYTORCH_BIN_TOO_LARGE',
+      `${what}, far more than a ${bytes.byteLength}-byte checkpoint can hold (at most ${budget} bytes would be plausible). The file is corrupt or malicious; use model.safetensors from the model's source.`,
     );
-  }
+  const unzip = (keep: (name: string) => boolean): Record<string, Uint8Array> => {
+    try {
+      return unzipSync(bytes, {
+        filter: (file) => {
+          if (!keep(file.name)) return false;
+          if (file.originalSize > budget) overBudget(`zip entry ${file.name} inflates to ${file.originalSize} bytes`);
+          return true;
+        },
+      });
+    } catch (error) {
+      if (error instanceof EngineError) throw error;
+      return fail(
+        'PYTORCH_BIN_BAD_ZIP',
+        `the zip archive cannot be read (${(error as Error).message}). The file is corrupt or truncated; download it again.`,
+      );
+    }
+  };
+  // First only the pickle (and byte order): storages are inflated once the pickle says which it uses.
+  const entries = unzip((name) => /^[^/]+\/(data\.pkl|byteorder)$/.test(name));
   const pickleNames = Object.keys(entries).filter((name) => /^[^/]+\/data\.pkl$/.test(name));
   if (pickleNames.length !== 1) {
     fail(
@@ -113,6 +137,21 @@ export function parsePytorchBin(bytes: Uint8Array, fileName: string = DEFAULT_FI
       'the pickle does not hold a dict of tensors (a state dict). Save `model.state_dict()` rather than the model or a training checkpoint.',
     );
   }
+
+  // Inflate only the storages the state dict references, each within the budget.
+  const referenced = new Set<string>();
+  let declared = 0;
+  for (const value of (stateDict as Map<unknown, unknown>).values()) {
+    if (!isTensorRef(value) || referenced.has(value.storage.key)) continue;
+    referenced.add(value.storage.key);
+    declared += value.storage.numel * 4;
+  }
+  if (declared > budget) overBudget(`its storages declare ${declared} bytes of float32 data`);
+  Object.assign(
+    entries,
+    unzip((name) => name.startsWith(`${prefix}/data/`) && referenced.has(name.slice(prefix.length + 6))),
+  );
+  budget -= declared;
 
   const decodedStorages = new Map<string, Float32Array>();
   const tensors: TensorMap = new Map();
@@ -145,11 +184,15 @@ export function parsePytorchBin(bytes: Uint8Array, fileName: string = DEFAULT_FI
       storage = decodeToFloat32(raw, tensor.storage.dtype, tensor.storage.numel);
       decodedStorages.set(tensor.storage.key, storage);
     }
-    tensors.set(name as string, {
-      name: name as string,
-      shape: tensor.shape,
-      data: materialise(tensor, storage, name as string, fileName),
-    });
+    // A view is copied out of its storage: its own size counts against the budget (a stride-0 view of
+    // one element could otherwise claim gigabytes).
+    const count = tensor.shape.reduce((a, b) => a * b, 1);
+    if (!Number.isSafeInteger(count) || count * 4 > budget + storage.length * 4) {
+      overBudget(`tensor "${name}" has shape [${tensor.shape.join(', ')}] (${count} elements)`);
+    }
+    const data = materialise(tensor, storage, name as string, fileName);
+    if (data.buffer !== storage.buffer) budget -= data.byteLength;
+    tensors.set(name as string, { name: name as string, shape: tensor.shape, data });
   }
   return tensors;
 }
