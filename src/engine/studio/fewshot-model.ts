@@ -2,6 +2,9 @@
  * FewShotModel: one loaded BERT checkpoint with its tokenizer, ready for the things a user does
  * with it — classify texts, fill masks, embed, fine-tune (through ./fine-tune.ts and the one loop) and
  * export a Hugging Face folder. The worker session holds exactly one; the CLI makes one per run.
+ *
+ * Why one file of ~470 lines: it is one class whose methods share the model's private state
+ * (weights, tokenizer, load report, prompt); the work itself lives elsewhere (methods/, prompt/).
  */
 import * as tf from '@tensorflow/tfjs';
 import {

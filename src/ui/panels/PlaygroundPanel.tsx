@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { useStudio } from '../store';
-import { datasetLabels, fillMask, labelWordLines, predictText, runZeroShot, suggestPrompts } from '../store/actions';
+import { datasetLabels } from '../store/actions';
+import { fillMask, labelWordLines, predictText, runZeroShot, suggestPrompts } from '../store/playgroundActions';
 import { defaultLabelWords } from '../store/helpers';
 
 /** Delay between the last keystroke and the request. */

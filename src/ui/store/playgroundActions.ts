@@ -1,0 +1,110 @@
+/**
+ * Playground actions: classifier probabilities and fill-mask for typed text, zero-shot prompts and
+ * prompt suggestions. Answered by the worker between training steps, with the weights of that moment.
+ */
+import { datasetLabels, errorInfo, getClient } from './actions';
+import { defaultLabelWords, parseLabelWords } from './helpers';
+import { useStudio } from './index';
+
+export async function predictText(text: string): Promise<void> {
+  const { setPlayground } = useStudio.getState();
+  const duringTraining = useStudio.getState().trainingState === 'running';
+  try {
+    const { labels, predictions, trainingStep } = await getClient().request('predict', { inputs: [{ text }] });
+    // The step of the weights that answered (the progress bar can lag behind the worker).
+    const step = trainingStep;
+    const prediction = predictions[0];
+    setPlayground({
+      playLabels: labels,
+      playPrediction: prediction,
+      playError: null,
+      predictionLog: [
+        ...useStudio.getState().predictionLog,
+        { text, probabilities: prediction.probabilities, duringTraining, step, at: Date.now() },
+      ].slice(-100),
+    });
+  } catch (error) {
+    setPlayground({ playPrediction: null, playError: errorInfo(error).message });
+  }
+}
+
+export async function fillMask(text: string, topK = 5): Promise<void> {
+  const { setPlayground } = useStudio.getState();
+  const duringTraining = useStudio.getState().trainingState === 'running';
+  try {
+    const maskResults = await getClient().request('fillMask', { text, topK });
+    setPlayground({ maskResults, maskError: null, maskAnswered: { at: Date.now(), duringTraining } });
+  } catch (error) {
+    setPlayground({ maskResults: null, maskError: errorInfo(error).message });
+  }
+}
+
+/**
+ * Scores the playground text through the zero-shot prompt; with labeled data loaded, also the
+ * prompt's accuracy on the dev split training would use.
+ */
+export async function runZeroShot(text: string): Promise<void> {
+  const state = useStudio.getState();
+  const words = state.zsWords ?? defaultLabelWords(datasetLabels());
+  const parsed = parseLabelWords(words);
+  if ('error' in parsed) {
+    state.setPlayground({ zsError: parsed.error, zsResult: null });
+    return;
+  }
+  const labeled = (state.dataset?.examples ?? [])
+    .filter((e) => e.label !== null)
+    .map((e) => ({ text: e.text, textPair: e.textPair, label: e.label }));
+  state.setPlayground({ zsBusy: true });
+  try {
+    const zsResult = await getClient().request('zeroShot', {
+      template: state.zsTemplate,
+      verbalizer: parsed.verbalizer,
+      calibrate: state.zsCalibrate,
+      inputs: text.trim() ? [{ text }] : [],
+      labeled: labeled.length > 0 ? labeled : null,
+      seed: state.settings.seed ?? undefined,
+    });
+    useStudio.getState().setPlayground({ zsResult, zsError: null, zsBusy: false });
+    if (zsResult.evaluation) {
+      const detail = `${state.zsTemplate} · ${Object.entries(parsed.verbalizer)
+        .map(([l, w]) => `${l}: ${w.join('/')}`)
+        .join(', ')}${state.zsCalibrate ? ' · calibrated' : ''}`;
+      const { accuracy, macroF1, n } = zsResult.evaluation;
+      useStudio
+        .getState()
+        .addMethodRun({ method: 'zero-shot', detail, accuracy, macroF1, devCount: n, at: Date.now() });
+    }
+  } catch (error) {
+    useStudio.getState().setPlayground({ zsResult: null, zsError: errorInfo(error).message, zsBusy: false });
+  }
+}
+
+/** Label-word suggestions and ranked library prompts for the loaded labeled data. */
+export async function suggestPrompts(): Promise<void> {
+  const state = useStudio.getState();
+  const labeled = (state.dataset?.examples ?? [])
+    .filter((e) => e.label !== null)
+    .map((e) => ({ text: e.text, textPair: e.textPair, label: e.label }));
+  if (labeled.length === 0) {
+    state.setPlayground({ zsError: 'Load labeled data first: suggestions come from your examples.' });
+    return;
+  }
+  state.setPlayground({ zsSuggesting: true });
+  try {
+    const zsSuggestions = await getClient().request('suggestPrompts', {
+      template: state.zsTemplate,
+      labeled,
+      seed: state.settings.seed ?? undefined,
+    });
+    useStudio.getState().setPlayground({ zsSuggestions, zsSuggesting: false, zsError: null });
+  } catch (error) {
+    useStudio.getState().setPlayground({ zsSuggestions: null, zsSuggesting: false, zsError: errorInfo(error).message });
+  }
+}
+
+/** Verbalizer → label-word lines for the editors. */
+export function labelWordLines(verbalizer: Record<string, string[]>): string {
+  return Object.entries(verbalizer)
+    .map(([label, words]) => `${label}: ${words.join(', ')}`)
+    .join('\n');
+}
