@@ -13,12 +13,14 @@ import {
 } from '../engine/studio';
 import type { ErrorCode, RequestMap, WorkerEventPayload, WorkerMessage, WorkerRequest } from './protocol';
 import { PROTOCOL_VERSION } from './protocol';
+import { indexedDbProjectStore } from './project-store';
 import { Session } from './session';
 
 let capability: Promise<CapabilityReport> | null = null;
 let wasmPaths: WasmPaths | undefined;
 let session: Session | null = null;
 let emitEvent: (event: WorkerEventPayload) => void = () => {};
+let projectStore: ReturnType<typeof indexedDbProjectStore> | null = null;
 
 /** The worker entry passes the bundler's URLs of the wasm binaries (served locally, no CDN). */
 export function configureWasmPaths(paths: WasmPaths): void {
@@ -34,7 +36,9 @@ function ensureBackend(override: string | null): Promise<CapabilityReport> {
 async function requireSession(): Promise<Session> {
   if (!capability) throw new EngineError('NOT_READY', 'Send `hello` first: the backend is not initialised yet.');
   const report = await capability;
-  session ??= new Session((event) => emitEvent(event), { limits: report.limits });
+  // IndexedDB exists in browser workers; in Node (unit tests of the handlers) nothing is kept.
+  projectStore ??= typeof indexedDB !== 'undefined' ? indexedDbProjectStore() : null;
+  session ??= new Session((event) => emitEvent(event), { limits: report.limits, projectStore });
   return session;
 }
 
@@ -97,6 +101,20 @@ export async function handleRequest(
         tokenLengths: tokenizer ? (inputs) => tokenizer.tokenLengths(inputs) : null,
       });
     }
+    case 'loadProject':
+      return (await requireSession()).loadProject();
+    case 'saveProject':
+      return (await requireSession()).saveProject(request.params.patch);
+    case 'clearProject':
+      return (await requireSession()).clearProject();
+    case 'continueRun':
+      return (await requireSession()).continueRun(request.params.runId);
+    case 'debugFailStorage':
+      if (import.meta.env?.MODE === 'production')
+        throw new EngineError('BAD_REQUEST', 'debugFailStorage exists only in dev and test builds.');
+      // A full quota cannot be caused here for real: the next write fails as it would.
+      projectStore?.failNextWrite(new DOMException('The quota has been exceeded.', 'QuotaExceededError'));
+      return {};
     case 'debugCrash':
       if (import.meta.env?.MODE === 'production')
         throw new EngineError('BAD_REQUEST', 'debugCrash exists only in dev and test builds.');

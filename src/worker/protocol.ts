@@ -5,6 +5,7 @@
  * carrying the same id. Unsolicited events (training progress, download progress, logs) use
  * `event`. Bump PROTOCOL_VERSION on any incompatible change: both sides check it.
  */
+import type { ProjectRecord, StorageInfo } from './project-store';
 import type {
   AdaptationPlan,
   AdaptResult,
@@ -30,6 +31,8 @@ import type {
   ZeroShotParams,
   ZeroShotResult,
 } from '../engine/studio';
+
+export type { ProjectRecord, StorageInfo };
 
 export type {
   AdaptationPlan,
@@ -67,6 +70,18 @@ export interface TrainingRequest {
   dev: Example[] | null;
   settings: FineTuneSettings;
   method: MethodSpec;
+  /** Names the run in the project; with it, the session checkpoints the run so a reload can resume it. */
+  runId?: string;
+  /** Seconds between checkpoints (default 15; test builds use 0: at every loss readback). */
+  checkpointEverySeconds?: number;
+}
+
+/** What the studio finds in browser storage at start. */
+export interface LoadedProject {
+  project: ProjectRecord | null;
+  /** The newest run checkpoint (a run a reload interrupted), without its bytes. */
+  checkpoint: { runId: string; step: number; savedAt: number; model: { name: string; source: string } } | null;
+  storage: StorageInfo;
 }
 
 /** "Adapt to my texts": continued masked-language-model training on the loaded texts. */
@@ -139,8 +154,18 @@ export interface RequestMap {
     params: { bytes: Uint8Array; fileName: string; mapping?: ColumnMapping };
     result: ParsedDatasetResult;
   };
+  /** The saved project, the newest run checkpoint and storage usage (at start). */
+  loadProject: { params: Record<string, never>; result: LoadedProject };
+  /** Merges fields into the saved project (dataset, model origin, UI settings, runs). */
+  saveProject: { params: { patch: ProjectRecord }; result: { storage: StorageInfo } };
+  /** Deletes the saved project and every checkpoint. */
+  clearProject: { params: Record<string, never>; result: { storage: StorageInfo } };
+  /** Continues a checkpointed run from its step (same losses as if never interrupted); events follow. */
+  continueRun: { params: { runId: string }; result: FineTunePlan };
   /** Test builds only: make the worker die with an uncaught error, to exercise crash recovery. */
   debugCrash: { params: { message: string }; result: never };
+  /** Test builds only: the next storage write fails as a full quota would. */
+  debugFailStorage: { params: Record<string, never>; result: Record<string, never> };
 }
 
 export type RequestType = keyof RequestMap;
@@ -174,6 +199,10 @@ export type WorkerEventPayload =
   | { kind: 'trainingState'; state: Exclude<LoopRunState, 'finished'> }
   | { kind: 'trainingDone'; summary: TrainingSummary<Metrics>; model: ModelSummary }
   | ({ kind: 'predictProgress'; fileName: string } & PredictFileProgress)
+  /** A run's checkpoint was written: a reload from here on can resume at `step`. */
+  | { kind: 'checkpointSaved'; runId: string; step: number }
+  /** Saving to browser storage failed (e.g. the quota is full); what was saved before is kept. */
+  | { kind: 'storageError'; code: string; message: string }
   /** Adaptation (continued MLM pretraining on the user's texts) finished or was stopped. */
   | { kind: 'adaptDone'; result: AdaptResult }
   | { kind: 'trainingError'; code: string; message: string };

@@ -4,6 +4,7 @@ import { initNodeBackend } from '../engine/studio/node';
 import type { Example, FineTuneSettings, MethodSpec } from '../engine/studio';
 import { serveFolder, type StaticServer } from '../../tests/support/static-server';
 import type { WorkerEventPayload } from './protocol';
+import { memoryProjectStore } from './project-store';
 import { Session } from './session';
 import { toyExamples } from '../../tests/support/toy-data';
 
@@ -335,6 +336,96 @@ describe('Session', () => {
     const oneClass = toyExamples(10, 1).map((e) => ({ ...e, label: 'pos' }));
     await expect(train(session, oneClass, null, {})).rejects.toThrow(/same label|one class/i);
     expect(session.scheduler.trainingState).toBe('idle');
+  });
+});
+
+describe('projects that survive a reload', () => {
+  const losses = (events: { event: WorkerEventPayload }[]) =>
+    events.flatMap((e) => (e.event.kind === 'progress' ? e.event.losses : []));
+  const request = {
+    train: toyExamples(32, 3),
+    dev: toyExamples(8, 77),
+    settings: { epochs: 6, learningRate: 3e-3, batchSize: 8, seed: 4, patience: 0 },
+    method: { kind: 'head' as const },
+    runId: 'run-1',
+    checkpointEverySeconds: 0,
+  };
+
+  it('a run checkpointed mid-way continues in a new session with exactly the uninterrupted losses', async () => {
+    const store = memoryProjectStore();
+    // The interrupted run: checkpointed at loss readbacks, then the "page" goes away.
+    const first = collect();
+    const interrupted = new Session(first.emit, { cache: null, projectStore: store });
+    await interrupted.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' });
+    await interrupted.startTraining(request);
+    const saved = await waitFor(() => {
+      const s = first.events.filter((e) => e.event.kind === 'checkpointSaved');
+      return s.length >= 2 ? (s[1].event as { step: number }) : undefined;
+    });
+    interrupted.pause();
+    expect((await store.latestCheckpoint())!.step).toBeGreaterThanOrEqual(saved.step);
+    const k = (await store.latestCheckpoint())!.step;
+
+    // After the reload: a new session, the same model, continue from the checkpoint.
+    const second = collect();
+    const resumed = new Session(second.emit, { cache: null, projectStore: store });
+    await resumed.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' });
+    const plan = await resumed.continueRun('run-1');
+    await waitFor(() => (second.events.some((e) => e.event.kind === 'trainingDone') ? true : undefined));
+    // A finished run needs no checkpoint any more.
+    expect(await store.latestCheckpoint()).toBeNull();
+
+    // The same run, never interrupted.
+    const third = collect();
+    const whole = new Session(third.emit, { cache: null });
+    await whole.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' });
+    await whole.startTraining({ ...request, runId: undefined });
+    await waitFor(() => (third.events.some((e) => e.event.kind === 'trainingDone') ? true : undefined));
+    const reference = losses(third.events);
+    expect(reference).toHaveLength(plan.totalSteps);
+    expect(losses(second.events)).toEqual(reference.slice(k));
+    await interrupted.stop();
+  });
+
+  it('a full quota is reported, training goes on, and the previous checkpoint is kept', async () => {
+    const store = memoryProjectStore();
+    const { events, emit } = collect();
+    const session = new Session(emit, { cache: null, projectStore: store });
+    await session.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' });
+    await session.startTraining({ ...request, runId: 'run-2' });
+    await waitFor(() => (events.some((e) => e.event.kind === 'checkpointSaved') ? true : undefined));
+    const before = (await store.latestCheckpoint())!.step;
+    store.failNextWrite(new DOMException('The quota has been exceeded.', 'QuotaExceededError'));
+    const failure = await waitFor(
+      () =>
+        events.find((e) => e.event.kind === 'storageError')?.event as
+          Extract<WorkerEventPayload, { kind: 'storageError' }> | undefined,
+    );
+    expect(failure.code).toBe('STORAGE_FULL');
+    expect(failure.message).toMatch(/storage for this site is full.*what was saved before is kept/);
+    expect((await store.loadCheckpoint('run-2'))!.step).toBeGreaterThanOrEqual(before);
+    session.pause();
+    expect(session.scheduler.trainingState).not.toBe('idle');
+    await session.stop();
+  });
+
+  it('refuses to continue a run on another model, or one without a checkpoint', async () => {
+    const store = memoryProjectStore();
+    const session = new Session(() => {}, { cache: null, projectStore: store });
+    await session.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' });
+    await expect(session.continueRun('nope')).rejects.toMatchObject({ code: 'RESUME_NO_CHECKPOINT' });
+    await store.saveCheckpoint({
+      runId: 'r',
+      step: 3,
+      savedAt: Date.now(),
+      request,
+      model: { name: 'other', source: 'elsewhere' },
+      state: new Uint8Array(8),
+    });
+    await expect(session.continueRun('r')).rejects.toMatchObject({
+      code: 'RESUME_OTHER_MODEL',
+      message: expect.stringMatching(/trained other \(elsewhere\), but golden is loaded/),
+    });
   });
 });
 

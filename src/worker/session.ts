@@ -8,6 +8,8 @@
 import {
   BrowserDownloadCache,
   EngineError,
+  deserializeLoopState,
+  serializeLoopState,
   hubCacheStatus,
   loadModel,
   predictFile,
@@ -20,6 +22,7 @@ import {
   type DownloadCache,
   type FewShotModel,
   type FineTunePlan,
+  type FineTuneRun,
   type LimitsReport,
   type LoopCallbacks,
   type LoopRunState,
@@ -35,9 +38,11 @@ import {
   type ZeroShotParams,
   type ZeroShotResult,
 } from '../engine/studio';
+import { storageInfo, type ProjectRecord, type ProjectStore } from './project-store';
 import type {
   AdaptationPlan,
   AdaptParams,
+  LoadedProject,
   PredictFileResultMessage,
   TrainingRequest,
   WorkerEventPayload,
@@ -59,7 +64,12 @@ export interface SessionOptions {
   cache?: DownloadCache | null;
   /** Adapter limits from the capability report (null on wasm/cpu: no GPU limit applies). */
   limits?: LimitsReport | null;
+  /** Where the project and run checkpoints are kept; null keeps nothing across reloads. */
+  projectStore?: ProjectStore | null;
 }
+
+/** Seconds between checkpoints of a running training by default: a reload loses at most this much. */
+export const DEFAULT_CHECKPOINT_SECONDS = 15;
 
 type Emit = (event: WorkerEventPayload) => void;
 type ProgressEvent = Extract<WorkerEventPayload, { kind: 'progress' }>;
@@ -75,6 +85,7 @@ export class Session {
   private lastProgressAt = 0;
   private progressTimer: ReturnType<typeof setTimeout> | null = null;
   private latestProgress: ProgressEvent | null = null;
+  private readonly projectStore: ProjectStore | null;
 
   constructor(
     private readonly emit: Emit,
@@ -83,6 +94,7 @@ export class Session {
     this.cache =
       options.cache !== undefined ? options.cache : typeof caches !== 'undefined' ? new BrowserDownloadCache() : null;
     this.limits = options.limits ?? null;
+    this.projectStore = options.projectStore ?? null;
   }
 
   setLimits(limits: LimitsReport | null): void {
@@ -173,34 +185,151 @@ export class Session {
 
   /** Validates, prepares and starts training; resolves with the plan once the run has started. */
   async startTraining(request: TrainingRequest): Promise<FineTunePlan> {
+    return this.runFineTune(request, null);
+  }
+
+  /**
+   * Continues a checkpointed run (a reload or a lost device interrupted it): the same request
+   * starts the run, the checkpoint's loop state is restored, and training goes on from its step with
+   * exactly the losses an uninterrupted run would have had.
+   */
+  async continueRun(runId: string): Promise<FineTunePlan> {
+    this.assertNotTraining('continue a run');
+    const store = this.requireStore();
+    const checkpoint = await store.loadCheckpoint(runId);
+    if (!checkpoint)
+      throw new EngineError(
+        'RESUME_NO_CHECKPOINT',
+        `There is no saved checkpoint of run ${runId} any more; start a new run.`,
+      );
+    const model = this.requireModel();
+    const { name, source } = model.summary();
+    if (name !== checkpoint.model.name || source !== checkpoint.model.source) {
+      throw new EngineError(
+        'RESUME_OTHER_MODEL',
+        `Run ${runId} trained ${checkpoint.model.name} (${checkpoint.model.source}), but ${name} is loaded. Load that model again, then resume.`,
+      );
+    }
+    return this.runFineTune({ ...checkpoint.request, runId }, checkpoint.state);
+  }
+
+  private requireStore(): ProjectStore {
+    if (!this.projectStore)
+      throw new EngineError(
+        'STORAGE_UNAVAILABLE',
+        'This browser gives the studio no storage (IndexedDB), so nothing is saved across reloads.',
+      );
+    return this.projectStore;
+  }
+
+  private async runFineTune(request: TrainingRequest, state: Uint8Array | null): Promise<FineTunePlan> {
     this.assertNotTraining('start another training run');
     const model = this.requireModel();
-    const run = startFineTune(model, { train: request.train, dev: request.dev }, request.method, request.settings, {
+    const data = { train: request.train, dev: request.dev };
+    let checkpoint: (() => void) | null = null;
+    const callbacks = this.loopCallbacks<Metrics>((e) =>
+      // Not a progress flush: that would bypass the 10-per-second throttle.
+      this.emit({ kind: 'evaluated', step: e.step, epoch: e.epoch, isBest: e.isBest, metrics: e.metrics }),
+    );
+    const onProgress = callbacks.onProgress!;
+    callbacks.onProgress = (p) => {
+      onProgress(p);
+      checkpoint?.();
+    };
+    const run = startFineTune(model, data, request.method, request.settings, {
       limits: this.memoryLimits(),
-      callbacks: this.loopCallbacks((e) =>
-        // Not a progress flush: that would bypass the 10-per-second throttle.
-        this.emit({ kind: 'evaluated', step: e.step, epoch: e.epoch, isBest: e.isBest, metrics: e.metrics }),
-      ),
+      callbacks,
     });
+    if (state) {
+      try {
+        run.loop.restoreState(deserializeLoopState(state, `checkpoint of run ${request.runId}`));
+      } catch (error) {
+        run.dispose();
+        throw error;
+      }
+    }
     if (run.plan.memory.note) this.emit({ kind: 'log', level: 'warn', message: run.plan.memory.note });
+    if (request.runId && this.projectStore) checkpoint = this.checkpointer(request, run.loop);
     this.startRunning({
       loop: run.loop,
       finish: async (outcome) => {
+        checkpoint = null;
         if (outcome.kind === 'failed') {
+          // The checkpoint stays: a run whose device was lost can be resumed.
           run.fail(`${outcome.message} Training stopped; the last good weights were kept.`);
           this.emit({
             kind: 'trainingError',
             code: outcome.code,
             message: `${outcome.message} Training stopped; the last good weights were kept.`,
           });
-        } else {
-          const summary: TrainingSummary<Metrics> = await run.finish(outcome.reason);
-          this.emit({ kind: 'trainingDone', summary, model: model.summary() });
+          return;
         }
+        const summary: TrainingSummary<Metrics> = await run.finish(outcome.reason);
+        if (request.runId) await this.projectStore?.removeCheckpoint(request.runId).catch(() => undefined);
+        this.emit({ kind: 'trainingDone', summary, model: model.summary() });
       },
       dispose: () => run.dispose(),
     });
     return run.plan;
+  }
+
+  /**
+   * Returns a trigger that, when due (every `checkpointEverySeconds`, checked at each loss
+   * readback), saves the loop's state at the next step boundary through the queue.
+   */
+  private checkpointer(request: TrainingRequest, loop: FineTuneRun['loop']): () => void {
+    const store = this.projectStore!;
+    const everyMs = 1000 * (request.checkpointEverySeconds ?? DEFAULT_CHECKPOINT_SECONDS);
+    const model = this.requireModel().summary();
+    let lastSavedAt = Date.now();
+    let pending = false;
+    return () => {
+      if (pending || Date.now() - lastSavedAt < everyMs) return;
+      pending = true;
+      void this.scheduler
+        .enqueue(async () => {
+          if (this.active?.loop !== loop || loop.isFinished) return;
+          const state = await loop.captureState();
+          const finite = [...state.tensors].every(
+            ([name, t]) => !name.startsWith('param:') || t.data.every(Number.isFinite),
+          );
+          if (!finite || loop.isFinished) return;
+          await store.saveCheckpoint({
+            runId: request.runId!,
+            step: loop.step,
+            savedAt: Date.now(),
+            request,
+            model: { name: model.name, source: model.source },
+            state: serializeLoopState(state),
+          });
+          lastSavedAt = Date.now();
+          this.emit({ kind: 'checkpointSaved', runId: request.runId!, step: loop.step });
+        })
+        .catch((error) => this.emit({ kind: 'storageError', ...describeFailure(error) }))
+        .finally(() => {
+          pending = false;
+        });
+    };
+  }
+
+  /** The saved project, the newest run checkpoint and storage usage. */
+  async loadProject(): Promise<LoadedProject> {
+    const store = this.projectStore;
+    return {
+      project: store ? await store.loadProject() : null,
+      checkpoint: store ? await store.latestCheckpoint() : null,
+      storage: await storageInfo(),
+    };
+  }
+
+  async saveProject(patch: ProjectRecord) {
+    await this.requireStore().saveProject(patch);
+    return { storage: await storageInfo() };
+  }
+
+  async clearProject() {
+    await this.requireStore().clear();
+    return { storage: await storageInfo() };
   }
 
   /**

@@ -1,0 +1,193 @@
+/**
+ * The studio's project, kept in the browser so a reload or a closed tab loses nothing
+ * (docs/USER_GUIDE.md, "Your data"): the dataset file and its column mapping, the model's origin,
+ * the UI's settings and every run's history (as the UI records them), and a checkpoint of the
+ * running training — the one loop's whole state (docs/ARCHITECTURE.md, "Loop state") with the
+ * request that started it. Everything lives in one IndexedDB database on this origin; nothing
+ * leaves the machine. Each record is written in one transaction, so a checkpoint is replaced whole
+ * or not at all.
+ */
+import { openDB, type IDBPDatabase } from 'idb';
+import { EngineError, type ModelSource } from '../engine/studio';
+import type { DatasetColumnMapping, TrainingRequest } from './protocol';
+
+/** The project as stored. The worker merges top-level fields; `ui` and `runs` are the UI's own JSON. */
+export interface ProjectRecord {
+  dataset?: { fileName: string; bytes: Uint8Array; mapping: DatasetColumnMapping } | null;
+  /** Where the model came from, when it can be loaded again (embedded or Hub). */
+  model?: { source: ModelSource; name: string } | null;
+  ui?: unknown;
+  runs?: unknown[];
+  updatedAt?: number;
+}
+
+/** A training run's latest checkpoint. */
+export interface RunCheckpoint {
+  runId: string;
+  /** Optimizer steps done when it was taken. */
+  step: number;
+  savedAt: number;
+  /** What started the run (rows, method, settings): a resumed run is started the same way. */
+  request: TrainingRequest;
+  /** The model the run trained (by its summary's name and source): resuming needs the same one. */
+  model: { name: string; source: string };
+  /** The loop state in its one-file form (serializeLoopState). */
+  state: Uint8Array;
+}
+
+export interface StorageInfo {
+  usage: number | null;
+  quota: number | null;
+  persisted: boolean | null;
+}
+
+export interface ProjectStore {
+  loadProject(): Promise<ProjectRecord | null>;
+  /** Merges `patch` into the stored project (fields set to undefined are left as they are). */
+  saveProject(patch: ProjectRecord): Promise<void>;
+  saveCheckpoint(checkpoint: RunCheckpoint): Promise<void>;
+  loadCheckpoint(runId: string): Promise<RunCheckpoint | null>;
+  /** The newest checkpoint of any run (what a reload can resume), without its state bytes. */
+  latestCheckpoint(): Promise<Omit<RunCheckpoint, 'state' | 'request'> | null>;
+  removeCheckpoint(runId: string): Promise<void>;
+  /** Deletes the project and every checkpoint. */
+  clear(): Promise<void>;
+}
+
+const PROJECT_KEY = 'current';
+
+/** A quota error, in any of the shapes browsers throw it. */
+function isQuotaError(error: unknown): boolean {
+  const name = (error as { name?: string })?.name;
+  return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED';
+}
+
+function storageFull(what: string): EngineError {
+  return new EngineError(
+    'STORAGE_FULL',
+    `The browser's storage for this site is full, so ${what} could not be saved; what was saved before is kept. Free space (Model panel: "Clear saved project", or remove other sites' data), or export your model now.`,
+  );
+}
+
+/** Merges a patch into a project record. */
+function merge(current: ProjectRecord | null, patch: ProjectRecord): ProjectRecord {
+  const next: ProjectRecord = { ...(current ?? {}) };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value !== undefined) (next as Record<string, unknown>)[key] = value;
+  }
+  next.updatedAt = Date.now();
+  return next;
+}
+
+/** The project in IndexedDB (database `fewshot-studio`). */
+export function indexedDbProjectStore(
+  name = 'fewshot-studio',
+): ProjectStore & { failNextWrite: (error: unknown) => void } {
+  let db: Promise<IDBPDatabase> | null = null;
+  // Test builds can make the next write fail as a full quota would (it cannot be caused here for real).
+  let failure: unknown = null;
+  const open = () =>
+    (db ??= openDB(name, 1, {
+      upgrade(database) {
+        database.createObjectStore('project');
+        database.createObjectStore('checkpoints', { keyPath: 'runId' });
+      },
+    }));
+  const write = async (what: string, run: (database: IDBPDatabase) => Promise<unknown>) => {
+    try {
+      if (failure !== null) {
+        const error = failure;
+        failure = null;
+        throw error;
+      }
+      await run(await open());
+    } catch (error) {
+      if (isQuotaError(error)) throw storageFull(what);
+      throw error;
+    }
+  };
+  return {
+    failNextWrite: (error) => (failure = error),
+    async loadProject() {
+      return ((await (await open()).get('project', PROJECT_KEY)) as ProjectRecord | undefined) ?? null;
+    },
+    async saveProject(patch) {
+      await write('the project', async (database) => {
+        const tx = database.transaction('project', 'readwrite');
+        const current = ((await tx.store.get(PROJECT_KEY)) as ProjectRecord | undefined) ?? null;
+        await tx.store.put(merge(current, patch), PROJECT_KEY);
+        await tx.done;
+      });
+    },
+    async saveCheckpoint(checkpoint) {
+      await write(`the checkpoint at step ${checkpoint.step}`, (database) => database.put('checkpoints', checkpoint));
+    },
+    async loadCheckpoint(runId) {
+      return ((await (await open()).get('checkpoints', runId)) as RunCheckpoint | undefined) ?? null;
+    },
+    async latestCheckpoint() {
+      const all = (await (await open()).getAll('checkpoints')) as RunCheckpoint[];
+      const latest = all.sort((a, b) => b.savedAt - a.savedAt)[0];
+      return latest ? { runId: latest.runId, step: latest.step, savedAt: latest.savedAt, model: latest.model } : null;
+    },
+    async removeCheckpoint(runId) {
+      await (await open()).delete('checkpoints', runId);
+    },
+    async clear() {
+      const database = await open();
+      await database.clear('project');
+      await database.clear('checkpoints');
+    },
+  };
+}
+
+/** The same store in memory (Node tests; a browser without IndexedDB keeps the session only). */
+export function memoryProjectStore(): ProjectStore & { failNextWrite: (error: unknown) => void } {
+  let project: ProjectRecord | null = null;
+  const checkpoints = new Map<string, RunCheckpoint>();
+  let failure: unknown = null;
+  const failIfAsked = (what: string) => {
+    if (failure === null) return;
+    const error = failure;
+    failure = null;
+    if (isQuotaError(error)) throw storageFull(what);
+    throw error;
+  };
+  return {
+    failNextWrite: (error) => (failure = error),
+    async loadProject() {
+      return project ? structuredClone(project) : null;
+    },
+    async saveProject(patch) {
+      failIfAsked('the project');
+      project = merge(project, structuredClone(patch));
+    },
+    async saveCheckpoint(checkpoint) {
+      failIfAsked(`the checkpoint at step ${checkpoint.step}`);
+      checkpoints.set(checkpoint.runId, structuredClone(checkpoint));
+    },
+    async loadCheckpoint(runId) {
+      const c = checkpoints.get(runId);
+      return c ? structuredClone(c) : null;
+    },
+    async latestCheckpoint() {
+      const latest = [...checkpoints.values()].sort((a, b) => b.savedAt - a.savedAt)[0];
+      return latest ? { runId: latest.runId, step: latest.step, savedAt: latest.savedAt, model: latest.model } : null;
+    },
+    async removeCheckpoint(runId) {
+      checkpoints.delete(runId);
+    },
+    async clear() {
+      project = null;
+      checkpoints.clear();
+    },
+  };
+}
+
+/** Usage and quota of this origin's storage, and whether it is persistent. */
+export async function storageInfo(): Promise<StorageInfo> {
+  const storage = typeof navigator !== 'undefined' ? navigator.storage : undefined;
+  if (!storage?.estimate) return { usage: null, quota: null, persisted: null };
+  const [estimate, persisted] = await Promise.all([storage.estimate(), storage.persisted?.() ?? null]);
+  return { usage: estimate.usage ?? null, quota: estimate.quota ?? null, persisted };
+}
