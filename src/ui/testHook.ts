@@ -4,12 +4,15 @@
  */
 import { useStudio, type StudioState } from './store';
 import { crashEngineForTest, restartEngine, runSelfTest } from './store/actions';
+import { failNextStorageWriteForTest } from './store/projectActions';
 
 export interface StudioTestHook {
   getState: () => StudioState;
   runSelfTest: () => Promise<void>;
   restartEngine: () => Promise<void>;
   crashEngine: (message: string) => void;
+  /** The next write to browser storage fails as a full quota would. */
+  failNextStorageWrite: () => Promise<void>;
 }
 
 declare global {
@@ -24,5 +27,6 @@ export function installTestHook(): void {
     runSelfTest,
     restartEngine,
     crashEngine: crashEngineForTest,
+    failNextStorageWrite: failNextStorageWriteForTest,
   };
 }

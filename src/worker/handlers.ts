@@ -107,6 +107,8 @@ export async function handleRequest(
       return (await requireSession()).saveProject(request.params.patch);
     case 'clearProject':
       return (await requireSession()).clearProject();
+    case 'loadSavedModel':
+      return (await requireSession()).loadSavedModel();
     case 'continueRun':
       return (await requireSession()).continueRun(request.params.runId);
     case 'debugFailStorage':

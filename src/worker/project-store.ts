@@ -8,14 +8,16 @@
  * or not at all.
  */
 import { openDB, type IDBPDatabase } from 'idb';
-import { EngineError, type ModelSource } from '../engine/studio';
-import type { DatasetColumnMapping, TrainingRequest } from './protocol';
+import { EngineError, type ColumnMapping, type ModelSource } from '../engine/studio';
 
 /** The project as stored. The worker merges top-level fields; `ui` and `runs` are the UI's own JSON. */
 export interface ProjectRecord {
-  dataset?: { fileName: string; bytes: Uint8Array; mapping: DatasetColumnMapping } | null;
-  /** Where the model came from, when it can be loaded again (embedded or Hub). */
-  model?: { source: ModelSource; name: string } | null;
+  dataset?: { fileName: string; bytes: Uint8Array; mapping: ColumnMapping } | null;
+  /**
+   * Where the model came from, when it can be loaded again (embedded or Hub), and when it was
+   * chosen: a trained model saved after that time is the one a reload reopens.
+   */
+  model?: { source: ModelSource; name: string; at: number } | null;
   ui?: unknown;
   runs?: unknown[];
   updatedAt?: number;
@@ -27,12 +29,26 @@ export interface RunCheckpoint {
   /** Optimizer steps done when it was taken. */
   step: number;
   savedAt: number;
-  /** What started the run (rows, method, settings): a resumed run is started the same way. */
-  request: TrainingRequest;
+  /**
+   * What started the run (the worker protocol's TrainingRequest: rows, method, settings), so a
+   * resumed run is started the same way. Opaque here: the store sits below the protocol.
+   */
+  request: unknown;
   /** The model the run trained (by its summary's name and source): resuming needs the same one. */
   model: { name: string; source: string };
   /** The loop state in its one-file form (serializeLoopState). */
   state: Uint8Array;
+}
+
+/** The model as the last finished run (or adaptation) left it: its Hugging Face folder's files. */
+export interface SavedModel {
+  /** The model's name in the studio (its summary's name). */
+  name: string;
+  /** Which run produced it (null for an adaptation). */
+  runId: string | null;
+  savedAt: number;
+  /** File name → bytes (config.json, vocabulary, tokenizer files, model.safetensors). */
+  files: Record<string, Uint8Array>;
 }
 
 export interface StorageInfo {
@@ -50,11 +66,15 @@ export interface ProjectStore {
   /** The newest checkpoint of any run (what a reload can resume), without its state bytes. */
   latestCheckpoint(): Promise<Omit<RunCheckpoint, 'state' | 'request'> | null>;
   removeCheckpoint(runId: string): Promise<void>;
+  /** Replaces the saved trained model (one is kept: the newest). */
+  saveModel(model: SavedModel): Promise<void>;
+  loadModel(): Promise<SavedModel | null>;
   /** Deletes the project and every checkpoint. */
   clear(): Promise<void>;
 }
 
 const PROJECT_KEY = 'current';
+const MODEL_KEY = 'trained';
 
 /** A quota error, in any of the shapes browsers throw it. */
 function isQuotaError(error: unknown): boolean {
@@ -91,6 +111,7 @@ export function indexedDbProjectStore(
       upgrade(database) {
         database.createObjectStore('project');
         database.createObjectStore('checkpoints', { keyPath: 'runId' });
+        database.createObjectStore('models');
       },
     }));
   const write = async (what: string, run: (database: IDBPDatabase) => Promise<unknown>) => {
@@ -133,10 +154,17 @@ export function indexedDbProjectStore(
     async removeCheckpoint(runId) {
       await (await open()).delete('checkpoints', runId);
     },
+    async saveModel(model) {
+      await write(`the trained model ${model.name}`, (database) => database.put('models', model, MODEL_KEY));
+    },
+    async loadModel() {
+      return ((await (await open()).get('models', MODEL_KEY)) as SavedModel | undefined) ?? null;
+    },
     async clear() {
       const database = await open();
       await database.clear('project');
       await database.clear('checkpoints');
+      await database.clear('models');
     },
   };
 }
@@ -145,6 +173,7 @@ export function indexedDbProjectStore(
 export function memoryProjectStore(): ProjectStore & { failNextWrite: (error: unknown) => void } {
   let project: ProjectRecord | null = null;
   const checkpoints = new Map<string, RunCheckpoint>();
+  let saved: SavedModel | null = null;
   let failure: unknown = null;
   const failIfAsked = (what: string) => {
     if (failure === null) return;
@@ -177,9 +206,17 @@ export function memoryProjectStore(): ProjectStore & { failNextWrite: (error: un
     async removeCheckpoint(runId) {
       checkpoints.delete(runId);
     },
+    async saveModel(model) {
+      failIfAsked(`the trained model ${model.name}`);
+      saved = structuredClone(model);
+    },
+    async loadModel() {
+      return saved ? structuredClone(saved) : null;
+    },
     async clear() {
       project = null;
       checkpoints.clear();
+      saved = null;
     },
   };
 }

@@ -81,6 +81,8 @@ export interface LoadedProject {
   project: ProjectRecord | null;
   /** The newest run checkpoint (a run a reload interrupted), without its bytes. */
   checkpoint: { runId: string; step: number; savedAt: number; model: { name: string; source: string } } | null;
+  /** The model a finished run (or adaptation) left, kept so a reload reopens it (loadSavedModel). */
+  savedModel: { name: string; runId: string | null; savedAt: number } | null;
   storage: StorageInfo;
 }
 
@@ -160,6 +162,8 @@ export interface RequestMap {
   saveProject: { params: { patch: ProjectRecord }; result: { storage: StorageInfo } };
   /** Deletes the saved project and every checkpoint. */
   clearProject: { params: Record<string, never>; result: { storage: StorageInfo } };
+  /** Makes the trained model kept in browser storage the session's model again. */
+  loadSavedModel: { params: Record<string, never>; result: ModelSummary };
   /** Continues a checkpointed run from its step (same losses as if never interrupted); events follow. */
   continueRun: { params: { runId: string }; result: FineTunePlan };
   /** Test builds only: make the worker die with an uncaught error, to exercise crash recovery. */
@@ -201,6 +205,8 @@ export type WorkerEventPayload =
   | ({ kind: 'predictProgress'; fileName: string } & PredictFileProgress)
   /** A run's checkpoint was written: a reload from here on can resume at `step`. */
   | { kind: 'checkpointSaved'; runId: string; step: number }
+  /** The trained model was kept in browser storage (after a run or an adaptation). */
+  | { kind: 'modelSaved'; name: string; runId: string | null }
   /** Saving to browser storage failed (e.g. the quota is full); what was saved before is kept. */
   | { kind: 'storageError'; code: string; message: string }
   /** Adaptation (continued MLM pretraining on the user's texts) finished or was stopped. */

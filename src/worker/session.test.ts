@@ -384,6 +384,26 @@ describe('projects that survive a reload', () => {
     const reference = losses(third.events);
     expect(reference).toHaveLength(plan.totalSteps);
     expect(losses(second.events)).toEqual(reference.slice(k));
+
+    // The finished run's model was kept: a third "reload" reopens it, not the base model.
+    await waitFor(() => (second.events.some((e) => e.event.kind === 'modelSaved') ? true : undefined));
+    const reopened = new Session(() => {}, { cache: null, projectStore: store });
+    expect((await reopened.loadProject()).savedModel).toMatchObject({ name: 'golden', runId: 'run-1' });
+    const summary = await reopened.loadSavedModel();
+    expect(summary.labels).toEqual(resumed.currentModel!.summary().labels);
+    const texts = [{ text: 'a fresh sentence' }, { text: 'another one' }];
+    const [mine, trained, base] = await Promise.all([
+      reopened.predict(texts),
+      resumed.predict(texts),
+      whole.predict(texts),
+    ]);
+    expect(mine).toEqual(trained);
+    // Not trivially equal to anything: the base model before training answers otherwise.
+    const untrained = new Session(() => {}, { cache: null });
+    await untrained.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' });
+    expect(await untrained.predict(texts)).not.toEqual(mine);
+    expect(base).toEqual(mine);
+    // (Stopping the paused first session last: its finish would save its own half-trained model.)
     await interrupted.stop();
   });
 

@@ -130,6 +130,13 @@ export class Session {
 
   /** Loads a model and makes it the session's model; the previous one stays if anything goes wrong. */
   async loadModel(source: ModelSource): Promise<ModelSummary> {
+    const summary = await this.replaceModel(source);
+    // A dropped folder cannot be read again after a reload: keep its files like a trained model's.
+    if (source.kind === 'files') await this.saveTrainedModel(null);
+    return summary;
+  }
+
+  private async replaceModel(source: ModelSource): Promise<ModelSummary> {
     this.assertNotTraining('load another model');
     const next = await loadModel(source, {
       cache: this.cache,
@@ -203,14 +210,18 @@ export class Session {
         `There is no saved checkpoint of run ${runId} any more; start a new run.`,
       );
     const model = this.requireModel();
-    const { name, source } = model.summary();
-    if (name !== checkpoint.model.name || source !== checkpoint.model.source) {
+    // By name: a model reopened from browser storage has another source but the same weights
+    // layout; restoreState checks every tensor's name and shape anyway.
+    const { name } = model.summary();
+    if (name !== checkpoint.model.name) {
       throw new EngineError(
         'RESUME_OTHER_MODEL',
         `Run ${runId} trained ${checkpoint.model.name} (${checkpoint.model.source}), but ${name} is loaded. Load that model again, then resume.`,
       );
     }
-    return this.runFineTune({ ...checkpoint.request, runId }, checkpoint.state);
+    // Written by this session's checkpointer from a TrainingRequest (see checkpointer()).
+    const request = checkpoint.request as TrainingRequest;
+    return this.runFineTune({ ...request, runId }, checkpoint.state);
   }
 
   private requireStore(): ProjectStore {
@@ -267,6 +278,7 @@ export class Session {
         const summary: TrainingSummary<Metrics> = await run.finish(outcome.reason);
         if (request.runId) await this.projectStore?.removeCheckpoint(request.runId).catch(() => undefined);
         this.emit({ kind: 'trainingDone', summary, model: model.summary() });
+        if (request.runId) await this.saveTrainedModel(request.runId);
       },
       dispose: () => run.dispose(),
     });
@@ -303,6 +315,8 @@ export class Session {
             state: serializeLoopState(state),
           });
           lastSavedAt = Date.now();
+          // The UI saves its charts with each checkpoint: it must have every loss up to this step first.
+          this.flushProgress();
           this.emit({ kind: 'checkpointSaved', runId: request.runId!, step: loop.step });
         })
         .catch((error) => this.emit({ kind: 'storageError', ...describeFailure(error) }))
@@ -312,12 +326,45 @@ export class Session {
     };
   }
 
-  /** The saved project, the newest run checkpoint and storage usage. */
+  /**
+   * Keeps the model as a finished run (or adaptation) left it, so a reload reopens the trained
+   * model and not the base one. A failure (a full quota) is reported and loses nothing else.
+   */
+  private async saveTrainedModel(runId: string | null): Promise<void> {
+    const store = this.projectStore;
+    const model = this.model;
+    if (!store || !model) return;
+    try {
+      const files = await model.exportFiles({ dtype: 'F32' });
+      const name = model.summary().name;
+      await store.saveModel({ name, runId, savedAt: Date.now(), files: Object.fromEntries(files) });
+      this.emit({ kind: 'modelSaved', name, runId });
+    } catch (error) {
+      this.emit({ kind: 'storageError', ...describeFailure(error) });
+    }
+  }
+
+  /** Makes the saved trained model (see saveTrainedModel) the session's model again. */
+  async loadSavedModel(): Promise<ModelSummary> {
+    const saved = await this.requireStore().loadModel();
+    if (!saved) throw new EngineError('RESUME_NO_CHECKPOINT', 'No trained model is saved in this browser any more.');
+    const files = Object.entries(saved.files).map(([name, bytes]) => ({
+      name,
+      size: bytes.byteLength,
+      webkitRelativePath: '',
+      arrayBuffer: async () => bytes.slice().buffer,
+    }));
+    return this.replaceModel({ kind: 'files', files, name: saved.name });
+  }
+
+  /** The saved project, the newest run checkpoint, the saved trained model and storage usage. */
   async loadProject(): Promise<LoadedProject> {
     const store = this.projectStore;
+    const saved = store ? await store.loadModel() : null;
     return {
       project: store ? await store.loadProject() : null,
       checkpoint: store ? await store.latestCheckpoint() : null,
+      savedModel: saved ? { name: saved.name, runId: saved.runId, savedAt: saved.savedAt } : null,
       storage: await storageInfo(),
     };
   }
@@ -356,6 +403,7 @@ export class Session {
         const result = await run.finish(outcome.reason);
         if (result.reason === 'diverged') this.emit({ kind: 'log', level: 'warn', message: result.message });
         this.emit({ kind: 'adaptDone', result });
+        await this.saveTrainedModel(null);
       },
       dispose: () => run.dispose(),
     });

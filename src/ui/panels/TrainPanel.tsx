@@ -11,6 +11,7 @@ import {
   stopTraining,
 } from '../store/actions';
 import { defaultLabelWords, formatDuration } from '../store/helpers';
+import { continueInterruptedRun, dismissResume } from '../store/projectActions';
 import type { TrainSettings } from '../store/trainingSlice';
 
 type NumberKey = {
@@ -68,6 +69,8 @@ export function TrainPanel() {
   const settings = useStudio((s) => s.settings);
   const draftPlan = useStudio((s) => s.draftPlan);
   const draftPlanError = useStudio((s) => s.draftPlanError);
+  const resumable = useStudio((s) => s.resumable);
+  const lastCheckpointStep = useStudio((s) => s.lastCheckpointStep);
   // The engine resolves every "auto" setting for this data and model: ask again whenever they change.
   useEffect(() => {
     if (state === 'idle') refreshDraftPlan();
@@ -85,6 +88,27 @@ export function TrainPanel() {
       <section className="panel" aria-labelledby="train-heading">
         <h2 id="train-heading">Train</h2>
         {!dataset && <p className="muted">Load labeled data in the Data tab first.</p>}
+        {resumable && state === 'idle' && (
+          <div className="notice row" data-testid="resume-offer">
+            <span>
+              A run was interrupted at step {resumable.step}
+              {plan ? ` of ${plan.totalSteps}` : ''} (saved {new Date(resumable.savedAt).toLocaleTimeString()}). Resume
+              it: it goes on exactly as if it had never stopped.
+            </span>
+            <button
+              type="button"
+              className="button"
+              disabled={!model}
+              onClick={() => void continueInterruptedRun()}
+              data-testid="resume-run"
+            >
+              Resume from step {resumable.step}
+            </button>
+            <button type="button" className="button button-secondary" onClick={dismissResume}>
+              Dismiss
+            </button>
+          </div>
+        )}
         <details className="adapt" data-testid="adapt-section">
           <summary>Adapt the encoder to your texts first (optional)</summary>
           <p className="muted">
@@ -259,6 +283,7 @@ export function TrainPanel() {
               {progress
                 ? `step ${progress.step}/${progress.totalSteps} · epoch ${progress.epoch}/${progress.epochs} · ${progress.examplesPerSecond.toFixed(1)} examples/s · ETA ${formatDuration(progress.etaSeconds)}`
                 : 'starting…'}
+              {lastCheckpointStep !== null && state !== 'idle' ? ` · saved at step ${lastCheckpointStep}` : ''}
             </span>
           </div>
         )}

@@ -9,29 +9,18 @@ import type {
   TrainingRequest,
   WorkerEventPayload,
 } from '../../worker/protocol';
-import { EngineClient, EngineRequestError } from '../engineClient';
+import type { ModelSummary } from '../../engine/studio';
 import { useStudio } from './index';
 import { defaultLabelWords, parseLabelWords } from './helpers';
 import { EMBEDDED_MODELS, pickEmbeddedModel } from '../embeddedModels';
 import { HUB_MODELS, hubBaseUrl } from '../hubModels';
 import { buildModelCard, devPredictionsCsv, lossPlotSvg } from './modelCard';
+import { errorInfo, getClient, onEngineEvent } from './client';
+import { keepDataset, keepModelOrigin, newRunId, restoreProject, startedRun, whileExporting } from './projectActions';
 
-let client: EngineClient | null = null;
+export { errorInfo, getClient };
 
-export function errorInfo(error: unknown): { code: string; message: string } {
-  if (error instanceof EngineRequestError) return { code: error.code, message: error.message };
-  return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
-}
-
-export function getClient(): EngineClient {
-  client ??= new EngineClient({
-    onCrash: (message) =>
-      useStudio.getState().setEngine({ engineStatus: 'crashed', engineError: { code: 'WORKER_CRASHED', message } }),
-    onUnattributedError: (code, message) => useStudio.getState().setEngine({ engineError: { code, message } }),
-    onEvent: handleEvent,
-  });
-  return client;
-}
+onEngineEvent(handleEvent);
 
 /** Starts the worker and brings up the backend requested in the URL (`?backend=`). */
 export async function startEngine(requestedBackend: string | null): Promise<void> {
@@ -41,6 +30,13 @@ export async function startEngine(requestedBackend: string | null): Promise<void
     const capability = await getClient().request('hello', { backend: requestedBackend });
     setEngine({ engineStatus: 'ready', capability });
     await runSelfTest();
+    // The saved project first (its model, data, settings and runs); a new one starts on the default model.
+    await restoreProject({
+      loadModel,
+      loadHubModel: (repo) => loadModel({ kind: 'hub', repo, baseUrl: hubBaseUrl() }, repo),
+      loadSavedModel,
+      loadDataset: loadDatasetFile,
+    });
     if (!useStudio.getState().model) await loadDefaultModel();
     await refreshHubCache();
   } catch (error) {
@@ -100,10 +96,21 @@ function handleEvent(event: WorkerEventPayload): void {
 
 /** Loads a model; on failure the previous model stays and the error is shown in the model panel. */
 export async function loadModel(source: ModelSource, displayName: string): Promise<boolean> {
+  const ok = await replaceModel(displayName, () => getClient().request('loadModel', { source }));
+  if (ok) keepModelOrigin(source, displayName);
+  return ok;
+}
+
+/** Reopens the trained model kept in browser storage (a reload after a finished run). */
+export function loadSavedModel(): Promise<boolean> {
+  return replaceModel('the saved model', () => getClient().request('loadSavedModel', {}));
+}
+
+async function replaceModel(displayName: string, load: () => Promise<ModelSummary>): Promise<boolean> {
   const { setModel } = useStudio.getState();
   setModel({ modelStatus: 'loading', modelLoadingName: displayName, download: null, modelError: null });
   try {
-    const model = await getClient().request('loadModel', { source });
+    const model = await load();
     setModel({ model, modelStatus: 'ready', modelLoadingName: null, download: null });
     useStudio.getState().setPlayground({ playLabels: model.labels, playPrediction: null, maskResults: null });
     // Token lengths depend on the tokenizer: recount the loaded data with the new one.
@@ -166,6 +173,7 @@ export async function loadDatasetFile(
   try {
     const result = await getClient().request('parseDataset', { bytes: bytes.slice(), fileName, mapping });
     setDataset(result, kept);
+    keepDataset(fileName, kept, result.mapping);
     // Scores of methods on other data do not compare with this data's dev split.
     useStudio.getState().setTraining({ methodRuns: [] });
     return true;
@@ -208,6 +216,16 @@ function trainingRequest(): TrainingRequest | { error: string } | null {
   return { train, dev: null, settings: state.settings, method };
 }
 
+/**
+ * Seconds between run checkpoints: the worker's default, or `?checkpointSeconds=` in dev and test
+ * builds (tests use 0: a checkpoint at every loss readback).
+ */
+function checkpointSeconds(): number | undefined {
+  if (import.meta.env.MODE === 'production') return undefined;
+  const value = new URLSearchParams(window.location.search).get('checkpointSeconds');
+  return value === null || !Number.isFinite(Number(value)) ? undefined : Math.max(0, Number(value));
+}
+
 let draftTimer: ReturnType<typeof setTimeout> | null = null;
 let draftRequest = 0;
 
@@ -247,8 +265,15 @@ export async function startTraining(): Promise<void> {
   }
   state.resetTraining(null);
   state.setTraining({ trainingState: 'starting', adaptPlan: null });
+  // Named runs are checkpointed by the worker, so a reload can resume them.
+  const runId = newRunId();
+  startedRun(runId, state.trainMethod);
   try {
-    const plan = await getClient().request('startTraining', request);
+    const plan = await getClient().request('startTraining', {
+      ...request,
+      runId,
+      checkpointEverySeconds: checkpointSeconds(),
+    });
     useStudio.getState().setTraining({ plan });
     useStudio.getState().setPlayground({ playLabels: plan.labels });
   } catch (error) {
@@ -294,7 +319,11 @@ export function datasetLabels(): string[] {
 }
 
 /** Exports the model as a zipped Hugging Face folder (with a model card and metrics) and returns it with a file name. */
-export async function exportModelZip(): Promise<{ fileName: string; blob: Blob }> {
+export function exportModelZip(): Promise<{ fileName: string; blob: Blob }> {
+  return whileExporting(exportModelZipNow);
+}
+
+async function exportModelZipNow(): Promise<{ fileName: string; blob: Blob }> {
   const state = useStudio.getState();
   const extraFiles: Record<string, Uint8Array> = {};
   const encoder = new TextEncoder();

@@ -9,6 +9,7 @@ import { createEvaluateSlice, type EvaluateSlice } from './evaluateSlice';
 import { createLayoutSlice, type LayoutSlice } from './layoutSlice';
 import { createModelSlice, type ModelSlice } from './modelSlice';
 import { createPlaygroundSlice, type PlaygroundSlice } from './playgroundSlice';
+import { createProjectSlice, type ProjectSlice } from './projectSlice';
 import { createTrainingSlice, type TrainingSlice } from './trainingSlice';
 
 export type StudioState = EngineSlice &
@@ -17,7 +18,8 @@ export type StudioState = EngineSlice &
   DataSlice &
   TrainingSlice &
   EvaluateSlice &
-  PlaygroundSlice;
+  PlaygroundSlice &
+  ProjectSlice;
 
 /** Builds a fresh store; tests create their own so they never share state. */
 export function createStudioStore() {
@@ -29,6 +31,7 @@ export function createStudioStore() {
     ...createTrainingSlice(...args),
     ...createEvaluateSlice(...args),
     ...createPlaygroundSlice(...args),
+    ...createProjectSlice(...args),
   }));
 }
 

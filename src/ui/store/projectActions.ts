@@ -1,0 +1,332 @@
+/**
+ * The project in browser storage (docs/USER_GUIDE.md, "Your data"): what the studio saves as the
+ * user works (the dataset file and its mapping, the model's origin, the settings, every run's
+ * charts) and how a reload reopens it. The worker owns the storage (src/worker/project-store.ts)
+ * and also keeps the run checkpoints and the trained model; this module decides what the UI saves
+ * and when, and puts the saved state back into the store.
+ */
+import type { DatasetColumnMapping, LoadedProject, ModelSource, WorkerEventPayload } from '../../worker/protocol';
+import type { ProjectRecord } from '../../worker/project-store';
+import { errorInfo, getClient, onEngineEvent } from './client';
+import { emaSmooth } from './helpers';
+import { useStudio, type StudioState } from './index';
+import type { SavedRun, SavedUi } from './projectSlice';
+import { LOSS_EMA_ALPHA, type LossPoint } from './trainingSlice';
+
+/** Runs kept in the project (oldest dropped first): charts of more are rarely looked at. */
+const MAX_SAVED_RUNS = 20;
+/** Settings are saved this long after the last change, so typing a number saves once. */
+const UI_SAVE_DELAY_MS = 400;
+
+onEngineEvent(handleProjectEvent);
+
+/** Saves part of the project; a failure (a full quota) is shown and loses nothing stored before. */
+async function save(patch: ProjectRecord): Promise<void> {
+  if (useStudio.getState().projectStatus !== 'ready') return;
+  try {
+    const { storage } = await getClient().request('saveProject', { patch });
+    useStudio.getState().setProject({ storage, storageError: null });
+  } catch (error) {
+    useStudio.getState().setProject({ storageError: errorInfo(error) });
+  }
+}
+
+/** A new run's id: unique in this browser, sortable by start time. */
+export function newRunId(): string {
+  return `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+/** Keeps the loaded dataset file (its bytes, so a reload parses it again) and its column mapping. */
+export function keepDataset(fileName: string, bytes: Uint8Array, mapping: DatasetColumnMapping): void {
+  void save({ dataset: { fileName, bytes, mapping } });
+}
+
+/**
+ * Records where the model came from. Embedded and Hub models are loaded again from there; a dropped
+ * folder cannot be read again, so the worker keeps its files (as it keeps a trained model) and the
+ * origin is cleared.
+ */
+export function keepModelOrigin(source: ModelSource, name: string): void {
+  if (source.kind === 'files') void save({ model: null });
+  else void save({ model: { source, name, at: Date.now() } });
+}
+
+function savedUi(state: StudioState): SavedUi {
+  return {
+    settings: state.settings,
+    trainMethod: state.trainMethod,
+    zsTemplate: state.zsTemplate,
+    zsWords: state.zsWords,
+    methodRuns: state.methodRuns,
+  };
+}
+
+function saveRuns(): void {
+  void save({ runs: useStudio.getState().runs, ui: savedUi(useStudio.getState()) });
+}
+
+/** The charts of the current run, as the project keeps them. */
+function currentRunRecord(state: StudioState, base: SavedRun): SavedRun {
+  return {
+    ...base,
+    plan: state.plan ?? base.plan,
+    losses: state.losses.map((p) => ({ step: p.step, loss: p.loss })),
+    lrPoints: state.lrPoints,
+    evaluations: state.evaluations,
+    summary: state.summary,
+  };
+}
+
+function updateRun(runId: string, update: (run: SavedRun) => SavedRun): void {
+  const { runs, setProject } = useStudio.getState();
+  setProject({ runs: runs.map((r) => (r.runId === runId ? update(r) : r)) });
+}
+
+/** A run started: it joins the project's runs (the oldest drop out past MAX_SAVED_RUNS). */
+export function startedRun(runId: string, method: 'head' | 'prompt'): void {
+  const { runs, setProject } = useStudio.getState();
+  const run: SavedRun = {
+    runId,
+    method,
+    startedAt: Date.now(),
+    endedAt: null,
+    status: 'running',
+    plan: null,
+    losses: [],
+    lrPoints: [],
+    evaluations: [],
+    summary: null,
+  };
+  setProject({ runId, runs: [...runs, run].slice(-MAX_SAVED_RUNS), lastCheckpointStep: null, resumable: null });
+  saveRuns();
+}
+
+function handleProjectEvent(event: WorkerEventPayload): void {
+  const state = useStudio.getState();
+  const runId = state.runId;
+  switch (event.kind) {
+    case 'checkpointSaved':
+      // The charts are saved with each checkpoint, so a reload shows them up to the step it resumes from.
+      state.setProject({ lastCheckpointStep: event.step });
+      updateRun(event.runId, (run) => currentRunRecord(useStudio.getState(), run));
+      saveRuns();
+      break;
+    case 'trainingDone':
+      if (!runId) break;
+      updateRun(runId, (run) => ({
+        ...currentRunRecord(useStudio.getState(), run),
+        status: 'finished',
+        endedAt: Date.now(),
+      }));
+      saveRuns();
+      break;
+    case 'trainingError':
+      if (!runId || !state.runs.some((r) => r.runId === runId && r.status === 'running')) break;
+      updateRun(runId, (run) => ({
+        ...currentRunRecord(useStudio.getState(), run),
+        status: 'failed',
+        endedAt: Date.now(),
+      }));
+      saveRuns();
+      break;
+    case 'storageError':
+      state.setProject({ storageError: { code: event.code, message: event.message } });
+      break;
+    default:
+      break;
+  }
+}
+
+let uiTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** Saves the settings whenever they change (debounced), once the project is open. */
+function watchSettings(): void {
+  useStudio.subscribe((state, previous) => {
+    if (state.projectStatus !== 'ready') return;
+    const changed =
+      state.settings !== previous.settings ||
+      state.trainMethod !== previous.trainMethod ||
+      state.zsTemplate !== previous.zsTemplate ||
+      state.zsWords !== previous.zsWords;
+    if (!changed) return;
+    if (uiTimer) clearTimeout(uiTimer);
+    uiTimer = setTimeout(() => {
+      uiTimer = null;
+      void save({ ui: savedUi(useStudio.getState()) });
+    }, UI_SAVE_DELAY_MS);
+  });
+}
+
+/** A run's charts in the store's form (smoothing recomputed), trimmed to `upToStep` when given. */
+export function runCharts(run: SavedRun, upToStep: number | null = null) {
+  const keep = (step: number) => upToStep === null || step <= upToStep;
+  const raw = run.losses.filter((p) => keep(p.step));
+  const smoothed = emaSmooth(
+    raw.map((p) => p.loss),
+    LOSS_EMA_ALPHA,
+  );
+  const losses: LossPoint[] = raw.map((p, i) => ({ ...p, smoothed: smoothed[i] }));
+  return {
+    losses,
+    lrPoints: run.lrPoints.filter((p) => keep(p.step)),
+    evaluations: run.evaluations.filter((e) => keep(e.step)),
+  };
+}
+
+/** How the start reopens the model and the data (the actions that load them live in actions.ts). */
+export interface ProjectLoaders {
+  loadModel: (source: ModelSource, name: string) => Promise<boolean>;
+  loadHubModel: (repo: string) => Promise<boolean>;
+  loadSavedModel: () => Promise<boolean>;
+  loadDataset: (fileName: string, bytes: Uint8Array, mapping: DatasetColumnMapping) => Promise<boolean>;
+}
+
+function isSavedUi(value: unknown): value is SavedUi {
+  return typeof value === 'object' && value !== null && 'settings' in value && 'trainMethod' in value;
+}
+
+/**
+ * Reopens the saved project: the model (the trained one if a run or an adaptation finished after
+ * the model was chosen), the dataset, the settings and the runs with the last one's charts; an
+ * interrupted run is offered for resuming. Returns whether a model was loaded. With no storage
+ * (or nothing saved) it does nothing and the studio starts as new.
+ */
+export async function restoreProject(loaders: ProjectLoaders): Promise<boolean> {
+  const { setProject } = useStudio.getState();
+  setProject({ projectStatus: 'restoring' });
+  let loaded: LoadedProject;
+  try {
+    loaded = await getClient().request('loadProject', {});
+  } catch (error) {
+    setProject({ projectStatus: 'unavailable', storageError: errorInfo(error) });
+    return false;
+  }
+  // Ask the browser not to evict the project under storage pressure (it may say no; usage shows either way).
+  void navigator.storage
+    ?.persist?.()
+    .then(async () => {
+      const persisted = await navigator.storage.persisted();
+      const storage = useStudio.getState().storage;
+      if (storage) useStudio.getState().setProject({ storage: { ...storage, persisted } });
+    })
+    .catch(() => undefined);
+  const { project, checkpoint, savedModel, storage } = loaded;
+  setProject({ storage });
+  const notes: string[] = [];
+  let modelLoaded = false;
+  const origin = project?.model ?? null;
+  if (savedModel && (!origin || savedModel.savedAt >= (origin.at ?? 0))) {
+    modelLoaded = await loaders.loadSavedModel();
+    if (modelLoaded) notes.push(`the model ${savedModel.name} as your last run left it`);
+  } else if (origin) {
+    modelLoaded =
+      origin.source.kind === 'hub'
+        ? await loaders.loadHubModel(origin.source.repo)
+        : await loaders.loadModel(origin.source, origin.name);
+    if (modelLoaded) notes.push(`the model ${origin.name}`);
+  }
+  if (project?.dataset) {
+    const { fileName, bytes, mapping } = project.dataset;
+    if (await loaders.loadDataset(fileName, bytes, mapping)) notes.push(`the data ${fileName}`);
+  }
+  const ui = isSavedUi(project?.ui) ? project.ui : null;
+  if (ui) {
+    useStudio.getState().setSettings(ui.settings);
+    useStudio.getState().setTraining({ trainMethod: ui.trainMethod, methodRuns: ui.methodRuns ?? [] });
+    useStudio.getState().setPlayground({ zsTemplate: ui.zsTemplate, zsWords: ui.zsWords });
+  }
+  const runs = (project?.runs ?? []) as SavedRun[];
+  const interrupted = checkpoint ? runs.find((r) => r.runId === checkpoint.runId) : undefined;
+  // A run that was running when the page went away, with no checkpoint to resume from, ended there.
+  const settled = runs.map((r) =>
+    r.status === 'running' && r.runId !== interrupted?.runId ? { ...r, status: 'failed' as const } : r,
+  );
+  const last = interrupted ?? settled.at(-1);
+  if (last) {
+    const upTo = interrupted && checkpoint ? checkpoint.step : null;
+    useStudio.getState().setTraining({ plan: last.plan, summary: last.summary });
+    useStudio.setState(runCharts(last, upTo));
+    notes.push(`${runs.length} run${runs.length === 1 ? '' : 's'}`);
+  }
+  setProject({
+    runs: settled,
+    runId: last?.runId ?? null,
+    resumable:
+      interrupted && checkpoint
+        ? { runId: checkpoint.runId, step: checkpoint.step, savedAt: checkpoint.savedAt }
+        : null,
+    restoredNote: notes.length > 0 ? `Reopened your project: ${notes.join(', ')}.` : null,
+    projectStatus: 'ready',
+  });
+  watchSettings();
+  return modelLoaded;
+}
+
+/**
+ * Continues the interrupted run from its checkpoint: the charts keep what was logged up to that
+ * step and the worker goes on from there with the losses an uninterrupted run would have had.
+ */
+export async function continueInterruptedRun(): Promise<void> {
+  const state = useStudio.getState();
+  const resumable = state.resumable;
+  if (!resumable || state.trainingState !== 'idle') return;
+  const run = state.runs.find((r) => r.runId === resumable.runId);
+  state.resetTraining(run?.plan ?? null);
+  if (run) useStudio.setState(runCharts(run, resumable.step));
+  state.setTraining({ trainingState: 'starting', adaptPlan: null });
+  state.setProject({ runId: resumable.runId });
+  try {
+    const plan = await getClient().request('continueRun', { runId: resumable.runId });
+    useStudio.getState().setTraining({ plan });
+    useStudio.getState().setProject({ resumable: null, lastCheckpointStep: resumable.step });
+    updateRun(resumable.runId, (r) => ({ ...r, status: 'running', endedAt: null }));
+  } catch (error) {
+    useStudio.getState().setTraining({ trainingState: 'idle', trainingError: errorInfo(error) });
+  }
+}
+
+/** Forgets the interrupted run's offer (its checkpoint is replaced by the next run's). */
+export function dismissResume(): void {
+  useStudio.getState().setProject({ resumable: null });
+}
+
+/** Deletes everything the studio stored in this browser; the session itself goes on as it is. */
+export async function clearSavedProject(): Promise<void> {
+  try {
+    const { storage } = await getClient().request('clearProject', {});
+    useStudio.getState().setProject({ storage, storageError: null, resumable: null, runs: [], restoredNote: null });
+  } catch (error) {
+    useStudio.getState().setProject({ storageError: errorInfo(error) });
+  }
+}
+
+/** Test builds only: the next storage write fails as a full quota would. */
+export async function failNextStorageWriteForTest(): Promise<void> {
+  await getClient().request('debugFailStorage', {});
+}
+
+let exportsInProgress = 0;
+
+/** Runs an export, with the leave warning on until it is done. */
+export async function whileExporting<T>(work: () => Promise<T>): Promise<T> {
+  exportsInProgress += 1;
+  try {
+    return await work();
+  } finally {
+    exportsInProgress -= 1;
+  }
+}
+
+/**
+ * Asks before the tab is closed or reloaded while a run is going (its steps since the last
+ * checkpoint would be lost) or an export is being made.
+ */
+export function installLeaveWarning(): void {
+  window.addEventListener('beforeunload', (event) => {
+    const training = useStudio.getState().trainingState !== 'idle';
+    if (!training && exportsInProgress === 0) return;
+    event.preventDefault();
+    // Chrome before 119 shows the dialog only when returnValue is set.
+    event.returnValue = '';
+  });
+}
