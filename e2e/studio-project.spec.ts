@@ -1,6 +1,7 @@
 /**
  * Projects survive a reload (docs/USER_GUIDE.md, "Your data"): a run interrupted by a reload
- * resumes with the losses an uninterrupted run has, the data, settings and charts come back, a full
+ * resumes with the losses an uninterrupted run has, and so does a run whose GPU device is lost; the
+ * data, settings and charts come back, a full
  * quota is reported without losing what was stored, and "Clear saved project" forgets it all.
  */
 import { expect, test, type Page } from '@playwright/test';
@@ -22,6 +23,9 @@ async function prepareRun(page: Page): Promise<Studio> {
   await studio.tab('train');
   await page.getByTestId('setting-batchSize').fill('4');
   await page.getByTestId('setting-epochs').fill('6');
+  // No early stopping: every run has all 18 steps, so there is time to interrupt it.
+  await page.getByText('Advanced').click();
+  await page.getByTestId('setting-patience').fill('0');
   return studio;
 }
 
@@ -33,7 +37,7 @@ async function waitForDone(page: Page): Promise<void> {
 
 const lossesOf = (page: Page) => studioState(page, (s) => s.losses.map((p) => [p.step, p.loss]));
 
-test('reload mid-training → project restored → resume → the losses of an uninterrupted run', async ({
+test('reload mid-training → restored → resume; device lost → recovered: the losses of an uninterrupted run', async ({
   page,
   browser,
   baseURL,
@@ -47,9 +51,8 @@ test('reload mid-training → project restored → resume → the losses of an u
   await referencePage.getByTestId('train-start').click();
   await waitForDone(referencePage);
   const reference = await lossesOf(referencePage);
-  // Every step reported once (early stopping may end it before the planned total).
   const totalSteps = reference.length;
-  expect(totalSteps).toBeGreaterThanOrEqual(6);
+  expect(totalSteps).toBe(18);
   expect(reference.map(([step]) => step)).toEqual(Array.from({ length: totalSteps }, (_, i) => i + 1));
   await referenceContext.close();
 
@@ -87,7 +90,15 @@ test('reload mid-training → project restored → resume → the losses of an u
 
   await studio.tab('train');
   await page.getByTestId('resume-run').click();
+  // Then the GPU device is lost (destroyed through the test hook) after one more checkpoint: the
+  // backend and the model come back and the run goes on from that checkpoint.
+  await expect
+    .poll(() => studioState(page, (s) => s.lastCheckpointStep ?? 0), { timeout: 300_000, intervals: [100] })
+    .toBeGreaterThanOrEqual(step + 3);
+  expect(await page.evaluate(() => window.__studio!.loseGpuDevice())).toBe(true);
+  await expect(page.getByTestId('train-device-notice')).toContainText('The GPU device was lost');
   await waitForDone(page);
+  expect(await studioState(page, (s) => s.capability?.backend)).toBe('webgpu');
   const resumed = await lossesOf(page);
   expect(resumed.map(([s]) => s)).toEqual(reference.map(([s]) => s));
   for (let i = 0; i < reference.length; i++) expect(Math.abs(resumed[i][1] - reference[i][1])).toBeLessThan(1e-4);

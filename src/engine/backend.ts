@@ -233,3 +233,52 @@ export function describeCapability(report: CapabilityReport): string {
     report.skipped.find((s) => s.backend === 'webgpu')?.reason ?? report.skipped[0]?.reason ?? 'unknown reason';
   return `${label} fallback: ${reason}`;
 }
+
+/** The GPU device of the active backend, or null when it is not WebGPU. */
+function activeGpuDevice(): GPUDevice | null {
+  if (tf.getBackend() !== 'webgpu') return null;
+  return (tf.backend() as unknown as { device?: GPUDevice }).device ?? null;
+}
+
+/**
+ * Calls `onLost` once when the active backend's GPU device is lost (a driver reset, the GPU
+ * unplugged or reclaimed, `destroy()`): every tensor on it is gone from then on. Returns false when
+ * the backend has no GPU device to watch.
+ */
+export function watchGpuDevice(onLost: (reason: string) => void): boolean {
+  const device = activeGpuDevice();
+  if (!device) return false;
+  void device.lost.then((info) => onLost(info.message ? `${info.reason}: ${info.message}` : info.reason));
+  return true;
+}
+
+/** Test builds: destroys the GPU device, which loses it exactly as a driver reset would. */
+export function destroyGpuDeviceForTest(): boolean {
+  const device = activeGpuDevice();
+  device?.destroy();
+  return device !== null;
+}
+
+/**
+ * After a lost device: drops the dead WebGPU backend and brings up the best backend again —
+ * WebGPU on a fresh device when the GPU is still there, else wasm or cpu. Every tensor of the old
+ * backend is gone; callers load their models again.
+ */
+export async function rebuildBackend(options: BackendOptions = {}): Promise<CapabilityReport> {
+  // tfjs keeps one instance per backend name and offers no "reinitialise": remove the instance and
+  // register the same factory again (tfjs-core keeps factories in `registryFactory`), so that
+  // setBackend('webgpu') asks for a new device.
+  const engine = tf.engine() as unknown as {
+    registryFactory: Record<string, { factory: () => tf.KernelBackend | Promise<tf.KernelBackend>; priority: number }>;
+  };
+  const entry = engine.registryFactory.webgpu;
+  if (entry) {
+    try {
+      tf.removeBackend('webgpu');
+    } catch {
+      // Disposing a backend whose device is gone may throw; it is dropped either way.
+    }
+    tf.registerBackend('webgpu', entry.factory, entry.priority);
+  }
+  return initBestBackend(options);
+}

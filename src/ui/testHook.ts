@@ -4,7 +4,7 @@
  */
 import { useStudio, type StudioState } from './store';
 import { crashEngineForTest, restartEngine, runSelfTest } from './store/actions';
-import { failNextStorageWriteForTest } from './store/projectActions';
+import { failNextStorageWriteForTest, loseGpuDeviceForTest } from './store/projectActions';
 
 export interface StudioTestHook {
   getState: () => StudioState;
@@ -13,6 +13,8 @@ export interface StudioTestHook {
   crashEngine: (message: string) => void;
   /** The next write to browser storage fails as a full quota would. */
   failNextStorageWrite: () => Promise<void>;
+  /** Destroys the worker's GPU device mid-whatever; resolves false when the backend has none. */
+  loseGpuDevice: () => Promise<boolean>;
 }
 
 declare global {
@@ -28,5 +30,6 @@ export function installTestHook(): void {
     restartEngine,
     crashEngine: crashEngineForTest,
     failNextStorageWrite: failNextStorageWriteForTest,
+    loseGpuDevice: loseGpuDeviceForTest,
   };
 }

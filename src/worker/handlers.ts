@@ -5,8 +5,11 @@
 import {
   EngineError,
   describeCapability,
+  destroyGpuDeviceForTest,
   initBestBackend,
   parseDataset,
+  rebuildBackend,
+  watchGpuDevice,
   runSelfTest,
   type CapabilityReport,
   type WasmPaths,
@@ -29,8 +32,21 @@ export function configureWasmPaths(paths: WasmPaths): void {
 
 /** Brings the backend up once; later calls return the same report. */
 function ensureBackend(override: string | null): Promise<CapabilityReport> {
-  capability ??= initBestBackend({ override, wasmPaths });
+  capability ??= initBestBackend({ override, wasmPaths }).then((report) => watchDevice(override, report));
   return capability;
+}
+
+/** Watches the WebGPU device; when it is lost, the session rebuilds the backend and recovers. */
+function watchDevice(override: string | null, report: CapabilityReport): CapabilityReport {
+  watchGpuDevice((reason) => {
+    const rebuild = () => {
+      capability = rebuildBackend({ override, wasmPaths }).then((next) => watchDevice(override, next));
+      return capability;
+    };
+    if (session) session.deviceLost(reason, rebuild);
+    else void rebuild();
+  });
+  return report;
 }
 
 async function requireSession(): Promise<Session> {
@@ -111,6 +127,10 @@ export async function handleRequest(
       return (await requireSession()).loadSavedModel();
     case 'continueRun':
       return (await requireSession()).continueRun(request.params.runId);
+    case 'debugLoseDevice':
+      if (import.meta.env?.MODE === 'production')
+        throw new EngineError('BAD_REQUEST', 'debugLoseDevice exists only in dev and test builds.');
+      return { destroyed: destroyGpuDeviceForTest() };
     case 'debugFailStorage':
       if (import.meta.env?.MODE === 'production')
         throw new EngineError('BAD_REQUEST', 'debugFailStorage exists only in dev and test builds.');

@@ -23,6 +23,14 @@ export interface ProjectRecord {
   updatedAt?: number;
 }
 
+/** What a run reported up to a checkpoint: its charts, saved with the checkpoint so they match it. */
+export interface RunHistory {
+  losses: { step: number; loss: number }[];
+  lrPoints: { step: number; lr: number }[];
+  /** The evaluated events (step, epoch, isBest, metrics), as the protocol sends them. */
+  evaluations: { step: number; epoch: number; isBest: boolean; metrics: unknown }[];
+}
+
 /** A training run's latest checkpoint. */
 export interface RunCheckpoint {
   runId: string;
@@ -38,6 +46,8 @@ export interface RunCheckpoint {
   model: { name: string; source: string };
   /** The loop state in its one-file form (serializeLoopState). */
   state: Uint8Array;
+  /** Losses, learning rates and evaluations up to `step`. */
+  history: RunHistory;
 }
 
 /** The model as the last finished run (or adaptation) left it: its Hugging Face folder's files. */
@@ -149,7 +159,15 @@ export function indexedDbProjectStore(
     async latestCheckpoint() {
       const all = (await (await open()).getAll('checkpoints')) as RunCheckpoint[];
       const latest = all.sort((a, b) => b.savedAt - a.savedAt)[0];
-      return latest ? { runId: latest.runId, step: latest.step, savedAt: latest.savedAt, model: latest.model } : null;
+      return latest
+        ? {
+            runId: latest.runId,
+            step: latest.step,
+            savedAt: latest.savedAt,
+            model: latest.model,
+            history: latest.history,
+          }
+        : null;
     },
     async removeCheckpoint(runId) {
       await (await open()).delete('checkpoints', runId);
@@ -201,7 +219,15 @@ export function memoryProjectStore(): ProjectStore & { failNextWrite: (error: un
     },
     async latestCheckpoint() {
       const latest = [...checkpoints.values()].sort((a, b) => b.savedAt - a.savedAt)[0];
-      return latest ? { runId: latest.runId, step: latest.step, savedAt: latest.savedAt, model: latest.model } : null;
+      return latest
+        ? {
+            runId: latest.runId,
+            step: latest.step,
+            savedAt: latest.savedAt,
+            model: latest.model,
+            history: latest.history,
+          }
+        : null;
     },
     async removeCheckpoint(runId) {
       checkpoints.delete(runId);

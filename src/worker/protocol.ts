@@ -5,7 +5,7 @@
  * carrying the same id. Unsolicited events (training progress, download progress, logs) use
  * `event`. Bump PROTOCOL_VERSION on any incompatible change: both sides check it.
  */
-import type { ProjectRecord, StorageInfo } from './project-store';
+import type { ProjectRecord, RunHistory, StorageInfo } from './project-store';
 import type {
   AdaptationPlan,
   AdaptResult,
@@ -80,7 +80,14 @@ export interface TrainingRequest {
 export interface LoadedProject {
   project: ProjectRecord | null;
   /** The newest run checkpoint (a run a reload interrupted), without its bytes. */
-  checkpoint: { runId: string; step: number; savedAt: number; model: { name: string; source: string } } | null;
+  checkpoint: {
+    runId: string;
+    step: number;
+    savedAt: number;
+    model: { name: string; source: string };
+    /** The run's charts up to the checkpoint. */
+    history: RunHistory;
+  } | null;
   /** The model a finished run (or adaptation) left, kept so a reload reopens it (loadSavedModel). */
   savedModel: { name: string; runId: string | null; savedAt: number } | null;
   storage: StorageInfo;
@@ -168,6 +175,8 @@ export interface RequestMap {
   continueRun: { params: { runId: string }; result: FineTunePlan };
   /** Test builds only: make the worker die with an uncaught error, to exercise crash recovery. */
   debugCrash: { params: { message: string }; result: never };
+  /** Test builds only: destroy the GPU device, as a driver reset would lose it. */
+  debugLoseDevice: { params: Record<string, never>; result: { destroyed: boolean } };
   /** Test builds only: the next storage write fails as a full quota would. */
   debugFailStorage: { params: Record<string, never>; result: Record<string, never> };
 }
@@ -205,6 +214,12 @@ export type WorkerEventPayload =
   | ({ kind: 'predictProgress'; fileName: string } & PredictFileProgress)
   /** A run's checkpoint was written: a reload from here on can resume at `step`. */
   | { kind: 'checkpointSaved'; runId: string; step: number }
+  /** The GPU device was lost and the backend brought up again (maybe another one). */
+  | { kind: 'backendChanged'; capability: HelloResult }
+  /** The model was loaded again after a lost device (its weights went with the device). */
+  | { kind: 'modelReloaded'; model: ModelSummary }
+  /** A run interrupted by a lost device continues from its checkpoint at `step`: losses after it are reported again. */
+  | { kind: 'runRecovering'; runId: string; step: number; message: string }
   /** The trained model was kept in browser storage (after a run or an adaptation). */
   | { kind: 'modelSaved'; name: string; runId: string | null }
   /** Saving to browser storage failed (e.g. the quota is full); what was saved before is kept. */

@@ -365,6 +365,10 @@ describe('projects that survive a reload', () => {
     interrupted.pause();
     expect((await store.latestCheckpoint())!.step).toBeGreaterThanOrEqual(saved.step);
     const k = (await store.latestCheckpoint())!.step;
+    // The checkpoint carries the run's charts, ending exactly at its step.
+    const history = (await store.latestCheckpoint())!.history;
+    expect(history.losses.map((l) => l.step)).toEqual(Array.from({ length: k }, (_, i) => i + 1));
+    expect(history.losses).toEqual(losses(first.events).slice(0, k));
 
     // After the reload: a new session, the same model, continue from the checkpoint.
     const second = collect();
@@ -441,6 +445,7 @@ describe('projects that survive a reload', () => {
       request,
       model: { name: 'other', source: 'elsewhere' },
       state: new Uint8Array(8),
+      history: { losses: [], lrPoints: [], evaluations: [] },
     });
     await expect(session.continueRun('r')).rejects.toMatchObject({
       code: 'RESUME_OTHER_MODEL',

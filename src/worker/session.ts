@@ -19,6 +19,8 @@ import {
   suggestPrompts,
   zeroShot,
   exportBundle,
+  describeCapability,
+  type CapabilityReport,
   type DownloadCache,
   type FewShotModel,
   type FineTunePlan,
@@ -38,7 +40,7 @@ import {
   type ZeroShotParams,
   type ZeroShotResult,
 } from '../engine/studio';
-import { storageInfo, type ProjectRecord, type ProjectStore } from './project-store';
+import { storageInfo, type ProjectRecord, type ProjectStore, type RunHistory } from './project-store';
 import type {
   AdaptationPlan,
   AdaptParams,
@@ -86,6 +88,11 @@ export class Session {
   private progressTimer: ReturnType<typeof setTimeout> | null = null;
   private latestProgress: ProgressEvent | null = null;
   private readonly projectStore: ProjectStore | null;
+  /** Where the current model can be loaded from again ('saved': the project store's copy). */
+  private modelOrigin: ModelSource | 'saved' | null = null;
+  /** Why the GPU device was lost, until the backend is rebuilt. */
+  private lostDevice: string | null = null;
+  private rebuildBackend: (() => Promise<CapabilityReport>) | null = null;
 
   constructor(
     private readonly emit: Emit,
@@ -138,6 +145,12 @@ export class Session {
 
   private async replaceModel(source: ModelSource): Promise<ModelSummary> {
     this.assertNotTraining('load another model');
+    const summary = await this.swapModel(source);
+    this.modelOrigin = source;
+    return summary;
+  }
+
+  private async swapModel(source: ModelSource): Promise<ModelSummary> {
     const next = await loadModel(source, {
       cache: this.cache,
       onProgress: (p) => this.emit({ kind: 'download', file: p.file, loaded: p.loaded, total: p.total }),
@@ -221,7 +234,7 @@ export class Session {
     }
     // Written by this session's checkpointer from a TrainingRequest (see checkpointer()).
     const request = checkpoint.request as TrainingRequest;
-    return this.runFineTune({ ...request, runId }, checkpoint.state);
+    return this.runFineTune({ ...request, runId }, checkpoint.state, checkpoint.history);
   }
 
   private requireStore(): ProjectStore {
@@ -233,18 +246,28 @@ export class Session {
     return this.projectStore;
   }
 
-  private async runFineTune(request: TrainingRequest, state: Uint8Array | null): Promise<FineTunePlan> {
+  private async runFineTune(
+    request: TrainingRequest,
+    state: Uint8Array | null,
+    previous: RunHistory | null = null,
+  ): Promise<FineTunePlan> {
     this.assertNotTraining('start another training run');
     const model = this.requireModel();
     const data = { train: request.train, dev: request.dev };
     let checkpoint: (() => void) | null = null;
-    const callbacks = this.loopCallbacks<Metrics>((e) =>
+    // What the run reported, kept with each checkpoint so a resumed run's charts match it.
+    const history: RunHistory = previous ? structuredClone(previous) : { losses: [], lrPoints: [], evaluations: [] };
+    const callbacks = this.loopCallbacks<Metrics>((e) => {
+      const evaluated = { step: e.step, epoch: e.epoch, isBest: e.isBest, metrics: e.metrics };
+      history.evaluations.push(evaluated);
       // Not a progress flush: that would bypass the 10-per-second throttle.
-      this.emit({ kind: 'evaluated', step: e.step, epoch: e.epoch, isBest: e.isBest, metrics: e.metrics }),
-    );
+      this.emit({ kind: 'evaluated', ...evaluated });
+    });
     const onProgress = callbacks.onProgress!;
     callbacks.onProgress = (p) => {
       onProgress(p);
+      history.losses.push(...p.losses.map((l) => ({ step: l.step, loss: l.loss })));
+      history.lrPoints.push({ step: p.step, lr: p.learningRate });
       checkpoint?.();
     };
     const run = startFineTune(model, data, request.method, request.settings, {
@@ -260,11 +283,17 @@ export class Session {
       }
     }
     if (run.plan.memory.note) this.emit({ kind: 'log', level: 'warn', message: run.plan.memory.note });
-    if (request.runId && this.projectStore) checkpoint = this.checkpointer(request, run.loop);
+    if (request.runId && this.projectStore) checkpoint = this.checkpointer(request, run.loop, history);
     this.startRunning({
       loop: run.loop,
       finish: async (outcome) => {
         checkpoint = null;
+        if (this.lostDevice !== null) {
+          // The weights were on the lost device: nothing of this run can be read any more. The
+          // recovery reloads the model and continues from the last checkpoint (recoverDevice).
+          setTimeout(() => void this.recoverDevice(request.runId ?? null), 0);
+          return;
+        }
         if (outcome.kind === 'failed') {
           // The checkpoint stays: a run whose device was lost can be resumed.
           run.fail(`${outcome.message} Training stopped; the last good weights were kept.`);
@@ -289,7 +318,7 @@ export class Session {
    * Returns a trigger that, when due (every `checkpointEverySeconds`, checked at each loss
    * readback), saves the loop's state at the next step boundary through the queue.
    */
-  private checkpointer(request: TrainingRequest, loop: FineTuneRun['loop']): () => void {
+  private checkpointer(request: TrainingRequest, loop: FineTuneRun['loop'], history: RunHistory): () => void {
     const store = this.projectStore!;
     const everyMs = 1000 * (request.checkpointEverySeconds ?? DEFAULT_CHECKPOINT_SECONDS);
     const model = this.requireModel().summary();
@@ -305,7 +334,8 @@ export class Session {
           const finite = [...state.tensors].every(
             ([name, t]) => !name.startsWith('param:') || t.data.every(Number.isFinite),
           );
-          if (!finite || loop.isFinished) return;
+          // A checkpoint read while the device is being lost may be garbage: keep the previous one.
+          if (!finite || loop.isFinished || this.lostDevice !== null) return;
           await store.saveCheckpoint({
             runId: request.runId!,
             step: loop.step,
@@ -313,6 +343,11 @@ export class Session {
             request,
             model: { name: model.name, source: model.source },
             state: serializeLoopState(state),
+            history: {
+              losses: history.losses.filter((l) => l.step <= loop.step),
+              lrPoints: history.lrPoints.filter((l) => l.step <= loop.step),
+              evaluations: history.evaluations.filter((e) => e.step <= loop.step),
+            },
           });
           lastSavedAt = Date.now();
           // The UI saves its charts with each checkpoint: it must have every loss up to this step first.
@@ -338,6 +373,8 @@ export class Session {
       const files = await model.exportFiles({ dtype: 'F32' });
       const name = model.summary().name;
       await store.saveModel({ name, runId, savedAt: Date.now(), files: Object.fromEntries(files) });
+      // From now on the stored copy is what a lost device reloads (the base model would lose the training).
+      if (this.model === model) this.modelOrigin = 'saved';
       this.emit({ kind: 'modelSaved', name, runId });
     } catch (error) {
       this.emit({ kind: 'storageError', ...describeFailure(error) });
@@ -354,7 +391,9 @@ export class Session {
       webkitRelativePath: '',
       arrayBuffer: async () => bytes.slice().buffer,
     }));
-    return this.replaceModel({ kind: 'files', files, name: saved.name });
+    const summary = await this.replaceModel({ kind: 'files', files, name: saved.name });
+    this.modelOrigin = 'saved';
+    return summary;
   }
 
   /** The saved project, the newest run checkpoint, the saved trained model and storage usage. */
@@ -395,6 +434,10 @@ export class Session {
     this.startRunning({
       loop: run.loop,
       finish: async (outcome) => {
+        if (this.lostDevice !== null) {
+          setTimeout(() => void this.recoverDevice(null), 0);
+          return;
+        }
         if (outcome.kind === 'failed') {
           run.loop.fail(outcome.message);
           this.emit({ kind: 'trainingError', code: outcome.code, message: `${outcome.message} Adaptation stopped.` });
@@ -421,6 +464,69 @@ export class Session {
         this.active = null;
         this.emit({ kind: 'trainingState', state: 'idle' });
       });
+  }
+
+  /**
+   * The GPU device is gone (docs/ARCHITECTURE.md, "Lost device"): every tensor on it is lost. A
+   * running training fails at its next GPU readback (a paused one is stopped); then the backend is
+   * rebuilt (WebGPU on a new device, or wasm), the model is loaded again, and an interrupted run
+   * continues from its last checkpoint with the losses it would have had.
+   */
+  deviceLost(reason: string, rebuild: () => Promise<CapabilityReport>): void {
+    if (this.lostDevice !== null) return;
+    this.lostDevice = reason;
+    this.rebuildBackend = rebuild;
+    this.emit({
+      kind: 'log',
+      level: 'warn',
+      message: `The GPU device was lost (${reason}). The studio is bringing the backend and the model back.`,
+    });
+    if (!this.active) void this.recoverDevice(null);
+    else if (this.scheduler.trainingState === 'paused') void this.stop();
+  }
+
+  private async recoverDevice(runId: string | null): Promise<void> {
+    const reason = this.lostDevice ?? 'unknown reason';
+    try {
+      // The failed run's slot is freed once its finish has returned.
+      while (this.active) await new Promise((resolve) => setTimeout(resolve, 20));
+      try {
+        this.model?.dispose();
+      } catch {
+        // Its buffers went with the device.
+      }
+      this.model = null;
+      const capability = await this.rebuildBackend!();
+      this.lostDevice = null;
+      this.emit({ kind: 'backendChanged', capability: { ...capability, summary: describeCapability(capability) } });
+      const origin = this.modelOrigin;
+      const summary =
+        origin === 'saved' ? await this.loadSavedModel() : origin ? await this.replaceModel(origin) : null;
+      if (summary) this.emit({ kind: 'modelReloaded', model: summary });
+      const checkpoint = runId && this.projectStore ? await this.projectStore.loadCheckpoint(runId) : null;
+      if (runId && checkpoint && summary) {
+        this.emit({
+          kind: 'runRecovering',
+          runId,
+          step: checkpoint.step,
+          message: `The GPU device was lost (${reason}); training continues on ${describeCapability(capability)} from step ${checkpoint.step}, the last checkpoint.`,
+        });
+        await this.continueRun(runId);
+      } else if (runId !== null) {
+        this.emit({
+          kind: 'trainingError',
+          code: 'GPU_DEVICE_LOST',
+          message: `The GPU device was lost (${reason}) before the run had a checkpoint. The model was loaded again on ${describeCapability(capability)}; start the run again.`,
+        });
+      }
+    } catch (error) {
+      const { message } = describeFailure(error);
+      this.emit({
+        kind: 'trainingError',
+        code: 'GPU_DEVICE_LOST',
+        message: `The GPU device was lost (${reason}) and could not be brought back: ${message} Reload the page; your project is saved.`,
+      });
+    }
   }
 
   pause(): string {

@@ -10,7 +10,10 @@ export { EngineError } from '../errors';
 // Backend and self-test.
 export {
   describeCapability,
+  destroyGpuDeviceForTest,
   initBestBackend,
+  rebuildBackend,
+  watchGpuDevice,
   type BackendName,
   type CapabilityReport,
   type LimitsReport,

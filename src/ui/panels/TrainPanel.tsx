@@ -70,6 +70,7 @@ export function TrainPanel() {
   const draftPlan = useStudio((s) => s.draftPlan);
   const draftPlanError = useStudio((s) => s.draftPlanError);
   const resumable = useStudio((s) => s.resumable);
+  const deviceNotice = useStudio((s) => s.deviceNotice);
   const lastCheckpointStep = useStudio((s) => s.lastCheckpointStep);
   // The engine resolves every "auto" setting for this data and model: ask again whenever they change.
   useEffect(() => {
@@ -286,6 +287,11 @@ export function TrainPanel() {
               {lastCheckpointStep !== null && state !== 'idle' ? ` · saved at step ${lastCheckpointStep}` : ''}
             </span>
           </div>
+        )}
+        {deviceNotice && (
+          <p className="warn" role="status" data-testid="train-device-notice">
+            {deviceNotice}
+          </p>
         )}
         {error && (
           <p className="error" role="alert" data-testid="train-error">

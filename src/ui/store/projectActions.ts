@@ -97,7 +97,13 @@ export function startedRun(runId: string, method: 'head' | 'prompt'): void {
     evaluations: [],
     summary: null,
   };
-  setProject({ runId, runs: [...runs, run].slice(-MAX_SAVED_RUNS), lastCheckpointStep: null, resumable: null });
+  setProject({
+    runId,
+    runs: [...runs, run].slice(-MAX_SAVED_RUNS),
+    lastCheckpointStep: null,
+    resumable: null,
+    deviceNotice: null,
+  });
   saveRuns();
 }
 
@@ -129,6 +135,20 @@ function handleProjectEvent(event: WorkerEventPayload): void {
       }));
       saveRuns();
       break;
+    case 'backendChanged':
+      state.setEngine({ capability: event.capability });
+      break;
+    case 'modelReloaded':
+      state.setModel({ model: event.model });
+      break;
+    case 'runRecovering': {
+      // Losses after the checkpoint are computed again: the charts go back to it first.
+      const run = state.runs.find((r) => r.runId === event.runId);
+      const current = run ? currentRunRecord(state, run) : null;
+      if (current) useStudio.setState(runCharts(current, event.step));
+      state.setProject({ deviceNotice: event.message, lastCheckpointStep: event.step });
+      break;
+    }
     case 'storageError':
       state.setProject({ storageError: { code: event.code, message: event.message } });
       break;
@@ -243,9 +263,14 @@ export async function restoreProject(loaders: ProjectLoaders): Promise<boolean> 
   );
   const last = interrupted ?? settled.at(-1);
   if (last) {
-    const upTo = interrupted && checkpoint ? checkpoint.step : null;
+    // An interrupted run's charts come with its checkpoint (saved in the same write, so they end
+    // exactly at its step); a finished run's from its record.
+    const charts =
+      interrupted && checkpoint
+        ? { ...last, ...checkpoint.history, evaluations: checkpoint.history.evaluations as SavedRun['evaluations'] }
+        : last;
     useStudio.getState().setTraining({ plan: last.plan, summary: last.summary });
-    useStudio.setState(runCharts(last, upTo));
+    useStudio.setState(runCharts(charts, interrupted && checkpoint ? checkpoint.step : null));
     notes.push(`${runs.length} run${runs.length === 1 ? '' : 's'}`);
   }
   setProject({
@@ -303,6 +328,11 @@ export async function clearSavedProject(): Promise<void> {
 /** Test builds only: the next storage write fails as a full quota would. */
 export async function failNextStorageWriteForTest(): Promise<void> {
   await getClient().request('debugFailStorage', {});
+}
+
+/** Test builds only: destroys the worker's GPU device (a lost device cannot be caused otherwise). */
+export async function loseGpuDeviceForTest(): Promise<boolean> {
+  return (await getClient().request('debugLoseDevice', {})).destroyed;
 }
 
 let exportsInProgress = 0;

@@ -46,6 +46,8 @@ export interface ProjectSlice {
   storage: StorageInfo | null;
   /** The last storage failure (e.g. a full quota); what was stored before is kept. */
   storageError: { code: string; message: string } | null;
+  /** What happened when the GPU device was lost and how training went on (Train panel). */
+  deviceNotice: string | null;
   /** What the start found and reopened, shown once in the Model panel. */
   restoredNote: string | null;
   setProject: (patch: Partial<Omit<ProjectSlice, 'setProject'>>) => void;
@@ -60,5 +62,6 @@ export const createProjectSlice: StateCreator<ProjectSlice, [], [], ProjectSlice
   storage: null,
   storageError: null,
   restoredNote: null,
+  deviceNotice: null,
   setProject: (patch) => set(patch),
 });
