@@ -1,5 +1,6 @@
 import { useState, type DragEvent } from 'react';
 import { EnginePanel } from '../components/EnginePanel';
+import { HubCacheList } from '../components/HubCacheList';
 import { useStudio } from '../store';
 import { exportModelZip, loadHubModel, loadModel } from '../store/actions';
 import { HUB_MODELS } from '../hubModels';
@@ -190,6 +191,7 @@ export function ModelPanel() {
         {training && <p className="muted">Models cannot be switched while training runs.</p>}
       </section>
 
+      <HubCacheList />
       <EnginePanel />
     </div>
   );
