@@ -178,6 +178,18 @@ describe('Hub source against a loopback Hub', () => {
     ]);
   });
 
+  it('offline, an expired 404 still answers for a model pinned by its commit hash', async () => {
+    const cache = new MemoryDownloadCache();
+    const pinned = () => createHubSource({ repo: REPO, revision: commitA, baseUrl, cache, missingTtlMs: 1 });
+    await loadCheckpointFiles(pinned());
+    expect(hub.seen()).toContain(`HEAD /${REPO}/resolve/${commitA}/tokenizer.json`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    hub.down = true;
+    const offline = await loadCheckpointFiles(pinned());
+    expect(sameBytes(offline.tensors.get('w')!.data, bigWeights)).toBe(true);
+    expect(offline.tokenizerJson).toBeUndefined();
+  });
+
   it('names the file and URL when config.json is missing (404), asking once', async () => {
     hub.commit('tiny-org/no-config', { 'vocab.txt': 'a\n' });
     await expectCodeAsync(

@@ -124,6 +124,9 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** The Hub did not answer (network down, or only server errors): a cached answer may stand in. */
+const isUnreachable = (error: EngineError) => error.code === 'HUB_NETWORK_ERROR' || error.code === 'HUB_SERVER_ERROR';
+
 const shortCommit = (commit: string) => (isCommitHash(commit) ? commit.slice(0, 12) : commit);
 
 export function createHubSource(options: HubSourceOptions): HubSource {
@@ -274,8 +277,7 @@ export function createHubSource(options: HubSourceOptions): HubSource {
         cachedRef ? 1 : retries + 1,
       );
     } catch (error) {
-      if (cachedRef === null || !(error instanceof EngineError) || !/^HUB_(NETWORK|SERVER)_ERROR$/.test(error.code))
-        throw error;
+      if (cachedRef === null || !(error instanceof EngineError) || !isUnreachable(error)) throw error;
       offline = true;
       warnings.push(
         `Offline: could not reach ${baseUrl} to check which commit ${repo}@${revision} is (${error.code}); ` +
@@ -412,11 +414,19 @@ export function createHubSource(options: HubSourceOptions): HubSource {
         onProgress?.({ file, loaded: cached.bytes.byteLength, total: cached.bytes.byteLength });
         return cached.bytes;
       }
-      if (cached?.kind === 'missing' && (offline || Date.now() - cached.storedAt < missingTtlMs)) return null;
+      const stale = cached?.kind === 'missing' ? cached : null;
+      if (stale && (offline || Date.now() - stale.storedAt < missingTtlMs)) return null;
 
       let meta = knownMeta.get(file);
       knownMeta.delete(file);
-      meta ??= await withRetries(file, url, () => headOnce(file, at));
+      try {
+        meta ??= await withRetries(file, url, () => headOnce(file, at), stale ? 1 : retries + 1);
+      } catch (error) {
+        // An expired 404 that cannot be re-checked (offline) is still the best answer there is.
+        if (stale === null || !(error instanceof EngineError) || !isUnreachable(error)) throw error;
+        offline = true;
+        return null;
+      }
       if (!meta.found) {
         await cachePut(url, { kind: 'missing', storedAt: Date.now() });
         return null;
