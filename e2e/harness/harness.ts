@@ -123,20 +123,21 @@ const harness = {
   },
 
   /**
-   * Loads a checkpoint from a Hub-layout server through the browser's Cache Storage, twice;
-   * returns what each load saw (the test counts the server's requests).
+   * Loads a checkpoint from a Hub-layout server through the browser's Cache Storage; returns what
+   * the load saw (the test counts the server's requests).
    */
   async hubLoad(baseUrl: string, repo: string, cacheName: string) {
     const cache = new BrowserDownloadCache(cacheName);
     const progress: { file: string; loaded: number; total: number | null }[] = [];
-    const files = await loadCheckpointFiles(createHubSource({ repo, baseUrl, cache }), {
-      onProgress: (p) => progress.push(p),
-    });
+    const source = createHubSource({ repo, baseUrl, cache, backoffMs: 10 });
+    const files = await loadCheckpointFiles(source, { onProgress: (p) => progress.push(p) });
     return {
       tensors: files.tensors.size,
       weightFormat: files.weightFormat,
       vocabLines: files.vocabTxt?.split('\n').length ?? 0,
       progress,
+      commit: source.resolvedCommit(),
+      warnings: files.warnings,
     };
   },
 

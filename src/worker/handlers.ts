@@ -97,6 +97,12 @@ export async function handleRequest(
       return (await requireSession()).startAdapt(request.params);
     case 'hubCacheStatus':
       return (await requireSession()).hubCacheStatus(request.params.repos, request.params.baseUrl);
+    case 'hubCacheList':
+      return (await requireSession()).hubCacheList(request.params.baseUrl);
+    case 'hubCacheDelete': {
+      const { repo, commit, baseUrl } = request.params;
+      return (await requireSession()).hubCacheDelete(repo, commit, baseUrl);
+    }
     case 'suggestPrompts':
       return (await requireSession()).suggestPrompts(request.params);
     case 'zeroShot':

@@ -9,6 +9,7 @@ import type { ProjectRecord, RunHistory, StorageInfo } from './project-store';
 import type {
   AdaptationPlan,
   AdaptResult,
+  CachedHubModel,
   CapabilityReport,
   ColumnMapping,
   Example,
@@ -37,6 +38,7 @@ export type { ProjectRecord, StorageInfo };
 export type {
   AdaptationPlan,
   AdaptResult,
+  CachedHubModel,
   ColumnMapping as DatasetColumnMapping,
   Example,
   FineTunePlan,
@@ -150,6 +152,13 @@ export interface RequestMap {
   suggestPrompts: { params: SuggestPromptsParams; result: SuggestPromptsResult };
   /** Which Hub repos are already in the download cache. */
   hubCacheStatus: { params: { repos: string[]; baseUrl?: string }; result: Record<string, boolean> };
+  /** Hub models in the download cache under this Hub base URL (repo, commit, size), largest first. */
+  hubCacheList: { params: { baseUrl?: string }; result: CachedHubModel[] };
+  /**
+   * Deletes the cached files of `repo` (at `commit`, or all its commits), or with no repo the whole download
+   * cache; answers with the list as it is afterwards.
+   */
+  hubCacheDelete: { params: { repo?: string; commit?: string; baseUrl?: string }; result: CachedHubModel[] };
   /** Class probabilities through a cloze prompt on the MLM head (no training); works during training. */
   zeroShot: { params: ZeroShotParams; result: ZeroShotResult };
   embed: { params: { inputs: TextInput[] }; result: number[][] };

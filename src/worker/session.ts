@@ -8,6 +8,9 @@
 import {
   BrowserDownloadCache,
   EngineError,
+  clearHubCache,
+  deleteCachedHubModel,
+  listCachedHubModels,
   deserializeLoopState,
   serializeLoopState,
   hubCacheStatus,
@@ -20,6 +23,7 @@ import {
   zeroShot,
   exportBundle,
   describeCapability,
+  type CachedHubModel,
   type CapabilityReport,
   type DownloadCache,
   type FewShotModel,
@@ -601,6 +605,17 @@ export class Session {
 
   hubCacheStatus(repos: string[], baseUrl?: string): Promise<Record<string, boolean>> {
     return hubCacheStatus(repos, this.cache, baseUrl);
+  }
+
+  hubCacheList(baseUrl?: string): Promise<CachedHubModel[]> {
+    return listCachedHubModels(this.cache, baseUrl);
+  }
+
+  /** Deletes one repo's cached files (one commit, or all), or everything without a repo; the loaded model stays. */
+  async hubCacheDelete(repo?: string, commit?: string, baseUrl?: string): Promise<CachedHubModel[]> {
+    if (repo === undefined) await clearHubCache(this.cache);
+    else await deleteCachedHubModel(this.cache, repo, { commit, baseUrl });
+    return listCachedHubModels(this.cache, baseUrl);
   }
 
   /** Token count per input with the model's tokenizer (special tokens included, no truncation). */

@@ -23,7 +23,18 @@ export { parsePytorchBin } from './pytorch-bin';
 export { unpickleRestricted, type UnpickleOptions, type AllowedGlobal } from './pickle';
 export { readRequired, type CheckpointSource, type ReadProgress, type ProgressListener } from './source';
 export { createFileListSource, type DroppedFile } from './file-list-source';
-export { createHubSource, hubFileUrl, DEFAULT_HUB_BASE_URL, type HubSource, type HubSourceOptions } from './hub-source';
+export {
+  createHubSource,
+  hubFileUrl,
+  hubRefKey,
+  isCommitHash,
+  sha256Hex,
+  DEFAULT_HUB_BASE_URL,
+  DEFAULT_MISSING_TTL_MS,
+  type HubSource,
+  type HubSourceOptions,
+} from './hub-source';
+export { listCachedHubModels, deleteCachedHubModel, clearHubCache, type CachedHubModel } from './hub-cache';
 export { createUrlFolderSource } from './url-folder-source';
 export {
   MemoryDownloadCache,
@@ -31,6 +42,7 @@ export {
   DEFAULT_BROWSER_CACHE_NAME,
   type DownloadCache,
   type CachedFile,
+  type CacheEntryInfo,
 } from './cache';
 export {
   loadCheckpointFiles,

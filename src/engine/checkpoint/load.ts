@@ -174,6 +174,6 @@ export async function loadCheckpointFiles(
     specialTokensMap:
       specialTokensBytes === null ? undefined : parseJsonObject(specialTokensBytes, 'special_tokens_map.json'),
     ...weights,
-    warnings,
+    warnings: [...(source.warnings ?? []), ...warnings],
   };
 }

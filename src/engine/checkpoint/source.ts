@@ -27,6 +27,8 @@ export interface CheckpointSource {
   read(name: string, onProgress?: ProgressListener): Promise<Uint8Array | null>;
   /** Where `name` would be found (a URL or path), for error messages. */
   locate(name: string): string;
+  /** Non-fatal findings of the source itself (e.g. served offline from a cache), shown with the model. */
+  readonly warnings?: readonly string[];
 }
 
 /** Reads a file that must exist, throwing `CHECKPOINT_FILE_NOT_FOUND` with its location otherwise. */

@@ -31,7 +31,16 @@ export {
   type TextInput,
 } from './fewshot-model';
 export { hubCacheStatus, loadModel, type LoadProgress, type ModelSource } from './load';
-export { BrowserDownloadCache, MemoryDownloadCache, hubFileUrl, type DownloadCache } from '../checkpoint';
+export {
+  BrowserDownloadCache,
+  MemoryDownloadCache,
+  hubFileUrl,
+  listCachedHubModels,
+  deleteCachedHubModel,
+  clearHubCache,
+  type CachedHubModel,
+  type DownloadCache,
+} from '../checkpoint';
 export { BertTokenizer, type TruncationStrategy } from '../tokenizer';
 export { formatBytes } from '../bert/config';
 

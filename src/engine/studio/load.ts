@@ -8,10 +8,12 @@ import {
   createHubSource,
   createUrlFolderSource,
   hubFileUrl,
+  hubRefKey,
   loadCheckpointFiles,
   type CheckpointSource,
   type DownloadCache,
   type DroppedFile,
+  type HubSource,
 } from '../checkpoint';
 import { FewShotModel } from './fewshot-model';
 
@@ -33,7 +35,7 @@ export interface LoadProgress {
 function checkpointSource(
   source: ModelSource,
   cache: DownloadCache | null,
-): { checkpoint: CheckpointSource; name: string; description: string } {
+): { checkpoint: CheckpointSource; name: string; description: string; hub?: HubSource } {
   switch (source.kind) {
     case 'url':
       return {
@@ -41,17 +43,20 @@ function checkpointSource(
         name: source.name,
         description: `embedded (${source.baseUrl})`,
       };
-    case 'hub':
+    case 'hub': {
+      const hub = createHubSource({
+        repo: source.repo,
+        revision: source.revision,
+        baseUrl: source.baseUrl,
+        cache: cache ?? undefined,
+      });
       return {
-        checkpoint: createHubSource({
-          repo: source.repo,
-          revision: source.revision,
-          baseUrl: source.baseUrl,
-          cache: cache ?? undefined,
-        }),
+        checkpoint: hub,
+        hub,
         name: source.repo,
         description: `${source.baseUrl ?? 'https://huggingface.co'}/${source.repo}@${source.revision ?? 'main'}`,
       };
+    }
     case 'files':
       return {
         checkpoint: createFileListSource(source.files),
@@ -66,14 +71,21 @@ export async function loadModel(
   source: ModelSource,
   options: { cache?: DownloadCache | null; onProgress?: (p: LoadProgress) => void; seed?: number } = {},
 ): Promise<FewShotModel> {
-  const { checkpoint, name, description } = checkpointSource(source, options.cache ?? null);
+  const { checkpoint, name, description, hub } = checkpointSource(source, options.cache ?? null);
   const files = await loadCheckpointFiles(checkpoint, { onProgress: options.onProgress });
-  return FewShotModel.fromCheckpoint(files, { name, source: description, seed: options.seed });
+  // A branch names whatever it points at today; the commit says exactly which files were loaded.
+  const commit = hub?.resolvedCommit();
+  const exact = commit && commit !== (source.kind === 'hub' ? (source.revision ?? 'main') : null);
+  return FewShotModel.fromCheckpoint(files, {
+    name,
+    source: exact ? `${description} (commit ${commit.slice(0, 12)})` : description,
+    seed: options.seed,
+  });
 }
 
 /**
- * Which Hub repos are fully in the download cache (config.json plus safetensors or
- * pytorch_model.bin weights), so the picker can say "cached" before anything is fetched.
+ * Which Hub repos are fully in the download cache at the commit `main` last resolved to (config.json plus
+ * safetensors or pytorch_model.bin weights), so the picker can say "cached" before anything is fetched.
  */
 export async function hubCacheStatus(
   repos: readonly string[],
@@ -86,8 +98,10 @@ export async function hubCacheStatus(
       status[repo] = false;
       continue;
     }
+    const ref = await cache.get(hubRefKey(repo, 'main', baseUrl)).catch(() => null);
+    const revision = ref?.kind === 'ref' ? ref.commit : 'main';
     const has = async (file: string) =>
-      (await cache.get(hubFileUrl(repo, file, { baseUrl })).catch(() => null))?.kind === 'file';
+      (await cache.get(hubFileUrl(repo, file, { baseUrl, revision })).catch(() => null))?.kind === 'file';
     status[repo] = (await has('config.json')) && ((await has('model.safetensors')) || (await has('pytorch_model.bin')));
   }
   return status;

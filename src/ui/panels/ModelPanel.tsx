@@ -1,5 +1,6 @@
 import { useState, type DragEvent } from 'react';
 import { EnginePanel } from '../components/EnginePanel';
+import { HubCacheList } from '../components/HubCacheList';
 import { ProjectStorage } from '../components/ProjectStorage';
 import { useStudio } from '../store';
 import { exportModelZip, loadHubModel, loadModel } from '../store/actions';
@@ -191,6 +192,7 @@ export function ModelPanel() {
         {training && <p className="muted">Models cannot be switched while training runs.</p>}
       </section>
 
+      <HubCacheList />
       <ProjectStorage />
       <EnginePanel />
     </div>
