@@ -4,7 +4,9 @@
  * data, settings and charts come back, a full
  * quota is reported without losing what was stored, and "Clear saved project" forgets it all.
  */
+import { readFile } from 'node:fs/promises';
 import { expect, test, type Page } from '@playwright/test';
+import { unzipSync } from 'fflate';
 import { Studio, studioState } from './studio';
 import { csvFile, sst2Csv } from './fixtures/datasets';
 
@@ -103,6 +105,15 @@ test('reload mid-training → restored → resume; device lost → recovered: th
   expect(resumed.map(([s]) => s)).toEqual(reference.map(([s]) => s));
   for (let i = 0; i < reference.length; i++) expect(Math.abs(resumed[i][1] - reference[i][1])).toBeLessThan(1e-4);
 
+  // The runs list: the run with its scores; ticked, its curves overlay; its model exports as a zip.
+  await expect(page.getByTestId('runs-list')).toContainText('Run 1');
+  await page.getByTestId('run-compare-1').check();
+  await expect(page.getByTestId('runs-loss-overlay').locator('.recharts-line')).toHaveCount(1);
+  await expect(page.getByTestId('runs-accuracy-overlay').locator('.recharts-line')).toHaveCount(1);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('run-export-1').click()]);
+  const files = unzipSync(new Uint8Array(await readFile((await download.path())!)));
+  expect(Object.keys(files)).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'metrics.json']));
+
   // A full quota (simulated: it cannot be caused here) is reported; what was stored stays.
   await page.evaluate(() => window.__studio!.failNextStorageWrite());
   await page.getByTestId('setting-seed').fill('99');
@@ -115,6 +126,12 @@ test('reload mid-training → restored → resume; device lost → recovered: th
   // The finished run's charts and the trained model came back too.
   expect((await lossesOf(page)).length).toBe(totalSteps);
   await expect(page.getByTestId('project-restored')).toContainText('as your last run left it');
+
+  // Deleting a run drops it from the list (and from storage).
+  await studio.tab('train');
+  await page.getByTestId('run-delete-1').click();
+  await expect(page.getByTestId('runs-list')).toHaveCount(0);
+  await studio.tab('model');
 
   // Clearing forgets everything: the next start is a new project.
   await page.getByTestId('clear-project').click();

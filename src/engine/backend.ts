@@ -252,6 +252,20 @@ export function watchGpuDevice(onLost: (reason: string) => void): boolean {
   return true;
 }
 
+/**
+ * Whether the active GPU device is lost, waiting up to `withinMs` for the browser to say so: a
+ * step can fail (a readback rejected) a moment before the device's `lost` promise settles.
+ */
+export async function isGpuDeviceLost(withinMs = 1000): Promise<boolean> {
+  const device = activeGpuDevice();
+  if (!device) return false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), withinMs)));
+  const lost = await Promise.race([device.lost.then(() => true), timeout]);
+  clearTimeout(timer);
+  return lost;
+}
+
 /** Test builds: destroys the GPU device, which loses it exactly as a driver reset would. */
 export function destroyGpuDeviceForTest(): boolean {
   const device = activeGpuDevice();

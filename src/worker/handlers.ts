@@ -129,6 +129,10 @@ export async function handleRequest(
       return (await requireSession()).saveProject(request.params.patch);
     case 'clearProject':
       return (await requireSession()).clearProject();
+    case 'exportRunModel':
+      return (await requireSession()).exportRunModel(request.params.runId, request.params.extraFiles);
+    case 'deleteRun':
+      return (await requireSession()).deleteRun(request.params.runId);
     case 'loadSavedModel':
       return (await requireSession()).loadSavedModel();
     case 'continueRun':

@@ -50,11 +50,11 @@ export interface RunCheckpoint {
   history: RunHistory;
 }
 
-/** The model as the last finished run (or adaptation) left it: its Hugging Face folder's files. */
+/** A model as a finished run (or an adaptation, or a dropped folder) left it: its Hugging Face folder's files. */
 export interface SavedModel {
   /** The model's name in the studio (its summary's name). */
   name: string;
-  /** Which run produced it (null for an adaptation). */
+  /** Which run produced it (null for an adaptation or a dropped folder). */
   runId: string | null;
   savedAt: number;
   /** File name → bytes (config.json, vocabulary, tokenizer files, model.safetensors). */
@@ -76,15 +76,29 @@ export interface ProjectStore {
   /** The newest checkpoint of any run (what a reload can resume), without its state bytes. */
   latestCheckpoint(): Promise<Omit<RunCheckpoint, 'state' | 'request'> | null>;
   removeCheckpoint(runId: string): Promise<void>;
-  /** Replaces the saved trained model (one is kept: the newest). */
+  /**
+   * Keeps a model: the newest is what a reload reopens; runs' models stay exportable from the runs
+   * list, the newest MAX_SAVED_MODELS of them (older ones are deleted to bound the space used).
+   */
   saveModel(model: SavedModel): Promise<void>;
-  loadModel(): Promise<SavedModel | null>;
+  /** The newest saved model, or the one a run produced. */
+  loadModel(runId?: string): Promise<SavedModel | null>;
+  /** Which runs' models are kept. */
+  savedRunModels(): Promise<string[]>;
+  /** Deletes a run's checkpoint and model. */
+  removeRun(runId: string): Promise<void>;
   /** Deletes the project and every checkpoint. */
   clear(): Promise<void>;
 }
 
 const PROJECT_KEY = 'current';
-const MODEL_KEY = 'trained';
+/** Saved models kept at most (each is a whole model, e.g. ~45 MB for the default model in float32). */
+export const MAX_SAVED_MODELS = 5;
+
+/** The models store's key of a saved model: its run, or its time for models of no run. */
+function modelKey(model: SavedModel): string {
+  return model.runId ?? `model-${model.savedAt}`;
+}
 
 /** A quota error, in any of the shapes browsers throw it. */
 function isQuotaError(error: unknown): boolean {
@@ -173,10 +187,30 @@ export function indexedDbProjectStore(
       await (await open()).delete('checkpoints', runId);
     },
     async saveModel(model) {
-      await write(`the trained model ${model.name}`, (database) => database.put('models', model, MODEL_KEY));
+      await write(`the trained model ${model.name}`, async (database) => {
+        const tx = database.transaction('models', 'readwrite');
+        await tx.store.put(model, modelKey(model));
+        // Oldest out first, in the same transaction: the space stays bounded.
+        const all = (await tx.store.getAll()) as SavedModel[];
+        const old = all.sort((a, b) => b.savedAt - a.savedAt).slice(MAX_SAVED_MODELS);
+        for (const m of old) await tx.store.delete(modelKey(m));
+        await tx.done;
+      });
     },
-    async loadModel() {
-      return ((await (await open()).get('models', MODEL_KEY)) as SavedModel | undefined) ?? null;
+    async loadModel(runId) {
+      const database = await open();
+      if (runId !== undefined) return ((await database.get('models', runId)) as SavedModel | undefined) ?? null;
+      const all = (await database.getAll('models')) as SavedModel[];
+      return all.sort((a, b) => b.savedAt - a.savedAt)[0] ?? null;
+    },
+    async savedRunModels() {
+      const keys = await (await open()).getAllKeys('models');
+      return keys.map(String).filter((k) => !k.startsWith('model-'));
+    },
+    async removeRun(runId) {
+      const database = await open();
+      await database.delete('checkpoints', runId);
+      await database.delete('models', runId);
     },
     async clear() {
       const database = await open();
@@ -191,7 +225,7 @@ export function indexedDbProjectStore(
 export function memoryProjectStore(): ProjectStore & { failNextWrite: (error: unknown) => void } {
   let project: ProjectRecord | null = null;
   const checkpoints = new Map<string, RunCheckpoint>();
-  let saved: SavedModel | null = null;
+  const models = new Map<string, SavedModel>();
   let failure: unknown = null;
   const failIfAsked = (what: string) => {
     if (failure === null) return;
@@ -234,15 +268,26 @@ export function memoryProjectStore(): ProjectStore & { failNextWrite: (error: un
     },
     async saveModel(model) {
       failIfAsked(`the trained model ${model.name}`);
-      saved = structuredClone(model);
+      models.set(modelKey(model), structuredClone(model));
+      const old = [...models.values()].sort((a, b) => b.savedAt - a.savedAt).slice(MAX_SAVED_MODELS);
+      for (const m of old) models.delete(modelKey(m));
     },
-    async loadModel() {
-      return saved ? structuredClone(saved) : null;
+    async loadModel(runId) {
+      const found =
+        runId !== undefined ? models.get(runId) : [...models.values()].sort((a, b) => b.savedAt - a.savedAt)[0];
+      return found ? structuredClone(found) : null;
+    },
+    async savedRunModels() {
+      return [...models.keys()].filter((k) => !k.startsWith('model-'));
+    },
+    async removeRun(runId) {
+      checkpoints.delete(runId);
+      models.delete(runId);
     },
     async clear() {
       project = null;
       checkpoints.clear();
-      saved = null;
+      models.clear();
     },
   };
 }

@@ -92,6 +92,8 @@ export interface LoadedProject {
   } | null;
   /** The model a finished run (or adaptation) left, kept so a reload reopens it (loadSavedModel). */
   savedModel: { name: string; runId: string | null; savedAt: number } | null;
+  /** Runs whose models are kept (exportable from the runs list). */
+  runModels: string[];
   storage: StorageInfo;
 }
 
@@ -178,6 +180,10 @@ export interface RequestMap {
   saveProject: { params: { patch: ProjectRecord }; result: { storage: StorageInfo } };
   /** Deletes the saved project and every checkpoint. */
   clearProject: { params: Record<string, never>; result: { storage: StorageInfo } };
+  /** A run's kept model as a zipped Hugging Face folder. */
+  exportRunModel: { params: { runId: string; extraFiles?: Record<string, Uint8Array> }; result: { zip: Uint8Array } };
+  /** Deletes a run's checkpoint and model from browser storage. */
+  deleteRun: { params: { runId: string }; result: { storage: StorageInfo } };
   /** Makes the trained model kept in browser storage the session's model again. */
   loadSavedModel: { params: Record<string, never>; result: ModelSummary };
   /** Continues a checkpointed run from its step (same losses as if never interrupted); events follow. */
@@ -223,6 +229,8 @@ export type WorkerEventPayload =
   | ({ kind: 'predictProgress'; fileName: string } & PredictFileProgress)
   /** A run's checkpoint was written: a reload from here on can resume at `step`. */
   | { kind: 'checkpointSaved'; runId: string; step: number }
+  /** The GPU device was lost; the backend and the model are being brought back. */
+  | { kind: 'deviceLost'; message: string }
   /** The GPU device was lost and the backend brought up again (maybe another one). */
   | { kind: 'backendChanged'; capability: HelloResult }
   /** The model was loaded again after a lost device (its weights went with the device). */

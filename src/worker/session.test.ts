@@ -4,7 +4,7 @@ import { initNodeBackend } from '../engine/studio/node';
 import type { Example, FineTuneSettings, MethodSpec } from '../engine/studio';
 import { serveFolder, type StaticServer } from '../../tests/support/static-server';
 import type { WorkerEventPayload } from './protocol';
-import { memoryProjectStore } from './project-store';
+import { MAX_SAVED_MODELS, memoryProjectStore } from './project-store';
 import { Session } from './session';
 import { toyExamples } from '../../tests/support/toy-data';
 
@@ -407,6 +407,13 @@ describe('projects that survive a reload', () => {
     await untrained.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' });
     expect(await untrained.predict(texts)).not.toEqual(mine);
     expect(base).toEqual(mine);
+    // The run's model is exportable from the runs list until the run is deleted.
+    const { zip } = await reopened.exportRunModel('run-1', { 'README.md': new TextEncoder().encode('card') });
+    const names = new TextDecoder('latin1').decode(zip);
+    expect(names.slice(0, 2)).toBe('PK');
+    for (const file of ['config.json', 'model.safetensors', 'vocab.txt', 'README.md']) expect(names).toContain(file);
+    await reopened.deleteRun('run-1');
+    await expect(reopened.exportRunModel('run-1')).rejects.toMatchObject({ code: 'RUN_MODEL_NOT_KEPT' });
     // (Stopping the paused first session last: its finish would save its own half-trained model.)
     await interrupted.stop();
   });
@@ -431,6 +438,20 @@ describe('projects that survive a reload', () => {
     session.pause();
     expect(session.scheduler.trainingState).not.toBe('idle');
     await session.stop();
+  });
+
+  it('keeps the models of the newest runs only, and reopens the newest', async () => {
+    const store = memoryProjectStore();
+    const files = { 'config.json': new Uint8Array([1]) };
+    for (let i = 0; i < MAX_SAVED_MODELS + 2; i++)
+      await store.saveModel({ name: 'm', runId: `run-${i}`, savedAt: 1000 + i, files });
+    await store.saveModel({ name: 'dropped', runId: null, savedAt: 5000, files });
+    // The dropped folder is newest; of the runs, only the newest MAX_SAVED_MODELS - 1 remain beside it.
+    expect((await store.loadModel())!.name).toBe('dropped');
+    expect((await store.savedRunModels()).sort()).toEqual(
+      Array.from({ length: MAX_SAVED_MODELS - 1 }, (_, i) => `run-${i + 3}`).sort(),
+    );
+    expect(await store.loadModel('run-0')).toBeNull();
   });
 
   it('refuses to continue a run on another model, or one without a checkpoint', async () => {

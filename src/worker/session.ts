@@ -22,6 +22,8 @@ import {
   suggestPrompts,
   zeroShot,
   exportBundle,
+  bundleFiles,
+  isGpuDeviceLost,
   describeCapability,
   type CachedHubModel,
   type CapabilityReport,
@@ -97,6 +99,8 @@ export class Session {
   /** Why the GPU device was lost, until the backend is rebuilt. */
   private lostDevice: string | null = null;
   private rebuildBackend: (() => Promise<CapabilityReport>) | null = null;
+  /** The run id of the training in the slot, if it has one. */
+  private activeRunId: string | null = null;
 
   constructor(
     private readonly emit: Emit,
@@ -288,10 +292,13 @@ export class Session {
     }
     if (run.plan.memory.note) this.emit({ kind: 'log', level: 'warn', message: run.plan.memory.note });
     if (request.runId && this.projectStore) checkpoint = this.checkpointer(request, run.loop, history);
+    this.activeRunId = request.runId ?? null;
     this.startRunning({
       loop: run.loop,
       finish: async (outcome) => {
         checkpoint = null;
+        // A failed readback may be the first sign of a lost device: let the browser say so first.
+        if (outcome.kind === 'failed') await isGpuDeviceLost();
         if (this.lostDevice !== null) {
           // The weights were on the lost device: nothing of this run can be read any more. The
           // recovery reloads the model and continues from the last checkpoint (recoverDevice).
@@ -358,7 +365,11 @@ export class Session {
           this.flushProgress();
           this.emit({ kind: 'checkpointSaved', runId: request.runId!, step: loop.step });
         })
-        .catch((error) => this.emit({ kind: 'storageError', ...describeFailure(error) }))
+        .catch(async (error) => {
+          // A readback that failed because the device went is not a storage problem (recovery follows).
+          if (this.lostDevice !== null || (await isGpuDeviceLost(200))) return;
+          this.emit({ kind: 'storageError', ...describeFailure(error) });
+        })
         .finally(() => {
           pending = false;
         });
@@ -400,6 +411,24 @@ export class Session {
     return summary;
   }
 
+  /** A run's model, kept in browser storage, as a zipped Hugging Face folder (the runs list's Export). */
+  async exportRunModel(runId: string, extraFiles?: Record<string, Uint8Array>) {
+    const saved = await this.requireStore().loadModel(runId);
+    if (!saved)
+      throw new EngineError(
+        'RUN_MODEL_NOT_KEPT',
+        `The model of run ${runId} is not kept any more (the studio keeps the newest 5 runs' models); its charts and scores are.`,
+      );
+    return { zip: bundleFiles(saved.files, { extraFiles }) };
+  }
+
+  /** Deletes a run's checkpoint and model from browser storage (the UI drops its record). */
+  async deleteRun(runId: string) {
+    if (this.active && this.activeRunId === runId) this.assertNotTraining('delete the run that is training');
+    await this.requireStore().removeRun(runId);
+    return { storage: await storageInfo() };
+  }
+
   /** The saved project, the newest run checkpoint, the saved trained model and storage usage. */
   async loadProject(): Promise<LoadedProject> {
     const store = this.projectStore;
@@ -408,6 +437,7 @@ export class Session {
       project: store ? await store.loadProject() : null,
       checkpoint: store ? await store.latestCheckpoint() : null,
       savedModel: saved ? { name: saved.name, runId: saved.runId, savedAt: saved.savedAt } : null,
+      runModels: store ? await store.savedRunModels() : [],
       storage: await storageInfo(),
     };
   }
@@ -435,9 +465,11 @@ export class Session {
       { steps: params.steps, learningRate: params.learningRate, seed: params.seed },
       this.loopCallbacks(),
     );
+    this.activeRunId = null;
     this.startRunning({
       loop: run.loop,
       finish: async (outcome) => {
+        if (outcome.kind === 'failed') await isGpuDeviceLost();
         if (this.lostDevice !== null) {
           setTimeout(() => void this.recoverDevice(null), 0);
           return;
@@ -481,8 +513,7 @@ export class Session {
     this.lostDevice = reason;
     this.rebuildBackend = rebuild;
     this.emit({
-      kind: 'log',
-      level: 'warn',
+      kind: 'deviceLost',
       message: `The GPU device was lost (${reason}). The studio is bringing the backend and the model back.`,
     });
     if (!this.active) void this.recoverDevice(null);

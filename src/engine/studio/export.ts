@@ -21,3 +21,16 @@ export async function exportBundle(model: FewShotModel, options: ExportBundleOpt
   for (const [name, bytes] of Object.entries(options.extraFiles ?? {})) files.set(name, bytes);
   return zipFolder(files, options.folderName);
 }
+
+/**
+ * A bundle of model files kept elsewhere (e.g. a run's model saved in browser storage), in the same
+ * zipped form as exportBundle.
+ */
+export function bundleFiles(
+  files: Record<string, Uint8Array>,
+  options: Omit<ExportBundleOptions, 'dtype'> = {},
+): Uint8Array {
+  const all = new Map(Object.entries(files));
+  for (const [name, bytes] of Object.entries(options.extraFiles ?? {})) all.set(name, bytes);
+  return zipFolder(all, options.folderName);
+}

@@ -12,6 +12,7 @@ export {
   describeCapability,
   destroyGpuDeviceForTest,
   initBestBackend,
+  isGpuDeviceLost,
   rebuildBackend,
   watchGpuDevice,
   type BackendName,
@@ -121,7 +122,7 @@ export {
   type PredictFileProgress,
   type PredictFileResult,
 } from './predict-file';
-export { exportBundle, type ExportBundleOptions } from './export';
+export { bundleFiles, exportBundle, type ExportBundleOptions } from './export';
 export {
   FEWSHOT_METHODS,
   meanStd,

@@ -12,6 +12,7 @@ import {
 } from '../store/actions';
 import { defaultLabelWords, formatDuration } from '../store/helpers';
 import { continueInterruptedRun, dismissResume } from '../store/projectActions';
+import { RunsList } from '../components/RunsList';
 import type { TrainSettings } from '../store/trainingSlice';
 
 type NumberKey = {
@@ -474,6 +475,7 @@ export function TrainPanel() {
           </p>
         </section>
       )}
+      <RunsList />
     </div>
   );
 }

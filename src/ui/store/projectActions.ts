@@ -119,8 +119,10 @@ function handleProjectEvent(event: WorkerEventPayload): void {
       break;
     case 'trainingDone':
       if (!runId) break;
+      // (This listener may run before the training slice applies the event: take the summary from it.)
       updateRun(runId, (run) => ({
         ...currentRunRecord(useStudio.getState(), run),
+        summary: event.summary,
         status: 'finished',
         endedAt: Date.now(),
       }));
@@ -134,6 +136,9 @@ function handleProjectEvent(event: WorkerEventPayload): void {
         endedAt: Date.now(),
       }));
       saveRuns();
+      break;
+    case 'deviceLost':
+      state.setProject({ deviceNotice: event.message });
       break;
     case 'backendChanged':
       state.setEngine({ capability: event.capability });
@@ -149,6 +154,10 @@ function handleProjectEvent(event: WorkerEventPayload): void {
       state.setProject({ deviceNotice: event.message, lastCheckpointStep: event.step });
       break;
     }
+    case 'modelSaved':
+      if (event.runId && !state.runModels.includes(event.runId))
+        state.setProject({ runModels: [...state.runModels, event.runId] });
+      break;
     case 'storageError':
       state.setProject({ storageError: { code: event.code, message: event.message } });
       break;
@@ -230,8 +239,8 @@ export async function restoreProject(loaders: ProjectLoaders): Promise<boolean> 
       if (storage) useStudio.getState().setProject({ storage: { ...storage, persisted } });
     })
     .catch(() => undefined);
-  const { project, checkpoint, savedModel, storage } = loaded;
-  setProject({ storage });
+  const { project, checkpoint, savedModel, storage, runModels } = loaded;
+  setProject({ storage, runModels });
   const notes: string[] = [];
   let modelLoaded = false;
   const origin = project?.model ?? null;
@@ -319,7 +328,15 @@ export function dismissResume(): void {
 export async function clearSavedProject(): Promise<void> {
   try {
     const { storage } = await getClient().request('clearProject', {});
-    useStudio.getState().setProject({ storage, storageError: null, resumable: null, runs: [], restoredNote: null });
+    useStudio.getState().setProject({
+      storage,
+      storageError: null,
+      resumable: null,
+      runs: [],
+      runModels: [],
+      comparedRuns: [],
+      restoredNote: null,
+    });
   } catch (error) {
     useStudio.getState().setProject({ storageError: errorInfo(error) });
   }
@@ -358,5 +375,46 @@ export function installLeaveWarning(): void {
     event.preventDefault();
     // Chrome before 119 shows the dialog only when returnValue is set.
     event.returnValue = '';
+  });
+}
+
+/** Ticks or unticks a run for the overlay charts. */
+export function toggleComparedRun(runId: string): void {
+  const { comparedRuns, setProject } = useStudio.getState();
+  setProject({
+    comparedRuns: comparedRuns.includes(runId) ? comparedRuns.filter((id) => id !== runId) : [...comparedRuns, runId],
+  });
+}
+
+/** Deletes a run: its record, charts, checkpoint and kept model. */
+export async function deleteRun(runId: string): Promise<void> {
+  try {
+    const { storage } = await getClient().request('deleteRun', { runId });
+    const state = useStudio.getState();
+    state.setProject({
+      storage,
+      runs: state.runs.filter((r) => r.runId !== runId),
+      runModels: state.runModels.filter((id) => id !== runId),
+      comparedRuns: state.comparedRuns.filter((id) => id !== runId),
+      resumable: state.resumable?.runId === runId ? null : state.resumable,
+    });
+    saveRuns();
+  } catch (error) {
+    useStudio.getState().setProject({ storageError: errorInfo(error) });
+  }
+}
+
+/** A run's kept model as a zipped Hugging Face folder, with its dev metrics. */
+export async function exportRunModel(runId: string): Promise<{ fileName: string; blob: Blob }> {
+  return whileExporting(async () => {
+    const run = useStudio.getState().runs.find((r) => r.runId === runId);
+    const extraFiles: Record<string, Uint8Array> = {};
+    const best = run?.summary?.bestMetrics;
+    if (run?.plan && best)
+      extraFiles['metrics.json'] = new TextEncoder().encode(
+        `${JSON.stringify({ labels: run.plan.labels, accuracy: best.accuracy, macroF1: best.macroF1, n: best.n, perClass: best.perClass, confusion: best.confusion }, null, 2)}\n`,
+      );
+    const { zip } = await getClient().request('exportRunModel', { runId, extraFiles });
+    return { fileName: `${runId}-fewshot.zip`, blob: new Blob([zip as BlobPart], { type: 'application/zip' }) };
   });
 }

@@ -46,6 +46,10 @@ export interface ProjectSlice {
   storage: StorageInfo | null;
   /** The last storage failure (e.g. a full quota); what was stored before is kept. */
   storageError: { code: string; message: string } | null;
+  /** Runs whose models are kept in browser storage (the runs list offers their export). */
+  runModels: string[];
+  /** Runs ticked in the runs list, drawn on the overlay charts. */
+  comparedRuns: string[];
   /** What happened when the GPU device was lost and how training went on (Train panel). */
   deviceNotice: string | null;
   /** What the start found and reopened, shown once in the Model panel. */
@@ -63,5 +67,7 @@ export const createProjectSlice: StateCreator<ProjectSlice, [], [], ProjectSlice
   storageError: null,
   restoredNote: null,
   deviceNotice: null,
+  runModels: [],
+  comparedRuns: [],
   setProject: (patch) => set(patch),
 });
