@@ -2,7 +2,7 @@
  * `fewshot` — the FewShot Studio engine on the command line (Node, wasm or cpu backend).
  * Exit codes: 0 ok, 1 error in the input or the run (message on stderr), 2 usage error.
  */
-import { EngineError } from '../engine/studio';
+import { EngineError, fileErrorReason } from '../engine/studio';
 import { UsageError, formatHelp, parseArgs } from './args';
 import { COMMON_FLAGS, type CliIO, type Command } from './context';
 import { adaptCommand } from './commands/adapt';
@@ -64,25 +64,13 @@ function commandHelp(command: Command): string {
   ].join('\n');
 }
 
-/** What a filesystem error code means for the user, and what to do. */
-const FILE_ERRORS: Record<string, string> = {
-  ENOENT: 'it does not exist; check the path',
-  EACCES: 'permission denied; choose a folder you can write to, or fix its permissions',
-  EPERM: 'the operation is not permitted there; choose another place',
-  EISDIR: 'it is a folder where a file was expected; give a file name',
-  ENOTDIR: 'part of the path is a file, not a folder; check the path',
-  ENOSPC: 'the disk is full; free some space or write elsewhere',
-  EROFS: 'the file system is read-only; write elsewhere',
-  EEXIST: 'a file or folder of that name is in the way; choose another path',
-  EMFILE: 'too many files are open; close other programs and try again',
-};
-
 /** A clear sentence for a Node filesystem error (never its stack), or null for other errors. */
 export function describeFileError(error: unknown): string | null {
   const e = error as NodeJS.ErrnoException & { dest?: string };
-  if (!(error instanceof Error) || typeof e.code !== 'string' || !FILE_ERRORS[e.code]) return null;
+  const reason = fileErrorReason(error);
+  if (!(error instanceof Error) || !reason) return null;
   const where = e.path ? ` ${e.path}${e.dest ? ` → ${e.dest}` : ''}` : '';
-  return `Cannot ${e.syscall ?? 'use'}${where}: ${FILE_ERRORS[e.code]}. [${e.code}]`;
+  return `Cannot ${e.syscall ?? 'use'}${where}: ${reason}. [${e.code}]`;
 }
 
 export async function main(argv: string[], io: CliIO = defaultIO): Promise<number> {

@@ -9,7 +9,6 @@
  * `runFewShotMethod`, i.e. the same fine-tuning as `train` and the studio; they share epochs /
  * batch size / learning rate / max length (the data-driven defaults unless given).
  */
-import { writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
   EngineError,
@@ -27,7 +26,7 @@ import {
   type LabeledExample,
   type VerbalizerSpec,
 } from '../../engine/studio';
-import { loadModelFromDir } from '../../engine/studio/node';
+import { checkWritableFile, loadModelFromDir, writeFileAtomic } from '../../engine/studio/node';
 import { UsageError, intFlag, numberFlag, stringFlag } from '../args';
 import { printJson, setupBackend, wantsJson, type Command } from '../context';
 import { COLUMN_FLAGS, columnOverrides, readExamples } from '../datafile';
@@ -102,6 +101,9 @@ export const benchFewshotCommand: Command = {
       maxLength: stringFlag(args, 'max-len') ? intFlag(args, 'max-len', 8, { min: 8, max: 4096 }) : null,
     };
     const calibrate = args.flags.calibrate === true;
+    const outPath = stringFlag(args, 'out');
+    // Fail before the benchmark (which can take hours) when the report cannot be written.
+    if (outPath) await checkWritableFile(outPath);
     await setupBackend(args);
 
     const columns = columnOverrides(args);
@@ -201,8 +203,7 @@ export const benchFewshotCommand: Command = {
       summary,
       runs: results,
     };
-    const outPath = stringFlag(args, 'out');
-    if (outPath) await writeFile(outPath, `${JSON.stringify(report, null, 2)}\n`);
+    if (outPath) await writeFileAtomic(outPath, `${JSON.stringify(report, null, 2)}\n`, { what: 'report' });
     if (wantsJson(args)) {
       printJson(io, report);
       return 0;

@@ -3,10 +3,10 @@
  * same columns as the studio's Evaluate download (row, text, predicted_label, prob_<label>...).
  */
 import { createReadStream } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { predictFile, predictionCsvLines, type Prediction, type TextInput } from '../../engine/studio';
-import { checkWritableFile, loadModelFromDir } from '../../engine/studio/node';
+import { checkWritableFile, loadModelFromDir, writeFileAtomic } from '../../engine/studio/node';
 import { UsageError, intFlag, requireString, stringFlag } from '../args';
 import { printJson, setupBackend, wantsJson, type Command } from '../context';
 import { TEXT_INPUT_FLAGS, collectTextInputs } from '../datafile';
@@ -71,7 +71,7 @@ export const predictCommand: Command = {
         bar.done();
         for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
         if (output) {
-          await writeFile(output, result.csv);
+          await writeFileAtomic(output, result.csv, { what: 'predictions file' });
           io.stderr(`Wrote ${result.rows} predictions to ${output}\n`);
         } else io.stdout(new TextDecoder().decode(result.csv));
         return 0;
@@ -95,7 +95,7 @@ export const predictCommand: Command = {
           ? predictionCsvLines(labels, inputs, predictions, true)
           : jsonLines(labels, inputs, predictions);
       if (output) {
-        await writeFile(output, text);
+        await writeFileAtomic(output, text, { what: 'predictions file' });
         io.stderr(`Wrote ${predictions.length} predictions to ${output}\n`);
       } else io.stdout(text);
       return 0;

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BERT_PRESETS,
   BertTokenizer,
   EngineError,
   createModelFromPreset,
+  fileErrorReason,
   initSinusoidalPositions,
   startPretraining,
   type FewShotModel,
@@ -20,6 +21,7 @@ import {
   checkOutputFolder,
   readStateStep,
   saveModelToDir,
+  writeFileAtomic,
 } from '../../engine/studio/node';
 import { UsageError, intFlag, numberFlag, requireString, stringFlag, type ParsedArgs } from '../args';
 import { printJson, setupBackend, wantsJson, type Command } from '../context';
@@ -186,12 +188,28 @@ export const pretrainCommand: Command = {
         }
       });
     }
-    await writeFile(logPath, log.length > 0 ? `${log.join('\n')}\n` : '');
-    // Appends are chained so lines land in order; `logDone` resolves when all are written.
+    await writeFileAtomic(logPath, log.length > 0 ? `${log.join('\n')}\n` : '', { what: 'log' });
+    // Appends are chained so lines land in order; `logDone` resolves when all are written. Most
+    // appends are not awaited, so a failed one (disk full) is kept here rather than thrown (an
+    // unhandled rejection would crash with a stack trace), and stops the run after the step. (A
+    // kill mid-append leaves at most a partial last line, which a resume drops.)
+    const logFailure: { error: EngineError | null } = { error: null };
     let logDone: Promise<void> = Promise.resolve();
     const appendLog = (entry: Record<string, unknown>): Promise<void> => {
       const line = `${JSON.stringify({ ...entry, time: new Date().toISOString() })}\n`;
-      logDone = logDone.then(() => appendFile(logPath, line));
+      logDone = logDone.then(async () => {
+        if (logFailure.error) return;
+        await appendFile(logPath, line).catch((error: unknown) => {
+          const code = (error as NodeJS.ErrnoException).code;
+          logFailure.error = new EngineError(
+            'PRETRAIN_LOG_WRITE_FAILED',
+            `Could not add to the log ${logPath}: ${fileErrorReason(error) ?? (error as Error).message}${code ? ` (${code})` : ''}. ` +
+              (existsSync(checkpointPath)
+                ? `The checkpoint ${checkpointPath} keeps the last saved state; continue with --resume once the log can be written.`
+                : 'No checkpoint was saved yet.'),
+          );
+        });
+      });
       return logDone;
     };
 
@@ -254,6 +272,9 @@ export const pretrainCommand: Command = {
       sessionStart = Date.now();
       sessionStartStep = loop.step;
       while (!interrupted && (await run.step())) {
+        // A log line that could not be written stops the run here, before another step.
+        await logDone;
+        if (logFailure.error) throw logFailure.error;
         const elapsed = (Date.now() - sessionStart) / 1000;
         const done = loop.step - sessionStartStep;
         const tps = sessionTokens / Math.max(elapsed, 1e-9);
@@ -300,6 +321,7 @@ export const pretrainCommand: Command = {
         backend,
       };
       await logDone;
+      if (logFailure.error) throw logFailure.error;
       // The model, the summary, and the run's checkpoint and log carried over, in one
       // all-or-nothing write of the folder.
       const keep = new Set<string>([PRETRAIN_FILES.checkpoint, PRETRAIN_FILES.log]);

@@ -1,6 +1,6 @@
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { trainVocabulary } from '../../engine/studio/node';
+import { trainVocabulary, writeFileAtomic } from '../../engine/studio/node';
 import { UsageError, intFlag, requireString, type ParsedArgs } from '../args';
 import { printJson, wantsJson, type Command } from '../context';
 
@@ -66,8 +66,7 @@ export const vocabCommand: Command = {
     const { result, split } = trained;
     if (result.stoppedEarly) io.stderr(`warning: stopped at ${result.tokens.length} tokens: ${result.stoppedEarly}.\n`);
     await mkdir(dirname(out), { recursive: true });
-    await writeFile(`${out}.partial`, trained.vocabTxt, 'utf8');
-    await rename(`${out}.partial`, out);
+    await writeFileAtomic(out, trained.vocabTxt, { what: 'vocabulary' });
     const summary = {
       out,
       vocabSize: result.tokens.length,

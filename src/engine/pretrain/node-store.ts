@@ -1,32 +1,27 @@
 /**
- * Node-only checkpoint store: one file, written to `<file>.partial` and renamed over the previous
- * checkpoint, so the previous checkpoint stays valid if writing fails (disk full, killed mid-write).
+ * Node-only checkpoint store: one file, written whole or not at all (`writeFileAtomic`: a
+ * temporary file renamed over the previous checkpoint), so the previous checkpoint stays valid if
+ * writing fails (disk full, killed mid-write).
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { EngineError } from '../errors';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic, type FileContent } from '../checkpoint/node-file';
 import type { CheckpointStore } from '../train/checkpointer';
 
 export interface FileStoreOptions {
-  /** Replaceable writer (tests simulate a full disk). Default fs.promises.writeFile. */
+  /** Replaceable writer of the temporary file (tests simulate a full disk). */
   writeFile?: (path: string, bytes: Uint8Array) => Promise<void>;
 }
 
 export function fileCheckpointStore(path: string, options: FileStoreOptions = {}): CheckpointStore {
-  const write = options.writeFile ?? ((p: string, b: Uint8Array) => writeFile(p, b));
+  const write = options.writeFile;
   return {
     description: path,
     async save(bytes) {
-      const partial = `${path}.partial`;
-      try {
-        await write(partial, bytes);
-      } catch (error) {
-        await rm(partial, { force: true }).catch(() => undefined);
-        throw new EngineError(
-          'PRETRAIN_CHECKPOINT_WRITE_FAILED',
-          `Could not write the checkpoint ${partial} (${(error as Error).message}); the previous checkpoint ${path} is unchanged.`,
-        );
-      }
-      await rename(partial, path);
+      await writeFileAtomic(path, bytes, {
+        code: 'PRETRAIN_CHECKPOINT_WRITE_FAILED',
+        what: 'checkpoint',
+        writeFile: write && ((temp: string, content: FileContent) => write(temp, content as Uint8Array)),
+      });
     },
     async load() {
       try {

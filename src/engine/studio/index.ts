@@ -5,7 +5,7 @@
  * fill-mask, embed, export — and the types that travel with them. The worker and the CLI import
  * only this module (and ./node.ts for file access in Node); ESLint enforces it. Browser-safe.
  */
-export { EngineError } from '../errors';
+export { EngineError, fileErrorReason } from '../errors';
 
 // Backend and self-test.
 export {

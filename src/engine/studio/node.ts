@@ -8,6 +8,7 @@ import { access, readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadCheckpointFiles } from '../checkpoint';
 import { createNodeDirSource, recoverFolder, writeFolder } from '../checkpoint/node-dir';
+import { atomicTempTarget, writeFileAtomic, type FileContent, type FileWriteOptions } from '../checkpoint/node-file';
 import { applyColumnMapping, detectColumns, parseDatasetFile } from '../data';
 import { EngineError } from '../errors';
 import { CORPUS_START } from '../pretrain/corpus';
@@ -26,7 +27,11 @@ export {
   initNodeBackend,
   listCorpusFiles,
   type CorpusFile,
+  type FileContent,
+  type FileWriteOptions,
   type NodeBackendName,
+  // Every single-file output of the CLI goes through it: written whole or not at all.
+  writeFileAtomic,
 };
 
 export async function loadModelFromDir(dir: string, options: { seed?: number } = {}): Promise<FewShotModel> {
@@ -225,7 +230,9 @@ export async function checkOutputFolder(
   if (!info.isDirectory())
     throw new EngineError('EXPORT_NOT_A_FOLDER', `--out ${out} is a file, not a folder; choose another --out.`);
   const entries = await readdir(target);
-  const foreign = entries.filter((e) => !EXPORT_FILE_NAMES.has(e));
+  // A run killed while writing its checkpoint or log leaves a hidden temporary file of ours.
+  const ours = (e: string) => EXPORT_FILE_NAMES.has(e) || EXPORT_FILE_NAMES.has(atomicTempTarget(e) ?? '');
+  const foreign = entries.filter((e) => !ours(e));
   if (foreign.length > 0 && !options.overwrite) {
     throw new EngineError(
       'OUT_NOT_EMPTY',
