@@ -9,11 +9,23 @@ import { float32ToFloat16Bits } from '../../src/engine/checkpoint/dtypes';
 import { parseSafetensors, writeSafetensors } from '../../src/engine/checkpoint/safetensors';
 import { bitsOf, expectedTensors, fixtureBytes } from '../../src/engine/checkpoint/test-fixtures';
 import type { RawTensor } from '../../src/engine/checkpoint/types';
-import { RUNS, mutatedBytesOf, mutatedJson, runCase, utf8, withDuplicateKey } from './support';
+import {
+  DTYPES,
+  DTYPE_SIZE as SIZE,
+  RUNS,
+  type Dtype,
+  elementValue as expectedValue,
+  halfToNumber,
+  mutatedBytesOf,
+  mutatedJson,
+  product,
+  runCase,
+  sameValue,
+  utf8,
+  withDuplicateKey,
+} from './support';
 
 const FIXTURES = ['model_f32.safetensors', 'model_f16.safetensors', 'model_bf16.safetensors'];
-
-const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** A file from a header (object or text), an explicit header length field and a data section. */
 function assemble(header: unknown, data: Uint8Array, lengthField?: bigint): Uint8Array {
@@ -43,51 +55,6 @@ const rawTensors: fc.Arbitrary<RawTensor[]> = fc.uniqueArray(
   { selector: (t) => t.name, maxLength: 4 },
 );
 const stringMap = fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 3 });
-
-/** Half → float32, written independently of the engine's lookup table. */
-function halfToNumber(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const mantissa = h & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 31) return mantissa === 0 ? sign * Infinity : NaN;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
-const DTYPES = ['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'BOOL'] as const;
-type Dtype = (typeof DTYPES)[number];
-const SIZE: Record<Dtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
-
-/** What element `i` of little-endian `bytes` of `dtype` is, as a float32 value. */
-function expectedValue(bytes: Uint8Array, dtype: Dtype, i: number): number {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  switch (dtype) {
-    case 'F64':
-      return Math.fround(view.getFloat64(8 * i, true));
-    case 'F32':
-      return view.getFloat32(4 * i, true);
-    case 'F16':
-      return halfToNumber(view.getUint16(2 * i, true));
-    case 'BF16': {
-      const scratch = new DataView(new ArrayBuffer(4));
-      scratch.setUint32(0, view.getUint16(2 * i, true) << 16);
-      return scratch.getFloat32(0);
-    }
-    case 'I64':
-      return Math.fround(Number(view.getBigInt64(8 * i, true)));
-    case 'I32':
-      return Math.fround(view.getInt32(4 * i, true));
-    case 'I16':
-      return view.getInt16(2 * i, true);
-    case 'I8':
-      return view.getInt8(i);
-    case 'U8':
-    case 'BOOL':
-      return bytes[i];
-  }
-}
-
-const sameValue = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
 
 interface PlacedTensor {
   name: string;
@@ -218,17 +185,25 @@ describe('fuzz: safetensors', () => {
   it('refuses mutated headers (dtypes, shapes, offsets, metadata) with an EngineError or reads them consistently', () => {
     const mutatedFile = placedFile.chain(({ header, data }) =>
       fc.oneof(
-        mutatedJson(header).map((h) => assemble(h, data)),
+        { weight: 4, arbitrary: mutatedJson(header).map((h) => assemble(h, data)) },
         // A name written twice: JSON.parse keeps the second silently.
-        fc.constantFrom(...Object.keys(header)).map((name) => assemble(withDuplicateKey(header, name), data)),
+        {
+          weight: 1,
+          arbitrary: fc
+            .constantFrom(...Object.keys(header))
+            .map((name) => assemble(withDuplicateKey(header, name), data)),
+        },
         // The 8-byte length field: off by a little, zero, or astronomically large.
-        fc
-          .oneof(
-            fc.integer({ min: -9, max: 9 }).map((d) => BigInt(Math.max(0, utf8(JSON.stringify(header)).length + d))),
-            fc.constantFrom(0n, 2n ** 31n, 2n ** 32n, 2n ** 53n, 2n ** 63n, 2n ** 64n - 1n),
-            fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
-          )
-          .map((length) => assemble(header, data, length)),
+        {
+          weight: 1,
+          arbitrary: fc
+            .oneof(
+              fc.integer({ min: -9, max: 9 }).map((d) => BigInt(Math.max(0, utf8(JSON.stringify(header)).length + d))),
+              fc.constantFrom(0n, 2n ** 31n, 2n ** 32n, 2n ** 53n, 2n ** 63n, 2n ** 64n - 1n),
+              fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+            )
+            .map((length) => assemble(header, data, length)),
+        },
       ),
     );
     fc.assert(
@@ -245,8 +220,8 @@ describe('fuzz: safetensors', () => {
     // shape (so only the bounds check can stop it) or that are themselves huge.
     const hugeHeader = fc.record({
       dtype: fc.constantFrom(...DTYPES),
-      shape: fc.array(fc.integer({ min: 1, max: 2 ** 26 }), { minLength: 2, maxLength: 4 }),
-      scale: fc.integer({ min: 1, max: 2 ** 20 }),
+      shape: fc.array(fc.integer({ min: 1, max: 2 ** 16 }), { minLength: 2, maxLength: 4 }),
+      scale: fc.integer({ min: 1, max: 2 ** 8 }),
       dataBytes: fc.integer({ min: 0, max: 64 }),
       agree: fc.boolean(),
     });

@@ -291,3 +291,65 @@ export function withDuplicateKey(value: Record<string, unknown>, key: string): s
 }
 
 export const utf8 = (text: string) => new TextEncoder().encode(text);
+
+// -------------------------------------------------------------------------------------------------
+// Reference decoding of checkpoint element types, written independently of src/engine/checkpoint/dtypes.ts
+
+/** Half → float32, written independently of the engine's lookup table. */
+export function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const mantissa = h & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 31) return mantissa === 0 ? sign * Infinity : NaN;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+export const DTYPES = ['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'BOOL'] as const;
+export type Dtype = (typeof DTYPES)[number];
+export const DTYPE_SIZE: Record<Dtype, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
+
+/** Element `i` of little-endian `bytes` of `dtype`, as the float32 value a reader must produce. */
+export function elementValue(bytes: Uint8Array, dtype: Dtype, i: number): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (dtype) {
+    case 'F64':
+      return Math.fround(view.getFloat64(8 * i, true));
+    case 'F32':
+      return view.getFloat32(4 * i, true);
+    case 'F16':
+      return halfToNumber(view.getUint16(2 * i, true));
+    case 'BF16': {
+      const scratch = new DataView(new ArrayBuffer(4));
+      scratch.setUint32(0, view.getUint16(2 * i, true) << 16);
+      return scratch.getFloat32(0);
+    }
+    case 'I64':
+      return Math.fround(Number(view.getBigInt64(8 * i, true)));
+    case 'I32':
+      return Math.fround(view.getInt32(4 * i, true));
+    case 'I16':
+      return view.getInt16(2 * i, true);
+    case 'I8':
+      return view.getInt8(i);
+    case 'U8':
+    case 'BOOL':
+      return bytes[i];
+  }
+}
+
+/** Equal as float values, any NaN equal to any NaN (payloads are not part of the contract). */
+export const sameValue = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
+
+export const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
