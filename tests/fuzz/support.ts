@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import type { CheckpointSource } from '../../src/engine/checkpoint/source';
 import { EngineError } from '../../src/engine/errors';
 
 /** Generated cases per property; with a fixed seed per property, CI sees the same cases every run. */
@@ -353,3 +354,30 @@ export function elementValue(bytes: Uint8Array, dtype: Dtype, i: number): number
 export const sameValue = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
 
 export const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+// -------------------------------------------------------------------------------------------------
+// Checkpoint folders in memory
+
+/** A checkpoint folder held in memory, read the way a dropped folder or a local directory is. */
+export function memorySource(files: Record<string, Uint8Array>): CheckpointSource {
+  const has = (name: string) => Object.prototype.hasOwnProperty.call(files, name);
+  return {
+    description: 'the fuzzed folder',
+    list: async () => Object.keys(files),
+    read: async (name) => (has(name) ? files[name] : null),
+    locate: (name) => `fuzz/${name}`,
+  };
+}
+
+/** The smallest config.json a BERT checkpoint folder can have. */
+export const MINIMAL_CONFIG = {
+  model_type: 'bert',
+  vocab_size: 8,
+  hidden_size: 4,
+  num_hidden_layers: 1,
+  num_attention_heads: 1,
+  intermediate_size: 8,
+};
+
+/** A vocab.txt with the five BERT special tokens, MINIMAL_CONFIG.vocab_size tokens in all. */
+export const MINIMAL_VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', 'b', '##c'].join('\n') + '\n';
