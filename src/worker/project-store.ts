@@ -56,6 +56,76 @@ export interface ProjectStore {
 
 const PROJECT_KEY = 'current';
 
+// -------------------------------------------------------------------------------------------------
+// Reading records back: storage written by an older version, another tab or a damaged profile is
+// input like any file, so each record is checked before the studio relies on it.
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isOptionalString = (v: unknown) => v === undefined || typeof v === 'string';
+
+function isModelSource(v: unknown): boolean {
+  if (!isRecord(v)) return false;
+  if (v.kind === 'url') return typeof v.baseUrl === 'string' && typeof v.name === 'string';
+  if (v.kind === 'hub')
+    return typeof v.repo === 'string' && isOptionalString(v.revision) && isOptionalString(v.baseUrl);
+  // Dropped files cannot be loaded again from storage (and are never saved).
+  return false;
+}
+
+function isDataset(v: unknown): boolean {
+  if (!isRecord(v) || typeof v.fileName !== 'string' || !(v.bytes instanceof Uint8Array)) return false;
+  const m = v.mapping;
+  const column = (c: unknown) => c === null || typeof c === 'string';
+  return isRecord(m) && typeof m.text === 'string' && column(m.textPair) && column(m.label);
+}
+
+/**
+ * A stored project, field by field: a malformed field is left out (the rest still loads), so a
+ * damaged dataset entry does not cost the user their run history. Not a record at all: null.
+ */
+export function parseStoredProject(value: unknown): ProjectRecord | null {
+  if (!isRecord(value)) return null;
+  const project: ProjectRecord = {};
+  if (value.dataset === null || isDataset(value.dataset)) project.dataset = value.dataset as ProjectRecord['dataset'];
+  const model = value.model;
+  if (model === null || (isRecord(model) && typeof model.name === 'string' && isModelSource(model.source)))
+    project.model = model as ProjectRecord['model'];
+  if ('ui' in value) project.ui = value.ui;
+  if (Array.isArray(value.runs)) project.runs = value.runs;
+  if (typeof value.updatedAt === 'number' && Number.isFinite(value.updatedAt)) project.updatedAt = value.updatedAt;
+  return project;
+}
+
+/**
+ * A stored run checkpoint, or null when it is not one (it then counts as absent: the run cannot be
+ * resumed, and a new one can start). The request is checked only for its shape; starting the run
+ * validates its contents as it validates any request.
+ */
+export function parseStoredCheckpoint(value: unknown): RunCheckpoint | null {
+  if (!isRecord(value)) return null;
+  const { runId, step, savedAt, request, model, state } = value;
+  const ok =
+    typeof runId === 'string' &&
+    Number.isSafeInteger(step) &&
+    (step as number) >= 0 &&
+    typeof savedAt === 'number' &&
+    Number.isFinite(savedAt) &&
+    isRecord(request) &&
+    Array.isArray(request.train) &&
+    isRecord(model) &&
+    typeof model.name === 'string' &&
+    typeof model.source === 'string' &&
+    state instanceof Uint8Array;
+  return ok ? (value as unknown as RunCheckpoint) : null;
+}
+
+/** The newest of the well-formed checkpoints, without its state and request. */
+function newest(records: unknown[]): Omit<RunCheckpoint, 'state' | 'request'> | null {
+  const valid = records.map(parseStoredCheckpoint).filter((c): c is RunCheckpoint => c !== null);
+  const latest = valid.sort((a, b) => b.savedAt - a.savedAt)[0];
+  return latest ? { runId: latest.runId, step: latest.step, savedAt: latest.savedAt, model: latest.model } : null;
+}
+
 /** A quota error, in any of the shapes browsers throw it. */
 function isQuotaError(error: unknown): boolean {
   const name = (error as { name?: string })?.name;
@@ -109,12 +179,12 @@ export function indexedDbProjectStore(
   return {
     failNextWrite: (error) => (failure = error),
     async loadProject() {
-      return ((await (await open()).get('project', PROJECT_KEY)) as ProjectRecord | undefined) ?? null;
+      return parseStoredProject(await (await open()).get('project', PROJECT_KEY));
     },
     async saveProject(patch) {
       await write('the project', async (database) => {
         const tx = database.transaction('project', 'readwrite');
-        const current = ((await tx.store.get(PROJECT_KEY)) as ProjectRecord | undefined) ?? null;
+        const current = parseStoredProject(await tx.store.get(PROJECT_KEY));
         await tx.store.put(merge(current, patch), PROJECT_KEY);
         await tx.done;
       });
@@ -123,12 +193,10 @@ export function indexedDbProjectStore(
       await write(`the checkpoint at step ${checkpoint.step}`, (database) => database.put('checkpoints', checkpoint));
     },
     async loadCheckpoint(runId) {
-      return ((await (await open()).get('checkpoints', runId)) as RunCheckpoint | undefined) ?? null;
+      return parseStoredCheckpoint(await (await open()).get('checkpoints', runId));
     },
     async latestCheckpoint() {
-      const all = (await (await open()).getAll('checkpoints')) as RunCheckpoint[];
-      const latest = all.sort((a, b) => b.savedAt - a.savedAt)[0];
-      return latest ? { runId: latest.runId, step: latest.step, savedAt: latest.savedAt, model: latest.model } : null;
+      return newest(await (await open()).getAll('checkpoints'));
     },
     async removeCheckpoint(runId) {
       await (await open()).delete('checkpoints', runId);
@@ -156,7 +224,7 @@ export function memoryProjectStore(): ProjectStore & { failNextWrite: (error: un
   return {
     failNextWrite: (error) => (failure = error),
     async loadProject() {
-      return project ? structuredClone(project) : null;
+      return parseStoredProject(structuredClone(project));
     },
     async saveProject(patch) {
       failIfAsked('the project');
@@ -167,12 +235,10 @@ export function memoryProjectStore(): ProjectStore & { failNextWrite: (error: un
       checkpoints.set(checkpoint.runId, structuredClone(checkpoint));
     },
     async loadCheckpoint(runId) {
-      const c = checkpoints.get(runId);
-      return c ? structuredClone(c) : null;
+      return parseStoredCheckpoint(structuredClone(checkpoints.get(runId)));
     },
     async latestCheckpoint() {
-      const latest = [...checkpoints.values()].sort((a, b) => b.savedAt - a.savedAt)[0];
-      return latest ? { runId: latest.runId, step: latest.step, savedAt: latest.savedAt, model: latest.model } : null;
+      return newest([...checkpoints.values()]);
     },
     async removeCheckpoint(runId) {
       checkpoints.delete(runId);
