@@ -225,6 +225,8 @@ export const jsonEdit: fc.Arbitrary<JsonEdit> = fc.oneof(
 type Slot = { parent: Record<string, unknown> | unknown[]; key: string | number };
 
 function slotsOf(value: unknown, out: Slot[] = []): Slot[] {
+  // Typed arrays (stored bytes) are leaves: their elements cannot be deleted or redefined.
+  if (ArrayBuffer.isView(value)) return out;
   if (Array.isArray(value)) {
     value.forEach((child, i) => {
       out.push({ parent: value, key: i });
@@ -265,7 +267,7 @@ export function applyJsonEdits(value: unknown, edits: readonly JsonEdit[]): unkn
         break;
       case 'insert':
         if (Array.isArray(current)) current.push(structuredClone(edit.value));
-        else if (current !== null && typeof current === 'object')
+        else if (current !== null && typeof current === 'object' && !ArrayBuffer.isView(current))
           setOwn(current as Record<string, unknown>, edit.key, structuredClone(edit.value));
         break;
       case 'wrap':
