@@ -18,6 +18,7 @@ import {
 } from '../../src/engine/bert/config';
 import { loadCheckpointFiles } from '../../src/engine/checkpoint/load';
 import { writeSafetensors } from '../../src/engine/checkpoint/safetensors';
+import { PROMPT_CONFIG_KEY, readPromptConfig } from '../../src/engine/prompt/config';
 import {
   MINIMAL_VOCAB,
   RUNS,
@@ -31,6 +32,15 @@ import {
 } from './support';
 
 const EMBEDDED = ['fewshot-tiny', 'fewshot-mini', 'micro-random'].map((name) => `public/models/${name}/config.json`);
+
+/** The required fields of a config.json (sizes of a micro model). */
+const MINIMAL_FIELDS = {
+  vocab_size: 8,
+  hidden_size: 4,
+  num_hidden_layers: 1,
+  num_attention_heads: 1,
+  intermediate_size: 8,
+};
 
 /** Label names that trip code which treats an object as a dictionary. */
 const labelName = fc.oneof(
@@ -183,6 +193,58 @@ describe('fuzz: config.json', () => {
         if (outcome.ok) checkAccepted(outcome.value);
       }),
       { numRuns: RUNS, seed: 0xc0f1_0004 },
+    );
+  });
+
+  it('reads the saved cloze prompt (fewshot_prompt) exactly, and refuses mutated ones with an EngineError', () => {
+    const template = fc
+      .tuple(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), fc.boolean())
+      .map(
+        ([a, b, pair]) =>
+          `{text}${pair ? ' {text_pair}' : ''} ${a.replace(/[{}]/g, '')} [MASK] ${b.replace(/[{}]/g, '')}`,
+      );
+    const prompt = fc.record({
+      template,
+      verbalizer: fc
+        .uniqueArray(
+          fc.tuple(labelName, fc.array(fc.string({ minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 3 })),
+          {
+            selector: ([label]) => label,
+            minLength: 1,
+            maxLength: 5,
+          },
+        )
+        .map((entries) => Object.fromEntries(entries)),
+      calibrate: fc.boolean(),
+    });
+    const input = fc.oneof(
+      {
+        weight: 2,
+        arbitrary: prompt.map((p) => ({ valid: true, json: { ...MINIMAL_FIELDS, [PROMPT_CONFIG_KEY]: p } })),
+      },
+      {
+        weight: 3,
+        arbitrary: prompt
+          .chain((p) => mutatedJson(p))
+          .map((p) => ({ valid: false, json: { ...MINIMAL_FIELDS, [PROMPT_CONFIG_KEY]: p } })),
+      },
+    );
+    fc.assert(
+      fc.property(input, ({ valid, json }) => {
+        const outcome = runCase(() => readPromptConfig(json));
+        if (valid) {
+          if (!outcome.ok) throw outcome.error;
+          const saved = json[PROMPT_CONFIG_KEY] as { template: string; verbalizer: Record<string, string[]> };
+          expect(outcome.value!.template).toBe(saved.template);
+          // Every label survives, in the order the file lists them (their class order).
+          expect(Object.keys(outcome.value!.verbalizer)).toEqual(Object.keys(saved.verbalizer));
+          expect(Object.entries(outcome.value!.verbalizer)).toEqual(Object.entries(saved.verbalizer));
+        } else if (outcome.ok && outcome.value !== null) {
+          for (const words of Object.values(outcome.value.verbalizer))
+            expect(Array.isArray(words) && words.every((w) => typeof w === 'string')).toBe(true);
+        }
+      }),
+      { numRuns: RUNS, seed: 0xc0f1_0005 },
     );
   });
 
