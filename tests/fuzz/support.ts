@@ -19,21 +19,27 @@ export const RUNS = 300;
 export const CASE_MS = 2000;
 
 /**
- * Bytes a parser may allocate beyond its input before we call it a blow-up. Parsers decode to
- * float32 (up to 4x a U8 input) and keep a copy or two, so a multiple of the input plus a floor.
+ * Array buffer bytes a parser may allocate beyond its input before we call it a blow-up. Parsers
+ * decode to float32 (up to 4x a U8 input) and keep a copy or two: a multiple of the input plus a floor.
  */
-const ALLOWED_GROWTH = (inputBytes: number) => 32 * 1024 * 1024 + 16 * inputBytes;
+const ALLOWED_BUFFER_GROWTH = (inputBytes: number) => 32 * 1024 * 1024 + 16 * inputBytes;
+/**
+ * JS heap growth allowed per case (strings, objects; garbage not yet collected counts too, hence
+ * the large floor): catches parsers that build millions of objects from a few bytes.
+ */
+const ALLOWED_HEAP_GROWTH = (inputBytes: number) => 256 * 1024 * 1024 + 64 * inputBytes;
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: EngineError };
 
-function arrayBufferBytes(): number {
-  return process.memoryUsage().arrayBuffers;
+function memory(): { buffers: number; heap: number } {
+  const usage = process.memoryUsage();
+  return { buffers: usage.arrayBuffers, heap: usage.heapUsed };
 }
 
 /** Fails the property unless `error` is an EngineError with a code and a message. */
 export function expectEngineError(error: unknown): EngineError {
   if (!(error instanceof EngineError)) {
-    // Rethrowing keeps the original stack in fast-check's report; the wrapper says what was wrong.
+    // The cause carries the original error and its stack into fast-check's report.
     const what = error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error);
     throw new Error(`expected an EngineError, got ${what}`, { cause: error });
   }
@@ -42,11 +48,16 @@ export function expectEngineError(error: unknown): EngineError {
   return error;
 }
 
-function checkCost(started: number, before: number, inputBytes: number): void {
+function checkCost(started: number, before: { buffers: number; heap: number }, inputBytes: number): void {
   const ms = performance.now() - started;
   expect(ms, 'one case took too long (a hang or a quadratic blow-up?)').toBeLessThan(CASE_MS);
-  const grown = arrayBufferBytes() - before;
-  expect(grown, 'the parser allocated far more than the input').toBeLessThan(ALLOWED_GROWTH(inputBytes));
+  const after = memory();
+  expect(after.buffers - before.buffers, 'the parser allocated buffers far beyond the input').toBeLessThan(
+    ALLOWED_BUFFER_GROWTH(inputBytes),
+  );
+  expect(after.heap - before.heap, 'the parser built far more objects than the input holds').toBeLessThan(
+    ALLOWED_HEAP_GROWTH(inputBytes),
+  );
 }
 
 /**
@@ -54,7 +65,7 @@ function checkCost(started: number, before: number, inputBytes: number): void {
  * or a large allocation fails the property.
  */
 export function runCase<T>(fn: () => T, inputBytes = 0): Outcome<T> {
-  const before = arrayBufferBytes();
+  const before = memory();
   const started = performance.now();
   let outcome: Outcome<T>;
   try {
@@ -68,7 +79,7 @@ export function runCase<T>(fn: () => T, inputBytes = 0): Outcome<T> {
 
 /** `runCase` for async parsers. */
 export async function runCaseAsync<T>(fn: () => Promise<T>, inputBytes = 0): Promise<Outcome<T>> {
-  const before = arrayBufferBytes();
+  const before = memory();
   const started = performance.now();
   let outcome: Outcome<T>;
   try {
