@@ -100,6 +100,104 @@ function modelKey(model: SavedModel): string {
   return model.runId ?? `model-${model.savedAt}`;
 }
 
+// -------------------------------------------------------------------------------------------------
+// Reading records back: storage written by an older version, another tab or a damaged profile is
+// input like any file, so each record is checked before the studio relies on it.
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isOptionalString = (v: unknown) => v === undefined || typeof v === 'string';
+
+function isModelSource(v: unknown): boolean {
+  if (!isRecord(v)) return false;
+  if (v.kind === 'url') return typeof v.baseUrl === 'string' && typeof v.name === 'string';
+  if (v.kind === 'hub')
+    return typeof v.repo === 'string' && isOptionalString(v.revision) && isOptionalString(v.baseUrl);
+  // Dropped files cannot be loaded again from storage (and are never saved).
+  return false;
+}
+
+function isDataset(v: unknown): boolean {
+  if (!isRecord(v) || typeof v.fileName !== 'string' || !(v.bytes instanceof Uint8Array)) return false;
+  const m = v.mapping;
+  const column = (c: unknown) => c === null || typeof c === 'string';
+  return isRecord(m) && typeof m.text === 'string' && column(m.textPair) && column(m.label);
+}
+
+/**
+ * A stored project, field by field: a malformed field is left out (the rest still loads), so a
+ * damaged dataset entry does not cost the user their run history. Not a record at all: null.
+ */
+export function parseStoredProject(value: unknown): ProjectRecord | null {
+  if (!isRecord(value)) return null;
+  const project: ProjectRecord = {};
+  if (value.dataset === null || isDataset(value.dataset)) project.dataset = value.dataset as ProjectRecord['dataset'];
+  const model = value.model;
+  if (model === null || (isRecord(model) && typeof model.name === 'string' && isModelSource(model.source)))
+    project.model =
+      model === null
+        ? null
+        : // Chosen "never" when the time is missing: a saved trained model then wins, as it should.
+          ({
+            ...model,
+            at: typeof model.at === 'number' && Number.isFinite(model.at) ? model.at : 0,
+          } as ProjectRecord['model']);
+  if ('ui' in value) project.ui = value.ui;
+  if (Array.isArray(value.runs)) project.runs = value.runs;
+  if (typeof value.updatedAt === 'number' && Number.isFinite(value.updatedAt)) project.updatedAt = value.updatedAt;
+  return project;
+}
+
+/**
+ * A stored run checkpoint, or null when it is not one (it then counts as absent: the run cannot be
+ * resumed, and a new one can start). The request is checked only for its shape; starting the run
+ * validates its contents as it validates any request.
+ */
+export function parseStoredCheckpoint(value: unknown): RunCheckpoint | null {
+  if (!isRecord(value)) return null;
+  const { runId, step, savedAt, request, model, state } = value;
+  const ok =
+    typeof runId === 'string' &&
+    Number.isSafeInteger(step) &&
+    (step as number) >= 0 &&
+    typeof savedAt === 'number' &&
+    Number.isFinite(savedAt) &&
+    isRecord(request) &&
+    Array.isArray(request.train) &&
+    isRecord(model) &&
+    typeof model.name === 'string' &&
+    typeof model.source === 'string' &&
+    state instanceof Uint8Array;
+  if (!ok) return null;
+  // Charts are a nicety: a malformed history is dropped, the checkpoint itself still resumes.
+  const history = isRecord(value.history) ? value.history : null;
+  const wellFormed =
+    history !== null &&
+    Array.isArray(history.losses) &&
+    Array.isArray(history.lrPoints) &&
+    Array.isArray(history.evaluations);
+  return {
+    ...(value as unknown as RunCheckpoint),
+    history: wellFormed ? (history as unknown as RunHistory) : { losses: [], lrPoints: [], evaluations: [] },
+  };
+}
+
+/** A stored model as written by saveModel, or null when the record is malformed. */
+function parseStoredModel(value: unknown): SavedModel | null {
+  if (!isRecord(value) || typeof value.name !== 'string' || !isRecord(value.files)) return null;
+  if (!Object.values(value.files).every((bytes) => bytes instanceof Uint8Array)) return null;
+  if (typeof value.savedAt !== 'number' || !(value.runId === null || typeof value.runId === 'string')) return null;
+  return value as unknown as SavedModel;
+}
+
+/** The newest of the well-formed checkpoints, without its state and request. */
+function newest(records: unknown[]): Omit<RunCheckpoint, 'state' | 'request'> | null {
+  const valid = records.map(parseStoredCheckpoint).filter((c): c is RunCheckpoint => c !== null);
+  const latest = valid.sort((a, b) => b.savedAt - a.savedAt)[0];
+  return latest
+    ? { runId: latest.runId, step: latest.step, savedAt: latest.savedAt, model: latest.model, history: latest.history }
+    : null;
+}
+
 /** A quota error, in any of the shapes browsers throw it. */
 function isQuotaError(error: unknown): boolean {
   const name = (error as { name?: string })?.name;
@@ -154,12 +252,12 @@ export function indexedDbProjectStore(
   return {
     failNextWrite: (error) => (failure = error),
     async loadProject() {
-      return ((await (await open()).get('project', PROJECT_KEY)) as ProjectRecord | undefined) ?? null;
+      return parseStoredProject(await (await open()).get('project', PROJECT_KEY));
     },
     async saveProject(patch) {
       await write('the project', async (database) => {
         const tx = database.transaction('project', 'readwrite');
-        const current = ((await tx.store.get(PROJECT_KEY)) as ProjectRecord | undefined) ?? null;
+        const current = parseStoredProject(await tx.store.get(PROJECT_KEY));
         await tx.store.put(merge(current, patch), PROJECT_KEY);
         await tx.done;
       });
@@ -168,20 +266,10 @@ export function indexedDbProjectStore(
       await write(`the checkpoint at step ${checkpoint.step}`, (database) => database.put('checkpoints', checkpoint));
     },
     async loadCheckpoint(runId) {
-      return ((await (await open()).get('checkpoints', runId)) as RunCheckpoint | undefined) ?? null;
+      return parseStoredCheckpoint(await (await open()).get('checkpoints', runId));
     },
     async latestCheckpoint() {
-      const all = (await (await open()).getAll('checkpoints')) as RunCheckpoint[];
-      const latest = all.sort((a, b) => b.savedAt - a.savedAt)[0];
-      return latest
-        ? {
-            runId: latest.runId,
-            step: latest.step,
-            savedAt: latest.savedAt,
-            model: latest.model,
-            history: latest.history,
-          }
-        : null;
+      return newest(await (await open()).getAll('checkpoints'));
     },
     async removeCheckpoint(runId) {
       await (await open()).delete('checkpoints', runId);
@@ -199,8 +287,8 @@ export function indexedDbProjectStore(
     },
     async loadModel(runId) {
       const database = await open();
-      if (runId !== undefined) return ((await database.get('models', runId)) as SavedModel | undefined) ?? null;
-      const all = (await database.getAll('models')) as SavedModel[];
+      if (runId !== undefined) return parseStoredModel(await database.get('models', runId));
+      const all = (await database.getAll('models')).map(parseStoredModel).filter((m) => m !== null);
       return all.sort((a, b) => b.savedAt - a.savedAt)[0] ?? null;
     },
     async savedRunModels() {
@@ -237,7 +325,7 @@ export function memoryProjectStore(): ProjectStore & { failNextWrite: (error: un
   return {
     failNextWrite: (error) => (failure = error),
     async loadProject() {
-      return project ? structuredClone(project) : null;
+      return parseStoredProject(structuredClone(project));
     },
     async saveProject(patch) {
       failIfAsked('the project');
@@ -248,20 +336,10 @@ export function memoryProjectStore(): ProjectStore & { failNextWrite: (error: un
       checkpoints.set(checkpoint.runId, structuredClone(checkpoint));
     },
     async loadCheckpoint(runId) {
-      const c = checkpoints.get(runId);
-      return c ? structuredClone(c) : null;
+      return parseStoredCheckpoint(structuredClone(checkpoints.get(runId)));
     },
     async latestCheckpoint() {
-      const latest = [...checkpoints.values()].sort((a, b) => b.savedAt - a.savedAt)[0];
-      return latest
-        ? {
-            runId: latest.runId,
-            step: latest.step,
-            savedAt: latest.savedAt,
-            model: latest.model,
-            history: latest.history,
-          }
-        : null;
+      return newest([...checkpoints.values()]);
     },
     async removeCheckpoint(runId) {
       checkpoints.delete(runId);

@@ -70,14 +70,15 @@ export function labelList(config: Pick<BertConfig, 'id2label'>): string[] {
   return Array.from({ length: numLabels(config) }, (_, i) => config.id2label[String(i)]);
 }
 
-function defaultLabels(n: number): { id2label: Record<string, string>; label2id: Record<string, number> } {
-  const id2label: Record<string, string> = {};
-  const label2id: Record<string, number> = {};
-  for (let i = 0; i < n; i++) {
-    id2label[String(i)] = `LABEL_${i}`;
-    label2id[`LABEL_${i}`] = i;
-  }
-  return { id2label, label2id };
+/**
+ * id2label / label2id for labels in class order. Object.fromEntries defines own properties, so a
+ * label called "constructor" or "__proto__" is an entry like any other.
+ */
+function labelMaps(names: readonly string[]): { id2label: Record<string, string>; label2id: Record<string, number> } {
+  return {
+    id2label: Object.fromEntries(names.map((name, i) => [String(i), name])),
+    label2id: Object.fromEntries(names.map((name, i) => [name, i])),
+  };
 }
 
 type SizeFields = Pick<
@@ -211,38 +212,42 @@ export function parseBertConfig(json: unknown, fileName = 'config.json'): BertCo
     type_vocab_size: int('type_vocab_size', 2, 1),
   };
 
-  // Labels: id2label (keys "0".."n-1") wins; else num_labels; else HF's default of 2.
-  let id2label: Record<string, string>;
-  let label2id: Record<string, number>;
+  // Labels: id2label (keys "0".."n-1") wins; else num_labels; else HF's default of 2. Only names
+  // and the count are read here: the label objects are built after the size limits, so an absurd
+  // num_labels is refused before millions of default names are made.
+  let names: string[] | null = null;
+  let labels: number;
   if (j.id2label !== undefined && j.id2label !== null) {
     if (typeof j.id2label !== 'object' || Array.isArray(j.id2label)) {
       throw new EngineError('CONFIG_BAD_VALUE', `${fileName}: id2label must be an object like {"0": "negative"}`);
     }
-    const entries = Object.entries(j.id2label as Record<string, unknown>);
-    id2label = {};
-    label2id = {};
-    for (let i = 0; i < entries.length; i++) {
+    const count = Object.keys(j.id2label).length;
+    // A Map, not an object: a label may be called "constructor" or "__proto__".
+    const seen = new Map<string, number>();
+    names = [];
+    for (let i = 0; i < count; i++) {
       const name = (j.id2label as Record<string, unknown>)[String(i)];
       if (typeof name !== 'string') {
         throw new EngineError(
           'CONFIG_BAD_VALUE',
-          `${fileName}: id2label must have string entries for keys 0..${entries.length - 1}; key "${i}" is ${JSON.stringify(name)}`,
+          `${fileName}: id2label must have string entries for keys 0..${count - 1}; key "${i}" is ${JSON.stringify(name)}`,
         );
       }
-      if (name in label2id) {
+      const previous = seen.get(name);
+      if (previous !== undefined) {
         throw new EngineError(
           'CONFIG_DUPLICATE_LABEL',
-          `${fileName}: id2label names "${name}" twice (keys "${label2id[name]}" and "${i}"); every class needs its own name, or its probabilities collapse into one. Rename one of them.`,
+          `${fileName}: id2label names "${name}" twice (keys "${previous}" and "${i}"); every class needs its own name, or its probabilities collapse into one. Rename one of them.`,
         );
       }
-      id2label[String(i)] = name;
-      label2id[name] = i;
+      seen.set(name, i);
+      names.push(name);
     }
-    if (entries.length === 0) throw new EngineError('CONFIG_BAD_VALUE', `${fileName}: id2label is empty`);
+    if (count === 0) throw new EngineError('CONFIG_BAD_VALUE', `${fileName}: id2label is empty`);
+    labels = count;
   } else {
-    ({ id2label, label2id } = defaultLabels(j.num_labels === undefined ? 2 : int('num_labels', 2, 1)));
+    labels = j.num_labels === undefined ? 2 : int('num_labels', 2, 1);
   }
-  const labels = Object.keys(id2label).length;
 
   // Absurd sizes: refuse before anything is allocated, saying what the config would cost.
   for (const [key, limit] of Object.entries(CONFIG_LIMITS)) {
@@ -265,6 +270,7 @@ export function parseBertConfig(json: unknown, fileName = 'config.json'): BertCo
       `${fileName}: hidden_size ${sizes.hidden_size} is not a multiple of num_attention_heads ${sizes.num_attention_heads}`,
     );
   }
+  const { id2label, label2id } = labelMaps(names ?? Array.from({ length: labels }, (_, i) => `LABEL_${i}`));
 
   const act = j.hidden_act ?? 'gelu';
   const hidden_act = act === 'gelu_pytorch_tanh' ? 'gelu_new' : act; // same function under another name

@@ -310,7 +310,8 @@ export function unpickleRestricted(bytes: Uint8Array, options: UnpickleOptions):
         const items = popToMark();
         const list = top();
         if (!Array.isArray(list)) malformed('APPENDS on something that is not a list');
-        (list as unknown[]).push(...items);
+        // One push per item: spreading a long MARK group into push() overflows the call stack.
+        for (const item of items) (list as unknown[]).push(item);
         break;
       }
       case OP.GLOBAL: {

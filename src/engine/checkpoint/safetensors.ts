@@ -94,7 +94,8 @@ export function parseSafetensors(bytes: Uint8Array, fileName: string = DEFAULT_F
       for (const [key, value] of Object.entries(rawEntry as Record<string, unknown>)) {
         if (typeof value !== 'string')
           fail('SAFETENSORS_BAD_METADATA', `"__metadata__.${key}" must be a string, got ${typeof value}.`);
-        metadata[key] = value as string;
+        // Defined, not assigned: a key named "__proto__" would otherwise set the prototype and vanish.
+        Object.defineProperty(metadata, key, { value, enumerable: true, writable: true, configurable: true });
       }
       continue;
     }
@@ -224,7 +225,8 @@ export interface WriteSafetensorsOptions {
 /** Serialises tensors (in iteration order, packed without gaps) into a safetensors file. */
 export function writeSafetensors(tensors: Iterable<RawTensor>, opts: WriteSafetensorsOptions): Uint8Array {
   const elementBytes = opts.dtype === 'F32' ? 4 : 2;
-  const header: Record<string, unknown> = {};
+  // No prototype, so a tensor named "__proto__" is an entry like any other instead of vanishing.
+  const header: Record<string, unknown> = Object.create(null);
   const list: RawTensor[] = [];
   let offset = 0;
   for (const tensor of tensors) {

@@ -39,7 +39,8 @@ export function parseShardIndex(json: unknown, fileName: string): ShardIndex {
     fail('SHARD_INDEX_BAD_WEIGHT_MAP', '"weight_map" is missing or not an object of tensor name → shard file.');
   }
   const weightMap = new Map<string, string>();
-  const shardFiles: string[] = [];
+  // A Set keeps the first-use order without rescanning the list: an index may name thousands of shards.
+  const shardFiles = new Set<string>();
   for (const [tensorName, shard] of Object.entries(rawMap as Record<string, unknown>)) {
     if (typeof shard !== 'string' || shard.length === 0) {
       fail('SHARD_INDEX_BAD_WEIGHT_MAP', `the shard for tensor "${tensorName}" is not a file name.`);
@@ -56,7 +57,7 @@ export function parseShardIndex(json: unknown, fileName: string): ShardIndex {
       );
     }
     weightMap.set(tensorName, file);
-    if (!shardFiles.includes(file)) shardFiles.push(file);
+    shardFiles.add(file);
   }
   if (weightMap.size === 0) fail('SHARD_INDEX_BAD_WEIGHT_MAP', '"weight_map" is empty.');
   const metadata = root.metadata;
@@ -66,7 +67,7 @@ export function parseShardIndex(json: unknown, fileName: string): ShardIndex {
         ? (metadata as Record<string, unknown>)
         : {},
     weightMap,
-    shardFiles,
+    shardFiles: [...shardFiles],
   };
 }
 

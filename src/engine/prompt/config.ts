@@ -47,13 +47,13 @@ export function readPromptConfig(configJson: unknown): PromptConfig | null {
   parseTemplate(template);
   if (typeof verbalizer !== 'object' || verbalizer === null || Array.isArray(verbalizer))
     throw bad('has no "verbalizer" object');
-  const words: Record<string, string[]> = {};
-  for (const [label, w] of Object.entries(verbalizer)) {
-    if (typeof w === 'string') words[label] = [w];
-    else if (Array.isArray(w) && w.every((x) => typeof x === 'string')) words[label] = w as string[];
-    else throw bad(`has a bad word list for label "${label}"`);
-  }
-  return { template, verbalizer: words, calibrate: calibrate === true };
+  const entries = Object.entries(verbalizer).map(([label, w]): [string, string[]] => {
+    if (typeof w === 'string') return [label, [w]];
+    if (Array.isArray(w) && w.every((x) => typeof x === 'string')) return [label, w as string[]];
+    throw bad(`has a bad word list for label "${label}"`);
+  });
+  // fromEntries defines own properties: a label called "__proto__" stays a label.
+  return { template, verbalizer: Object.fromEntries(entries), calibrate: calibrate === true };
 }
 
 /** A prompt resolved against a model's tokenizer (compile once, reuse for every prediction). */

@@ -155,6 +155,14 @@ export function validateConfig(config: BertTokenizerConfig): void {
     ['singleTemplate', config.singleTemplate, ['A']],
     ['pairTemplate', config.pairTemplate, ['A', 'B']],
   ] as const) {
+    // Type ids index the model's segment embeddings: NaN, negative or fractional ones would reach it.
+    const badType = template.find((p) => !Number.isInteger(p.typeId) || p.typeId < 0);
+    if (badType !== undefined) {
+      throw new EngineError(
+        'TOKENIZER_BAD_CONFIG',
+        `${name} has type id ${String(badType.typeId)}; type ids must be non-negative integers.`,
+      );
+    }
     const used = template.filter((p) => p.kind === 'sequence').map((p) => (p.kind === 'sequence' ? p.sequence : ''));
     if (used.length !== sequences.length || !sequences.every((s) => used.includes(s))) {
       throw new EngineError(

@@ -51,11 +51,20 @@ export function parseVocabTxt(text: string): Vocab {
 export function vocabFromIdMap(entries: Iterable<[string, number]>, source: string): Vocab {
   const tokenToId = new Map<string, number>();
   const idToToken: string[] = [];
-  for (const [token, id] of entries) {
+  const list = [...entries];
+  for (const [token, id] of list) {
     if (!Number.isInteger(id) || id < 0) {
       throw new EngineError(
         'TOKENIZER_BAD_VOCAB',
         `${source}: token ${JSON.stringify(token)} has invalid id ${String(id)}.`,
+      );
+    }
+    // Dense ids are all below the number of entries. Checked here because an id of 2^32 - 1 or more
+    // is not an array index: it would be kept in tokenToId but silently missing from idToToken.
+    if (id >= list.length) {
+      throw new EngineError(
+        'TOKENIZER_BAD_VOCAB',
+        `${source}: token ${JSON.stringify(token)} has id ${id}, but there are only ${list.length} entries; ids must run from 0 without gaps.`,
       );
     }
     const existingToken = idToToken[id];

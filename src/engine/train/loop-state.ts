@@ -230,6 +230,38 @@ export function serializeLoopState(state: LoopState): Uint8Array {
   });
 }
 
+/**
+ * The JSON half of a state file, checked before anything trusts it (the file may come from browser
+ * storage or a disk, written by another version or damaged). A state of another version is only
+ * checked to be an object with a version: validateLoopState refuses it with a message naming both.
+ */
+function parseStateJson(raw: string, fileName: string): LoopStateJson {
+  const bad = (what: string): never => {
+    throw new EngineError('TRAIN_BAD_STATE', `${fileName}: the training state ${what} Start a new run.`);
+  };
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    bad('metadata is not valid JSON.');
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isObject(value) || typeof value.version !== 'number') return bad('metadata is not an object with a version.');
+  if (value.version !== LOOP_STATE_VERSION) return value as unknown as LoopStateJson;
+  const count = (key: string) => {
+    if (!Number.isSafeInteger(value[key]) || (value[key] as number) < 0) bad(`field "${key}" is not a count.`);
+  };
+  ['step', 'optimizerStep', 'evalsWithoutImprovement', 'examplesSeen', 'tokensSeen'].forEach(count);
+  if (typeof value.kind !== 'string') bad('field "kind" is not a string.');
+  if (!isObject(value.fingerprint)) bad('field "fingerprint" is not an object.');
+  const best = value.best;
+  if (best !== null && !(isObject(best) && Number.isSafeInteger(best.step) && typeof best.score === 'number')) {
+    bad('field "best" is neither null nor {step, score, metrics}.');
+  }
+  return value as unknown as LoopStateJson;
+}
+
 /** Reads `serializeLoopState` output; TRAIN_BAD_STATE when the file is not one. */
 export function deserializeLoopState(bytes: Uint8Array, fileName = 'state.safetensors'): LoopState {
   const { tensors, metadata } = parseSafetensors(bytes, fileName);
@@ -240,12 +272,7 @@ export function deserializeLoopState(bytes: Uint8Array, fileName = 'state.safete
       `${fileName} holds no training state (no ${LOOP_STATE_METADATA_KEY} metadata); it may be a model file or from an older version.`,
     );
   }
-  let json: LoopStateJson;
-  try {
-    json = JSON.parse(raw) as LoopStateJson;
-  } catch {
-    throw new EngineError('TRAIN_BAD_STATE', `${fileName}: the training state metadata is not valid JSON.`);
-  }
+  const json = parseStateJson(raw, fileName);
   const map = new Map<string, StateTensor>();
   for (const [name, t] of tensors) map.set(name, { shape: t.shape, data: t.data });
   return { json, tensors: map };
@@ -254,5 +281,5 @@ export function deserializeLoopState(bytes: Uint8Array, fileName = 'state.safete
 /** The JSON half of a state file without building tensors (e.g. to know its step). */
 export function readLoopStateJson(bytes: Uint8Array, fileName = 'state.safetensors'): LoopStateJson | null {
   const raw = parseSafetensors(bytes, fileName).metadata[LOOP_STATE_METADATA_KEY];
-  return raw ? (JSON.parse(raw) as LoopStateJson) : null;
+  return raw ? parseStateJson(raw, fileName) : null;
 }
