@@ -63,7 +63,20 @@ export async function saveModelToDir(
 
 /** The `fewshot_prompt` saved in DIR/config.json, or null. */
 export async function readPromptFromDir(dir: string): Promise<PromptConfig | null> {
-  return readPromptConfig(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')));
+  const file = join(dir, 'config.json');
+  return readPromptConfig(parseJsonText(await readFile(file, 'utf8'), file));
+}
+
+/** JSON from a file the user pointed at; a syntax error names the file (never a raw SyntaxError). */
+function parseJsonText<T = unknown>(text: string, file: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new EngineError(
+      'CHECKPOINT_BAD_JSON',
+      `${file} is not valid JSON (${(error as Error).message}). Check that it is the right file, or download it again.`,
+    );
+  }
 }
 
 export async function readFileBytes(path: string): Promise<Uint8Array> {
@@ -134,7 +147,8 @@ export async function readDataFile(path: string, overrides: ColumnOverrides = {}
 export async function loadTokenizer(source: { modelDir?: string; file?: string }): Promise<BertTokenizer> {
   if (source.file) {
     const text = await readFile(source.file, 'utf8');
-    if (basename(source.file).endsWith('.json')) return BertTokenizer.fromTokenizerJson(JSON.parse(text));
+    if (basename(source.file).endsWith('.json'))
+      return BertTokenizer.fromTokenizerJson(parseJsonText(text, source.file));
     return BertTokenizer.fromVocabTxt(text);
   }
   if (!source.modelDir) throw new EngineError('TOKENIZER_NO_SOURCE', 'Give a model folder or a tokenizer file.');
@@ -145,9 +159,11 @@ export async function loadTokenizer(source: { modelDir?: string; file?: string }
     read('tokenizer_config.json'),
   ]);
   return BertTokenizer.fromHuggingFaceFiles({
-    tokenizerJson: tokenizerJson ? JSON.parse(tokenizerJson) : undefined,
+    tokenizerJson: tokenizerJson ? parseJsonText(tokenizerJson, join(source.modelDir, 'tokenizer.json')) : undefined,
     vocabTxt,
-    tokenizerConfig: tokenizerConfig ? JSON.parse(tokenizerConfig) : undefined,
+    tokenizerConfig: tokenizerConfig
+      ? parseJsonText(tokenizerConfig, join(source.modelDir, 'tokenizer_config.json'))
+      : undefined,
   });
 }
 
