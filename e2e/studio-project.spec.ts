@@ -53,6 +53,7 @@ test('reload mid-training → restored → resume; device lost → recovered: th
   await referencePage.getByTestId('train-start').click();
   await waitForDone(referencePage);
   const reference = await lossesOf(referencePage);
+  const referenceBest = await studioState(referencePage, (s) => s.summary!.bestMetrics);
   const totalSteps = reference.length;
   expect(totalSteps).toBe(18);
   expect(reference.map(([step]) => step)).toEqual(Array.from({ length: totalSteps }, (_, i) => i + 1));
@@ -104,6 +105,10 @@ test('reload mid-training → restored → resume; device lost → recovered: th
   const resumed = await lossesOf(page);
   expect(resumed.map(([s]) => s)).toEqual(reference.map(([s]) => s));
   for (let i = 0; i < reference.length; i++) expect(Math.abs(resumed[i][1] - reference[i][1])).toBeLessThan(1e-4);
+  // The same final metrics as the uninterrupted run.
+  const best = await studioState(page, (s) => s.summary!.bestMetrics);
+  expect(best!.accuracy).toBeCloseTo(referenceBest!.accuracy, 6);
+  expect(best!.macroF1).toBeCloseTo(referenceBest!.macroF1, 6);
 
   // The runs list: the run with its scores; ticked, its curves overlay; its model exports as a zip.
   await expect(page.getByTestId('runs-list')).toContainText('Run 1');
