@@ -16,6 +16,11 @@ async function expectSelfTestMatchesReference(page: import('@playwright/test').P
 
 test('the worker runs on WebGPU and the self-test matches a CPU reference', async ({ page }) => {
   const shell = new StudioShell(page);
+  // Nothing the page asks for is missing (a favicon 404 used to be the one).
+  const missing: string[] = [];
+  page.on('response', (response) => {
+    if (response.status() >= 400) missing.push(`${response.status()} ${response.url()}`);
+  });
   await shell.open();
   await shell.waitForEngine();
   expect(await studioState(page, (s) => s.capability?.backend)).toBe('webgpu');
@@ -23,6 +28,10 @@ test('the worker runs on WebGPU and the self-test matches a CPU reference', asyn
   await expect(shell.badge()).toHaveText('WebGPU · swiftshader');
   await shell.waitForSelfTest();
   await expectSelfTestMatchesReference(page, 'webgpu');
+  const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+  const favicon = await page.request.get(new URL(icon!, page.url()).href);
+  expect(favicon.headers()['content-type']).toContain('image/svg+xml');
+  expect(missing).toEqual([]);
   await page.screenshot({ path: test.info().outputPath('shell-webgpu.png') });
 });
 

@@ -121,7 +121,7 @@ export function stratifiedSplit(examples: readonly Example[], options: SplitOpti
   }
   if (tooSmall.length > 0) {
     notes.push(
-      `${tooSmall.length} class(es) are too small to hold out any dev row and are kept entirely in train: ` +
+      `${tooSmall.length === 1 ? '1 class is too small to hold out any dev row and is' : `${tooSmall.length} classes are too small to hold out any dev row and are`} kept entirely in train: ` +
         `${tooSmall.slice(0, 10).join(', ')}${tooSmall.length > 10 ? ', …' : ''}. Dev metrics will not cover them; add rows to measure them.`,
     );
   }

@@ -2,7 +2,7 @@ import { useState, type DragEvent } from 'react';
 import { Bar, BarChart, CartesianGrid, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useStudio } from '../store';
 import { loadDatasetFile, remapDataset } from '../store/actions';
-import { histogram } from '../store/helpers';
+import { histogram, plural } from '../store/helpers';
 
 const PREVIEW_ROWS = 8;
 
@@ -189,7 +189,7 @@ export function DataPanel() {
                 <span data-testid="usable-rows">{validation.usable}</span> rows used for training
               </li>
               {validation.unlabeled > 0 && (
-                <li className="warn">{validation.unlabeled} unlabeled rows (ignored by training)</li>
+                <li className="warn">{plural(validation.unlabeled, 'unlabeled row')} (ignored by training)</li>
               )}
               {validation.emptyTexts.length > 0 && (
                 <li className="warn">Empty text in rows {rowList(validation.emptyTexts)}</li>

@@ -17,6 +17,8 @@ export function PlaygroundPanel() {
   const prediction = useStudio((s) => s.playPrediction);
   const playError = useStudio((s) => s.playError);
   const maskText = useStudio((s) => s.maskText);
+  // A prompt-trained model predicts through its template: the heading says so.
+  const modelPrompt = useStudio((s) => s.model?.prompt ?? null);
   const maskResults = useStudio((s) => s.maskResults);
   const maskError = useStudio((s) => s.maskError);
   const setPlayground = useStudio((s) => s.setPlayground);
@@ -43,7 +45,7 @@ export function PlaygroundPanel() {
   return (
     <div className="stack">
       <section className="panel" aria-labelledby="play-heading">
-        <h2 id="play-heading">Playground · classifier</h2>
+        <h2 id="play-heading">Playground · {modelPrompt ? `prompt: ${modelPrompt.template}` : 'classifier head'}</h2>
         <textarea
           rows={3}
           value={text}
@@ -264,7 +266,7 @@ export function PlaygroundPanel() {
           <button
             type="submit"
             className="button"
-            disabled={!hasModel || !maskText.includes('[MASK]')}
+            disabled={!hasModel || !/\[mask\]/i.test(maskText)}
             data-testid="mask-run"
           >
             Fill

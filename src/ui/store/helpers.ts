@@ -72,3 +72,16 @@ export function parseLabelWords(text: string): { verbalizer: Record<string, stri
   if (Object.keys(verbalizer).length < 2) return { error: 'Give label words for at least two labels, one line each.' };
   return { verbalizer };
 }
+
+/** "1 row", "3 rows": a count with its noun, singular only for exactly one. */
+export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? singular : pluralForm}`;
+}
+
+/**
+ * The mask token as the tokenizer knows it: `[mask]` or `[Mask]` typed by hand becomes `[MASK]`
+ * (special tokens match case-sensitively, so the lower-case form would be split into word pieces).
+ */
+export function normalizeMaskTokens(text: string): string {
+  return text.replace(/\[mask\]/gi, '[MASK]');
+}

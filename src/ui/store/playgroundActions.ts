@@ -3,7 +3,7 @@
  * prompt suggestions. Answered by the worker between training steps, with the weights of that moment.
  */
 import { datasetLabels, errorInfo, getClient } from './actions';
-import { defaultLabelWords, parseLabelWords } from './helpers';
+import { defaultLabelWords, normalizeMaskTokens, parseLabelWords } from './helpers';
 import { useStudio } from './index';
 
 export async function predictText(text: string): Promise<void> {
@@ -32,7 +32,7 @@ export async function fillMask(text: string, topK = 5): Promise<void> {
   const { setPlayground } = useStudio.getState();
   const duringTraining = useStudio.getState().trainingState === 'running';
   try {
-    const maskResults = await getClient().request('fillMask', { text, topK });
+    const maskResults = await getClient().request('fillMask', { text: normalizeMaskTokens(text), topK });
     setPlayground({ maskResults, maskError: null, maskAnswered: { at: Date.now(), duringTraining } });
   } catch (error) {
     setPlayground({ maskResults: null, maskError: errorInfo(error).message });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ParsedDatasetResult, FineTunePlan } from '../../worker/protocol';
-import { defaultLabelWords, emaSmooth, histogram, parseLabelWords } from './helpers';
+import { defaultLabelWords, emaSmooth, histogram, normalizeMaskTokens, parseLabelWords, plural } from './helpers';
 import { createStudioStore } from './index';
 import { EMBEDDED_MODELS, pickEmbeddedModel } from '../embeddedModels';
 
@@ -174,5 +174,22 @@ describe('embedded model choice', () => {
     expect(pickEmbeddedModel(null)).toEqual({ model: EMBEDDED_MODELS[0], unknown: null });
     expect(pickEmbeddedModel('micro-random').model.id).toBe('micro-random');
     expect(pickEmbeddedModel('../../etc')).toEqual({ model: EMBEDDED_MODELS[0], unknown: '../../etc' });
+  });
+});
+
+describe('plain-words helpers', () => {
+  it('pluralises only counts other than one', () => {
+    expect([plural(1, 'row'), plural(0, 'row'), plural(2, 'class', 'classes'), plural(1200, 'step')]).toEqual([
+      '1 row',
+      '0 rows',
+      '2 classes',
+      '1,200 steps',
+    ]);
+  });
+
+  it("turns a hand-typed [mask] of any case into the tokenizer's [MASK]", () => {
+    expect(normalizeMaskTokens('Paris is the [mask] of France, [Mask] too; [MASKS] stays')).toBe(
+      'Paris is the [MASK] of France, [MASK] too; [MASKS] stays',
+    );
   });
 });
