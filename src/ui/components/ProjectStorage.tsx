@@ -78,15 +78,17 @@ export function ProjectStorage() {
             </button>
           </div>
         ) : (
-          <button
-            type="button"
-            className="button button-secondary"
-            data-testid="clear-project"
-            disabled={training}
-            onClick={() => setConfirming(true)}
-          >
-            Clear saved project
-          </button>
+          <div className="row">
+            <button
+              type="button"
+              className="button button-secondary"
+              data-testid="clear-project"
+              disabled={training}
+              onClick={() => setConfirming(true)}
+            >
+              Clear saved project
+            </button>
+          </div>
         ))}
     </section>
   );
