@@ -79,7 +79,8 @@ export function createZipSource(file: DroppedFile): CheckpointSource {
       if (!info.name.endsWith('/') && !isToolDebris(info.name)) entries.set(info.name, info);
       return false;
     });
-    const encrypted = encryptedEntries(bytes).filter((name) => entries.has(name));
+    // Names are compared loosely (fflate may decode a name differently), so only folders are left out.
+    const encrypted = encryptedEntries(bytes).filter((name) => !name.endsWith('/'));
     if (encrypted.length > 0 || [...entries.values()].some((info) => info.compression === 99)) {
       fail(
         'ZIP_ENCRYPTED',
