@@ -12,7 +12,8 @@ import { EngineError } from '../errors';
 // Inflated data may be at most this many times the zip's size (plus the slack below), all entries together. Weights
 // are stored, not deflated, so a real model inflates to about its zip's size; only its text files (vocabulary,
 // tokenizer) deflate, by a few times at most. Declared sizes beyond this are a zip bomb or a damaged directory,
-// refused before anything that big is allocated.
+// refused before anything that big is allocated. (fflate inflates into a buffer of the declared size and stops there,
+// so the declared sizes bound what is allocated.)
 const MAX_EXPANSION = 8;
 // Room for a micro model whose text files dominate its small zip.
 const BUDGET_SLACK_BYTES = 16 << 20;
