@@ -128,4 +128,11 @@ test('the zip that Export downloads opens again when dropped on the Model panel'
   const after = await probabilities(answeredBefore);
   expect(after).toHaveLength(before.length);
   after.forEach((p, i) => expect(Math.abs(p - before[i])).toBeLessThan(1e-6));
+
+  // The same zip through the Model panel's zip picker.
+  await studio.tab('model');
+  await page
+    .getByTestId('model-zip-input')
+    .setInputFiles({ name: 'picked.zip', mimeType: 'application/zip', buffer: zip });
+  await expect.poll(() => studioState(page, (s) => s.model?.name), { timeout: 120_000 }).toBe('picked');
 });
