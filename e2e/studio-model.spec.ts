@@ -81,3 +81,58 @@ test('the Hub picker downloads through a loopback Hub mirror, then says cached a
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test('the zip that Export downloads opens again when dropped on the Model panel', async ({ page }) => {
+  const studio = new Studio(page);
+  await studio.open();
+  await studio.waitForEngine();
+  await studio.waitForModel();
+  // The golden micro model has labels, so the playground shows class probabilities to compare.
+  await studio.tab('model');
+  await page.getByTestId('model-folder-input').setInputFiles('tests/fixtures/golden-micro/model');
+  await expect.poll(() => studioState(page, (s) => s.model?.name), { timeout: 120_000 }).toBe('model');
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 120_000 }),
+    page.getByTestId('export-model').click(),
+  ]);
+  expect(download.suggestedFilename()).toBe('model-fewshot.zip');
+  const zip = await readFile((await download.path())!);
+
+  const text = 'the cat sat on the mat';
+  const probabilities = async (answered: number) => {
+    await studio.tab('playground');
+    await page.getByTestId('play-text').fill('');
+    await page.getByTestId('play-text').fill(text);
+    await expect
+      .poll(() => studioState(page, (s) => s.predictionLog.length), { timeout: 60_000 })
+      .toBeGreaterThan(answered);
+    await expect.poll(() => studioState(page, (s) => s.predictionLog.at(-1)!.text), { timeout: 60_000 }).toBe(text);
+    return studioState(page, (s) => s.predictionLog.at(-1)!.probabilities);
+  };
+  const before = await probabilities(0);
+  const answeredBefore = await studioState(page, (s) => s.predictionLog.length);
+
+  // Dropped under another name: the model is named after the zip, without "-fewshot.zip".
+  await studio.tab('model');
+  const dataTransfer = await page.evaluateHandle(
+    (bytes) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array(bytes)], 'golden-fewshot.zip', { type: 'application/zip' }));
+      return transfer;
+    },
+    [...zip],
+  );
+  await page.getByTestId('model-dropzone').dispatchEvent('drop', { dataTransfer });
+  await expect.poll(() => studioState(page, (s) => s.model?.name), { timeout: 120_000 }).toBe('golden');
+  expect(await studioState(page, (s) => s.modelError)).toBeNull();
+  const after = await probabilities(answeredBefore);
+  expect(after).toHaveLength(before.length);
+  after.forEach((p, i) => expect(Math.abs(p - before[i])).toBeLessThan(1e-6));
+
+  // The same zip through the Model panel's zip picker.
+  await studio.tab('model');
+  await page
+    .getByTestId('model-zip-input')
+    .setInputFiles({ name: 'picked.zip', mimeType: 'application/zip', buffer: zip });
+  await expect.poll(() => studioState(page, (s) => s.model?.name), { timeout: 120_000 }).toBe('picked');
+});

@@ -23,6 +23,7 @@ export { parsePytorchBin } from './pytorch-bin';
 export { unpickleRestricted, type UnpickleOptions, type AllowedGlobal } from './pickle';
 export { readRequired, type CheckpointSource, type ReadProgress, type ProgressListener } from './source';
 export { createFileListSource, type DroppedFile } from './file-list-source';
+export { createZipSource, isSingleZip } from './zip-source';
 export {
   createHubSource,
   hubFileUrl,

@@ -2,7 +2,7 @@
  * Where checkpoint files come from. A source reads one file by its name inside the checkpoint folder
  * (`config.json`, `model-00001-of-00002.safetensors`, ...) and reports progress; it returns null when the file does
  * not exist so that callers can probe for optional files. Implementations: dropped browser files
- * (`file-list-source.ts`), Hugging Face style HTTP (`hub-source.ts`), a Node directory (`node-dir.ts`, Node only).
+ * (`file-list-source.ts`) or one dropped zip (`zip-source.ts`), Hugging Face style HTTP (`hub-source.ts`), a Node directory (`node-dir.ts`, Node only).
  */
 import { EngineError } from '../errors';
 

@@ -1,14 +1,16 @@
 /**
  * Loading a model through the door, from any of the studio's sources: a folder on the studio's own
  * origin (the embedded default), a Hugging Face Hub repository (or a mirror with the Hub's URL
- * layout, cached in the browser), or the files of a dropped folder.
+ * layout, cached in the browser), or the files of a dropped folder (or one dropped zip of such a folder).
  */
 import {
   createFileListSource,
   createHubSource,
   createUrlFolderSource,
+  createZipSource,
   hubFileUrl,
   hubRefKey,
+  isSingleZip,
   loadCheckpointFiles,
   type CheckpointSource,
   type DownloadCache,
@@ -23,7 +25,7 @@ export type ModelSource =
   | { kind: 'url'; baseUrl: string; name: string }
   /** A Hugging Face Hub repository (or a mirror with the same URL layout). */
   | { kind: 'hub'; repo: string; revision?: string; baseUrl?: string }
-  /** Files of a dropped or picked folder. */
+  /** Files of a dropped or picked folder, or one zip of such a folder (e.g. what Export wrote). */
   | { kind: 'files'; files: DroppedFile[]; name: string };
 
 export interface LoadProgress {
@@ -58,6 +60,14 @@ function checkpointSource(
       };
     }
     case 'files':
+      // One zip arrives through the same drop and picker as a folder's files; it is told apart only here.
+      if (isSingleZip(source.files)) {
+        return {
+          checkpoint: createZipSource(source.files[0]),
+          name: source.name,
+          description: `zip "${source.files[0].name}"`,
+        };
+      }
       return {
         checkpoint: createFileListSource(source.files),
         name: source.name,

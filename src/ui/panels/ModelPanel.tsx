@@ -9,6 +9,8 @@ import { formatCount } from '../store/helpers';
 
 function folderName(files: File[]): string {
   const first = files[0] as File & { webkitRelativePath?: string };
+  // One zip (e.g. what Export wrote) is named after its file; the engine opens it as a folder.
+  if (files.length === 1 && /\.zip$/i.test(first.name)) return first.name.replace(/(-fewshot)?\.zip$/i, '');
   return first?.webkitRelativePath?.split('/')[0] || 'dropped folder';
 }
 
@@ -159,8 +161,20 @@ export function ModelPanel() {
               onChange={(e) => onFiles(e.target.files)}
             />
           </label>
+          <label className="button button-secondary">
+            Open a zip
+            <input
+              type="file"
+              className="visually-hidden"
+              accept=".zip,application/zip"
+              disabled={busy}
+              data-testid="model-zip-input"
+              onChange={(e) => onFiles(e.target.files)}
+            />
+          </label>
           <span className="muted">
-            or drop the files of a Hugging Face folder here (config.json, vocab.txt, model.safetensors)
+            or drop the files of a Hugging Face folder, or its zip (e.g. an Export), here (config.json, vocab.txt,
+            model.safetensors)
           </span>
         </div>
         <div className="row">
