@@ -79,6 +79,21 @@ describe('runs start clean', () => {
     expect(reset.labels).toEqual(fresh.labels);
     expect(reset.predictions).toEqual(fresh.predictions);
     expect(session.currentModel!.summary()).toMatchObject({ labels: fresh.labels });
+
+    // An adaptation's weights become the base: later runs start from them, not the loaded model.
+    const from = events.length;
+    await session.startAdapt({
+      texts: toyExamples(120, 11).map((e) => e.text),
+      steps: 3,
+      learningRate: 1e-2,
+      seed: 1,
+    });
+    await waitFor(() => (events.slice(from).some((e) => e.kind === 'adaptDone') ? true : undefined));
+    await waitFor(() => (session.scheduler.trainingState === 'idle' ? true : undefined));
+    expect(session.weightsAtBase).toBe(true);
+    const adapted = await run();
+    expect(adapted[0]).not.toBe(first[0]);
+    expect(await run()).toEqual(adapted);
   }, 120_000);
 
   it('refuses to reset while training runs', async () => {

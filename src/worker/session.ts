@@ -545,6 +545,13 @@ export class Session {
         }
         const result = await run.finish(outcome.reason);
         if (result.reason === 'diverged') this.emit({ kind: 'log', level: 'warn', message: result.message });
+        // Adapting prepares the model to be fine-tuned: the adapted weights become the base the next
+        // runs start from (as they would after a reload, which reopens the saved adapted model).
+        // Directly, not through the queue: the training slot is still this adaptation's.
+        if (this.model === model) {
+          this.base = await model.snapshotWeights();
+          this.setAtBase(true);
+        }
         this.emit({ kind: 'adaptDone', result });
         await this.saveTrainedModel(null);
       },

@@ -25,7 +25,7 @@ export function ResetToBase() {
         className="button button-secondary"
         onClick={() => void onReset()}
         disabled={!model || training || loading || busy}
-        title="Put back the weights the model had when it was loaded (undoes every run since)"
+        title="Put back the base weights: the model as it was loaded into this page (after a reload: the model the studio reopened), or as Adapt to my texts left it. Undoes every run since."
         data-testid="model-reset-base"
       >
         Reset to base model

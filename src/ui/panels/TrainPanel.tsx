@@ -277,7 +277,7 @@ export function TrainPanel() {
           </button>
           <label
             className="row"
-            title="Off: every run starts from the base model (the weights as the model was loaded), so runs never stack. On: this run goes on from the weights the last run left."
+            title="Off: every run starts from the base model (the weights as the model was loaded into this page, or as Adapt to my texts left them), so runs never stack. On: this run goes on from the weights the last run left."
           >
             <input
               type="checkbox"
@@ -498,8 +498,8 @@ export function TrainPanel() {
           </table>
           <p className="muted">
             Best dev score of each run; zero-shot rows come from the Playground. A run starts from the base model (the
-            weights as it was loaded) unless it continued from the weights a previous run left. Same split for all (seed{' '}
-            {seed}).
+            weights as it was loaded into this page, or adapted) unless it continued from the weights a previous run
+            left. Same split for all (seed {seed}).
           </p>
         </section>
       )}
