@@ -135,6 +135,8 @@ export async function handleRequest(
       return (await requireSession()).deleteRun(request.params.runId);
     case 'loadSavedModel':
       return (await requireSession()).loadSavedModel();
+    case 'resetToBase':
+      return (await requireSession()).resetToBase();
     case 'continueRun':
       return (await requireSession()).continueRun(request.params.runId);
     case 'debugLoseDevice':

@@ -76,6 +76,12 @@ export interface TrainingRequest {
   runId?: string;
   /** Seconds between checkpoints (default 15; test builds use 0: at every loss readback). */
   checkpointEverySeconds?: number;
+  /**
+   * 'base' (default): the run starts from the weights the model had when loadModel/loadSavedModel
+   * loaded it into this session, so runs never stack silently; 'current': from the weights as they
+   * are now (continues the previous run's training). A continued checkpoint restores its own weights.
+   */
+  startFrom?: 'base' | 'current';
 }
 
 /** What the studio finds in browser storage at start. */
@@ -186,6 +192,8 @@ export interface RequestMap {
   deleteRun: { params: { runId: string }; result: { storage: StorageInfo } };
   /** Makes the trained model kept in browser storage the session's model again. */
   loadSavedModel: { params: Record<string, never>; result: ModelSummary };
+  /** Puts back the weights the model had when it was loaded into this session ("base"). Refused while training. */
+  resetToBase: { params: Record<string, never>; result: ModelSummary };
   /** Continues a checkpointed run from its step (same losses as if never interrupted); events follow. */
   continueRun: { params: { runId: string }; result: FineTunePlan };
   /** Test builds only: make the worker die with an uncaught error, to exercise crash recovery. */
@@ -243,6 +251,8 @@ export type WorkerEventPayload =
   | { kind: 'storageError'; code: string; message: string }
   /** Adaptation (continued MLM pretraining on the user's texts) finished or was stopped. */
   | { kind: 'adaptDone'; result: AdaptResult }
+  /** Whether the model's weights are the base weights (as loaded; after resetToBase) or were trained since. */
+  | { kind: 'weightsState'; atBase: boolean }
   | { kind: 'trainingError'; code: string; message: string };
 
 /** Everything the worker posts back. */

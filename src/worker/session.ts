@@ -38,6 +38,7 @@ import {
   type Metrics,
   type ModelSource,
   type ModelSummary,
+  type ModelWeightsSnapshot,
   type ProgressInfo,
   type SuggestPromptsParams,
   type SuggestPromptsResult,
@@ -101,6 +102,16 @@ export class Session {
   private rebuildBackend: (() => Promise<CapabilityReport>) | null = null;
   /** The run id of the training in the slot, if it has one. */
   private activeRunId: string | null = null;
+  /**
+   * The "base" weights: the model as loadModel / loadSavedModel loaded it into this session (so a
+   * reopened saved model's base is that saved model). Runs start from it unless asked to continue.
+   * Kept on the CPU rather than reloaded from the model's origin: a dropped folder cannot be read
+   * again, a Hub model may need the network, the saved copy is replaced by every finished run, and
+   * a lost GPU device would take GPU copies with it; one readback at load is cheaper than a reload.
+   */
+  private base: ModelWeightsSnapshot | null = null;
+  /** Whether the weights are the base weights now (false from the start of a run or adaptation). */
+  private atBase = true;
 
   constructor(
     private readonly emit: Emit,
@@ -146,6 +157,7 @@ export class Session {
   /** Loads a model and makes it the session's model; the previous one stays if anything goes wrong. */
   async loadModel(source: ModelSource): Promise<ModelSummary> {
     const summary = await this.replaceModel(source);
+    await this.keepBase();
     // A dropped folder cannot be read again after a reload: keep its files like a trained model's.
     if (source.kind === 'files') await this.saveTrainedModel(null);
     return summary;
@@ -260,6 +272,12 @@ export class Session {
     previous: RunHistory | null = null,
   ): Promise<FineTunePlan> {
     this.assertNotTraining('start another training run');
+    // A continued checkpoint restores its own weights (restoreState below), so only new runs reset.
+    if (!state && (request.startFrom ?? 'base') === 'base')
+      await this.scheduler.enqueue(async () => {
+        this.assertNotTraining('start another training run');
+        this.restoreBase();
+      });
     const model = this.requireModel();
     const data = { train: request.train, dev: request.dev };
     let checkpoint: (() => void) | null = null;
@@ -396,8 +414,54 @@ export class Session {
     }
   }
 
-  /** Makes the saved trained model (see saveTrainedModel) the session's model again. */
+  /** Makes the saved trained model (see saveTrainedModel) the session's model again; it becomes the base. */
   async loadSavedModel(): Promise<ModelSummary> {
+    const summary = await this.reopenSavedModel();
+    await this.keepBase();
+    return summary;
+  }
+
+  /** Snapshots the model just loaded as the base (see `base`). */
+  private async keepBase(): Promise<void> {
+    this.base = null;
+    const model = this.requireModel();
+    const base = await this.scheduler.enqueue(async () => model.snapshotWeights());
+    if (this.model === model) {
+      this.base = base;
+      this.setAtBase(true);
+    }
+  }
+
+  private setAtBase(atBase: boolean): void {
+    this.atBase = atBase;
+    this.emit({ kind: 'weightsState', atBase });
+  }
+
+  /** Whether the weights are the base weights now (tests read it; the UI gets `weightsState` events). */
+  get weightsAtBase(): boolean {
+    return this.atBase;
+  }
+
+  /** Puts the base weights back (the Model panel's "Reset to base model"). */
+  async resetToBase(): Promise<ModelSummary> {
+    this.assertNotTraining('reset the model');
+    return this.scheduler.enqueue(async () => {
+      this.assertNotTraining('reset the model');
+      this.restoreBase();
+      return this.requireModel().summary();
+    });
+  }
+
+  /** Runs inside the queue, between playground requests, with no training in the slot. */
+  private restoreBase(): void {
+    const model = this.requireModel();
+    if (!this.base)
+      throw new EngineError('NO_BASE_WEIGHTS', 'The base weights of this model are not kept; load it again.');
+    model.restoreWeights(this.base);
+    this.setAtBase(true);
+  }
+
+  private async reopenSavedModel(): Promise<ModelSummary> {
     const saved = await this.requireStore().loadModel();
     if (!saved) throw new EngineError('RESUME_NO_CHECKPOINT', 'No trained model is saved in this browser any more.');
     const files = Object.entries(saved.files).map(([name, bytes]) => ({
@@ -481,6 +545,13 @@ export class Session {
         }
         const result = await run.finish(outcome.reason);
         if (result.reason === 'diverged') this.emit({ kind: 'log', level: 'warn', message: result.message });
+        // Adapting prepares the model to be fine-tuned: the adapted weights become the base the next
+        // runs start from (as they would after a reload, which reopens the saved adapted model).
+        // Directly, not through the queue: the training slot is still this adaptation's.
+        if (this.model === model) {
+          this.base = await model.snapshotWeights();
+          this.setAtBase(true);
+        }
         this.emit({ kind: 'adaptDone', result });
         await this.saveTrainedModel(null);
       },
@@ -492,6 +563,7 @@ export class Session {
   /** Hands a started run to the scheduler; its end is reported through `finish`. */
   private startRunning(runnable: Runnable): void {
     this.active = runnable;
+    this.setAtBase(false);
     this.emit({ kind: 'trainingState', state: 'running' });
     void this.scheduler
       .runTraining(runnable, describeFailure, () => this.flushProgress())
@@ -535,8 +607,11 @@ export class Session {
       this.lostDevice = null;
       this.emit({ kind: 'backendChanged', capability: { ...capability, summary: describeCapability(capability) } });
       const origin = this.modelOrigin;
+      // Not loadModel / loadSavedModel: the base stays the one taken at load (it is on the CPU).
       const summary =
-        origin === 'saved' ? await this.loadSavedModel() : origin ? await this.replaceModel(origin) : null;
+        origin === 'saved' ? await this.reopenSavedModel() : origin ? await this.replaceModel(origin) : null;
+      // Reloaded from its origin, the model has its base weights again; the saved copy may be trained.
+      if (summary && origin !== 'saved') this.setAtBase(true);
       if (summary) this.emit({ kind: 'modelReloaded', model: summary });
       const checkpoint = runId && this.projectStore ? await this.projectStore.loadCheckpoint(runId) : null;
       if (runId && checkpoint && summary) {

@@ -82,3 +82,27 @@ describe('FewShotModel on the golden micro checkpoint', () => {
     model.dispose();
   });
 });
+
+describe('FewShotModel weights snapshot (runs start clean)', () => {
+  it('restoreWeights puts back every weight, the labels and the prompt, and leaks no tensor', async () => {
+    const model = await loadModelFromDir(GOLDEN_DIR);
+    const texts = [{ text: 'the cat sat on the mat .' }];
+    const before = await model.predict(texts);
+    const labels = model.labels;
+    const snapshot = await model.snapshotWeights();
+    // What a run does: another head (other labels), a prompt, changed weights.
+    model.setLabels(['a', 'b']);
+    model.setPrompt({ template: '{text} It was [MASK].', verbalizer: { a: ['the'], b: ['a'] } });
+    const word = namedParams(model.params, model.config)[0].variable;
+    word.assign(tf.tidy(() => word.add(0.5)));
+    expect(model.labels).toEqual(['a', 'b']);
+    const tensors = tf.memory().numTensors;
+    model.restoreWeights(snapshot);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(model.labels).toEqual(labels);
+    expect(model.prompt).toBeNull();
+    expect(model.summary().freshHeads).toEqual([]);
+    expect(await model.predict(texts)).toEqual(before);
+    model.dispose();
+  });
+});

@@ -18,6 +18,7 @@ import {
   loadBertParams,
   meanPool,
   mlmLogitsRows,
+  namedParams,
   paramInitSeed,
   paramSpecs,
   paramsToTensorMap,
@@ -86,6 +87,14 @@ export const DEFAULT_MAX_LENGTH = 128;
 /** HF writes `LABEL_0, LABEL_1` when a checkpoint has no real label names. */
 function isPlaceholderLabels(labels: string[]): boolean {
   return labels.every((l, i) => l === `LABEL_${i}`);
+}
+
+/** A model's weights and head setup on the CPU (FewShotModel.snapshotWeights). */
+export interface ModelWeightsSnapshot {
+  config: BertConfig;
+  prompt: PromptConfig | null;
+  initialized: string[];
+  values: { name: string; shape: number[]; data: Float32Array }[];
 }
 
 export class FewShotModel {
@@ -281,6 +290,60 @@ export class FewShotModel {
   /** Marks the classifier as trained (after fine-tuning) so summaries stop calling it fresh. */
   markClassifierTrained(): void {
     this.loadReport.initialized = this.loadReport.initialized.filter((n) => !n.startsWith('classifier.'));
+  }
+
+  /**
+   * Every weight and the head's setup (labels, prompt, which heads are fresh) as they are now, read
+   * to the CPU: what `restoreWeights` puts back. On the CPU, so it outlives a lost GPU device and
+   * costs no GPU memory (one readback of the model's size).
+   */
+  async snapshotWeights(): Promise<ModelWeightsSnapshot> {
+    this.assertAlive();
+    const values: ModelWeightsSnapshot['values'] = [];
+    for (const { name, variable } of namedParams(this.params, this.config)) {
+      values.push({ name, shape: [...variable.shape], data: (await variable.data()) as Float32Array });
+    }
+    return {
+      config: structuredClone(this.config),
+      prompt: this.promptConfig ? structuredClone(this.promptConfig) : null,
+      initialized: [...this.loadReport.initialized],
+      values,
+    };
+  }
+
+  /**
+   * Puts back a `snapshotWeights` snapshot of this model: every weight, the classifier head's
+   * shape and labels, the prompt. A head that training replaced (other labels) is replaced again.
+   */
+  restoreWeights(snapshot: ModelWeightsSnapshot): void {
+    this.assertAlive();
+    const byName = new Map(snapshot.values.map((v) => [v.name, v]));
+    const headW = byName.get('classifier.weight');
+    const headB = byName.get('classifier.bias');
+    if (!headW || !headB) throw new EngineError('INTERNAL', 'internal: the weights snapshot has no classifier head');
+    const sameShape = (a: readonly number[], b: readonly number[]) =>
+      a.length === b.length && a.every((d, i) => d === b[i]);
+    if (
+      !sameShape(this.params.classifier.w.shape, headW.shape) ||
+      !sameShape(this.params.classifier.b.shape, headB.shape)
+    ) {
+      // Another number of labels: variables of the snapshot's shape (values are assigned below).
+      const w = tf.tidy(() => tf.variable(tf.zeros(headW.shape as [number, number]), true)) as tf.Variable<tf.Rank.R2>;
+      const b = tf.tidy(() => tf.variable(tf.zeros(headB.shape as [number]), true)) as tf.Variable<tf.Rank.R1>;
+      this.params.classifier.w.dispose();
+      this.params.classifier.b.dispose();
+      this.params.classifier = { w, b };
+    }
+    const config = structuredClone(snapshot.config);
+    for (const { name, variable } of namedParams(this.params, config)) {
+      const value = byName.get(name);
+      if (!value || !sameShape(variable.shape, value.shape))
+        throw new EngineError('INTERNAL', `internal: the weights snapshot does not fit ${name}`);
+      tf.tidy(() => variable.assign(tf.tensor(value.data, value.shape, 'float32')));
+    }
+    this.config = config;
+    this.promptConfig = snapshot.prompt ? structuredClone(snapshot.prompt) : null;
+    this.loadReport.initialized = [...snapshot.initialized];
   }
 
   /** Tokenizes inputs for classification, truncating to `maxLength` (longest_first). */

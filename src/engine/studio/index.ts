@@ -28,6 +28,7 @@ export {
   FewShotModel,
   type FillMaskCandidate,
   type ModelSummary,
+  type ModelWeightsSnapshot,
   type Prediction,
   type TextInput,
 } from './fewshot-model';

@@ -2,6 +2,7 @@ import { useState, type DragEvent } from 'react';
 import { EnginePanel } from '../components/EnginePanel';
 import { HubCacheList } from '../components/HubCacheList';
 import { ProjectStorage } from '../components/ProjectStorage';
+import { ResetToBase } from '../components/ResetToBase';
 import { useStudio } from '../store';
 import { exportModelZip, loadHubModel, loadModel } from '../store/actions';
 import { HUB_MODELS } from '../hubModels';
@@ -136,6 +137,7 @@ export function ModelPanel() {
           >
             {exporting ? 'Exporting…' : 'Export (Hugging Face zip)'}
           </button>
+          <ResetToBase />
           {exportError && (
             <span className="error" role="alert">
               {exportError}

@@ -58,6 +58,7 @@ export function TrainPanel() {
   const setSettings = useStudio((s) => s.setSettings);
   const method = useStudio((s) => s.trainMethod);
   const seed = useStudio((s) => s.settings.seed);
+  const continueFromCurrent = useStudio((s) => s.continueFromCurrent);
   const adaptPlan = useStudio((s) => s.adaptPlan);
   const adaptResult = useStudio((s) => s.adaptResult);
   const [adaptSteps, setAdaptSteps] = useState(100);
@@ -274,6 +275,19 @@ export function TrainPanel() {
           >
             Stop
           </button>
+          <label
+            className="row"
+            title="Off: every run starts from the base model (the weights as the model was loaded into this page, or as Adapt to my texts left them), so runs never stack. On: this run goes on from the weights the last run left."
+          >
+            <input
+              type="checkbox"
+              checked={continueFromCurrent}
+              disabled={state !== 'idle'}
+              onChange={(e) => useStudio.getState().setTraining({ continueFromCurrent: e.target.checked })}
+              data-testid="train-continue"
+            />
+            Continue from the current weights
+          </label>
           <span className="muted" data-testid="train-state">
             {state}
           </span>
@@ -450,6 +464,7 @@ export function TrainPanel() {
                 <th className="num">accuracy</th>
                 <th className="num">macro-F1</th>
                 <th className="num">dev rows</th>
+                <th>weights</th>
               </tr>
             </thead>
             <tbody>
@@ -466,12 +481,25 @@ export function TrainPanel() {
                   <td className="num">{(100 * r.accuracy).toFixed(1)}%</td>
                   <td className="num">{(100 * r.macroF1).toFixed(1)}%</td>
                   <td className="num">{r.devCount}</td>
+                  <td className="muted" data-testid="method-run-weights">
+                    {r.startedFrom === undefined
+                      ? ''
+                      : r.method === 'zero-shot'
+                        ? r.startedFrom === 'tuned'
+                          ? 'scored on a tuned model'
+                          : 'base model'
+                        : r.startedFrom === 'tuned'
+                          ? 'from tuned weights'
+                          : 'from the base model'}
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
           <p className="muted">
-            Best dev score of each run; zero-shot rows come from the Playground. Same split for all (seed {seed}).
+            Best dev score of each run; zero-shot rows come from the Playground. A run starts from the base model (the
+            weights as it was loaded into this page, or adapted) unless it continued from the weights a previous run
+            left. Same split for all (seed {seed}).
           </p>
         </section>
       )}

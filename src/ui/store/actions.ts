@@ -81,6 +81,10 @@ function handleEvent(event: WorkerEventPayload): void {
     state.setModel({ download: { file: event.file, loaded: event.loaded, total: event.total } });
     return;
   }
+  if (event.kind === 'weightsState') {
+    state.setModel({ weightsAtBase: event.atBase });
+    return;
+  }
   if (event.kind === 'predictProgress') {
     const job = state.fileJob;
     if (job && job.fileName === event.fileName && job.phase !== 'done' && job.phase !== 'failed')
@@ -120,6 +124,18 @@ async function replaceModel(displayName: string, load: () => Promise<ModelSummar
   } catch (error) {
     setModel({ modelStatus: 'error', modelLoadingName: null, download: null, modelError: errorInfo(error) });
     return false;
+  }
+}
+
+/** Puts back the weights the model had when it was loaded (the Model panel's "Reset to base model"). */
+export async function resetToBaseModel(): Promise<string | null> {
+  try {
+    const model = await getClient().request('resetToBase', {});
+    useStudio.getState().setModel({ model });
+    useStudio.getState().setPlayground({ playLabels: model.labels, playPrediction: null });
+    return null;
+  } catch (error) {
+    return errorInfo(error).message;
   }
 }
 
@@ -264,7 +280,13 @@ export async function startTraining(): Promise<void> {
     return;
   }
   state.resetTraining(null);
-  state.setTraining({ trainingState: 'starting', adaptPlan: null });
+  // Continuing from base weights is the same as starting from them.
+  const startFrom = state.continueFromCurrent ? 'current' : 'base';
+  state.setTraining({
+    trainingState: 'starting',
+    adaptPlan: null,
+    runStartedFrom: startFrom === 'current' && !state.weightsAtBase ? 'tuned' : 'base',
+  });
   // Named runs are checkpointed by the worker, so a reload can resume them.
   const runId = newRunId();
   startedRun(runId, state.trainMethod);
@@ -273,6 +295,7 @@ export async function startTraining(): Promise<void> {
       ...request,
       runId,
       checkpointEverySeconds: checkpointSeconds(),
+      startFrom,
     });
     useStudio.getState().setTraining({ plan });
     useStudio.getState().setPlayground({ playLabels: plan.labels });

@@ -17,6 +17,8 @@ export interface ModelSlice {
   modelError: { code: string; message: string } | null;
   /** Hub repo → fully in the browser's download cache. */
   hubCached: Record<string, boolean>;
+  /** False once a run or adaptation changed the weights since the model was loaded or reset (weightsState events). */
+  weightsAtBase: boolean;
   setModel: (patch: Partial<Omit<ModelSlice, 'setModel'>>) => void;
 }
 
@@ -27,5 +29,6 @@ export const createModelSlice: StateCreator<ModelSlice, [], [], ModelSlice> = (s
   download: null,
   modelError: null,
   hubCached: {},
+  weightsAtBase: true,
   setModel: (patch) => set(patch),
 });

@@ -70,9 +70,15 @@ export async function runZeroShot(text: string): Promise<void> {
         .map(([l, w]) => `${l}: ${w.join('/')}`)
         .join(', ')}${state.zsCalibrate ? ' · calibrated' : ''}`;
       const { accuracy, macroF1, n } = zsResult.evaluation;
-      useStudio
-        .getState()
-        .addMethodRun({ method: 'zero-shot', detail, accuracy, macroF1, devCount: n, at: Date.now() });
+      useStudio.getState().addMethodRun({
+        method: 'zero-shot',
+        detail,
+        accuracy,
+        macroF1,
+        devCount: n,
+        at: Date.now(),
+        startedFrom: useStudio.getState().weightsAtBase ? 'base' : 'tuned',
+      });
     }
   } catch (error) {
     useStudio.getState().setPlayground({ zsResult: null, zsError: errorInfo(error).message, zsBusy: false });

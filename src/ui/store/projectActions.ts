@@ -307,7 +307,8 @@ export async function continueInterruptedRun(): Promise<void> {
   const run = state.runs.find((r) => r.runId === resumable.runId);
   state.resetTraining(run?.plan ?? null);
   if (run) useStudio.setState(runCharts(run, resumable.step));
-  state.setTraining({ trainingState: 'starting', adaptPlan: null });
+  // The checkpoint holds its own weights; where its run started is not known here.
+  state.setTraining({ trainingState: 'starting', adaptPlan: null, runStartedFrom: null });
   state.setProject({ runId: resumable.runId });
   try {
     const plan = await getClient().request('continueRun', { runId: resumable.runId });

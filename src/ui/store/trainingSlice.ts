@@ -71,6 +71,8 @@ export interface MethodRun {
   macroF1: number;
   devCount: number;
   at: number;
+  /** What the weights were when the run started (zero-shot: when it was scored); older records lack it. */
+  startedFrom?: 'base' | 'tuned';
 }
 
 export interface TrainingSlice {
@@ -83,6 +85,10 @@ export interface TrainingSlice {
   /** Dev scores of every method tried on the current data (newest last). */
   methodRuns: MethodRun[];
   addMethodRun: (run: MethodRun) => void;
+  /** The Train panel's "Continue from the current weights" (off: each run starts from the base model). */
+  continueFromCurrent: boolean;
+  /** What the weights of the running (or last) run started from; null when not known (a resumed run). */
+  runStartedFrom: 'base' | 'tuned' | null;
   settings: TrainSettings;
   /** The plan the engine would follow with the current data and settings (shown before Start). */
   draftPlan: FineTunePlan | null;
@@ -115,6 +121,8 @@ export interface TrainingSlice {
         | 'adaptResult'
         | 'draftPlan'
         | 'draftPlanError'
+        | 'continueFromCurrent'
+        | 'runStartedFrom'
       >
     >,
   ) => void;
@@ -143,6 +151,8 @@ export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSl
   adaptPlan: null,
   adaptResult: null,
   addMethodRun: (run) => set({ methodRuns: [...get().methodRuns, run].slice(-20) }),
+  continueFromCurrent: false,
+  runStartedFrom: null,
   settings: DEFAULT_SETTINGS,
   draftPlan: null,
   draftPlanError: null,
@@ -203,6 +213,7 @@ export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSl
             macroF1: best.macroF1,
             devCount: plan.devCount,
             at: Date.now(),
+            ...(get().runStartedFrom ? { startedFrom: get().runStartedFrom! } : {}),
           });
         }
         break;
