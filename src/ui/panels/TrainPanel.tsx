@@ -499,7 +499,7 @@ export function TrainPanel() {
           <p className="muted">
             Best dev score of each run; zero-shot rows come from the Playground. A run starts from the base model (the
             weights as it was loaded into this page, or adapted) unless it continued from the weights a previous run
-            left. Same split for all (seed {seed}).
+            left. Same split for all (seed {seed ?? shownPlan?.seed ?? 'auto'}).
           </p>
         </section>
       )}
