@@ -95,12 +95,7 @@ export type {
 } from '../train/loop';
 export { deserializeLoopState, serializeLoopState, type LoopState } from '../train/loop-state';
 export { formatConfusionMatrix, type Metrics } from '../train/metrics';
-export {
-  SMALL_DEV_ROWS,
-  formatAccuracyWithInterval,
-  wilsonInterval,
-  type ProportionInterval,
-} from '../util/stats';
+export { SMALL_DEV_ROWS, formatAccuracyWithInterval, wilsonInterval, type ProportionInterval } from '../util/stats';
 export { DEFAULT_SEED } from '../train/defaults';
 
 // Prompts.
