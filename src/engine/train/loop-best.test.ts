@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../tf/node';
 import { SMALL_DEV_ROWS } from '../util/stats';
 import { TrainingLoop, type LoopOptions } from './loop';
+import { deserializeLoopState, serializeLoopState } from './loop-state';
 import type { BatchSource, Evaluation, TrainingObjective } from './objective';
 
 beforeAll(async () => {
@@ -124,5 +125,27 @@ describe('which weights a run keeps', () => {
     expect(off.summary.restored).toBe('last');
     expect(off.end).toBeCloseTo(off.wAt[2], 6);
     expect(off.summary.message).toMatch(/Kept the last weights \(step 3\): restoring the best weights is switched off/);
+  });
+
+  it('a run continued from a saved state still knows its dev set is small', async () => {
+    const scores = [0.5, 1, 0.5, 0.5, 0.5];
+    const first = scriptedObjective(scores, 6);
+    const loop = new TrainingLoop(first.objective, options(scores.length));
+    await loop.runStep();
+    await loop.runStep();
+    // Through the saved bytes, as a reloaded studio project continues.
+    const state = deserializeLoopState(serializeLoopState(await loop.captureState()), 'state.safetensors');
+    loop.dispose();
+    first.w.dispose();
+    expect(state.json.best).toMatchObject({ step: 2, rows: 6 });
+
+    const second = scriptedObjective(scores.slice(2), 6);
+    const continued = new TrainingLoop(second.objective, options(scores.length));
+    continued.restoreState(state);
+    const summary = await continued.run();
+    continued.dispose();
+    second.w.dispose();
+    expect(summary.restored).toBe('last');
+    expect(summary.bestStep).toBe(2);
   });
 });
