@@ -109,8 +109,19 @@ describe('which weights a run keeps', () => {
     expect(summary.bestStep).toBe(2);
     expect(end).toBeCloseTo(wAt[4], 6);
     expect(summary.message).toContain(
-      'Kept the last weights (step 5): with 6 dev rows the best-scoring step (2) is not a reliable choice.',
+      'Kept the last weights (step 5): with 6 dev rows the best-scoring step (2) is not a reliable choice, ' +
+        'and early stopping was off for the same reason.',
     );
+  });
+
+  it('does not stop early on a small dev set, but does on a larger one', async () => {
+    const scores = [0.9, 0.5, 0.5, 0.5, 0.5, 0.5];
+    const small = await runScripted(scores, 6, { patience: 2 });
+    expect(small.summary.reason).toBe('completed');
+    expect(small.summary.steps).toBe(6);
+    const large = await runScripted(scores, SMALL_DEV_ROWS, { patience: 2 });
+    expect(large.summary.reason).toBe('early-stopped');
+    expect(large.summary.steps).toBe(3);
   });
 
   it(`keeps the best weights on a dev set of ${SMALL_DEV_ROWS} rows or more`, async () => {

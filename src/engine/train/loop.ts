@@ -11,7 +11,8 @@
  * Evaluations (every `evalEvery` steps, at epoch ends, at the end) keep the best weights on the
  * device (a tie goes to the later step) and stop early after `patience` evaluations without
  * improvement. At the end the best weights are restored — unless the dev set has fewer than
- * SMALL_DEV_ROWS rows, where the last weights are kept (see `finishWith`). `run()` adds pause,
+ * SMALL_DEV_ROWS rows, where the whole schedule runs (no early stop) and the last weights are kept
+ * (see `finishWith`). `run()` adds pause,
  * resume and stop at step boundaries. The whole state can be captured and restored (./loop-state.ts).
  *
  * Why one file of ~500 lines: every feature here reads and writes the same private run state
@@ -301,7 +302,7 @@ export class TrainingLoop<
     if (best && tinyDev) {
       kept =
         `Kept the last weights (step ${this.stepCount}): with ${best.rows} dev rows the best-scoring step ` +
-        `(${best.step}) is not a reliable choice.`;
+        `(${best.step}) is not a reliable choice, and early stopping was off for the same reason.`;
     } else if (best && best.snapshot.length > 0) {
       this.restore(best.snapshot);
       restored = 'best';
@@ -415,7 +416,10 @@ export class TrainingLoop<
     const epoch = Math.max(1, this.objective.data.epoch);
     this.callbacks.onEvaluated?.({ step: this.stepCount, epoch, ...evaluation, isBest });
     const o = this.options;
-    if (o.patience > 0 && this.evalsWithoutImprovement >= o.patience && this.stepCount < o.totalSteps) {
+    // Early stopping reads the same noisy score: on a small dev set "no improvement in 3
+    // evaluations" is chance, and stopping then would keep mid-schedule weights (see finishWith).
+    const smallDev = evaluation.rows !== undefined && evaluation.rows < SMALL_DEV_ROWS;
+    if (!smallDev && o.patience > 0 && this.evalsWithoutImprovement >= o.patience && this.stepCount < o.totalSteps) {
       this.finishWith('early-stopped', `No ${this.objective.scoreName} improvement in ${o.patience} evaluations.`);
     }
   }
