@@ -79,8 +79,8 @@ export function EvaluatePanel() {
         {best.n < SMALL_DEV_ROWS && (
           <p className="warn" data-testid="eval-small-dev">
             Only {best.n} dev rows: one row moves the accuracy by {Math.round(100 / Math.max(1, best.n))} points, so
-            this figure is rough, and the run keeps its last weights rather than the best-scoring step. Add labeled rows
-            (or a larger dev share) for a figure you can trust.
+            this figure is rough, and the run trains to the end and keeps its last weights rather than the best-scoring
+            step. Add labeled rows (or a larger dev share) for a figure you can trust.
           </p>
         )}
         {summary && <p className="muted">{summary.message}</p>}
