@@ -5,5 +5,6 @@ export { detectColumns, applyColumnMapping } from './detect';
 export { summarizeDataset, MAX_SUMMARY_ROWS, type SummaryOptions } from './summary';
 export * from './dataset';
 export * from './validate';
+export { stratifiedFolds } from './folds';
 export { normalizeName, TEXT_NAMES, PAIR_NAMES, LABEL_NAMES } from './names';
 export type * from './types';

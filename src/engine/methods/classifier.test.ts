@@ -182,14 +182,17 @@ describe('classifier-head training on the one loop', () => {
     const labels = ['neg', 'pos'];
     config = microConfig(labels);
     params = initBertParams(config, 6);
-    const train = keywordExamples(16, 2, 8);
+    // The dev set is 24 rows (the 16 training rows and 8 more): on fewer than SMALL_DEV_ROWS (20)
+    // the loop keeps the last weights instead of the best (tested in train/loop-best.test.ts).
+    const dev = keywordExamples(24, 2, 8);
+    const train = dev.slice(0, 16);
     const evaluated: { step: number; f1: number; best: boolean }[] = [];
     const trainer = classifierTraining(
       params,
       config,
       labels,
       train,
-      train,
+      dev,
       {
         epochs: 50,
         batchSize: 8,
@@ -203,9 +206,10 @@ describe('classifier-head training on the one loop', () => {
     for (let i = 0; i < 12; i++) await trainer.runStep();
     const summary = await trainer.finish('stopped');
     const bestEval = evaluated.filter((e) => e.best).at(-1)!;
-    const nowMetrics = await trainer.objective.evaluateOn(train);
+    const nowMetrics = await trainer.objective.evaluateOn(dev);
     trainer.dispose();
     expect(summary.reason).toBe('stopped');
+    expect(summary.restored).toBe('best');
     expect(summary.bestStep).toBe(bestEval.step);
     expect(nowMetrics.macroF1).toBeCloseTo(bestEval.f1, 6);
   });

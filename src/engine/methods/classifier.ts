@@ -145,7 +145,7 @@ export class ClassifierObjective implements TrainingObjective<Batch, Metrics> {
   async evaluate(): Promise<Evaluation<Metrics> | null> {
     if (this.dev.length === 0) return null;
     const metrics = await this.evaluateOn(this.dev);
-    return { metrics, score: metrics.macroF1 };
+    return { metrics, score: metrics.macroF1, rows: this.dev.length };
   }
 
   /** Metrics of the current weights on any encoded examples. */

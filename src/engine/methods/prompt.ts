@@ -239,7 +239,7 @@ export class PromptObjective implements TrainingObjective<PromptBatch, Metrics> 
   async evaluate(): Promise<Evaluation<Metrics> | null> {
     if (this.dev.length === 0) return null;
     const metrics = await this.evaluateOn(this.dev);
-    return { metrics, score: metrics.macroF1 };
+    return { metrics, score: metrics.macroF1, rows: this.dev.length };
   }
 
   /** Label probabilities [N·L] for prompt examples (no dropout). */

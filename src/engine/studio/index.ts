@@ -51,6 +51,7 @@ export { parseDataset, type ParsedDatasetResult } from './data';
 export type { Example } from '../data/dataset';
 export type { DataIssue } from '../data/validate';
 export type { ColumnMapping, DatasetSummary, DuplicateGroup, LengthStats, MappedExample } from '../data/types';
+export { stratifiedFolds } from '../data/folds';
 
 // Fine-tuning, adaptation, pretraining: methods on the one loop.
 export {
@@ -95,6 +96,7 @@ export type {
 } from '../train/loop';
 export { deserializeLoopState, serializeLoopState, type LoopState } from '../train/loop-state';
 export { formatConfusionMatrix, type Metrics } from '../train/metrics';
+export { SMALL_DEV_ROWS, formatAccuracyWithInterval, wilsonInterval, type ProportionInterval } from '../util/stats';
 export { DEFAULT_SEED } from '../train/defaults';
 
 // Prompts.

@@ -38,7 +38,7 @@ export interface EvaluationInfo<TMetrics> {
   epoch: number;
   metrics: TMetrics;
   score: number;
-  /** True when this evaluation is the best so far (its weights are kept). */
+  /** True when this evaluation is the best so far, ties included (the later one wins; its weights are kept). */
   isBest: boolean;
 }
 

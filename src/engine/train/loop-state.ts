@@ -32,7 +32,7 @@ export interface LoopStateJson {
   method: JsonValue;
   evalsWithoutImprovement: number;
   /** Best evaluation so far (its weights are the `best:` tensors when the run keeps them). */
-  best: { step: number; score: number; metrics: JsonValue } | null;
+  best: { step: number; score: number; metrics: JsonValue; rows?: number } | null;
   examplesSeen: number;
   tokensSeen: number;
 }
@@ -57,6 +57,8 @@ interface KeptSnapshot<TMetrics> {
   step: number;
   metrics: TMetrics;
   score: number;
+  /** Held-out rows the score was computed on (absent in states saved before it was kept). */
+  rows?: number;
 }
 
 /** What a loop keeps besides its weights and optimizer: captured into a state, given back on restore. */
@@ -106,7 +108,12 @@ export async function captureLoopState<TMetrics>(input: CaptureInput<TMetrics>):
       method: input.method,
       evalsWithoutImprovement: input.evalsWithoutImprovement,
       best: input.best
-        ? { step: input.best.step, score: input.best.score, metrics: input.best.metrics as JsonValue }
+        ? {
+            step: input.best.step,
+            score: input.best.score,
+            metrics: input.best.metrics as JsonValue,
+            ...(input.best.rows !== undefined ? { rows: input.best.rows } : {}),
+          }
         : null,
       examplesSeen: input.examplesSeen,
       tokensSeen: input.tokensSeen,
@@ -209,6 +216,7 @@ export function restoreLoopState<TMetrics>(state: LoopState, target: RestoreTarg
           step: json.best.step,
           score: json.best.score,
           metrics: json.best.metrics as TMetrics,
+          ...(Number.isSafeInteger(json.best.rows) ? { rows: json.best.rows } : {}),
         }
       : null,
     initial: kept(initial),

@@ -9,7 +9,10 @@
  * learning rate. No blocking readback: losses stay on the device and are read with one async
  * `data()` every `lossReadEvery` steps; a NaN/Inf loss stops the run and restores good weights.
  * Evaluations (every `evalEvery` steps, at epoch ends, at the end) keep the best weights on the
- * device and stop early after `patience` evaluations without improvement. `run()` adds pause,
+ * device (a tie goes to the later step) and stop early after `patience` evaluations without
+ * improvement. At the end the best weights are restored — unless the dev set has fewer than
+ * SMALL_DEV_ROWS rows, where the whole schedule runs (no early stop) and the last weights are kept
+ * (see `finishWith`). `run()` adds pause,
  * resume and stop at step boundaries. The whole state can be captured and restored (./loop-state.ts).
  *
  * Why one file of ~500 lines: every feature here reads and writes the same private run state
@@ -47,6 +50,7 @@ export type {
 export { dropoutSeedFor, trainStep };
 import { captureLoopState, restoreLoopState, validateLoopState, type LoopState } from './loop-state';
 import { makeLrSchedule } from './schedule';
+import { SMALL_DEV_ROWS } from '../util/stats';
 
 interface PendingLoss {
   step: number;
@@ -69,7 +73,7 @@ export class TrainingLoop<
   private readonly accumulator: GradAccumulator | null;
   private stepCount = 0;
   private pending: PendingLoss[] = [];
-  private best: { snapshot: Snapshot; step: number; metrics: TMetrics; score: number } | null = null;
+  private best: { snapshot: Snapshot; step: number; metrics: TMetrics; score: number; rows?: number } | null = null;
   /** Weights from before training; dropped once a best evaluation exists (never needed again). */
   private initial: Snapshot | null;
   private evalsWithoutImprovement = 0;
@@ -283,22 +287,38 @@ export class TrainingLoop<
     return this.finished!;
   }
 
+  /**
+   * Restores the weights to keep and writes the summary, which always says which weights were kept
+   * and why. On a dev set of fewer than SMALL_DEV_ROWS rows the last weights are kept even when a
+   * best snapshot exists: there a score moves in steps of 1/rows (more than 5 points), so the "best"
+   * step is mostly the luckiest one, and with ties it used to be the earliest (a user's 6-row dev set kept
+   * step 4 of 44, exporting a barely trained model). The last weights have seen all the training.
+   */
   private finishWith(reason: FinishReason, message: string): void {
+    const best = this.best;
+    const tinyDev = best?.rows !== undefined && best.rows < SMALL_DEV_ROWS;
     let restored: TrainingSummary<TMetrics>['restored'] = 'last';
-    if (this.best && this.best.snapshot.length > 0) {
-      this.restore(this.best.snapshot);
+    let kept: string;
+    if (best && tinyDev) {
+      kept =
+        `Kept the last weights (step ${this.stepCount}): with ${best.rows} dev rows the best-scoring step ` +
+        `(${best.step}) is not a reliable choice, and early stopping was off for the same reason.`;
+    } else if (best && best.snapshot.length > 0) {
+      this.restore(best.snapshot);
       restored = 'best';
+      kept = `Restored the best weights (step ${best.step}, ${this.objective.scoreName} ${best.score.toFixed(3)}).`;
+    } else if (best) {
+      kept = `Kept the last weights (step ${this.stepCount}): restoring the best weights is switched off.`;
+    } else {
+      kept = `Kept the last weights (step ${this.stepCount}): there was no evaluation to choose by.`;
     }
     this.finished = {
       reason,
       steps: this.stepCount,
-      bestStep: this.best?.step ?? null,
-      bestMetrics: this.best?.metrics ?? null,
+      bestStep: best?.step ?? null,
+      bestMetrics: best?.metrics ?? null,
       restored,
-      message:
-        restored === 'best'
-          ? `${message} Restored the best weights (step ${this.best!.step}, ${this.objective.scoreName} ${this.best!.score.toFixed(3)}).`
-          : message,
+      message: `${message} ${kept}`,
     };
   }
 
@@ -377,7 +397,10 @@ export class TrainingLoop<
   private async evaluateAndTrack(): Promise<void> {
     const evaluation = await this.objective.evaluate();
     if (!evaluation) return;
-    const isBest = !this.best || evaluation.score > this.best.score;
+    // A tie moves the best to the later step (same score, more training), but only a higher score
+    // counts as improvement for early stopping, so a plateau still stops the run.
+    const improved = !this.best || evaluation.score > this.best.score;
+    const isBest = improved || evaluation.score === this.best!.score;
     if (isBest) {
       if (this.options.keepBest) {
         if (this.best) tf.dispose(this.best.snapshot);
@@ -387,14 +410,16 @@ export class TrainingLoop<
       } else {
         this.best = { snapshot: [], step: this.stepCount, ...evaluation };
       }
-      this.evalsWithoutImprovement = 0;
-    } else {
-      this.evalsWithoutImprovement += 1;
     }
+    if (improved) this.evalsWithoutImprovement = 0;
+    else this.evalsWithoutImprovement += 1;
     const epoch = Math.max(1, this.objective.data.epoch);
     this.callbacks.onEvaluated?.({ step: this.stepCount, epoch, ...evaluation, isBest });
     const o = this.options;
-    if (o.patience > 0 && this.evalsWithoutImprovement >= o.patience && this.stepCount < o.totalSteps) {
+    // Early stopping reads the same noisy score: on a small dev set "no improvement in 3
+    // evaluations" is chance, and stopping then would keep mid-schedule weights (see finishWith).
+    const smallDev = evaluation.rows !== undefined && evaluation.rows < SMALL_DEV_ROWS;
+    if (!smallDev && o.patience > 0 && this.evalsWithoutImprovement >= o.patience && this.stepCount < o.totalSteps) {
       this.finishWith('early-stopped', `No ${this.objective.scoreName} improvement in ${o.patience} evaluations.`);
     }
   }

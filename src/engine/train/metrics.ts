@@ -11,6 +11,7 @@
  *   the score down, while a class that is present but never predicted counts as 0;
  * - with no examples at all, accuracy and macro-F1 are 0.
  */
+import { wilsonInterval, type ProportionInterval } from '../util/stats';
 import { EngineError } from '../errors';
 
 export interface ClassMetrics {
@@ -39,6 +40,12 @@ export interface Metrics {
   /** Number of examples. */
   n: number;
   accuracy: number;
+  /**
+   * 95 % Wilson interval of the accuracy on these n rows (util/stats.ts), so every reader — the
+   * Evaluate panel included, which may not run engine code — can say how sure the figure is.
+   * Absent in metrics saved before it was added.
+   */
+  accuracyInterval?: ProportionInterval;
   macroF1: number;
   /** Per class, in label order. */
   perClass: ClassMetrics[];
@@ -116,7 +123,15 @@ export function computeMetrics(
   });
   const present = perClass.filter((m) => m.support > 0 || m.predicted > 0);
   const macroF1 = present.length > 0 ? present.reduce((s, m) => s + m.f1, 0) / present.length : 0;
-  return { n: N, accuracy: N > 0 ? correct / N : 0, macroF1, perClass, confusion, predictions };
+  return {
+    n: N,
+    accuracy: N > 0 ? correct / N : 0,
+    accuracyInterval: wilsonInterval(correct, N),
+    macroF1,
+    perClass,
+    confusion,
+    predictions,
+  };
 }
 
 /**

@@ -48,6 +48,12 @@ export interface Evaluation<TMetrics> {
   metrics: TMetrics;
   /** Higher is better (macro-F1 for classification, minus the held-out loss for masked LM). */
   score: number;
+  /**
+   * Held-out rows a classification score was computed on. Below SMALL_DEV_ROWS (util/stats.ts)
+   * the loop keeps the last weights instead of the best-scoring ones; absent for scores that do
+   * not move in steps of 1/rows (masked-LM loss).
+   */
+  rows?: number;
 }
 
 export interface TrainingObjective<TBatch, TMetrics> {

@@ -1,6 +1,7 @@
 import { useState, type DragEvent } from 'react';
 import { useStudio } from '../store';
 import { predictFileToCsv } from '../store/actions';
+import { SMALL_DEV_ROWS, accuracyPlusMinus } from '../store/helpers';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
@@ -9,10 +10,15 @@ export function EvaluatePanel() {
   const evaluations = useStudio((s) => s.evaluations);
   const summary = useStudio((s) => s.summary);
   const [cell, setCell] = useState<{ t: number; p: number } | null>(null);
+  const last = evaluations[evaluations.length - 1];
+  // The metrics of the weights the run kept: the last evaluation's when the run kept its last
+  // weights (a small dev set, see SMALL_DEV_ROWS), else the best one's (ties: the later step).
+  const keptLast = summary?.restored === 'last' && last !== undefined;
   const best =
+    (keptLast ? last.metrics : null) ??
     summary?.bestMetrics ??
-    evaluations.find((e) => e.isBest)?.metrics ??
-    evaluations[evaluations.length - 1]?.metrics ??
+    evaluations.filter((e) => e.isBest).at(-1)?.metrics ??
+    last?.metrics ??
     null;
 
   if (!plan || !best) {
@@ -39,16 +45,45 @@ export function EvaluatePanel() {
   const inCell = cell ? rows.filter((r) => r.t === cell.t && r.p === cell.p) : [];
   const wrong = rows.filter((r) => r.t >= 0 && r.p >= 0 && r.t !== r.p).sort((a, b) => b.confidence - a.confidence);
   const maxCount = Math.max(1, ...best.confusion.flat());
+  const uncertainty = accuracyPlusMinus(best.accuracyInterval);
 
   return (
     <div className="stack">
       <section className="panel" aria-labelledby="eval-heading">
         <h2 id="eval-heading">Evaluate</h2>
         <p>
-          Dev set: {best.n} rows · accuracy <strong data-testid="eval-accuracy">{pct(best.accuracy)}</strong> · macro-F1{' '}
-          <strong>{best.macroF1.toFixed(3)}</strong>
-          {summary?.bestStep != null && <span className="muted"> · best checkpoint at step {summary.bestStep}</span>}
+          Dev set: {best.n} rows · accuracy <strong data-testid="eval-accuracy">{pct(best.accuracy)}</strong>
+          {uncertainty && (
+            <span data-testid="eval-accuracy-uncertainty" title={uncertainty.range}>
+              {' '}
+              {uncertainty.plusMinus}
+            </span>
+          )}{' '}
+          · macro-F1 <strong>{best.macroF1.toFixed(3)}</strong>
+          {keptLast ? (
+            <span className="muted">
+              {' '}
+              · last weights kept (step {summary.steps}
+              {last.step !== summary.steps && <>; last evaluated at step {last.step}</>})
+            </span>
+          ) : (
+            summary?.bestStep != null && <span className="muted"> · best checkpoint at step {summary.bestStep}</span>
+          )}
         </p>
+        {uncertainty && (
+          <p className="muted">
+            The ± is the 95 % range of the accuracy on {best.n} rows ({uncertainty.range}): another dev set of the same
+            size could easily score anywhere in it.
+          </p>
+        )}
+        {best.n < SMALL_DEV_ROWS && (
+          <p className="warn" data-testid="eval-small-dev">
+            Only {best.n} dev rows: one row moves the accuracy by {Math.round(100 / Math.max(1, best.n))} points, so
+            this figure is rough, and the run trains to the end and keeps its last weights rather than the best-scoring
+            step. Add labeled rows (or a larger dev share) for a figure you can trust.
+          </p>
+        )}
+        {summary && <p className="muted">{summary.message}</p>}
         <div className="table-wrap">
           <table className="table" data-testid="per-class-table">
             <thead>

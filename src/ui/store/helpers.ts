@@ -85,3 +85,28 @@ export function plural(n: number, singular: string, pluralForm = `${singular}s`)
 export function normalizeMaskTokens(text: string): string {
   return text.replace(/\[mask\]/gi, '[MASK]');
 }
+
+/**
+ * Dev sets below this many rows get a warning in the Evaluate panel, and the engine keeps the last
+ * weights instead of the best-scoring step on them. The same number as the engine's SMALL_DEV_ROWS
+ * (src/engine/util/stats.ts, where the reason is): the UI may not run engine code, so it is
+ * repeated here, and tests/ui-engine-constants.test.ts checks that the two agree.
+ */
+export const SMALL_DEV_ROWS = 20;
+
+/**
+ * The ± of an accuracy, in percentage points (half the 95 % interval's width, like the engine's
+ * `formatAccuracyWithInterval`), and the interval itself in words for a tooltip; null when the
+ * metrics carry no interval (saved before it was added).
+ */
+export function accuracyPlusMinus(interval: { low: number; high: number } | undefined): {
+  plusMinus: string;
+  range: string;
+} | null {
+  if (!interval) return null;
+  const { low, high } = interval;
+  return {
+    plusMinus: `± ${Math.round((100 * (high - low)) / 2)}`,
+    range: `95 % interval: ${Math.round(100 * low)}–${Math.round(100 * high)} %`,
+  };
+}

@@ -1,0 +1,21 @@
+/** Numbers the UI repeats because it may not run engine code: they must agree with the engine's. */
+import { describe, expect, it } from 'vitest';
+import { SMALL_DEV_ROWS as engineSmallDevRows, formatAccuracyWithInterval, wilsonInterval } from '../src/engine/studio';
+import { SMALL_DEV_ROWS as uiSmallDevRows, accuracyPlusMinus } from '../src/ui/store/helpers';
+
+describe('UI and engine agree', () => {
+  it('on the small-dev-set threshold', () => {
+    expect(uiSmallDevRows).toBe(engineSmallDevRows);
+  });
+
+  it('on the ± of an accuracy', () => {
+    for (const [correct, n] of [
+      [10, 12],
+      [4, 4],
+      [37, 50],
+    ]) {
+      const ui = accuracyPlusMinus(wilsonInterval(correct, n))!.plusMinus;
+      expect(formatAccuracyWithInterval(correct / n, n)).toContain(ui);
+    }
+  });
+});
