@@ -395,6 +395,7 @@ describe('projects that survive a reload', () => {
     const reopened = new Session(() => {}, { cache: null, projectStore: store });
     expect((await reopened.loadProject()).savedModel).toMatchObject({ name: 'golden', runId: 'run-1' });
     const summary = await reopened.loadSavedModel();
+    expect(summary.source).toMatch(/^saved in this browser \(after run-1, \d{4}-\d\d-\d\d \d\d:\d\d UTC\)$/);
     expect(summary.labels).toEqual(resumed.currentModel!.summary().labels);
     const texts = [{ text: 'a fresh sentence' }, { text: 'another one' }];
     const [mine, trained, base] = await Promise.all([

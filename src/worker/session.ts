@@ -470,7 +470,9 @@ export class Session {
       webkitRelativePath: '',
       arrayBuffer: async () => bytes.slice().buffer,
     }));
-    const summary = await this.replaceModel({ kind: 'files', files, name: saved.name });
+    const when = new Date(saved.savedAt).toISOString().slice(0, 16).replace('T', ' ');
+    const description = `saved in this browser (${saved.runId ? `after ${saved.runId}` : 'adapted or opened'}, ${when} UTC)`;
+    const summary = await this.replaceModel({ kind: 'files', files, name: saved.name, description });
     this.modelOrigin = 'saved';
     return summary;
   }

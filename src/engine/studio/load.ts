@@ -26,7 +26,13 @@ export type ModelSource =
   /** A Hugging Face Hub repository (or a mirror with the same URL layout). */
   | { kind: 'hub'; repo: string; revision?: string; baseUrl?: string }
   /** Files of a dropped or picked folder, or one zip of such a folder (e.g. what Export wrote). */
-  | { kind: 'files'; files: DroppedFile[]; name: string };
+  | {
+      kind: 'files';
+      files: DroppedFile[];
+      name: string;
+      /** Where the files came from, for the Model panel's Source (default: the folder's name). */
+      description?: string;
+    };
 
 export interface LoadProgress {
   file: string;
@@ -71,7 +77,7 @@ function checkpointSource(
       return {
         checkpoint: createFileListSource(source.files),
         name: source.name,
-        description: `folder "${source.name}"`,
+        description: source.description ?? `folder "${source.name}"`,
       };
   }
 }
