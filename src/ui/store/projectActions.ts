@@ -305,8 +305,11 @@ export async function continueInterruptedRun(): Promise<void> {
   const resumable = state.resumable;
   if (!resumable || state.trainingState !== 'idle') return;
   const run = state.runs.find((r) => r.runId === resumable.runId);
-  state.resetTraining(run?.plan ?? null);
-  if (run) useStudio.setState(runCharts(run, resumable.step));
+  // The charts on screen came with the checkpoint (restoreProject): keep them up to its step. The
+  // run's own record may lag behind them (it is saved separately, after each checkpoint).
+  const shown = run ? runCharts(currentRunRecord(state, run), resumable.step) : null;
+  state.resetTraining(run?.plan ?? state.plan);
+  if (shown) useStudio.setState(shown);
   // The checkpoint holds its own weights; where its run started is not known here.
   state.setTraining({ trainingState: 'starting', adaptPlan: null, runStartedFrom: null });
   state.setProject({ runId: resumable.runId });
