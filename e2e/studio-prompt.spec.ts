@@ -65,13 +65,29 @@ test('adapt to my texts → suggestions → zero-shot prompt → prompt fine-tun
   await page.getByTestId('setting-maxLength').fill('32');
   await page.getByTestId('train-start').click();
   await expect.poll(() => studioState(page, (s) => s.plan?.method), { timeout: 120_000 }).toBe('prompt');
-  // Pause holds at a step boundary; Resume continues from there.
+  // Pause says "pausing…" until the worker has stopped at a step boundary, then "paused"; every
+  // step that ran is reported before "paused" and none runs after it.
+  await page.evaluate(() => {
+    const seen: { state: string; step: number }[] = [];
+    (window as unknown as { __seen: typeof seen }).__seen = seen;
+    window.__studio!.subscribe((s) => {
+      const last = seen.at(-1);
+      const step = s.progress?.step ?? 0;
+      if (!last || last.state !== s.trainingState || last.step !== step) seen.push({ state: s.trainingState, step });
+    });
+  });
   await page.getByTestId('train-pause').click();
+  await expect(page.getByTestId('train-state')).toHaveText(/^pausing after step \d+…$|^paused$/);
   await expect.poll(() => studioState(page, (s) => s.trainingState), { timeout: 120_000 }).toBe('paused');
-  await page.waitForTimeout(300); // a throttled progress event (≤ 100 ms) may still be on its way
   const pausedAt = await studioState(page, (s) => s.progress?.step ?? 0);
   await page.waitForTimeout(1500);
   expect(await studioState(page, (s) => s.progress?.step ?? 0)).toBe(pausedAt);
+  expect(await studioState(page, (s) => s.losses.at(-1)?.step)).toBe(pausedAt);
+  const seen = await page.evaluate(() => (window as unknown as { __seen: { state: string; step: number }[] }).__seen);
+  const states = seen.map((e) => e.state).filter((state, i, all) => state !== all[i - 1]);
+  expect(states.slice(-2)).toEqual(['pausing', 'paused']);
+  // Nothing moved once the worker said "paused".
+  expect(seen.filter((e) => e.state === 'paused').every((e) => e.step === pausedAt)).toBe(true);
   await expect(page.getByTestId('train-resume')).toBeEnabled();
   await page.getByTestId('train-resume').click();
   await expect.poll(() => studioState(page, (s) => s.trainingState), { timeout: 60_000 }).not.toBe('paused');

@@ -8,6 +8,8 @@ import { failNextStorageWriteForTest, loseGpuDeviceForTest } from './store/proje
 
 export interface StudioTestHook {
   getState: () => StudioState;
+  /** Calls `listener` on every store change (e.g. to record the sequence of training states). */
+  subscribe: (listener: (state: StudioState) => void) => () => void;
   runSelfTest: () => Promise<void>;
   restartEngine: () => Promise<void>;
   crashEngine: (message: string) => void;
@@ -26,6 +28,7 @@ declare global {
 export function installTestHook(): void {
   window.__studio = {
     getState: () => useStudio.getState(),
+    subscribe: (listener) => useStudio.subscribe(listener),
     runSelfTest,
     restartEngine,
     crashEngine: crashEngineForTest,

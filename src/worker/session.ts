@@ -204,6 +204,8 @@ export class Session {
       onEvaluated,
       onLog: (level, message) => this.emit({ kind: 'log', level, message }),
       onStateChange: (state: LoopRunState) => {
+        // Every loss up to the pause reaches the UI before the pause does (progress is throttled).
+        if (state === 'paused') this.flushProgress();
         if (state === 'paused' || state === 'running' || state === 'stopping')
           this.emit({ kind: 'trainingState', state });
       },

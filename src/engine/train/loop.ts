@@ -221,6 +221,9 @@ export class TrainingLoop<
         await hooks.betweenSteps?.();
         if (this.stopRequested) break;
         if (this.pauseRequested) {
+          // Steps are queued on the device without waiting for them: read what is pending first,
+          // so that "paused" is said only once every step has run and been reported.
+          if (this.pending.length > 0 && !(await this.readLosses())) break;
           this.setRunState('paused');
           await new Promise<void>((resolve) => (this.wake = resolve));
           this.wake = null;

@@ -270,7 +270,7 @@ export function TrainPanel() {
             type="button"
             className="button button-danger"
             data-testid="train-stop"
-            disabled={state !== 'running' && state !== 'paused'}
+            disabled={state !== 'running' && state !== 'paused' && state !== 'pausing'}
             onClick={() => void stopTraining()}
           >
             Stop
@@ -288,8 +288,12 @@ export function TrainPanel() {
             />
             Continue from the current weights
           </label>
-          <span className="muted" data-testid="train-state">
-            {state}
+          <span className="muted" data-testid="train-state" role="status">
+            {state === 'pausing'
+              ? `pausing after step ${progress ? progress.step + 1 : 1}…`
+              : state === 'stopping'
+                ? 'stopping at the end of this step…'
+                : state}
           </span>
         </div>
         {(progress || state !== 'idle') && (

@@ -319,10 +319,15 @@ export async function startAdapt(steps: number): Promise<void> {
   }
 }
 
+/** Asks the worker to pause; the panel says "pausing…" until the worker confirms at a step boundary. */
 export async function pauseTraining(): Promise<void> {
-  await getClient()
+  if (useStudio.getState().trainingState === 'running') useStudio.getState().setTraining({ trainingState: 'pausing' });
+  const answer = await getClient()
     .request('pauseTraining', {})
-    .catch(() => undefined);
+    .catch(() => null);
+  // Already idle (the run ended meanwhile) or refused: show what the worker says, not "pausing".
+  if (useStudio.getState().trainingState === 'pausing' && answer?.state !== 'pausing')
+    useStudio.getState().setTraining({ trainingState: answer?.state === 'idle' ? 'idle' : 'running' });
 }
 export async function resumeTraining(): Promise<void> {
   await getClient()

@@ -3,7 +3,8 @@ import type { Metrics, TrainingSummary } from '../../engine/studio';
 import type { AdaptationPlan, AdaptResult, FineTunePlan, WorkerEventPayload } from '../../worker/protocol';
 import { emaSmooth } from './helpers';
 
-export type TrainingState = 'idle' | 'starting' | 'running' | 'paused' | 'stopping';
+/** 'pausing': Pause was pressed and the worker has not yet stopped at a step boundary. */
+export type TrainingState = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'stopping';
 
 export interface LossPoint {
   step: number;
