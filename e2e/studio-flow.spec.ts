@@ -105,6 +105,8 @@ test('model → data → train → playground during training → evaluate → e
   expect(log[1].probabilities).not.toEqual(log[0].probabilities);
   expect(await studioState(page, (s) => s.trainingError)).toBeNull();
   await expect(page.getByTestId('train-summary')).toBeVisible();
+  // A finished run shows no estimate of time left.
+  await expect(page.getByTestId('train-progress')).not.toContainText('ETA');
   await studio.screenshot('train-done', out);
   await studio.tab('evaluate');
   await expect(page.getByTestId('confusion-matrix')).toBeVisible();

@@ -33,6 +33,13 @@ test('a model folder loads through the folder picker; a broken one keeps the pre
   expect(await studioState(page, (s) => s.modelError)).toBeNull();
   await expect(page.getByTestId('model-name')).toHaveText('model');
   await expect(page.getByTestId('model-summary')).toContainText('layers');
+
+  // The models shipped with the studio are chosen in the panel, each with what it is good for.
+  await page.getByTestId('embedded-select').selectOption('micro-random');
+  await expect(page.getByTestId('embedded-description')).toContainText('fast, for tests');
+  await page.getByTestId('embedded-load').click();
+  await expect.poll(() => studioState(page, (s) => s.model?.name), { timeout: 120_000 }).toBe('micro-random');
+  await expect(page.getByTestId('embedded-load')).toHaveText('Loaded');
 });
 
 test('the Hub picker downloads through a loopback Hub mirror, then says cached and loads with only a HEAD', async ({

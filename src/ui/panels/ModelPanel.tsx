@@ -1,4 +1,5 @@
 import { useState, type DragEvent } from 'react';
+import { EmbeddedModelPicker } from '../components/EmbeddedModelPicker';
 import { EnginePanel } from '../components/EnginePanel';
 import { HubCacheList } from '../components/HubCacheList';
 import { ProjectStorage } from '../components/ProjectStorage';
@@ -179,6 +180,7 @@ export function ModelPanel() {
             model.safetensors)
           </span>
         </div>
+        <EmbeddedModelPicker />
         <div className="row">
           <label>
             From the Hub{' '}

@@ -301,7 +301,10 @@ export function TrainPanel() {
             <progress max={100} value={pct} />
             <span className="muted">
               {progress
-                ? `step ${progress.step}/${progress.totalSteps} · epoch ${progress.epoch}/${progress.epochs} · ${progress.examplesPerSecond.toFixed(1)} examples/s · ETA ${formatDuration(progress.etaSeconds)}`
+                ? `step ${progress.step}/${progress.totalSteps} · epoch ${progress.epoch}/${progress.epochs} · ${progress.examplesPerSecond.toFixed(1)} examples/s${
+                    // An estimate of time left means nothing once the run is over.
+                    state === 'idle' ? '' : ` · ETA ${formatDuration(progress.etaSeconds)}`
+                  }`
                 : 'starting…'}
               {lastCheckpointStep !== null && state !== 'idle' ? ` · saved at step ${lastCheckpointStep}` : ''}
             </span>
@@ -383,7 +386,8 @@ export function TrainPanel() {
                   stroke="var(--muted)"
                   domain={['auto', 'auto']}
                   width={56}
-                  tickFormatter={(v: number) => v.toPrecision(4)}
+                  // 4 significant digits without trailing zeros: "0.55" and "1.1", not "0.5500" and "1.100".
+                  tickFormatter={(v: number) => String(Number(v.toPrecision(4)))}
                 />
                 <Tooltip />
                 <Legend />

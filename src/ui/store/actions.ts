@@ -159,11 +159,16 @@ export async function loadHubModel(repo: string): Promise<boolean> {
   return ok;
 }
 
+/** Loads a model shipped with the studio (public/models/<id>) from its own origin: no network. */
+export function loadEmbeddedModel(id: string): Promise<boolean> {
+  const baseUrl = new URL(`models/${id}/`, window.location.href).href;
+  return loadModel({ kind: 'url', baseUrl, name: id }, id);
+}
+
 /** Loads the embedded model named by `?model=` (else the default one) from the studio's own origin. */
 export async function loadDefaultModel(): Promise<boolean> {
   const { model, unknown } = pickEmbeddedModel(new URLSearchParams(window.location.search).get('model'));
-  const baseUrl = new URL(`models/${model.id}/`, window.location.href).href;
-  const ok = await loadModel({ kind: 'url', baseUrl, name: model.id }, model.id);
+  const ok = await loadEmbeddedModel(model.id);
   if (unknown !== null) {
     const known = EMBEDDED_MODELS.map((m) => m.id).join(', ');
     useStudio.getState().setModel({
