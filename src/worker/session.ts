@@ -107,7 +107,9 @@ export class Session {
    * reopened saved model's base is that saved model). Runs start from it unless asked to continue.
    * Kept on the CPU rather than reloaded from the model's origin: a dropped folder cannot be read
    * again, a Hub model may need the network, the saved copy is replaced by every finished run, and
-   * a lost GPU device would take GPU copies with it; one readback at load is cheaper than a reload.
+   * a lost GPU device would take GPU copies with it; one readback is cheaper than a reload. Taken
+   * lazily, just before the first run or adaptation changes the weights (takeBase), so loading a
+   * model (the start of the studio) pays no readback; null while the weights are still the base.
    */
   private base: ModelWeightsSnapshot | null = null;
   /** Whether the weights are the base weights now (false from the start of a run or adaptation). */
@@ -157,7 +159,7 @@ export class Session {
   /** Loads a model and makes it the session's model; the previous one stays if anything goes wrong. */
   async loadModel(source: ModelSource): Promise<ModelSummary> {
     const summary = await this.replaceModel(source);
-    await this.keepBase();
+    this.keepBase();
     // A dropped folder cannot be read again after a reload: keep its files like a trained model's.
     if (source.kind === 'files') await this.saveTrainedModel(null);
     return summary;
@@ -275,11 +277,10 @@ export class Session {
   ): Promise<FineTunePlan> {
     this.assertNotTraining('start another training run');
     // A continued checkpoint restores its own weights (restoreState below), so only new runs reset.
-    if (!state && (request.startFrom ?? 'base') === 'base')
-      await this.scheduler.enqueue(async () => {
-        this.assertNotTraining('start another training run');
-        this.restoreBase();
-      });
+    await this.scheduler.enqueue(async () => {
+      this.assertNotTraining('start another training run');
+      await this.prepareWeights(!state && (request.startFrom ?? 'base') === 'base');
+    });
     const model = this.requireModel();
     const data = { train: request.train, dev: request.dev };
     let checkpoint: (() => void) | null = null;
@@ -419,19 +420,23 @@ export class Session {
   /** Makes the saved trained model (see saveTrainedModel) the session's model again; it becomes the base. */
   async loadSavedModel(): Promise<ModelSummary> {
     const summary = await this.reopenSavedModel();
-    await this.keepBase();
+    this.keepBase();
     return summary;
   }
 
-  /** Snapshots the model just loaded as the base (see `base`). */
-  private async keepBase(): Promise<void> {
+  /** The model just loaded (or just adapted) is the base; its snapshot is taken when first needed. */
+  private keepBase(): void {
     this.base = null;
-    const model = this.requireModel();
-    const base = await this.scheduler.enqueue(async () => model.snapshotWeights());
-    if (this.model === model) {
-      this.base = base;
-      this.setAtBase(true);
-    }
+    this.setAtBase(true);
+  }
+
+  /**
+   * Runs inside the queue before a run or an adaptation changes the weights: snapshots them while
+   * they are still the base (once), or puts the base back for a run that starts from it.
+   */
+  private async prepareWeights(startFromBase: boolean): Promise<void> {
+    if (this.atBase) this.base ??= await this.requireModel().snapshotWeights();
+    else if (startFromBase) this.restoreBase();
   }
 
   private setAtBase(atBase: boolean): void {
@@ -449,7 +454,8 @@ export class Session {
     this.assertNotTraining('reset the model');
     return this.scheduler.enqueue(async () => {
       this.assertNotTraining('reset the model');
-      this.restoreBase();
+      // Still the base (nothing trained since the load): nothing to put back.
+      if (!this.atBase) this.restoreBase();
       return this.requireModel().summary();
     });
   }
@@ -526,6 +532,10 @@ export class Session {
    */
   async startAdapt(params: AdaptParams): Promise<AdaptationPlan> {
     this.assertNotTraining('adapt the model');
+    await this.scheduler.enqueue(async () => {
+      this.assertNotTraining('adapt the model');
+      await this.prepareWeights(false);
+    });
     const model = this.requireModel();
     const run = await startAdaptation(
       model,
@@ -552,10 +562,7 @@ export class Session {
         // Adapting prepares the model to be fine-tuned: the adapted weights become the base the next
         // runs start from (as they would after a reload, which reopens the saved adapted model).
         // Directly, not through the queue: the training slot is still this adaptation's.
-        if (this.model === model) {
-          this.base = await model.snapshotWeights();
-          this.setAtBase(true);
-        }
+        if (this.model === model) this.keepBase();
         this.emit({ kind: 'adaptDone', result });
         await this.saveTrainedModel(null);
       },
