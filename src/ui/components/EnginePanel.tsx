@@ -1,12 +1,7 @@
 import { Fragment } from 'react';
 import { useStudio } from '../store';
 import { runSelfTest } from '../store/actions';
-
-function formatBytes(bytes: number): string {
-  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
-  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
-  return `${(bytes / 1024).toFixed(0)} KiB`;
-}
+import { formatBytes } from '../store/helpers';
 
 /** Engine details: backend, adapter, limits and the numeric self-test. */
 export function EnginePanel() {

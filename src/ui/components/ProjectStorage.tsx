@@ -1,13 +1,7 @@
 import { useState } from 'react';
 import { useStudio } from '../store';
+import { formatBytes } from '../store/helpers';
 import { clearSavedProject } from '../store/projectActions';
-
-function formatBytes(bytes: number): string {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
-  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
-  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(0)} kB`;
-  return `${bytes} B`;
-}
 
 /**
  * The project kept in this browser (docs/USER_GUIDE.md, "Your data"): what was reopened, how much

@@ -1,5 +1,6 @@
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useState } from 'react';
+import { downloadFile } from '../download';
 import { useStudio } from '../store';
 import { formatDuration } from '../store/helpers';
 import { deleteRun, exportRunModel, toggleComparedRun } from '../store/projectActions';
@@ -7,15 +8,6 @@ import { overlaySeries, runRows } from '../store/runs';
 
 /** Line colours of compared runs, in tick order (readable on light and dark themes). */
 const RUN_COLOURS = ['#3b82f6', '#f97316', '#10b981', '#e11d48', '#8b5cf6', '#eab308', '#06b6d4', '#64748b'];
-
-function download({ fileName, blob }: { fileName: string; blob: Blob }): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
 
 function OverlayChart({ title, kind, testId }: { title: string; kind: 'loss' | 'accuracy'; testId: string }) {
   const runs = useStudio((s) => s.runs);
@@ -117,7 +109,7 @@ export function RunsList() {
                           data-testid={`run-export-${row.number}`}
                           onClick={() => {
                             setError(null);
-                            exportRunModel(row.runId).then(download, (e: unknown) =>
+                            exportRunModel(row.runId).then(downloadFile, (e: unknown) =>
                               setError(e instanceof Error ? e.message : String(e)),
                             );
                           }}

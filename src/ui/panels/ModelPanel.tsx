@@ -1,6 +1,7 @@
 import { useState, type DragEvent } from 'react';
 import { EmbeddedModelPicker } from '../components/EmbeddedModelPicker';
 import { EnginePanel } from '../components/EnginePanel';
+import { downloadFile } from '../download';
 import { HubCacheList } from '../components/HubCacheList';
 import { ProjectStorage } from '../components/ProjectStorage';
 import { ResetToBase } from '../components/ResetToBase';
@@ -42,13 +43,7 @@ export function ModelPanel() {
     setExporting(true);
     setExportError(null);
     try {
-      const { fileName, blob } = await exportModelZip();
-      const url = URL.createObjectURL(blob);
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = fileName;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      downloadFile(await exportModelZip());
     } catch (e) {
       setExportError(e instanceof Error ? e.message : String(e));
     } finally {

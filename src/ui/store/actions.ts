@@ -14,7 +14,7 @@ import { useStudio } from './index';
 import { defaultLabelWords, parseLabelWords } from './helpers';
 import { EMBEDDED_MODELS, pickEmbeddedModel } from '../embeddedModels';
 import { HUB_MODELS, hubBaseUrl } from '../hubModels';
-import { buildModelCard, devPredictionsCsv, lossPlotSvg } from './modelCard';
+import { buildModelCard, lossPlotSvg, metricsFiles } from './modelCard';
 import { errorInfo, getClient, onEngineEvent } from './client';
 import { keepDataset, keepModelOrigin, newRunId, restoreProject, startedRun, whileExporting } from './projectActions';
 
@@ -35,6 +35,7 @@ export async function startEngine(requestedBackend: string | null): Promise<void
       loadModel,
       loadHubModel: (repo) => loadModel({ kind: 'hub', repo, baseUrl: hubBaseUrl() }, repo),
       loadSavedModel,
+      loadDefaultModel,
       loadDataset: loadDatasetFile,
     });
     if (!useStudio.getState().model) await loadDefaultModel();
@@ -376,12 +377,7 @@ async function exportModelZipNow(): Promise<{ fileName: string; blob: Blob }> {
     });
     extraFiles['README.md'] = encoder.encode(card);
   }
-  if (state.plan && metrics) {
-    extraFiles['metrics.json'] = encoder.encode(
-      `${JSON.stringify({ labels: state.plan.labels, accuracy: metrics.accuracy, macroF1: metrics.macroF1, n: metrics.n, perClass: metrics.perClass, confusion: metrics.confusion }, null, 2)}\n`,
-    );
-    extraFiles['dev_predictions.csv'] = encoder.encode(devPredictionsCsv(state.plan, metrics));
-  }
+  if (state.plan && metrics) Object.assign(extraFiles, metricsFiles(state.plan, metrics));
   const { zip } = await getClient().request('exportModel', { dtype: 'F32', extraFiles });
   const name = (useStudio.getState().model?.name ?? 'model').replace(/[^\w.-]+/g, '-');
   return { fileName: `${name}-fewshot.zip`, blob: new Blob([zip as BlobPart], { type: 'application/zip' }) };

@@ -110,3 +110,10 @@ export function accuracyPlusMinus(interval: { low: number; high: number } | unde
     range: `95 % interval: ${Math.round(100 * low)}–${Math.round(100 * high)} %`,
   };
 }
+
+/** A size in binary units, e.g. "1.0 GiB", "45 MiB", "12 KiB" (buffer limits, storage used). */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+  return `${(bytes / 1024).toFixed(0)} KiB`;
+}

@@ -172,3 +172,17 @@ export function devPredictionsCsv(plan: FineTunePlan, metrics: Metrics): string 
   );
   return `${[header, ...rows].join('\n')}\n`;
 }
+
+/**
+ * The files an export carries about a run's dev scores: `metrics.json` (our schema: labels,
+ * accuracy, macro-F1, per-class metrics, confusion matrix) and `dev_predictions.csv`.
+ */
+export function metricsFiles(plan: FineTunePlan, metrics: Metrics): Record<string, Uint8Array> {
+  const { accuracy, macroF1, n, perClass, confusion } = metrics;
+  const json = { labels: plan.labels, accuracy, macroF1, n, perClass, confusion };
+  const encoder = new TextEncoder();
+  return {
+    'metrics.json': encoder.encode(`${JSON.stringify(json, null, 2)}\n`),
+    'dev_predictions.csv': encoder.encode(devPredictionsCsv(plan, metrics)),
+  };
+}

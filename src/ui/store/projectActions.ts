@@ -9,6 +9,7 @@ import type { DatasetColumnMapping, LoadedProject, ModelSource, WorkerEventPaylo
 import type { ProjectRecord } from '../../worker/project-store';
 import { errorInfo, getClient, onEngineEvent } from './client';
 import { emaSmooth } from './helpers';
+import { metricsFiles } from './modelCard';
 import { useStudio, type StudioState } from './index';
 import type { SavedRun, SavedUi } from './projectSlice';
 import { LOSS_EMA_ALPHA, type LossPoint } from './trainingSlice';
@@ -207,6 +208,8 @@ export interface ProjectLoaders {
   loadModel: (source: ModelSource, name: string) => Promise<boolean>;
   loadHubModel: (repo: string) => Promise<boolean>;
   loadSavedModel: () => Promise<boolean>;
+  /** The embedded default, when the project names no model (before the data: one parse, not two). */
+  loadDefaultModel: () => Promise<boolean>;
   loadDataset: (fileName: string, bytes: Uint8Array, mapping: DatasetColumnMapping) => Promise<boolean>;
 }
 
@@ -254,6 +257,8 @@ export async function restoreProject(loaders: ProjectLoaders): Promise<boolean> 
         : await loaders.loadModel(origin.source, origin.name);
     if (modelLoaded) notes.push(`the model ${origin.name}`);
   }
+  // The data's token counts need the tokenizer: with a model loaded first it is parsed once.
+  if (!modelLoaded && project?.dataset) modelLoaded = await loaders.loadDefaultModel();
   if (project?.dataset) {
     const { fileName, bytes, mapping } = project.dataset;
     if (await loaders.loadDataset(fileName, bytes, mapping)) notes.push(`the data ${fileName}`);
@@ -412,12 +417,8 @@ export async function deleteRun(runId: string): Promise<void> {
 export async function exportRunModel(runId: string): Promise<{ fileName: string; blob: Blob }> {
   return whileExporting(async () => {
     const run = useStudio.getState().runs.find((r) => r.runId === runId);
-    const extraFiles: Record<string, Uint8Array> = {};
     const best = run?.summary?.bestMetrics;
-    if (run?.plan && best)
-      extraFiles['metrics.json'] = new TextEncoder().encode(
-        `${JSON.stringify({ labels: run.plan.labels, accuracy: best.accuracy, macroF1: best.macroF1, n: best.n, perClass: best.perClass, confusion: best.confusion }, null, 2)}\n`,
-      );
+    const extraFiles = run?.plan && best ? metricsFiles(run.plan, best) : {};
     const { zip } = await getClient().request('exportRunModel', { runId, extraFiles });
     return { fileName: `${runId}-fewshot.zip`, blob: new Blob([zip as BlobPart], { type: 'application/zip' }) };
   });
