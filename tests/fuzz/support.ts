@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import { DTYPE_BYTES, type SafetensorsDtype } from '../../src/engine/checkpoint/dtypes';
 import type { CheckpointSource } from '../../src/engine/checkpoint/source';
 import { EngineError } from '../../src/engine/errors';
 
@@ -319,20 +320,11 @@ export function halfToNumber(h: number): number {
   return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
 }
 
-export const DTYPES = ['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'BOOL'] as const;
-export type Dtype = (typeof DTYPES)[number];
-export const DTYPE_SIZE: Record<Dtype, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  BOOL: 1,
-};
+// The element sizes are facts of the format, shared with the engine; the element decoder below is
+// written apart from the engine's on purpose, as the reference its results are checked against.
+export const DTYPES = Object.keys(DTYPE_BYTES) as SafetensorsDtype[];
+export type Dtype = SafetensorsDtype;
+export const DTYPE_SIZE: Readonly<Record<Dtype, number>> = DTYPE_BYTES;
 
 /** Element `i` of little-endian `bytes` of `dtype`, as the float32 value a reader must produce. */
 export function elementValue(bytes: Uint8Array, dtype: Dtype, i: number): number {
