@@ -480,7 +480,7 @@ describe('projects that survive a reload', () => {
 describe('Session faults that cannot be caused on this machine (simulated)', () => {
   it.each([
     ['WebGPU out of memory while allocating a buffer', 'GPU_OUT_OF_MEMORY', /Lower the batch size/],
-    ['GPUDevice was lost: device lost', 'GPU_DEVICE_LOST', /Reload the page/],
+    ['GPUDevice was lost: device lost', 'GPU_DEVICE_LOST', /reload the page: your project/],
   ])('a step failing with "%s" stops cleanly, keeps good weights and reports %s', async (message, code, advice) => {
     const { TrainingLoop } = await import('../engine/train/loop');
     const { events, emit } = collect();

@@ -791,7 +791,7 @@ export function describeFailure(error: unknown): { code: string; message: string
   if (/device (was )?lost|device is lost|DeviceLost/i.test(message)) {
     return {
       code: 'GPU_DEVICE_LOST',
-      message: `The GPU device was lost (${message}). Reload the page to get a fresh device.`,
+      message: `The GPU device was lost (${message}). If the studio does not bring it back by itself, reload the page: your project and the run's last checkpoint are saved.`,
     };
   }
   return { code: 'TRAINING_FAILED', message };
