@@ -30,7 +30,8 @@ test('adapt to my texts → suggestions → zero-shot prompt → prompt fine-tun
   const adapted = (await studioState(page, (s) => s.adaptResult))!;
   expect(Number.isFinite(adapted.before.loss) && Number.isFinite(adapted.after.loss)).toBe(true);
   expect(await studioState(page, (s) => s.losses.length)).toBe(4);
-  expect(await studioState(page, (s) => s.trainingState)).toBe('idle');
+  // The slot frees once the adapted model is also kept in browser storage (a moment after adaptDone).
+  await expect.poll(() => studioState(page, (s) => s.trainingState), { timeout: 60_000 }).toBe('idle');
 
   await studio.tab('playground');
   // Suggestions: label words per class from the training rows, library prompts ranked on dev.
