@@ -3,15 +3,28 @@
  * a Hugging Face folder with metrics.json and train_log.jsonl. The run itself goes through the
  * engine's door (startFineTune), exactly as in the studio.
  */
+import { join } from 'node:path';
 import {
   DEFAULT_SEED,
+  STUDIO_VERSION,
+  folderBytes,
+  jobBundleFiles,
+  jobTrainingSetup,
+  makeJobSpec,
   parseVerbalizerJson,
   startFineTune,
   type FineTuneSettings,
+  type JobSpec,
   type Metrics,
   type MethodSpec,
 } from '../../engine/studio';
-import { checkOutputFolder, loadModelFromDir, saveModelToDir } from '../../engine/studio/node';
+import {
+  checkOutputFolder,
+  loadModelFromDir,
+  readJobFile,
+  saveModelToDir,
+  writeJobFolder,
+} from '../../engine/studio/node';
 import { UsageError, intFlag, numberFlag, requireString, stringFlag, type ParsedArgs } from '../args';
 import { compactMetrics, printJson, printMetrics, setupBackend, wantsJson, type Command } from '../context';
 import { COLUMN_FLAGS, columnOverrides, readExamples } from '../datafile';
@@ -54,8 +67,18 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'fine-tune on labeled CSV/TSV/JSONL (classifier head or cloze prompt) and write a Hugging Face folder',
   usage:
-    'fewshot train --model DIR --train train.csv [--dev dev.csv] [--test test.csv] --out DIR [--method head|prompt --template T --verbalizer JSON] [--epochs N --lr X --batch-size N --max-len N --seed N]',
+    'fewshot train --model DIR --train train.csv [--dev dev.csv] [--test test.csv] --out DIR [--method head|prompt --template T --verbalizer JSON] [--epochs N --lr X --batch-size N --max-len N --seed N] [--job-out DIR]\n       fewshot train --job job.json --out DIR [--model DIR] [--test test.csv]',
   flags: {
+    job: {
+      type: 'string',
+      placeholder: 'FILE',
+      help: "run a training job (a bundle's job.json): its data, split, method and settings; compares the losses with the job's run",
+    },
+    'job-out': {
+      type: 'string',
+      placeholder: 'DIR',
+      help: 'also write the run as a training bundle for Hugging Face transformers (job.json, data/, train.py, the starting weights)',
+    },
     method: {
       type: 'string',
       placeholder: 'head|prompt',
@@ -98,54 +121,107 @@ export const trainCommand: Command = {
     ...COLUMN_FLAGS,
   },
   async run(args, io) {
-    const modelDir = requireString(args, 'model', 'the pretrained model folder to fine-tune');
-    const trainPath = requireString(args, 'train', 'the labeled training file');
+    const jobPath = stringFlag(args, 'job');
+    const job = jobPath ? await readJobFile(jobPath) : null;
+    if (job) {
+      // The job fixes the data, the split, the method and every setting: a flag would quietly change the run.
+      const fixed = [
+        'train',
+        'dev',
+        'method',
+        'template',
+        'verbalizer',
+        'epochs',
+        'lr',
+        'batch-size',
+        'max-len',
+        'seed',
+        'grad-accum',
+        'class-weights',
+        'eval-every',
+        'patience',
+        'text-column',
+        'text-pair-column',
+        'label-column',
+      ].filter((flag) => args.flags[flag] !== undefined);
+      if (fixed.length > 0)
+        throw new UsageError(
+          `${fixed.map((f) => `--${f}`).join(', ')} cannot be combined with --job: the job fixes ${fixed.length > 1 ? 'them' : 'it'}. Edit job.json (or its data/ files) to change the run.`,
+        );
+    }
+    const modelDir = job
+      ? jobModelDir(job.spec, job.dir, stringFlag(args, 'model'))
+      : requireString(args, 'model', 'the pretrained model folder to fine-tune');
+    const trainPath = job
+      ? join(job.dir, job.spec.data.train)
+      : requireString(args, 'train', 'the labeled training file');
     const outDir = requireString(args, 'out', 'where to write the fine-tuned model');
+    const jobOut = stringFlag(args, 'job-out');
     const dtype = (stringFlag(args, 'dtype') ?? 'f32').toUpperCase();
     if (dtype !== 'F32' && dtype !== 'F16') throw new UsageError('--dtype must be f32 or f16.');
-    const methodName = stringFlag(args, 'method') ?? 'head';
-    if (methodName !== 'head' && methodName !== 'prompt')
-      throw new UsageError(`--method must be head or prompt, got "${methodName}".`);
-    const template = stringFlag(args, 'template');
-    const verbalizer = stringFlag(args, 'verbalizer');
-    if (methodName === 'head' && (template || verbalizer))
-      throw new UsageError('--template and --verbalizer need --method prompt.');
-    if (methodName === 'prompt' && stringFlag(args, 'class-weights'))
-      throw new UsageError('--class-weights works with --method head only.');
-    const settings = settingsFromFlags(args);
-    const method: MethodSpec =
-      methodName === 'head'
-        ? { kind: 'head' }
-        : {
-            kind: 'prompt',
-            template,
-            verbalizer: verbalizer
-              ? Object.fromEntries(
-                  Object.entries(parseVerbalizerJson(verbalizer)).map(([l, w]) => [
-                    l,
-                    typeof w === 'string' ? [w] : [...w],
-                  ]),
-                )
-              : undefined,
-          };
+    let method: MethodSpec;
+    let settings: FineTuneSettings;
+    if (job) {
+      ({ method, settings } = jobTrainingSetup(job.spec));
+    } else {
+      const methodName = stringFlag(args, 'method') ?? 'head';
+      if (methodName !== 'head' && methodName !== 'prompt')
+        throw new UsageError(`--method must be head or prompt, got "${methodName}".`);
+      const template = stringFlag(args, 'template');
+      const verbalizer = stringFlag(args, 'verbalizer');
+      if (methodName === 'head' && (template || verbalizer))
+        throw new UsageError('--template and --verbalizer need --method prompt.');
+      if (methodName === 'prompt' && stringFlag(args, 'class-weights'))
+        throw new UsageError('--class-weights works with --method head only.');
+      settings = settingsFromFlags(args);
+      method =
+        methodName === 'head'
+          ? { kind: 'head' }
+          : {
+              kind: 'prompt',
+              template,
+              verbalizer: verbalizer
+                ? Object.fromEntries(
+                    Object.entries(parseVerbalizerJson(verbalizer)).map(([l, w]) => [
+                      l,
+                      typeof w === 'string' ? [w] : [...w],
+                    ]),
+                  )
+                : undefined,
+            };
+    }
     // Before any work: a finished run must have a safe place to land.
     await checkOutputFolder(outDir, { modelDir, overwrite: args.flags.overwrite === true });
     const backend = await setupBackend(args);
-    const columns = columnOverrides(args);
+    // A job's CSVs have fixed columns; detection could take a label-like text column for the label.
+    const columns = job
+      ? { text: 'text', label: 'label', textPair: job.spec.data.textPair ? 'text_pair' : undefined }
+      : columnOverrides(args);
     const train = await readExamples(trainPath, columns, io);
-    const devPath = stringFlag(args, 'dev');
-    const dev = devPath ? await readExamples(devPath, columns, io) : null;
+    const devPath = job
+      ? job.spec.data.devRows > 0
+        ? join(job.dir, job.spec.data.dev)
+        : undefined
+      : stringFlag(args, 'dev');
+    const dev = devPath ? await readExamples(devPath, columns, io) : job ? [] : null;
     const testPath = stringFlag(args, 'test');
     const test = testPath ? await readExamples(testPath, columns, io) : null;
 
     const model = await loadModelFromDir(modelDir, { seed: settings.seed ?? DEFAULT_SEED });
+    // The starting weights, for the bundle: read before training changes them.
+    const baseFiles = jobOut ? await model.exportFiles({ dtype: 'F32' }) : null;
     const log: string[] = [];
+    const losses: { step: number; loss: number }[] = [];
     const evaluations: { step: number; epoch: number; accuracy: number; macroF1: number }[] = [];
     const bar = new ProgressBar(io);
-    const run = startFineTune(model, { train, dev }, method, settings, {
+    const data = job ? { train, dev, labels: job.spec.labels, autoSplit: false } : { train, dev };
+    const run = startFineTune(model, data, method, settings, {
       callbacks: {
         onProgress: (p) => {
-          for (const l of p.losses) log.push(JSON.stringify({ step: l.step, epoch: p.epoch, loss: l.loss, lr: l.lr }));
+          for (const l of p.losses) {
+            log.push(JSON.stringify({ step: l.step, epoch: p.epoch, loss: l.loss, lr: l.lr }));
+            losses.push({ step: l.step, loss: l.loss });
+          }
           bar.update(
             p.step,
             p.totalSteps,
@@ -219,7 +295,9 @@ export const trainCommand: Command = {
       evaluations,
       dev: compactMetrics(devMetrics),
       test: compactMetrics(testMetrics),
+      job: job ? compareWithJob(job.spec, losses, jobPath!) : null,
     };
+    if (metrics.job) io.stderr(`${metrics.job.message}\n`);
     if (summary.reason === 'diverged') {
       model.dispose();
       io.stderr(`${summary.message}\nNothing was written to ${outDir}.\n`);
@@ -238,6 +316,31 @@ export const trainCommand: Command = {
       model.dispose();
     }
     io.stderr(`${summary.message}\nSaved the model, metrics.json and train_log.jsonl to ${outDir}\n`);
+    if (jobOut && baseFiles) {
+      const bestDevAccuracy = evaluations.reduce<number | null>(
+        (m, e) => (m === null || e.accuracy > m ? e.accuracy : m),
+        null,
+      );
+      const spec = makeJobSpec({
+        plan,
+        model: {
+          source: 'included',
+          path: 'model',
+          bytes: folderBytes(baseFiles),
+          name: model.name,
+          origin: `the folder ${modelDir}`,
+        },
+        createdBy: `FewShot Studio ${STUDIO_VERSION} (fewshot train)`,
+        run: { id: null, losses, bestDevAccuracy },
+      });
+      await writeJobFolder(
+        jobOut,
+        jobBundleFiles({ spec, train: plan.trainExamples, dev: plan.devExamples, modelFiles: baseFiles }),
+      );
+      io.stderr(
+        `Wrote the training bundle to ${jobOut} (job.json, data/, train.py; the starting weights are included: ${(folderBytes(baseFiles) / 1e6).toFixed(1)} MB). Its README says how to run it with Hugging Face transformers.\n`,
+      );
+    }
     if (wantsJson(args)) {
       printJson(io, metrics);
       return 0;
@@ -247,3 +350,28 @@ export const trainCommand: Command = {
     return 0;
   },
 };
+
+/** The folder of the model a job starts from: --model, or the weights in the bundle. */
+function jobModelDir(spec: JobSpec, jobDir: string, modelFlag: string | undefined): string {
+  if (modelFlag) return modelFlag;
+  if (spec.model.source === 'included') return join(jobDir, spec.model.path);
+  throw new UsageError(
+    `The job starts from the Hugging Face Hub model ${spec.model.repo} at commit ${spec.model.revision}, and fewshot reads local folders. Download it (e.g. \`huggingface-cli download ${spec.model.repo} --revision ${spec.model.revision} --local-dir ${spec.model.name}\`) and pass --model ${spec.model.name}.`,
+  );
+}
+
+/** How the rerun's losses compare with the job's run, step by step (its first losses are in job.json). */
+export function compareWithJob(spec: JobSpec, losses: readonly { step: number; loss: number }[], jobPath: string) {
+  const mine = new Map(losses.map((l) => [l.step, l.loss]));
+  const pairs = (spec.run?.losses ?? []).filter((l) => mine.has(l.step));
+  const maxDifference = pairs.reduce((m, l) => Math.max(m, Math.abs(l.loss - mine.get(l.step)!)), 0);
+  return {
+    path: jobPath,
+    comparedSteps: pairs.length,
+    maxLossDifference: pairs.length > 0 ? maxDifference : null,
+    message:
+      pairs.length > 0
+        ? `Compared with the job's run over its first ${pairs.length} steps: largest loss difference ${maxDifference.toExponential(2)}.`
+        : 'The job holds no losses of its run to compare with.',
+  };
+}

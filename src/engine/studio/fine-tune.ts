@@ -86,12 +86,21 @@ export interface FineTunePlan {
   memory: MemoryPlan;
   /** Dev rows as used (texts + labels), so the UI can show the examples behind metric cells. */
   devExamples: Example[];
+  /** Training rows as used, in training order (after the automatic split): a training job's data/train.csv. */
+  trainExamples: Example[];
 }
 
 export interface FineTuneData {
   train: readonly Example[];
   /** A dev set; null or empty: a stratified split of `train` (DEFAULT_DEV_FRACTION). */
   dev?: readonly Example[] | null;
+  /**
+   * The label order (id2label), e.g. a training job's; left out, labels in first-seen order of the
+   * training rows. Every training label must be in it.
+   */
+  labels?: readonly string[] | null;
+  /** false: never split a dev set off `train`, even with no dev rows (a training job's fixed split). Default true. */
+  autoSplit?: boolean;
 }
 
 interface Prepared {
@@ -135,14 +144,22 @@ function prepare(
   let trainRows = firstPass.train;
   let devRows = firstPass.dev;
   let splitNotes: string[] = [];
-  const autoSplit = !data.dev || data.dev.length === 0;
+  const autoSplit = data.autoSplit !== false && (!data.dev || data.dev.length === 0);
   if (autoSplit) {
     const split = stratifiedSplit(trainRows, { devFraction, seed });
     trainRows = split.train;
     devRows = split.dev;
     splitNotes = split.notes;
   }
-  const labels = buildLabelVocab(trainRows);
+  const labels = data.labels ? [...data.labels] : buildLabelVocab(trainRows);
+  if (data.labels) {
+    const unlisted = [...new Set(buildLabelVocab(trainRows).filter((l) => !labels.includes(l)))];
+    if (unlisted.length > 0)
+      throw new EngineError(
+        'TRAIN_INVALID_DATA',
+        `The training rows have labels that the given label list lacks: ${unlisted.join(', ')}. Labels: ${labels.join(', ')}.`,
+      );
+  }
   const secondPass = validateTrainingData(trainRows, devRows);
   if (!secondPass.ok) throw invalid(secondPass.issues);
   const unknownDevLabels = [
@@ -245,6 +262,7 @@ function prepare(
     splitNotes,
     memory,
     devExamples: devRows,
+    trainExamples: trainRows,
   };
   const weights =
     classWeights === 'balanced'

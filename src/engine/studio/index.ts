@@ -126,6 +126,18 @@ export {
   type PredictFileResult,
 } from './predict-file';
 export { bundleFiles, exportBundle, type ExportBundleOptions } from './export';
+// Training jobs: a run as a bundle for Hugging Face transformers, and job.json read back.
+export {
+  JOB_VERSION,
+  STUDIO_VERSION,
+  folderBytes,
+  jobBundleFiles,
+  jobTrainingSetup,
+  makeJobSpec,
+  parseJobSpec,
+  type JobModel,
+  type JobSpec,
+} from '../job';
 export {
   FEWSHOT_METHODS,
   meanStd,

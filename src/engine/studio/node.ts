@@ -11,6 +11,7 @@ import { createNodeDirSource, recoverFolder, writeFolder } from '../checkpoint/n
 import { atomicTempTarget, writeFileAtomic, type FileContent, type FileWriteOptions } from '../checkpoint/node-file';
 import { applyColumnMapping, detectColumns, parseDatasetFile } from '../data';
 import { EngineError } from '../errors';
+import { parseJobSpec, type JobSpec } from '../job';
 import { CORPUS_START } from '../pretrain/corpus';
 import { fileCorpusSource, listCorpusFiles, type CorpusFile } from '../pretrain/node-corpus';
 import { fileCheckpointStore } from '../pretrain/node-store';
@@ -279,4 +280,36 @@ export async function checkWritableFile(path: string): Promise<void> {
       `Cannot write ${path}: permission denied. Choose a place you can write to.`,
     );
   }
+}
+
+/**
+ * Writes a training bundle (docs/ARCHITECTURE.md, "Training jobs") to `dir`, whole or not at all.
+ * The folder must be new, empty or an earlier bundle (it holds a job.json): nothing else is replaced.
+ */
+export async function writeJobFolder(dir: string, files: Map<string, Uint8Array>): Promise<void> {
+  const target = resolve(dir);
+  const info = await stat(target).catch(() => null);
+  if (info && !info.isDirectory())
+    throw new EngineError('EXPORT_NOT_A_FOLDER', `--job-out ${dir} is a file, not a folder; choose another --job-out.`);
+  if (info) {
+    const entries = await readdir(target);
+    if (entries.length > 0 && !entries.includes('job.json')) {
+      throw new EngineError(
+        'OUT_NOT_EMPTY',
+        `--job-out ${dir} already holds files that are not a training bundle (${entries.slice(0, 5).join(', ')}${entries.length > 5 ? ', …' : ''}). Choose an empty or new folder.`,
+      );
+    }
+  }
+  await writeFolder(dir, files);
+}
+
+/** A job.json from disk, validated, with the folder its relative paths start from. */
+export async function readJobFile(path: string): Promise<{ spec: JobSpec; dir: string }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new EngineError('CLI_READ_FAILED', `Cannot read the job ${path}: ${(error as Error).message}`);
+  }
+  return { spec: parseJobSpec(text, path), dir: dirname(resolve(path)) };
 }

@@ -63,6 +63,10 @@ const plan = {
     { text: 'good, "really"', label: 'pos' },
     { text: 'bad', label: 'neg' },
   ],
+  trainExamples: [
+    { text: 'great', label: 'pos' },
+    { text: 'awful', label: 'neg' },
+  ],
 } satisfies FineTunePlan;
 // Two dev rows, both predicted "pos": accuracy 1/2.
 const metrics: Metrics = {
