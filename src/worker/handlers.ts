@@ -131,6 +131,8 @@ export async function handleRequest(
       return (await requireSession()).clearProject();
     case 'exportRunModel':
       return (await requireSession()).exportRunModel(request.params.runId, request.params.extraFiles);
+    case 'exportRunJob':
+      return (await requireSession()).exportRunJob(request.params);
     case 'deleteRun':
       return (await requireSession()).deleteRun(request.params.runId);
     case 'loadSavedModel':

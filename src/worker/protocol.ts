@@ -14,7 +14,7 @@ import type {
   ColumnMapping,
   Example,
   FillMaskCandidate,
-  FineTunePlan,
+  FineTunePlan as EngineFineTunePlan,
   FineTuneSettings,
   LoopRunState,
   MethodSpec,
@@ -41,7 +41,6 @@ export type {
   CachedHubModel,
   ColumnMapping as DatasetColumnMapping,
   Example,
-  FineTunePlan,
   FineTuneSettings,
   MethodSpec,
   ModelSource,
@@ -51,6 +50,23 @@ export type {
   ZeroShotParams,
   ZeroShotResult,
 };
+
+/**
+ * Where a run's starting weights came from, recorded by the session when the run starts (a
+ * training job needs it, docs/ARCHITECTURE.md "Training jobs"): 'tuned' — continued from weights
+ * trained earlier in the studio; 'hub' — a Hub model at a commit; 'url' — a model folder served with
+ * the studio (the embedded models); 'session' — weights only this page holds (a dropped folder or
+ * zip, a model reopened from browser storage, an adapted model), named by a token that changes
+ * whenever the base weights do.
+ */
+export type RunStart =
+  | { kind: 'tuned' }
+  | { kind: 'hub'; repo: string; revision: string; exact: boolean; baseUrl?: string; name: string }
+  | { kind: 'url'; baseUrl: string; name: string }
+  | { kind: 'session'; token: string; name: string; description: string };
+
+/** The engine's plan of a run, with where the run started from (set by the session for new runs). */
+export type FineTunePlan = EngineFineTunePlan & { start?: RunStart };
 
 /** Version 2: one training door (settings as "auto" nulls, plans with resolved values), file predictions. */
 export const PROTOCOL_VERSION = 2;
@@ -188,6 +204,19 @@ export interface RequestMap {
   clearProject: { params: Record<string, never>; result: { storage: StorageInfo } };
   /** A run's kept model as a zipped Hugging Face folder. */
   exportRunModel: { params: { runId: string; extraFiles?: Record<string, Uint8Array> }; result: { zip: Uint8Array } };
+  /**
+   * A run as a training bundle for Hugging Face transformers (zip): job.json, the run's split,
+   * train.py, and the starting weights when they are not on the Hub. Refused while training.
+   */
+  exportRunJob: {
+    params: {
+      runId: string;
+      plan: FineTunePlan;
+      losses: { step: number; loss: number }[];
+      bestDevAccuracy: number | null;
+    };
+    result: { zip: Uint8Array; includedWeightBytes: number | null; model: string };
+  };
   /** Deletes a run's checkpoint and model from browser storage. */
   deleteRun: { params: { runId: string }; result: { storage: StorageInfo } };
   /** Makes the trained model kept in browser storage the session's model again. */

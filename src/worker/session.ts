@@ -29,7 +29,6 @@ import {
   type CapabilityReport,
   type DownloadCache,
   type FewShotModel,
-  type FineTunePlan,
   type FineTuneRun,
   type LimitsReport,
   type LoopCallbacks,
@@ -46,13 +45,20 @@ import {
   type TrainingSummary,
   type ZeroShotParams,
   type ZeroShotResult,
+  STUDIO_VERSION,
+  folderBytes,
+  jobBundleFiles,
+  makeJobSpec,
+  type JobModel,
 } from '../engine/studio';
 import { storageInfo, type ProjectRecord, type ProjectStore, type RunHistory } from './project-store';
 import type {
   AdaptationPlan,
   AdaptParams,
   LoadedProject,
+  FineTunePlan,
   PredictFileResultMessage,
+  RunStart,
   TrainingRequest,
   WorkerEventPayload,
 } from './protocol';
@@ -114,6 +120,8 @@ export class Session {
   private base: ModelWeightsSnapshot | null = null;
   /** Whether the weights are the base weights now (false from the start of a run or adaptation). */
   private atBase = true;
+  /** What the base weights are, for the runs that start from them (a training job names it). */
+  private baseStart: RunStart | null = null;
 
   constructor(
     private readonly emit: Emit,
@@ -159,7 +167,7 @@ export class Session {
   /** Loads a model and makes it the session's model; the previous one stays if anything goes wrong. */
   async loadModel(source: ModelSource): Promise<ModelSummary> {
     const summary = await this.replaceModel(source);
-    this.keepBase();
+    this.keepBase(source);
     // A dropped folder cannot be read again after a reload: keep its files like a trained model's.
     if (source.kind === 'files') await this.saveTrainedModel(null);
     return summary;
@@ -277,9 +285,12 @@ export class Session {
   ): Promise<FineTunePlan> {
     this.assertNotTraining('start another training run');
     // A continued checkpoint restores its own weights (restoreState below), so only new runs reset.
+    const fromBase = !state && (request.startFrom ?? 'base') === 'base';
+    let start: RunStart | undefined;
     await this.scheduler.enqueue(async () => {
       this.assertNotTraining('start another training run');
-      await this.prepareWeights(!state && (request.startFrom ?? 'base') === 'base');
+      if (!state) start = fromBase || this.atBase ? (this.baseStart ?? undefined) : { kind: 'tuned' };
+      await this.prepareWeights(fromBase);
     });
     const model = this.requireModel();
     const data = { train: request.train, dev: request.dev };
@@ -343,7 +354,7 @@ export class Session {
       },
       dispose: () => run.dispose(),
     });
-    return run.plan;
+    return start ? { ...run.plan, start } : run.plan;
   }
 
   /**
@@ -424,10 +435,29 @@ export class Session {
     return summary;
   }
 
-  /** The model just loaded (or just adapted) is the base; its snapshot is taken when first needed. */
-  private keepBase(): void {
+  /**
+   * The model just loaded (or just adapted) is the base; its snapshot is taken when first needed.
+   * `source`: where it was loaded from, when the base is exactly that (not adapted, not reopened).
+   */
+  private keepBase(source: ModelSource | null = null): void {
     this.base = null;
     this.setAtBase(true);
+    const model = this.requireModel();
+    if (source?.kind === 'hub') {
+      this.baseStart = {
+        kind: 'hub',
+        repo: source.repo,
+        revision: model.hubCommit ?? source.revision ?? 'main',
+        exact: model.hubCommit !== null,
+        ...(source.baseUrl ? { baseUrl: source.baseUrl } : {}),
+        name: model.name,
+      };
+    } else if (source?.kind === 'url') {
+      this.baseStart = { kind: 'url', baseUrl: source.baseUrl, name: source.name };
+    } else {
+      const token = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+      this.baseStart = { kind: 'session', token, name: model.name, description: model.source };
+    }
   }
 
   /**
@@ -494,6 +524,94 @@ export class Session {
         `The model of run ${runId} is not kept any more (the studio keeps the newest 5 runs' models); its charts and scores are.`,
       );
     return { zip: bundleFiles(saved.files, { extraFiles }) };
+  }
+
+  /**
+   * A run as a training bundle for Hugging Face transformers (docs/ARCHITECTURE.md, "Training
+   * jobs"): the plan the run was started with (kept by the UI), its first losses, and the starting
+   * weights — named on the Hub, or included when only this page holds them.
+   */
+  async exportRunJob(params: {
+    runId: string;
+    plan: FineTunePlan;
+    losses: { step: number; loss: number }[];
+    bestDevAccuracy: number | null;
+  }): Promise<{ zip: Uint8Array; includedWeightBytes: number | null; model: string }> {
+    const { runId, plan } = params;
+    const start = plan.start;
+    if (!start || !Array.isArray(plan.trainExamples)) {
+      throw new EngineError(
+        'JOB_RUN_TOO_OLD',
+        `Run ${runId} was recorded by an earlier version of the studio, which did not keep what a training job needs (its training split and starting model). Train it again to export its job.`,
+      );
+    }
+    if (start.kind === 'tuned') {
+      throw new EngineError(
+        'JOB_CONTINUED_RUN',
+        `Run ${runId} continued from weights trained earlier in the studio, so no model that can be downloaded or included is its starting point. Untick "Continue from the current weights", train again, and export that run's job.`,
+      );
+    }
+    this.assertNotTraining('export a training job');
+    return this.scheduler.enqueue(async () => {
+      this.assertNotTraining('export a training job');
+      let model: JobModel;
+      let modelFiles: Map<string, Uint8Array> | null = null;
+      if (start.kind === 'hub') {
+        model = { source: 'hub', repo: start.repo, revision: start.revision, name: start.name };
+      } else {
+        if (start.kind === 'url') {
+          // A model served with the studio (the embedded ones) can be read again at any time.
+          const loaded = await loadModel({ kind: 'url', baseUrl: start.baseUrl, name: start.name }, { cache: null });
+          try {
+            modelFiles = await loaded.exportFiles({ dtype: 'F32' });
+          } finally {
+            loaded.dispose();
+          }
+        } else {
+          if (this.baseStart?.kind !== 'session' || this.baseStart.token !== start.token) {
+            throw new EngineError(
+              'JOB_WEIGHTS_GONE',
+              `Run ${runId} started from ${start.description}, whose weights this page no longer holds (another model was loaded, or the page was reloaded since). Load that model again and train a new run to export its job, or use \`fewshot train --job-out\` from the command line.`,
+            );
+          }
+          modelFiles = await this.baseFiles();
+        }
+        model = {
+          source: 'included',
+          path: 'model',
+          bytes: folderBytes(modelFiles),
+          name: start.name,
+          origin: start.kind === 'url' ? `the studio's embedded model ${start.name}` : start.description,
+        };
+      }
+      const spec = makeJobSpec({
+        plan,
+        model,
+        createdBy: `FewShot Studio ${STUDIO_VERSION}`,
+        run: { id: runId, losses: params.losses, bestDevAccuracy: params.bestDevAccuracy },
+      });
+      const files = jobBundleFiles({ spec, train: plan.trainExamples, dev: plan.devExamples, modelFiles });
+      return {
+        zip: bundleFiles(Object.fromEntries(files), { folderName: `${runId}-training-job` }),
+        includedWeightBytes: model.source === 'included' ? model.bytes : null,
+        model: model.source === 'hub' ? `${model.repo}@${model.revision.slice(0, 12)}` : model.name,
+      };
+    });
+  }
+
+  /** The base weights as a Hugging Face folder; the current weights are put back afterwards. Inside the queue. */
+  private async baseFiles(): Promise<Map<string, Uint8Array>> {
+    const model = this.requireModel();
+    if (this.atBase) return model.exportFiles({ dtype: 'F32' });
+    if (!this.base)
+      throw new EngineError('NO_BASE_WEIGHTS', 'The base weights of this model are not kept; load it again.');
+    const current = await model.snapshotWeights();
+    model.restoreWeights(this.base);
+    try {
+      return await model.exportFiles({ dtype: 'F32' });
+    } finally {
+      model.restoreWeights(current);
+    }
   }
 
   /** Deletes a run's checkpoint and model from browser storage (the UI drops its record). */

@@ -104,6 +104,11 @@ export class FewShotModel {
    * (prompt-based models, issue: prompt learning) instead of the classifier head.
    */
   private promptConfig: PromptConfig | null = null;
+  /**
+   * The Hub commit the weights were downloaded at (set by loadModel for Hub models), so a training
+   * job can name the exact starting point; null for every other source.
+   */
+  hubCommit: string | null = null;
 
   private constructor(
     public readonly name: string,

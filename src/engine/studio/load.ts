@@ -92,11 +92,13 @@ export async function loadModel(
   // A branch names whatever it points at today; the commit says exactly which files were loaded.
   const commit = hub?.resolvedCommit();
   const exact = commit && commit !== (source.kind === 'hub' ? (source.revision ?? 'main') : null);
-  return FewShotModel.fromCheckpoint(files, {
+  const model = FewShotModel.fromCheckpoint(files, {
     name,
     source: exact ? `${description} (commit ${commit.slice(0, 12)})` : description,
     seed: options.seed,
   });
+  model.hubCommit = commit ?? null;
+  return model;
 }
 
 /**
