@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { downloadFile } from '../download';
 import { useStudio } from '../store';
 import { formatDuration } from '../store/helpers';
-import { deleteRun, exportRunModel, toggleComparedRun } from '../store/projectActions';
+import { deleteRun, exportRunJob, exportRunModel, toggleComparedRun } from '../store/projectActions';
 import { overlaySeries, runRows } from '../store/runs';
 
 /** Line colours of compared runs, in tick order (readable on light and dark themes). */
@@ -46,6 +46,48 @@ function OverlayChart({ title, kind, testId }: { title: string; kind: 'loss' | '
 }
 
 /**
+ * "Export training job" for one run (docs/USER_GUIDE.md, "Bigger than a browser"); absent for runs
+ * recorded before jobs existed, disabled for a run that continued from trained weights.
+ */
+function JobButton(props: {
+  runId: string;
+  number: number;
+  busy: boolean;
+  onNotice: (note: string | null) => void;
+  onError: (message: string | null) => void;
+}) {
+  const plan = useStudio((s) => s.runs.find((r) => r.runId === props.runId)?.plan);
+  if (!plan?.start) return null;
+  const continued = plan.start.kind === 'tuned';
+  return (
+    <button
+      type="button"
+      className="button button-secondary"
+      disabled={props.busy || continued}
+      title={
+        continued
+          ? 'This run continued from weights trained earlier in the studio, so it has no starting model a job could name or include.'
+          : "A zip with this run's data split, settings, starting model and a train.py for Hugging Face transformers (one GPU, several GPUs, several machines)."
+      }
+      data-testid={`run-job-${props.number}`}
+      onClick={() => {
+        props.onError(null);
+        props.onNotice(null);
+        exportRunJob(props.runId).then(
+          (job) => {
+            downloadFile(job);
+            props.onNotice(`Run ${props.number}'s training job: ${job.note} Its README says how to run it.`);
+          },
+          (e: unknown) => props.onError(e instanceof Error ? e.message : String(e)),
+        );
+      }}
+    >
+      Export training job
+    </button>
+  );
+}
+
+/**
  * Every run of the project side by side (docs/USER_GUIDE.md, "Runs side by side"): method,
  * settings, best dev scores and duration; tick runs to overlay their curves; export a run's model;
  * delete a run.
@@ -57,6 +99,7 @@ export function RunsList() {
   const currentRunId = useStudio((s) => s.runId);
   const training = useStudio((s) => s.trainingState !== 'idle');
   const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   if (runs.length === 0) return null;
   const rows = runRows(runs);
   const pct = (value: number | null) => (value === null ? '—' : `${(100 * value).toFixed(1)}%`);
@@ -117,6 +160,13 @@ export function RunsList() {
                           Export model
                         </button>
                       )}
+                      <JobButton
+                        runId={row.runId}
+                        number={row.number}
+                        busy={busy}
+                        onNotice={setNotice}
+                        onError={setError}
+                      />
                       <button
                         type="button"
                         className="button button-secondary"
@@ -135,8 +185,14 @@ export function RunsList() {
         </div>
         <p className="muted">
           Best dev score of each run ({rows.at(-1)?.devCount ?? '—'} dev rows). Tick runs to overlay their curves. The
-          models of the newest 5 runs are kept for export.
+          models of the newest 5 runs are kept for export. &ldquo;Export training job&rdquo; packs a run for Hugging
+          Face transformers on bigger hardware (user guide: &ldquo;Bigger than a browser&rdquo;).
         </p>
+        {notice && (
+          <p className="muted" role="status" data-testid="run-job-note">
+            {notice}
+          </p>
+        )}
         {error && (
           <p className="error" role="alert">
             {error}

@@ -8,7 +8,7 @@
 import type { DatasetColumnMapping, LoadedProject, ModelSource, WorkerEventPayload } from '../../worker/protocol';
 import type { ProjectRecord } from '../../worker/project-store';
 import { errorInfo, getClient, onEngineEvent } from './client';
-import { emaSmooth } from './helpers';
+import { emaSmooth, formatBytes } from './helpers';
 import { metricsFiles } from './modelCard';
 import { useStudio, type StudioState } from './index';
 import type { SavedRun, SavedUi } from './projectSlice';
@@ -319,7 +319,9 @@ export async function continueInterruptedRun(): Promise<void> {
   state.setTraining({ trainingState: 'starting', adaptPlan: null, runStartedFrom: null });
   state.setProject({ runId: resumable.runId });
   try {
-    const plan = await getClient().request('continueRun', { runId: resumable.runId });
+    const continued = await getClient().request('continueRun', { runId: resumable.runId });
+    // Where the run started was recorded when it started (a training job needs it).
+    const plan = run?.plan?.start ? { ...continued, start: run.plan.start } : continued;
     useStudio.getState().setTraining({ plan });
     useStudio.getState().setProject({ resumable: null, lastCheckpointStep: resumable.step });
     updateRun(resumable.runId, (r) => ({ ...r, status: 'running', endedAt: null }));
@@ -421,5 +423,38 @@ export async function exportRunModel(runId: string): Promise<{ fileName: string;
     const extraFiles = run?.plan && best ? metricsFiles(run.plan, best) : {};
     const { zip } = await getClient().request('exportRunModel', { runId, extraFiles });
     return { fileName: `${runId}-fewshot.zip`, blob: new Blob([zip as BlobPart], { type: 'application/zip' }) };
+  });
+}
+
+/**
+ * A run as a training bundle for Hugging Face transformers (docs/USER_GUIDE.md, "Bigger than a
+ * browser"): its split, settings and starting model, with train.py. The note says what the bundle
+ * holds (the weights included and how big, or the Hub model it downloads).
+ */
+export async function exportRunJob(runId: string): Promise<{ fileName: string; blob: Blob; note: string }> {
+  return whileExporting(async () => {
+    const run = useStudio.getState().runs.find((r) => r.runId === runId);
+    if (!run?.plan) throw new Error(`Run ${runId} has no plan: it never started, so there is no job to export.`);
+    const bestDevAccuracy =
+      run.summary?.bestMetrics?.accuracy ??
+      run.evaluations.reduce<number | null>(
+        (m, e) => (m === null || e.metrics.accuracy > m ? e.metrics.accuracy : m),
+        null,
+      );
+    const result = await getClient().request('exportRunJob', {
+      runId,
+      plan: run.plan,
+      losses: run.losses.slice(0, 50),
+      bestDevAccuracy,
+    });
+    const note =
+      result.includedWeightBytes === null
+        ? `The bundle downloads ${result.model} from the Hugging Face Hub when it runs.`
+        : `The starting weights (${result.model}, ${formatBytes(result.includedWeightBytes)}) are included: they are not on the Hugging Face Hub.`;
+    return {
+      fileName: `${runId}-training-job.zip`,
+      blob: new Blob([result.zip as BlobPart], { type: 'application/zip' }),
+      note,
+    };
   });
 }
