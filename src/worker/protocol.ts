@@ -257,7 +257,10 @@ export type WorkerEventPayload =
       losses: { step: number; loss: number }[];
       learningRate: number;
       examplesPerSecond: number;
-      etaSeconds: number;
+      /** Null until the pace after the first step is known. */
+      etaSeconds: number | null;
+      /** Seconds the run's first step took here (it also compiles the GPU programs). */
+      firstStepSeconds: number | null;
     }
   | { kind: 'evaluated'; step: number; epoch: number; isBest: boolean; metrics: Metrics }
   /** Sent when the state really changes (a pause takes effect at the next step boundary). */

@@ -210,6 +210,7 @@ export class Session {
           learningRate: p.learningRate,
           examplesPerSecond: p.examplesPerSecond,
           etaSeconds: p.etaSeconds,
+          firstStepSeconds: p.firstStepSeconds,
         }),
       onEvaluated,
       onLog: (level, message) => this.emit({ kind: 'log', level, message }),

@@ -225,7 +225,7 @@ export const trainCommand: Command = {
           bar.update(
             p.step,
             p.totalSteps,
-            `epoch ${p.epoch}/${p.epochs} loss ${p.loss?.toFixed(4) ?? '-'} lr ${p.learningRate.toExponential(2)} ${p.examplesPerSecond.toFixed(1)} ex/s ETA ${formatDuration(p.etaSeconds)}`,
+            `epoch ${p.epoch}/${p.epochs} loss ${p.loss?.toFixed(4) ?? '-'} lr ${p.learningRate.toExponential(2)} ${p.examplesPerSecond.toFixed(1)} ex/s ETA ${p.etaSeconds === null ? '…' : formatDuration(p.etaSeconds)}`,
           );
         },
         onEvaluated: (e) => {

@@ -29,8 +29,13 @@ export interface ProgressInfo {
   learningRate: number;
   examplesPerSecond: number;
   tokensPerSecond: number;
-  /** Seconds left at the pace of this session. */
-  etaSeconds: number;
+  /**
+   * Seconds left at the pace of this session after its first step; null until that pace is known
+   * (the first step also compiles the GPU programs, so it says little about the others).
+   */
+  etaSeconds: number | null;
+  /** Wall seconds of this session's first step (compiling included), from its first report on. */
+  firstStepSeconds: number | null;
 }
 
 export interface EvaluationInfo<TMetrics> {

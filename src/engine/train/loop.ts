@@ -85,6 +85,9 @@ export class TrainingLoop<
   // Pace of this session (not stored: a restored run measures its own).
   private sessionStart = performance.now();
   private sessionStartStep = 0;
+  /** When this session's first step began, and when its loss was read (the ETA's pace starts there). */
+  private firstStepStart: number | null = null;
+  private firstStepRead: { at: number; step: number } | null = null;
   private reportStart = performance.now();
   private reportExamples = 0;
   private reportTokens = 0;
@@ -173,6 +176,7 @@ export class TrainingLoop<
       micro.push(batch);
     }
     if (micro.length === 0) return false;
+    if (this.stepCount === this.sessionStartStep) this.firstStepStart = performance.now();
 
     const lr = this.schedule(this.stepCount);
     const context = {
@@ -200,7 +204,9 @@ export class TrainingLoop<
       (o.evalEvery > 0 && this.stepCount % o.evalEvery === 0) ||
       (o.evalAtEpochEnd && data.atEpochEnd) ||
       (o.evalAtEnd && done);
-    const dueRead = this.stepCount % o.lossReadEvery === 0 || dueEval || done;
+    // The session's first step is read at once: its end says when the GPU programs are compiled.
+    const firstOfSession = this.stepCount === this.sessionStartStep + 1;
+    const dueRead = this.stepCount % o.lossReadEvery === 0 || dueEval || done || firstOfSession;
     if (dueRead && !(await this.readLosses())) return false;
     if (dueEval) {
       await this.evaluateAndTrack();
@@ -348,8 +354,14 @@ export class TrainingLoop<
     }
     const now = performance.now();
     const seconds = Math.max(1e-3, (now - this.reportStart) / 1000);
-    const sessionSeconds = Math.max(1e-3, (now - this.sessionStart) / 1000);
-    const stepsPerSecond = (this.stepCount - this.sessionStartStep) / sessionSeconds;
+    this.firstStepRead ??= { at: now, step: this.stepCount };
+    const paced = this.stepCount - this.firstStepRead.step;
+    const etaSeconds =
+      paced > 0
+        ? (this.options.totalSteps - this.stepCount) / (paced / Math.max(1e-3, (now - this.firstStepRead.at) / 1000))
+        : null;
+    const firstStepSeconds =
+      this.firstStepStart === null ? null : Math.max(0, (this.firstStepRead.at - this.firstStepStart) / 1000);
     const data = this.objective.data;
     this.callbacks.onProgress?.({
       step: this.stepCount,
@@ -361,7 +373,8 @@ export class TrainingLoop<
       learningRate: losses[losses.length - 1].lr,
       examplesPerSecond: this.reportExamples / seconds,
       tokensPerSecond: this.reportTokens / seconds,
-      etaSeconds: (this.options.totalSteps - this.stepCount) / Math.max(1e-9, stepsPerSecond),
+      etaSeconds,
+      firstStepSeconds,
     });
     this.reportStart = now;
     this.reportExamples = 0;
@@ -496,6 +509,8 @@ export class TrainingLoop<
     this.finished = null;
     this.sessionStart = performance.now();
     this.sessionStartStep = restored.step;
+    this.firstStepStart = null;
+    this.firstStepRead = null;
     this.reportStart = this.sessionStart;
     this.reportExamples = 0;
     this.reportTokens = 0;

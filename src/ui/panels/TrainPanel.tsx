@@ -10,8 +10,9 @@ import {
   startTraining,
   stopTraining,
 } from '../store/actions';
-import { defaultLabelWords, formatDuration } from '../store/helpers';
+import { defaultLabelWords } from '../store/helpers';
 import { continueInterruptedRun, dismissResume } from '../store/projectActions';
+import { progressText } from '../store/progressText';
 import { RunsList } from '../components/RunsList';
 import type { TrainSettings } from '../store/trainingSlice';
 
@@ -52,6 +53,7 @@ export function TrainPanel() {
   const lrPoints = useStudio((s) => s.lrPoints);
   const evaluations = useStudio((s) => s.evaluations);
   const progress = useStudio((s) => s.progress);
+  const backend = useStudio((s) => s.capability?.backend ?? null);
   const summary = useStudio((s) => s.summary);
   const error = useStudio((s) => s.trainingError);
   const classWeights = useStudio((s) => s.settings.classWeights);
@@ -300,12 +302,7 @@ export function TrainPanel() {
           <div className="stack-tight" data-testid="train-progress">
             <progress max={100} value={pct} />
             <span className="muted">
-              {progress
-                ? `step ${progress.step}/${progress.totalSteps} · epoch ${progress.epoch}/${progress.epochs} · ${progress.examplesPerSecond.toFixed(1)} examples/s${
-                    // An estimate of time left means nothing once the run is over.
-                    state === 'idle' ? '' : ` · ETA ${formatDuration(progress.etaSeconds)}`
-                  }`
-                : 'starting…'}
+              {progressText({ state, progress, backend })}
               {lastCheckpointStep !== null && state !== 'idle' ? ` · saved at step ${lastCheckpointStep}` : ''}
             </span>
           </div>

@@ -96,6 +96,7 @@ describe('store slices', () => {
       learningRate: 1e-3,
       examplesPerSecond: 3,
       etaSeconds: 10,
+      firstStepSeconds: null,
     });
     apply({
       kind: 'progress',
@@ -107,6 +108,7 @@ describe('store slices', () => {
       learningRate: 5e-4,
       examplesPerSecond: 3,
       etaSeconds: 5,
+      firstStepSeconds: null,
     });
     const s = store.getState();
     expect(s.trainingState).toBe('running');

@@ -60,7 +60,10 @@ export interface TrainingProgress {
   epoch: number;
   epochs: number;
   examplesPerSecond: number;
-  etaSeconds: number;
+  /** Null until the pace after the first step is known. */
+  etaSeconds: number | null;
+  /** Seconds the first step took (it also compiles the GPU programs). */
+  firstStepSeconds: number | null;
 }
 
 /** One method's dev score on the loaded data, for the comparison table. */
@@ -181,6 +184,7 @@ export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSl
             epochs: event.epochs,
             examplesPerSecond: event.examplesPerSecond,
             etaSeconds: event.etaSeconds,
+            firstStepSeconds: event.firstStepSeconds,
           },
         });
         break;
