@@ -1,0 +1,210 @@
+/**
+ * Label words (docs/PROMPT_LEARNING.md, "Label words"): a sensible default word per label from the
+ * label names, which vocabulary tokens may be suggested as label words, and the ranking of the
+ * suggestions (LM-BFF's automatic label-word search: prune to the words the model finds likely at
+ * the mask for a class, then rank them by how much more likely they are there than for the other
+ * classes). No tensors here: `suggestLabelWords` (search.ts) measures the probabilities.
+ */
+import type { BertTokenizer } from '../tokenizer';
+import type { VerbalizerSpec } from './verbalizer';
+
+/**
+ * Function words and odd tokens never proposed as label words: they are likely at almost any
+ * mask, so they carry no class, and archaic forms ("thy") read as noise to a user.
+ */
+export const LABEL_WORD_STOP_LIST: ReadonlySet<string> = new Set(
+  (
+    'a an the and or but nor so yet if then than that this these those there here ' +
+    'of in on at to for with by from as into onto upon over under about after before between through ' +
+    'up down out off again further once ' +
+    'is am are was were be been being has have had having do does did doing will would shall should ' +
+    'can could may might must ought ' +
+    'i me my mine myself we us our ours you your yours he him his she her hers it its they them their theirs ' +
+    'who whom whose which what when where why how ' +
+    'all any both each few more most other some such no not only own same too very just also even ' +
+    'one two three mr mrs ms dr st vs etc ' +
+    'thy thee thou thine ye hath doth art shalt wilt unto'
+  ).split(/\s+/),
+);
+
+/** Label-name prefixes that negate the rest of the name (`non_irony`, `not-spam`, `no_hate`). */
+const NEGATIONS: ReadonlySet<string> = new Set(['non', 'not', 'no']);
+
+/** Real words that stand for "not X" (in this order of preference). */
+const NEGATED_LABEL_WORDS = ['normal', 'other', 'neutral', 'ordinary', 'none'];
+
+/** Short label names that abbreviate a word. */
+const ABBREVIATIONS: Readonly<Record<string, string>> = {
+  pos: 'positive',
+  neg: 'negative',
+  neu: 'neutral',
+  neut: 'neutral',
+  obj: 'objective',
+  subj: 'subjective',
+  sci: 'science',
+  tech: 'technology',
+};
+
+/** Splits a label name into lower-case words: on `_`, `-`, `/`, spaces, digits' edges and camelCase. */
+export function splitLabelName(label: string): string[] {
+  return label
+    .replace(/(\p{Ll}|\p{N})(\p{Lu})/gu, '$1 $2') // camelCase → camel Case
+    .replace(/(\p{Lu}+)(\p{Lu}\p{Ll})/gu, '$1 $2') // HTMLParser → HTML Parser
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean);
+}
+
+/** True for a word that reads as a word: two or more letters, not a function word. */
+function isPlainWord(word: string): boolean {
+  return /^\p{L}{2,}$/u.test(word) && !LABEL_WORD_STOP_LIST.has(word);
+}
+
+export interface DefaultLabelWords {
+  /** One word per label, in label order. */
+  verbalizer: Record<string, string[]>;
+  /** Per label whose word is not simply its name: why this word, in one sentence. */
+  notes: Record<string, string>;
+}
+
+/**
+ * A default label word for each label: the label itself when it is one vocabulary word; for a
+ * longer name (`card_arrival`, `lostOrStolen`) the name's word that no other label's name shares
+ * and that the vocabulary holds whole; for a negated name (`non_irony`) a real word such as
+ * "normal", since "non irony" is not one word and would be scored by its first piece only; for a
+ * label set the built-in library knows (`positive`/`negative`), pass its verbalizers as `known`:
+ * the first whose words are all whole vocabulary words is used (`ham`/`spam` gets "personal" /
+ * "advertising", since "spam" is two pieces in bert-base-uncased).
+ * Two labels never get the same word. A label with no usable word keeps its name's first word
+ * (or the name), and its note says to write one.
+ */
+export function defaultLabelWords(
+  labels: readonly string[],
+  tokenizer: BertTokenizer,
+  known: readonly VerbalizerSpec[] = [],
+): DefaultLabelWords {
+  const verbalizer: Record<string, string[]> = {};
+  const notes: Record<string, string> = {};
+  const inVocab = (w: string) => tokenizer.tokenToId(w) !== undefined;
+  const asList = (words: string | readonly string[]) => (typeof words === 'string' ? [words] : [...words]);
+  const library = known.find(
+    (spec) => labels.every((l) => spec[l] !== undefined) && labels.every((l) => asList(spec[l]).every(inVocab)),
+  );
+  if (library) {
+    for (const l of labels) {
+      verbalizer[l] = asList(library[l]);
+      if (verbalizer[l].join() !== l.toLowerCase())
+        notes[l] = `"${verbalizer[l].join(', ')}": the built-in prompt's word for "${l}".`;
+    }
+    return { verbalizer, notes };
+  }
+  const parts = labels.map((l) => splitLabelName(l).map((w) => ABBREVIATIONS[w] ?? w));
+  // How many labels use each word in their name: a word in several names does not tell them apart.
+  const shared = new Map<string, number>();
+  for (const words of parts) for (const w of new Set(words)) shared.set(w, (shared.get(w) ?? 0) + 1);
+  const used = new Set<string>();
+  const choose = (i: number): void => {
+    const label = labels[i];
+    const words = parts[i];
+    const negated = words.length >= 2 && NEGATIONS.has(words[0]);
+    if (negated) {
+      const word = NEGATED_LABEL_WORDS.find((w) => inVocab(w) && !used.has(w));
+      if (word) {
+        used.add(word);
+        verbalizer[label] = [word];
+        notes[label] =
+          `"${word}" stands for "${words.join(' ')}": a label word must be one word of the vocabulary, and "${words[0]}" alone would mean the opposite.`;
+        return;
+      }
+    }
+    const candidates = words
+      .map((w, position) => ({ w, position }))
+      .filter(({ w }) => isPlainWord(w) && inVocab(w) && !used.has(w))
+      .sort((a, b) => shared.get(a.w)! - shared.get(b.w)! || a.position - b.position);
+    const word = candidates[0]?.w;
+    if (word) {
+      used.add(word);
+      verbalizer[label] = [word];
+      if (word !== label) {
+        notes[label] =
+          words.length === 1
+            ? `"${word}" is the vocabulary's word for "${label}".`
+            : `"${word}" is the word of "${label}" that is one vocabulary word and tells it apart from the other labels.`;
+      }
+      return;
+    }
+    const fallback = words.find((w) => !used.has(w)) ?? label;
+    used.add(fallback);
+    verbalizer[label] = [fallback];
+    notes[label] =
+      `No free vocabulary word in "${label}": replace "${fallback}" with one word that describes this class (Suggest label words can help).`;
+  };
+  // Single-word names first, so "negative" keeps its word before "very_negative" looks for one.
+  const order = labels
+    .map((_, i) => i)
+    .sort((a, b) => Math.min(2, parts[a].length) - Math.min(2, parts[b].length) || a - b);
+  for (const i of order) choose(i);
+  return { verbalizer: Object.fromEntries(labels.map((l) => [l, verbalizer[l]])), notes };
+}
+
+/** How many of the vocabulary's whole words count as "frequent" for label-word suggestions. */
+export const DEFAULT_SUGGESTION_VOCAB = 8000;
+
+/**
+ * Token ids that may be suggested as label words: whole words of two or more letters (no special
+ * tokens, no `##` pieces, no digits or punctuation), not in the stop list, and among the first
+ * `maxWords` such words in vocabulary order. BERT vocabularies list words roughly by frequency
+ * (after specials and single characters): for bert-base-uncased, which the embedded models use,
+ * word ids and Brown-corpus counts have a Spearman correlation of 0.73, and the median count falls
+ * from 79 for ids below 5,000 to 7 for ids 10,000–15,000; the first 8,000 whole words end near id
+ * 11,400. So the cut keeps common words and drops rare ones ("hydrogen" stays in, "radioactive",
+ * "irony" and "thy" fall out).
+ */
+export function suggestionCandidates(tokenizer: BertTokenizer, maxWords = DEFAULT_SUGGESTION_VOCAB): number[] {
+  const ids: number[] = [];
+  for (let id = 0; id < tokenizer.vocabSize && ids.length < maxWords; id++) {
+    const token = tokenizer.idToToken(id);
+    if (!token || tokenizer.specialTokenIds.has(id) || token.startsWith('##') || /^\[.*\]$/.test(token)) continue;
+    if (isPlainWord(token)) ids.push(id);
+  }
+  return ids;
+}
+
+export interface RankedWord {
+  id: number;
+  /** Mean log-probability at the mask over this class's rows minus the mean of the other classes' means. */
+  score: number;
+  /** Mean log-probability at the mask over this class's rows. */
+  logProb: number;
+}
+
+/**
+ * Ranks candidate label words per class from mean MLM log-probabilities at the mask.
+ * `means[c][v]`: mean over class c's rows of log p(token v at the mask) (`counts[c]` rows).
+ * Step 1, LM-BFF's pruning: per class, the `pruneK` candidates with the highest mean log-prob
+ * (the words the model itself would put there for this class). Step 2: those ranked by the
+ * margin over the other classes' mean, so a word likely for every class (e.g. "good" at "It was
+ * [MASK]") sinks and a word likely for this class only rises. A rare word cannot win on a margin
+ * between two tiny probabilities, because it never passes step 1.
+ */
+export function rankLabelWords(
+  means: readonly Float64Array[],
+  counts: readonly number[],
+  candidates: readonly number[],
+  options: { topK?: number; pruneK?: number } = {},
+): RankedWord[][] {
+  const topK = options.topK ?? 10;
+  const pruneK = Math.max(topK, options.pruneK ?? 50);
+  return means.map((mean, c) => {
+    if (counts[c] === 0) return [];
+    const others = means.map((_, k) => k).filter((k) => k !== c && counts[k] > 0);
+    const likely = [...candidates].sort((a, b) => mean[b] - mean[a]).slice(0, pruneK);
+    return likely
+      .map((id) => {
+        const other = others.length ? others.reduce((s, k) => s + means[k][id], 0) / others.length : 0;
+        return { id, score: mean[id] - other, logProb: mean[id] };
+      })
+      .sort((a, b) => b.score - a.score || b.logProb - a.logProb)
+      .slice(0, topK);
+  });
+}
