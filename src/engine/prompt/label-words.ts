@@ -129,7 +129,7 @@ export function defaultLabelWords(
         notes[label] =
           words.length === 1
             ? `"${word}" is the vocabulary's word for "${label}".`
-            : `"${word}" is the word of "${label}" that is one vocabulary word and tells it apart from the other labels.`;
+            : `"${word}": a word of the name; a label word must be one vocabulary word, best one no other label shares.`;
       }
       return;
     }
