@@ -54,10 +54,21 @@ describe('default label words', () => {
       non_offensive: ['other'],
       hate: ['hate'],
     });
-    const { verbalizer, notes } = defaultLabelWords(['positive', 'very_positive'], tokenizer);
-    expect(verbalizer.positive).toEqual(['positive']);
-    expect(verbalizer.very_positive).not.toEqual(['positive']);
-    expect(notes.very_positive).toMatch(/No free vocabulary word/);
+    // A function word of the name only when nothing else is free.
+    expect(defaultLabelWords(['positive', 'very_positive'], tokenizer).verbalizer).toEqual({
+      positive: ['positive'],
+      very_positive: ['very'],
+    });
+    // Words move so that every label gets one: "transfer_cash" first takes "transfer" (reading
+    // order), then gives it up for "cash" when "transfer_zzyzx" has no other vocabulary word.
+    expect(defaultLabelWords(['transfer_cash', 'transfer_zzyzx', 'cash_card'], tokenizer).verbalizer).toEqual({
+      transfer_cash: ['cash'],
+      transfer_zzyzx: ['transfer'],
+      cash_card: ['card'],
+    });
+    const { verbalizer, notes } = defaultLabelWords(['good', 'good_good'], tokenizer);
+    expect(verbalizer).toEqual({ good: ['good'], good_good: ['good_good'] });
+    expect(notes.good_good).toMatch(/No free vocabulary word/);
   });
 
   it('say so when a label is no word at all', () => {
