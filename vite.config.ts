@@ -1,5 +1,25 @@
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+import { SHIPPED_DOCS, docPage } from './scripts/docs-pages';
+
+/** The user guides travel with the studio as docs/<NAME>.html, so its help links work offline. */
+function shipDocs(): Plugin {
+  return {
+    name: 'fewshot-ship-docs',
+    generateBundle() {
+      for (const name of SHIPPED_DOCS)
+        this.emitFile({ type: 'asset', fileName: `docs/${name}.html`, source: docPage(name) });
+    },
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const name = /^\/docs\/([A-Z_]+)\.html$/.exec(req.url?.split(/[?#]/)[0] ?? '')?.[1];
+        if (!name || !(SHIPPED_DOCS as readonly string[]).includes(name)) return next();
+        res.setHeader('Content-Type', 'text/html; charset=utf-8');
+        res.end(docPage(name));
+      });
+    },
+  };
+}
 
 /**
  * Cross-origin isolation lets the wasm backend use threads (SharedArrayBuffer). `credentialless`
@@ -13,7 +33,7 @@ const isolationHeaders = {
 };
 
 export default defineConfig(({ mode }) => ({
-  plugins: [react()],
+  plugins: [react(), shipDocs()],
   server: { port: 5173, headers: isolationHeaders },
   preview: { port: 5173, headers: isolationHeaders },
   worker: { format: 'es' },

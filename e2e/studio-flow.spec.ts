@@ -76,7 +76,8 @@ test('model → data → train → playground during training → evaluate → e
   await expect(page.getByTestId('mask-results')).toBeVisible({ timeout: 120_000 });
   await expect(page.getByTestId('play-bars')).toBeVisible();
   // Zero-shot prompt on the same model, scored on the same dev split the run uses.
-  await expect(page.getByTestId('zs-words')).toHaveValue('positive: positive\nnegative: negative');
+  // The default label words for positive / negative are the built-in sentiment prompt's.
+  await expect(page.getByTestId('zs-words')).toHaveValue('positive: great\nnegative: terrible');
   await page.getByTestId('zs-run').click();
   await expect(page.getByTestId('zs-accuracy')).toContainText('Dev accuracy of this prompt', { timeout: 120_000 });
   const zeroShot = await studioState(page, (s) => s.zsResult!);

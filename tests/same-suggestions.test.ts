@@ -45,6 +45,6 @@ describe('prompt suggestions', () => {
     expect(studio.ranked.length).toBeGreaterThan(3);
     expect(cli.suggestions).toEqual(studio.words);
     expect(cli.ranked).toEqual(studio.ranked);
-    expect(cli.devCount).toBe(studio.devCount);
+    expect(cli.rowCount).toBe(studio.rowCount);
   });
 });

@@ -8,6 +8,7 @@ import {
   destroyGpuDeviceForTest,
   initBestBackend,
   parseDataset,
+  defaultLabelWordsFor,
   rebuildBackend,
   watchGpuDevice,
   runSelfTest,
@@ -121,6 +122,7 @@ export async function handleRequest(
       return parseDataset(bytes, fileName, {
         mapping,
         tokenLengths: tokenizer ? (inputs) => tokenizer.tokenLengths(inputs) : null,
+        labelWords: tokenizer ? (labels) => defaultLabelWordsFor(labels, tokenizer.tokenizer) : null,
       });
     }
     case 'loadProject':

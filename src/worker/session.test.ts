@@ -264,7 +264,7 @@ describe('Session', () => {
     expect(after).toEqual(before);
   });
 
-  it('suggests label words from the training rows and ranks prompts on the dev split', async () => {
+  it('suggests label words and ranks prompts on every labeled row (training and dev)', async () => {
     const session = new Session(() => {}, { cache: null });
     await session.loadModel({ kind: 'url', baseUrl: `${server.url}`, name: 'golden' });
     const result = await session.suggestPrompts({
@@ -273,7 +273,7 @@ describe('Session', () => {
       topK: 5,
     });
     expect(result.labels).toEqual(['pos', 'neg']);
-    expect(result.devCount).toBe(8);
+    expect(result.rowCount).toBe(40);
     for (const label of result.labels) {
       expect(result.words[label]).toHaveLength(5);
       expect(result.words[label].every((w) => /^\p{L}{2,}$/u.test(w.word))).toBe(true);

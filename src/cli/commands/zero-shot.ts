@@ -1,8 +1,8 @@
 /**
  * `fewshot zero-shot`: classify texts with a cloze prompt and the MLM head (no training), or, with
  * `--data`, score a (template, verbalizer) on its labeled rows; `--suggest N` and
- * `--search` give the studio's prompt suggestions for the same data (label words from the training
- * split, library prompts ranked on the dev split). Template and label words default to the model's
+ * `--search` give the studio's prompt suggestions for the same data (label words and library
+ * prompts ranked on every labeled row). Template and label words default to the model's
  * saved `fewshot_prompt` (config.json), else the built-in choice for the labels.
  */
 import { basename } from 'node:path';
@@ -88,11 +88,11 @@ export const zeroShotCommand: Command = {
           return 0;
         }
         if (wantsJson(args))
-          printJson(io, { template, suggestions: result.words, ranked: result.ranked, devCount: result.devCount });
+          printJson(io, { template, suggestions: result.words, ranked: result.ranked, rowCount: result.rowCount });
         else {
           for (const l of result.labels)
             io.stdout(`${l}: ${result.words[l].map((s) => `${s.word} (${s.score.toFixed(2)})`).join(', ')}\n`);
-          io.stdout(`\nPrompts ranked on the ${result.devCount} dev rows:\n`);
+          io.stdout(`\nPrompts ranked by zero-shot accuracy on the ${result.rowCount} labeled rows:\n`);
           printRanked(io, result.ranked);
         }
         return 0;

@@ -4,3 +4,4 @@ export * from './verbalizer';
 export * from './zero-shot';
 export * from './config';
 export * from './search';
+export * from './label-words';

@@ -9,6 +9,7 @@ import { makeBatches } from '../train/batches';
 import type { Metrics } from '../train/metrics';
 import { bertEncoder, gatherPositions, mlmLogitsRows } from '../bert';
 import type { BertTokenizer } from '../tokenizer';
+import { defaultLabelWords, rankLabelWords, suggestionCandidates } from './label-words';
 import { compileTemplate } from './template';
 import { buildVerbalizer, type VerbalizerSpec } from './verbalizer';
 import {
@@ -127,27 +128,19 @@ export const PROMPT_LIBRARY: readonly PromptRecipe[] = [
 ];
 
 /**
- * One word per label from the label's own name: the first word of the name (split on `_`, `-`,
- * `/`, spaces) that is a whole vocabulary token and not taken by another label.
+ * One word per label from the label's own name (`defaultLabelWords`: a name's distinctive whole
+ * vocabulary word, "normal" for a negated name, never one word for two labels).
  */
 export function labelNameVerbalizer(labels: readonly string[], tokenizer: BertTokenizer): VerbalizerSpec {
-  const used = new Set<string>();
-  const spec: VerbalizerSpec = {};
+  const { verbalizer } = defaultLabelWords(labels, tokenizer);
   for (const label of labels) {
-    const words = label
-      .toLowerCase()
-      .split(/[^a-z0-9]+/)
-      .filter((w) => w.length > 1);
-    const word = words.find((w) => tokenizer.tokenToId(w) !== undefined && !used.has(w));
-    if (!word)
+    if (tokenizer.tokenToId(verbalizer[label][0]) === undefined)
       throw new EngineError(
         'VERBALIZER_NO_WORD',
         `No word of the label name "${label}" is a free vocabulary token; give a verbalizer explicitly, e.g. --verbalizer '{"${label}": ["word"]}'.`,
       );
-    used.add(word);
-    spec[label] = [word];
   }
-  return spec;
+  return verbalizer;
 }
 
 /** The recipe for a dataset (by folder name, then by an exact label-set match); null if none. */
@@ -179,29 +172,26 @@ export function defaultPrompt(
 export interface WordSuggestion {
   word: string;
   id: number;
-  /** Mean log-prob for this class minus the mean over the other classes' means. */
+  /** Mean log-prob at the mask for this class minus the mean over the other classes' means. */
   score: number;
-}
-
-/** True for tokens that can be label words: whole words of letters, not special, not ##pieces. */
-export function isCandidateWord(tokenizer: BertTokenizer, id: number): boolean {
-  const tok = tokenizer.idToToken(id);
-  if (!tok || tokenizer.specialTokenIds.has(id) || tok.startsWith('##') || /^\[.*\]$/.test(tok)) return false;
-  return /^\p{L}{2,}$/u.test(tok);
+  /** Mean log-prob at the mask over this class's rows. */
+  logProb: number;
 }
 
 /**
- * Label-word suggestions per class: for every vocabulary token, the mean MLM log-prob at the mask
- * over the class's examples minus the mean of that over the other classes; top `topK` per class.
+ * Label-word suggestions per class (LM-BFF's automatic label-word search, without its
+ * fine-tuning re-rank): the mean MLM log-prob of every vocabulary token at the mask over each
+ * class's rows, then `rankLabelWords` over the frequent whole words (`suggestionCandidates`):
+ * the `pruneK` words most likely for the class, ranked by their margin over the other classes.
+ * Give it every labeled row (training and dev): more rows, steadier means.
  */
 export async function suggestLabelWords(
   model: PromptModel,
   template: string,
   examples: readonly LabeledInput[],
   labels: readonly string[],
-  options: { topK?: number; maxLength?: number } = {},
+  options: { topK?: number; pruneK?: number; maxLength?: number; vocabWords?: number } = {},
 ): Promise<Record<string, WordSuggestion[]>> {
-  const topK = options.topK ?? 10;
   const maxLength = Math.min(options.maxLength ?? 128, model.maxLength);
   const V = model.config.vocab_size;
   const compiled = compileTemplate(template, model.tokenizer);
@@ -221,7 +211,7 @@ export async function suggestLabelWords(
       const rows = gatherPositions(hidden, tf.tensor1d(batchMaskPositions(batch, encoded), 'int32')); // [B, H]
       return tf.logSoftmax(mlmLogitsRows(model.params, model.config, rows), -1); // [B, V]
     });
-    const values = await lp.data();
+    const values = await lp.data(); // [B * V]
     lp.dispose();
     batch.indices.forEach((ex, row) => {
       const l = idx[ex];
@@ -229,21 +219,15 @@ export async function suggestLabelWords(
       for (let v = 0; v < V; v++) sums[l][v] += values[row * V + v];
     });
   }
-  const means = sums.map((s, l) => s.map((x) => x / Math.max(1, counts[l])));
-  const out: Record<string, WordSuggestion[]> = {};
-  labels.forEach((label, l) => {
-    const others = labels.map((_, k) => k).filter((k) => k !== l && counts[k] > 0);
-    const scored: WordSuggestion[] = [];
-    if (counts[l] === 0) return void (out[label] = []);
-    for (let v = 0; v < V && v < model.tokenizer.vocabSize; v++) {
-      if (!isCandidateWord(model.tokenizer, v)) continue;
-      const other = others.length ? others.reduce((s, k) => s + means[k][v], 0) / others.length : 0;
-      scored.push({ word: model.tokenizer.idToToken(v)!, id: v, score: means[l][v] - other });
-    }
-    scored.sort((a, b) => b.score - a.score);
-    out[label] = scored.slice(0, topK);
-  });
-  return out;
+  const means = sums.map((s, l) => s.map((x) => x / Math.max(1, counts[l]))); // per class: [V]
+  const candidates = suggestionCandidates(model.tokenizer, options.vocabWords).filter((id) => id < V);
+  const ranked = rankLabelWords(means, counts, candidates, { topK: options.topK ?? 10, pruneK: options.pruneK });
+  return Object.fromEntries(
+    labels.map((label, l) => [
+      label,
+      ranked[l].map((w) => ({ word: model.tokenizer.idToToken(w.id)!, id: w.id, score: w.score, logProb: w.logProb })),
+    ]),
+  );
 }
 
 export interface PromptCandidate {

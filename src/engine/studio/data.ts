@@ -6,6 +6,7 @@
 import { applyColumnMapping, detectColumns, parseDatasetFile, summarizeDataset } from '../data';
 import type { ColumnMapping, DatasetSummary, MappedExample } from '../data/types';
 import { EngineError } from '../errors';
+import type { DefaultLabelWords } from '../prompt/label-words';
 import type { TextInput } from './fewshot-model';
 
 /** A parsed dataset file, ready for the Data panel. */
@@ -23,6 +24,12 @@ export interface ParsedDatasetResult {
   /** Token count per example with the model's tokenizer; null when no model is loaded. */
   tokenLengths: number[] | null;
   summary: DatasetSummary;
+  /**
+   * Default label words for the prompt method, one per label in first-seen order, with a note for
+   * each word that is not simply the label's name (docs/PROMPT_LEARNING.md, "Label words"); null
+   * when no model is loaded (they depend on its vocabulary).
+   */
+  labelWords: DefaultLabelWords | null;
 }
 
 /** Rows sampled for column detection: enough to see lengths and label cardinality. */
@@ -36,7 +43,11 @@ const DETECTION_SAMPLE_ROWS = 500;
 export function parseDataset(
   bytes: Uint8Array,
   fileName: string,
-  options: { mapping?: ColumnMapping | null; tokenLengths?: ((inputs: TextInput[]) => number[]) | null } = {},
+  options: {
+    mapping?: ColumnMapping | null;
+    tokenLengths?: ((inputs: TextInput[]) => number[]) | null;
+    labelWords?: ((labels: string[]) => DefaultLabelWords) | null;
+  } = {},
 ): ParsedDatasetResult {
   const parsed = parseDatasetFile(bytes, fileName);
   if (parsed.columns.length < 2) {
@@ -60,6 +71,7 @@ export function parseDataset(
   const tokenLengths = options.tokenLengths
     ? options.tokenLengths(examples.map((e) => ({ text: e.text, textPair: e.textPair ?? null })))
     : null;
+  const labels = [...new Set(examples.map((e) => e.label).filter((l): l is string => l !== null))];
   return {
     fileName,
     format: parsed.format,
@@ -70,5 +82,6 @@ export function parseDataset(
     warnings: parsed.warnings.map((w) => w.message),
     tokenLengths,
     summary: summarizeDataset(examples, { tokenLengths }),
+    labelWords: labels.length > 0 && options.labelWords ? options.labelWords(labels) : null,
   };
 }

@@ -103,6 +103,7 @@ export { DEFAULT_SEED } from '../train/defaults';
 export {
   evaluatePromptOn,
   suggestPrompts,
+  defaultLabelWordsFor,
   trainingSplit,
   zeroShot,
   type SuggestPromptsParams,
@@ -111,6 +112,7 @@ export {
   type ZeroShotResult,
 } from './prompts';
 export { defaultPrompt } from '../prompt/search';
+export type { DefaultLabelWords } from '../prompt/label-words';
 export { parseVerbalizerJson, type VerbalizerSpec } from '../prompt/verbalizer';
 export type { PromptConfig } from '../prompt/config';
 

@@ -1,6 +1,6 @@
 /**
  * Prompts through the door: zero-shot classification with a cloze template and label words, and
- * prompt suggestion (label words from the training split, library prompts ranked on the dev split).
+ * prompt suggestion (label words and library prompts ranked on every labeled row).
  * The studio and `fewshot zero-shot` both call these, so the same data gives the same suggestions
  * (docs/PROMPT_LEARNING.md).
  */
@@ -17,7 +17,9 @@ import {
   suggestLabelWords,
   type PromptCandidate,
 } from '../prompt/search';
+import { defaultLabelWords, type DefaultLabelWords } from '../prompt/label-words';
 import { compileTemplate } from '../prompt/template';
+import type { BertTokenizer } from '../tokenizer';
 import { buildVerbalizer } from '../prompt/verbalizer';
 import { evaluatePrompt, zeroShotProbabilities, type LabeledInput } from '../prompt/zero-shot';
 import { toPredictions, type Prediction } from '../prompt/config';
@@ -74,6 +76,15 @@ export function trainingSplit(
   return { labels: buildLabelVocab(split.train), train: split.train.map(asInput), dev: split.dev.map(asInput) };
 }
 
+/**
+ * Default label words for a dataset's labels with this tokenizer: the built-in library's words for
+ * a label set it knows (when they are whole vocabulary words), else words from the label names
+ * (`defaultLabelWords`, docs/PROMPT_LEARNING.md, "Label words").
+ */
+export function defaultLabelWordsFor(labels: readonly string[], tokenizer: BertTokenizer): DefaultLabelWords {
+  return defaultLabelWords(labels, tokenizer, findRecipe(null, labels)?.verbalizers ?? []);
+}
+
 /** Zero-shot class probabilities through a prompt, with the weights as they are now. */
 export async function zeroShot(model: FewShotModel, params: ZeroShotParams): Promise<ZeroShotResult> {
   const labels = Object.keys(params.verbalizer);
@@ -121,7 +132,7 @@ export interface SuggestPromptsParams {
   /** Template the label words are searched for. */
   template: string;
   labeled: Example[];
-  /** Seed of the train/dev split (the training seed). Default DEFAULT_SEED. */
+  /** Seed of the train/dev split (the training seed), which orders the rows. Default DEFAULT_SEED. */
   seed?: number;
   /** Words per label. Default 8. */
   topK?: number;
@@ -129,9 +140,12 @@ export interface SuggestPromptsParams {
 
 export interface SuggestPromptsResult {
   labels: string[];
-  /** Per label: words most probable at the [MASK] for that label's training rows and least for the others. */
+  /**
+   * Per label: frequent whole words the model finds likely at the [MASK] for that label's rows and
+   * less likely for the others (`score`: the margin in mean log-probability).
+   */
   words: Record<string, { word: string; score: number }[]>;
-  /** Library prompts for these labels (plus label-name words), ranked by zero-shot dev accuracy. */
+  /** Library prompts for these labels (plus label-name words), ranked by zero-shot accuracy on all labeled rows. */
   ranked: {
     template: string;
     verbalizer: Record<string, string[]>;
@@ -139,17 +153,22 @@ export interface SuggestPromptsResult {
     macroF1: number;
     error: string | null;
   }[];
-  devCount: number;
+  /** Labeled rows the words and the ranking were measured on (training and dev rows together). */
+  rowCount: number;
 }
 
 /**
- * Label-word suggestions from the training split (never the dev rows, which rank the prompts) and
- * library prompts for these labels ranked by zero-shot accuracy on the dev split training uses.
+ * Label-word suggestions and library prompts for these labels ranked by zero-shot accuracy, both on
+ * every labeled row training would use (its training and dev split together: nothing is trained
+ * here, and with K = 8–16 rows per class the dev split alone is a handful of rows whose accuracy
+ * moves in steps of 10–20 points). LM-BFF searches its label words on the training rows of each
+ * class the same way (docs/PROMPT_LEARNING.md, "Finding a prompt").
  */
 export async function suggestPrompts(model: FewShotModel, params: SuggestPromptsParams): Promise<SuggestPromptsResult> {
   const split = trainingSplit(params.labeled, params.seed);
   const labels = split.labels;
-  const suggestions = await suggestLabelWords(model, params.template, split.train, labels, { topK: params.topK ?? 8 });
+  const rows = [...split.train, ...split.dev];
+  const suggestions = await suggestLabelWords(model, params.template, rows, labels, { topK: params.topK ?? 8 });
   const words = Object.fromEntries(
     Object.entries(suggestions).map(([label, list]) => [label, list.map((w) => ({ word: w.word, score: w.score }))]),
   );
@@ -165,7 +184,7 @@ export async function suggestPrompts(model: FewShotModel, params: SuggestPrompts
   }
   const top = Object.fromEntries(labels.map((l) => [l, words[l]?.[0] ? [words[l][0].word] : []]));
   if (labels.every((l) => top[l].length > 0)) candidates.push({ template: params.template, verbalizer: top });
-  const ranked = split.dev.length > 0 ? await rankPrompts(model, candidates, split.dev, labels) : [];
+  const ranked = rows.length > 0 ? await rankPrompts(model, candidates, rows, labels) : [];
   const normalize = (v: PromptCandidate['verbalizer']) =>
     Object.fromEntries(Object.entries(v).map(([l, w]) => [l, typeof w === 'string' ? [w] : [...w]]));
   return {
@@ -178,6 +197,6 @@ export async function suggestPrompts(model: FewShotModel, params: SuggestPrompts
       macroF1: r.macroF1,
       error: r.error,
     })),
-    devCount: split.dev.length,
+    rowCount: rows.length,
   };
 }

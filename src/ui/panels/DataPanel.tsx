@@ -3,6 +3,7 @@ import { Bar, BarChart, CartesianGrid, ReferenceLine, ResponsiveContainer, Toolt
 import { useStudio } from '../store';
 import { loadDatasetFile, remapDataset } from '../store/actions';
 import { histogram, plural } from '../store/helpers';
+import { SampleButtons } from '../components/StartHere';
 
 const PREVIEW_ROWS = 8;
 
@@ -66,6 +67,10 @@ export function DataPanel() {
           <span className="muted">or drop a CSV, TSV or JSONL file with a text and a label column</span>
           {status === 'parsing' && <span className="muted">Reading…</span>}
         </div>
+        <div className="row" data-testid="data-samples">
+          <span className="muted">No data at hand? Try a sample:</span>
+          <SampleButtons />
+        </div>
         {error && (
           <p className="error" role="alert" data-testid="data-error">
             {error.message.includes(error.fileName) ? '' : `${error.fileName}: `}
@@ -79,6 +84,19 @@ export function DataPanel() {
               <strong>{dataset.fileName}</strong> · {dataset.format.toUpperCase()} · {dataset.examples.length} rows ·
               columns {dataset.columns.join(', ')}
             </p>
+            {validation && !validation.issues.some((i) => i.severity === 'error') && (
+              <p className="row">
+                <span className="muted">Looks right? Next step:</span>
+                <button
+                  type="button"
+                  className="button"
+                  onClick={() => useStudio.getState().setActivePanel('train')}
+                  data-testid="data-next-train"
+                >
+                  Train →
+                </button>
+              </p>
+            )}
             <div className="row" data-testid="column-mapper">
               {(['text', 'textPair', 'label'] as const).map((role) => (
                 <label key={role}>

@@ -5,6 +5,7 @@ import { downloadFile } from '../download';
 import { HubCacheList } from '../components/HubCacheList';
 import { ProjectStorage } from '../components/ProjectStorage';
 import { ResetToBase } from '../components/ResetToBase';
+import { StartHere } from '../components/StartHere';
 import { useStudio } from '../store';
 import { exportModelZip, loadHubModel, loadModel } from '../store/actions';
 import { HUB_MODELS } from '../hubModels';
@@ -51,9 +52,11 @@ export function ModelPanel() {
     }
   };
   const pct = download?.total ? Math.round((100 * download.loaded) / download.total) : null;
+  const hasData = useStudio((s) => s.dataset !== null);
 
   return (
     <div className="stack">
+      {!hasData && <StartHere />}
       <section className="panel" aria-labelledby="model-heading">
         <h2 id="model-heading">Model</h2>
         {model ? (
@@ -88,7 +91,10 @@ export function ModelPanel() {
                   {Object.entries(model.prompt.verbalizer)
                     .map(([label, words]) => `${label}: ${words.join(' / ')}`)
                     .join(' · ')}
-                  <span className="muted"> (predictions go through the MLM head)</span>
+                  <span className="muted">
+                    {' '}
+                    (predictions come from the model filling the template&apos;s [MASK] with a label word)
+                  </span>
                 </dd>
               </>
             )}

@@ -1,8 +1,8 @@
 import { useEffect } from 'react';
 import { useStudio } from '../store';
-import { datasetLabels } from '../store/actions';
+import { datasetLabelWords } from '../store/actions';
+import { Concept, LabelWordNotes } from '../components/Concept';
 import { fillMask, labelWordLines, predictText, runZeroShot, suggestPrompts } from '../store/playgroundActions';
-import { defaultLabelWords } from '../store/helpers';
 
 /** Delay between the last keystroke and the request. */
 export const PLAYGROUND_DEBOUNCE_MS = 300;
@@ -29,11 +29,12 @@ export function PlaygroundPanel() {
   const zsResult = useStudio((s) => s.zsResult);
   const zsError = useStudio((s) => s.zsError);
   const zsBusy = useStudio((s) => s.zsBusy);
-  const hasData = useStudio((s) => s.dataset !== null);
+  const dataset = useStudio((s) => s.dataset);
+  const hasData = dataset !== null;
   const suggestions = useStudio((s) => s.zsSuggestions);
   const suggesting = useStudio((s) => s.zsSuggesting);
   // Until the user edits them, the label words follow the loaded dataset's labels.
-  const zsWords = zsWordsEdited ?? defaultLabelWords(hasData ? datasetLabels() : []);
+  const zsWords = zsWordsEdited ?? datasetLabelWords(dataset);
   const canPredict = hasModel && labels.length > 0;
 
   useEffect(() => {
@@ -80,9 +81,10 @@ export function PlaygroundPanel() {
       </section>
       <section className="panel" aria-labelledby="zs-heading">
         <h2 id="zs-heading">Zero-shot prompt</h2>
+        <Concept id="zeroShot" />
         <p className="muted">
-          No training: the MLM head scores each label&apos;s words at the [MASK] of the template. The text above is what
-          gets scored{hasData ? '; the prompt is also scored on the dev split of your data' : ''}.
+          The text above is what gets scored{hasData ? '; the prompt is also scored on the dev split of your data' : ''}
+          .
         </p>
         <form
           className="stack"
@@ -99,6 +101,8 @@ export function PlaygroundPanel() {
               data-testid="zs-template"
             />
           </label>
+          <Concept id="template" />
+          <Concept id="mask" />
           <label className="stack">
             <span>Label words, one line per label: label: word, word</span>
             <textarea
@@ -108,6 +112,8 @@ export function PlaygroundPanel() {
               data-testid="zs-words"
             />
           </label>
+          <Concept id="labelWords" />
+          {zsWordsEdited === null && <LabelWordNotes notes={dataset?.labelWords?.notes} />}
           <label className="row">
             <input
               type="checkbox"
@@ -115,8 +121,9 @@ export function PlaygroundPanel() {
               onChange={(e) => setPlayground({ zsCalibrate: e.target.checked })}
               data-testid="zs-calibrate"
             />
-            <span>Calibrate (divide by each label&apos;s probability on a content-free input)</span>
+            <span>Calibrate (correct the model&apos;s preference for one label word)</span>
           </label>
+          <Concept id="calibration" />
           <div className="row">
             <button type="submit" className="button" disabled={!hasModel || zsBusy} data-testid="zs-run">
               {zsBusy ? 'Scoring…' : 'Score the prompt'}
@@ -135,8 +142,9 @@ export function PlaygroundPanel() {
         {suggestions && (
           <div className="stack" data-testid="zs-suggestions">
             <p className="muted">
-              Words the model puts at the [MASK] for each label&apos;s training rows (and not for the others&apos;).
-              Click one to add it.
+              Common words the model finds likely in the blank for each label&apos;s rows (all {suggestions.rowCount}{' '}
+              labeled rows, training and dev) and less likely for the other labels&apos;. Click one to add it; the table
+              ranks prompts by how many of those rows they get right without training.
             </p>
             {suggestions.labels.map((label) => (
               <div key={label} className="row">
@@ -173,7 +181,7 @@ export function PlaygroundPanel() {
                   <tr>
                     <th>template</th>
                     <th>label words</th>
-                    <th className="num">dev accuracy ({suggestions.devCount} rows)</th>
+                    <th className="num">zero-shot accuracy ({suggestions.rowCount} labeled rows)</th>
                     <th />
                   </tr>
                 </thead>

@@ -2,7 +2,7 @@ import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, X
 import { useStudio } from '../store';
 import { useEffect, useState } from 'react';
 import {
-  datasetLabels,
+  datasetLabelWords,
   refreshDraftPlan,
   pauseTraining,
   resumeTraining,
@@ -10,10 +10,10 @@ import {
   startTraining,
   stopTraining,
 } from '../store/actions';
-import { defaultLabelWords } from '../store/helpers';
 import { continueInterruptedRun, dismissResume } from '../store/projectActions';
 import { progressText } from '../store/progressText';
 import { RunsList } from '../components/RunsList';
+import { Concept, LabelWordNotes } from '../components/Concept';
 import type { TrainSettings } from '../store/trainingSlice';
 
 type NumberKey = {
@@ -69,7 +69,7 @@ export function TrainPanel() {
   const zsTemplate = useStudio((s) => s.zsTemplate);
   const zsWordsEdited = useStudio((s) => s.zsWords);
   const setPlayground = useStudio((s) => s.setPlayground);
-  const zsWords = zsWordsEdited ?? defaultLabelWords(dataset ? datasetLabels() : []);
+  const zsWords = zsWordsEdited ?? datasetLabelWords(dataset);
   const settings = useStudio((s) => s.settings);
   const draftPlan = useStudio((s) => s.draftPlan);
   const draftPlanError = useStudio((s) => s.draftPlanError);
@@ -117,8 +117,9 @@ export function TrainPanel() {
         <details className="adapt" data-testid="adapt-section">
           <summary>Adapt the encoder to your texts first (optional)</summary>
           <p className="muted">
-            Continues masked-language-model pretraining on every text of the loaded file, labeled or not (task-adaptive
-            pretraining). Helps when your texts use words or a style the model rarely saw. Then train as usual.
+            Lets the model practise guessing hidden words in every text of the loaded file, labeled or not, so it gets
+            used to your words and style (the way it was pretrained). Helps when your texts use words or a style the
+            model rarely saw. Then train as usual.
           </p>
           <div className="row">
             <label className="field">
@@ -150,8 +151,8 @@ export function TrainPanel() {
           )}
           {adaptResult && (
             <p data-testid="adapt-result">
-              {adaptResult.reason === 'stopped' ? 'Stopped' : 'Done'} after {adaptResult.stepsDone} steps. Held-out MLM
-              loss on your texts {adaptResult.before.loss.toFixed(3)} →{' '}
+              {adaptResult.reason === 'stopped' ? 'Stopped' : 'Done'} after {adaptResult.stepsDone} steps. Held-out
+              masked-word loss on your texts (lower is better) {adaptResult.before.loss.toFixed(3)} →{' '}
               <strong>{adaptResult.after.loss.toFixed(3)}</strong> (masked-word accuracy{' '}
               {(100 * adaptResult.before.accuracy).toFixed(1)}% → {(100 * adaptResult.after.accuracy).toFixed(1)}%).
             </p>
@@ -168,7 +169,7 @@ export function TrainPanel() {
               data-testid="method-head"
             />
             <span>
-              <strong>Classifier head</strong> — a new linear layer on the [CLS] vector, trained with the encoder.
+              <strong>Classifier head</strong> — <Concept id="headMethod" inline />
             </span>
           </label>
           <label className="row">
@@ -180,8 +181,7 @@ export function TrainPanel() {
               data-testid="method-prompt"
             />
             <span>
-              <strong>Prompt-based (LM-BFF)</strong> — the text goes into a cloze template and the MLM head picks a
-              label word; usually better with very few examples.
+              <strong>Prompt-based</strong> — <Concept id="promptMethod" inline />
             </span>
           </label>
           {method === 'prompt' && (
@@ -194,6 +194,7 @@ export function TrainPanel() {
                   data-testid="train-template"
                 />
               </label>
+              <Concept id="template" />
               <label className="stack">
                 <span>Label words, one line per label: label: word, word</span>
                 <textarea
@@ -203,6 +204,8 @@ export function TrainPanel() {
                   data-testid="train-words"
                 />
               </label>
+              <Concept id="labelWords" />
+              {zsWordsEdited === null && <LabelWordNotes notes={dataset?.labelWords?.notes} />}
               <p className="muted">
                 Shared with the Playground&apos;s zero-shot box: score a prompt there without training, then train it
                 here.

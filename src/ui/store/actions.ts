@@ -3,6 +3,7 @@
  * components so worker events can update state without React.
  */
 import type {
+  ParsedDatasetResult,
   DatasetColumnMapping,
   MethodSpec,
   ModelSource,
@@ -231,7 +232,7 @@ function trainingRequest(): TrainingRequest | { error: string } | null {
   let method: MethodSpec = { kind: 'head' };
   if (state.trainMethod === 'prompt') {
     // The prompt is shared with the playground's zero-shot box: what was tried there is what trains.
-    const parsed = parseLabelWords(state.zsWords ?? defaultLabelWords(datasetLabels()));
+    const parsed = parseLabelWords(state.zsWords ?? datasetLabelWords());
     if ('error' in parsed) return { error: parsed.error };
     method = { kind: 'prompt', template: state.zsTemplate, verbalizer: parsed.verbalizer };
   }
@@ -344,6 +345,16 @@ export async function stopTraining(): Promise<void> {
   await getClient()
     .request('stopTraining', {})
     .catch(() => undefined);
+}
+
+/**
+ * The label-word lines the prompt boxes start with for the loaded data: the engine's choice for
+ * the model's vocabulary (with a note per word that is not simply the label's name), else
+ * words from the label names.
+ */
+export function datasetLabelWords(dataset: ParsedDatasetResult | null = useStudio.getState().dataset): string {
+  const labels = [...new Set((dataset?.examples ?? []).map((e) => e.label).filter((l): l is string => l !== null))];
+  return defaultLabelWords(labels, dataset?.labelWords?.verbalizer ?? null);
 }
 
 /** Labels of the loaded dataset, in first-seen order (what training would use). */

@@ -41,10 +41,25 @@ export function formatCount(n: number): string {
   return String(n);
 }
 
-/** Default label-word lines: the dataset's labels as their own words, else a sentiment example. */
-export function defaultLabelWords(labels: readonly string[]): string {
+/**
+ * Default label-word lines. With `engineWords` (chosen by the engine with the model's vocabulary:
+ * docs/PROMPT_LEARNING.md, "Label words") those; without a model, each label's name split on
+ * `_`, `-`, spaces and camelCase, lower-cased, and its longest word, the last of equally long
+ * ones (one word per label, never "non irony" as one "word"); with no labels, a sentiment example.
+ */
+export function defaultLabelWords(
+  labels: readonly string[],
+  engineWords: Record<string, string[]> | null = null,
+): string {
   if (labels.length === 0) return 'positive: great, good\nnegative: terrible, bad';
-  return labels.map((l) => `${l}: ${l.toLowerCase().replace(/[_-]+/g, ' ')}`).join('\n');
+  const nameWord = (label: string) =>
+    label
+      .replace(/(\p{Ll}|\p{N})(\p{Lu})/gu, '$1 $2')
+      .toLowerCase()
+      .split(/[^\p{L}\p{N}]+/u)
+      .filter(Boolean)
+      .reduce((best, w) => (w.length >= best.length ? w : best), '') || label;
+  return labels.map((l) => `${l}: ${(engineWords?.[l] ?? [nameWord(l)]).join(', ')}`).join('\n');
 }
 
 /**

@@ -2,8 +2,8 @@
  * Playground actions: classifier probabilities and fill-mask for typed text, zero-shot prompts and
  * prompt suggestions. Answered by the worker between training steps, with the weights of that moment.
  */
-import { datasetLabels, errorInfo, getClient } from './actions';
-import { defaultLabelWords, normalizeMaskTokens, parseLabelWords } from './helpers';
+import { datasetLabelWords, errorInfo, getClient } from './actions';
+import { normalizeMaskTokens, parseLabelWords } from './helpers';
 import { useStudio } from './index';
 
 export async function predictText(text: string): Promise<void> {
@@ -45,7 +45,7 @@ export async function fillMask(text: string, topK = 5): Promise<void> {
  */
 export async function runZeroShot(text: string): Promise<void> {
   const state = useStudio.getState();
-  const words = state.zsWords ?? defaultLabelWords(datasetLabels());
+  const words = state.zsWords ?? datasetLabelWords();
   const parsed = parseLabelWords(words);
   if ('error' in parsed) {
     state.setPlayground({ zsError: parsed.error, zsResult: null });

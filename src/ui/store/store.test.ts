@@ -41,6 +41,7 @@ const dataset: ParsedDatasetResult = {
   warnings: [],
   tokenLengths: [3, 3],
   // As the worker computes it (engine/data/summary.ts); the store only keeps and renders it.
+  labelWords: null,
   summary: {
     total: 2,
     labeled: 2,
@@ -167,7 +168,17 @@ describe('label-word lines', () => {
     expect(parseLabelWords('pos: great\nneg:')).toEqual({ error: expect.stringContaining('"neg"') });
     expect(parseLabelWords('pos: a\npos: b')).toEqual({ error: expect.stringContaining('twice') });
     expect(parseLabelWords('pos: a')).toEqual({ error: expect.stringContaining('two labels') });
-    expect(defaultLabelWords(['very_good', 'Bad'])).toBe('very_good: very good\nBad: bad');
+  });
+
+  it("default to one word per label: the engine's when given, else the name's longest word", () => {
+    // Without a model: never "very good" or "non irony" as one multi-word "word".
+    expect(defaultLabelWords(['very_good', 'Bad', 'cardArrival'])).toBe(
+      'very_good: good\nBad: bad\ncardArrival: arrival',
+    );
+    expect(defaultLabelWords(['irony', 'non_irony'], { irony: ['irony'], non_irony: ['normal'] })).toBe(
+      'irony: irony\nnon_irony: normal',
+    );
+    expect(defaultLabelWords([])).toBe('positive: great, good\nnegative: terrible, bad');
   });
 });
 

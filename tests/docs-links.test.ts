@@ -1,0 +1,31 @@
+/**
+ * The studio's help links land on real sections: every concept's anchor is a heading of
+ * docs/USER_GUIDE.md, and the page the studio ships for it (scripts/docs-pages.ts) carries that id.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { docPage, headingIds, headingSlug, markdownPage } from '../scripts/docs-pages';
+import { CONCEPTS, guideUrl } from '../src/ui/concepts';
+
+describe('help links', () => {
+  it('point at headings of the user guide, present in the shipped page', () => {
+    const ids = new Set(headingIds(readFileSync('docs/USER_GUIDE.md', 'utf8')));
+    const page = docPage('USER_GUIDE');
+    for (const [id, concept] of Object.entries(CONCEPTS)) {
+      expect(ids.has(concept.anchor), `${id} → #${concept.anchor}`).toBe(true);
+      expect(page).toContain(`id="${concept.anchor}"`);
+      expect(guideUrl(concept.anchor)).toBe(`docs/USER_GUIDE.html#${concept.anchor}`);
+      // One sentence in plain words: none of the jargon the guide explains elsewhere.
+      expect(concept.text).not.toMatch(/\[CLS\]|MLM|cloze|content-free/);
+    }
+  });
+
+  it('use GitHub heading ids, skip code blocks and escape HTML', () => {
+    expect(headingSlug('The [MASK]')).toBe('the-mask');
+    expect(headingSlug('`predict`: label new texts')).toBe('predict-label-new-texts');
+    expect(headingIds('# A\n```\n# not a heading\n```\n## A\n### B c')).toEqual(['a', 'a-1', 'b-c']);
+    const page = markdownPage('t', '## Fill the <b>\ntext & more');
+    expect(page).toContain('<h2 id="fill-the-b">Fill the &lt;b&gt;</h2>');
+    expect(page).toContain('<pre>text &amp; more</pre>');
+  });
+});
