@@ -2,7 +2,15 @@ import { useEffect } from 'react';
 import { useStudio } from '../store';
 import { datasetLabelWords } from '../store/actions';
 import { Concept, LabelWordNotes } from '../components/Concept';
-import { fillMask, labelWordLines, predictText, runZeroShot, suggestPrompts } from '../store/playgroundActions';
+import {
+  fillMask,
+  labelWordLines,
+  playgroundStatus,
+  predictText,
+  runZeroShot,
+  suggestPrompts,
+} from '../store/playgroundActions';
+import { useShallow } from 'zustand/react/shallow';
 
 /** Delay between the last keystroke and the request. */
 export const PLAYGROUND_DEBOUNCE_MS = 300;
@@ -16,6 +24,16 @@ export function PlaygroundPanel() {
   const labels = useStudio((s) => s.playLabels);
   const prediction = useStudio((s) => s.playPrediction);
   const playError = useStudio((s) => s.playError);
+  const status = useStudio(
+    useShallow((s) =>
+      playgroundStatus({
+        playText: s.playText,
+        playPending: s.playPending,
+        playAnsweredText: s.playAnsweredText,
+        trainingState: s.trainingState,
+      }),
+    ),
+  );
   const maskText = useStudio((s) => s.maskText);
   // A prompt-trained model predicts through its template: the heading says so.
   const modelPrompt = useStudio((s) => s.model?.prompt ?? null);
@@ -62,8 +80,18 @@ export function PlaygroundPanel() {
             {playError}
           </p>
         )}
+        {status.busy && (
+          <p className="muted" role="status" data-testid="play-busy">
+            {status.busy}
+          </p>
+        )}
+        {prediction && status.stale && (
+          <p className="muted" data-testid="play-stale">
+            These probabilities are for the previous text; the new one is on its way.
+          </p>
+        )}
         {prediction && (
-          <div className="bars" data-testid="play-bars">
+          <div className={`bars${status.stale ? ' stale' : ''}`} data-testid="play-bars">
             {labels.map((label, i) => (
               <div key={label} className="bar-row">
                 <span className="bar-label">{label}</span>

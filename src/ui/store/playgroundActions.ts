@@ -9,6 +9,11 @@ import { useStudio } from './index';
 export async function predictText(text: string): Promise<void> {
   const { setPlayground } = useStudio.getState();
   const duringTraining = useStudio.getState().trainingState === 'running';
+  setPlayground({ playPending: text });
+  // A newer request owns the busy state; this one only clears its own.
+  const settle = () => {
+    if (useStudio.getState().playPending === text) setPlayground({ playPending: null });
+  };
   try {
     const { labels, predictions, trainingStep } = await getClient().request('predict', { inputs: [{ text }] });
     // The step of the weights that answered (the progress bar can lag behind the worker).
@@ -17,6 +22,7 @@ export async function predictText(text: string): Promise<void> {
     setPlayground({
       playLabels: labels,
       playPrediction: prediction,
+      playAnsweredText: text,
       playError: null,
       predictionLog: [
         ...useStudio.getState().predictionLog,
@@ -24,8 +30,33 @@ export async function predictText(text: string): Promise<void> {
       ].slice(-100),
     });
   } catch (error) {
-    setPlayground({ playPrediction: null, playError: errorInfo(error).message });
+    setPlayground({ playPrediction: null, playAnsweredText: null, playError: errorInfo(error).message });
+  } finally {
+    settle();
   }
+}
+
+/**
+ * What the playground says about its answer (docs/USER_GUIDE.md, "Playground"): that one is on its
+ * way and what it waits for (the worker answers between training steps), and whether the
+ * probabilities on screen are for an earlier text.
+ */
+export function playgroundStatus(state: {
+  playText: string;
+  playPending: string | null;
+  playAnsweredText: string | null;
+  trainingState: string;
+}): { busy: string | null; stale: boolean } {
+  const waiting =
+    state.trainingState === 'running' || state.trainingState === 'pausing' || state.trainingState === 'stopping'
+      ? 'waiting for the training step in progress to finish (the model answers between steps)…'
+      : state.trainingState === 'starting'
+        ? 'waiting for training to start (the first step compiles the GPU programs)…'
+        : 'computing…';
+  return {
+    busy: state.playPending !== null ? `Working: ${waiting}` : null,
+    stale: state.playAnsweredText !== null && state.playAnsweredText !== state.playText,
+  };
 }
 
 export async function fillMask(text: string, topK = 5): Promise<void> {

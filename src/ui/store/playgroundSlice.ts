@@ -9,6 +9,10 @@ export interface PlaygroundSlice {
   /** Every prediction answered, with whether training was running and the optimizer step of the weights that answered (null outside training; for acceptance checks). */
   predictionLog: { text: string; probabilities: number[]; duringTraining: boolean; step: number | null; at: number }[];
   playError: string | null;
+  /** The text whose prediction is on its way (asked, not answered yet); null when none is. */
+  playPending: string | null;
+  /** The text the prediction on screen belongs to (the box may have changed since). */
+  playAnsweredText: string | null;
   maskText: string;
   maskResults: FillMaskCandidate[][] | null;
   maskError: string | null;
@@ -34,6 +38,8 @@ export const createPlaygroundSlice: StateCreator<PlaygroundSlice, [], [], Playgr
   playPrediction: null,
   predictionLog: [],
   playError: null,
+  playPending: null,
+  playAnsweredText: null,
   maskText: 'the movie was [MASK] .',
   maskResults: null,
   maskError: null,
