@@ -1,11 +1,24 @@
 /** Numbers the UI repeats because it may not run engine code: they must agree with the engine's. */
 import { describe, expect, it } from 'vitest';
-import { SMALL_DEV_ROWS as engineSmallDevRows, formatAccuracyWithInterval, wilsonInterval } from '../src/engine/studio';
-import { SMALL_DEV_ROWS as uiSmallDevRows, accuracyPlusMinus } from '../src/ui/store/helpers';
+import {
+  LONG_RUN_SECONDS as engineLongRun,
+  SMALL_DEV_ROWS as engineSmallDevRows,
+  formatAccuracyWithInterval,
+  wilsonInterval,
+} from '../src/engine/studio';
+import {
+  LONG_RUN_SECONDS as uiLongRun,
+  SMALL_DEV_ROWS as uiSmallDevRows,
+  accuracyPlusMinus,
+} from '../src/ui/store/helpers';
 
 describe('UI and engine agree', () => {
   it('on the small-dev-set threshold', () => {
     expect(uiSmallDevRows).toBe(engineSmallDevRows);
+  });
+
+  it('on when a run counts as long', () => {
+    expect(uiLongRun).toBe(engineLongRun);
   });
 
   it('on the ± of an accuracy', () => {

@@ -78,6 +78,8 @@ export async function handleRequest(
       return (await requireSession()).loadModel(request.params.source);
     case 'planTraining':
       return (await requireSession()).planTraining(request.params);
+    case 'estimateTraining':
+      return (await requireSession()).estimateTraining(request.params);
     case 'startTraining':
       return (await requireSession()).startTraining(request.params);
     case 'pauseTraining':

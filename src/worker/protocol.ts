@@ -24,6 +24,7 @@ import type {
   ParsedDatasetResult,
   Prediction,
   PredictFileProgress,
+  RunEstimate,
   SelfTestResult,
   SuggestPromptsParams,
   SuggestPromptsResult,
@@ -39,6 +40,7 @@ export type {
   AdaptationPlan,
   AdaptResult,
   CachedHubModel,
+  RunEstimate,
   ColumnMapping as DatasetColumnMapping,
   Example,
   FineTuneSettings,
@@ -150,6 +152,11 @@ export interface RequestMap {
   loadModel: { params: { source: ModelSource }; result: ModelSummary };
   /** What a run would do with these rows and settings, every value resolved; starts nothing. */
   planTraining: { params: TrainingRequest; result: FineTunePlan };
+  /**
+   * How long the run would take here: its plan, and the encoder's forward and backward pass timed on
+   * one real batch (nothing is updated). Waits for a running training's step boundary.
+   */
+  estimateTraining: { params: TrainingRequest; result: { estimate: RunEstimate; totalSteps: number } };
   /** Start fine-tuning by method; events follow. */
   startTraining: { params: TrainingRequest; result: FineTunePlan };
   /** Continue MLM pretraining on the user's texts (task-adaptive pretraining); uses the training slot. */

@@ -46,6 +46,8 @@ import {
   type ZeroShotParams,
   type ZeroShotResult,
   STUDIO_VERSION,
+  estimateRun,
+  type RunEstimate,
   folderBytes,
   jobBundleFiles,
   makeJobSpec,
@@ -234,6 +236,24 @@ export class Session {
         this.memoryLimits(),
       ),
     );
+  }
+
+  /**
+   * The run's plan and how long it would take here (docs/USER_GUIDE.md, "Train"): the encoder's
+   * forward and backward pass timed on one real batch, between training steps if one runs.
+   */
+  estimateTraining(request: TrainingRequest): Promise<{ estimate: RunEstimate; totalSteps: number }> {
+    return this.scheduler.enqueue(async () => {
+      const model = this.requireModel();
+      const plan = planFineTune(
+        model,
+        { train: request.train, dev: request.dev },
+        request.method,
+        request.settings,
+        this.memoryLimits(),
+      );
+      return { estimate: await estimateRun(model, plan), totalSteps: plan.totalSteps };
+    });
   }
 
   /** Validates, prepares and starts training; resolves with the plan once the run has started. */

@@ -128,6 +128,7 @@ export {
   type PredictFileResult,
 } from './predict-file';
 export { bundleFiles, exportBundle, type ExportBundleOptions } from './export';
+export { LONG_RUN_SECONDS, estimateRun, type RunEstimate } from './probe';
 // Training jobs: a run as a bundle for Hugging Face transformers, and job.json read back.
 export {
   JOB_VERSION,

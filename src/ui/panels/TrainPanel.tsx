@@ -3,6 +3,8 @@ import { useStudio } from '../store';
 import { useEffect, useState } from 'react';
 import {
   datasetLabelWords,
+  estimateText,
+  estimateTrainingTime,
   refreshDraftPlan,
   pauseTraining,
   resumeTraining,
@@ -11,6 +13,7 @@ import {
   stopTraining,
 } from '../store/actions';
 import { continueInterruptedRun, dismissResume } from '../store/projectActions';
+import { LONG_RUN_SECONDS } from '../store/helpers';
 import { progressText } from '../store/progressText';
 import { RunsList } from '../components/RunsList';
 import { Concept, LabelWordNotes } from '../components/Concept';
@@ -54,6 +57,9 @@ export function TrainPanel() {
   const evaluations = useStudio((s) => s.evaluations);
   const progress = useStudio((s) => s.progress);
   const backend = useStudio((s) => s.capability?.backend ?? null);
+  const runEstimate = useStudio((s) => s.runEstimate);
+  const estimating = useStudio((s) => s.estimating);
+  const estimateError = useStudio((s) => s.estimateError);
   const summary = useStudio((s) => s.summary);
   const error = useStudio((s) => s.trainingError);
   const classWeights = useStudio((s) => s.settings.classWeights);
@@ -256,6 +262,16 @@ export function TrainPanel() {
           <button
             type="button"
             className="button button-secondary"
+            data-testid="train-estimate"
+            title="Times one training step on a batch of your data here (nothing is trained) and adds it up over the run."
+            disabled={!dataset || !model || state !== 'idle' || estimating}
+            onClick={() => void estimateTrainingTime()}
+          >
+            {estimating ? 'Estimating…' : 'Estimate time'}
+          </button>
+          <button
+            type="button"
+            className="button button-secondary"
             data-testid="train-pause"
             disabled={state !== 'running'}
             onClick={() => void pauseTraining()}
@@ -301,6 +317,19 @@ export function TrainPanel() {
                 : state}
           </span>
         </div>
+        {runEstimate && state === 'idle' && (
+          <p
+            className={runEstimate.estimate.totalSeconds > LONG_RUN_SECONDS ? 'warn' : 'muted'}
+            data-testid="train-estimate-result"
+          >
+            {estimateText(runEstimate)}
+          </p>
+        )}
+        {estimateError && (
+          <p className="error" role="alert" data-testid="train-estimate-error">
+            {estimateError}
+          </p>
+        )}
         {(progress || state !== 'idle') && (
           <div className="stack-tight" data-testid="train-progress">
             <progress max={100} value={pct} />

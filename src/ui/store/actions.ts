@@ -7,12 +7,13 @@ import type {
   DatasetColumnMapping,
   MethodSpec,
   ModelSource,
+  RunEstimate,
   TrainingRequest,
   WorkerEventPayload,
 } from '../../worker/protocol';
 import type { ModelSummary } from '../../engine/studio';
 import { useStudio } from './index';
-import { defaultLabelWords, parseLabelWords } from './helpers';
+import { LONG_RUN_SECONDS, defaultLabelWords, formatDuration, parseLabelWords } from './helpers';
 import { EMBEDDED_MODELS, pickEmbeddedModel } from '../embeddedModels';
 import { HUB_MODELS, hubBaseUrl } from '../hubModels';
 import { buildModelCard, lossPlotSvg, metricsFiles } from './modelCard';
@@ -267,6 +268,8 @@ export function refreshDraftPlan(delayMs = 250): void {
       return;
     }
     const id = ++draftRequest;
+    // The data or the settings changed: an earlier time estimate no longer applies.
+    state.setTraining({ runEstimate: null, estimateError: null });
     getClient()
       .request('planTraining', request)
       .then(
@@ -276,6 +279,38 @@ export function refreshDraftPlan(delayMs = 250): void {
           useStudio.getState().setTraining({ draftPlan: null, draftPlanError: errorInfo(error).message }),
       );
   }, delayMs);
+}
+
+/**
+ * "Estimate time": the worker times the encoder on one real batch of this run's data (nothing is
+ * updated) and adds it up over the planned steps and evaluations.
+ */
+export async function estimateTrainingTime(): Promise<void> {
+  const request = trainingRequest();
+  if (!request || 'error' in request) return;
+  useStudio.getState().setTraining({ estimating: true, estimateError: null, runEstimate: null });
+  try {
+    const runEstimate = await getClient().request('estimateTraining', request);
+    useStudio.getState().setTraining({ runEstimate, estimating: false });
+  } catch (error) {
+    useStudio.getState().setTraining({ estimating: false, estimateError: errorInfo(error).message });
+  }
+}
+
+/** The estimate in words, with advice when the run is long (over LONG_RUN_SECONDS, the engine's). */
+export function estimateText(result: { estimate: RunEstimate; totalSteps: number }): string {
+  const { estimate, totalSteps } = result;
+  const seconds = (t: number) => (t < 10 ? t.toFixed(1) : String(Math.round(t)));
+  const text =
+    `About ${formatDuration(estimate.totalSeconds)} for ${totalSteps} ${totalSteps === 1 ? 'step' : 'steps'}: ` +
+    `one step took ${seconds(estimate.stepSeconds)} s here on a batch of ${estimate.batch.rows} × ${estimate.batch.tokens} tokens ` +
+    `(the first, which also compiles the GPU programs, ${seconds(estimate.firstSeconds)} s)` +
+    (estimate.evaluations > 0
+      ? `, plus ${estimate.evaluations} ${estimate.evaluations === 1 ? 'evaluation' : 'evaluations'} on the dev rows.`
+      : '.');
+  return estimate.totalSeconds > LONG_RUN_SECONDS
+    ? `${text} That is long: a smaller model (Model panel, e.g. fewshot-tiny), a shorter max length or fewer epochs would be faster.`
+    : text;
 }
 
 export async function startTraining(): Promise<void> {

@@ -27,6 +27,9 @@ export function histogram(values: readonly number[], binCount = 16): { start: nu
   return bins;
 }
 
+/** A run estimated longer than this gets advice to make it shorter (the engine's LONG_RUN_SECONDS). */
+export const LONG_RUN_SECONDS = 600;
+
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '—';
   if (seconds < 60) return `${Math.round(seconds)} s`;

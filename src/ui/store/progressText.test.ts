@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { progressText } from './progressText';
+import { estimateText } from './actions';
 
 const progress = {
   step: 1,
@@ -37,5 +38,26 @@ describe('progressText', () => {
         backend: 'webgpu',
       }),
     ).toBe('step 48/48 · epoch 1/4 · 3.2 examples/s · first step 2.5 s (with compiling)');
+  });
+});
+
+describe('estimateText', () => {
+  const estimate = {
+    firstSeconds: 9.84,
+    stepSeconds: 1.23,
+    forwardSeconds: 0.4,
+    batch: { rows: 8, tokens: 64 },
+    evaluations: 6,
+    totalSeconds: 200,
+  };
+  it('says how long, from what measurement, and how many evaluations', () => {
+    expect(estimateText({ estimate, totalSteps: 48 })).toBe(
+      'About 3 min 20 s for 48 steps: one step took 1.2 s here on a batch of 8 × 64 tokens (the first, which also compiles the GPU programs, 9.8 s), plus 6 evaluations on the dev rows.',
+    );
+  });
+  it('advises a shorter run when it is long', () => {
+    expect(estimateText({ estimate: { ...estimate, totalSeconds: 3600, evaluations: 0 }, totalSteps: 1 })).toMatch(
+      /^About 1 h 0 min for 1 step: .*9\.8 s\)\. That is long: a smaller model/,
+    );
   });
 });

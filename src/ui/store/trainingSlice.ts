@@ -1,6 +1,6 @@
 import type { StateCreator } from 'zustand';
 import type { Metrics, TrainingSummary } from '../../engine/studio';
-import type { AdaptationPlan, AdaptResult, FineTunePlan, WorkerEventPayload } from '../../worker/protocol';
+import type { AdaptationPlan, AdaptResult, FineTunePlan, RunEstimate, WorkerEventPayload } from '../../worker/protocol';
 import { emaSmooth } from './helpers';
 
 /** 'pausing': Pause was pressed and the worker has not yet stopped at a step boundary. */
@@ -98,6 +98,10 @@ export interface TrainingSlice {
   draftPlan: FineTunePlan | null;
   /** Why there is no draft plan (e.g. the data cannot be trained on), or null. */
   draftPlanError: string | null;
+  /** "Estimate time": the probe's answer for the current data and settings (cleared when they change). */
+  runEstimate: { estimate: RunEstimate; totalSteps: number } | null;
+  estimating: boolean;
+  estimateError: string | null;
   plan: FineTunePlan | null;
   losses: LossPoint[];
   lrPoints: { step: number; lr: number }[];
@@ -125,6 +129,9 @@ export interface TrainingSlice {
         | 'adaptResult'
         | 'draftPlan'
         | 'draftPlanError'
+        | 'runEstimate'
+        | 'estimating'
+        | 'estimateError'
         | 'continueFromCurrent'
         | 'runStartedFrom'
       >
@@ -160,6 +167,9 @@ export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSl
   settings: DEFAULT_SETTINGS,
   draftPlan: null,
   draftPlanError: null,
+  runEstimate: null,
+  estimating: false,
+  estimateError: null,
   plan: null,
   ...EMPTY_RUN,
   logs: [],
