@@ -2,6 +2,7 @@
  * Sharded checkpoints: `model.safetensors.index.json` (or `pytorch_model.bin.index.json`) maps every tensor name to
  * the shard file that holds it. This module validates the index and assembles one TensorMap from the shards.
  */
+import { counted } from '../util/words';
 import { type TensorMap } from './types';
 import { EngineError } from '../errors';
 
@@ -124,7 +125,7 @@ export async function assembleShards(
       .join(', ');
     throw new EngineError(
       'SHARD_TENSOR_MISSING',
-      `${indexFileName} lists ${missing.length} tensor(s) that no shard contains: ${shown}${missing.length > 5 ? ', …' : ''}. The shards are from a different revision than the index; download them again.`,
+      `${indexFileName} lists ${counted(missing.length, 'tensor')} that no shard contains: ${shown}${missing.length > 5 ? ', …' : ''}. The shards are from a different revision than the index; download them again.`,
     );
   }
   return { tensors, warnings };

@@ -4,6 +4,7 @@
  * ./validate.ts, and the Data panel's summary is computed from it, so both always agree.
  */
 import { EngineError } from '../errors';
+import { agree, counted } from '../util/words';
 import { Rng } from '../util/rng';
 
 /** One training/eval example as read from the user's file. */
@@ -126,7 +127,9 @@ export function stratifiedSplit(examples: readonly Example[], options: SplitOpti
     );
   }
   if (unlabeledIndices.length > 0) {
-    notes.push(`${unlabeledIndices.length} unlabeled row(s) are left out of both train and dev.`);
+    notes.push(
+      `${counted(unlabeledIndices.length, 'unlabeled row')} ${agree(unlabeledIndices.length, 'is', 'are')} left out of both train and dev.`,
+    );
   }
 
   const trainIndices: number[] = [];

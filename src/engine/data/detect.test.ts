@@ -28,7 +28,7 @@ describe('detectColumns', () => {
     const d = detectColumns(['text', 'label'], rows({ text: sentences(20), label: repeat(['pos', 'neg'], 20) }));
     expect(d).toMatchObject({ text: 'text', textPair: null, label: 'label', confidence: 'high' });
     expect(d.reasons[0]).toMatch(/^Text: "text" — a usual name/);
-    expect(d.reasons[1]).toMatch(/^Label: "label" — a usual name.*2 distinct value\(s\).*"pos", "neg"/);
+    expect(d.reasons[1]).toMatch(/^Label: "label" — a usual name.*2 distinct values.*"pos", "neg"/);
   });
 
   it('among several text-named columns takes the one with the longest cells', () => {

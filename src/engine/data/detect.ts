@@ -7,6 +7,7 @@
  * pair is only ever chosen by name (guessing it from statistics would silently turn a
  * single-text task into a pair task).
  */
+import { counted } from '../util/words';
 import { EngineError } from '../errors';
 import { ID_NAMES, LABEL_NAMES, PAIR_NAMES, TEXT_NAMES, nameMatch, normalizeName } from './names';
 import type { ColumnMapping, Confidence, DetectedColumns, MappedExample, ParsedDataset, ParsedRow } from './types';
@@ -171,7 +172,7 @@ export function detectColumns(columns: readonly string[], sampleRows: readonly P
     const fits = labelLike(label) || sampleRows.length < CONFIDENT_LABEL_ROWS;
     labelConfidence = fits ? 'high' : 'medium';
     reasons.push(
-      `Label: "${label.name}" — ${why}; ${label.distinct.size} distinct value(s) in the sample (${quoteValues(label)}).${fits ? '' : ` That is many for ${label.filled} rows: check it holds class names.`}`,
+      `Label: "${label.name}" — ${why}; ${counted(label.distinct.size, 'distinct value')} in the sample (${quoteValues(label)}).${fits ? '' : ` That is many for ${label.filled} rows: check it holds class names.`}`,
     );
   } else {
     const candidates = rest.filter((s) => roles.get(s.name)!.role !== 'id' && labelLike(s));

@@ -124,7 +124,7 @@ describe('parseDatasetFile: fixtures', () => {
     ]);
     const bad = d.warnings.find((w) => w.code === 'DATA_BAD_JSON_LINE')!;
     expect(bad.rows).toEqual([2]);
-    expect(bad.message).toMatch(/bad-line\.jsonl: 1 line\(s\) are not valid JSON.*Lines: 2\./);
+    expect(bad.message).toMatch(/bad-line\.jsonl: 1 line is not valid JSON and was skipped.*Lines: 2\./);
     expect(d.warnings.find((w) => w.code === 'DATA_NOT_OBJECT')!.rows).toEqual([5]);
     expect(d.warnings.find((w) => w.code === 'DATA_MISSING_KEY' && w.message.includes('"label"'))!.rows).toEqual([6]);
   });

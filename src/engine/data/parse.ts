@@ -16,6 +16,7 @@
  * Why one file of ~650 lines: the delimited reader, the JSONL reader, format sniffing and the
  * incremental core share one `Sink` and its row-numbering rules; apart, each would re-derive them.
  */
+import { agree, counted } from '../util/words';
 import Papa from 'papaparse';
 import { EngineError } from '../errors';
 import { DatasetDecoder } from './decode';
@@ -324,7 +325,7 @@ class DelimitedReader {
     if (this.short.count > 0) {
       warnings.push({
         code: 'DATA_RAGGED_SHORT',
-        message: `${fileName}: ${this.short.count} row(s) have fewer fields than the header (${columns.length}); the missing cells were left empty. Rows: ${listRows(this.short.rows, this.short.count)}.`,
+        message: `${fileName}: ${counted(this.short.count, 'row')} ${agree(this.short.count, 'has', 'have')} fewer fields than the header (${columns.length}); the missing cells were left empty. Rows: ${listRows(this.short.rows, this.short.count)}.`,
         rows: this.short.rows,
         count: this.short.count,
       });
@@ -332,7 +333,7 @@ class DelimitedReader {
     if (this.long.count > 0) {
       warnings.push({
         code: 'DATA_RAGGED_LONG',
-        message: `${fileName}: ${this.long.count} row(s) have more fields than the header (${columns.length}); the extra fields were dropped. Rows: ${listRows(this.long.rows, this.long.count)}. A text with an unquoted "${this.delimiter === '\t' ? '\\t' : this.delimiter}" does this: wrap such texts in double quotes.`,
+        message: `${fileName}: ${counted(this.long.count, 'row')} ${agree(this.long.count, 'has', 'have')} more fields than the header (${columns.length}); the extra fields were dropped. Rows: ${listRows(this.long.rows, this.long.count)}. A text with an unquoted "${this.delimiter === '\t' ? '\\t' : this.delimiter}" does this: wrap such texts in double quotes.`,
         rows: this.long.rows,
         count: this.long.count,
       });
@@ -340,7 +341,7 @@ class DelimitedReader {
     if (this.quotes.count > 0) {
       warnings.push({
         code: 'DATA_BAD_QUOTES',
-        message: `${fileName}: ${this.quotes.count} row(s) have a misplaced quote (") after a quoted cell; it was kept as text. Rows: ${listRows(this.quotes.rows, this.quotes.count)}. Check those cells.`,
+        message: `${fileName}: ${counted(this.quotes.count, 'row')} ${agree(this.quotes.count, 'has', 'have')} a misplaced quote (") after a quoted cell; it was kept as text. Rows: ${listRows(this.quotes.rows, this.quotes.count)}. Check those cells.`,
         rows: this.quotes.rows,
         count: this.quotes.count,
       });
@@ -424,7 +425,7 @@ class JsonlReader {
     if (this.bad.count > 0) {
       warnings.push({
         code: 'DATA_BAD_JSON_LINE',
-        message: `${fileName}: ${this.bad.count} line(s) are not valid JSON and were skipped (first problem: ${this.firstError}). Lines: ${listRows(this.bad.rows, this.bad.count)}.`,
+        message: `${fileName}: ${counted(this.bad.count, 'line')} ${agree(this.bad.count, 'is', 'are')} not valid JSON and ${agree(this.bad.count, 'was', 'were')} skipped (first problem: ${this.firstError}). Lines: ${listRows(this.bad.rows, this.bad.count)}.`,
         rows: this.bad.rows,
         count: this.bad.count,
       });
@@ -432,7 +433,7 @@ class JsonlReader {
     if (this.notObject.count > 0) {
       warnings.push({
         code: 'DATA_NOT_OBJECT',
-        message: `${fileName}: ${this.notObject.count} line(s) hold JSON that is not an object ({...}) and were skipped. Lines: ${listRows(this.notObject.rows, this.notObject.count)}.`,
+        message: `${fileName}: ${counted(this.notObject.count, 'line')} ${agree(this.notObject.count, 'holds', 'hold')} JSON that is not an object ({...}) and ${agree(this.notObject.count, 'was', 'were')} skipped. Lines: ${listRows(this.notObject.rows, this.notObject.count)}.`,
         rows: this.notObject.rows,
         count: this.notObject.count,
       });
@@ -440,7 +441,7 @@ class JsonlReader {
     if (this.nested.count > 0) {
       warnings.push({
         code: 'DATA_NESTED_VALUE',
-        message: `${fileName}: ${this.nested.count} line(s) have a list or object as a value; it was kept as its JSON text. Lines: ${listRows(this.nested.rows, this.nested.count)}.`,
+        message: `${fileName}: ${counted(this.nested.count, 'line')} ${agree(this.nested.count, 'has', 'have')} a list or object as a value; it was kept as its JSON text. Lines: ${listRows(this.nested.rows, this.nested.count)}.`,
         rows: this.nested.rows,
         count: this.nested.count,
       });
@@ -457,7 +458,7 @@ class JsonlReader {
       if (missing.count > 0) {
         warnings.push({
           code: 'DATA_MISSING_KEY',
-          message: `${fileName}: ${missing.count} line(s) have no "${column}" key; read as empty. Lines: ${listRows(missing.rows, missing.count)}.`,
+          message: `${fileName}: ${counted(missing.count, 'line')} ${agree(missing.count, 'has', 'have')} no "${column}" key; read as empty. Lines: ${listRows(missing.rows, missing.count)}.`,
           rows: missing.rows,
           count: missing.count,
         });

@@ -87,7 +87,7 @@ describe('validateTrainingData', () => {
     ];
     const result = validateTrainingData(rows);
     const markers = result.issues.find((i) => i.code === 'MISSING_LABEL_MARKERS')!;
-    expect(markers.message).toMatch(/2 training row\(s\) have the label "NaN", "N\/A", read as no label: rows 2, 3\./);
+    expect(markers.message).toMatch(/2 training rows have the label "NaN", "N\/A", read as no label: rows 2, 3\./);
     const same = result.issues.find((i) => i.code === 'LABELS_SAME_NUMBER')!;
     expect(same.severity).toBe('warning');
     expect(same.message).toMatch(/"1" and "1\.0" are the same number written differently.*rows 4, 5\./);

@@ -3,6 +3,7 @@
  * refuses or drops and what the Data panel reports (summarizeDataset in ./summary.ts builds on
  * it), so the two can never disagree.
  */
+import { agree, counted } from '../util/words';
 import type { Example } from './dataset';
 
 export type IssueSeverity = 'error' | 'warning' | 'info';
@@ -153,7 +154,7 @@ export function validateTrainingData(
     severity: 'warning',
     set: 'train',
     rows: emptyTrain,
-    message: `${emptyTrain.length} training row(s) have an empty or whitespace-only text: ${rowList(emptyTrain, trainRowOf)}.`,
+    message: `${counted(emptyTrain.length, 'training row')} ${agree(emptyTrain.length, 'has', 'have')} an empty or whitespace-only text: ${rowList(emptyTrain, trainRowOf)}.`,
     action: 'These rows are dropped. Fill in the text or delete the rows to silence this warning.',
   });
   add({
@@ -161,7 +162,7 @@ export function validateTrainingData(
     severity: 'info',
     set: 'train',
     rows: unlabeledTrain,
-    message: `${unlabeledTrain.length} training row(s) have no label: ${rowList(unlabeledTrain, trainRowOf)}.`,
+    message: `${counted(unlabeledTrain.length, 'training row')} ${agree(unlabeledTrain.length, 'has', 'have')} no label: ${rowList(unlabeledTrain, trainRowOf)}.`,
     action: 'They are not used for training; you can run predictions on them after training.',
   });
   const markerRows = unlabeledTrain.filter((i) => train[i].missingLabel !== undefined);
@@ -171,7 +172,7 @@ export function validateTrainingData(
     severity: 'info',
     set: 'train',
     rows: markerRows,
-    message: `${markerRows.length} training row(s) have the label ${markers.join(', ')}, read as no label: ${rowList(markerRows, trainRowOf)}.`,
+    message: `${counted(markerRows.length, 'training row')} ${agree(markerRows.length, 'has', 'have')} the label ${markers.join(', ')}, read as no label: ${rowList(markerRows, trainRowOf)}.`,
     action: 'They are not used for training. If it is a real class name, rename it (e.g. "none_of_these").',
   });
   add({
@@ -179,7 +180,7 @@ export function validateTrainingData(
     severity: 'warning',
     set: 'train',
     rows: dupTrain,
-    message: `${dupTrain.length} training row(s) repeat an earlier row with the same text and label: ${rowList(dupTrain, trainRowOf)}.`,
+    message: `${counted(dupTrain.length, 'training row')} ${agree(dupTrain.length, 'repeats', 'repeat')} an earlier row with the same text and label: ${rowList(dupTrain, trainRowOf)}.`,
     action: 'The first copy is kept and the repeats are dropped, so no example counts twice.',
   });
   add({
@@ -187,7 +188,7 @@ export function validateTrainingData(
     severity: 'warning',
     set: 'train',
     rows: conflictRows,
-    message: `${conflictRows.length} training row(s) have the same text as another row but a different label: ${rowList(conflictRows, trainRowOf)}.`,
+    message: `${counted(conflictRows.length, 'training row')} ${agree(conflictRows.length, 'has', 'have')} the same text as another row but a different label: ${rowList(conflictRows, trainRowOf)}.`,
     action: 'All of them are kept, but the model cannot fit both labels; decide on one label per text.',
   });
 
@@ -220,7 +221,7 @@ export function validateTrainingData(
       severity: 'error',
       set: 'train',
       rows: [],
-      message: `There are no usable labeled training rows (${train.length} row(s) read, ${emptyTrain.length} empty, ${unlabeledTrain.length} unlabeled).`,
+      message: `There are no usable labeled training rows (${counted(train.length, 'row')} read, ${emptyTrain.length} empty, ${unlabeledTrain.length} unlabeled).`,
       action: 'Training cannot start. Check that the label column is chosen correctly and filled in.',
     });
   } else if (trainLabelCounts.size === 1) {
@@ -258,7 +259,7 @@ export function validateTrainingData(
       severity: 'warning',
       set: 'dev',
       rows: emptyDev,
-      message: `${emptyDev.length} dev row(s) have an empty or whitespace-only text: ${rowList(emptyDev, devRowOf)}.`,
+      message: `${counted(emptyDev.length, 'dev row')} ${agree(emptyDev.length, 'has', 'have')} an empty or whitespace-only text: ${rowList(emptyDev, devRowOf)}.`,
       action: 'These rows are dropped from dev.',
     });
     add({
@@ -266,7 +267,7 @@ export function validateTrainingData(
       severity: 'info',
       set: 'dev',
       rows: unlabeledDev,
-      message: `${unlabeledDev.length} dev row(s) have no label: ${rowList(unlabeledDev, devRowOf)}.`,
+      message: `${counted(unlabeledDev.length, 'dev row')} ${agree(unlabeledDev.length, 'has', 'have')} no label: ${rowList(unlabeledDev, devRowOf)}.`,
       action: 'They cannot be scored and are dropped from dev.',
     });
     add({
@@ -274,7 +275,7 @@ export function validateTrainingData(
       severity: 'warning',
       set: 'dev',
       rows: leakDev,
-      message: `${leakDev.length} dev row(s) have the same text as a training row: ${rowList(leakDev, devRowOf)}.`,
+      message: `${counted(leakDev.length, 'dev row')} ${agree(leakDev.length, 'has', 'have')} the same text as a training row: ${rowList(leakDev, devRowOf)}.`,
       action:
         'They are dropped from dev, because scoring the model on rows it trained on would overstate its accuracy.',
     });
@@ -299,7 +300,7 @@ export function validateTrainingData(
         severity: 'info',
         set,
         rows: long,
-        message: `${long.length} ${set} row(s) are longer than ${options.maxLength} tokens: ${rowList(long, rowOf)}.`,
+        message: `${counted(long.length, `${set} row`)} ${agree(long.length, 'is', 'are')} longer than ${options.maxLength} tokens: ${rowList(long, rowOf)}.`,
         action: `They are truncated to ${options.maxLength} tokens; raise the maximum length if the end of the text matters.`,
       });
     };

@@ -5,6 +5,7 @@
  * those texts before and after. The studio and `fewshot adapt` both run it from here; a diverged
  * run restores the starting weights (the loop keeps them).
  */
+import { counted } from '../util/words';
 import type { BertConfig, BertParams } from '../bert';
 import { EngineError } from '../errors';
 import { maskedLmTraining, type MlmEvaluation } from '../methods/mlm';
@@ -89,7 +90,7 @@ export async function startAdaptation(
   if (sequences < MIN_ADAPT_SEQUENCES) {
     throw new EngineError(
       'ADAPT_TOO_FEW_TEXTS',
-      `The texts pack into only ${sequences} sequence(s) of ${maxLength} tokens; adaptation needs more text (a few hundred words at least).`,
+      `The texts pack into only ${counted(sequences, 'sequence')} of ${maxLength} tokens; adaptation needs more text (a few hundred words at least).`,
     );
   }
   // Every 10th sequence is held out (at least one) to measure the MLM loss on the user's texts.

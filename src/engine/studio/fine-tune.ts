@@ -9,6 +9,7 @@
 import { buildLabelVocab, stratifiedSplit, type Example } from '../data/dataset';
 import { validateTrainingData, type DataIssue } from '../data/validate';
 import { EngineError } from '../errors';
+import { agree, counted } from '../util/words';
 import { balancedClassWeights, classifierTraining, type ClassifierSettings } from '../methods/classifier';
 import { promptTraining, type PromptSettings } from '../methods/prompt';
 import type { PromptConfig } from '../prompt/config';
@@ -363,7 +364,7 @@ export function startFineTune(
       if (unknown.length > 0) {
         throw new EngineError(
           'EVAL_UNKNOWN_LABEL',
-          `${unknown.length} row(s) have no label or one the run never saw (${[...new Set(unknown.map((r) => r.label ?? '(none)'))].slice(0, 5).join(', ')}); score only rows with the labels ${plan.labels.join(', ')}.`,
+          `${counted(unknown.length, 'row')} ${agree(unknown.length, 'has', 'have')} no label or one the run never saw (${[...new Set(unknown.map((r) => r.label ?? '(none)'))].slice(0, 5).join(', ')}); score only rows with the labels ${plan.labels.join(', ')}.`,
         );
       }
       return objective.evaluateOn(
