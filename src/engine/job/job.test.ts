@@ -48,14 +48,10 @@ async function goldenPlan(method: 'head' | 'prompt' = 'head'): Promise<FineTuneP
     text: `${i % 2 ? 'i loved the movie' : 'i hated the film'} ${i} ${awkward[i % awkward.length].text}`,
     label: i % 2 ? 'positive' : 'negative',
   }));
-  const spec =
+  const spec: Parameters<typeof planFineTune>[2] =
     method === 'head'
-      ? ({ kind: 'head' } as const)
-      : ({
-          kind: 'prompt',
-          template: '{text} it was [MASK] .',
-          verbalizer: { positive: ['good'], negative: ['bad'] },
-        } as const);
+      ? { kind: 'head' }
+      : { kind: 'prompt', template: '{text} it was [MASK] .', verbalizer: { positive: ['good'], negative: ['bad'] } };
   const plan = planFineTune(model, { train }, spec, { seed: 7, epochs: 2 });
   model.dispose();
   return plan;
