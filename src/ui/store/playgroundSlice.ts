@@ -9,6 +9,8 @@ export interface PlaygroundSlice {
   /** Every prediction answered, with whether training was running and the optimizer step of the weights that answered (null outside training; for acceptance checks). */
   predictionLog: { text: string; probabilities: number[]; duringTraining: boolean; step: number | null; at: number }[];
   playError: string | null;
+  /** The loaded tokenizer's pieces for `text` (the playground's text when it was asked). */
+  playTokens: { text: string; tokens: string[] } | null;
   maskText: string;
   maskResults: FillMaskCandidate[][] | null;
   maskError: string | null;
@@ -34,6 +36,7 @@ export const createPlaygroundSlice: StateCreator<PlaygroundSlice, [], [], Playgr
   playPrediction: null,
   predictionLog: [],
   playError: null,
+  playTokens: null,
   maskText: 'the movie was [MASK] .',
   maskResults: null,
   maskError: null,
