@@ -14,7 +14,7 @@ export const HUB_MODELS = [
   { repo: 'microsoft/MiniLM-L12-H384-uncased', size: '133 MB', params: '33M', language: 'English' },
   { repo: 'google-bert/bert-base-uncased', size: '440 MB', params: '110M', language: 'English' },
   // Chinese sentence embeddings (4 layers, hidden 512, bert-base-chinese's 21,128-token vocabulary,
-  // cased: do_lower_case false); a good base for SetFit on Chinese texts.
+  // cased: do_lower_case false): the smallest Chinese model here, quick to fine-tune.
   { repo: 'BAAI/bge-small-zh-v1.5', size: '96 MB', params: '24M', language: 'Chinese' },
   // 12 layers, hidden 768, 21,128 tokens (CJK characters one per token).
   { repo: 'google-bert/bert-base-chinese', size: '412 MB', params: '103M', language: 'Chinese' },
