@@ -96,6 +96,8 @@ export async function handleRequest(
     }
     case 'fillMask':
       return (await requireSession()).fillMask(request.params.text, request.params.topK);
+    case 'tokenize':
+      return (await requireSession()).tokenize(request.params.text);
     case 'startAdapt':
       return (await requireSession()).startAdapt(request.params);
     case 'hubCacheStatus':

@@ -180,6 +180,8 @@ export interface RequestMap {
     result: PredictFileResultMessage;
   };
   fillMask: { params: { text: string; topK: number }; result: FillMaskCandidate[][] };
+  /** The loaded tokenizer's pieces and ids for `text` (no special tokens). */
+  tokenize: { params: { text: string }; result: { tokens: string[]; ids: number[] } };
   suggestPrompts: { params: SuggestPromptsParams; result: SuggestPromptsResult };
   /** Which Hub repos are already in the download cache. */
   hubCacheStatus: { params: { repos: string[]; baseUrl?: string }; result: Record<string, boolean> };

@@ -161,6 +161,20 @@ describe('Session', () => {
     expect(done.summary.bestStep).toBe(best.step);
   });
 
+  it("tokenizes with the loaded model's tokenizer, also while training (the playground's token view)", async () => {
+    const session = new Session(() => {}, { cache: null });
+    await expect(session.tokenize('the cat')).rejects.toMatchObject({ code: 'NO_MODEL' });
+    await session.loadModel({ kind: 'url', baseUrl: server.url, name: 'golden' });
+    // Uncased vocabulary: lower-cased; a CJK character is a word of its own, [UNK] in this vocabulary.
+    expect(await session.tokenize('The CAT sat猫')).toEqual({
+      tokens: ['the', 'cat', 'sat', '[UNK]'],
+      ids: [5, 55, 65, 1],
+    });
+    await train(session, toyExamples(16, 9), null, { epochs: 50, batchSize: 4, seed: 3 });
+    expect((await session.tokenize('the mat')).tokens).toEqual(['the', 'mat']);
+    await session.stop();
+  });
+
   it('refuses to load a model while training and keeps the current one when a load fails', async () => {
     const { emit } = collect();
     const session = new Session(emit, { cache: null });

@@ -874,6 +874,11 @@ export class Session {
     return listCachedHubModels(this.cache, baseUrl);
   }
 
+  /** The model's tokenizer pieces and ids for `text` (no special tokens). */
+  tokenize(text: string) {
+    return this.scheduler.enqueue(async () => this.requireModel().tokenize(text));
+  }
+
   /** Token count per input with the model's tokenizer (special tokens included, no truncation). */
   tokenLengths(inputs: TextInput[]) {
     return this.scheduler.enqueue(async () => this.requireModel().tokenLengths(inputs));

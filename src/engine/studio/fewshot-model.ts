@@ -377,6 +377,15 @@ export class FewShotModel {
     return { examples, truncated };
   }
 
+  /**
+   * How the tokenizer splits `text`: its pieces and their vocabulary ids, special tokens left out
+   * (the playground shows them, e.g. one piece per CJK character, or [UNK] where the vocabulary has none).
+   */
+  tokenize(text: string): { tokens: string[]; ids: number[] } {
+    const encoding = this.tokenizer.encode(text, null, { addSpecialTokens: false });
+    return { tokens: encoding.tokens, ids: encoding.ids };
+  }
+
   /** Token counts (special tokens included) without truncation, for length statistics. */
   tokenLengths(inputs: readonly TextInput[]): number[] {
     return inputs.map((input) => this.tokenizer.encode(input.text, input.textPair ?? null, {}).ids.length);

@@ -95,6 +95,30 @@ describe('vocabulary validation', () => {
     );
     expect(engineError(() => BertTokenizer.fromHuggingFaceFiles({})).code).toBe('TOKENIZER_MISSING_FILES');
   });
+
+  it('rejects Japanese BERT tokenizers that segment words with MeCab or split per character', () => {
+    const vocab = '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n日\n本\n';
+    // tohoku-nlp/bert-base-japanese and bert-base-japanese-char (their published tokenizer_config.json).
+    const mecab = { do_lower_case: false, word_tokenizer_type: 'mecab', subword_tokenizer_type: 'wordpiece' };
+    const character = { do_lower_case: false, word_tokenizer_type: 'mecab', subword_tokenizer_type: 'character' };
+    for (const config of [mecab, character, { subword_tokenizer_type: 'character' }]) {
+      const error = engineError(() => BertTokenizer.fromVocabTxt(vocab, config));
+      expect(error.code).toBe('TOKENIZER_UNSUPPORTED');
+      expect(error.message).toContain('tokenizer_type');
+      expect(
+        engineError(() =>
+          BertTokenizer.fromHuggingFaceFiles({ tokenizerJson: bertUncasedTokenizerJson(), tokenizerConfig: config }),
+        ).code,
+      ).toBe('TOKENIZER_UNSUPPORTED');
+    }
+    // The plain settings (BertJapaneseTokenizer's defaults) are BERT's own and load.
+    const plain = BertTokenizer.fromVocabTxt(vocab, {
+      do_lower_case: false,
+      word_tokenizer_type: 'basic',
+      subword_tokenizer_type: 'wordpiece',
+    });
+    expect(plain.encode('日本語', null, { addSpecialTokens: false }).tokens).toEqual(['日', '本', '[UNK]']);
+  });
 });
 
 describe('input text', () => {

@@ -60,6 +60,23 @@ export function configFromTokenizerConfig(json: HfTokenizerConfigJson): Partial<
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new EngineError('TOKENIZER_BAD_CONFIG', 'tokenizer_config.json must contain a JSON object.');
   }
+  // Japanese BERTs (BertJapaneseTokenizer) may first split words with a morphological analyser
+  // (MeCab, Sudachi, Juman++) or split pieces per character: their vocabularies were built on that
+  // split, which BERT's basic pre-tokenizer does not reproduce. Refuse rather than mis-tokenize.
+  for (const [key, supported] of [
+    ['word_tokenizer_type', 'basic'],
+    ['subword_tokenizer_type', 'wordpiece'],
+  ] as const) {
+    const value = json[key];
+    if (value !== undefined && value !== null && value !== supported) {
+      throw new EngineError(
+        'TOKENIZER_UNSUPPORTED',
+        `tokenizer_config.json: ${key} ${JSON.stringify(value)} is not supported (only "${supported}"): this ` +
+          'model splits text with a Japanese word segmenter or per character, which the studio does not do. ' +
+          'Choose a model with a plain BERT WordPiece tokenizer, e.g. bert-base-multilingual-cased.',
+      );
+    }
+  }
   const config: Partial<BertTokenizerConfig> = {};
   const lowercase = optionalBoolean(json.do_lower_case, 'tokenizer_config.json do_lower_case');
   if (lowercase !== undefined) config.lowercase = lowercase;

@@ -27,6 +27,14 @@ export const TOKENIZER_JSON_WITHOUT_VOCAB_PATH = path.join(
 );
 /** The `Xenova/bert-base-uncased` rows of the shared `bert_tokenizer_cases.jsonl`. */
 export const CASES_PATH = path.join(FIXTURES_DIR, 'tokenizer/bert_tokenizer_cases.bert-base-uncased.jsonl');
+/**
+ * The rows of the shared `bert_tokenizer_cases.jsonl` for other BERT WordPiece models (cased, Chinese,
+ * many-language vocabularies; `WORDPIECE_CASE_MODELS` in tests/support/vendored-fixtures.ts).
+ */
+export const OTHER_WORDPIECE_CASES_PATH = path.join(
+  FIXTURES_DIR,
+  'tokenizer/bert_tokenizer_cases.other-wordpiece.jsonl',
+);
 /** A few SST-2 rows (`train.csv`, `test.csv`), for checks that must also run without `../shared`. */
 export const FIXTURE_SST2_DIR = path.join(FIXTURES_DIR, 'datasets/sst2');
 /** Every benchmark dataset: in `../shared` only. */

@@ -188,7 +188,7 @@ export function ModelPanel() {
             <select value={repo} onChange={(e) => setRepo(e.target.value)} data-testid="hub-select" disabled={busy}>
               {HUB_MODELS.map((m) => (
                 <option key={m.repo} value={m.repo}>
-                  {m.repo} — {m.params} params, {m.size}
+                  {m.repo} — {m.language}, {m.params} params, {m.size}
                 </option>
               ))}
             </select>

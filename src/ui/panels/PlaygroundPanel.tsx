@@ -9,6 +9,7 @@ import {
   predictText,
   runZeroShot,
   suggestPrompts,
+  tokenizeText,
 } from '../store/playgroundActions';
 import { useShallow } from 'zustand/react/shallow';
 
@@ -54,12 +55,21 @@ export function PlaygroundPanel() {
   // Until the user edits them, the label words follow the loaded dataset's labels.
   const zsWords = zsWordsEdited ?? datasetLabelWords(dataset);
   const canPredict = hasModel && labels.length > 0;
+  const modelName = useStudio((s) => s.model?.name ?? null);
+  const playTokens = useStudio((s) => s.playTokens);
 
   useEffect(() => {
     if (!canPredict || !text.trim()) return;
     const timer = setTimeout(() => void predictText(text), PLAYGROUND_DEBOUNCE_MS);
     return () => clearTimeout(timer);
   }, [text, canPredict]);
+
+  // How the loaded tokenizer splits the text (also before training: any model has a tokenizer).
+  useEffect(() => {
+    if (modelName === null || !text.trim()) return;
+    const timer = setTimeout(() => void tokenizeText(text), PLAYGROUND_DEBOUNCE_MS);
+    return () => clearTimeout(timer);
+  }, [text, modelName]);
 
   return (
     <div className="stack">
@@ -72,6 +82,16 @@ export function PlaygroundPanel() {
           data-testid="play-text"
           aria-label="Text to classify"
         />
+        {playTokens && playTokens.text === text && (
+          <p className="muted tokens" data-testid="play-tokens">
+            {playTokens.tokens.length} {playTokens.tokens.length === 1 ? 'token' : 'tokens'}:{' '}
+            {playTokens.tokens.map((token, i) => (
+              <code key={i} className={token === '[UNK]' ? 'token token-unk' : 'token'}>
+                {token}
+              </code>
+            ))}
+          </p>
+        )}
         {!canPredict && (
           <p className="muted">The classifier has no labels yet: start training (predictions work during training).</p>
         )}

@@ -119,7 +119,12 @@ async function replaceModel(displayName: string, load: () => Promise<ModelSummar
   try {
     const model = await load();
     setModel({ model, modelStatus: 'ready', modelLoadingName: null, download: null });
-    useStudio.getState().setPlayground({ playLabels: model.labels, playPrediction: null, maskResults: null });
+    useStudio.getState().setPlayground({
+      playLabels: model.labels,
+      playPrediction: null,
+      maskResults: null,
+      playTokens: null,
+    });
     // Token lengths depend on the tokenizer: recount the loaded data with the new one.
     const { dataset } = useStudio.getState();
     if (dataset) void remapDataset(dataset.mapping);
@@ -135,7 +140,7 @@ export async function resetToBaseModel(): Promise<string | null> {
   try {
     const model = await getClient().request('resetToBase', {});
     useStudio.getState().setModel({ model });
-    useStudio.getState().setPlayground({ playLabels: model.labels, playPrediction: null });
+    useStudio.getState().setPlayground({ playLabels: model.labels, playPrediction: null, playTokens: null });
     return null;
   } catch (error) {
     return errorInfo(error).message;

@@ -59,6 +59,16 @@ export function playgroundStatus(state: {
   };
 }
 
+/** Asks the worker how the loaded tokenizer splits `text` (shown under the playground's text). */
+export async function tokenizeText(text: string): Promise<void> {
+  try {
+    const { tokens } = await getClient().request('tokenize', { text });
+    useStudio.getState().setPlayground({ playTokens: { text, tokens } });
+  } catch {
+    useStudio.getState().setPlayground({ playTokens: null }); // a nicety: predictions still show their own errors
+  }
+}
+
 export async function fillMask(text: string, topK = 5): Promise<void> {
   const { setPlayground } = useStudio.getState();
   const duringTraining = useStudio.getState().trainingState === 'running';

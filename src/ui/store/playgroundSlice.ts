@@ -13,6 +13,8 @@ export interface PlaygroundSlice {
   playPending: string | null;
   /** The text the prediction on screen belongs to (the box may have changed since). */
   playAnsweredText: string | null;
+  /** The loaded tokenizer's pieces for `text` (the playground's text when it was asked). */
+  playTokens: { text: string; tokens: string[] } | null;
   maskText: string;
   maskResults: FillMaskCandidate[][] | null;
   maskError: string | null;
@@ -40,6 +42,7 @@ export const createPlaygroundSlice: StateCreator<PlaygroundSlice, [], [], Playgr
   playError: null,
   playPending: null,
   playAnsweredText: null,
+  playTokens: null,
   maskText: 'the movie was [MASK] .',
   maskResults: null,
   maskError: null,
