@@ -424,7 +424,7 @@ describe('fewshot train / eval / predict', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/text column "text", label column "label" \(detected; override/);
     expect(result.stderr).toMatch(/empty or whitespace-only text: row 4\./);
-    expect(result.stderr).toMatch(/have the label "N\/A", read as no label: row 6\./);
+    expect(result.stderr).toMatch(/has the label "N\/A", read as no label: row 6\./);
   });
 
   it('eval names labels the model does not know', async () => {
