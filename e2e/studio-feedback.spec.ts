@@ -50,3 +50,26 @@ test('estimate before Start, phases and first step during the run, honest playgr
   await expect(page.getByTestId('play-stale')).toHaveCount(0);
   await expect(page.getByTestId('play-busy')).toHaveCount(0);
 });
+
+test('the Data panel names unlabeled rows, flags a one-example class, and labels the cut-off', async ({ page }) => {
+  const studio = new Studio(page);
+  await studio.open();
+  await studio.waitForEngine();
+  await studio.waitForModel();
+  const rows = [
+    'text,label',
+    'a warm and funny film,positive',
+    'no label here,',
+    'a dull and tedious mess,negative',
+    'a lovely surprise,positive',
+    'flat and lifeless,negative',
+    'neither here nor there,neutral',
+  ];
+  await studio.dropDataFile(csvFile('mixed.csv', Buffer.from(`${rows.join('\n')}\n`)));
+  await expect.poll(() => studioState(page, (s) => s.dataset?.fileName)).toBe('mixed.csv');
+  // The file's row 3 (the header is row 1) has no label; "neutral" has a single example.
+  await expect(page.getByTestId('unlabeled-rows')).toHaveText(/1 unlabeled row \(ignored by training\): row 3$/);
+  await expect(page.getByTestId('one-example-class')).toContainText('Label neutral has only one example');
+  await expect(page.getByTestId('validation-list')).not.toContainText('No problems found');
+  await expect(page.getByTestId('token-chart')).toContainText(/cut at \d+/);
+});

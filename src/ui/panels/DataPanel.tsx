@@ -183,15 +183,17 @@ export function DataPanel() {
                         <ReferenceLine
                           x={maxLength}
                           stroke="var(--bad)"
-                          label={{ value: `max ${maxLength}`, fill: 'var(--bad)', position: 'insideTopRight' }}
+                          // Above the plot area (the chart's top margin), so it never covers a bar.
+                          label={{ value: `cut at ${maxLength}`, fill: 'var(--bad)', position: 'top' }}
                         />
                       )}
                     </BarChart>
                   </ResponsiveContainer>
                 </div>
                 <p className="muted">
-                  min {validation.tokens.min} · mean {validation.tokens.mean.toFixed(1)} · p95 {validation.tokens.p95} ·
-                  max {validation.tokens.max}
+                  shortest {validation.tokens.min} · mean {validation.tokens.mean.toFixed(1)} · 95 % up to{' '}
+                  {validation.tokens.p95} · longest {validation.tokens.max} tokens
+                  {maxLength !== null && ` · texts longer than ${maxLength} tokens are cut (the red line)`}
                 </p>
               </>
             ) : (
@@ -207,7 +209,11 @@ export function DataPanel() {
                 <span data-testid="usable-rows">{validation.usable}</span> rows used for training
               </li>
               {validation.unlabeled > 0 && (
-                <li className="warn">{plural(validation.unlabeled, 'unlabeled row')} (ignored by training)</li>
+                <li className="warn" data-testid="unlabeled-rows">
+                  {plural(validation.unlabeled, 'unlabeled row')} (ignored by training):{' '}
+                  {validation.unlabeledRows.length === 1 ? 'row' : 'rows'} {rowList(validation.unlabeledRows)}
+                  {validation.unlabeledRows.length < validation.unlabeled ? ' …' : ''}
+                </li>
               )}
               {validation.emptyTexts.length > 0 && (
                 <li className="warn">Empty text in rows {rowList(validation.emptyTexts)}</li>
@@ -222,6 +228,14 @@ export function DataPanel() {
                   Same text, different labels ({g.labels.join(', ')}): rows {rowList(g.rows)}
                 </li>
               ))}
+              {validation.labels
+                .filter((l) => l.count === 1)
+                .map((l) => (
+                  <li key={`one-${l.label}`} className="warn" data-testid="one-example-class">
+                    Label {l.label} has only one example: the dev split cannot also hold it, so its dev score means
+                    nothing. Add a few more rows of it.
+                  </li>
+                ))}
               {validation.labels.length === 1 && (
                 <li className="error">Only one label: training needs at least two classes.</li>
               )}
@@ -231,6 +245,7 @@ export function DataPanel() {
                 </li>
               ))}
               {validation.unlabeled === 0 &&
+                validation.labels.every((l) => l.count > 1) &&
                 validation.emptyTexts.length === 0 &&
                 validation.duplicates.length === 0 &&
                 validation.conflicts.length === 0 &&
