@@ -7,6 +7,7 @@
  * way (docs/ARCHITECTURE.md, "The door").
  */
 import { buildLabelVocab, stratifiedSplit, type Example } from '../data/dataset';
+import { crossValidationAdvice, type CrossValidationAdvice } from '../data/folds';
 import { validateTrainingData, type DataIssue } from '../data/validate';
 import { EngineError } from '../errors';
 import { balancedClassWeights, classifierTraining, type ClassifierSettings } from '../methods/classifier';
@@ -86,6 +87,8 @@ export interface FineTunePlan {
   memory: MemoryPlan;
   /** Dev rows as used (texts + labels), so the UI can show the examples behind metric cells. */
   devExamples: Example[];
+  /** Whether k-fold cross-validation (studio/cross-validate.ts) is possible and recommended for these rows. */
+  crossValidation: CrossValidationAdvice;
 }
 
 export interface FineTuneData {
@@ -245,6 +248,11 @@ function prepare(
     splitNotes,
     memory,
     devExamples: devRows,
+    crossValidation: crossValidationAdvice(
+      firstPass.train.map((r) => r.label as string),
+      devRows.length,
+      !autoSplit,
+    ),
   };
   const weights =
     classWeights === 'balanced'

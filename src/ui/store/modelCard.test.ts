@@ -63,6 +63,7 @@ const plan = {
     { text: 'good, "really"', label: 'pos' },
     { text: 'bad', label: 'neg' },
   ],
+  crossValidation: { maxFolds: 1, folds: 0, recommended: false, reason: 'needs 2 rows per label' },
 } satisfies FineTunePlan;
 // Two dev rows, both predicted "pos": accuracy 1/2.
 const metrics: Metrics = {
