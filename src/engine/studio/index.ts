@@ -114,7 +114,7 @@ export { defaultPrompt } from '../prompt/search';
 export { parseVerbalizerJson, type VerbalizerSpec } from '../prompt/verbalizer';
 export type { PromptConfig } from '../prompt/config';
 
-export { evaluateModel } from './evaluate';
+export { evaluateFile, evaluateModel, type EvaluateFileResult, type EvaluateOptions } from './evaluate';
 export {
   DEFAULT_CV_FOLDS,
   MAX_CV_FOLDS,
