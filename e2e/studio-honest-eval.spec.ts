@@ -35,9 +35,10 @@ async function dropFile(page: Page, testId: string, name: string, text: string):
   await page.getByTestId(testId).dispatchEvent('drop', { dataTransfer });
 }
 
-test('cross-validation on a small dataset, then a labeled test file in Evaluate', async ({ page }) => {
+test('cross-validation on a small dataset, then a labeled test file in Evaluate', async ({ page }, testInfo) => {
   test.setTimeout(420_000);
   const studio = new Studio(page);
+  const out = (name: string) => testInfo.outputPath(name);
   await studio.open();
   await studio.waitForEngine();
   await studio.waitForModel();
@@ -53,6 +54,7 @@ test('cross-validation on a small dataset, then a labeled test file in Evaluate'
   await expect(page.getByTestId('cv-advice')).toContainText('would hold only');
   await page.getByTestId('cv-folds-input').fill('3');
   await expect(page.getByTestId('cv-start')).toHaveText('Cross-validate (3 folds, then train on all rows)');
+  await studio.screenshot('train-cv-offer', out);
 
   // Stoppable: Stop during fold 1 scores no fold, trains no final model and puts the base back.
   await page.getByTestId('cv-start').click();
@@ -78,6 +80,7 @@ test('cross-validation on a small dataset, then a labeled test file in Evaluate'
   expect(folds).toEqual([...folds].sort((a, b) => a - b));
   expect(status.findIndex((t) => t.includes('training the final model on all 12 rows'))).toBeGreaterThan(folds[2]);
   await expect(page.getByTestId('cv-folds').locator('tbody tr')).toHaveCount(3);
+  await studio.screenshot('train-cv-result', out);
   const result = await studioState(page, (s) => s.crossValidation!.result!);
   expect(result.perFold.reduce((n, f) => n + f.testRows, 0)).toBe(12);
   expect(await studioState(page, (s) => s.plan!.trainCount)).toBe(12);
@@ -101,6 +104,7 @@ test('cross-validation on a small dataset, then a labeled test file in Evaluate'
   expect(scored.metrics.perClass.every((c) => c.recallInterval !== undefined)).toBe(true);
   await page.getByTestId('test-confusion-0-0').click();
   await expect(page.getByTestId('test-cell-examples')).toBeVisible();
+  await studio.screenshot('evaluate-test-file', out);
 
   // A label the model does not know: a clear error naming the row and the label.
   await dropFile(page, 'test-file-dropzone', 'bad.csv', 'text,label\na fine film,positive\nan odd film,neutral\n');

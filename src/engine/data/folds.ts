@@ -64,7 +64,7 @@ export function crossValidationAdvice(
     reason: devGiven
       ? 'A dev set was given: its score is the estimate; cross-validation would ignore it.'
       : recommended
-        ? `The dev split would hold only ${devRows} row${devRows === 1 ? '' : 's'}, too few for a reliable figure; ${folds}-fold cross-validation scores every one of the ${labels.length} rows once.`
+        ? `The dev split would hold only ${devRows} row${devRows === 1 ? '' : 's'}, too few for a reliable figure; cross-validation scores every one of the ${labels.length} rows once.`
         : `The dev split holds ${devRows} rows, enough for a usable figure; cross-validation would be more precise but trains ${folds + 1} models.`,
   };
 }

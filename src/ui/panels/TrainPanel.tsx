@@ -341,7 +341,12 @@ export function TrainPanel() {
             </li>
             <li>
               {shownPlan.trainCount} train / {shownPlan.devCount} dev rows
-              {shownPlan.autoSplit ? ' (dev split automatically)' : ''} · labels {shownPlan.labels.join(', ')}
+              {shownPlan.devCount === 0
+                ? ' (no dev set: every row trains)'
+                : shownPlan.autoSplit
+                  ? ' (dev split automatically)'
+                  : ''}{' '}
+              · labels {shownPlan.labels.join(', ')}
             </li>
             <li>
               {shownPlan.totalSteps} steps · {shownPlan.epochs} epochs · batch {shownPlan.batchSize}
