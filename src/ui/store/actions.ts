@@ -325,6 +325,9 @@ export async function startCrossValidation(): Promise<void> {
   }
   const folds = state.cvFolds ?? state.draftPlan?.crossValidation.folds ?? 5;
   state.resetTraining(null);
+  // Not a saved run (no checkpoints, no run record): the previous run's record must not take this
+  // one's trainingDone.
+  state.setProject({ runId: null, lastCheckpointStep: null });
   const startFrom = state.continueFromCurrent ? 'current' : 'base';
   state.setTraining({
     trainingState: 'starting',
