@@ -435,3 +435,45 @@ describe('fewshot train / eval / predict', () => {
     expect(result.stderr).toMatch(/martian/);
   });
 });
+
+describe('fewshot train --cv / eval errors', () => {
+  it('cross-validates, prints each fold and the estimate, writes it to metrics.json, trains on all rows', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fewshot-cv-'));
+    writeFileSync(join(dir, 'train.csv'), toyCsv(24, 3));
+    const out = join(dir, 'model');
+    const flags = ['--model', GOLDEN_DIR, '--train', join(dir, 'train.csv'), '--out', out];
+    const settings = ['--epochs', '2', '--lr', '5e-3', '--batch-size', '8', '--seed', '3', '--max-len', '16'];
+    const trained = await runCli(['train', ...flags, ...settings, '--cv', '3']);
+    expect(trained.code, trained.stderr).toBe(0);
+    expect(trained.stderr).toMatch(/after 3-fold cross-validation \(folds of 8, 8, 8 rows/);
+    for (const k of [1, 2, 3])
+      expect(trained.stderr).toMatch(new RegExp(`fold ${k}/3: accuracy [\\d.]+% \\(\\d+ of 8\\)`));
+    expect(trained.stdout).toMatch(/cross-validation: accuracy \d+ % ± \d+ \(3-fold cross-validation, 24 rows\)/);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    const cv = metrics.crossValidation;
+    expect(cv).toMatchObject({ folds: 3, rows: 24, complete: true, method: 'head' });
+    expect(cv.perFold).toHaveLength(3);
+    const mean = cv.perFold.reduce((a: number, f: { accuracy: number }) => a + f.accuracy, 0) / 3;
+    expect(cv.accuracy.mean).toBeCloseTo(mean, 12);
+    // The final model: every row, no dev split.
+    expect(metrics.dev).toBeNull();
+    expect(existsSync(join(out, 'model.safetensors'))).toBe(true);
+    const log = readFileSync(join(out, 'train_log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(new Set(log.map((l) => l.cv))).toEqual(new Set(['fold 1/3', 'fold 2/3', 'fold 3/3', 'final model']));
+
+    const both = await runCli(['train', ...flags, '--dev', join(dir, 'train.csv'), '--cv', '3', '--overwrite']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--cv makes its own held-out folds/);
+    const tooMany = await runCli(['train', ...flags, '--cv', '20', '--overwrite']);
+    expect(tooMany.code).toBe(2);
+
+    // Eval names the row and the label the model does not know.
+    writeFileSync(join(dir, 'test.csv'), 'text,label\nthe cat sat great,pos\na dog ran,maybe\n');
+    const evaluated = await runCli(['eval', '--model', out, '--data', join(dir, 'test.csv')]);
+    expect(evaluated.code).toBe(1);
+    expect(evaluated.stderr).toMatch(/row 3 has "maybe"/);
+  });
+});

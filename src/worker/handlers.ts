@@ -82,6 +82,12 @@ export async function handleRequest(
       return (await requireSession()).estimateTraining(request.params);
     case 'startTraining':
       return (await requireSession()).startTraining(request.params);
+    case 'startCrossValidation':
+      return (await requireSession()).startCrossValidation(request.params);
+    case 'evaluateFile': {
+      const { file, fileName, mapping } = request.params;
+      return (await requireSession()).evaluateFile(file, fileName, mapping ?? null);
+    }
     case 'pauseTraining':
       return { state: (await requireSession()).pause() };
     case 'resumeTraining':

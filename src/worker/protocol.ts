@@ -12,6 +12,10 @@ import type {
   CachedHubModel,
   CapabilityReport,
   ColumnMapping,
+  CrossValidationPlan,
+  CrossValidationProgress,
+  CrossValidationResult,
+  EvaluateFileResult,
   Example,
   FillMaskCandidate,
   FineTunePlan as EngineFineTunePlan,
@@ -42,6 +46,10 @@ export type {
   CachedHubModel,
   RunEstimate,
   ColumnMapping as DatasetColumnMapping,
+  CrossValidationPlan,
+  CrossValidationProgress,
+  CrossValidationResult,
+  EvaluateFileResult,
   Example,
   FineTuneSettings,
   MethodSpec,
@@ -102,6 +110,13 @@ export interface TrainingRequest {
   startFrom?: 'base' | 'current';
 }
 
+/**
+ * k-fold cross-validation (docs/ARCHITECTURE.md, "Cross-validation"): the rows of a training
+ * request (no dev set: the folds are the held-out rows), `folds` models each scored on its fold,
+ * then the final model on all rows. `startFrom` as for a run: every fold starts from those weights.
+ */
+export type CrossValidationRequest = Omit<TrainingRequest, 'runId' | 'checkpointEverySeconds'> & { folds: number };
+
 /** What the studio finds in browser storage at start. */
 export interface LoadedProject {
   project: ProjectRecord | null;
@@ -159,6 +174,12 @@ export interface RequestMap {
   estimateTraining: { params: TrainingRequest; result: { estimate: RunEstimate; totalSteps: number } };
   /** Start fine-tuning by method; events follow. */
   startTraining: { params: TrainingRequest; result: FineTunePlan };
+  /**
+   * Start k-fold cross-validation in the training slot (pause / resume / stop as for a run);
+   * `crossValidation` events say which fold runs, `crossValidationDone` gives the estimate, and
+   * `trainingDone` follows for the final model trained on all rows.
+   */
+  startCrossValidation: { params: CrossValidationRequest; result: CrossValidationPlan };
   /** Continue MLM pretraining on the user's texts (task-adaptive pretraining); uses the training slot. */
   startAdapt: { params: AdaptParams; result: AdaptationPlan };
   /** Pause at the next step boundary (a `trainingState` event says when it happened). */
@@ -178,6 +199,14 @@ export interface RequestMap {
   predictFile: {
     params: { file: Blob | Uint8Array; fileName: string; textColumn?: string | null };
     result: PredictFileResultMessage;
+  };
+  /**
+   * Metrics of the model as it is now on a labeled test file (CSV/TSV/JSONL, columns detected as in
+   * the Data panel unless given); scored in chunks between training steps.
+   */
+  evaluateFile: {
+    params: { file: Blob | Uint8Array; fileName: string; mapping?: ColumnMapping | null };
+    result: EvaluateFileResult;
   };
   fillMask: { params: { text: string; topK: number }; result: FillMaskCandidate[][] };
   /** The loaded tokenizer's pieces and ids for `text` (no special tokens). */
@@ -292,6 +321,10 @@ export type WorkerEventPayload =
   | { kind: 'storageError'; code: string; message: string }
   /** Adaptation (continued MLM pretraining on the user's texts) finished or was stopped. */
   | { kind: 'adaptDone'; result: AdaptResult }
+  /** Cross-validation started a fold (or the final model), or scored one. */
+  | { kind: 'crossValidation'; progress: CrossValidationProgress }
+  /** Cross-validation's estimate (complete: false when stopped before every fold was scored). */
+  | { kind: 'crossValidationDone'; result: CrossValidationResult }
   /** Whether the model's weights are the base weights (as loaded; after resetToBase) or were trained since. */
   | { kind: 'weightsState'; atBase: boolean }
   | { kind: 'trainingError'; code: string; message: string };

@@ -16,7 +16,9 @@ import {
   hubCacheStatus,
   loadModel,
   predictFile,
+  evaluateFile,
   startAdaptation,
+  startCrossValidation,
   startFineTune,
   planFineTune,
   suggestPrompts,
@@ -27,6 +29,9 @@ import {
   describeCapability,
   type CachedHubModel,
   type CapabilityReport,
+  type ColumnMapping,
+  type CrossValidationPlan,
+  type EvaluateFileResult,
   type DownloadCache,
   type FewShotModel,
   type FineTuneRun,
@@ -57,6 +62,7 @@ import { storageInfo, type ProjectRecord, type ProjectStore, type RunHistory } f
 import type {
   AdaptationPlan,
   AdaptParams,
+  CrossValidationRequest,
   LoadedProject,
   FineTunePlan,
   PredictFileResultMessage,
@@ -376,6 +382,73 @@ export class Session {
       dispose: () => run.dispose(),
     });
     return start ? { ...run.plan, start } : run.plan;
+  }
+
+  /**
+   * k-fold cross-validation in the training slot (docs/ARCHITECTURE.md, "Cross-validation"): the
+   * engine's driver trains each fold through the one door, scored on its fold, then the final model
+   * on all rows; the scheduler drives it like one run (playground requests between steps, pause,
+   * stop). Every fold starts from the base weights, or from the current ones with startFrom
+   * 'current'. Not checkpointed: a reload loses a cross-validation in progress.
+   */
+  async startCrossValidation(request: CrossValidationRequest): Promise<CrossValidationPlan> {
+    this.assertNotTraining('start cross-validation');
+    const fromBase = (request.startFrom ?? 'base') === 'base';
+    const start = await this.scheduler.enqueue(async () => {
+      this.assertNotTraining('start cross-validation');
+      await this.prepareWeights(fromBase);
+      return fromBase && this.base ? this.base : this.requireModel().snapshotWeights();
+    });
+    const model = this.requireModel();
+    const cv = startCrossValidation(
+      model,
+      { train: request.train, dev: request.dev },
+      request.method,
+      request.settings,
+      {
+        folds: request.folds,
+        start,
+        limits: this.memoryLimits(),
+        callbacks: this.loopCallbacks<Metrics>(),
+        onFold: (progress) => {
+          // The previous fold's last losses reach the UI before it hears that the next fold starts.
+          this.flushProgress();
+          this.emit({ kind: 'crossValidation', progress });
+        },
+      },
+    );
+    if (cv.plan.finalPlan.memory.note)
+      this.emit({ kind: 'log', level: 'warn', message: cv.plan.finalPlan.memory.note });
+    this.activeRunId = null;
+    this.startRunning({
+      loop: cv,
+      finish: async (outcome) => {
+        if (outcome.kind === 'failed') await isGpuDeviceLost();
+        if (this.lostDevice !== null) {
+          setTimeout(() => void this.recoverDevice(null), 0);
+          return;
+        }
+        this.emit({ kind: 'crossValidationDone', result: cv.result() });
+        if (outcome.kind === 'failed') {
+          this.emit({
+            kind: 'trainingError',
+            code: outcome.code,
+            message: `${outcome.message} Cross-validation stopped.`,
+          });
+          return;
+        }
+        const summary = await cv.finish();
+        if (summary) {
+          this.emit({ kind: 'trainingDone', summary, model: model.summary() });
+          await this.saveTrainedModel(null);
+        } else if (fromBase) {
+          // Stopped before the final model: the driver put the starting weights (the base) back.
+          this.setAtBase(true);
+        }
+      },
+      dispose: () => cv.dispose(),
+    });
+    return cv.plan;
   }
 
   /**
@@ -844,6 +917,25 @@ export class Session {
       textColumn: result.textColumn,
       warnings: result.warnings,
     };
+  }
+
+  /** Metrics on a labeled test file with the weights as they are now; chunks go through the queue. */
+  async evaluateFile(
+    file: Blob | Uint8Array,
+    fileName: string,
+    mapping: ColumnMapping | null,
+  ): Promise<EvaluateFileResult> {
+    const model = this.requireModel();
+    const bytes = file instanceof Uint8Array ? file : new Uint8Array(await file.arrayBuffer());
+    return evaluateFile(model, bytes, fileName, {
+      mapping,
+      runChunk: (predict) =>
+        this.scheduler.enqueue(async () => {
+          if (this.model !== model)
+            throw new EngineError('PREDICT_MODEL_CHANGED', 'Another model was loaded; evaluate the file again.');
+          return predict();
+        }),
+    });
   }
 
   fillMask(text: string, topK: number) {

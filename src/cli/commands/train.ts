@@ -6,17 +6,23 @@
 import { join } from 'node:path';
 import {
   DEFAULT_SEED,
+  MAX_CV_FOLDS,
   STUDIO_VERSION,
   folderBytes,
   jobBundleFiles,
   jobTrainingSetup,
   makeJobSpec,
   parseVerbalizerJson,
+  startCrossValidation,
   startFineTune,
+  type CrossValidationResult,
+  type FineTuneRun,
   type FineTuneSettings,
   type JobSpec,
+  type LoopCallbacks,
   type Metrics,
   type MethodSpec,
+  type TrainingSummary,
 } from '../../engine/studio';
 import {
   checkOutputFolder,
@@ -67,12 +73,17 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'fine-tune on labeled CSV/TSV/JSONL (classifier head or cloze prompt) and write a Hugging Face folder',
   usage:
-    'fewshot train --model DIR --train train.csv [--dev dev.csv] [--test test.csv] --out DIR [--method head|prompt --template T --verbalizer JSON] [--epochs N --lr X --batch-size N --max-len N --seed N] [--job-out DIR]\n       fewshot train --job job.json --out DIR [--model DIR] [--test test.csv]',
+    'fewshot train --model DIR --train train.csv [--dev dev.csv | --cv K] [--test test.csv] --out DIR [--method head|prompt --template T --verbalizer JSON] [--epochs N --lr X --batch-size N --max-len N --seed N] [--job-out DIR]\n       fewshot train --job job.json --out DIR [--model DIR] [--test test.csv]',
   flags: {
     job: {
       type: 'string',
       placeholder: 'FILE',
       help: "run a training job (a bundle's job.json): its data, split, method and settings; compares the losses with the job's run",
+    },
+    cv: {
+      type: 'string',
+      placeholder: 'K',
+      help: `k-fold cross-validation (2-${MAX_CV_FOLDS}; not with --dev): K models, each scored on the rows it did not train on, mean ± std; then the model is trained on all rows (recommended when the dev split would be under 20 rows)`,
     },
     'job-out': {
       type: 'string',
@@ -207,6 +218,13 @@ export const trainCommand: Command = {
     const testPath = stringFlag(args, 'test');
     const test = testPath ? await readExamples(testPath, columns, io) : null;
 
+    const folds = stringFlag(args, 'cv') ? intFlag(args, 'cv', 5, { min: 2, max: MAX_CV_FOLDS }) : null;
+    if (folds !== null && dev) throw new UsageError('--cv makes its own held-out folds from --train; leave out --dev.');
+    if (folds !== null && (job || jobOut))
+      throw new UsageError(
+        '--cv cannot be combined with --job or --job-out: a training job is one run on a fixed split.',
+      );
+
     const model = await loadModelFromDir(modelDir, { seed: settings.seed ?? DEFAULT_SEED });
     // The starting weights, for the bundle: read before training changes them.
     const baseFiles = jobOut ? await model.exportFiles({ dtype: 'F32' }) : null;
@@ -214,29 +232,51 @@ export const trainCommand: Command = {
     const losses: { step: number; loss: number }[] = [];
     const evaluations: { step: number; epoch: number; accuracy: number; macroF1: number }[] = [];
     const bar = new ProgressBar(io);
-    const data = job ? { train, dev, labels: job.spec.labels, autoSplit: false } : { train, dev };
-    const run = startFineTune(model, data, method, settings, {
-      callbacks: {
-        onProgress: (p) => {
-          for (const l of p.losses) {
-            log.push(JSON.stringify({ step: l.step, epoch: p.epoch, loss: l.loss, lr: l.lr }));
-            losses.push({ step: l.step, loss: l.loss });
-          }
-          bar.update(
-            p.step,
-            p.totalSteps,
-            `epoch ${p.epoch}/${p.epochs} loss ${p.loss?.toFixed(4) ?? '-'} lr ${p.learningRate.toExponential(2)} ${p.examplesPerSecond.toFixed(1)} ex/s ETA ${p.etaSeconds === null ? '…' : formatDuration(p.etaSeconds)}`,
+    /** Which fold's run the progress bar and the log lines belong to (null: a plain run). */
+    let phase: string | null = null;
+    const callbacks: LoopCallbacks<Metrics> = {
+      onProgress: (p) => {
+        for (const l of p.losses) {
+          log.push(
+            JSON.stringify({ ...(phase ? { cv: phase } : {}), step: l.step, epoch: p.epoch, loss: l.loss, lr: l.lr }),
           );
-        },
-        onEvaluated: (e) => {
-          const { accuracy, macroF1 } = e.metrics;
-          evaluations.push({ step: e.step, epoch: e.epoch, accuracy, macroF1 });
-          log.push(JSON.stringify({ step: e.step, epoch: e.epoch, dev_accuracy: accuracy, dev_macro_f1: macroF1 }));
-        },
-        onLog: (level, message) => io.stderr(`${level}: ${message}\n`),
+          if (!phase) losses.push({ step: l.step, loss: l.loss });
+        }
+        bar.update(
+          p.step,
+          p.totalSteps,
+          `${phase ? `${phase} ` : ''}epoch ${p.epoch}/${p.epochs} loss ${p.loss?.toFixed(4) ?? '-'} lr ${p.learningRate.toExponential(2)} ${p.examplesPerSecond.toFixed(1)} ex/s ETA ${p.etaSeconds === null ? '…' : formatDuration(p.etaSeconds)}`,
+        );
       },
-    });
-    const { plan } = run;
+      onEvaluated: (e) => {
+        const { accuracy, macroF1 } = e.metrics;
+        evaluations.push({ step: e.step, epoch: e.epoch, accuracy, macroF1 });
+        log.push(JSON.stringify({ step: e.step, epoch: e.epoch, dev_accuracy: accuracy, dev_macro_f1: macroF1 }));
+      },
+      onLog: (level, message) => io.stderr(`${level}: ${message}\n`),
+    };
+    // Cross-validation is a driver around the same door: each fold is a startFineTune run.
+    const cv =
+      folds === null
+        ? null
+        : startCrossValidation(model, { train }, method, settings, {
+            folds,
+            callbacks,
+            onFold: (p) => {
+              const scored = p.results.at(-1);
+              if (scored && scored.fold === p.fold && p.phase === 'fold') {
+                bar.done();
+                io.stderr(
+                  `fold ${scored.fold}/${p.folds}: accuracy ${(100 * scored.accuracy).toFixed(1)}% (${scored.correct} of ${scored.testRows}), macro-F1 ${scored.macroF1.toFixed(3)}, trained on ${scored.trainRows} rows for ${scored.steps} steps\n`,
+                );
+                return;
+              }
+              phase = p.phase === 'final' ? 'final model' : `fold ${p.fold}/${p.folds}`;
+            },
+          });
+    const data = job ? { train, dev, labels: job.spec.labels, autoSplit: false } : { train, dev };
+    let run: FineTuneRun | null = cv ? null : startFineTune(model, data, method, settings, { callbacks });
+    const plan = cv ? cv.plan.finalPlan : run!.plan;
     for (const w of plan.promptWarnings) io.stderr(`warning: ${w}\n`);
     for (const issue of plan.issues) io.stderr(`${issue.severity}: ${issue.message} ${issue.action ?? ''}\n`);
     for (const note of plan.splitNotes) io.stderr(`note: ${note}\n`);
@@ -246,37 +286,54 @@ export const trainCommand: Command = {
         `note: ${plan.truncated.train} training and ${plan.truncated.dev} dev texts are longer than ${plan.settings.maxLength} tokens and were truncated.\n`,
       );
     }
+    if (!cv && plan.crossValidation.recommended)
+      io.stderr(`note: ${plan.crossValidation.reason} Try --cv ${plan.crossValidation.folds}.\n`);
     const s = plan.settings;
     io.stderr(
-      `Training ${model.name}${plan.prompt ? ` with the prompt "${plan.prompt.template}" and label words ${JSON.stringify(plan.prompt.verbalizer)}` : ''} on ${plan.trainCount} examples (${plan.labels.length} labels: ${plan.labels.join(', ')}), dev ${plan.devCount}${plan.autoSplit ? ' (automatic split)' : ''}; ` +
+      `Training ${model.name}${plan.prompt ? ` with the prompt "${plan.prompt.template}" and label words ${JSON.stringify(plan.prompt.verbalizer)}` : ''} on ${plan.trainCount} examples (${plan.labels.length} labels: ${plan.labels.join(', ')}), ` +
+        (cv
+          ? `after ${cv.plan.folds}-fold cross-validation (folds of ${cv.plan.foldSizes.join(', ')} rows, each model trained on the others); `
+          : `dev ${plan.devCount}${plan.autoSplit ? ' (automatic split)' : ''}; `) +
         `backend ${backend}, epochs ${s.epochs}, batch ${s.batchSize}${s.gradAccumSteps > 1 ? `×${s.gradAccumSteps}` : ''}, lr ${s.learningRate}, max length ${plan.maxLength}, seed ${s.seed}` +
         ` (on auto: ${plan.auto.join(', ') || 'none'})\n`,
     );
 
     const started = Date.now();
-    let summary;
+    let summary: TrainingSummary<Metrics>;
+    let crossValidation: CrossValidationResult | null = null;
     try {
-      while (await run.loop.runStep()) {
-        /* one optimizer step per iteration */
+      if (cv) {
+        await cv.run();
+        crossValidation = cv.result();
+        io.stderr(`Cross-validation: ${crossValidation.text}\n`);
+        run = cv.final!;
+        summary = (await cv.finish())!;
+      } else {
+        while (await run!.loop.runStep()) {
+          /* one optimizer step per iteration */
+        }
+        summary = await run!.finish();
       }
-      summary = await run.finish();
     } catch (error) {
-      run.dispose();
+      if (cv) cv.dispose();
+      else run!.dispose();
       model.dispose();
       throw error;
     }
     bar.done();
+    const finalRun: FineTuneRun = run!;
     const devRows = plan.devExamples;
-    const devMetrics: Metrics | null = devRows.length > 0 ? await run.evaluate(devRows) : null;
+    const devMetrics: Metrics | null = devRows.length > 0 ? await finalRun.evaluate(devRows) : null;
     let testMetrics: Metrics | null = null;
     if (test) {
       const labeled = test.filter((r) => r.label !== null && plan.labels.includes(r.label));
       const skipped = test.length - labeled.length;
       if (skipped > 0)
         io.stderr(`note: ${skipped} test rows have no label or a label unseen in training and are not scored.\n`);
-      testMetrics = await run.evaluate(labeled);
+      testMetrics = await finalRun.evaluate(labeled);
     }
-    run.dispose();
+    if (cv) cv.dispose();
+    else finalRun.dispose();
     const metrics = {
       model: modelDir,
       method: plan.method,
@@ -293,6 +350,7 @@ export const trainCommand: Command = {
         seconds: (Date.now() - started) / 1000,
       },
       evaluations,
+      ...(crossValidation ? { crossValidation } : {}),
       dev: compactMetrics(devMetrics),
       test: compactMetrics(testMetrics),
       job: job ? compareWithJob(job.spec, losses, jobPath!) : null,
@@ -345,6 +403,7 @@ export const trainCommand: Command = {
       printJson(io, metrics);
       return 0;
     }
+    if (crossValidation) io.stdout(`cross-validation: ${crossValidation.text}\n`);
     if (devMetrics) printMetrics(io, 'dev', devMetrics, plan.labels);
     if (testMetrics) printMetrics(io, 'test', testMetrics, plan.labels);
     return 0;

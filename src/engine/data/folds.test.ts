@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../errors';
-import { stratifiedFolds } from './folds';
+import { crossValidationAdvice, stratifiedFolds } from './folds';
+import { SMALL_DEV_ROWS } from '../util/stats';
 
 /** 3 classes of uneven size (10, 7, 5 rows), interleaved. */
 const labels = [
@@ -50,5 +51,35 @@ describe('stratifiedFolds', () => {
     } catch (e) {
       expect((e as EngineError).code).toBe('FOLDS_BAD_K');
     }
+  });
+});
+
+describe('crossValidationAdvice', () => {
+  const labels = (counts: Record<string, number>) =>
+    Object.entries(counts).flatMap(([label, n]) => Array.from({ length: n }, () => label));
+
+  it('recommends it below SMALL_DEV_ROWS dev rows, with at most 5 folds and never more than the rarest label', () => {
+    const small = crossValidationAdvice(labels({ a: 8, b: 3 }), 2, false);
+    expect(small).toMatchObject({ recommended: true, maxFolds: 3, folds: 3 });
+    expect(small.reason).toMatch(/only 2 rows.*every one of the 11 rows once/);
+    expect(crossValidationAdvice(labels({ a: 40, b: 40 }), 16, false)).toMatchObject({
+      recommended: true,
+      maxFolds: 10,
+      folds: 5,
+    });
+  });
+
+  it('does not recommend it from 20 dev rows on, or with a dev set of the user, and says why', () => {
+    const big = crossValidationAdvice(labels({ a: 60, b: 60 }), SMALL_DEV_ROWS, false);
+    expect(big).toMatchObject({ recommended: false, folds: 5 });
+    expect(big.reason).toMatch(/holds 20 rows/);
+    const given = crossValidationAdvice(labels({ a: 8, b: 8 }), 3, true);
+    expect(given.recommended).toBe(false);
+    expect(given.reason).toMatch(/dev set was given/);
+  });
+
+  it('is impossible with one row of a label or a single label', () => {
+    expect(crossValidationAdvice(labels({ a: 9, b: 1 }), 2, false)).toMatchObject({ folds: 0, recommended: false });
+    expect(crossValidationAdvice(labels({ a: 9 }), 2, false).reason).toMatch(/at least two labels/);
   });
 });

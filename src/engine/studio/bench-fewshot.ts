@@ -51,12 +51,8 @@ export function subsampleTest<T>(rows: readonly T[], max: number): T[] {
     .slice(0, max);
 }
 
-/** Mean and sample standard deviation (n − 1). */
-export function meanStd(values: readonly number[]): { mean: number; std: number } {
-  const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
-  const variance = values.length > 1 ? values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1) : 0;
-  return { mean, std: Math.sqrt(variance) };
-}
+/** Mean and sample standard deviation (n − 1): one implementation, in util/stats.ts (cross-validation uses it too). */
+export { meanStd } from '../util/stats';
 
 export interface FewShotRunOptions {
   template: string;

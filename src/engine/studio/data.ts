@@ -32,8 +32,11 @@ export interface ParsedDatasetResult {
   labelWords: DefaultLabelWords | null;
 }
 
-/** Rows sampled for column detection: enough to see lengths and label cardinality. */
-const DETECTION_SAMPLE_ROWS = 500;
+/**
+ * Rows sampled for column detection: enough to see lengths and label cardinality. The CLI's file
+ * reader (node.ts readDataFile) samples the same rows, so both pick the same columns.
+ */
+export const DETECTION_SAMPLE_ROWS = 500;
 
 /**
  * Parses a CSV/TSV/JSONL training file, detects (or applies) the column mapping and summarises it.

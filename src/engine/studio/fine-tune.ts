@@ -7,6 +7,7 @@
  * way (docs/ARCHITECTURE.md, "The door").
  */
 import { buildLabelVocab, stratifiedSplit, type Example } from '../data/dataset';
+import { crossValidationAdvice, type CrossValidationAdvice } from '../data/folds';
 import { validateTrainingData, type DataIssue } from '../data/validate';
 import { EngineError } from '../errors';
 import { agree, counted } from '../util/words';
@@ -89,6 +90,8 @@ export interface FineTunePlan {
   devExamples: Example[];
   /** Training rows as used, in training order (after the automatic split): a training job's data/train.csv. */
   trainExamples: Example[];
+  /** Whether k-fold cross-validation (studio/cross-validate.ts) is possible and recommended for these rows. */
+  crossValidation: CrossValidationAdvice;
 }
 
 export interface FineTuneData {
@@ -264,6 +267,11 @@ function prepare(
     memory,
     devExamples: devRows,
     trainExamples: trainRows,
+    crossValidation: crossValidationAdvice(
+      firstPass.train.map((r) => r.label as string),
+      devRows.length,
+      !autoSplit,
+    ),
   };
   const weights =
     classWeights === 'balanced'

@@ -51,7 +51,7 @@ export { parseDataset, type ParsedDatasetResult } from './data';
 export type { Example } from '../data/dataset';
 export type { DataIssue } from '../data/validate';
 export type { ColumnMapping, DatasetSummary, DuplicateGroup, LengthStats, MappedExample } from '../data/types';
-export { stratifiedFolds } from '../data/folds';
+export { stratifiedFolds, type CrossValidationAdvice } from '../data/folds';
 
 // Fine-tuning, adaptation, pretraining: methods on the one loop.
 export {
@@ -116,7 +116,20 @@ export type { DefaultLabelWords } from '../prompt/label-words';
 export { parseVerbalizerJson, type VerbalizerSpec } from '../prompt/verbalizer';
 export type { PromptConfig } from '../prompt/config';
 
-export { evaluateModel } from './evaluate';
+export { evaluateFile, evaluateModel, type EvaluateFileResult, type EvaluateOptions } from './evaluate';
+export {
+  DEFAULT_CV_FOLDS,
+  MAX_CV_FOLDS,
+  CrossValidationRun,
+  planCrossValidation,
+  startCrossValidation,
+  summarizeFolds,
+  type CrossValidationOptions,
+  type CrossValidationPlan,
+  type CrossValidationProgress,
+  type CrossValidationResult,
+  type FoldResult,
+} from './cross-validate';
 
 // Predictions for a file, export, the few-shot benchmark protocol.
 export {

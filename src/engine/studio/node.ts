@@ -20,6 +20,7 @@ import { initNodeBackend, type NodeBackendName } from '../tf/node';
 import { BertTokenizer } from '../tokenizer';
 import { WordCounter, splitStats, trainWordPiece } from '../tokenizer/wordpiece-trainer';
 import { readLoopStateJson } from '../train/loop-state';
+import { DETECTION_SAMPLE_ROWS } from './data';
 import { FewShotModel } from './fewshot-model';
 
 export {
@@ -115,7 +116,7 @@ export interface LoadedDataFile {
 /** Reads a CSV, TSV or JSONL data file with detected columns (overridable by name). */
 export async function readDataFile(path: string, overrides: ColumnOverrides = {}): Promise<LoadedDataFile> {
   const parsed = parseDatasetFile(await readFileBytes(path), basename(path));
-  const detected = detectColumns(parsed.columns, parsed.rows.slice(0, 200));
+  const detected = detectColumns(parsed.columns, parsed.rows.slice(0, DETECTION_SAMPLE_ROWS));
   const mapping = {
     text: overrides.text ?? detected.text,
     textPair: overrides.textPair ?? detected.textPair,

@@ -37,9 +37,17 @@ describe('computeMetrics', () => {
     expect(b.recall).toBeCloseTo(0.5, 12);
     expect(b.f1).toBeCloseTo(0.4, 12);
     // c: never predicted -> precision defined as 0, recall 0, F1 0
-    expect(c).toEqual({ label: 'c', precision: 0, recall: 0, f1: 0, support: 2, predicted: 0 });
+    expect(c).toMatchObject({ label: 'c', precision: 0, recall: 0, f1: 0, support: 2, predicted: 0 });
+    // Per-class intervals: recall 0 of 2 is still up to 66 % (Wilson); precision on 0 predicted rows: unknown.
+    expect(c.recallInterval!.low).toBe(0);
+    expect(c.recallInterval!.high).toBeCloseTo(0.6576, 4);
+    expect(c.precisionInterval).toEqual({ low: 0, high: 1 });
+    // b: precision 1 of 3, recall 1 of 2.
+    expect(b.precisionInterval!.low).toBeLessThan(1 / 3);
+    expect(b.precisionInterval!.high).toBeGreaterThan(1 / 3);
+    expect(b.recallInterval!.high).toBeGreaterThan(0.5);
     // d: no support, no predictions -> all 0 and left out of macro-F1
-    expect(d).toEqual({ label: 'd', precision: 0, recall: 0, f1: 0, support: 0, predicted: 0 });
+    expect(d).toMatchObject({ label: 'd', precision: 0, recall: 0, f1: 0, support: 0, predicted: 0 });
     expect(m.macroF1).toBeCloseTo((4 / 7 + 0.4 + 0) / 3, 12);
     expect(m.predictions[3]).toEqual({
       index: 3,

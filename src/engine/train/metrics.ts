@@ -23,6 +23,13 @@ export interface ClassMetrics {
   support: number;
   /** Number of rows predicted as this class. */
   predicted: number;
+  /**
+   * 95 % Wilson intervals of precision (right among the `predicted` rows) and recall (found among
+   * the `support` rows): a per-class figure rests on even fewer rows than the accuracy. Absent in
+   * metrics saved before they were added.
+   */
+  precisionInterval?: ProportionInterval;
+  recallInterval?: ProportionInterval;
 }
 
 export interface Prediction {
@@ -119,7 +126,16 @@ export function computeMetrics(
     const precision = predicted > 0 ? tp / predicted : 0;
     const recall = support > 0 ? tp / support : 0;
     const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
-    return { label, precision, recall, f1, support, predicted };
+    return {
+      label,
+      precision,
+      recall,
+      f1,
+      support,
+      predicted,
+      precisionInterval: wilsonInterval(tp, predicted),
+      recallInterval: wilsonInterval(tp, support),
+    };
   });
   const present = perClass.filter((m) => m.support > 0 || m.predicted > 0);
   const macroF1 = present.length > 0 ? present.reduce((s, m) => s + m.f1, 0) / present.length : 0;

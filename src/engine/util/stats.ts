@@ -86,3 +86,10 @@ export function formatAccuracyWithInterval(accuracy: number, n: number, rowsName
   const rows = n === 1 ? rowsName.replace(/s$/, '') : rowsName;
   return `${Math.round(100 * accuracy)} % ± ${plusMinus} (on ${n} ${rows})`;
 }
+
+/** Mean and sample standard deviation (n − 1); a single value has std 0, no values mean 0. */
+export function meanStd(values: readonly number[]): { mean: number; std: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+  const variance = values.length > 1 ? values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1) : 0;
+  return { mean, std: Math.sqrt(variance) };
+}

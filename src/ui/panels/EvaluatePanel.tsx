@@ -1,6 +1,8 @@
 import { useState, type DragEvent } from 'react';
+import { FoldTable } from '../components/FoldTable';
+import { AccuracyUncertainty, MetricsDetails } from '../components/MetricsDetails';
 import { useStudio } from '../store';
-import { predictFileToCsv } from '../store/actions';
+import { evaluateTestFile, predictFileToCsv } from '../store/actions';
 import { SMALL_DEV_ROWS, accuracyPlusMinus } from '../store/helpers';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -9,7 +11,7 @@ export function EvaluatePanel() {
   const plan = useStudio((s) => s.plan);
   const evaluations = useStudio((s) => s.evaluations);
   const summary = useStudio((s) => s.summary);
-  const [cell, setCell] = useState<{ t: number; p: number } | null>(null);
+  const crossValidation = useStudio((s) => s.crossValidation);
   const last = evaluations[evaluations.length - 1];
   // The metrics of the weights the run kept: the last evaluation's when the run kept its last
   // weights (a small dev set, see SMALL_DEV_ROWS), else the best one's (ties: the later step).
@@ -24,42 +26,36 @@ export function EvaluatePanel() {
   if (!plan || !best) {
     return (
       <div className="stack">
+        <CrossValidationSection />
         <section className="panel">
           <h2>Evaluate</h2>
-          <p className="muted">Dev-set metrics appear here after the first evaluation of a training run.</p>
+          {crossValidation?.result && plan && plan.devCount === 0 ? (
+            <p className="muted" data-testid="eval-no-dev">
+              The final model was trained on all {plan.trainCount} rows, so it has no dev set: the cross-validated
+              estimate above is its score. Drop a labeled test file below to score it on rows it never saw.
+            </p>
+          ) : (
+            <p className="muted">Dev-set metrics appear here after the first evaluation of a training run.</p>
+          )}
         </section>
+        <TestFileSection />
         <PredictFileSection />
       </div>
     );
   }
   const labels = plan.labels;
   const dev = plan.devExamples;
-  // Each metric prediction names its dev row by index; texts come from the plan's dev rows.
-  const rows = best.predictions.map((pred) => ({
-    e: dev[pred.index] ?? { text: `(dev row ${pred.index + 1})`, label: pred.trueLabel },
-    i: pred.index,
-    t: labels.indexOf(pred.trueLabel),
-    p: labels.indexOf(pred.predLabel),
-    confidence: pred.confidence,
-  }));
-  const inCell = cell ? rows.filter((r) => r.t === cell.t && r.p === cell.p) : [];
-  const wrong = rows.filter((r) => r.t >= 0 && r.p >= 0 && r.t !== r.p).sort((a, b) => b.confidence - a.confidence);
-  const maxCount = Math.max(1, ...best.confusion.flat());
   const uncertainty = accuracyPlusMinus(best.accuracyInterval);
 
   return (
     <div className="stack">
+      <CrossValidationSection />
       <section className="panel" aria-labelledby="eval-heading">
         <h2 id="eval-heading">Evaluate</h2>
         <p>
           Dev set: {best.n} rows · accuracy <strong data-testid="eval-accuracy">{pct(best.accuracy)}</strong>
-          {uncertainty && (
-            <span data-testid="eval-accuracy-uncertainty" title={uncertainty.range}>
-              {' '}
-              {uncertainty.plusMinus}
-            </span>
-          )}{' '}
-          · macro-F1 <strong>{best.macroF1.toFixed(3)}</strong>
+          <AccuracyUncertainty metrics={best} testId="eval-accuracy-uncertainty" /> · macro-F1{' '}
+          <strong>{best.macroF1.toFixed(3)}</strong>
           {keptLast ? (
             <span className="muted">
               {' '}
@@ -80,109 +76,136 @@ export function EvaluatePanel() {
           <p className="warn" data-testid="eval-small-dev">
             Only {best.n} dev rows: one row moves the accuracy by {Math.round(100 / Math.max(1, best.n))} points, so
             this figure is rough, and the run trains to the end and keeps its last weights rather than the best-scoring
-            step. Add labeled rows (or a larger dev share) for a figure you can trust.
+            step. Add labeled rows (or a larger dev share), use cross-validation (Train panel), or score a labeled test
+            file below for a figure you can trust.
           </p>
         )}
         {summary && <p className="muted">{summary.message}</p>}
-        <div className="table-wrap">
-          <table className="table" data-testid="per-class-table">
-            <thead>
-              <tr>
-                <th>label</th>
-                <th>precision</th>
-                <th>recall</th>
-                <th>F1</th>
-                <th>support</th>
-                <th>predicted</th>
-              </tr>
-            </thead>
-            <tbody>
-              {best.perClass.map((c) => (
-                <tr key={c.label}>
-                  <td>{c.label}</td>
-                  <td className="num">{c.precision.toFixed(3)}</td>
-                  <td className="num">{c.recall.toFixed(3)}</td>
-                  <td className="num">{c.f1.toFixed(3)}</td>
-                  <td className="num">{c.support}</td>
-                  <td className="num">{c.predicted}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <MetricsDetails
+          metrics={best}
+          labels={labels}
+          // Each metric prediction names its dev row by index; texts come from the plan's dev rows.
+          textOf={(i) => dev[i]?.text ?? `(dev row ${i + 1})`}
+          testIdPrefix=""
+        />
       </section>
-      <div className="grid-2">
-        <section className="panel" aria-labelledby="confusion-heading">
-          <h3 id="confusion-heading">Confusion matrix</h3>
-          <p className="muted">Rows: true label · columns: predicted. Click a cell to list its examples.</p>
-          <div className="table-wrap">
-            <table className="confusion" data-testid="confusion-matrix">
-              <thead>
-                <tr>
-                  <th />
-                  {labels.map((l) => (
-                    <th key={l}>{l}</th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {best.confusion.map((row, t) => (
-                  <tr key={labels[t]}>
-                    <th>{labels[t]}</th>
-                    {row.map((count, p) => (
-                      <td key={labels[p]}>
-                        <button
-                          type="button"
-                          className={`cell${t === p ? ' cell-diag' : ''}${cell?.t === t && cell.p === p ? ' cell-selected' : ''}`}
-                          style={{ '--strength': count / maxCount } as React.CSSProperties}
-                          aria-label={`${count} rows with true ${labels[t]} predicted ${labels[p]}`}
-                          data-testid={`confusion-${t}-${p}`}
-                          onClick={() => setCell({ t, p })}
-                        >
-                          {count}
-                        </button>
-                      </td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          {cell && (
-            <div data-testid="cell-examples">
-              <h4>
-                true {labels[cell.t]} → predicted {labels[cell.p]} ({inCell.length})
-              </h4>
-              <ul className="compact">
-                {inCell.map((r) => (
-                  <li key={r.i}>
-                    <span className="muted">{pct(r.confidence)}</span> {r.e.text}
-                  </li>
-                ))}
-              </ul>
-            </div>
-          )}
-        </section>
-        <section className="panel" aria-labelledby="wrong-heading">
-          <h3 id="wrong-heading">Misclassified, most confident first</h3>
-          {wrong.length === 0 ? (
-            <p className="muted">None.</p>
-          ) : (
-            <ul className="compact" data-testid="misclassified">
-              {wrong.slice(0, 50).map((r) => (
-                <li key={r.i}>
-                  <span className="muted">
-                    {labels[r.t]} → {labels[r.p]} ({pct(r.confidence)})
-                  </span>{' '}
-                  {r.e.text}
-                </li>
-              ))}
-            </ul>
-          )}
-        </section>
-      </div>
+      <TestFileSection />
       <PredictFileSection />
     </div>
+  );
+}
+
+/** The cross-validated estimate of the last cross-validation, in plain words, with each fold's numbers. */
+function CrossValidationSection() {
+  const cv = useStudio((s) => s.crossValidation);
+  const result = cv?.result;
+  if (!result) return null;
+  return (
+    <section className="panel" aria-labelledby="cv-eval-heading" data-testid="eval-cv">
+      <h2 id="cv-eval-heading">Cross-validated estimate</h2>
+      <p>
+        <strong data-testid="eval-cv-text">{result.text}</strong>
+      </p>
+      <p className="muted">
+        Each of the {result.folds} models was scored on the rows it did not train on, so every row counted once; the ±
+        is the spread between the folds (sample standard deviation). This is the figure to quote for the model trained
+        on all rows.
+      </p>
+      <FoldTable result={result} />
+    </section>
+  );
+}
+
+/** A labeled test file scored by the model as it is now: full metrics, apart from the dev results. */
+function TestFileSection() {
+  const job = useStudio((s) => s.testJob);
+  const hasLabels = useStudio((s) => (s.model?.labels.length ?? 0) > 0);
+  const labels = useStudio((s) => s.model?.labels ?? []);
+  const [dragging, setDragging] = useState(false);
+  const busy = job?.phase === 'scoring';
+  const start = (file: File | undefined) => {
+    if (file && !busy) void evaluateTestFile(file);
+  };
+  const result = job?.result;
+  return (
+    <section className="panel" aria-labelledby="test-file-heading" data-testid="test-file">
+      <h2 id="test-file-heading">Test file</h2>
+      <p className="muted">
+        Score the model as it is now on labeled rows it never trained on: CSV, TSV or JSONL with a text and a label
+        column (detected as in the Data tab){hasLabels ? `; labels must be among ${labels.join(', ')}` : ''}. These are
+        test-file results, separate from the dev figures above.
+      </p>
+      <div
+        className={`dropzone${dragging ? ' dropzone-active' : ''}`}
+        onDragOver={(e) => {
+          e.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={(event: DragEvent) => {
+          event.preventDefault();
+          setDragging(false);
+          start(event.dataTransfer.files[0]);
+        }}
+        data-testid="test-file-dropzone"
+      >
+        <label className={`button${!hasLabels || busy ? ' button-disabled' : ''}`}>
+          Choose a labeled test file
+          <input
+            type="file"
+            className="visually-hidden"
+            accept=".csv,.tsv,.jsonl,.txt,text/csv,text/tab-separated-values"
+            disabled={!hasLabels || busy}
+            data-testid="test-file-input"
+            onChange={(e) => {
+              start(e.target.files?.[0]);
+              e.target.value = '';
+            }}
+          />
+        </label>
+        <span className="muted">
+          {hasLabels ? 'or drop it here' : 'Train the model (or load a fine-tuned one) first: it has no labels yet.'}
+        </span>
+      </div>
+      {busy && (
+        <p className="muted" role="status" data-testid="test-file-progress">
+          Scoring {job.fileName}…
+        </p>
+      )}
+      {job?.error && (
+        <p className="error" role="alert" data-testid="test-file-error">
+          {job.fileName}: {job.error.message}
+        </p>
+      )}
+      {result && (
+        <div className="stack" data-testid="test-file-result">
+          <h3>Test-file results: {result.fileName}</h3>
+          <p>
+            {result.rows} rows · accuracy <strong data-testid="test-accuracy">{pct(result.metrics.accuracy)}</strong>
+            <AccuracyUncertainty metrics={result.metrics} testId="test-accuracy-uncertainty" /> · macro-F1{' '}
+            <strong data-testid="test-macro-f1">{result.metrics.macroF1.toFixed(3)}</strong>
+            <span className="muted">
+              {' '}
+              · columns: text “{result.mapping.text}”, label “{result.mapping.label}”
+              {result.unlabeled > 0
+                ? ` · ${result.unlabeled} unlabeled ${result.unlabeled === 1 ? 'row' : 'rows'} not scored`
+                : ''}
+            </span>
+          </p>
+          {result.warnings.map((w) => (
+            <p key={w} className="warn">
+              {w}
+            </p>
+          ))}
+          <MetricsDetails
+            metrics={result.metrics}
+            labels={result.metrics.perClass.map((c) => c.label)}
+            textOf={(i) => `${result.texts[i] ?? ''} (row ${result.fileRows[i] ?? '?'})`}
+            testIdPrefix="test-"
+          />
+        </div>
+      )}
+    </section>
   );
 }
 

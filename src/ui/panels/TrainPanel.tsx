@@ -9,9 +9,11 @@ import {
   pauseTraining,
   resumeTraining,
   startAdapt,
+  startCrossValidation,
   startTraining,
   stopTraining,
 } from '../store/actions';
+import { FoldTable } from '../components/FoldTable';
 import { continueInterruptedRun, dismissResume } from '../store/projectActions';
 import { LONG_RUN_SECONDS } from '../store/helpers';
 import { progressText } from '../store/progressText';
@@ -330,6 +332,7 @@ export function TrainPanel() {
             {estimateError}
           </p>
         )}
+        <CrossValidationBox />
         {(progress || state !== 'idle') && (
           <div className="stack-tight" data-testid="train-progress">
             <progress max={100} value={pct} />
@@ -367,7 +370,12 @@ export function TrainPanel() {
             </li>
             <li>
               {shownPlan.trainCount} train / {shownPlan.devCount} dev rows
-              {shownPlan.autoSplit ? ' (dev split automatically)' : ''} · labels {shownPlan.labels.join(', ')}
+              {shownPlan.devCount === 0
+                ? ' (no dev set: every row trains)'
+                : shownPlan.autoSplit
+                  ? ' (dev split automatically)'
+                  : ''}{' '}
+              · labels {shownPlan.labels.join(', ')}
             </li>
             <li>
               {shownPlan.totalSteps} steps · {shownPlan.epochs} epochs · batch {shownPlan.batchSize}
@@ -541,6 +549,89 @@ export function TrainPanel() {
         </section>
       )}
       <RunsList />
+    </div>
+  );
+}
+
+/**
+ * k-fold cross-validation: the engine's advice for this data (recommended when the dev split would
+ * be under 20 rows; see docs/USER_GUIDE.md), the folds, "fold 2 of 5" while it runs (Pause and Stop
+ * above work on it), and the estimate in plain words with each fold's score.
+ */
+function CrossValidationBox() {
+  const state = useStudio((s) => s.trainingState);
+  const advice = useStudio((s) => s.draftPlan?.crossValidation ?? null);
+  const ready = useStudio((s) => s.dataset !== null && s.model !== null);
+  const cv = useStudio((s) => s.crossValidation);
+  const cvFolds = useStudio((s) => s.cvFolds);
+  const setTraining = useStudio((s) => s.setTraining);
+  const folds = cvFolds ?? advice?.folds ?? 0;
+  const running = cv !== null && cv.result === null && state !== 'idle';
+  const progress = cv?.progress ?? null;
+  const sizes = cv?.plan?.foldSizes ?? null;
+  const scored = progress?.results ?? [];
+  const meanSoFar = scored.length > 0 ? scored.reduce((a, f) => a + f.accuracy, 0) / scored.length : null;
+  return (
+    <div className="stack-tight" data-testid="cv-box">
+      {advice && state === 'idle' && (
+        <p className={advice.recommended ? 'notice' : 'muted'} data-testid="cv-advice">
+          <strong>{advice.recommended ? 'Recommended: cross-validation. ' : 'Cross-validation. '}</strong>
+          {advice.reason}
+          {advice.folds >= 2 &&
+            ' It trains one model per fold on the other folds and scores it on its own fold, reports the mean ± the spread, then trains the final model on all rows.'}
+        </p>
+      )}
+      {advice && advice.folds >= 2 && state === 'idle' && (
+        <div className="row">
+          <label className="field">
+            <span>Folds</span>
+            <input
+              type="number"
+              min={2}
+              max={advice.maxFolds}
+              value={cvFolds ?? ''}
+              placeholder={`auto: ${advice.folds}`}
+              data-testid="cv-folds-input"
+              onChange={(e) =>
+                setTraining({ cvFolds: e.target.value === '' ? null : Math.round(Number(e.target.value)) })
+              }
+            />
+          </label>
+          <button
+            type="button"
+            className={advice.recommended ? 'button' : 'button button-secondary'}
+            data-testid="cv-start"
+            disabled={!ready}
+            onClick={() => void startCrossValidation()}
+          >
+            Cross-validate ({folds} folds, then train on all rows)
+          </button>
+        </div>
+      )}
+      {running && (
+        <p role="status" data-testid="cv-progress">
+          {!progress
+            ? 'Cross-validation: starting…'
+            : progress.phase === 'final'
+              ? `Cross-validation done (${progress.folds} folds); now training the final model on all ${cv.plan?.rows ?? ''} rows.`
+              : `Cross-validation: fold ${progress.fold} of ${progress.folds}${
+                  sizes
+                    ? ` (training on ${sizes.reduce((a, b) => a + b, 0) - sizes[progress.fold - 1]} rows, scoring ${sizes[progress.fold - 1]})`
+                    : ''
+                }`}
+          {meanSoFar !== null && progress?.phase === 'fold'
+            ? ` · ${scored.length} ${scored.length === 1 ? 'fold' : 'folds'} scored, mean accuracy so far ${Math.round(100 * meanSoFar)} %`
+            : ''}
+        </p>
+      )}
+      {cv?.result && (
+        <div className="stack-tight" data-testid="cv-result">
+          <p className={cv.result.complete ? 'ok' : 'warn'}>
+            <strong data-testid="cv-result-text">{cv.result.text}</strong>
+          </p>
+          {cv.result.perFold.length > 0 && <FoldTable result={cv.result} />}
+        </div>
+      )}
     </div>
   );
 }

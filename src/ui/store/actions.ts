@@ -351,6 +351,49 @@ export async function startTraining(): Promise<void> {
   }
 }
 
+/**
+ * k-fold cross-validation on the loaded rows (the Train panel's "Cross-validate"): k models, each
+ * scored on the fold it did not train on, then the final model on all rows. Folds: the user's
+ * choice, else the engine's suggestion for this data.
+ */
+export async function startCrossValidation(): Promise<void> {
+  const state = useStudio.getState();
+  const request = trainingRequest();
+  if (!request) return;
+  if ('error' in request) {
+    state.setTraining({ trainingError: { code: 'PROMPT_BAD_LABEL_WORDS', message: request.error } });
+    return;
+  }
+  const folds = state.cvFolds ?? state.draftPlan?.crossValidation.folds ?? 5;
+  state.resetTraining(null);
+  // Not a saved run (no checkpoints, no run record): the previous run's record must not take this
+  // one's trainingDone.
+  state.setProject({ runId: null, lastCheckpointStep: null });
+  const startFrom = state.continueFromCurrent ? 'current' : 'base';
+  state.setTraining({
+    trainingState: 'starting',
+    adaptPlan: null,
+    crossValidation: { plan: null, progress: null, result: null },
+    runStartedFrom: startFrom === 'current' && !state.weightsAtBase ? 'tuned' : 'base',
+  });
+  try {
+    const plan = await getClient().request('startCrossValidation', { ...request, folds, startFrom });
+    const now = useStudio.getState();
+    // The final model's plan is the run's plan (labels, settings); the folds' plans differ only in rows.
+    now.setTraining({
+      plan: plan.finalPlan,
+      crossValidation: {
+        plan,
+        progress: now.crossValidation?.progress ?? null,
+        result: now.crossValidation?.result ?? null,
+      },
+    });
+    now.setPlayground({ playLabels: plan.labels });
+  } catch (error) {
+    useStudio.getState().setTraining({ trainingState: 'idle', crossValidation: null, trainingError: errorInfo(error) });
+  }
+}
+
 /** Continues MLM pretraining on every text of the loaded data (labels unused). */
 export async function startAdapt(steps: number): Promise<void> {
   const state = useStudio.getState();
@@ -422,13 +465,15 @@ async function exportModelZipNow(): Promise<{ fileName: string; blob: Blob }> {
       validation: state.validation,
       plan: state.plan,
       metrics,
+      crossValidation: state.crossValidation?.result ?? null,
       methodRuns: state.methodRuns,
       backend: state.capability ? state.capability.backend : null,
       hasLossPlot: svg !== null,
     });
     extraFiles['README.md'] = encoder.encode(card);
   }
-  if (state.plan && metrics) Object.assign(extraFiles, metricsFiles(state.plan, metrics));
+  const cv = state.crossValidation?.result ?? null;
+  if (state.plan && (metrics || cv)) Object.assign(extraFiles, metricsFiles(state.plan, metrics, cv));
   const { zip } = await getClient().request('exportModel', { dtype: 'F32', extraFiles });
   const name = (useStudio.getState().model?.name ?? 'model').replace(/[^\w.-]+/g, '-');
   return { fileName: `${name}-fewshot.zip`, blob: new Blob([zip as BlobPart], { type: 'application/zip' }) };
@@ -469,5 +514,20 @@ export async function predictFileToCsv(file: File): Promise<void> {
     setEvaluate({
       fileJob: { fileName: file.name, phase: 'failed', done: 0, total: null, result: null, error: errorInfo(error) },
     });
+  }
+}
+
+/**
+ * Scores the model as it is now on a labeled test file (Evaluate panel, "Test file"): the worker
+ * reads it with the Data panel's parser and column detection and returns full metrics.
+ */
+export async function evaluateTestFile(file: File): Promise<void> {
+  const { setEvaluate } = useStudio.getState();
+  setEvaluate({ testJob: { fileName: file.name, phase: 'scoring', result: null, error: null } });
+  try {
+    const result = await getClient().request('evaluateFile', { file, fileName: file.name });
+    setEvaluate({ testJob: { fileName: file.name, phase: 'done', result, error: null } });
+  } catch (error) {
+    setEvaluate({ testJob: { fileName: file.name, phase: 'failed', result: null, error: errorInfo(error) } });
   }
 }

@@ -1,4 +1,5 @@
 import type { StateCreator } from 'zustand';
+import type { EvaluateFileResult } from '../../worker/protocol';
 
 /** A finished predictions file, ready to download. */
 export interface PredictionsFile {
@@ -22,12 +23,22 @@ export interface FileJob {
   error: { code: string; message: string } | null;
 }
 
+/** A labeled test file scored by the model: where the job is, and its metrics. */
+export interface TestJob {
+  fileName: string;
+  phase: 'scoring' | 'done' | 'failed';
+  result: EvaluateFileResult | null;
+  error: { code: string; message: string } | null;
+}
+
 export interface EvaluateSlice {
   fileJob: FileJob | null;
-  setEvaluate: (patch: Partial<Pick<EvaluateSlice, 'fileJob'>>) => void;
+  testJob: TestJob | null;
+  setEvaluate: (patch: Partial<Pick<EvaluateSlice, 'fileJob' | 'testJob'>>) => void;
 }
 
 export const createEvaluateSlice: StateCreator<EvaluateSlice, [], [], EvaluateSlice> = (set) => ({
   fileJob: null,
+  testJob: null,
   setEvaluate: (patch) => set(patch),
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Metrics } from '../../engine/studio';
 import type { ModelSummary } from '../../engine/studio';
 import type { FineTunePlan } from '../../worker/protocol';
-import { buildModelCard, devPredictionsCsv, lossPlotSvg } from './modelCard';
+import { buildModelCard, devPredictionsCsv, lossPlotSvg, metricsFiles } from './modelCard';
 
 const model: ModelSummary = {
   name: 'tiny',
@@ -67,6 +67,7 @@ const plan = {
     { text: 'great', label: 'pos' },
     { text: 'awful', label: 'neg' },
   ],
+  crossValidation: { maxFolds: 1, folds: 0, recommended: false, reason: 'needs 2 rows per label' },
 } satisfies FineTunePlan;
 // Two dev rows, both predicted "pos": accuracy 1/2.
 const metrics: Metrics = {
@@ -177,5 +178,60 @@ describe('model card', () => {
     expect(devPredictionsCsv(formula, metrics).split('\n')[1]).toBe(
       '"\'=HYPERLINK(""http://x"")",pos,pos,0.900000,0.900000,0.100000',
     );
+  });
+
+  it('puts the cross-validated estimate into metrics.json and the card, without dev files when there are no dev metrics', () => {
+    const crossValidation = {
+      folds: 2,
+      rows: 8,
+      method: 'head' as const,
+      labels: ['pos', 'neg'],
+      accuracy: { mean: 0.625, std: 0.177 },
+      macroF1: { mean: 0.6, std: 0.2 },
+      perFold: [
+        {
+          fold: 1,
+          trainRows: 4,
+          testRows: 4,
+          steps: 2,
+          accuracy: 0.5,
+          macroF1: 0.46,
+          correct: 2,
+          reason: 'completed' as const,
+        },
+        {
+          fold: 2,
+          trainRows: 4,
+          testRows: 4,
+          steps: 2,
+          accuracy: 0.75,
+          macroF1: 0.74,
+          correct: 3,
+          reason: 'completed' as const,
+        },
+      ],
+      complete: true,
+      text: 'accuracy 63 % ± 18 (2-fold cross-validation, 8 rows) · macro-F1 0.60 ± 0.20',
+    };
+    const files = metricsFiles(plan, null, crossValidation);
+    expect(Object.keys(files)).toEqual(['metrics.json']);
+    const json = JSON.parse(new TextDecoder().decode(files['metrics.json']));
+    expect(json).toEqual({ labels: ['pos', 'neg'], crossValidation });
+    const withDev = JSON.parse(new TextDecoder().decode(metricsFiles(plan, metrics, crossValidation)['metrics.json']));
+    expect(withDev.accuracy).toBe(0.5);
+    expect(withDev.crossValidation.perFold).toHaveLength(2);
+    const card = buildModelCard({
+      model,
+      dataFileName: 'd.csv',
+      validation: null,
+      plan,
+      metrics: null,
+      crossValidation,
+      methodRuns: [],
+      backend: null,
+      hasLossPlot: false,
+    });
+    expect(card).toContain('## Cross-validated estimate');
+    expect(card).toContain('| 2 | 4 | 4 | 75.0% | 74.0% |');
   });
 });

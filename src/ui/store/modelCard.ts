@@ -5,7 +5,7 @@
  */
 import type { Metrics } from '../../engine/studio';
 import type { ModelSummary } from '../../engine/studio';
-import type { FineTunePlan } from '../../worker/protocol';
+import type { CrossValidationResult, FineTunePlan } from '../../worker/protocol';
 import type { DatasetSummary } from '../../engine/studio';
 import type { LossPoint, MethodRun } from './trainingSlice';
 
@@ -59,6 +59,8 @@ export interface ModelCardInput {
   validation: DatasetSummary | null;
   plan: FineTunePlan | null;
   metrics: Metrics | null;
+  /** The cross-validated estimate, when the model is the final model of a cross-validation. */
+  crossValidation?: CrossValidationResult | null;
   methodRuns: readonly MethodRun[];
   backend: string | null;
   hasLossPlot: boolean;
@@ -122,6 +124,20 @@ export function buildModelCard(input: ModelCardInput): string {
     );
   }
   if (input.hasLossPlot) lines.push('![training loss](loss.svg)', '');
+  const cv = input.crossValidation;
+  if (cv) {
+    lines.push(
+      '## Cross-validated estimate',
+      '',
+      `${cv.text}. Each fold's model trained on the other folds and was scored on its own; the ± is the standard deviation between folds. The exported model was then trained on all rows.`,
+      '',
+      '| fold | trained on | scored on | accuracy | macro-F1 |',
+      '|---|---|---|---|---|',
+    );
+    for (const f of cv.perFold)
+      lines.push(`| ${f.fold} | ${f.trainRows} | ${f.testRows} | ${pct(f.accuracy)} | ${pct(f.macroF1)} |`);
+    lines.push('');
+  }
   if (metrics) {
     lines.push(
       '## Dev metrics',
@@ -174,15 +190,23 @@ export function devPredictionsCsv(plan: FineTunePlan, metrics: Metrics): string 
 }
 
 /**
- * The files an export carries about a run's dev scores: `metrics.json` (our schema: labels,
- * accuracy, macro-F1, per-class metrics, confusion matrix) and `dev_predictions.csv`.
+ * The files an export carries about a run's scores: `metrics.json` (our schema: labels, accuracy,
+ * macro-F1, per-class metrics, confusion matrix on the dev rows, and `crossValidation` — the
+ * `fewshot train --cv` section: folds, rows, mean ± std, per fold — when the model is the final
+ * model of a cross-validation) and `dev_predictions.csv` when there are dev metrics.
  */
-export function metricsFiles(plan: FineTunePlan, metrics: Metrics): Record<string, Uint8Array> {
-  const { accuracy, macroF1, n, perClass, confusion } = metrics;
-  const json = { labels: plan.labels, accuracy, macroF1, n, perClass, confusion };
+export function metricsFiles(
+  plan: FineTunePlan,
+  metrics: Metrics | null,
+  crossValidation: CrossValidationResult | null = null,
+): Record<string, Uint8Array> {
+  const dev = metrics
+    ? (({ accuracy, macroF1, n, perClass, confusion }) => ({ accuracy, macroF1, n, perClass, confusion }))(metrics)
+    : {};
+  const json = { labels: plan.labels, ...dev, ...(crossValidation ? { crossValidation } : {}) };
   const encoder = new TextEncoder();
   return {
     'metrics.json': encoder.encode(`${JSON.stringify(json, null, 2)}\n`),
-    'dev_predictions.csv': encoder.encode(devPredictionsCsv(plan, metrics)),
+    ...(metrics ? { 'dev_predictions.csv': encoder.encode(devPredictionsCsv(plan, metrics)) } : {}),
   };
 }

@@ -150,6 +150,65 @@ describe('store slices', () => {
     expect(store.getState().losses).toEqual([]);
     expect(store.getState().evaluations).toEqual([]);
   });
+  it('cross-validation events: each fold starts fresh charts; the estimate joins the methods table', () => {
+    const store = createStudioStore();
+    const apply = store.getState().applyTrainingEvent;
+    const fold = (n: number, accuracy: number) => ({
+      fold: n,
+      trainRows: 8,
+      testRows: 4,
+      steps: 2,
+      accuracy,
+      macroF1: accuracy,
+      correct: 4 * accuracy,
+      reason: 'completed' as const,
+    });
+    const progress = (step: number) => ({
+      kind: 'progress' as const,
+      step,
+      totalSteps: 2,
+      epoch: 1,
+      epochs: 1,
+      losses: [{ step, loss: 0.5 }],
+      learningRate: 1e-3,
+      examplesPerSecond: 1,
+      etaSeconds: 1,
+      firstStepSeconds: null,
+    });
+    apply({ kind: 'crossValidation', progress: { phase: 'fold', fold: 1, folds: 3, results: [] } });
+    apply(progress(1));
+    apply(progress(2));
+    // Fold 1 scored: its charts stay.
+    apply({ kind: 'crossValidation', progress: { phase: 'fold', fold: 1, folds: 3, results: [fold(1, 0.5)] } });
+    expect(store.getState().losses).toHaveLength(2);
+    // Fold 2 starts at step 0: a new chart.
+    apply({ kind: 'crossValidation', progress: { phase: 'fold', fold: 2, folds: 3, results: [fold(1, 0.5)] } });
+    expect(store.getState().losses).toEqual([]);
+    expect(store.getState().crossValidation?.progress?.fold).toBe(2);
+    apply(progress(1));
+    const all = [fold(1, 0.5), fold(2, 0.75), fold(3, 1)];
+    apply({ kind: 'crossValidation', progress: { phase: 'final', fold: 3, folds: 3, results: all } });
+    expect(store.getState().losses).toEqual([]);
+    apply({
+      kind: 'crossValidationDone',
+      result: {
+        folds: 3,
+        rows: 12,
+        method: 'head',
+        labels: ['a', 'b'],
+        accuracy: { mean: 0.75, std: 0.25 },
+        macroF1: { mean: 0.75, std: 0.25 },
+        perFold: all,
+        complete: true,
+        text: 'accuracy 75 % ± 25 (3-fold cross-validation, 12 rows)',
+      },
+    });
+    expect(store.getState().crossValidation?.result?.accuracy.mean).toBe(0.75);
+    expect(store.getState().methodRuns.at(-1)).toMatchObject({ method: 'head', accuracy: 0.75, devCount: 12 });
+    // A new run forgets the estimate.
+    store.getState().resetTraining(null);
+    expect(store.getState().crossValidation).toBeNull();
+  });
   it('settings merge patches', () => {
     const store = createStudioStore();
     store.getState().setSettings({ epochs: 3 });

@@ -1,6 +1,15 @@
 import type { StateCreator } from 'zustand';
 import type { Metrics, TrainingSummary } from '../../engine/studio';
-import type { AdaptationPlan, AdaptResult, FineTunePlan, RunEstimate, WorkerEventPayload } from '../../worker/protocol';
+import type {
+  AdaptationPlan,
+  AdaptResult,
+  CrossValidationPlan,
+  CrossValidationProgress,
+  CrossValidationResult,
+  FineTunePlan,
+  RunEstimate,
+  WorkerEventPayload,
+} from '../../worker/protocol';
 import { emaSmooth } from './helpers';
 
 /** 'pausing': Pause was pressed and the worker has not yet stopped at a step boundary. */
@@ -79,8 +88,19 @@ export interface MethodRun {
   startedFrom?: 'base' | 'tuned';
 }
 
+/** The running (or last) cross-validation: its plan, which fold runs, and the estimate. */
+export interface CrossValidationState {
+  plan: CrossValidationPlan | null;
+  progress: CrossValidationProgress | null;
+  result: CrossValidationResult | null;
+}
+
 export interface TrainingSlice {
   trainingState: TrainingState;
+  /** Set while (and after) a cross-validation runs; null for a plain run. */
+  crossValidation: CrossValidationState | null;
+  /** Folds the user chose for cross-validation; null: the engine's suggestion (plan.crossValidation.folds). */
+  cvFolds: number | null;
   /** Training method chosen in the Train panel. */
   trainMethod: 'head' | 'prompt';
   /** The running (or last) "adapt to my texts" run, and its before/after score. */
@@ -134,6 +154,8 @@ export interface TrainingSlice {
         | 'estimateError'
         | 'continueFromCurrent'
         | 'runStartedFrom'
+        | 'crossValidation'
+        | 'cvFolds'
       >
     >,
   ) => void;
@@ -150,6 +172,7 @@ const EMPTY_RUN = {
   summary: null,
   trainingDoneAt: null,
   trainingError: null,
+  crossValidation: null,
 } satisfies Partial<TrainingSlice>;
 
 /** Weight of history in the loss EMA. */
@@ -157,6 +180,7 @@ export const LOSS_EMA_ALPHA = 0.8;
 
 export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSlice> = (set, get) => ({
   trainingState: 'idle',
+  cvFolds: null,
   trainMethod: 'head', // the classic method; prompt-based is one click away
   methodRuns: [],
   adaptPlan: null,
@@ -227,6 +251,38 @@ export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSl
             accuracy: best.accuracy,
             macroF1: best.macroF1,
             devCount: plan.devCount,
+            at: Date.now(),
+            ...(get().runStartedFrom ? { startedFrom: get().runStartedFrom! } : {}),
+          });
+        }
+        break;
+      }
+      case 'crossValidation': {
+        const current = get().crossValidation;
+        const previous = current?.progress;
+        // A new fold (or the final model) starts from step 0: its charts start empty.
+        const { phase, fold, results } = event.progress;
+        const starts = phase === 'final' || results.length < fold;
+        const next = !previous || previous.phase !== phase || previous.fold !== fold;
+        set({
+          crossValidation: { plan: current?.plan ?? null, result: null, progress: event.progress },
+          ...(starts && next ? { losses: [], lrPoints: [], evaluations: [], progress: null } : {}),
+        });
+        break;
+      }
+      case 'crossValidationDone': {
+        const current = get().crossValidation;
+        set({
+          crossValidation: { plan: current?.plan ?? null, progress: current?.progress ?? null, result: event.result },
+        });
+        const r = event.result;
+        if (r.complete) {
+          get().addMethodRun({
+            method: r.method,
+            detail: `${r.folds}-fold cross-validation (mean of the folds, ± ${Math.round(100 * r.accuracy.std)} points)`,
+            accuracy: r.accuracy.mean,
+            macroF1: r.macroF1.mean,
+            devCount: r.rows,
             at: Date.now(),
             ...(get().runStartedFrom ? { startedFrom: get().runStartedFrom! } : {}),
           });
