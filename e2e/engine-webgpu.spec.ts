@@ -2,7 +2,8 @@
  * Engine parity on WebGPU in headless Chromium: the golden PyTorch fixtures (forward, loss,
  * gradients, the first 10 AdamW losses) and a micro model overfitting 32 examples.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 
 const golden = JSON.parse(readFileSync('tests/fixtures/golden-micro/golden.json', 'utf8'));
@@ -46,6 +47,36 @@ test('golden forward, loss and gradients match PyTorch on WebGPU', async ({ page
     expect(diff, `${name} (all: ${JSON.stringify(forward)})`).toBeLessThan(1e-4);
   for (const [name, diff] of Object.entries(backward))
     expect(diff, `${name} (all: ${JSON.stringify(backward)})`).toBeLessThan(1e-3);
+});
+
+/** A fixture folder's files by their path inside it, as base64 (for the harness page). */
+function folderBase64(dir: string, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of readdirSync(join(dir, prefix))) {
+    const rel = prefix ? `${prefix}/${entry}` : entry;
+    if (statSync(join(dir, rel)).isDirectory()) Object.assign(out, folderBase64(dir, rel));
+    else out[rel] = readFileSync(join(dir, rel)).toString('base64');
+  }
+  return out;
+}
+
+const stGolden = JSON.parse(readFileSync('tests/fixtures/golden-st/golden.json', 'utf8'));
+
+test('sentence-transformers embeddings (mean + Normalize, CLS, max) match PyTorch on WebGPU', async ({ page }) => {
+  await openHarness(page);
+  for (const [name, variant] of Object.entries(stGolden.variants) as [
+    string,
+    { dir: string; pooling: string; normalize: boolean; embeddings: { shape: number[]; data: number[] } },
+  ][]) {
+    const files = folderBase64(join('tests/fixtures/golden-st', variant.dir));
+    const result = await page.evaluate(({ files, texts }) => window.__harness!.sentenceEmbeddings(files, texts), {
+      files,
+      texts: stGolden.texts,
+    });
+    expect(result.backend).toBe('webgpu');
+    expect(result.pooling, name).toMatchObject({ pooling: variant.pooling, normalize: variant.normalize });
+    expect(maxAbsDiff(result.embeddings, variant.embeddings), name).toBeLessThan(1e-5);
+  }
 });
 
 test('the first 10 training losses match torch.optim.AdamW on WebGPU', async ({ page }) => {

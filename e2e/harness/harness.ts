@@ -31,6 +31,7 @@ import { batchFromRows, type Batch, type EncodedExample } from '../../src/engine
 import { classificationLoss, classifierTraining } from '../../src/engine/methods/classifier';
 import { promptTraining } from '../../src/engine/methods/prompt';
 import { BertTokenizer } from '../../src/engine/tokenizer';
+import { loadModel } from '../../src/engine/studio/load';
 import { buildVerbalizer, encodePromptExamples } from '../../src/engine/prompt';
 
 export interface GoldenBatchJson {
@@ -139,6 +140,29 @@ const harness = {
       commit: source.resolvedCommit(),
       warnings: files.warnings,
     };
+  },
+
+  /**
+   * Sentence embeddings of a sentence-transformers folder (path inside the folder → base64 bytes), loaded as a
+   * dropped folder and embedded by FewShotModel.embed with the folder's pooling.
+   */
+  async sentenceEmbeddings(filesBase64: Record<string, string>, texts: string[]) {
+    const files = Object.entries(filesBase64).map(([rel, base64]) => {
+      const bytes = decodeBase64(base64);
+      return {
+        name: rel.split('/').pop()!,
+        size: bytes.byteLength,
+        webkitRelativePath: `st-micro/${rel}`,
+        arrayBuffer: async () => bytes.slice().buffer,
+      };
+    });
+    const model = await loadModel({ kind: 'files', files, name: 'st-micro' });
+    try {
+      const embeddings = await model.embed(texts.map((text) => ({ text })));
+      return { backend: tf.getBackend(), pooling: model.summary().sentenceTransformers, embeddings: embeddings.flat() };
+    } finally {
+      model.dispose();
+    }
   },
 
   /** The first training losses of the real trainer on the golden batches (dropout off, constant lr, no clipping). */

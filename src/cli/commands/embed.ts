@@ -5,7 +5,8 @@ import { TEXT_INPUT_FLAGS, collectTextInputs } from '../datafile';
 
 export const embedCommand: Command = {
   name: 'embed',
-  summary: 'mean-pooled sentence embeddings as JSONL ({"text", "embedding"} per line)',
+  summary:
+    'sentence embeddings as JSONL ({"text", "embedding"} per line): a sentence-transformers folder’s pooling, else mean',
   usage: 'fewshot embed --model DIR (--input FILE | --text "…" [--text "…"])',
   flags: {
     model: { type: 'string', placeholder: 'DIR', help: 'Hugging Face model folder' },

@@ -26,6 +26,9 @@ export const infoCommand: Command = {
       `weights      ${summary.weightFormat}`,
       `heads        loaded: ${summary.loadedHeads.join(', ') || 'none'}; fresh: ${summary.freshHeads.join(', ') || 'none'}`,
       `labels       ${summary.labels.join(', ') || '(none)'}`,
+      ...(summary.sentenceTransformers
+        ? [`embeddings   sentence-transformers: ${summary.sentenceTransformers.description}`]
+        : []),
       ...summary.warnings.map((w) => `warning      ${w}`),
     ];
     io.stdout(`${lines.join('\n')}\n`);

@@ -239,6 +239,33 @@ export function meanPool(hidden: tf.Tensor3D, mask?: tf.Tensor2D): tf.Tensor2D {
   });
 }
 
+/** Which token states make a sentence vector (sentence-transformers Pooling; checkpoint/sentence-transformers.ts). */
+export type SentencePoolingMode = 'cls' | 'mean' | 'max';
+
+/**
+ * Sentence pooling of a right-padded batch (docs/ARCHITECTURE.md, "Sentence-transformers folders"): the [CLS]
+ * state, the mean of the real tokens (meanPool with the mask), or their element-wise max (padding never wins).
+ */
+export function sentencePool(hidden: tf.Tensor3D, mask: tf.Tensor2D, mode: SentencePoolingMode): tf.Tensor2D {
+  return tf.tidy(() => {
+    if (mode === 'mean') return meanPool(hidden, mask); // [B, H]
+    const [B, T, H] = hidden.shape;
+    if (mode === 'cls') return tf.reshape(tf.slice(hidden, [0, 0, 0], [B, 1, H]), [B, H]); // [B, H]
+    // -1e9 on padded positions: a real token's value is left exactly as it is, a padded one can never be the max.
+    const penalty = tf.reshape(tf.mul(tf.sub(1, tf.cast(mask, 'float32')), -1e9), [B, T, 1]); // [B, T, 1]
+    // Max over the last axis of [B, H, T] rather than the middle axis of [B, T, H] (see meanPool's note).
+    return tf.max(tf.transpose(tf.add(hidden, penalty), [0, 2, 1]), 2) as tf.Tensor2D; // [B, H]
+  });
+}
+
+/** Rows scaled to unit L2 norm, as the sentence-transformers Normalize module does (norm clamped at 1e-12). */
+export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const norm = tf.maximum(tf.sqrt(tf.sum(tf.square(x), 1, true)), 1e-12); // [B, 1]
+    return tf.div(x, norm) as tf.Tensor2D; // [B, H]
+  });
+}
+
 export interface SequenceClassificationOutput {
   hidden: tf.Tensor3D; // [B, T, H]
   pooled: tf.Tensor2D; // [B, H]

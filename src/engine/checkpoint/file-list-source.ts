@@ -1,7 +1,8 @@
 /**
  * A checkpoint dropped into the browser as a list of `File`s (a folder drop or a multi-file picker).
  * Files are matched by base name; `webkitRelativePath` (set for folder drops) only breaks ties, preferring the
- * shallowest copy, so that dropping a parent folder still finds the model at its top level.
+ * shallowest copy, so that dropping a parent folder still finds the model at its top level. A name with a folder
+ * (`1_Pooling/config.json`) is matched against the end of `webkitRelativePath`.
  */
 import type { CheckpointSource, ProgressListener } from './source';
 import { EngineError } from '../errors';
@@ -28,9 +29,13 @@ export function createFileListSource(files: Iterable<DroppedFile> | ArrayLike<Dr
     byName.set(file.name, list);
   }
   const pick = (name: string): DroppedFile | null => {
-    // Names inside a checkpoint are base names; shard names never contain folders on the Hub.
+    // Names inside a checkpoint are base names (shard names never contain folders on the Hub), except the module
+    // folders of a sentence-transformers model (`1_Pooling/config.json`): those must match the end of the path.
     const baseName = name.split('/').pop() ?? name;
-    const candidates = (byName.get(baseName) ?? []).slice().sort((a, b) => depthOf(a) - depthOf(b));
+    const nested = name.includes('/');
+    const candidates = (byName.get(baseName) ?? [])
+      .filter((f) => !nested || f.webkitRelativePath === name || (f.webkitRelativePath ?? '').endsWith(`/${name}`))
+      .sort((a, b) => depthOf(a) - depthOf(b));
     if (candidates.length === 0) return null;
     if (candidates.length > 1 && depthOf(candidates[0]) === depthOf(candidates[1])) {
       throw new EngineError(

@@ -52,4 +52,10 @@ export {
   type LoadCheckpointOptions,
   type WeightFormat,
 } from './load';
+export {
+  readSentenceTransformersConfig,
+  describeSentenceTransformers,
+  type SentenceTransformersConfig,
+  type SentencePooling,
+} from './sentence-transformers';
 export { exportFolder, zipFolder, type ExportFolderOptions } from './export';

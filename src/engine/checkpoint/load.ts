@@ -7,6 +7,7 @@
 import { parsePytorchBin } from './pytorch-bin';
 import { parseSafetensors } from './safetensors';
 import { assembleShards, parseShardIndex } from './shards';
+import { readSentenceTransformersConfig, type SentenceTransformersConfig } from './sentence-transformers';
 import { readRequired, type CheckpointSource, type ProgressListener } from './source';
 import { type TensorMap } from './types';
 import { EngineError } from '../errors';
@@ -29,6 +30,8 @@ export interface CheckpointFiles {
   weightMetadata: Record<string, string>;
   /** Non-fatal findings worth showing the user. */
   warnings: string[];
+  /** The sentence-transformers pipeline when the folder has a modules.json (./sentence-transformers.ts). */
+  sentenceTransformers?: SentenceTransformersConfig;
 }
 
 export interface LoadCheckpointOptions {
@@ -96,6 +99,18 @@ export async function loadCheckpointFiles(
   const tokenizerBytes = await readOptional('tokenizer.json');
   const tokenizerConfigBytes = await readOptional('tokenizer_config.json');
   const specialTokensBytes = await readOptional('special_tokens_map.json');
+  // A sentence-transformers folder (docs/ARCHITECTURE.md, "Sentence-transformers folders"): read and refused
+  // before any weights, so a pipeline we cannot run costs no download of them. Without modules.json none of its
+  // files is read.
+  const modulesBytes = await readOptional('modules.json');
+  const sentenceTransformers =
+    modulesBytes === null
+      ? undefined
+      : await readSentenceTransformersConfig(parseJsonFile(modulesBytes, 'modules.json'), configJson, async (name) => {
+          // The pooling config is in a module folder that a listing of the top level may not show: read it directly.
+          const bytes = name.includes('/') ? await source.read(name, onProgress) : await readOptional(name);
+          return bytes === null ? null : parseJsonFile(bytes, name);
+        });
   if (vocabBytes === null && tokenizerBytes === null) {
     warnings.push(
       `Neither vocab.txt nor tokenizer.json was found in ${source.description}; a tokenizer must come from elsewhere.`,
@@ -175,5 +190,6 @@ export async function loadCheckpointFiles(
       specialTokensBytes === null ? undefined : parseJsonObject(specialTokensBytes, 'special_tokens_map.json'),
     ...weights,
     warnings: [...(source.warnings ?? []), ...warnings],
+    ...(sentenceTransformers ? { sentenceTransformers } : {}),
   };
 }

@@ -15,20 +15,26 @@ import {
   gatherPositions,
   initBertParams,
   initTensor,
+  l2Normalize,
   loadBertParams,
-  meanPool,
   mlmLogitsRows,
   namedParams,
   paramInitSeed,
   paramSpecs,
   paramsToTensorMap,
   parseBertConfig,
+  sentencePool,
   disposeBertParams,
   type BertConfig,
   type BertParams,
   type LoadReport,
 } from '../bert';
-import { exportFolder, type CheckpointFiles } from '../checkpoint';
+import {
+  describeSentenceTransformers,
+  exportFolder,
+  type CheckpointFiles,
+  type SentenceTransformersConfig,
+} from '../checkpoint';
 import { EngineError } from '../errors';
 import { BertTokenizer, type Encoding } from '../tokenizer';
 import type { EncodedExample } from '../train/batches';
@@ -79,6 +85,11 @@ export interface ModelSummary {
   weightFormat: string | null;
   /** Cloze prompt that `predict` uses instead of the classifier head (config.json `fewshot_prompt`), or null. */
   prompt: PromptConfig | null;
+  /**
+   * How `embed` pools, from a sentence-transformers folder (modules.json), with a one-line `description` such as
+   * "mean pooling, normalized, max 256 tokens"; null for a plain folder (masked mean pooling, not normalized).
+   */
+  sentenceTransformers: (SentenceTransformersConfig & { description: string }) | null;
 }
 
 /** Longest input the studio tokenizes by default when a model allows more (keeps memory sane). */
@@ -109,6 +120,8 @@ export class FewShotModel {
    * job can name the exact starting point; null for every other source.
    */
   hubCommit: string | null = null;
+  /** The sentence-transformers pipeline `embed` follows (docs/ARCHITECTURE.md, "Sentence-transformers folders"). */
+  private sentenceTransformersConfig: SentenceTransformersConfig | null = null;
 
   private constructor(
     public readonly name: string,
@@ -159,6 +172,7 @@ export class FewShotModel {
       files.weightFormat,
     );
     model.promptConfig = prompt;
+    model.sentenceTransformersConfig = files.sentenceTransformers ?? null;
     return model;
   }
 
@@ -249,6 +263,13 @@ export class FewShotModel {
       warnings: [...this.loadReport.warnings],
       weightFormat: this.weightFormat,
       prompt: this.promptConfig,
+      sentenceTransformers: this.sentenceTransformersConfig
+        ? {
+            ...this.sentenceTransformersConfig,
+            modules: [...this.sentenceTransformersConfig.modules],
+            description: describeSentenceTransformers(this.sentenceTransformersConfig),
+          }
+        : null,
     };
   }
 
@@ -471,22 +492,67 @@ export class FewShotModel {
     );
   }
 
-  /** Mean-pooled sentence embeddings [N][H]. */
-  async embed(inputs: readonly TextInput[], options: { maxLength?: number } = {}): Promise<number[][]> {
+  /** The sentence-transformers pipeline of the folder this model came from, or null. */
+  get sentenceTransformers(): SentenceTransformersConfig | null {
+    return this.sentenceTransformersConfig;
+  }
+
+  /**
+   * Sentence embeddings [N][H] (docs/ARCHITECTURE.md, "Sentence-transformers folders"). A sentence-transformers
+   * folder's pooling (CLS, masked mean or masked max; then L2 normalisation when it ends with Normalize) and
+   * max_seq_length (capped by the model); otherwise masked mean pooling, not normalized, at most 128 tokens.
+   * `maxLength` overrides the length (still capped by the model).
+   */
+  async embed(
+    inputs: readonly TextInput[],
+    options: { maxLength?: number; batchSize?: number } = {},
+  ): Promise<number[][]> {
     this.assertAlive();
-    const maxLength = Math.min(options.maxLength ?? DEFAULT_MAX_LENGTH, this.maxLength);
+    const st = this.sentenceTransformersConfig;
+    const maxLength = Math.min(
+      options.maxLength ?? (st ? (st.maxSeqLength ?? this.maxLength) : DEFAULT_MAX_LENGTH),
+      this.maxLength,
+    );
+    const pooling = st?.pooling ?? 'mean';
+    const batchSize = Math.max(1, options.batchSize ?? 32);
+    const lower = (t: string) => (st?.doLowerCase ? t.toLowerCase() : t);
     const out: number[][] = [];
-    for (const input of inputs) {
-      const enc = this.tokenizer.encode(input.text, input.textPair ?? null, { truncation: 'longest_first', maxLength });
-      const T = enc.ids.length;
+    for (let start = 0; start < inputs.length; start += batchSize) {
+      const chunk = inputs.slice(start, start + batchSize);
+      const encodings = this.tokenizer.encodeBatch(
+        chunk.map((input) =>
+          input.textPair === undefined || input.textPair === null
+            ? lower(input.text)
+            : ([lower(input.text), lower(input.textPair)] as [string, string]),
+        ),
+        { truncation: 'longest_first', maxLength, padding: 'longest' },
+      );
+      const B = encodings.length;
+      const T = encodings[0].ids.length;
       const pooled = tf.tidy(() => {
-        const inputIds = tf.tensor2d(enc.ids, [1, T], 'int32'); // [1, T]
-        const tokenTypeIds = tf.tensor2d(enc.tokenTypeIds, [1, T], 'int32'); // [1, T]
-        const hidden = bertEncoder(this.params, this.config, { inputIds, tokenTypeIds }); // [1, T, H]
-        return meanPool(hidden); // [1, H]
+        const inputIds = tf.tensor2d(
+          encodings.flatMap((e) => e.ids),
+          [B, T],
+          'int32',
+        ); // [B, T]
+        const tokenTypeIds = tf.tensor2d(
+          encodings.flatMap((e) => e.tokenTypeIds),
+          [B, T],
+          'int32',
+        ); // [B, T]
+        const attentionMask = tf.tensor2d(
+          encodings.flatMap((e) => e.attentionMask),
+          [B, T],
+          'int32',
+        ); // [B, T]
+        const hidden = bertEncoder(this.params, this.config, { inputIds, tokenTypeIds, attentionMask }); // [B, T, H]
+        const vectors = sentencePool(hidden, attentionMask, pooling); // [B, H]
+        return st?.normalize ? l2Normalize(vectors) : vectors; // [B, H]
       });
-      out.push(Array.from(await pooled.data()));
+      const data = await pooled.data();
       pooled.dispose();
+      const H = pooled.shape[1];
+      for (let b = 0; b < B; b++) out.push(Array.from(data.subarray(b * H, (b + 1) * H)));
     }
     return out;
   }

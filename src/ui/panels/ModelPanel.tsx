@@ -83,6 +83,14 @@ export function ModelPanel() {
             </dd>
             <dt>Labels</dt>
             <dd>{model.labels.join(', ') || 'none yet (train on labeled data)'}</dd>
+            {model.sentenceTransformers && (
+              <>
+                <dt>Embeddings</dt>
+                <dd data-testid="model-sentence-transformers">
+                  sentence-transformers: {model.sentenceTransformers.description}
+                </dd>
+              </>
+            )}
             {model.prompt && (
               <>
                 <dt>Prompt</dt>

@@ -21,6 +21,7 @@ const model: ModelSummary = {
   warnings: [],
   weightFormat: null,
   prompt: null,
+  sentenceTransformers: null,
 };
 const plan = {
   method: 'head',
