@@ -1,6 +1,6 @@
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
-import { SHIPPED_DOCS, docPage } from './scripts/docs-pages';
+import { SHIPPED_DOCS, docPage } from './scripts/docs-pages.ts';
 
 /** The user guides travel with the studio as docs/<NAME>.html, so its help links work offline. */
 function shipDocs(): Plugin {

@@ -73,7 +73,10 @@ export function MetricsDetails({
             {metrics.perClass.map((c) => (
               <tr key={c.label}>
                 <td>{c.label}</td>
-                <td className="num">{withPlusMinus(c.precision, c.precisionInterval)}</td>
+                <td className="num" title={c.predicted === 0 ? 'Never predicted: precision is undefined.' : undefined}>
+                  {/* Never predicted: no prediction to be right about, so no precision (not "0.000 ± 0.50"). */}
+                  {c.predicted === 0 ? '— (never predicted)' : withPlusMinus(c.precision, c.precisionInterval)}
+                </td>
                 <td className="num">{withPlusMinus(c.recall, c.recallInterval)}</td>
                 <td className="num">{c.f1.toFixed(3)}</td>
                 <td className="num">{c.support}</td>

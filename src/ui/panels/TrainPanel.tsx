@@ -469,34 +469,44 @@ export function TrainPanel() {
             </ResponsiveContainer>
           </div>
         </section>
-        <section className="panel span-2" aria-labelledby="dev-heading">
-          <h3 id="dev-heading">Dev metrics</h3>
-          <div className="chart" data-testid="dev-chart">
-            <ResponsiveContainer width="100%" height={200}>
-              <LineChart data={evalPoints}>
-                <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
-                <XAxis
-                  dataKey="step"
-                  type="number"
-                  domain={['dataMin', 'dataMax']}
-                  allowDecimals={false}
-                  stroke="var(--muted)"
-                />
-                <YAxis domain={[0, 1]} stroke="var(--muted)" />
-                <Tooltip />
-                <Legend />
-                <Line type="monotone" dataKey="accuracy" stroke="var(--ok)" isAnimationActive={false} />
-                <Line
-                  type="monotone"
-                  dataKey="macroF1"
-                  name="macro-F1"
-                  stroke="var(--accent)"
-                  isAnimationActive={false}
-                />
-              </LineChart>
-            </ResponsiveContainer>
-          </div>
-        </section>
+        {plan?.devCount === 0 ? (
+          <section className="panel span-2" aria-labelledby="dev-heading">
+            <h3 id="dev-heading">Dev metrics</h3>
+            <p className="muted" data-testid="dev-none">
+              This run has no dev set (every row trains), so there is nothing to chart here; its estimate is the
+              cross-validation above, or score it on a test file in Evaluate.
+            </p>
+          </section>
+        ) : (
+          <section className="panel span-2" aria-labelledby="dev-heading">
+            <h3 id="dev-heading">Dev metrics</h3>
+            <div className="chart" data-testid="dev-chart">
+              <ResponsiveContainer width="100%" height={200}>
+                <LineChart data={evalPoints}>
+                  <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
+                  <XAxis
+                    dataKey="step"
+                    type="number"
+                    domain={['dataMin', 'dataMax']}
+                    allowDecimals={false}
+                    stroke="var(--muted)"
+                  />
+                  <YAxis domain={[0, 1]} stroke="var(--muted)" />
+                  <Tooltip />
+                  <Legend />
+                  <Line type="monotone" dataKey="accuracy" stroke="var(--ok)" isAnimationActive={false} />
+                  <Line
+                    type="monotone"
+                    dataKey="macroF1"
+                    name="macro-F1"
+                    stroke="var(--accent)"
+                    isAnimationActive={false}
+                  />
+                </LineChart>
+              </ResponsiveContainer>
+            </div>
+          </section>
+        )}
       </div>
       {methodRuns.length > 0 && (
         <section className="panel" aria-labelledby="methods-heading">
