@@ -13,6 +13,12 @@ export const HUB_MODELS = [
   { repo: 'google/bert_uncased_L-4_H-512_A-8', size: '116 MB', params: '29M', language: 'English' },
   { repo: 'microsoft/MiniLM-L12-H384-uncased', size: '133 MB', params: '33M', language: 'English' },
   { repo: 'google-bert/bert-base-uncased', size: '440 MB', params: '110M', language: 'English' },
+  // Sentence-embedding BERTs (sentence-transformers folders: the loader reads their modules.json and
+  // pools as they say). Checked on the Hub: config.json model_type "bert", BertModel, hidden 384,
+  // 30,522-token uncased vocabulary; all-MiniLM-L6-v2 has 6 layers and modules Transformer → Pooling
+  // (mean) → Normalize; paraphrase-MiniLM-L3-v2 has 3 layers.
+  { repo: 'sentence-transformers/all-MiniLM-L6-v2', size: '90.9 MB', params: '22.7M', language: 'English' },
+  { repo: 'sentence-transformers/paraphrase-MiniLM-L3-v2', size: '69.6 MB', params: '17.4M', language: 'English' },
   // Chinese sentence embeddings (4 layers, hidden 512, bert-base-chinese's 21,128-token vocabulary,
   // cased: do_lower_case false): the smallest Chinese model here, quick to fine-tune.
   { repo: 'BAAI/bge-small-zh-v1.5', size: '96 MB', params: '24M', language: 'Chinese' },
