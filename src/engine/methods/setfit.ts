@@ -203,7 +203,7 @@ export class PairBatches implements BatchSource<PairBatch> {
   }
 
   async next(): Promise<PairBatch | null> {
-    if (this.cursor >= this.batchesPerEpoch) {
+    if (this.epochNumber === 0 || this.cursor >= this.batchesPerEpoch) {
       if (this.epochNumber >= this.epochs) return null;
       this.epochNumber += 1;
       this.cursor = 0;
