@@ -113,7 +113,7 @@ export function fitLogisticRegression(
   }
   const lambda = 1 / (C * N);
   const m = 10;
-  let theta = new Float64Array(K * D + K);
+  let theta: Float64Array = new Float64Array(K * D + K);
   let { f, g } = objectiveAndGradient(theta, x, y, K, D, lambda);
   const sList: Float64Array[] = [];
   const yList: Float64Array[] = [];
