@@ -64,6 +64,7 @@ export {
   type MethodSpec,
   type ResolvedSettings,
 } from './fine-tune';
+export { startSetFit, type SetFitPlan, type SetFitResult, type SetFitRun, type SetFitRunSettings } from './setfit';
 export type { MemoryLimits, MemoryPlan } from './memory';
 export {
   startAdaptation,

@@ -143,7 +143,8 @@ function dropIncomplete(groups: number[][], batchSize: number): void {
   for (let g = groups.length - 1; g >= 0; g--) if (groups[g].length < batchSize) groups.splice(g, 1);
 }
 
-function packBatch(
+/** Packs the given rows of `encoded`, in this order, into one padded batch (see makeBatches). */
+export function packBatch(
   encoded: readonly EncodedExample[],
   rows: number[],
   padMultiple: number,

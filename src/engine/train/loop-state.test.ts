@@ -1,7 +1,7 @@
 /**
  * Loop state as data: a run captured at step k (through the one-file form), restored into a fresh
  * loop on other starting weights, continues with exactly the losses of an uninterrupted run — for
- * the head, prompt and masked-LM methods, dropout on. States of another method, model shape or
+ * the head, prompt, masked-LM and SetFit methods, dropout on. States of another method, model shape or
  * setting are refused, naming what differs.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -11,6 +11,7 @@ import { disposeBertParams, initBertParams, type BertParams } from '../bert/para
 import { classifierTraining } from '../methods/classifier';
 import { maskedLmTraining } from '../methods/mlm';
 import { promptTraining } from '../methods/prompt';
+import { setfitTraining } from '../methods/setfit';
 import { arrayCorpusSource } from '../pretrain/corpus';
 import { goldenTokenizer, syntheticLines } from '../pretrain/test-support';
 import { buildVerbalizer } from '../prompt/verbalizer';
@@ -129,6 +130,19 @@ const METHODS: MethodCase[] = [
       };
       return (await maskedLmTraining(params, config, tokenizer, source, options, record(losses))) as unknown as AnyLoop;
     },
+  },
+  {
+    name: 'setfit',
+    // 24 examples, R = 1: 48 pairs, 6 batches of 8 pairs per epoch, 3 epochs.
+    steps: 18,
+    make: async (params, config, losses, learningRate = 2e-3) =>
+      setfitTraining(
+        params,
+        config,
+        encoded(),
+        { ...settings, batchSize: 8, iterations: 1, learningRate },
+        record(losses),
+      ) as unknown as AnyLoop,
   },
 ];
 
