@@ -79,6 +79,35 @@ test('sentence-transformers embeddings (mean + Normalize, CLS, max) match PyTorc
   }
 });
 
+const setfitGolden = JSON.parse(readFileSync('tests/fixtures/golden-setfit/golden.json', 'utf8'));
+
+test('SetFit pair loss and gradients (mean and CLS pooling) match PyTorch on WebGPU', async ({ page }) => {
+  await openHarness(page);
+  for (const [variant, g] of Object.entries(setfitGolden.pair_loss) as [
+    string,
+    {
+      max_length: number;
+      input_ids_a: number[][];
+      input_ids_b: number[][];
+      pairs: { target: 0 | 1 }[];
+      loss: number;
+      grads: Record<string, { shape: number[]; data: number[] }>;
+    },
+  ][]) {
+    const files = folderBase64(join('tests/fixtures/golden-st', variant));
+    const result = await page.evaluate(({ files, g, names }) => window.__harness!.setfitPairLoss(files, g, names), {
+      files,
+      g,
+      names: Object.keys(g.grads),
+    });
+    expect(result.backend).toBe('webgpu');
+    expect(Math.abs(result.loss - g.loss), variant).toBeLessThan(1e-4);
+    expect(Object.keys(result.grads).sort()).toEqual(Object.keys(g.grads).sort());
+    for (const [name, expected] of Object.entries(g.grads))
+      expect(maxAbsDiff(result.grads[name], expected), `${variant} ${name}`).toBeLessThan(1e-4);
+  }
+});
+
 test('the first 10 training losses match torch.optim.AdamW on WebGPU', async ({ page }) => {
   await openHarness(page);
   const result = await page.evaluate(

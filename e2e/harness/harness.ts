@@ -30,6 +30,7 @@ import {
 import { batchFromRows, type Batch, type EncodedExample } from '../../src/engine/train/batches';
 import { classificationLoss, classifierTraining } from '../../src/engine/methods/classifier';
 import { promptTraining } from '../../src/engine/methods/prompt';
+import { packPairs, SetFitObjective, type SetFitPair } from '../../src/engine/methods/setfit';
 import { BertTokenizer } from '../../src/engine/tokenizer';
 import { loadModel } from '../../src/engine/studio/load';
 import { buildVerbalizer, encodePromptExamples } from '../../src/engine/prompt';
@@ -161,6 +162,66 @@ const harness = {
       const embeddings = await model.embed(texts.map((text) => ({ text })));
       return { backend: tf.getBackend(), pooling: model.summary().sentenceTransformers, embeddings: embeddings.flat() };
     } finally {
+      model.dispose();
+    }
+  },
+
+  /**
+   * SetFit's CosineSimilarityLoss and parameter gradients for one golden pair batch through
+   * SetFitObjective.lossFor (dropout off), on the sentence-transformers micro folder given as files.
+   * Gradients come back by Hugging Face name in PyTorch layout ([out, in] for linear weights).
+   */
+  async setfitPairLoss(
+    filesBase64: Record<string, string>,
+    golden: { max_length: number; input_ids_a: number[][]; input_ids_b: number[][]; pairs: { target: 0 | 1 }[] },
+    gradNames: string[],
+  ) {
+    const files = Object.entries(filesBase64).map(([rel, base64]) => {
+      const bytes = decodeBase64(base64);
+      return {
+        name: rel.split('/').pop()!,
+        size: bytes.byteLength,
+        webkitRelativePath: `st-micro/${rel}`,
+        arrayBuffer: async () => bytes.slice().buffer,
+      };
+    });
+    const model = await loadModel({ kind: 'files', files, name: 'st-micro' });
+    const B = golden.pairs.length;
+    // Examples 0..B-1 are the a sides, B..2B-1 the b sides (labels only have to give two classes).
+    const examples: EncodedExample[] = [...golden.input_ids_a, ...golden.input_ids_b].map((inputIds, i) => ({
+      inputIds,
+      label: i % 2,
+    }));
+    const pairs: SetFitPair[] = golden.pairs.map((p, i) => ({ a: i, b: B + i, target: p.target }));
+    const objective = new SetFitObjective(model.params, model.config, examples, {
+      iterations: 1,
+      epochs: 1,
+      batchSize: B,
+      learningRate: 1e-3,
+      maxLength: golden.max_length,
+      seed: 1,
+      pooling: model.sentenceTransformers?.pooling,
+    });
+    try {
+      const { value, grads } = tf.tidy(() =>
+        tf.variableGrads(
+          objective.lossFor(packPairs(examples, pairs, golden.max_length), { training: false }),
+          objective.parameters.map((p) => p.variable),
+        ),
+      );
+      const out: Record<string, number[]> = {};
+      for (const p of objective.parameters) {
+        if (!gradNames.includes(p.name)) continue;
+        const grad = grads[p.variable.name];
+        const hf = p.transposed ? tf.transpose(grad) : grad; // our [in, out] → PyTorch [out, in]
+        out[p.name] = await flat(hf);
+        if (hf !== grad) hf.dispose();
+      }
+      const loss = (await value.data())[0];
+      tf.dispose([value, ...Object.values(grads)]);
+      return { backend: tf.getBackend(), loss, grads: out };
+    } finally {
+      objective.dispose();
       model.dispose();
     }
   },
