@@ -1,5 +1,6 @@
 /** A one-line progress bar on stderr: redrawn in place on a TTY, one line per update otherwise. */
 import type { CliIO } from './context';
+import type { ProgressInfo } from '../engine/studio';
 
 /** Width of the bar in characters. */
 const BAR_WIDTH = 28;
@@ -41,4 +42,9 @@ export function formatDuration(seconds: number): string {
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** The progress bar's text for one loop progress event (every training run of `fewshot train`). */
+export function progressText(p: ProgressInfo, phase: string | null = null): string {
+  return `${phase ? `${phase} ` : ''}epoch ${p.epoch}/${p.epochs} loss ${p.loss?.toFixed(4) ?? '-'} lr ${p.learningRate.toExponential(2)} ${p.examplesPerSecond.toFixed(1)} ex/s ETA ${p.etaSeconds === null ? '…' : formatDuration(p.etaSeconds)}`;
 }

@@ -34,7 +34,8 @@ import {
 import { UsageError, intFlag, numberFlag, requireString, stringFlag, type ParsedArgs } from '../args';
 import { compactMetrics, printJson, printMetrics, setupBackend, wantsJson, type Command } from '../context';
 import { COLUMN_FLAGS, columnOverrides, readExamples } from '../datafile';
-import { ProgressBar, formatDuration } from '../progress';
+import { ProgressBar, progressText } from '../progress';
+import { trainSetFit } from './train-setfit';
 
 /** Settings from flags; anything not given stays "auto" (null) and the engine picks it from the data. */
 export function settingsFromFlags(args: ParsedArgs): FineTuneSettings {
@@ -71,9 +72,10 @@ export const TRAINING_FLAGS = {
 
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'fine-tune on labeled CSV/TSV/JSONL (classifier head or cloze prompt) and write a Hugging Face folder',
+  summary:
+    'fine-tune on labeled CSV/TSV/JSONL (classifier head, cloze prompt or SetFit) and write a Hugging Face folder',
   usage:
-    'fewshot train --model DIR --train train.csv [--dev dev.csv | --cv K] [--test test.csv] --out DIR [--method head|prompt --template T --verbalizer JSON] [--epochs N --lr X --batch-size N --max-len N --seed N] [--job-out DIR]\n       fewshot train --job job.json --out DIR [--model DIR] [--test test.csv]',
+    'fewshot train --model DIR --train train.csv [--dev dev.csv | --cv K] [--test test.csv] --out DIR [--method head|prompt|setfit --template T --verbalizer JSON --iterations R --head-c X] [--epochs N --lr X --batch-size N --max-len N --seed N] [--job-out DIR]\n       fewshot train --job job.json --out DIR [--model DIR] [--test test.csv]',
   flags: {
     job: {
       type: 'string',
@@ -92,8 +94,18 @@ export const trainCommand: Command = {
     },
     method: {
       type: 'string',
-      placeholder: 'head|prompt',
-      help: 'head: classifier on the pooled [CLS] (default); prompt: LM-BFF cloze prompt through the MLM head',
+      placeholder: 'head|prompt|setfit',
+      help: 'head: classifier on the pooled [CLS] (default); prompt: LM-BFF cloze prompt through the MLM head; setfit: contrastive sentence-embedding fine-tuning + logistic-regression head, written as a sentence-transformers folder',
+    },
+    iterations: {
+      type: 'string',
+      placeholder: 'N',
+      help: 'setfit: pair iterations R (one positive + one negative pair per example each; default: from dataset size)',
+    },
+    'head-c': {
+      type: 'string',
+      placeholder: 'X',
+      help: "setfit: the logistic-regression head's inverse regularisation C (default 1)",
     },
     template: {
       type: 'string',
@@ -170,6 +182,8 @@ export const trainCommand: Command = {
     const jobOut = stringFlag(args, 'job-out');
     const dtype = (stringFlag(args, 'dtype') ?? 'f32').toUpperCase();
     if (dtype !== 'F32' && dtype !== 'F16') throw new UsageError('--dtype must be f32 or f16.');
+    if (!job && stringFlag(args, 'method') === 'setfit')
+      return trainSetFit(args, io, { modelDir, trainPath, outDir, dtype });
     let method: MethodSpec;
     let settings: FineTuneSettings;
     if (job) {
@@ -177,7 +191,7 @@ export const trainCommand: Command = {
     } else {
       const methodName = stringFlag(args, 'method') ?? 'head';
       if (methodName !== 'head' && methodName !== 'prompt')
-        throw new UsageError(`--method must be head or prompt, got "${methodName}".`);
+        throw new UsageError(`--method must be head, prompt or setfit, got "${methodName}".`);
       const template = stringFlag(args, 'template');
       const verbalizer = stringFlag(args, 'verbalizer');
       if (methodName === 'head' && (template || verbalizer))
@@ -242,11 +256,7 @@ export const trainCommand: Command = {
           );
           if (!phase) losses.push({ step: l.step, loss: l.loss });
         }
-        bar.update(
-          p.step,
-          p.totalSteps,
-          `${phase ? `${phase} ` : ''}epoch ${p.epoch}/${p.epochs} loss ${p.loss?.toFixed(4) ?? '-'} lr ${p.learningRate.toExponential(2)} ${p.examplesPerSecond.toFixed(1)} ex/s ETA ${p.etaSeconds === null ? '…' : formatDuration(p.etaSeconds)}`,
-        );
+        bar.update(p.step, p.totalSteps, progressText(p, phase));
       },
       onEvaluated: (e) => {
         const { accuracy, macroF1 } = e.metrics;

@@ -59,3 +59,12 @@ export {
   type SentencePooling,
 } from './sentence-transformers';
 export { exportFolder, zipFolder, type ExportFolderOptions } from './export';
+export {
+  readSetFitHead,
+  sentenceTransformersFiles,
+  setfitHeadFiles,
+  setfitModelCard,
+  SETFIT_HEAD_JSON,
+  SETFIT_HEAD_WEIGHTS,
+  type SetFitHead,
+} from './setfit-head';

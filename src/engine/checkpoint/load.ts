@@ -8,6 +8,7 @@ import { parsePytorchBin } from './pytorch-bin';
 import { parseSafetensors } from './safetensors';
 import { assembleShards, parseShardIndex } from './shards';
 import { readSentenceTransformersConfig, type SentenceTransformersConfig } from './sentence-transformers';
+import { SETFIT_HEAD_JSON, SETFIT_HEAD_WEIGHTS, readSetFitHead, type SetFitHead } from './setfit-head';
 import { readRequired, type CheckpointSource, type ProgressListener } from './source';
 import { type TensorMap } from './types';
 import { EngineError } from '../errors';
@@ -32,6 +33,8 @@ export interface CheckpointFiles {
   warnings: string[];
   /** The sentence-transformers pipeline when the folder has a modules.json (./sentence-transformers.ts). */
   sentenceTransformers?: SentenceTransformersConfig;
+  /** A SetFit head (setfit_head.json + setfit_head.safetensors) next to the pipeline (./setfit-head.ts). */
+  setfitHead?: SetFitHead;
 }
 
 export interface LoadCheckpointOptions {
@@ -111,6 +114,18 @@ export async function loadCheckpointFiles(
           const bytes = name.includes('/') ? await source.read(name, onProgress) : await readOptional(name);
           return bytes === null ? null : parseJsonFile(bytes, name);
         });
+  // A SetFit export (docs/ARCHITECTURE.md, "Sentence-transformers folders"): optional, keyed on setfit_head.json;
+  // when it is there, its weights file must be too and both must fit the pipeline and config.json.
+  const headJsonBytes = await readOptional(SETFIT_HEAD_JSON);
+  const setfitHead =
+    headJsonBytes === null
+      ? undefined
+      : readSetFitHead(
+          parseJsonFile(headJsonBytes, SETFIT_HEAD_JSON),
+          await readOptional(SETFIT_HEAD_WEIGHTS),
+          typeof configJson.hidden_size === 'number' ? configJson.hidden_size : -1,
+          sentenceTransformers,
+        );
   if (vocabBytes === null && tokenizerBytes === null) {
     warnings.push(
       `Neither vocab.txt nor tokenizer.json was found in ${source.description}; a tokenizer must come from elsewhere.`,
@@ -191,5 +206,6 @@ export async function loadCheckpointFiles(
     ...weights,
     warnings: [...(source.warnings ?? []), ...warnings],
     ...(sentenceTransformers ? { sentenceTransformers } : {}),
+    ...(setfitHead ? { setfitHead } : {}),
   };
 }

@@ -32,6 +32,10 @@ import {
 import {
   describeSentenceTransformers,
   exportFolder,
+  sentenceTransformersFiles,
+  setfitHeadFiles,
+  setfitModelCard,
+  type SetFitHead,
   type CheckpointFiles,
   type SentenceTransformersConfig,
 } from '../checkpoint';
@@ -39,6 +43,7 @@ import { EngineError } from '../errors';
 import { BertTokenizer, type Encoding } from '../tokenizer';
 import type { EncodedExample } from '../train/batches';
 import { predictClassProbabilities } from '../methods/classifier';
+import { logisticRegressionProbabilities } from '../methods/logistic-regression';
 import {
   predictWithPrompt,
   promptExtraConfig,
@@ -122,6 +127,11 @@ export class FewShotModel {
   hubCommit: string | null = null;
   /** The sentence-transformers pipeline `embed` follows (docs/ARCHITECTURE.md, "Sentence-transformers folders"). */
   private sentenceTransformersConfig: SentenceTransformersConfig | null = null;
+  /**
+   * When set, `predict` is SetFit's: pool → [normalize] → softmax(W·e + b) (docs/ARCHITECTURE.md, "SetFit");
+   * loaded from setfit_head.* or installed by `startSetFit`.
+   */
+  private setfitHeadState: SetFitHead | null = null;
 
   private constructor(
     public readonly name: string,
@@ -173,6 +183,7 @@ export class FewShotModel {
     );
     model.promptConfig = prompt;
     model.sentenceTransformersConfig = files.sentenceTransformers ?? null;
+    model.setfitHeadState = files.setfitHead ?? null;
     return model;
   }
 
@@ -190,6 +201,50 @@ export class FewShotModel {
     this.assertAlive();
     if (prompt) resolvePrompt(this, prompt);
     this.promptConfig = prompt ? { ...prompt, verbalizer: { ...prompt.verbalizer } } : null;
+    if (prompt) this.setfitHeadState = null;
+  }
+
+  /** The SetFit head `predict` uses, or null. */
+  get setfitHead(): SetFitHead | null {
+    return this.setfitHeadState;
+  }
+
+  /**
+   * Makes `predict` (and the export) SetFit's: embeddings from the model's sentence pooling, then this
+   * head. A model without a sentence-transformers pipeline gets the one `embed` already follows (masked
+   * mean, not normalized, at most 128 tokens), so the export reloads with the same embeddings. Null
+   * returns to the classifier head.
+   */
+  setSetFitHead(head: SetFitHead | null): void {
+    this.assertAlive();
+    if (head === null) {
+      this.setfitHeadState = null;
+      return;
+    }
+    const H = this.config.hidden_size;
+    if (
+      head.labels.length < 2 ||
+      head.coef.length !== head.labels.length ||
+      head.intercept.length !== head.labels.length
+    )
+      throw new EngineError('INTERNAL', 'internal: a SetFit head needs one coefficient row and intercept per label');
+    if (head.coef.some((row) => row.length !== H))
+      throw new EngineError('INTERNAL', `internal: SetFit head rows must have ${H} numbers (the hidden size)`);
+    const st = this.sentenceTransformersConfig;
+    if (st && (st.pooling !== head.pooling || st.normalize !== head.normalize))
+      throw new EngineError(
+        'INTERNAL',
+        `internal: the SetFit head was fitted on ${head.pooling} pooling, the model pools with ${st.pooling}`,
+      );
+    this.sentenceTransformersConfig ??= {
+      pooling: head.pooling,
+      normalize: head.normalize,
+      maxSeqLength: Math.min(DEFAULT_MAX_LENGTH, this.maxLength),
+      doLowerCase: false,
+      modules: ['Transformer', 'Pooling', ...(head.normalize ? ['Normalize'] : [])],
+    };
+    this.promptConfig = null;
+    this.setfitHeadState = structuredClone(head);
   }
 
   /** A freshly initialised model (tests, random-init baselines). */
@@ -221,6 +276,7 @@ export class FewShotModel {
 
   /** Class labels in id order (the verbalizer's label order when a prompt is set). */
   get labels(): string[] {
+    if (this.setfitHeadState) return [...this.setfitHeadState.labels];
     if (this.promptConfig) return Object.keys(this.promptConfig.verbalizer);
     const id2label = this.config.id2label ?? {};
     return Object.keys(id2label)
@@ -231,6 +287,7 @@ export class FewShotModel {
 
   /** True when the classifier's labels are real names (trained or loaded), not HF placeholders. */
   get hasTrainedClassifier(): boolean {
+    if (this.setfitHeadState) return true;
     return !this.loadReport.initialized.some((n) => n.startsWith('classifier.')) && !isPlaceholderLabels(this.labels);
   }
 
@@ -279,6 +336,8 @@ export class FewShotModel {
    */
   setLabels(labels: readonly string[], seed = 0): boolean {
     this.assertAlive();
+    // Training a classifier head replaces a SetFit head as what `predict` uses.
+    this.setfitHeadState = null;
     if (labels.length < 2)
       throw new EngineError(
         'TRAIN_ONE_CLASS',
@@ -418,6 +477,12 @@ export class FewShotModel {
     options: { maxLength?: number; batchSize?: number } = {},
   ): Promise<Prediction[]> {
     this.assertAlive();
+    if (this.setfitHeadState) {
+      // SetFit (docs/ARCHITECTURE.md, "SetFit"): the pipeline's pooled [N][H] embeddings, then softmax(W·e + b) [N][L].
+      const head = this.setfitHeadState;
+      const embeddings = await this.embed(inputs, options);
+      return toPredictions(head.labels, logisticRegressionProbabilities(head, embeddings));
+    }
     if (this.promptConfig) return predictWithPrompt(this, this.promptConfig, inputs, options);
     return this.predictWithHead(inputs, options);
   }
@@ -564,9 +629,12 @@ export class FewShotModel {
     this.assertAlive();
     const labels = this.labels;
     const prompt = this.promptConfig;
-    // A prompt model is used through its MLM head, so it loads in transformers as BertForMaskedLM.
-    const architectures =
-      !prompt && labels.length > 0 && this.hasTrainedClassifier
+    const setfit = this.setfitHeadState;
+    // A prompt model is used through its MLM head, so it loads in transformers as BertForMaskedLM; a SetFit
+    // body is a plain encoder (sentence-transformers loads it with AutoModel).
+    const architectures = setfit
+      ? ['BertModel']
+      : !prompt && labels.length > 0 && this.hasTrainedClassifier
         ? ['BertForSequenceClassification']
         : ['BertForMaskedLM'];
     const labelMaps = prompt
@@ -588,7 +656,7 @@ export class FewShotModel {
       cls_token: this.tokenizer.config.clsToken,
     };
     if (this.tokenizer.config.maskToken) specialTokensMap.mask_token = this.tokenizer.config.maskToken;
-    return exportFolder({
+    const files = exportFolder({
       config,
       vocabTxt: this.tokenizer.toVocabTxt(),
       tokenizerConfig: tokenizerConfig as Record<string, unknown>,
@@ -596,6 +664,15 @@ export class FewShotModel {
       tensors: await paramsToTensorMap(this.params, this.config),
       dtype: options.dtype ?? 'F32',
     });
+    if (setfit) {
+      // A sentence-transformers folder plus the head (docs/ARCHITECTURE.md, "Sentence-transformers folders").
+      const st = this.sentenceTransformersConfig!;
+      const pipeline = { ...st, maxSeqLength: st.maxSeqLength ?? this.maxLength };
+      for (const [name, bytes] of sentenceTransformersFiles(pipeline, this.config.hidden_size)) files.set(name, bytes);
+      for (const [name, bytes] of setfitHeadFiles(setfit)) files.set(name, bytes);
+      files.set('README.md', new TextEncoder().encode(setfitModelCard(setfit, this.name)));
+    }
+    return files;
   }
 
   dispose(): void {

@@ -2,8 +2,8 @@
  * SetFit through the door (docs/ARCHITECTURE.md, "The door"): validate the rows, choose the pair
  * iterations and body epochs from the data, run the contrastive body stage on the one loop
  * (methods/setfit.ts), then embed the training rows with the model's sentence pooling and fit the
- * multinomial logistic-regression head on them (methods/logistic-regression.ts). Engine core only:
- * no UI, CLI or export yet.
+ * multinomial logistic-regression head on them (methods/logistic-regression.ts), which it installs on
+ * the model: `FewShotModel.predict` and `exportFiles` are then SetFit's.
  */
 import { buildLabelVocab, type Example } from '../data/dataset';
 import { validateTrainingData } from '../data/validate';
@@ -17,6 +17,10 @@ import { setfitDefaults, setfitTraining, type PairBatch, type SetFitObjective } 
 import { DEFAULT_SEED, LENGTH_MULTIPLE } from '../train/defaults';
 import type { LoopCallbacks, RunHooks, TrainingLoop, TrainingSummary } from '../train/loop';
 import type { FewShotModel, TextInput } from './fewshot-model';
+
+/** How the head is fitted, as setfit_head.json records it (methods/logistic-regression.ts). */
+export const SETFIT_HEAD_SOLVER =
+  'lbfgs (multinomial, L2, tolerance 1e-8 on the max gradient, at most 1000 iterations)';
 
 export interface SetFitRunSettings {
   /** Pair iterations R; auto: setfitDefaults. */
@@ -146,6 +150,16 @@ export function startSetFit(
       const body = await loop.run(hooks);
       const embeddings = await model.embed(inputs, { maxLength });
       head = fitLogisticRegression(embeddings, labelIndex, labels.length, { C });
+      // From here `model.predict` and the export are SetFit's (docs/ARCHITECTURE.md, "SetFit").
+      model.setSetFitHead({
+        labels,
+        coef: head.coef,
+        intercept: head.intercept,
+        C,
+        solver: SETFIT_HEAD_SOLVER,
+        pooling,
+        normalize: st?.normalize ?? false,
+      });
       return { body, head };
     },
     async predictProbabilities(texts) {
