@@ -70,9 +70,9 @@ describe('Hub models in the download cache', () => {
 
     // Delete one commit of one repo: its files, remembered 404s and refs go; the rest stays.
     const removed = await deleteCachedHubModel(cache, 'org/big', { commit: bigB, baseUrl });
-    // 3 files, 4 remembered 404s (tokenizer.json, tokenizer_config.json, special_tokens_map.json, modules.json),
-    // the main ref.
-    expect(removed).toBe(8);
+    // 3 files, 5 remembered 404s (tokenizer.json, tokenizer_config.json, special_tokens_map.json, modules.json,
+    // setfit_head.json), the main ref.
+    expect(removed).toBe(9);
     expect(cache.keys().filter((k) => k.includes(bigB))).toEqual([]);
     expect(await cache.get(hubRefKey('org/big', 'main', baseUrl))).toBeNull();
     expect((await listCachedHubModels(cache, baseUrl)).map((m) => `${m.repo}@${m.commit}`)).toEqual([
