@@ -2,7 +2,7 @@
  * The studio's help links land on real sections: every concept's anchor is a heading of
  * docs/USER_GUIDE.md, and the page the studio ships for it (scripts/docs-pages.ts) carries that id.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { docPage, headingIds, headingSlug, markdownPage } from '../scripts/docs-pages';
 import { CONCEPTS, guideUrl } from '../src/ui/concepts';
@@ -18,6 +18,21 @@ describe('help links', () => {
       // One sentence in plain words: none of the jargon the guide explains elsewhere.
       expect(concept.text).not.toMatch(/\[CLS\]|MLM|cloze|content-free/);
     }
+  });
+
+  it('between the docs land on real files and headings (the guide and the CLI reference link to each other)', () => {
+    const docs = readdirSync('docs').filter((f) => f.endsWith('.md'));
+    let checked = 0;
+    for (const file of docs) {
+      const text = readFileSync(`docs/${file}`, 'utf8');
+      for (const [, target, anchor] of text.matchAll(/\]\(([A-Z_]+\.md)?#([^)\s]+)\)/g)) {
+        const linked = target ?? file;
+        expect(existsSync(`docs/${linked}`), `${file} → ${linked}`).toBe(true);
+        expect(headingIds(readFileSync(`docs/${linked}`, 'utf8')), `${file} → ${linked}#${anchor}`).toContain(anchor);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
   });
 
   it('use GitHub heading ids, skip code blocks and escape HTML', () => {
