@@ -1,4 +1,4 @@
-import { useState, type DragEvent } from 'react';
+import { FileDropZone } from '../components/FileDropZone';
 import { FoldTable } from '../components/FoldTable';
 import { AccuracyUncertainty, MetricsDetails } from '../components/MetricsDetails';
 import { useStudio } from '../store';
@@ -6,6 +6,9 @@ import { evaluateTestFile, predictFileToCsv } from '../store/actions';
 import { SMALL_DEV_ROWS, accuracyPlusMinus } from '../store/helpers';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** Why no file can be scored or predicted yet. */
+const NO_LABELS_YET = 'Train the model (or load a fine-tuned one) first: it has no labels yet.';
 
 export function EvaluatePanel() {
   const plan = useStudio((s) => s.plan);
@@ -121,11 +124,7 @@ function TestFileSection() {
   const job = useStudio((s) => s.testJob);
   const hasLabels = useStudio((s) => (s.model?.labels.length ?? 0) > 0);
   const labels = useStudio((s) => s.model?.labels ?? []);
-  const [dragging, setDragging] = useState(false);
   const busy = job?.phase === 'scoring';
-  const start = (file: File | undefined) => {
-    if (file && !busy) void evaluateTestFile(file);
-  };
   const result = job?.result;
   return (
     <section className="panel" aria-labelledby="test-file-heading" data-testid="test-file">
@@ -135,38 +134,14 @@ function TestFileSection() {
         column (detected as in the Data tab){hasLabels ? `; labels must be among ${labels.join(', ')}` : ''}. These are
         test-file results, separate from the dev figures above.
       </p>
-      <div
-        className={`dropzone${dragging ? ' dropzone-active' : ''}`}
-        onDragOver={(e) => {
-          e.preventDefault();
-          setDragging(true);
-        }}
-        onDragLeave={() => setDragging(false)}
-        onDrop={(event: DragEvent) => {
-          event.preventDefault();
-          setDragging(false);
-          start(event.dataTransfer.files[0]);
-        }}
-        data-testid="test-file-dropzone"
-      >
-        <label className={`button${!hasLabels || busy ? ' button-disabled' : ''}`}>
-          Choose a labeled test file
-          <input
-            type="file"
-            className="visually-hidden"
-            accept=".csv,.tsv,.jsonl,.txt,text/csv,text/tab-separated-values"
-            disabled={!hasLabels || busy}
-            data-testid="test-file-input"
-            onChange={(e) => {
-              start(e.target.files?.[0]);
-              e.target.value = '';
-            }}
-          />
-        </label>
-        <span className="muted">
-          {hasLabels ? 'or drop it here' : 'Train the model (or load a fine-tuned one) first: it has no labels yet.'}
-        </span>
-      </div>
+      <FileDropZone
+        label="Choose a labeled test file"
+        hint={hasLabels ? 'or drop it here' : NO_LABELS_YET}
+        disabled={!hasLabels || busy}
+        onFile={(file) => void evaluateTestFile(file)}
+        testId="test-file-dropzone"
+        inputTestId="test-file-input"
+      />
       {busy && (
         <p className="muted" role="status" data-testid="test-file-progress">
           Scoring {job.fileName}…
@@ -217,16 +192,7 @@ function PredictFileSection() {
   const job = useStudio((s) => s.fileJob);
   const labels = useStudio((s) => s.model?.labels ?? []);
   const hasLabels = useStudio((s) => (s.model?.labels.length ?? 0) > 0);
-  const [dragging, setDragging] = useState(false);
   const busy = job !== null && (job.phase === 'reading' || job.phase === 'predicting');
-  const start = (file: File | undefined) => {
-    if (file && !busy) void predictFileToCsv(file);
-  };
-  const onDrop = (event: DragEvent) => {
-    event.preventDefault();
-    setDragging(false);
-    start(event.dataTransfer.files[0]);
-  };
   const fraction = job && job.total ? Math.min(1, job.done / job.total) : 0;
   return (
     <section className="panel" aria-labelledby="predict-file-heading" data-testid="predict-file">
@@ -237,33 +203,13 @@ function PredictFileSection() {
         present, is ignored). You get a CSV with the row, the text, the predicted label and one probability column per
         label.
       </p>
-      <div
-        className={`dropzone${dragging ? ' dropzone-active' : ''}`}
-        onDragOver={(e) => {
-          e.preventDefault();
-          setDragging(true);
-        }}
-        onDragLeave={() => setDragging(false)}
-        onDrop={onDrop}
-      >
-        <label className={`button${!hasLabels || busy ? ' button-disabled' : ''}`}>
-          Choose a file to predict
-          <input
-            type="file"
-            className="visually-hidden"
-            accept=".csv,.tsv,.jsonl,.txt,text/csv,text/tab-separated-values"
-            disabled={!hasLabels || busy}
-            data-testid="predict-file-input"
-            onChange={(e) => {
-              start(e.target.files?.[0]);
-              e.target.value = '';
-            }}
-          />
-        </label>
-        <span className="muted">
-          {hasLabels ? 'or drop it here' : 'Train the model (or load a fine-tuned one) first: it has no labels yet.'}
-        </span>
-      </div>
+      <FileDropZone
+        label="Choose a file to predict"
+        hint={hasLabels ? 'or drop it here' : NO_LABELS_YET}
+        disabled={!hasLabels || busy}
+        onFile={(file) => void predictFileToCsv(file)}
+        inputTestId="predict-file-input"
+      />
       {job && busy && (
         <div className="stack-tight" data-testid="predict-file-progress">
           <progress max={1} value={fraction} />

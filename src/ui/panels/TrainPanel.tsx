@@ -469,17 +469,14 @@ export function TrainPanel() {
             </ResponsiveContainer>
           </div>
         </section>
-        {plan?.devCount === 0 ? (
-          <section className="panel span-2" aria-labelledby="dev-heading">
-            <h3 id="dev-heading">Dev metrics</h3>
+        <section className="panel span-2" aria-labelledby="dev-heading">
+          <h3 id="dev-heading">Dev metrics</h3>
+          {plan?.devCount === 0 ? (
             <p className="muted" data-testid="dev-none">
               This run has no dev set (every row trains), so there is nothing to chart here; its estimate is the
               cross-validation above, or score it on a test file in Evaluate.
             </p>
-          </section>
-        ) : (
-          <section className="panel span-2" aria-labelledby="dev-heading">
-            <h3 id="dev-heading">Dev metrics</h3>
+          ) : (
             <div className="chart" data-testid="dev-chart">
               <ResponsiveContainer width="100%" height={200}>
                 <LineChart data={evalPoints}>
@@ -505,8 +502,8 @@ export function TrainPanel() {
                 </LineChart>
               </ResponsiveContainer>
             </div>
-          </section>
-        )}
+          )}
+        </section>
       </div>
       {methodRuns.length > 0 && (
         <section className="panel" aria-labelledby="methods-heading">
