@@ -3,6 +3,7 @@
  * refuses or drops and what the Data panel reports (summarizeDataset in ./summary.ts builds on
  * it), so the two can never disagree.
  */
+import { EngineError } from '../errors';
 import { agree, counted } from '../util/words';
 import type { Example } from './dataset';
 
@@ -318,4 +319,23 @@ export function validateTrainingData(
     duplicateGroups,
     conflictGroups,
   };
+}
+
+/**
+ * validateTrainingData for a run about to start: throws TRAIN_INVALID_DATA listing the blocking
+ * issues when the rows cannot be trained on (every method refuses the same way); otherwise returns
+ * the result, warnings included.
+ */
+export function requireTrainingData(train: readonly Example[], dev?: readonly Example[]): ValidationResult {
+  const result = validateTrainingData(train, dev);
+  if (!result.ok) {
+    throw new EngineError(
+      'TRAIN_INVALID_DATA',
+      result.issues
+        .filter((i) => i.severity === 'error')
+        .map((i) => i.message)
+        .join(' '),
+    );
+  }
+  return result;
 }

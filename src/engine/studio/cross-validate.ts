@@ -7,9 +7,9 @@
  * it. Then the final model trains the same way on all rows. Pause, resume and stop reach the fold
  * that is running; the worker's scheduler drives this object exactly like a single run's loop.
  */
-import type { Example } from '../data/dataset';
+import { buildLabelVocab, type Example } from '../data/dataset';
 import { DEFAULT_CV_FOLDS, MAX_CV_FOLDS, stratifiedFolds } from '../data/folds';
-import { validateTrainingData } from '../data/validate';
+import { requireTrainingData } from '../data/validate';
 import { EngineError } from '../errors';
 import { DEFAULT_SEED } from '../train/defaults';
 import type { LoopCallbacks, LoopRunState, RunHooks, TrainingSummary } from '../train/loop';
@@ -138,17 +138,9 @@ function prepareFolds(data: { train: readonly Example[]; dev?: readonly Example[
     );
   if (!Number.isInteger(k) || k < 2 || k > MAX_CV_FOLDS)
     throw new EngineError('FOLDS_BAD_K', `Cross-validation takes 2 to ${MAX_CV_FOLDS} folds; got ${k}.`);
-  const checked = validateTrainingData(data.train);
-  if (!checked.ok)
-    throw new EngineError(
-      'TRAIN_INVALID_DATA',
-      checked.issues
-        .filter((i) => i.severity === 'error')
-        .map((i) => i.message)
-        .join(' '),
-    );
+  const checked = requireTrainingData(data.train);
   const rows = checked.train;
-  const labels = [...new Set(rows.map((r) => r.label as string))];
+  const labels = buildLabelVocab(rows);
   return {
     rows,
     labels,

@@ -8,7 +8,7 @@
  */
 import { buildLabelVocab, stratifiedSplit, type Example } from '../data/dataset';
 import { crossValidationAdvice, type CrossValidationAdvice } from '../data/folds';
-import { validateTrainingData, type DataIssue } from '../data/validate';
+import { requireTrainingData, type DataIssue } from '../data/validate';
 import { EngineError } from '../errors';
 import { agree, counted } from '../util/words';
 import { balancedClassWeights, classifierTraining, type ClassifierSettings } from '../methods/classifier';
@@ -120,16 +120,6 @@ interface Prepared {
 const asInputs = (rows: readonly Example[]) => rows.map((r) => ({ text: r.text, textPair: r.textPair ?? null }));
 const roundUp = (n: number) => Math.ceil(n / LENGTH_MULTIPLE) * LENGTH_MULTIPLE;
 
-function invalid(issues: readonly DataIssue[]): EngineError {
-  return new EngineError(
-    'TRAIN_INVALID_DATA',
-    issues
-      .filter((i) => i.severity === 'error')
-      .map((i) => i.message)
-      .join(' '),
-  );
-}
-
 /**
  * Validates the rows and plans the run. Throws TRAIN_INVALID_DATA (listing the blocking issues)
  * when the data cannot be trained on; warnings come back in the plan's `issues`.
@@ -143,8 +133,7 @@ function prepare(
 ): Prepared {
   const seed = settings.seed ?? DEFAULT_SEED;
   const devFraction = settings.devFraction ?? DEFAULT_DEV_FRACTION;
-  const firstPass = validateTrainingData(data.train, data.dev ?? undefined);
-  if (!firstPass.ok) throw invalid(firstPass.issues);
+  const firstPass = requireTrainingData(data.train, data.dev ?? undefined);
   let trainRows = firstPass.train;
   let devRows = firstPass.dev;
   let splitNotes: string[] = [];
@@ -164,8 +153,7 @@ function prepare(
         `The training rows have labels that the given label list lacks: ${unlisted.join(', ')}. Labels: ${labels.join(', ')}.`,
       );
   }
-  const secondPass = validateTrainingData(trainRows, devRows);
-  if (!secondPass.ok) throw invalid(secondPass.issues);
+  const secondPass = requireTrainingData(trainRows, devRows);
   const unknownDevLabels = [
     ...new Set(devRows.map((r) => r.label).filter((l): l is string => l !== null && !labels.includes(l))),
   ];

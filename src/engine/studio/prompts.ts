@@ -6,8 +6,7 @@
  */
 import type { Example } from '../data/dataset';
 import { buildLabelVocab, stratifiedSplit } from '../data/dataset';
-import { validateTrainingData } from '../data/validate';
-import { EngineError } from '../errors';
+import { requireTrainingData } from '../data/validate';
 import {
   PROMPT_LIBRARY,
   findRecipe,
@@ -60,16 +59,7 @@ export function trainingSplit(
   labeled: readonly Example[],
   seed: number = DEFAULT_SEED,
 ): { labels: string[]; train: LabeledInput[]; dev: LabeledInput[] } {
-  const validation = validateTrainingData(labeled);
-  if (!validation.ok) {
-    throw new EngineError(
-      'TRAIN_INVALID_DATA',
-      validation.issues
-        .filter((i) => i.severity === 'error')
-        .map((i) => i.message)
-        .join(' '),
-    );
-  }
+  const validation = requireTrainingData(labeled);
   const split = stratifiedSplit(validation.train, { devFraction: DEFAULT_DEV_FRACTION, seed });
   const asInput = (e: Example): LabeledInput => ({ text: e.text, textPair: e.textPair ?? null, label: e.label! });
   // Labels in the order training gives them (first seen in the training split).

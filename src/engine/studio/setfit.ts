@@ -6,7 +6,7 @@
  * the model: `FewShotModel.predict` and `exportFiles` are then SetFit's.
  */
 import { buildLabelVocab, type Example } from '../data/dataset';
-import { validateTrainingData } from '../data/validate';
+import { requireTrainingData } from '../data/validate';
 import { EngineError } from '../errors';
 import {
   fitLogisticRegression,
@@ -81,16 +81,7 @@ export function startSetFit(
   settings: SetFitRunSettings = {},
   callbacks: LoopCallbacks<null> = {},
 ): SetFitRun {
-  const checked = validateTrainingData(data.train);
-  if (!checked.ok) {
-    throw new EngineError(
-      'TRAIN_INVALID_DATA',
-      checked.issues
-        .filter((i) => i.severity === 'error')
-        .map((i) => i.message)
-        .join(' '),
-    );
-  }
+  const checked = requireTrainingData(data.train);
   const rows = checked.train;
   const labels = buildLabelVocab(rows);
   const labelIndex = rows.map((r) => labels.indexOf(r.label as string));
