@@ -16,6 +16,7 @@ import { toyExamples } from './support/toy-data';
 import { main } from '../src/cli/main';
 import type { FineTunePlan, TrainingRequest, WorkerEventPayload } from '../src/worker/protocol';
 import { Session } from '../src/worker/session';
+import { waitFor } from './support/wait';
 
 const GOLDEN_DIR = 'tests/fixtures/golden-micro/model';
 let server: StaticServer;
@@ -28,16 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
 });
-
-async function waitFor<T>(fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const value = fn();
-    if (value !== undefined) return value;
-    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const request: TrainingRequest = {
   train: toyExamples(40, 9),

@@ -2,21 +2,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from './main';
-import type { CliIO } from './context';
 import { toyCsv } from '../../tests/support/toy-data';
+import { runCli } from './test-support';
 
 const GOLDEN_DIR = 'tests/fixtures/golden-micro/model';
 const golden = JSON.parse(readFileSync('tests/fixtures/golden-micro/golden.json', 'utf8'));
-
-/** Runs the CLI in-process and captures what it prints. */
-async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stderrIsTTY: false };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
 
 describe('fewshot CLI', () => {
   it('fill-mask on the golden model prints the same top-5 as PyTorch', async () => {

@@ -12,18 +12,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { GOLDEN_VOCAB, syntheticLines } from '../engine/pretrain/test-support';
 import { readStateStep } from '../engine/studio/node';
-import type { CliIO } from './context';
-import { main } from './main';
+import { runCli } from './test-support';
 
 const GOLDEN_DIR = 'tests/fixtures/golden-micro/model';
-
-async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stderrIsTTY: false };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
 
 /** 600 rows of ~2,000 characters: their predictions (the text is repeated in the output) exceed 1 MiB. */
 function bigInput(): string {

@@ -9,6 +9,7 @@ import { serveFolder, type StaticServer } from '../../tests/support/static-serve
 import type { TrainingRequest, WorkerEventPayload } from './protocol';
 import { Session } from './session';
 import { toyExamples } from '../../tests/support/toy-data';
+import { waitFor } from '../../tests/support/wait';
 
 let server: StaticServer;
 
@@ -20,16 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
 });
-
-async function waitFor<T>(fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const value = fn();
-    if (value !== undefined) return value;
-    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('runs start clean', () => {
   it('starts every run from the base weights unless asked to continue; resetToBase restores the base', async () => {

@@ -9,6 +9,7 @@ import { serveFolder, type StaticServer } from '../../tests/support/static-serve
 import { toyCsv, toyExamples } from '../../tests/support/toy-data';
 import type { CrossValidationRequest, WorkerEventPayload } from './protocol';
 import { Session } from './session';
+import { waitFor } from '../../tests/support/wait';
 
 let server: StaticServer;
 
@@ -20,16 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
 });
-
-async function waitFor<T>(fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const value = fn();
-    if (value !== undefined) return value;
-    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const request: CrossValidationRequest = {
   train: toyExamples(18, 4),

@@ -7,6 +7,7 @@ import type { WorkerEventPayload } from './protocol';
 import { MAX_SAVED_MODELS, memoryProjectStore } from './project-store';
 import { Session } from './session';
 import { toyExamples } from '../../tests/support/toy-data';
+import { waitFor } from '../../tests/support/wait';
 
 let server: StaticServer;
 
@@ -31,16 +32,6 @@ const train = (
 function collect() {
   const events: { at: number; event: WorkerEventPayload }[] = [];
   return { events, emit: (event: WorkerEventPayload) => events.push({ at: Date.now(), event }) };
-}
-
-async function waitFor<T>(fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const value = fn();
-    if (value !== undefined) return value;
-    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('Session', () => {

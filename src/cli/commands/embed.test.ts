@@ -7,21 +7,13 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CliIO } from '../context';
-import { main } from '../main';
+import { runCli } from '../test-support';
 
 const ST_DIR = 'tests/fixtures/golden-st';
 const golden = JSON.parse(readFileSync(join(ST_DIR, 'golden.json'), 'utf8')) as {
   texts: string[];
   variants: Record<string, { dir: string; embeddings: { shape: number[]; data: number[] } }>;
 };
-
-async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stderrIsTTY: false };
-  return { code: await main(argv, io), stdout, stderr };
-}
 
 describe('fewshot embed on sentence-transformers folders', () => {
   it.each(Object.keys(golden.variants))('%s: the folder’s pooling, as PyTorch computes it', async (name) => {

@@ -9,14 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GOLDEN_VOCAB, syntheticLines } from '../../engine/pretrain/test-support';
 import { deserializeLoopState } from '../../engine/train/loop-state';
-import { main } from '../main';
-
-async function runCli(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stderrIsTTY: false });
-  return { code, stdout, stderr };
-}
+import { runCli } from '../test-support';
 
 describe('fewshot pretrain', () => {
   it('pretrains from a preset, resumes only with the same options, and never saves a diverged run', async () => {

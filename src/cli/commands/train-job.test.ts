@@ -8,18 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toyCsv } from '../../../tests/support/toy-data';
-import type { CliIO } from '../context';
-import { main } from '../main';
+import { runCli } from '../test-support';
 
 const GOLDEN_DIR = 'tests/fixtures/golden-micro/model';
-
-async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stderrIsTTY: false };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
 
 const losses = (dir: string) =>
   readFileSync(join(dir, 'train_log.jsonl'), 'utf8')
@@ -40,32 +31,27 @@ const METHODS = {
   ],
 };
 
+/** Trains on `rows` toy rows into DIR/run with its bundle in DIR/bundle; returns DIR and what the CLI said. */
+async function trainWithBundle(rows: number, seed: number, flags: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'fewshot-train-job-'));
+  writeFileSync(join(dir, 'train.csv'), toyCsv(rows, seed));
+  const result = await runCli([
+    'train',
+    ...['--model', GOLDEN_DIR, '--train', join(dir, 'train.csv'), '--out', join(dir, 'run')],
+    ...['--job-out', join(dir, 'bundle'), '--backend', 'cpu'],
+    ...flags,
+  ]);
+  expect(result.code, result.stderr).toBe(0);
+  return { dir, result };
+}
+
 describe('fewshot train --job-out / --job', () => {
   for (const [method, flags] of Object.entries(METHODS)) {
     it(`reruns a ${method} run from its bundle with the same first 10 losses`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'fewshot-train-job-'));
-      writeFileSync(join(dir, 'train.csv'), toyCsv(48, 5));
-      const first = await runCli([
-        'train',
-        '--model',
-        GOLDEN_DIR,
-        '--train',
-        join(dir, 'train.csv'),
-        '--out',
-        join(dir, 'run'),
-        '--job-out',
-        join(dir, 'bundle'),
-        '--batch-size',
-        '4',
-        '--epochs',
-        '2',
-        '--seed',
-        '3',
-        '--backend',
-        'cpu',
+      const { dir, result: first } = await trainWithBundle(48, 5, [
+        ...['--batch-size', '4', '--epochs', '2', '--seed', '3'],
         ...flags,
       ]);
-      expect(first.code, first.stderr).toBe(0);
       expect(first.stderr).toMatch(/Wrote the training bundle .* the starting weights are included: \d+\.\d MB/);
       const job = JSON.parse(readFileSync(join(dir, 'bundle', 'job.json'), 'utf8'));
       expect(job).toMatchObject({ method, batchSize: 4, epochs: 2, seed: 3, model: { source: 'included' } });
@@ -97,24 +83,7 @@ describe('fewshot train --job-out / --job', () => {
   }
 
   it('refuses flags the job fixes, a Hub job with no local copy and a newer job version', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fewshot-train-job-'));
-    writeFileSync(join(dir, 'train.csv'), toyCsv(24, 1));
-    const made = await runCli([
-      'train',
-      '--model',
-      GOLDEN_DIR,
-      '--train',
-      join(dir, 'train.csv'),
-      '--out',
-      join(dir, 'run'),
-      '--job-out',
-      join(dir, 'bundle'),
-      '--epochs',
-      '1',
-      '--backend',
-      'cpu',
-    ]);
-    expect(made.code, made.stderr).toBe(0);
+    const { dir } = await trainWithBundle(24, 1, ['--epochs', '1']);
     const jobPath = join(dir, 'bundle', 'job.json');
     const spec = JSON.parse(readFileSync(jobPath, 'utf8'));
 

@@ -9,18 +9,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSetFit } from '../../engine/studio';
 import { initNodeBackend, loadModelFromDir } from '../../engine/studio/node';
-import type { CliIO } from '../context';
-import { main } from '../main';
+import { runCli } from '../test-support';
 
 const ST_MEAN = 'tests/fixtures/golden-st/mean-normalize';
-
-async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stderrIsTTY: false };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
 
 const train = [
   ...['the cat sat on the mat', 'a cat slept on the bed', 'the small cat ate the fish', 'my cat liked milk'].map(

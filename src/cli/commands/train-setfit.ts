@@ -12,7 +12,8 @@ import {
   type Metrics,
   type SetFitRunSettings,
 } from '../../engine/studio';
-import { checkOutputFolder, loadModelFromDir, saveModelToDir } from '../../engine/studio/node';
+import { checkOutputFolder, loadModelFromDir } from '../../engine/studio/node';
+import { saveTrainedRun } from '../run-output';
 import { UsageError, intFlag, numberFlag, stringFlag, type ParsedArgs } from '../args';
 import { compactMetrics, printJson, printMetrics, setupBackend, wantsJson, type CliIO } from '../context';
 import { columnOverrides, readExamples } from '../datafile';
@@ -145,12 +146,7 @@ export async function trainSetFit(
       if (wantsJson(args)) printJson(io, metrics);
       return 1;
     }
-    const encoder = new TextEncoder();
-    const extraFiles = new Map([
-      ['metrics.json', encoder.encode(`${JSON.stringify(metrics, null, 2)}\n`)],
-      ['train_log.jsonl', encoder.encode(`${log.join('\n')}\n`)],
-    ]);
-    await saveModelToDir(model, outDir, { dtype, extraFiles });
+    await saveTrainedRun(model, outDir, dtype, metrics, log);
     io.stderr(
       `Saved the SetFit model (sentence-transformers folder + setfit_head.safetensors, README.md says how to load it in Python), metrics.json and train_log.jsonl to ${outDir}\n`,
     );

@@ -24,16 +24,11 @@ import {
   type MethodSpec,
   type TrainingSummary,
 } from '../../engine/studio';
-import {
-  checkOutputFolder,
-  loadModelFromDir,
-  readJobFile,
-  saveModelToDir,
-  writeJobFolder,
-} from '../../engine/studio/node';
+import { checkOutputFolder, loadModelFromDir, readJobFile, writeJobFolder } from '../../engine/studio/node';
 import { UsageError, intFlag, numberFlag, requireString, stringFlag, type ParsedArgs } from '../args';
 import { compactMetrics, printJson, printMetrics, setupBackend, wantsJson, type Command } from '../context';
 import { COLUMN_FLAGS, columnOverrides, readExamples } from '../datafile';
+import { saveTrainedRun } from '../run-output';
 import { ProgressBar, progressText } from '../progress';
 import { trainSetFit } from './train-setfit';
 
@@ -372,14 +367,8 @@ export const trainCommand: Command = {
       if (wantsJson(args)) printJson(io, metrics);
       return 1;
     }
-    // One all-or-nothing write: the model, its metrics and its log (a reader never sees a mix).
-    const encoder = new TextEncoder();
-    const extraFiles = new Map([
-      ['metrics.json', encoder.encode(`${JSON.stringify(metrics, null, 2)}\n`)],
-      ['train_log.jsonl', encoder.encode(`${log.join('\n')}\n`)],
-    ]);
     try {
-      await saveModelToDir(model, outDir, { dtype, extraFiles });
+      await saveTrainedRun(model, outDir, dtype, metrics, log);
     } finally {
       model.dispose();
     }

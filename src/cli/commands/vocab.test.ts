@@ -3,17 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BertTokenizer } from '../../engine/tokenizer';
-import type { CliIO } from '../context';
-import { main } from '../main';
+import { runCli } from '../test-support';
 
 describe('fewshot vocab', () => {
-  async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stderrIsTTY: false };
-    return { code: await main(argv, io), stdout, stderr };
-  }
-
   it('writes a vocab.txt that the tokenizer loads, and reports how it splits the corpus', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fewshot-vocab-'));
     writeFileSync(join(dir, 'a.txt'), 'the cat sat on the mat.\nthe dog sat on the log.\n'.repeat(20));
