@@ -68,6 +68,20 @@ async function flat(t: tf.Tensor): Promise<number[]> {
   return Array.from(await t.data());
 }
 
+/** A model folder (path inside it → base64 bytes) loaded as the studio loads a dropped folder. */
+function loadDroppedFolder(filesBase64: Record<string, string>) {
+  const files = Object.entries(filesBase64).map(([rel, base64]) => {
+    const bytes = decodeBase64(base64);
+    return {
+      name: rel.split('/').pop()!,
+      size: bytes.byteLength,
+      webkitRelativePath: `st-micro/${rel}`,
+      arrayBuffer: async () => bytes.slice().buffer,
+    };
+  });
+  return loadModel({ kind: 'files', files, name: 'st-micro' });
+}
+
 const harness = {
   async init(backend: string | null, flags: Record<string, boolean | number> = {}): Promise<CapabilityReport> {
     const report = await initBestBackend({
@@ -148,16 +162,7 @@ const harness = {
    * dropped folder and embedded by FewShotModel.embed with the folder's pooling.
    */
   async sentenceEmbeddings(filesBase64: Record<string, string>, texts: string[]) {
-    const files = Object.entries(filesBase64).map(([rel, base64]) => {
-      const bytes = decodeBase64(base64);
-      return {
-        name: rel.split('/').pop()!,
-        size: bytes.byteLength,
-        webkitRelativePath: `st-micro/${rel}`,
-        arrayBuffer: async () => bytes.slice().buffer,
-      };
-    });
-    const model = await loadModel({ kind: 'files', files, name: 'st-micro' });
+    const model = await loadDroppedFolder(filesBase64);
     try {
       const embeddings = await model.embed(texts.map((text) => ({ text })));
       return { backend: tf.getBackend(), pooling: model.summary().sentenceTransformers, embeddings: embeddings.flat() };
@@ -176,16 +181,7 @@ const harness = {
     golden: { max_length: number; input_ids_a: number[][]; input_ids_b: number[][]; pairs: { target: 0 | 1 }[] },
     gradNames: string[],
   ) {
-    const files = Object.entries(filesBase64).map(([rel, base64]) => {
-      const bytes = decodeBase64(base64);
-      return {
-        name: rel.split('/').pop()!,
-        size: bytes.byteLength,
-        webkitRelativePath: `st-micro/${rel}`,
-        arrayBuffer: async () => bytes.slice().buffer,
-      };
-    });
-    const model = await loadModel({ kind: 'files', files, name: 'st-micro' });
+    const model = await loadDroppedFolder(filesBase64);
     const B = golden.pairs.length;
     // Examples 0..B-1 are the a sides, B..2B-1 the b sides (labels only have to give two classes).
     const examples: EncodedExample[] = [...golden.input_ids_a, ...golden.input_ids_b].map((inputIds, i) => ({

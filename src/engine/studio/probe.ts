@@ -30,8 +30,16 @@ export interface RunEstimate {
 /** Longest a suggestion to make the run shorter waits for (10 minutes). */
 export const LONG_RUN_SECONDS = 600;
 
+/**
+ * Batches' worth of training rows tokenized to pick the probed batch: enough for a typical padded
+ * length, and it keeps a 20,000-row dataset from holding the worker's queue while it tokenizes.
+ */
+const PROBE_SAMPLE_BATCHES = 64;
+
 export async function estimateRun(model: FewShotModel, plan: FineTunePlan): Promise<RunEstimate> {
-  const rows = plan.trainExamples.map((r) => ({ text: r.text, textPair: r.textPair ?? null }));
+  const rows = plan.trainExamples
+    .slice(0, plan.batchSize * PROBE_SAMPLE_BATCHES)
+    .map((r) => ({ text: r.text, textPair: r.textPair ?? null }));
   const { examples } = model.encode(rows, null, plan.maxLength);
   const batches = makeBatches(examples, {
     batchSize: plan.batchSize,
@@ -39,7 +47,7 @@ export async function estimateRun(model: FewShotModel, plan: FineTunePlan): Prom
     epoch: 0,
     maxLength: plan.maxLength,
   });
-  // A typical batch: the median padded length of the first epoch's batches.
+  // A typical batch: the median padded length of the sample's batches.
   const sorted = [...batches].sort((a, b) => a.seqLen - b.seqLen);
   const batch = sorted[Math.floor(sorted.length / 2)];
   const inputs = batchToTensors(batch);

@@ -83,7 +83,6 @@ export class TrainingLoop<
   examplesSeen = 0;
   tokensSeen = 0;
   // Pace of this session (not stored: a restored run measures its own).
-  private sessionStart = performance.now();
   private sessionStartStep = 0;
   /** When this session's first step began, and when its loss was read (the ETA's pace starts there). */
   private firstStepStart: number | null = null;
@@ -507,11 +506,10 @@ export class TrainingLoop<
     this.examplesSeen = restored.examplesSeen;
     this.tokensSeen = restored.tokensSeen;
     this.finished = null;
-    this.sessionStart = performance.now();
     this.sessionStartStep = restored.step;
     this.firstStepStart = null;
     this.firstStepRead = null;
-    this.reportStart = this.sessionStart;
+    this.reportStart = performance.now();
     this.reportExamples = 0;
     this.reportTokens = 0;
   }
