@@ -24,6 +24,7 @@ import type {
   MethodSpec,
   Metrics,
   ModelSource,
+  NearestExample,
   ModelSummary,
   ParsedDatasetResult,
   Prediction,
@@ -193,7 +194,13 @@ export interface RequestMap {
    */
   predict: {
     params: { inputs: TextInput[] };
-    result: { labels: string[]; predictions: Prediction[]; trainingStep: number | null };
+    result: {
+      labels: string[];
+      predictions: Prediction[];
+      trainingStep: number | null;
+      /** SetFit models trained in this session: the 3 most similar training examples per input (else null). */
+      nearest: NearestExample[][] | null;
+    };
   };
   /** Predictions for a whole file (CSV/TSV/JSONL, one text column is enough); `predictProgress` events follow. */
   predictFile: {
@@ -303,7 +310,13 @@ export type WorkerEventPayload =
   | { kind: 'evaluated'; step: number; epoch: number; isBest: boolean; metrics: Metrics }
   /** Sent when the state really changes (a pause takes effect at the next step boundary). */
   | { kind: 'trainingState'; state: Exclude<LoopRunState, 'finished'> }
-  | { kind: 'trainingDone'; summary: TrainingSummary<Metrics>; model: ModelSummary }
+  | {
+      kind: 'trainingDone';
+      summary: TrainingSummary<Metrics>;
+      model: ModelSummary;
+      /** SetFit's second stage: the logistic-regression head fitted on the kept weights' embeddings. */
+      setfitHead?: { iterations: number; converged: boolean } | null;
+    }
   | ({ kind: 'predictProgress'; fileName: string } & PredictFileProgress)
   /** A run's checkpoint was written: a reload from here on can resume at `step`. */
   | { kind: 'checkpointSaved'; runId: string; step: number }

@@ -91,6 +91,9 @@ export interface SessionOptions {
   projectStore?: ProjectStore | null;
 }
 
+/** Training examples the playground shows next to a SetFit prediction (the most similar first). */
+const NEAREST_EXAMPLES = 3;
+
 /** Seconds between checkpoints of a running training by default: a reload loses at most this much. */
 export const DEFAULT_CHECKPOINT_SECONDS = 15;
 
@@ -376,7 +379,13 @@ export class Session {
         }
         const summary: TrainingSummary<Metrics> = await run.finish(outcome.reason);
         if (request.runId) await this.projectStore?.removeCheckpoint(request.runId).catch(() => undefined);
-        this.emit({ kind: 'trainingDone', summary, model: model.summary() });
+        const head = run.setfitHead();
+        this.emit({
+          kind: 'trainingDone',
+          summary,
+          model: model.summary(),
+          setfitHead: head && { iterations: head.iterations, converged: head.converged },
+        });
         if (request.runId) await this.saveTrainedModel(request.runId);
       },
       dispose: () => run.dispose(),
@@ -886,6 +895,7 @@ export class Session {
         labels: model.labels,
         predictions: await model.predict(inputs),
         trainingStep: this.active ? this.active.loop.step : null,
+        nearest: model.hasSetFitExamples ? await model.nearestExamples(inputs, NEAREST_EXAMPLES) : null,
       };
     });
   }

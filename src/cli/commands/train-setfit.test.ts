@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startSetFit } from '../../engine/studio';
+import { startFineTune } from '../../engine/studio';
 import { initNodeBackend, loadModelFromDir } from '../../engine/studio/node';
 import { runCli } from '../test-support';
 
@@ -63,12 +63,14 @@ describe('fewshot train --method setfit', () => {
     expect(metrics).toMatchObject({
       method: 'setfit',
       labels: ['animal', 'vehicle'],
-      plan: { iterations: 2, pairs: 32, epochs: 1, batchSize: 8, pooling: 'mean', seed: 5 },
-      body: { reason: 'completed', steps: 4 },
-      head: { C: 1, converged: true },
+      hyperparameters: { epochs: 1, batchSize: 8, seed: 5 },
+      setfit: { iterations: 2, pairs: 32, pooling: 'mean', normalize: true, C: 1, head: { converged: true } },
+      result: { reason: 'completed', steps: 4 },
       dev: { n: 3 },
     });
-    expect(metrics.head.iterations).toBeGreaterThan(0);
+    expect(metrics.setfit.head.iterations).toBeGreaterThan(0);
+    // The dev rows were scored during training too, each time with a head fitted at that step.
+    expect(metrics.evaluations.length).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'train_log.jsonl'), 'utf8').trim().split('\n').length).toBeGreaterThan(0);
 
     const predicted = await runCli([
@@ -91,11 +93,14 @@ describe('fewshot train --method setfit', () => {
     await initNodeBackend('cpu');
     const model = await loadModelFromDir(ST_MEAN, { seed: 5 });
     try {
-      await startSetFit(
+      const run = startFineTune(
         model,
-        { train },
-        { iterations: 2, epochs: 1, learningRate: 1e-3, batchSize: 8, seed: 5 },
-      ).run();
+        { train, dev },
+        { kind: 'setfit', iterations: 2 },
+        { epochs: 1, learningRate: 1e-3, batchSize: 8, seed: 5 },
+      );
+      await run.loop.run();
+      await run.finish();
       const inMemory = await model.predict(texts.map((text) => ({ text })));
       inMemory.forEach((p, i) =>
         fromExport.labels.forEach((label, j) =>
@@ -111,9 +116,10 @@ describe('fewshot train --method setfit', () => {
 
   it('refuses flags that mean nothing to SetFit, before any work', async () => {
     for (const [flags, name] of [
-      [['--cv', '3'], /--cv cannot be combined with --method setfit/],
       [['--job-out', join(root, 'job')], /--job-out cannot be combined with --method setfit/],
-      [['--template', 'x [MASK]'], /--template cannot be combined with --method setfit/],
+      [['--template', 'x [MASK]'], /--template and --verbalizer need --method prompt/],
+      [['--class-weights', 'balanced'], /--class-weights works with --method head only/],
+      [['--head-c', '0'], /--head-c must be a positive number/],
     ] as const) {
       const result = await runCli([
         'train',
@@ -130,5 +136,34 @@ describe('fewshot train --method setfit', () => {
       expect(result.code).not.toBe(0);
       expect(result.stderr).toMatch(name);
     }
+  });
+});
+
+describe('fewshot train --method setfit --cv', () => {
+  it('cross-validates SetFit like the other methods', async () => {
+    const out = join(root, 'cv');
+    const result = await runCli([
+      'train',
+      '--method',
+      'setfit',
+      '--model',
+      ST_MEAN,
+      '--train',
+      trainFile,
+      '--cv',
+      '2',
+      '--out',
+      out,
+      '--backend',
+      'cpu',
+      '--json',
+      ...SETTINGS,
+    ]);
+    expect(result.code).toBe(0);
+    const metrics = JSON.parse(result.stdout);
+    expect(metrics.method).toBe('setfit');
+    expect(metrics.crossValidation).toMatchObject({ folds: 2, rows: 8, method: 'setfit', complete: true });
+    expect(metrics.crossValidation.perFold.map((f: { testRows: number }) => f.testRows)).toEqual([4, 4]);
+    expect(metrics.setfit.head.converged).toBe(true);
   });
 });

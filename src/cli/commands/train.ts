@@ -30,7 +30,6 @@ import { compactMetrics, printJson, printMetrics, setupBackend, wantsJson, type 
 import { COLUMN_FLAGS, columnOverrides, readExamples } from '../datafile';
 import { saveTrainedRun } from '../run-output';
 import { ProgressBar, progressText } from '../progress';
-import { trainSetFit } from './train-setfit';
 
 /** Settings from flags; anything not given stays "auto" (null) and the engine picks it from the data. */
 export function settingsFromFlags(args: ParsedArgs): FineTuneSettings {
@@ -177,38 +176,52 @@ export const trainCommand: Command = {
     const jobOut = stringFlag(args, 'job-out');
     const dtype = (stringFlag(args, 'dtype') ?? 'f32').toUpperCase();
     if (dtype !== 'F32' && dtype !== 'F16') throw new UsageError('--dtype must be f32 or f16.');
-    if (!job && stringFlag(args, 'method') === 'setfit')
-      return trainSetFit(args, io, { modelDir, trainPath, outDir, dtype });
     let method: MethodSpec;
     let settings: FineTuneSettings;
     if (job) {
       ({ method, settings } = jobTrainingSetup(job.spec));
     } else {
       const methodName = stringFlag(args, 'method') ?? 'head';
-      if (methodName !== 'head' && methodName !== 'prompt')
+      if (methodName !== 'head' && methodName !== 'prompt' && methodName !== 'setfit')
         throw new UsageError(`--method must be head, prompt or setfit, got "${methodName}".`);
       const template = stringFlag(args, 'template');
       const verbalizer = stringFlag(args, 'verbalizer');
-      if (methodName === 'head' && (template || verbalizer))
+      if (methodName !== 'prompt' && (template || verbalizer))
         throw new UsageError('--template and --verbalizer need --method prompt.');
-      if (methodName === 'prompt' && stringFlag(args, 'class-weights'))
+      if (methodName !== 'head' && stringFlag(args, 'class-weights'))
         throw new UsageError('--class-weights works with --method head only.');
+      if (methodName !== 'setfit' && (stringFlag(args, 'iterations') || stringFlag(args, 'head-c')))
+        throw new UsageError('--iterations and --head-c need --method setfit.');
+      if (methodName === 'setfit' && jobOut)
+        throw new UsageError(
+          '--job-out cannot be combined with --method setfit: a training bundle replays the head and prompt methods only.',
+        );
       settings = settingsFromFlags(args);
+      const headC = numberFlag(args, 'head-c', undefined);
+      if (headC !== undefined && !(headC > 0)) throw new UsageError('--head-c must be a positive number.');
       method =
         methodName === 'head'
           ? { kind: 'head' }
-          : {
-              kind: 'prompt',
-              template,
-              verbalizer: verbalizer
-                ? Object.fromEntries(
-                    Object.entries(parseVerbalizerJson(verbalizer)).map(([l, w]) => [
-                      l,
-                      typeof w === 'string' ? [w] : [...w],
-                    ]),
-                  )
-                : undefined,
-            };
+          : methodName === 'setfit'
+            ? {
+                kind: 'setfit',
+                iterations: stringFlag(args, 'iterations')
+                  ? intFlag(args, 'iterations', 1, { min: 1, max: 1000 })
+                  : null,
+                C: headC ?? null,
+              }
+            : {
+                kind: 'prompt',
+                template,
+                verbalizer: verbalizer
+                  ? Object.fromEntries(
+                      Object.entries(parseVerbalizerJson(verbalizer)).map(([l, w]) => [
+                        l,
+                        typeof w === 'string' ? [w] : [...w],
+                      ]),
+                    )
+                  : undefined,
+              };
     }
     // Before any work: a finished run must have a safe place to land.
     await checkOutputFolder(outDir, { modelDir, overwrite: args.flags.overwrite === true });
@@ -295,7 +308,7 @@ export const trainCommand: Command = {
       io.stderr(`note: ${plan.crossValidation.reason} Try --cv ${plan.crossValidation.folds}.\n`);
     const s = plan.settings;
     io.stderr(
-      `Training ${model.name}${plan.prompt ? ` with the prompt "${plan.prompt.template}" and label words ${JSON.stringify(plan.prompt.verbalizer)}` : ''} on ${plan.trainCount} examples (${plan.labels.length} labels: ${plan.labels.join(', ')}), ` +
+      `Training ${model.name}${plan.prompt ? ` with the prompt "${plan.prompt.template}" and label words ${JSON.stringify(plan.prompt.verbalizer)}` : ''}${plan.setfit ? ` with SetFit (${plan.setfit.pairs} pairs (R = ${plan.setfit.iterations}) per epoch, ${plan.setfit.pooling} pooling, head C ${plan.setfit.C})` : ''} on ${plan.trainCount} examples (${plan.labels.length} labels: ${plan.labels.join(', ')}), ` +
         (cv
           ? `after ${cv.plan.folds}-fold cross-validation (folds of ${cv.plan.foldSizes.join(', ')} rows, each model trained on the others); `
           : `dev ${plan.devCount}${plan.autoSplit ? ' (automatic split)' : ''}; `) +
@@ -339,10 +352,23 @@ export const trainCommand: Command = {
     }
     if (cv) cv.dispose();
     else finalRun.dispose();
+    const headFit = finalRun.setfitHead();
     const metrics = {
       model: modelDir,
       method: plan.method,
       prompt: plan.prompt,
+      setfit: plan.setfit
+        ? {
+            ...plan.setfit,
+            head: headFit && {
+              solver: model.setfitHead?.solver ?? null,
+              iterations: headFit.iterations,
+              converged: headFit.converged,
+              gradMaxNorm: headFit.gradMaxNorm,
+              objective: headFit.objective,
+            },
+          }
+        : null,
       labels: plan.labels,
       hyperparameters: { ...s, maxLength: plan.maxLength, textMaxLength: s.maxLength, chosenFromData: plan.auto },
       memory: plan.memory,
@@ -372,7 +398,9 @@ export const trainCommand: Command = {
     } finally {
       model.dispose();
     }
-    io.stderr(`${summary.message}\nSaved the model, metrics.json and train_log.jsonl to ${outDir}\n`);
+    io.stderr(
+      `${summary.message}\nSaved the model${plan.setfit ? ' (a sentence-transformers folder with setfit_head.safetensors; its README.md says how to load it in Python)' : ''}, metrics.json and train_log.jsonl to ${outDir}\n`,
+    );
     if (jobOut && baseFiles) {
       const bestDevAccuracy = evaluations.reduce<number | null>(
         (m, e) => (m === null || e.accuracy > m ? e.accuracy : m),

@@ -95,6 +95,11 @@ export interface MakeJobSpecOptions {
 /** The job of a planned (or finished) run. */
 export function makeJobSpec(options: MakeJobSpecOptions): JobSpec {
   const { plan } = options;
+  if (plan.method === 'setfit')
+    throw new EngineError(
+      'JOB_METHOD_UNSUPPORTED',
+      'A training job replays the classifier-head and prompt methods; SetFit runs are not exported as jobs yet. Export the trained model instead.',
+    );
   const s = plan.settings;
   const rows = [...plan.trainExamples, ...plan.devExamples];
   return {

@@ -24,8 +24,14 @@ import type {
   JsonValue,
   TrainingObjective,
 } from '../train/objective';
+import { computeMetrics, type Metrics } from '../train/metrics';
 import { hashString, Rng } from '../util/rng';
 import { examplesFingerprint } from './classifier';
+import {
+  fitLogisticRegression,
+  logisticRegressionProbabilities,
+  type LogisticRegressionFit,
+} from './logistic-regression';
 
 // ---------------------------------------------------------------------------------------------
 // Pairs
@@ -255,9 +261,44 @@ export interface SetFitSettings extends FineTuneLoopSettings {
   classNames?: readonly string[];
 }
 
-export class SetFitObjective implements TrainingObjective<PairBatch, null> {
+/** A text as the model takes it (a sentence, or a sentence pair). */
+export interface SetFitText {
+  text: string;
+  textPair?: string | null;
+}
+
+/**
+ * What scoring a SetFit model needs (docs/ARCHITECTURE.md, "SetFit"): SetFit's prediction is a
+ * logistic-regression head on the embeddings, so a held-out score at step t fits that head on the
+ * training rows' embeddings at step t and scores the dev rows with it — exactly what the model would
+ * predict if training stopped there. `embed` must be the model's own pipeline (the one `predict` uses).
+ */
+export interface SetFitScoring {
+  /** Pooled (and, where the pipeline says so, normalized) embeddings [N][H] with the current weights. */
+  embed(inputs: readonly SetFitText[]): Promise<number[][]>;
+  train: { inputs: readonly SetFitText[]; labels: readonly number[] };
+  dev: { inputs: readonly SetFitText[]; labels: readonly number[] };
+  /** Label names in class-index order. */
+  labels: readonly string[];
+  /** The head's inverse regularisation strength (scikit-learn's C). */
+  C: number;
+  /** Called with every head fitted while scoring, and the training embeddings it was fitted on. */
+  onHead?(head: LogisticRegressionFit, trainEmbeddings: number[][]): void;
+}
+
+/** Fits SetFit's head on the training rows' current embeddings. */
+export async function fitSetFitHead(
+  scoring: SetFitScoring,
+): Promise<{ head: LogisticRegressionFit; embeddings: number[][] }> {
+  const embeddings = await scoring.embed(scoring.train.inputs); // [N][H]
+  const head = fitLogisticRegression(embeddings, scoring.train.labels, scoring.labels.length, { C: scoring.C });
+  scoring.onHead?.(head, embeddings);
+  return { head, embeddings };
+}
+
+export class SetFitObjective implements TrainingObjective<PairBatch, Metrics> {
   readonly kind = 'setfit';
-  readonly scoreName = 'none (the SetFit body stage has no held-out score)';
+  readonly scoreName = 'dev macro-F1 (head fitted on the training embeddings at that step)';
   readonly parameters: NamedVariable[];
   readonly data: PairBatches;
   readonly warnings: string[];
@@ -268,6 +309,7 @@ export class SetFitObjective implements TrainingObjective<PairBatch, null> {
     private readonly config: BertConfig,
     private readonly train: readonly EncodedExample[],
     private readonly settings: SetFitSettings,
+    private readonly scoring: SetFitScoring | null = null,
   ) {
     const { pairs, warnings } = generateSetFitPairs(
       train.map((e) => e.label),
@@ -304,8 +346,20 @@ export class SetFitObjective implements TrainingObjective<PairBatch, null> {
     return { examples: batch.batchSize, tokens: batch.attentionMask.reduce((n, m) => n + m, 0) };
   }
 
-  async evaluate(): Promise<Evaluation<null> | null> {
-    return null;
+  /** Dev metrics of the SetFit model as it would be now: a head fitted at this step, scored on dev. */
+  async evaluate(): Promise<Evaluation<Metrics> | null> {
+    if (!this.scoring || this.scoring.dev.inputs.length === 0) return null;
+    const metrics = await this.evaluateInputs(this.scoring.dev.inputs, this.scoring.dev.labels);
+    return { metrics, score: metrics.macroF1, rows: this.scoring.dev.inputs.length };
+  }
+
+  /** Metrics on any labeled texts (class indices) with a head fitted on the current embeddings. */
+  async evaluateInputs(inputs: readonly SetFitText[], labels: readonly number[]): Promise<Metrics> {
+    if (!this.scoring)
+      throw new EngineError('INTERNAL', 'internal: this SetFit run was built without a way to score it');
+    const { head } = await fitSetFitHead(this.scoring);
+    const probs = logisticRegressionProbabilities(head, await this.scoring.embed(inputs)); // [N][L]
+    return computeMetrics(labels, probs, this.scoring.labels);
   }
 
   fingerprint(): Fingerprint {
@@ -334,9 +388,10 @@ export function setfitTraining(
   config: BertConfig,
   train: readonly EncodedExample[],
   settings: SetFitSettings,
-  callbacks: LoopCallbacks<null> = {},
-): TrainingLoop<PairBatch, null, SetFitObjective> {
-  const objective = new SetFitObjective(params, config, train, settings);
+  callbacks: LoopCallbacks<Metrics> = {},
+  scoring: SetFitScoring | null = null,
+): TrainingLoop<PairBatch, Metrics, SetFitObjective> {
+  const objective = new SetFitObjective(params, config, train, settings, scoring);
   for (const warning of objective.warnings) callbacks.onLog?.('warn', warning);
   const options = fineTuneLoopOptions(settings, objective.data.batchesPerEpoch);
   return new TrainingLoop(objective, options, callbacks);

@@ -4,7 +4,7 @@
  * model card, metrics), zipped in one folder so that unzipping gives a directory that both
  * `from_pretrained` and the studio open.
  */
-import { zipFolder } from '../checkpoint';
+import { SETFIT_HEAD_JSON, zipFolder } from '../checkpoint';
 import type { FewShotModel } from './fewshot-model';
 
 export interface ExportBundleOptions {
@@ -18,8 +18,30 @@ export interface ExportBundleOptions {
 
 export async function exportBundle(model: FewShotModel, options: ExportBundleOptions = {}): Promise<Uint8Array> {
   const files = await model.exportFiles({ dtype: options.dtype ?? 'F32' });
-  for (const [name, bytes] of Object.entries(options.extraFiles ?? {})) files.set(name, bytes);
+  addExtraFiles(files, options.extraFiles);
   return zipFolder(files, options.folderName);
+}
+
+/**
+ * Adds the caller's files. A SetFit folder's own README.md (how to load body and head in Python) is
+ * kept: a caller's model card is appended to it under "Training", without its front matter and title.
+ */
+export function addExtraFiles(
+  files: Map<string, Uint8Array>,
+  extraFiles: Record<string, Uint8Array> | undefined,
+): void {
+  for (const [name, bytes] of Object.entries(extraFiles ?? {})) {
+    const own = files.get(name);
+    if (name === 'README.md' && own && files.has(SETFIT_HEAD_JSON)) {
+      const text = new TextDecoder().decode(bytes);
+      const body = text
+        .replace(/^---\n[\s\S]*?\n---\n/, '') // front matter
+        .replace(/^\s*# .*\n/, '') // title
+        .trim();
+      const merged = `${new TextDecoder().decode(own).trimEnd()}\n\n## Training\n\n${body.replace(/^## /gm, '### ')}\n`;
+      files.set(name, new TextEncoder().encode(merged));
+    } else files.set(name, bytes);
+  }
 }
 
 /**
@@ -31,6 +53,6 @@ export function bundleFiles(
   options: Omit<ExportBundleOptions, 'dtype'> = {},
 ): Uint8Array {
   const all = new Map(Object.entries(files));
-  for (const [name, bytes] of Object.entries(options.extraFiles ?? {})) all.set(name, bytes);
+  addExtraFiles(all, options.extraFiles);
   return zipFolder(all, options.folderName);
 }

@@ -95,6 +95,11 @@ export interface ModelSummary {
    * "mean pooling, normalized, max 256 tokens"; null for a plain folder (masked mean pooling, not normalized).
    */
   sentenceTransformers: (SentenceTransformersConfig & { description: string }) | null;
+  /**
+   * The SetFit head `predict` uses (logistic regression on the embeddings), or null; `examples`: training rows kept
+   * for "nearest examples" (null after a reload: they are never exported).
+   */
+  setfit: { C: number; solver: string; examples: number | null } | null;
 }
 
 /** Longest input the studio tokenizes by default when a model allows more (keeps memory sane). */
@@ -109,12 +114,40 @@ function isPlaceholderLabels(labels: string[]): boolean {
 export interface ModelWeightsSnapshot {
   config: BertConfig;
   prompt: PromptConfig | null;
+  /** The SetFit head and the examples it was fitted on (null: none). */
+  setfit: { head: SetFitHead; examples: SetFitExamples | null } | null;
+  /** The sentence pipeline `embed` follows (a SetFit head may have set one). */
+  sentenceTransformers: SentenceTransformersConfig | null;
   initialized: string[];
   values: { name: string; shape: number[]; data: Float32Array }[];
 }
 
+/**
+ * The training rows a SetFit head was fitted on, with their embeddings [N][H]: what the playground's
+ * "nearest training examples" compare against. Kept in memory only; never exported (the texts are
+ * the user's data).
+ */
+export interface SetFitExamples {
+  inputs: TextInput[];
+  labels: string[];
+  /** [N][H], as `embed` returns them. */
+  embeddings: number[][];
+}
+
+/** A training example near a text, by cosine similarity of the sentence embeddings. */
+export interface NearestExample {
+  /** Index in the examples the head was fitted on. */
+  index: number;
+  text: string;
+  textPair: string | null;
+  label: string;
+  /** Cosine similarity in [-1, 1]. */
+  similarity: number;
+}
+
 export class FewShotModel {
   private disposed = false;
+  private setfitExamplesState: SetFitExamples | null = null;
   /**
    * When set, `predict` scores classes through this template + verbalizer on the MLM head
    * (prompt-based models, issue: prompt learning) instead of the classifier head.
@@ -201,7 +234,10 @@ export class FewShotModel {
     this.assertAlive();
     if (prompt) resolvePrompt(this, prompt);
     this.promptConfig = prompt ? { ...prompt, verbalizer: { ...prompt.verbalizer } } : null;
-    if (prompt) this.setfitHeadState = null;
+    if (prompt) {
+      this.setfitHeadState = null;
+      this.setfitExamplesState = null;
+    }
   }
 
   /** The SetFit head `predict` uses, or null. */
@@ -215,8 +251,9 @@ export class FewShotModel {
    * mean, not normalized, at most 128 tokens), so the export reloads with the same embeddings. Null
    * returns to the classifier head.
    */
-  setSetFitHead(head: SetFitHead | null): void {
+  setSetFitHead(head: SetFitHead | null, examples: SetFitExamples | null = null): void {
     this.assertAlive();
+    this.setfitExamplesState = null;
     if (head === null) {
       this.setfitHeadState = null;
       return;
@@ -243,8 +280,49 @@ export class FewShotModel {
       doLowerCase: false,
       modules: ['Transformer', 'Pooling', ...(head.normalize ? ['Normalize'] : [])],
     };
+    if (
+      examples &&
+      (examples.inputs.length !== examples.labels.length || examples.inputs.length !== examples.embeddings.length)
+    )
+      throw new EngineError('INTERNAL', 'internal: SetFit examples need one label and one embedding per text');
     this.promptConfig = null;
     this.setfitHeadState = structuredClone(head);
+    this.setfitExamplesState = examples;
+  }
+
+  /** Whether `nearestExamples` can answer (a SetFit head fitted in this session keeps its examples). */
+  get hasSetFitExamples(): boolean {
+    return this.setfitHeadState !== null && this.setfitExamplesState !== null;
+  }
+
+  /**
+   * The `k` training examples nearest to each input by cosine similarity of the embeddings (the
+   * space the SetFit head classifies in), most similar first; [] per input when no examples are kept.
+   */
+  async nearestExamples(inputs: readonly TextInput[], k = 3): Promise<NearestExample[][]> {
+    this.assertAlive();
+    const examples = this.setfitExamplesState;
+    if (!examples || !this.setfitHeadState) return inputs.map(() => []);
+    const norm = (v: readonly number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0)) || 1;
+    const exampleNorms = examples.embeddings.map(norm); // [N]
+    const queries = await this.embed(inputs); // [Q][H]
+    return queries.map((q) => {
+      const qNorm = norm(q);
+      return examples.embeddings
+        .map((e, index) => ({
+          index,
+          similarity: e.reduce((s, x, d) => s + x * q[d], 0) / (qNorm * exampleNorms[index]),
+        }))
+        .sort((a, b) => b.similarity - a.similarity)
+        .slice(0, k)
+        .map(({ index, similarity }) => ({
+          index,
+          text: examples.inputs[index].text,
+          textPair: examples.inputs[index].textPair ?? null,
+          label: examples.labels[index],
+          similarity,
+        }));
+    });
   }
 
   /** A freshly initialised model (tests, random-init baselines). */
@@ -320,6 +398,13 @@ export class FewShotModel {
       warnings: [...this.loadReport.warnings],
       weightFormat: this.weightFormat,
       prompt: this.promptConfig,
+      setfit: this.setfitHeadState
+        ? {
+            C: this.setfitHeadState.C,
+            solver: this.setfitHeadState.solver,
+            examples: this.setfitExamplesState?.inputs.length ?? null,
+          }
+        : null,
       sentenceTransformers: this.sentenceTransformersConfig
         ? {
             ...this.sentenceTransformersConfig,
@@ -338,6 +423,7 @@ export class FewShotModel {
     this.assertAlive();
     // Training a classifier head replaces a SetFit head as what `predict` uses.
     this.setfitHeadState = null;
+    this.setfitExamplesState = null;
     if (labels.length < 2)
       throw new EngineError(
         'TRAIN_ONE_CLASS',
@@ -391,6 +477,10 @@ export class FewShotModel {
     return {
       config: structuredClone(this.config),
       prompt: this.promptConfig ? structuredClone(this.promptConfig) : null,
+      setfit: this.setfitHeadState
+        ? { head: structuredClone(this.setfitHeadState), examples: this.setfitExamplesState }
+        : null,
+      sentenceTransformers: this.sentenceTransformersConfig ? structuredClone(this.sentenceTransformersConfig) : null,
       initialized: [...this.loadReport.initialized],
       values,
     };
@@ -428,6 +518,13 @@ export class FewShotModel {
     }
     this.config = config;
     this.promptConfig = snapshot.prompt ? structuredClone(snapshot.prompt) : null;
+    // Snapshots from before SetFit existed have neither field.
+    if (snapshot.sentenceTransformers !== undefined)
+      this.sentenceTransformersConfig = snapshot.sentenceTransformers
+        ? structuredClone(snapshot.sentenceTransformers)
+        : null;
+    this.setfitHeadState = snapshot.setfit ? structuredClone(snapshot.setfit.head) : null;
+    this.setfitExamplesState = snapshot.setfit?.examples ?? null;
     this.loadReport.initialized = [...snapshot.initialized];
   }
 

@@ -12,24 +12,70 @@ import { requireTrainingData, type DataIssue } from '../data/validate';
 import { EngineError } from '../errors';
 import { agree, counted } from '../util/words';
 import { balancedClassWeights, classifierTraining, type ClassifierSettings } from '../methods/classifier';
+import type { LogisticRegressionFit } from '../methods/logistic-regression';
 import { promptTraining, type PromptSettings } from '../methods/prompt';
+import {
+  fitSetFitHead,
+  generateSetFitPairs,
+  setfitDefaults,
+  setfitTraining,
+  type SetFitObjective,
+  type SetFitScoring,
+} from '../methods/setfit';
 import type { PromptConfig } from '../prompt/config';
 import { defaultPrompt } from '../prompt/search';
 import { compileTemplate, type CompiledTemplate } from '../prompt/template';
 import { buildVerbalizer, verbalizerToSpec, type Verbalizer } from '../prompt/verbalizer';
 import { encodePromptExamples, type PromptExample } from '../prompt/zero-shot';
 import type { EncodedExample } from '../train/batches';
-import { DEFAULT_DEV_FRACTION, DEFAULT_SEED, LENGTH_MULTIPLE, suggestTrainingConfig } from '../train/defaults';
+import {
+  DEFAULT_DEV_FRACTION,
+  DEFAULT_SEED,
+  LENGTH_MULTIPLE,
+  defaultEvalEvery,
+  suggestTrainingConfig,
+} from '../train/defaults';
 import type { LoopCallbacks, TrainingLoop, TrainingSummary } from '../train/loop';
 import type { Metrics } from '../train/metrics';
 import type { FewShotModel, TextInput } from './fewshot-model';
 import { planMemory, type MemoryLimits, type MemoryPlan } from './memory';
 
-/** Which method trains: a classifier head on [CLS], or LM-BFF prompt fine-tuning through the MLM head. */
+/**
+ * Which method trains: a classifier head on [CLS], LM-BFF prompt fine-tuning through the MLM head,
+ * or SetFit (contrastive pairs on the sentence embeddings, then a logistic-regression head on them).
+ */
 export type MethodSpec =
   | { kind: 'head' }
   /** Template and label words; left out, the built-in choice for these labels is used. */
-  | { kind: 'prompt'; template?: string; verbalizer?: Record<string, string[]> };
+  | { kind: 'prompt'; template?: string; verbalizer?: Record<string, string[]> }
+  /** Pair iterations R and the head's C (scikit-learn's); null or left out: chosen from the data / 1. */
+  | { kind: 'setfit'; iterations?: number | null; C?: number | null };
+
+/** SetFit's part of a plan (docs/ARCHITECTURE.md, "SetFit"). */
+export interface SetFitPlanPart {
+  /** Pair iterations R: each gives every example one positive and one negative pair. */
+  iterations: number;
+  /** Pairs in one pass (epoch); a step takes `batchSize` pairs. */
+  pairs: number;
+  /** The head's inverse regularisation strength (scikit-learn's C). */
+  C: number;
+  /** The sentence pooling the embeddings use. */
+  pooling: 'cls' | 'mean' | 'max';
+  /** Whether the embeddings are L2-normalized before the head (a Normalize module). */
+  normalize: boolean;
+  /** Method settings the engine chose. */
+  auto: ('iterations' | 'C')[];
+  /** Single-example classes (negative pairs only). */
+  warnings: string[];
+}
+
+/** Body learning rate of SetFit: the paper's 2e-5 for real encoders; micro models (≤ 128 hidden units) need more. */
+export function setfitLearningRate(hiddenSize: number): number {
+  return hiddenSize <= 128 ? 1e-4 : 2e-5;
+}
+
+/** Pairs per SetFit step (the paper's batch size). */
+export const SETFIT_BATCH_PAIRS = 16;
 
 /** Every setting as the run uses it. */
 export interface ResolvedSettings {
@@ -64,6 +110,8 @@ export interface FineTunePlan {
   prompt: PromptConfig | null;
   /** Template / verbalizer warnings (unknown words, label words split into several pieces). */
   promptWarnings: string[];
+  /** Pairs, R, the head's C and pooling of a SetFit run (null for the other methods). */
+  setfit: SetFitPlanPart | null;
   labels: string[];
   trainCount: number;
   devCount: number;
@@ -180,7 +228,9 @@ function prepare(
     }
     return given;
   };
-  const textLength = Math.min(pick('maxLength', settings.maxLength, defaults.maxLength), model.maxLength);
+  // SetFit embeds like the model's sentence pipeline, which may cut texts shorter (max_seq_length).
+  const pipelineMax = method.kind === 'setfit' ? (model.sentenceTransformers?.maxSeqLength ?? Infinity) : Infinity;
+  const textLength = Math.min(pick('maxLength', settings.maxLength, defaults.maxLength), model.maxLength, pipelineMax);
   const labelIndex = (row: Example) => labels.indexOf(row.label as string);
 
   // The prompt method renders texts through the template: its sequences get the template's tokens on top.
@@ -203,30 +253,83 @@ function prepare(
   const train = encode(asInputs(trainRows), trainRows.map(labelIndex));
   const dev = encode(asInputs(devRows), devRows.map(labelIndex));
 
-  const batchSize = pick('batchSize', settings.batchSize, defaults.batchSize);
+  // SetFit: the pairs come first, since they (not the rows) set a run's length.
+  let setfit: SetFitPlanPart | null = null;
+  let batchesPerEpochRows = train.length;
+  let setfitEpochs: number | null = null;
+  if (method.kind === 'setfit') {
+    const setfitAuto: SetFitPlanPart['auto'] = [];
+    const chosen = setfitDefaults(train.length);
+    const iterations = method.iterations ?? chosen.iterations;
+    if (method.iterations === null || method.iterations === undefined) setfitAuto.push('iterations');
+    const C = method.C ?? 1; // scikit-learn's LogisticRegression default, as SetFit's reference head uses
+    if (method.C === null || method.C === undefined) setfitAuto.push('C');
+    if (!(C > 0)) throw new EngineError('SETFIT_BAD_SETTINGS', `The head's C must be a positive number, got ${C}.`);
+    const { pairs, warnings } = generateSetFitPairs(
+      train.map((e) => e.label),
+      { iterations, seed, classNames: labels },
+    );
+    const st = model.sentenceTransformers;
+    setfit = {
+      iterations,
+      pairs: pairs.length,
+      C,
+      pooling: st?.pooling ?? 'mean',
+      normalize: st?.normalize ?? false,
+      auto: setfitAuto,
+      warnings,
+    };
+    batchesPerEpochRows = pairs.length;
+    setfitEpochs = chosen.epochs;
+  }
+  const isSetFit = setfit !== null;
+  const batchSize = pick('batchSize', settings.batchSize, isSetFit ? SETFIT_BATCH_PAIRS : defaults.batchSize);
   const accumulation = pick('gradAccumSteps', settings.gradAccumSteps, 1);
-  const memory = planMemory(model.config, model.summary().parameters, batchSize, accumulation, maxLength, limits);
+  // A SetFit step of B pairs runs 2B rows through the encoder.
+  const rowMemory = planMemory(
+    model.config,
+    model.summary().parameters,
+    isSetFit ? 2 * batchSize : batchSize,
+    accumulation,
+    maxLength,
+    limits,
+  );
+  const memory: MemoryPlan = isSetFit
+    ? { ...rowMemory, requestedBatchSize: batchSize, batchSize: Math.max(1, Math.floor(rowMemory.batchSize / 2)) }
+    : rowMemory;
   const classWeights = pick('classWeights', settings.classWeights, 'none');
-  if (method.kind === 'prompt' && classWeights === 'balanced') {
+  if (method.kind !== 'head' && classWeights === 'balanced') {
     throw new EngineError('TRAIN_BAD_OPTIONS', 'Class weights work with the classifier-head method only.');
   }
+  const epochs = pick('epochs', settings.epochs, setfitEpochs ?? defaults.epochs);
+  const stepsPerEpoch = Math.max(
+    1,
+    Math.ceil(Math.ceil(batchesPerEpochRows / memory.batchSize) / memory.gradAccumSteps),
+  );
   const resolved: ResolvedSettings = {
-    epochs: pick('epochs', settings.epochs, defaults.epochs),
+    epochs,
     batchSize: memory.batchSize,
     gradAccumSteps: memory.gradAccumSteps,
-    learningRate: pick('learningRate', settings.learningRate, defaults.learningRate),
+    learningRate: pick(
+      'learningRate',
+      settings.learningRate,
+      isSetFit ? setfitLearningRate(model.config.hidden_size) : defaults.learningRate,
+    ),
     maxLength: textLength,
     seed: pick('seed', settings.seed, DEFAULT_SEED),
     weightDecay: pick('weightDecay', settings.weightDecay, defaults.weightDecay),
     warmupRatio: pick('warmupRatio', settings.warmupRatio, defaults.warmupRatio),
     maxGradNorm: pick('maxGradNorm', settings.maxGradNorm, defaults.maxGradNorm),
     classWeights,
-    evalEvery: pick('evalEvery', settings.evalEvery, defaults.evalEvery),
+    evalEvery: pick(
+      'evalEvery',
+      settings.evalEvery,
+      isSetFit ? defaultEvalEvery(stepsPerEpoch * epochs) : defaults.evalEvery,
+    ),
     patience: pick('patience', settings.patience, defaults.earlyStoppingPatience ?? 0),
     devFraction: pick('devFraction', settings.devFraction, DEFAULT_DEV_FRACTION),
     dropout: pick('dropout', settings.dropout, true),
   };
-  const stepsPerEpoch = Math.max(1, Math.ceil(Math.ceil(train.length / resolved.batchSize) / resolved.gradAccumSteps));
   const issues = [
     ...firstPass.issues,
     ...secondPass.issues.filter((i) => !firstPass.issues.some((j) => j.code === i.code && j.set === i.set)),
@@ -235,6 +338,7 @@ function prepare(
     method: method.kind,
     prompt: prompt?.config ?? null,
     promptWarnings: prompt ? [...prompt.compiled.warnings, ...prompt.verbalizer.warnings] : [],
+    setfit,
     labels,
     trainCount: train.length,
     devCount: dev.length,
@@ -282,6 +386,47 @@ export function planFineTune(
   return prepare(model, data, method, settings, limits).plan;
 }
 
+/** How SetFit's head is fitted, as setfit_head.json records it (methods/logistic-regression.ts). */
+export const SETFIT_HEAD_SOLVER =
+  'lbfgs (multinomial, L2, tolerance 1e-8 on the max gradient, at most 1000 iterations)';
+
+/**
+ * SetFit's scoring on `model` (docs/ARCHITECTURE.md, "SetFit"): embeddings through the model's own
+ * pipeline (what `predict` uses), and every head fitted while scoring is installed on the model with
+ * the training rows, so the playground answers as SetFit from the first evaluation on.
+ */
+function setfitScoring(
+  model: FewShotModel,
+  plan: FineTunePlan,
+  part: SetFitPlanPart,
+  fitted: (head: LogisticRegressionFit) => void,
+): SetFitScoring {
+  const labelIndex = (r: Example) => plan.labels.indexOf(r.label as string);
+  const trainInputs = asInputs(plan.trainExamples);
+  return {
+    embed: (inputs) => model.embed(inputs),
+    train: { inputs: trainInputs, labels: plan.trainExamples.map(labelIndex) },
+    dev: { inputs: asInputs(plan.devExamples), labels: plan.devExamples.map(labelIndex) },
+    labels: plan.labels,
+    C: part.C,
+    onHead: (head, embeddings) => {
+      fitted(head);
+      model.setSetFitHead(
+        {
+          labels: [...plan.labels],
+          coef: head.coef,
+          intercept: head.intercept,
+          C: part.C,
+          solver: SETFIT_HEAD_SOLVER,
+          pooling: part.pooling,
+          normalize: part.normalize,
+        },
+        { inputs: trainInputs, labels: plan.trainExamples.map((r) => r.label as string), embeddings },
+      );
+    },
+  };
+}
+
 export interface FineTuneRun {
   readonly plan: FineTunePlan;
   /** The one training loop: runStep / run / pause / resume / stop / captureState / restoreState. */
@@ -290,6 +435,8 @@ export interface FineTuneRun {
   evaluate(rows: readonly Example[]): Promise<Metrics>;
   /** Ends training (restoring the best weights) and makes the model keep what was trained. */
   finish(reason?: 'completed' | 'stopped'): Promise<TrainingSummary<Metrics>>;
+  /** SetFit: the head fitted last (after `finish`, the one the model keeps); null for the other methods or before any. */
+  setfitHead(): LogisticRegressionFit | null;
   /** Ends a run whose step failed, keeping the best (or last) weights. */
   fail(message: string): TrainingSummary<Metrics>;
   dispose(): void;
@@ -329,28 +476,46 @@ export function startFineTune(
   model.setLabels(plan.labels, s.seed);
   model.setPrompt(prepared.prompt?.config ?? null);
   const callbacks = options.callbacks ?? {};
-  const loop = prepared.prompt
-    ? promptTraining(
+  let lastHead: LogisticRegressionFit | null = null;
+  const scoring = plan.setfit ? setfitScoring(model, plan, plan.setfit, (fit) => (lastHead = fit)) : null;
+  const loop = scoring
+    ? setfitTraining(
         model.params,
         model.config,
-        prepared.prompt.verbalizer,
-        prepared.train as PromptExample[],
-        prepared.dev as PromptExample[],
-        loopSettings,
-        callbacks,
-      )
-    : classifierTraining(
-        model.params,
-        model.config,
-        plan.labels,
         prepared.train,
-        prepared.dev,
-        { ...loopSettings, classWeights: prepared.classWeights },
+        {
+          ...loopSettings,
+          iterations: plan.setfit!.iterations,
+          pooling: plan.setfit!.pooling,
+          classNames: plan.labels,
+        },
         callbacks,
-      );
+        scoring,
+      )
+    : prepared.prompt
+      ? promptTraining(
+          model.params,
+          model.config,
+          prepared.prompt.verbalizer,
+          prepared.train as PromptExample[],
+          prepared.dev as PromptExample[],
+          loopSettings,
+          callbacks,
+        )
+      : classifierTraining(
+          model.params,
+          model.config,
+          plan.labels,
+          prepared.train,
+          prepared.dev,
+          { ...loopSettings, classWeights: prepared.classWeights },
+          callbacks,
+        );
   const objective = loop.objective as { evaluateOn(examples: readonly EncodedExample[]): Promise<Metrics> };
-  const commit = () => {
-    if (!prepared.prompt) model.markClassifierTrained();
+  /** What the model keeps: the head method's classifier; SetFit's head, fitted on the final (or best) weights. */
+  const commit = async () => {
+    if (scoring) await fitSetFitHead(scoring);
+    else if (!prepared.prompt) model.markClassifierTrained();
   };
   return {
     plan,
@@ -363,6 +528,11 @@ export function startFineTune(
           `${counted(unknown.length, 'row')} ${agree(unknown.length, 'has', 'have')} no label or one the run never saw (${[...new Set(unknown.map((r) => r.label ?? '(none)'))].slice(0, 5).join(', ')}); score only rows with the labels ${plan.labels.join(', ')}.`,
         );
       }
+      if (scoring)
+        return (loop.objective as SetFitObjective).evaluateInputs(
+          asInputs(rows),
+          rows.map((r) => plan.labels.indexOf(r.label!)),
+        );
       return objective.evaluateOn(
         prepared.encode(
           asInputs(rows),
@@ -372,9 +542,12 @@ export function startFineTune(
     },
     async finish(reason = 'completed') {
       const summary = await loop.finish(reason);
-      if (summary.reason !== 'diverged') commit();
+      if (summary.reason !== 'diverged') await commit();
+      // A diverged SetFit body has no trustworthy embeddings to fit a head on.
+      else if (scoring) model.setSetFitHead(null);
       return summary;
     },
+    setfitHead: () => lastHead,
     fail(message) {
       return loop.fail(message);
     },

@@ -31,6 +31,8 @@ export {
   type ModelWeightsSnapshot,
   type Prediction,
   type TextInput,
+  type NearestExample,
+  type SetFitExamples,
 } from './fewshot-model';
 export { hubCacheStatus, loadModel, type LoadProgress, type ModelSource } from './load';
 export {
@@ -57,6 +59,10 @@ export { stratifiedFolds, type CrossValidationAdvice } from '../data/folds';
 export {
   planFineTune,
   startFineTune,
+  SETFIT_BATCH_PAIRS,
+  SETFIT_HEAD_SOLVER,
+  setfitLearningRate,
+  type SetFitPlanPart,
   type FineTuneData,
   type FineTunePlan,
   type FineTuneRun,
@@ -64,7 +70,6 @@ export {
   type MethodSpec,
   type ResolvedSettings,
 } from './fine-tune';
-export { startSetFit, type SetFitPlan, type SetFitResult, type SetFitRun, type SetFitRunSettings } from './setfit';
 export type { MemoryLimits, MemoryPlan } from './memory';
 export {
   startAdaptation,

@@ -12,7 +12,7 @@ import { parseSafetensors } from '../checkpoint';
 import { writeFolder } from '../checkpoint/node-dir';
 import { initNodeBackend } from '../tf/node';
 import { loadModelFromDir } from './node';
-import { startSetFit } from './setfit';
+import { startFineTune } from './fine-tune';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../../../tests/fixtures/${name}/`, import.meta.url));
 
@@ -37,8 +37,14 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 async function trainAndExport(modelDir: string, name: string) {
   const model = await loadModelFromDir(modelDir);
   try {
-    const run = startSetFit(model, { train }, { learningRate: 1e-3, iterations: 2, epochs: 1, batchSize: 8, seed: 5 });
-    await run.run();
+    const run = startFineTune(
+      model,
+      { train, autoSplit: false },
+      { kind: 'setfit', iterations: 2 },
+      { learningRate: 1e-3, epochs: 1, batchSize: 8, seed: 5 },
+    );
+    await run.loop.run();
+    await run.finish();
     const inMemory = await model.predict(texts);
     const dir = join(root, name);
     await writeFolder(dir, await model.exportFiles());

@@ -22,6 +22,7 @@ const model: ModelSummary = {
   weightFormat: null,
   prompt: null,
   sentenceTransformers: null,
+  setfit: null,
 };
 const plan = {
   method: 'head',
@@ -69,6 +70,7 @@ const plan = {
     { text: 'awful', label: 'neg' },
   ],
   crossValidation: { maxFolds: 1, folds: 0, recommended: false, reason: 'needs 2 rows per label' },
+  setfit: null,
 } satisfies FineTunePlan;
 // Two dev rows, both predicted "pos": accuracy 1/2.
 const metrics: Metrics = {

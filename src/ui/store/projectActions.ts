@@ -84,7 +84,7 @@ function updateRun(runId: string, update: (run: SavedRun) => SavedRun): void {
 }
 
 /** A run started: it joins the project's runs (the oldest drop out past MAX_SAVED_RUNS). */
-export function startedRun(runId: string, method: 'head' | 'prompt'): void {
+export function startedRun(runId: string, method: 'head' | 'prompt' | 'setfit'): void {
   const { runs, setProject } = useStudio.getState();
   const run: SavedRun = {
     runId,

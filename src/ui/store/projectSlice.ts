@@ -6,7 +6,7 @@ import type { Evaluation, MethodRun, TrainSettings } from './trainingSlice';
 /** One training run as the project keeps it: enough to draw its charts again after a reload. */
 export interface SavedRun {
   runId: string;
-  method: 'head' | 'prompt';
+  method: 'head' | 'prompt' | 'setfit';
   startedAt: number;
   /** When it finished, failed or was interrupted for good; null while it runs. */
   endedAt: number | null;
@@ -22,7 +22,7 @@ export interface SavedRun {
 /** The UI's own part of the stored project (the worker stores it as opaque JSON). */
 export interface SavedUi {
   settings: TrainSettings;
-  trainMethod: 'head' | 'prompt';
+  trainMethod: 'head' | 'prompt' | 'setfit';
   zsTemplate: string;
   zsWords: string | null;
   methodRuns: MethodRun[];

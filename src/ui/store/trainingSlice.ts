@@ -77,7 +77,7 @@ export interface TrainingProgress {
 
 /** One method's dev score on the loaded data, for the comparison table. */
 export interface MethodRun {
-  method: 'head' | 'prompt' | 'zero-shot';
+  method: 'head' | 'prompt' | 'setfit' | 'zero-shot';
   /** Template and label words for prompt methods, hyperparameters for head. */
   detail: string;
   accuracy: number;
@@ -102,7 +102,7 @@ export interface TrainingSlice {
   /** Folds the user chose for cross-validation; null: the engine's suggestion (plan.crossValidation.folds). */
   cvFolds: number | null;
   /** Training method chosen in the Train panel. */
-  trainMethod: 'head' | 'prompt';
+  trainMethod: 'head' | 'prompt' | 'setfit';
   /** The running (or last) "adapt to my texts" run, and its before/after score. */
   adaptPlan: AdaptationPlan | null;
   adaptResult: AdaptResult | null;
