@@ -4,7 +4,8 @@
  * studio as docs/USER_GUIDE.html (scripts/docs-pages.ts); tests/docs-links.test.ts checks every
  * anchor here exists in docs/USER_GUIDE.md.
  */
-export type ConceptId = 'template' | 'mask' | 'labelWords' | 'calibration' | 'promptMethod' | 'headMethod' | 'zeroShot';
+export type ConceptId =
+  'template' | 'mask' | 'labelWords' | 'calibration' | 'promptMethod' | 'headMethod' | 'setfitMethod' | 'zeroShot';
 
 export interface Concept {
   /** One sentence, no jargon. */
@@ -37,6 +38,10 @@ export const CONCEPTS: Record<ConceptId, Concept> = {
   headMethod: {
     text: "a small new layer reads the model's summary of the whole text and learns your labels from scratch, while the model itself is fine-tuned too.",
     anchor: 'train',
+  },
+  setfitMethod: {
+    text: 'the model first learns from pairs of your examples which texts mean the same kind of thing, then a simple classifier sorts its sentence summaries; pick it with a sentence-embedding model (e.g. all-MiniLM-L6-v2) and 8 to 64 examples per label.',
+    anchor: 'setfit',
   },
   zeroShot: {
     text: 'No training: the model fills the blank of the template, and the label whose words it finds likeliest wins.',

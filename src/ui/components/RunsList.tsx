@@ -59,15 +59,18 @@ function JobButton(props: {
   const plan = useStudio((s) => s.runs.find((r) => r.runId === props.runId)?.plan);
   if (!plan?.start) return null;
   const continued = plan.start.kind === 'tuned';
+  const setfit = plan.method === 'setfit';
   return (
     <button
       type="button"
       className="button button-secondary"
-      disabled={props.busy || continued}
+      disabled={props.busy || continued || setfit}
       title={
-        continued
-          ? 'This run continued from weights trained earlier in the studio, so it has no starting model a job could name or include.'
-          : "A zip with this run's data split, settings, starting model and a train.py for Hugging Face transformers (one GPU, several GPUs, several machines)."
+        setfit
+          ? 'Training jobs replay the classifier-head and prompt methods; a SetFit run is not exported as a job yet (export its model instead).'
+          : continued
+            ? 'This run continued from weights trained earlier in the studio, so it has no starting model a job could name or include.'
+            : "A zip with this run's data split, settings, starting model and a train.py for Hugging Face transformers (one GPU, several GPUs, several machines)."
       }
       data-testid={`run-job-${props.number}`}
       onClick={() => {
@@ -138,7 +141,7 @@ export function RunsList() {
                       />
                     </td>
                     <td>Run {row.number}</td>
-                    <td>{row.method === 'head' ? 'classifier head' : 'prompt'}</td>
+                    <td>{row.method === 'head' ? 'classifier head' : row.method === 'setfit' ? 'SetFit' : 'prompt'}</td>
                     <td className="muted">{row.settings}</td>
                     <td className="num">{pct(row.bestAccuracy)}</td>
                     <td className="num">{pct(row.bestMacroF1)}</td>

@@ -91,6 +91,15 @@ export function ModelPanel() {
                 </dd>
               </>
             )}
+            {model.setfit && (
+              <>
+                <dt>Classifier</dt>
+                <dd data-testid="model-setfit">
+                  SetFit head: logistic regression on the sentence embeddings, C = {model.setfit.C}
+                  {model.setfit.examples !== null ? ` · fitted on ${model.setfit.examples} examples` : ''}
+                </dd>
+              </>
+            )}
             {model.prompt && (
               <>
                 <dt>Prompt</dt>

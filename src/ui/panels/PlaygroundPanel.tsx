@@ -38,6 +38,11 @@ export function PlaygroundPanel() {
   const maskText = useStudio((s) => s.maskText);
   // A prompt-trained model predicts through its template: the heading says so.
   const modelPrompt = useStudio((s) => s.model?.prompt ?? null);
+  const nearest = useStudio((s) => s.playNearest);
+  // A SetFit model, or a SetFit run in progress (the model summary follows at the end of the run).
+  const setfit = useStudio(
+    (s) => s.model?.setfit != null || (s.plan?.method === 'setfit' && s.trainingState !== 'idle'),
+  );
   const maskResults = useStudio((s) => s.maskResults);
   const maskError = useStudio((s) => s.maskError);
   const setPlayground = useStudio((s) => s.setPlayground);
@@ -74,7 +79,14 @@ export function PlaygroundPanel() {
   return (
     <div className="stack">
       <section className="panel" aria-labelledby="play-heading">
-        <h2 id="play-heading">Playground · {modelPrompt ? `prompt: ${modelPrompt.template}` : 'classifier head'}</h2>
+        <h2 id="play-heading">
+          Playground ·{' '}
+          {setfit
+            ? 'SetFit (logistic regression on sentence embeddings)'
+            : modelPrompt
+              ? `prompt: ${modelPrompt.template}`
+              : 'classifier head'}
+        </h2>
         <textarea
           rows={3}
           value={text}
@@ -125,6 +137,42 @@ export function PlaygroundPanel() {
               </div>
             ))}
           </div>
+        )}
+        {prediction && nearest && nearest.length > 0 && (
+          <div className={status.stale ? 'stale' : ''} data-testid="play-nearest">
+            <h3>Nearest training examples</h3>
+            <p className="muted">
+              The examples whose sentence embeddings are closest to this text (cosine similarity): what SetFit&apos;s
+              head sees as most alike.
+            </p>
+            <table className="table">
+              <thead>
+                <tr>
+                  <th className="num">similarity</th>
+                  <th>label</th>
+                  <th>text</th>
+                </tr>
+              </thead>
+              <tbody>
+                {nearest.map((n) => (
+                  <tr key={n.index} data-testid="play-nearest-row">
+                    <td className="num">{n.similarity.toFixed(3)}</td>
+                    <td>{n.label}</td>
+                    <td>
+                      {n.text}
+                      {n.textPair ? ` / ${n.textPair}` : ''}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {prediction && setfit && !nearest && (
+          <p className="muted" data-testid="play-nearest-none">
+            Nearest training examples show for a SetFit model trained on this page (a loaded SetFit folder does not
+            carry its training texts).
+          </p>
         )}
       </section>
       <section className="panel" aria-labelledby="zs-heading">

@@ -19,6 +19,7 @@ import { LONG_RUN_SECONDS } from '../store/helpers';
 import { progressText } from '../store/progressText';
 import { RunsList } from '../components/RunsList';
 import { Concept, LabelWordNotes } from '../components/Concept';
+import { SetFitFields, SetFitPlanLines, SetFitStages } from '../components/SetFitParts';
 import type { TrainSettings } from '../store/trainingSlice';
 
 type NumberKey = {
@@ -84,10 +85,13 @@ export function TrainPanel() {
   const resumable = useStudio((s) => s.resumable);
   const deviceNotice = useStudio((s) => s.deviceNotice);
   const lastCheckpointStep = useStudio((s) => s.lastCheckpointStep);
+  const setfitIterations = useStudio((s) => s.setfitIterations);
+  const setfitC = useStudio((s) => s.setfitC);
   // The engine resolves every "auto" setting for this data and model: ask again whenever they change.
   useEffect(() => {
     if (state === 'idle') refreshDraftPlan();
-  }, [dataset, model, settings, method, zsTemplate, zsWordsEdited, state]);
+  }, [dataset, model, settings, method, zsTemplate, zsWordsEdited, setfitIterations, setfitC, state]);
+  const isSetFit = (plan ?? draftPlan)?.method === 'setfit' || (!plan && method === 'setfit');
   const shownPlan = plan ?? (state === 'idle' ? draftPlan : null);
   const evalPoints = evaluations.map((e) => ({
     step: e.step,
@@ -192,6 +196,19 @@ export function TrainPanel() {
               <strong>Prompt-based</strong> — <Concept id="promptMethod" inline />
             </span>
           </label>
+          <label className="row">
+            <input
+              type="radio"
+              name="method"
+              checked={method === 'setfit'}
+              onChange={() => setTraining({ trainMethod: 'setfit' })}
+              data-testid="method-setfit"
+            />
+            <span>
+              <strong>SetFit</strong> — <Concept id="setfitMethod" inline />
+            </span>
+          </label>
+          {method === 'setfit' && <SetFitFields />}
           {method === 'prompt' && (
             <div className="stack">
               <label className="stack">
@@ -333,6 +350,7 @@ export function TrainPanel() {
           </p>
         )}
         <CrossValidationBox />
+        <SetFitStages />
         {(progress || state !== 'idle') && (
           <div className="stack-tight" data-testid="train-progress">
             <progress max={100} value={pct} />
@@ -387,6 +405,7 @@ export function TrainPanel() {
               {shownPlan.settings.maxGradNorm} · evaluate every {shownPlan.settings.evalEvery} steps and each epoch ·
               patience {shownPlan.settings.patience || 'off'}
             </li>
+            <SetFitPlanLines plan={shownPlan} />
             {shownPlan.truncated.train + shownPlan.truncated.dev > 0 && (
               <li>
                 Truncated to {shownPlan.maxLength} tokens: {shownPlan.truncated.train} train, {shownPlan.truncated.dev}{' '}
@@ -407,7 +426,7 @@ export function TrainPanel() {
       </section>
       <div className="grid-2">
         <section className="panel" aria-labelledby="loss-heading">
-          <h3 id="loss-heading">Loss</h3>
+          <h3 id="loss-heading">{isSetFit ? 'Pair loss (cosine similarity)' : 'Loss'}</h3>
           <div className="chart" data-testid="loss-chart" data-points={losses.length}>
             <ResponsiveContainer width="100%" height={220}>
               <LineChart data={losses}>
@@ -470,7 +489,9 @@ export function TrainPanel() {
           </div>
         </section>
         <section className="panel span-2" aria-labelledby="dev-heading">
-          <h3 id="dev-heading">Dev metrics</h3>
+          <h3 id="dev-heading">
+            Dev metrics{isSetFit ? ' (a head fitted on the training embeddings at each evaluation)' : ''}
+          </h3>
           {plan?.devCount === 0 ? (
             <p className="muted" data-testid="dev-none">
               This run has no dev set (every row trains), so there is nothing to chart here; its estimate is the
@@ -523,11 +544,13 @@ export function TrainPanel() {
               {methodRuns.map((r) => (
                 <tr key={r.at}>
                   <td>
-                    {r.method === 'head'
-                      ? 'classifier head'
-                      : r.method === 'prompt'
-                        ? 'prompt fine-tuning'
-                        : 'zero-shot prompt'}
+                    {r.method === 'setfit'
+                      ? 'SetFit'
+                      : r.method === 'head'
+                        ? 'classifier head'
+                        : r.method === 'prompt'
+                          ? 'prompt fine-tuning'
+                          : 'zero-shot prompt'}
                   </td>
                   <td className="muted">{r.detail}</td>
                   <td className="num">{(100 * r.accuracy).toFixed(1)}%</td>

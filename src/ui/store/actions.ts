@@ -241,6 +241,8 @@ function trainingRequest(): TrainingRequest | { error: string } | null {
     const parsed = parseLabelWords(state.zsWords ?? datasetLabelWords());
     if ('error' in parsed) return { error: parsed.error };
     method = { kind: 'prompt', template: state.zsTemplate, verbalizer: parsed.verbalizer };
+  } else if (state.trainMethod === 'setfit') {
+    method = { kind: 'setfit', iterations: state.setfitIterations, C: state.setfitC };
   }
   return { train, dev: null, settings: state.settings, method };
 }

@@ -155,6 +155,27 @@ describe('model card', () => {
     expect(promptCard).not.toContain('loss.svg');
   });
 
+  it('describes a SetFit model by its pairs and head', () => {
+    const card = buildModelCard({
+      model: { ...model, setfit: { C: 0.5, solver: 'lbfgs', examples: 8 } },
+      dataFileName: 'tickets.csv',
+      plan: {
+        ...plan,
+        method: 'setfit',
+        setfit: { iterations: 20, pairs: 320, C: 0.5, pooling: 'mean', normalize: false, auto: [], warnings: [] },
+      },
+      metrics,
+      backend: 'webgpu',
+      hasLossPlot: false,
+      validation: null,
+      methodRuns: [],
+    });
+    expect(card).toContain('## Method: SetFit');
+    expect(card).toContain('320 pairs per epoch, R = 20, mean pooling');
+    expect(card).toContain('logistic-regression head (C = 0.5)');
+    expect(card).not.toContain('## Method: classifier head');
+  });
+
   it('plots the loss with both series scaled into the frame', () => {
     expect(lossPlotSvg([])).toBeNull();
     const svg = lossPlotSvg([

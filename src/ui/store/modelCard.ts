@@ -97,6 +97,13 @@ export function buildModelCard(input: ModelCardInput): string {
       'The template and label words are stored in `config.json` under `fewshot_prompt`; load the folder with `BertForMaskedLM` and score the label words at the `[MASK]`.',
       '',
     );
+  } else if (model.setfit) {
+    lines.push(
+      '## Method: SetFit',
+      '',
+      `Contrastive fine-tuning of the encoder on pairs of the training examples${plan?.setfit ? ` (${plan.setfit.pairs} pairs per epoch, R = ${plan.setfit.iterations}, ${plan.setfit.pooling} pooling)` : ''}, then a logistic-regression head (C = ${model.setfit.C}) on the sentence embeddings.`,
+      '',
+    );
   } else if (plan) {
     lines.push(
       '## Method: classifier head',

@@ -15,13 +15,14 @@ export async function predictText(text: string): Promise<void> {
     if (useStudio.getState().playPending === text) setPlayground({ playPending: null });
   };
   try {
-    const { labels, predictions, trainingStep } = await getClient().request('predict', { inputs: [{ text }] });
+    const { labels, predictions, trainingStep, nearest } = await getClient().request('predict', { inputs: [{ text }] });
     // The step of the weights that answered (the progress bar can lag behind the worker).
     const step = trainingStep;
     const prediction = predictions[0];
     setPlayground({
       playLabels: labels,
       playPrediction: prediction,
+      playNearest: nearest?.[0] ?? null,
       playAnsweredText: text,
       playError: null,
       predictionLog: [
@@ -30,7 +31,12 @@ export async function predictText(text: string): Promise<void> {
       ].slice(-100),
     });
   } catch (error) {
-    setPlayground({ playPrediction: null, playAnsweredText: null, playError: errorInfo(error).message });
+    setPlayground({
+      playPrediction: null,
+      playNearest: null,
+      playAnsweredText: null,
+      playError: errorInfo(error).message,
+    });
   } finally {
     settle();
   }

@@ -1,11 +1,13 @@
 import type { StateCreator } from 'zustand';
-import type { FillMaskCandidate, Prediction } from '../../engine/studio';
+import type { FillMaskCandidate, NearestExample, Prediction } from '../../engine/studio';
 import type { SuggestPromptsResult, ZeroShotResult } from '../../worker/protocol';
 
 export interface PlaygroundSlice {
   playText: string;
   playLabels: string[];
   playPrediction: Prediction | null;
+  /** SetFit models trained in this session: the training examples nearest to the text (null: not available). */
+  playNearest: NearestExample[] | null;
   /** Every prediction answered, with whether training was running and the optimizer step of the weights that answered (null outside training; for acceptance checks). */
   predictionLog: { text: string; probabilities: number[]; duringTraining: boolean; step: number | null; at: number }[];
   playError: string | null;
@@ -38,6 +40,7 @@ export const createPlaygroundSlice: StateCreator<PlaygroundSlice, [], [], Playgr
   playText: 'a warm , funny and moving film',
   playLabels: [],
   playPrediction: null,
+  playNearest: null,
   predictionLog: [],
   playError: null,
   playPending: null,

@@ -36,7 +36,7 @@ export function runRows(runs: readonly SavedRun[], now = Date.now()): RunRow[] {
       number: i + 1,
       method: run.method,
       settings: plan
-        ? `${plan.epochs} ep · lr ${plan.learningRate.toExponential(1)} · batch ${plan.batchSize} · seed ${plan.seed}`
+        ? `${plan.epochs} ep · lr ${plan.learningRate.toExponential(1)} · batch ${plan.batchSize}${plan.setfit ? ` pairs · R ${plan.setfit.iterations} · C ${plan.setfit.C}` : ''} · seed ${plan.seed}`
         : '—',
       bestAccuracy: best ? best.accuracy : null,
       bestMacroF1: best ? best.macroF1 : null,

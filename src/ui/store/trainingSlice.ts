@@ -103,6 +103,11 @@ export interface TrainingSlice {
   cvFolds: number | null;
   /** Training method chosen in the Train panel. */
   trainMethod: 'head' | 'prompt' | 'setfit';
+  /** SetFit's pair iterations R and head C as the user set them (null: auto). */
+  setfitIterations: number | null;
+  setfitC: number | null;
+  /** SetFit's second stage in the last run: the head fitted on the kept weights (null: none yet / other method). */
+  setfitHeadResult: { iterations: number; converged: boolean } | null;
   /** The running (or last) "adapt to my texts" run, and its before/after score. */
   adaptPlan: AdaptationPlan | null;
   adaptResult: AdaptResult | null;
@@ -144,6 +149,8 @@ export interface TrainingSlice {
         | 'summary'
         | 'trainingError'
         | 'trainMethod'
+        | 'setfitIterations'
+        | 'setfitC'
         | 'methodRuns'
         | 'adaptPlan'
         | 'adaptResult'
@@ -170,6 +177,7 @@ const EMPTY_RUN = {
   evaluations: [],
   progress: null,
   summary: null,
+  setfitHeadResult: null,
   trainingDoneAt: null,
   trainingError: null,
   crossValidation: null,
@@ -181,7 +189,9 @@ export const LOSS_EMA_ALPHA = 0.8;
 export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSlice> = (set, get) => ({
   trainingState: 'idle',
   cvFolds: null,
-  trainMethod: 'head', // the classic method; prompt-based is one click away
+  trainMethod: 'head', // the classic method; prompt-based and SetFit are one click away
+  setfitIterations: null,
+  setfitC: null,
   methodRuns: [],
   adaptPlan: null,
   adaptResult: null,
@@ -235,7 +245,7 @@ export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSl
         set({ trainingState: event.state });
         break;
       case 'trainingDone': {
-        set({ summary: event.summary, trainingDoneAt: Date.now() });
+        set({ summary: event.summary, trainingDoneAt: Date.now(), setfitHeadResult: event.setfitHead ?? null });
         const plan = get().plan;
         const best = event.summary.bestMetrics;
         if (plan && best) {
@@ -244,7 +254,9 @@ export const createTrainingSlice: StateCreator<TrainingSlice, [], [], TrainingSl
             ? `${prompt.template} · ${Object.entries(prompt.verbalizer)
                 .map(([l, w]) => `${l}: ${w.join('/')}`)
                 .join(', ')}`
-            : `${plan.epochs} epochs, lr ${plan.learningRate}, batch ${plan.batchSize}`;
+            : plan.setfit
+              ? `${plan.setfit.pairs} pairs × ${plan.epochs} epochs (R = ${plan.setfit.iterations}), lr ${plan.learningRate}, head C ${plan.setfit.C}`
+              : `${plan.epochs} epochs, lr ${plan.learningRate}, batch ${plan.batchSize}`;
           get().addMethodRun({
             method: plan.method,
             detail,
