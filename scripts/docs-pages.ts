@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 
 /** The docs the studio links to. */
-export const SHIPPED_DOCS = ['USER_GUIDE', 'PROMPT_LEARNING'] as const;
+export const SHIPPED_DOCS = ['USER_GUIDE', 'PROMPT_LEARNING', 'SETFIT'] as const;
 
 /** GitHub's heading id: lower case, punctuation dropped (but `-` and `_`), spaces → `-`. */
 export function headingSlug(heading: string): string {

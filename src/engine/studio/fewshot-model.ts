@@ -162,7 +162,7 @@ export class FewShotModel {
   private sentenceTransformersConfig: SentenceTransformersConfig | null = null;
   /**
    * When set, `predict` is SetFit's: pool → [normalize] → softmax(W·e + b) (docs/ARCHITECTURE.md, "SetFit");
-   * loaded from setfit_head.* or installed by `startSetFit`.
+   * loaded from setfit_head.* or installed by a SetFit run (`startFineTune`).
    */
   private setfitHeadState: SetFitHead | null = null;
 
