@@ -114,34 +114,36 @@ export function EmbeddingMapSection() {
         sees as similar. Well-separated colours mean the classes are easy for this model to tell apart; mixed colours
         mean they are hard (or the labels disagree).
       </p>
-      <div className="row">
-        {(!map || weightsChanged) && (
-          <button
-            type="button"
-            className="button"
-            disabled={status === 'running' || !model}
-            onClick={() => void drawEmbeddingMap()}
-            data-testid="map-draw"
-          >
-            {!map
-              ? 'Draw the map'
-              : weightsAtBase
-                ? 'Draw again with the base model'
-                : 'Draw again with the trained model'}
-          </button>
-        )}
-        {!map && status !== 'running' && (
-          <span className="muted">
-            It runs the model over all {n.toLocaleString('en-US')} rows
-            {n > 20_000 ? ' (at most 20,000 can be drawn)' : ''}.
-          </span>
-        )}
-        {status === 'running' && progress && (
-          <span className="muted" role="status" data-testid="map-progress">
-            Embedding rows… {progress.done.toLocaleString('en-US')} of {progress.total.toLocaleString('en-US')}
-          </span>
-        )}
-      </div>
+      {(!map || weightsChanged || status === 'running') && (
+        <div className="row">
+          {(!map || weightsChanged) && (
+            <button
+              type="button"
+              className="button"
+              disabled={status === 'running' || !model}
+              onClick={() => void drawEmbeddingMap()}
+              data-testid="map-draw"
+            >
+              {!map
+                ? 'Draw the map'
+                : weightsAtBase
+                  ? 'Draw again with the base model'
+                  : 'Draw again with the trained model'}
+            </button>
+          )}
+          {!map && status !== 'running' && (
+            <span className="muted">
+              It runs the model over all {n.toLocaleString('en-US')} rows
+              {n > 20_000 ? ' (at most 20,000 can be drawn)' : ''}.
+            </span>
+          )}
+          {status === 'running' && progress && (
+            <span className="muted" role="status" data-testid="map-progress">
+              Embedding rows… {progress.done.toLocaleString('en-US')} of {progress.total.toLocaleString('en-US')}
+            </span>
+          )}
+        </div>
+      )}
       {error && (
         <p className="error" role="alert" data-testid="map-error">
           {error.message}
