@@ -1,11 +1,12 @@
 /**
- * The Data panel's map (docs/USER_GUIDE.md, "The map"): every row's embedding on two principal
+ * The Data panel's map (docs/ARCHITECTURE.md, "The embedding map"): every row's embedding on two principal
  * components, one dot per row coloured by label, drawn on a canvas in one pass (20,000 SVG nodes
  * would freeze the page). Hover shows a row; click selects it.
  */
 import { useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
 import { useStudio } from '../store';
 import { drawEmbeddingMap } from '../store/actions';
+import { MAX_MAP_ROWS } from '../store/helpers';
 import { PointGrid, UNLABELED_COLOR, fitPoints, labelColor } from './mapGeometry';
 
 /** Canvas size in CSS pixels (the backing store is this times the device pixel ratio). */
@@ -134,7 +135,7 @@ export function EmbeddingMapSection() {
           {!map && status !== 'running' && (
             <span className="muted">
               It runs the model over all {n.toLocaleString('en-US')} rows
-              {n > 20_000 ? ' (at most 20,000 can be drawn)' : ''}.
+              {n > MAX_MAP_ROWS ? ` (at most ${MAX_MAP_ROWS.toLocaleString('en-US')} can be drawn)` : ''}.
             </span>
           )}
           {status === 'running' && progress && (

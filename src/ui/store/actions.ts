@@ -547,7 +547,7 @@ export function cutLength(s: StudioState): number | null {
 }
 
 /**
- * Draws the Data panel's map (docs/USER_GUIDE.md, "The map"): every row's embedding with the
+ * Draws the Data panel's map (docs/ARCHITECTURE.md, "The embedding map"): every row's embedding with the
  * weights as they are now, projected by the worker; `mapProgress` events update the progress. A
  * result for a dataset that was replaced meanwhile is dropped.
  */

@@ -2,7 +2,7 @@ import type { StateCreator } from 'zustand';
 import type { DatasetColumnMapping, ParsedDatasetResult } from '../../worker/protocol';
 import type { DatasetSummary, EmbeddingMapResult } from '../../engine/studio';
 
-/** A drawn embedding map (docs/USER_GUIDE.md, "The map"), with what drew it. */
+/** A drawn embedding map (docs/ARCHITECTURE.md, "The embedding map"), with what drew it. */
 export interface EmbeddingMapView {
   /** The engine's map: points[2i], points[2i + 1] are dataset.examples[i]'s coordinates. */
   result: EmbeddingMapResult;
