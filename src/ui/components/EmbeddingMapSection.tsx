@@ -7,6 +7,7 @@ import { useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
 import { useStudio } from '../store';
 import { drawEmbeddingMap } from '../store/actions';
 import { MAX_MAP_ROWS } from '../store/helpers';
+import { drawnWithText, weightsChangedSince } from '../store/mapView';
 import { PointGrid, UNLABELED_COLOR, fitPoints, labelColor } from './mapGeometry';
 
 /** Canvas size in CSS pixels (the backing store is this times the device pixel ratio). */
@@ -92,13 +93,8 @@ export function EmbeddingMapSection() {
   };
   const counts = validation?.labels ?? [];
   const unlabeled = examples.filter((e) => e.label === null).length;
-  const weightsChanged = map !== null && (map.atBase !== weightsAtBase || (!weightsAtBase && map.runId !== runId));
-  const runNumber = map?.runId ? runs.findIndex((r) => r.runId === map.runId) + 1 : 0;
-  const drawnWith = map
-    ? map.atBase
-      ? `Drawn with ${map.modelName} (base weights).`
-      : `Drawn with the trained model (${map.modelName}), ${runNumber > 0 ? `after run ${runNumber}` : 'after training'}.`
-    : '';
+  const weightsChanged = map !== null && weightsChangedSince(map, weightsAtBase, runId);
+  const drawnWith = map ? drawnWithText(map, runs) : '';
   const summary = map
     ? `Map of ${map.result.rows} rows in two dimensions, coloured by label: ${counts
         .map((l) => `${l.label} ${l.count}`)
