@@ -2,12 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   LONG_RUN_SECONDS as engineLongRun,
+  MAX_MAP_ROWS as engineMaxMapRows,
   SMALL_DEV_ROWS as engineSmallDevRows,
   formatAccuracyWithInterval,
   wilsonInterval,
 } from '../src/engine/studio';
 import {
   LONG_RUN_SECONDS as uiLongRun,
+  MAX_MAP_ROWS as uiMaxMapRows,
   SMALL_DEV_ROWS as uiSmallDevRows,
   accuracyPlusMinus,
 } from '../src/ui/store/helpers';
@@ -15,6 +17,10 @@ import {
 describe('UI and engine agree', () => {
   it('on the small-dev-set threshold', () => {
     expect(uiSmallDevRows).toBe(engineSmallDevRows);
+  });
+
+  it('on the most rows the map draws', () => {
+    expect(uiMaxMapRows).toBe(engineMaxMapRows);
   });
 
   it('on when a run counts as long', () => {

@@ -120,6 +120,10 @@ export async function handleRequest(
       return (await requireSession()).zeroShot(request.params);
     case 'embed':
       return (await requireSession()).embed(request.params.inputs);
+    case 'embeddingMap': {
+      const { inputs, method, maxLength } = request.params;
+      return (await requireSession()).embeddingMap(inputs, { method, maxLength });
+    }
     case 'exportModel': {
       const { dtype, extraFiles, folderName } = request.params;
       return (await requireSession()).exportModel(dtype, extraFiles, folderName);

@@ -15,6 +15,7 @@ import type {
   CrossValidationPlan,
   CrossValidationProgress,
   CrossValidationResult,
+  EmbeddingMapResult,
   EvaluateFileResult,
   Example,
   FillMaskCandidate,
@@ -50,6 +51,7 @@ export type {
   CrossValidationPlan,
   CrossValidationProgress,
   CrossValidationResult,
+  EmbeddingMapResult,
   EvaluateFileResult,
   Example,
   FineTuneSettings,
@@ -231,6 +233,16 @@ export interface RequestMap {
   /** Class probabilities through a cloze prompt on the MLM head (no training); works during training. */
   zeroShot: { params: ZeroShotParams; result: ZeroShotResult };
   embed: { params: { inputs: TextInput[] }; result: number[][] };
+  /**
+   * The Data panel's map (docs/ARCHITECTURE.md, "The embedding map"): every input's embedding with
+   * the weights as they are now, projected on the top two principal components; embedded in chunks
+   * between training steps and other requests, `mapProgress` events follow. 3 to 20,000 inputs
+   * (MAP_TOO_FEW_ROWS / MAP_TOO_MANY_ROWS otherwise); `maxLength` as for training (default: embed's).
+   */
+  embeddingMap: {
+    params: { inputs: TextInput[]; method?: 'pca'; maxLength?: number };
+    result: EmbeddingMapResult;
+  };
   /** The model as a zipped Hugging Face folder, with extra files (model card, metrics) beside it. */
   exportModel: {
     params: { dtype: 'F32' | 'F16'; extraFiles?: Record<string, Uint8Array>; folderName?: string };
@@ -318,6 +330,8 @@ export type WorkerEventPayload =
       setfitHead?: { iterations: number; converged: boolean } | null;
     }
   | ({ kind: 'predictProgress'; fileName: string } & PredictFileProgress)
+  /** Rows of the embedding map embedded so far (once at 0, then after each chunk). */
+  | { kind: 'mapProgress'; done: number; total: number }
   /** A run's checkpoint was written: a reload from here on can resume at `step`. */
   | { kind: 'checkpointSaved'; runId: string; step: number }
   /** The GPU device was lost; the backend and the model are being brought back. */

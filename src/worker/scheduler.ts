@@ -7,6 +7,9 @@
  */
 import type { LoopRunState, RunHooks } from '../engine/studio';
 
+/** How often nextStep() looks at the step counter: short against a step, long enough to cost nothing. */
+const STEP_POLL_MS = 5;
+
 export type TrainingState = 'idle' | 'running' | 'paused' | 'stopping';
 
 /** How a run ended, as the session reports it. */
@@ -130,6 +133,21 @@ export class SessionScheduler {
       this.active = null;
       await this.drainJobs();
     }
+  }
+
+  /**
+   * Resolves once the running training has taken one more step, or at once when none is running
+   * (idle, paused, stopping). A long series of jobs — the embedding map's chunks — awaits it before
+   * each job: jobs queued during a boundary's drain would otherwise all run in that one boundary,
+   * holding training back until the series ends. Polls every STEP_POLL_MS (a pause or stop
+   * releases it too).
+   */
+  async nextStep(): Promise<void> {
+    const active = this.active;
+    if (!active || this.trainingState !== 'running') return;
+    const step = active.loop.step;
+    while (this.active === active && this.trainingState === 'running' && active.loop.step === step)
+      await new Promise((resolve) => setTimeout(resolve, STEP_POLL_MS));
   }
 
   /** Asks the run to stop at the next boundary; resolves when it has ended. */

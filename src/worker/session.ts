@@ -17,6 +17,8 @@ import {
   loadModel,
   predictFile,
   evaluateFile,
+  embeddingMap,
+  type EmbeddingMapResult,
   startAdaptation,
   startCrossValidation,
   startFineTune,
@@ -988,6 +990,32 @@ export class Session {
 
   embed(inputs: TextInput[]) {
     return this.scheduler.enqueue(async () => this.requireModel().embed(inputs));
+  }
+
+  /**
+   * The embedding map of `inputs` (docs/ARCHITECTURE.md, "The embedding map") with the weights as
+   * they are now: one chunk of embeddings per queue turn and at most one per training step, so
+   * training steps and playground requests run in between; `mapProgress` events after each chunk. Fails if another model is loaded meanwhile.
+   */
+  async embeddingMap(
+    inputs: TextInput[],
+    options: { method?: 'pca'; maxLength?: number } = {},
+  ): Promise<EmbeddingMapResult> {
+    const model = this.requireModel();
+    return embeddingMap(model, inputs, {
+      method: options.method,
+      maxLength: options.maxLength,
+      runChunk: async (work) => {
+        // One chunk per training step at most: a running training keeps its pace.
+        await this.scheduler.nextStep();
+        return this.scheduler.enqueue(async () => {
+          if (this.model !== model)
+            throw new EngineError('MAP_MODEL_CHANGED', 'Another model was loaded; draw the map again.');
+          return work();
+        });
+      },
+      onProgress: (done, total) => this.emit({ kind: 'mapProgress', done, total }),
+    });
   }
 
   exportModel(dtype: 'F32' | 'F16', extraFiles?: Record<string, Uint8Array>, folderName?: string) {

@@ -2,7 +2,7 @@
  * The door into the engine (docs/ARCHITECTURE.md, "The door"): every operation the worker and the
  * CLI need — bring up a backend, load a model, parse and summarise a dataset, plan and run
  * fine-tuning by method, adapt, zero-shot, suggest prompts, predict (texts or a whole file),
- * fill-mask, embed, export — and the types that travel with them. The worker and the CLI import
+ * fill-mask, embed, map the embeddings, export — and the types that travel with them. The worker and the CLI import
  * only this module (and ./node.ts for file access in Node); ESLint enforces it. Browser-safe.
  */
 export { EngineError, fileErrorReason } from '../errors';
@@ -122,6 +122,15 @@ export type { DefaultLabelWords } from '../prompt/label-words';
 export { parseVerbalizerJson, type VerbalizerSpec } from '../prompt/verbalizer';
 export type { PromptConfig } from '../prompt/config';
 
+// The Data panel's map: embeddings projected on their top two principal components.
+export {
+  MAX_MAP_ROWS,
+  MIN_MAP_ROWS,
+  embeddingMap,
+  type EmbeddingMapMethod,
+  type EmbeddingMapOptions,
+  type EmbeddingMapResult,
+} from './embedding-map';
 export { evaluateFile, evaluateModel, type EvaluateFileResult, type EvaluateOptions } from './evaluate';
 export {
   DEFAULT_CV_FOLDS,

@@ -1,9 +1,10 @@
 import { useState, type DragEvent } from 'react';
 import { Bar, BarChart, CartesianGrid, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useStudio } from '../store';
-import { loadDatasetFile, remapDataset } from '../store/actions';
+import { cutLength, loadDatasetFile, remapDataset } from '../store/actions';
 import { histogram, plural } from '../store/helpers';
 import { SampleButtons } from '../components/StartHere';
+import { EmbeddingMapSection } from '../components/EmbeddingMapSection';
 
 const PREVIEW_ROWS = 8;
 
@@ -20,11 +21,9 @@ export function DataPanel() {
   const validation = useStudio((s) => s.validation);
   const status = useStudio((s) => s.dataStatus);
   const error = useStudio((s) => s.dataError);
-  const maxLength = useStudio(
-    (s) =>
-      s.plan?.maxLength ??
-      s.settings.maxLength ??
-      (s.validation?.tokens ? Math.min(128, s.validation.tokens.p95) : null),
+  const maxLength = useStudio(cutLength);
+  const selectedRow = useStudio((s) =>
+    s.map && s.mapSelected !== null ? s.map.dataset.examples[s.mapSelected]?.row : null,
   );
   const [dragging, setDragging] = useState(false);
 
@@ -137,7 +136,7 @@ export function DataPanel() {
                 </thead>
                 <tbody>
                   {dataset.examples.slice(0, PREVIEW_ROWS).map((e) => (
-                    <tr key={e.row}>
+                    <tr key={e.row} className={e.row === selectedRow ? 'row-selected' : undefined}>
                       <td className="num">{e.row}</td>
                       <td className="text-cell">{e.text}</td>
                       {dataset.mapping.textPair && <td className="text-cell">{e.textPair}</td>}
@@ -254,6 +253,7 @@ export function DataPanel() {
           </section>
         </div>
       )}
+      {dataset && <EmbeddingMapSection />}
     </div>
   );
 }

@@ -12,7 +12,7 @@ import type {
   WorkerEventPayload,
 } from '../../worker/protocol';
 import type { ModelSummary } from '../../engine/studio';
-import { useStudio } from './index';
+import { useStudio, type StudioState } from './index';
 import { LONG_RUN_SECONDS, defaultLabelWords, formatDuration, parseLabelWords } from './helpers';
 import { EMBEDDED_MODELS, pickEmbeddedModel } from '../embeddedModels';
 import { HUB_MODELS, hubBaseUrl } from '../hubModels';
@@ -86,6 +86,10 @@ function handleEvent(event: WorkerEventPayload): void {
   }
   if (event.kind === 'weightsState') {
     state.setModel({ weightsAtBase: event.atBase });
+    return;
+  }
+  if (event.kind === 'mapProgress') {
+    if (state.mapStatus === 'running') state.setData({ mapProgress: { done: event.done, total: event.total } });
     return;
   }
   if (event.kind === 'predictProgress') {
@@ -531,5 +535,43 @@ export async function evaluateTestFile(file: File): Promise<void> {
     setEvaluate({ testJob: { fileName: file.name, phase: 'done', result, error: null } });
   } catch (error) {
     setEvaluate({ testJob: { fileName: file.name, phase: 'failed', result: null, error: errorInfo(error) } });
+  }
+}
+
+/**
+ * Tokens each text keeps: the run's plan, else the user's setting, else the data's 95th percentile
+ * up to 128 (what "auto" would pick). The Data panel's red line and the map use it.
+ */
+export function cutLength(s: StudioState): number | null {
+  return (
+    s.plan?.maxLength ?? s.settings.maxLength ?? (s.validation?.tokens ? Math.min(128, s.validation.tokens.p95) : null)
+  );
+}
+
+/**
+ * Draws the Data panel's map (docs/ARCHITECTURE.md, "The embedding map"): every row's embedding with the
+ * weights as they are now, projected by the worker; `mapProgress` events update the progress. A
+ * result for a dataset that was replaced meanwhile is dropped.
+ */
+export async function drawEmbeddingMap(): Promise<void> {
+  const state = useStudio.getState();
+  const { dataset, model, setData } = state;
+  if (!dataset || !model || state.mapStatus === 'running') return;
+  const drawnWith = {
+    modelName: model.name,
+    atBase: state.weightsAtBase,
+    runId: state.weightsAtBase ? null : state.runId,
+  };
+  setData({ mapStatus: 'running', mapProgress: { done: 0, total: dataset.examples.length }, mapError: null });
+  try {
+    const result = await getClient().request('embeddingMap', {
+      inputs: dataset.examples.map((e) => ({ text: e.text, textPair: e.textPair ?? null })),
+      maxLength: cutLength(state) ?? undefined,
+    });
+    if (useStudio.getState().dataset !== dataset) return;
+    setData({ map: { result, dataset, ...drawnWith }, mapStatus: 'done', mapProgress: null, mapSelected: null });
+  } catch (error) {
+    if (useStudio.getState().dataset !== dataset) return;
+    setData({ mapStatus: 'failed', mapProgress: null, mapError: errorInfo(error) });
   }
 }

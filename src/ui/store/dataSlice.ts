@@ -1,6 +1,18 @@
 import type { StateCreator } from 'zustand';
 import type { DatasetColumnMapping, ParsedDatasetResult } from '../../worker/protocol';
-import type { DatasetSummary } from '../../engine/studio';
+import type { DatasetSummary, EmbeddingMapResult } from '../../engine/studio';
+
+/** A drawn embedding map (docs/ARCHITECTURE.md, "The embedding map"), with what drew it. */
+export interface EmbeddingMapView {
+  /** The engine's map: points[2i], points[2i + 1] are dataset.examples[i]'s coordinates. */
+  result: EmbeddingMapResult;
+  /** The dataset it was drawn for (a new or remapped dataset drops the map). */
+  dataset: ParsedDatasetResult;
+  /** The model's name, whether its weights were the base weights, and the run that trained them. */
+  modelName: string;
+  atBase: boolean;
+  runId: string | null;
+}
 
 /** The loaded dataset: the parsed file, its mapping and the engine's summary of it (rendered only). */
 export interface DataSlice {
@@ -11,9 +23,24 @@ export interface DataSlice {
   validation: DatasetSummary | null;
   dataStatus: 'idle' | 'parsing' | 'ready';
   dataError: { code: string; message: string; fileName: string } | null;
+  /** The embedding map of the dataset, once drawn ("Draw the map"). */
+  map: EmbeddingMapView | null;
+  mapStatus: 'idle' | 'running' | 'done' | 'failed';
+  /** Rows embedded so far while the map is being drawn. */
+  mapProgress: { done: number; total: number } | null;
+  mapError: { code: string; message: string } | null;
+  /** Index in dataset.examples of the row clicked on the map. */
+  mapSelected: number | null;
   setDataset: (dataset: ParsedDatasetResult, bytes: Uint8Array) => void;
-  setData: (patch: Partial<Pick<DataSlice, 'dataStatus' | 'dataError'>>) => void;
+  setData: (
+    patch: Partial<
+      Pick<DataSlice, 'dataStatus' | 'dataError' | 'map' | 'mapStatus' | 'mapProgress' | 'mapError' | 'mapSelected'>
+    >,
+  ) => void;
 }
+
+/** No map: before one is drawn, and whenever the dataset changes. */
+const NO_MAP = { map: null, mapStatus: 'idle', mapProgress: null, mapError: null, mapSelected: null } as const;
 
 export const createDataSlice: StateCreator<DataSlice, [], [], DataSlice> = (set) => ({
   dataset: null,
@@ -21,6 +48,7 @@ export const createDataSlice: StateCreator<DataSlice, [], [], DataSlice> = (set)
   validation: null,
   dataStatus: 'idle',
   dataError: null,
+  ...NO_MAP,
   setDataset: (dataset, datasetBytes) =>
     set({
       dataset,
@@ -28,6 +56,7 @@ export const createDataSlice: StateCreator<DataSlice, [], [], DataSlice> = (set)
       validation: dataset.summary,
       dataStatus: 'ready',
       dataError: null,
+      ...NO_MAP,
     }),
   setData: (patch) => set(patch),
 });

@@ -135,3 +135,6 @@ export function formatBytes(bytes: number): string {
   if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
   return `${(bytes / 1024).toFixed(0)} KiB`;
 }
+
+/** Most rows the Data panel's map draws: the engine's MAX_MAP_ROWS (tests/ui-engine-constants.test.ts). */
+export const MAX_MAP_ROWS = 20_000;
