@@ -607,10 +607,12 @@ export class Session {
   private async reopenSavedModel(): Promise<ModelSummary> {
     const saved = await this.requireStore().loadModel();
     if (!saved) throw new EngineError('RESUME_NO_CHECKPOINT', 'No trained model is saved in this browser any more.');
-    const files = Object.entries(saved.files).map(([name, bytes]) => ({
-      name,
+    // As a dropped folder: base names, with the path inside the folder, so a sentence-transformers
+    // model's `1_Pooling/config.json` is told apart from its `config.json`.
+    const files = Object.entries(saved.files).map(([path, bytes]) => ({
+      name: path.split('/').pop() ?? path,
       size: bytes.byteLength,
-      webkitRelativePath: '',
+      webkitRelativePath: `saved/${path}`,
       arrayBuffer: async () => bytes.slice().buffer,
     }));
     const when = new Date(saved.savedAt).toISOString().slice(0, 16).replace('T', ' ');
