@@ -122,6 +122,26 @@ test('the first 10 training losses match torch.optim.AdamW on WebGPU', async ({ 
   );
 });
 
+test('batched submits: clipped training equals the cpu backend step by step, no invalid pipeline', async ({ page }) => {
+  await openHarness(page);
+  const result = await page.evaluate(() => window.__harness!.clippedParity(10));
+  // The studio's setting: 15 command buffers per submit (src/engine/backend.ts).
+  expect(result.submitBatchSize).toBe(15);
+  expect(result.validationError).toBeNull();
+  // 41 squared norms summed on the GPU (one addN program cannot bind them all).
+  expect(Math.abs(result.norm - result.expectedNorm) / result.expectedNorm).toBeLessThan(1e-5);
+  expect(result.webgpu).toHaveLength(10);
+  result.webgpu.forEach((loss: number, i: number) =>
+    expect(Math.abs(loss - result.cpu[i]), `step ${i + 1}`).toBeLessThan(1e-4),
+  );
+  // Training moved (clipping scales the update, it does not stop it).
+  expect(result.webgpu[9]).toBeLessThan(result.webgpu[0]);
+  test.info().annotations.push({
+    type: 'submits',
+    description: `${result.submitsPerStep.toFixed(1)} queue submits per training step (micro model, loss read every step)`,
+  });
+});
+
 test('a micro model overfits 32 labeled examples to 100% on WebGPU', async ({ page }) => {
   await openHarness(page);
   const result = await page.evaluate(() => window.__harness!.overfit());

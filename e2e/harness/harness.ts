@@ -28,6 +28,7 @@ import {
   parseSafetensors,
 } from '../../src/engine/checkpoint';
 import { batchFromRows, type Batch, type EncodedExample } from '../../src/engine/train/batches';
+import { globalNorm } from '../../src/engine/train/optim';
 import { classificationLoss, classifierTraining } from '../../src/engine/methods/classifier';
 import { promptTraining } from '../../src/engine/methods/prompt';
 import { packPairs, SetFitObjective, type SetFitPair } from '../../src/engine/methods/setfit';
@@ -80,6 +81,60 @@ function loadDroppedFolder(filesBase64: Record<string, string>) {
     };
   });
   return loadModel({ kind: 'files', files, name: 'st-micro' });
+}
+
+/** The harness's keyword task: 32 rows, the label is a keyword token hidden among random ones. */
+function keywordTask(): { config: BertConfig; examples: EncodedExample[] } {
+  const config: BertConfig = bertPreset('micro', {
+    vocab_size: 64,
+    max_position_embeddings: 32,
+    id2label: { 0: 'neg', 1: 'pos' },
+    label2id: { neg: 0, pos: 1 },
+  });
+  let state = 7;
+  const rand = (n: number) => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state % n;
+  };
+  const examples: EncodedExample[] = Array.from({ length: 32 }, (_, i) => {
+    const label = i % 2;
+    const length = 4 + rand(8);
+    const body = Array.from({ length }, () => 20 + rand(44));
+    body[rand(length)] = 10 + label;
+    return { inputIds: [2, ...body, 3], label };
+  });
+  return { config, examples };
+}
+
+/** `steps` steps of the keyword task with a clipping norm small enough to clip every step; the losses. */
+async function clippedRun(steps: number): Promise<number[]> {
+  const { config, examples } = keywordTask();
+  const params = initBertParams(config, 1);
+  const losses: number[] = [];
+  const trainer = classifierTraining(
+    params,
+    config,
+    ['neg', 'pos'],
+    examples,
+    [],
+    {
+      epochs: 8,
+      batchSize: 16,
+      learningRate: 1e-2,
+      maxLength: 16,
+      seed: 3,
+      dropout: false,
+      maxGradNorm: 0.05,
+      schedule: 'constant',
+      lossReadEvery: 1,
+    },
+    { onProgress: (p) => losses.push(...p.losses.map((l) => l.loss)) },
+  );
+  for (let i = 0; i < steps; i++) await trainer.runStep();
+  await trainer.finish();
+  trainer.dispose();
+  disposeBertParams(params, config);
+  return losses;
 }
 
 const harness = {
@@ -269,28 +324,50 @@ const harness = {
     return { backend: tf.getBackend(), losses };
   },
 
+  /**
+   * Clipped training on WebGPU (batched submits as the studio sets them) and the same run on the cpu
+   * backend: losses of every step, WebGPU validation errors raised meanwhile, queue submits per step,
+   * and the global norm of 41 tensors (more than one addN program may bind, docs/ARCHITECTURE.md
+   * "Backends") against the same norm summed in JavaScript.
+   */
+  async clippedParity(steps = 10) {
+    const backend = tf.backend() as unknown as { device: GPUDevice; queue: GPUQueue };
+    const device = backend.device;
+    const norms = Array.from({ length: 41 }, (_, i) => tf.fill([3 + (i % 5)], 0.1 * (i + 1)));
+    const expectedNorm = Math.sqrt(norms.reduce((s, t, i) => s + t.size * (0.1 * (i + 1)) ** 2, 0));
+    device.pushErrorScope('validation');
+    const normTensor = globalNorm(norms);
+    const norm = (await normTensor.data())[0];
+    normTensor.dispose();
+    tf.dispose(norms);
+    let submits = 0;
+    const submit = backend.queue.submit.bind(backend.queue);
+    backend.queue.submit = (buffers: Iterable<GPUCommandBuffer>) => {
+      submits++;
+      return submit(buffers);
+    };
+    const webgpu = await clippedRun(steps);
+    backend.queue.submit = submit;
+    const error = await device.popErrorScope();
+    await tf.setBackend('cpu');
+    const cpu = await clippedRun(steps);
+    await tf.setBackend('webgpu');
+    return {
+      norm,
+      expectedNorm,
+      webgpu,
+      cpu,
+      submitsPerStep: submits / steps,
+      submitBatchSize: tf.env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE'),
+      validationError: error ? error.message : null,
+    };
+  },
+
   /** A micro model overfits 32 labeled examples (keyword task) on this backend. */
   async overfit(options: { maxGradNorm?: number; lossReadEvery?: number; schedule?: 'linear' | 'constant' } = {}) {
     const labels = ['neg', 'pos'];
-    const config: BertConfig = bertPreset('micro', {
-      vocab_size: 64,
-      max_position_embeddings: 32,
-      id2label: { 0: 'neg', 1: 'pos' },
-      label2id: { neg: 0, pos: 1 },
-    });
+    const { config, examples } = keywordTask();
     const params = initBertParams(config, 1);
-    let state = 7;
-    const rand = (n: number) => {
-      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-      return state % n;
-    };
-    const examples: EncodedExample[] = Array.from({ length: 32 }, (_, i) => {
-      const label = i % 2;
-      const length = 4 + rand(8);
-      const body = Array.from({ length }, () => 20 + rand(44));
-      body[rand(length)] = 10 + label;
-      return { inputIds: [2, ...body, 3], label };
-    });
     const losses: number[] = [];
     const trainer = classifierTraining(
       params,

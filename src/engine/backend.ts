@@ -12,8 +12,13 @@ import { registerWasmKernels } from './tf/kernels';
 
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 
-/** Command buffers per queue submit on WebGPU (tfjs default 15; see tryWebGpu for why 1). */
-export const WEBGPU_SUBMIT_BATCH_SIZE = 1;
+/**
+ * Command buffers per queue submit on WebGPU: tfjs's default batching of 15 (fewer submits per step).
+ * It was 1 while batching trained wrongly; the cause was an invalid addN pipeline (more inputs than
+ * storage-buffer bindings) that took its whole batch down with it, fixed in train/optim.ts `sumTensors`
+ * (docs/ARCHITECTURE.md, "Backends"). e2e/engine-webgpu.spec.ts trains with this setting.
+ */
+export const WEBGPU_SUBMIT_BATCH_SIZE = 15;
 
 /** Fastest first: the order in which backends are tried when nothing is forced. */
 export const BACKEND_PREFERENCE: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
@@ -118,11 +123,7 @@ async function tryWebGpu(): Promise<
     const ready = await tf.setBackend('webgpu');
     if (!ready) return { ok: false, reason: 'the WebGPU backend failed to initialise (device request refused)' };
     await tf.ready();
-    // Submit every command buffer at once instead of batching 15. Measured with tfjs-webgpu 4.22
-    // (Chromium 156, SwiftShader): with the default batching, a training run with gradient
-    // clipping silently went wrong (loss stuck at ln 2 while wasm and this setting reached 100%),
-    // and masked mean-pooling read zeros — results depended on buffer reuse inside a batch.
-    // Correctness first; e2e/engine-webgpu.spec.ts guards it.
+    // Batched submits (set explicitly so a tfjs upgrade cannot change it unnoticed).
     tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', WEBGPU_SUBMIT_BATCH_SIZE);
   } catch (error) {
     return { ok: false, reason: `the WebGPU backend failed to initialise: ${describeError(error)}` };

@@ -1,7 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EngineError } from '../errors';
-import { AdamW, GradAccumulator, clipByGlobalNorm, defaultDecay, globalNorm } from './optim';
+import {
+  ADD_N_MAX_INPUTS,
+  AdamW,
+  GradAccumulator,
+  clipByGlobalNorm,
+  defaultDecay,
+  globalNorm,
+  sumTensors,
+} from './optim';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -299,5 +307,33 @@ describe('GradAccumulator', () => {
     expect(tf.memory().numTensors).toBe(baseline);
     opt.dispose();
     w.dispose();
+  });
+});
+
+describe('sumTensors', () => {
+  it('sums any number of tensors in addN calls of at most ADD_N_MAX_INPUTS inputs', async () => {
+    for (const n of [1, 2, ADD_N_MAX_INPUTS, ADD_N_MAX_INPUTS + 1, 41]) {
+      const tensors = Array.from({ length: n }, (_, i) => tf.tensor1d([i + 1, -(i + 1)]));
+      let sum: tf.Tensor | null = null;
+      const profile = await tf.profile(() => {
+        sum = sumTensors(tensors);
+        return sum;
+      });
+      expect(Array.from(sum!.dataSync())).toEqual([(n * (n + 1)) / 2, -(n * (n + 1)) / 2]);
+      const addNs = profile.kernels.filter((k) => k.name === 'AddN');
+      for (const k of addNs) expect(k.inputShapes.length).toBeLessThanOrEqual(ADD_N_MAX_INPUTS);
+      // Every input is summed: the addN calls take n inputs plus the partial sums they produce.
+      expect(addNs.reduce((s, k) => s + k.inputShapes.length, 0)).toBe(n === 1 ? 0 : n + addNs.length - 1);
+      tf.dispose([...tensors, sum!]);
+    }
+    expect(() => sumTensors([])).toThrow(/at least one/);
+  });
+
+  it('gives the global norm of 41 tensors', () => {
+    const tensors = Array.from({ length: 41 }, (_, i) => tf.fill([2], i));
+    const norm = globalNorm(tensors);
+    const expected = Math.sqrt(Array.from({ length: 41 }, (_, i) => 2 * i * i).reduce((a, b) => a + b, 0));
+    expect(norm.dataSync()[0]).toBeCloseTo(expected, 3);
+    tf.dispose([...tensors, norm]);
   });
 });
