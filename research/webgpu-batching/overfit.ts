@@ -19,6 +19,15 @@ await import('@tensorflow/tfjs-backend-webgpu');
 if (!(await tf.setBackend(process.env.BACKEND ?? 'webgpu'))) throw new Error('no backend');
 await tf.ready();
 tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', batch);
+let submits = 0;
+const queue = (tf.backend() as unknown as { queue?: { submit: (b: unknown) => void } }).queue;
+if (queue) {
+  const submit = queue.submit.bind(queue);
+  queue.submit = (b: unknown) => {
+    submits++;
+    submit(b);
+  };
+}
 
 const labels = ['neg', 'pos'];
 const config: BertConfig = bertPreset('micro', {
@@ -62,6 +71,8 @@ console.log(
     batch,
     before: before.accuracy,
     after: after.accuracy,
+    steps: trainer.step,
+    submitsPerStep: Number((submits / trainer.step).toFixed(1)),
     losses: losses.map((l) => Number(l.toFixed(4))),
   }),
 );
