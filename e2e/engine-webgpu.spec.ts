@@ -136,6 +136,9 @@ test('batched submits: clipped training equals the cpu backend step by step, no 
   );
   // Training moved (clipping scales the update, it does not stop it).
   expect(result.webgpu[9]).toBeLessThan(result.webgpu[0]);
+  // A deliberately invalid shader reaches the studio's uncaught-error listener.
+  expect(result.uncaught.length).toBeGreaterThan(0);
+  expect(result.uncaught.join(' ')).toMatch(/WGSL/);
   test.info().annotations.push({
     type: 'submits',
     description: `${result.submitsPerStep.toFixed(1)} queue submits per training step (micro model, loss read every step)`,

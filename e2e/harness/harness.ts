@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { initBestBackend, type CapabilityReport } from '../../src/engine/backend';
+import { initBestBackend, takeWebGpuErrors, type CapabilityReport } from '../../src/engine/backend';
 import {
   bertForSequenceClassification,
   bertPreset,
@@ -352,7 +352,18 @@ const harness = {
     await tf.setBackend('cpu');
     const cpu = await clippedRun(steps);
     await tf.setBackend('webgpu');
+    // An error nobody catches reaches the studio's listener (the session stops a run on it).
+    takeWebGpuErrors();
+    device.createShaderModule({ code: 'this is not WGSL', label: 'deliberately invalid' });
+    // Chromium delivers uncaught errors after a round trip to the GPU process.
+    await device.queue.onSubmittedWorkDone();
+    let uncaught: string[] = [];
+    for (let i = 0; i < 40 && uncaught.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      uncaught = takeWebGpuErrors();
+    }
     return {
+      uncaught,
       norm,
       expectedNorm,
       webgpu,

@@ -99,6 +99,33 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+const webGpuErrors: string[] = [];
+const watchedDevices = new WeakSet<object>();
+
+/** Records a WebGPU error no one caught (the device's `uncapturederror` event). */
+export function reportWebGpuError(message: string): void {
+  webGpuErrors.push(message);
+}
+
+/**
+ * The WebGPU errors nobody caught since the last call (an invalid pipeline, a bad binding…), and
+ * forgets them. Such an error means some dispatch did nothing — results cannot be trusted — so the
+ * session stops a run that raises one (docs/ARCHITECTURE.md, "Backends").
+ */
+export function takeWebGpuErrors(): string[] {
+  return webGpuErrors.splice(0);
+}
+
+/** Listens for uncaught errors on the webgpu backend's device (once per device). */
+export function watchWebGpuErrors(): void {
+  const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+  if (!device || watchedDevices.has(device)) return;
+  watchedDevices.add(device);
+  device.addEventListener('uncapturederror', (event) =>
+    reportWebGpuError((event as GPUUncapturedErrorEvent).error.message),
+  );
+}
+
 async function adapterReport(adapter: GPUAdapter): Promise<AdapterReport> {
   // `adapter.info` is the current API; older Chromium only has `requestAdapterInfo()`.
   const legacy = adapter as GPUAdapter & { requestAdapterInfo?: () => Promise<GPUAdapterInfo> };
@@ -125,6 +152,7 @@ async function tryWebGpu(): Promise<
     await tf.ready();
     // Batched submits (set explicitly so a tfjs upgrade cannot change it unnoticed).
     tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', WEBGPU_SUBMIT_BATCH_SIZE);
+    watchWebGpuErrors();
   } catch (error) {
     return { ok: false, reason: `the WebGPU backend failed to initialise: ${describeError(error)}` };
   }

@@ -28,6 +28,7 @@ import {
   exportBundle,
   bundleFiles,
   isGpuDeviceLost,
+  takeWebGpuErrors,
   describeCapability,
   type CachedHubModel,
   type CapabilityReport,
@@ -212,7 +213,14 @@ export class Session {
   /** Callbacks that turn loop events into protocol events. */
   private loopCallbacks<M>(onEvaluated?: LoopCallbacks<M>['onEvaluated']): LoopCallbacks<M> {
     return {
-      onProgress: (p: ProgressInfo) =>
+      onProgress: (p: ProgressInfo) => {
+        // An uncaught WebGPU error means some dispatch did nothing: stop rather than train on.
+        const gpuErrors = takeWebGpuErrors();
+        if (gpuErrors.length > 0)
+          throw new EngineError(
+            'GPU_VALIDATION_ERROR',
+            `The GPU rejected part of the computation (${gpuErrors[0]}), so this run's results cannot be trusted and it was stopped. Please report this message; training on the wasm backend (?backend=wasm) avoids it.`,
+          );
         this.queueProgress({
           kind: 'progress',
           step: p.step,
@@ -224,7 +232,8 @@ export class Session {
           examplesPerSecond: p.examplesPerSecond,
           etaSeconds: p.etaSeconds,
           firstStepSeconds: p.firstStepSeconds,
-        }),
+        });
+      },
       onEvaluated,
       onLog: (level, message) => this.emit({ kind: 'log', level, message }),
       onStateChange: (state: LoopRunState) => {

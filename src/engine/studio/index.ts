@@ -14,6 +14,8 @@ export {
   initBestBackend,
   isGpuDeviceLost,
   rebuildBackend,
+  reportWebGpuError,
+  takeWebGpuErrors,
   watchGpuDevice,
   type BackendName,
   type CapabilityReport,
