@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors';
+import { addMany } from '../tf/ops';
 
 /** A trainable parameter and the name its gradient is keyed by. */
 export interface NamedParam {
@@ -70,7 +71,7 @@ export function globalNorm(grads: readonly tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => {
     if (grads.length === 0) return tf.scalar(0);
     const squares = grads.map((g) => tf.sum(tf.square(g)));
-    return tf.sqrt(squares.length === 1 ? squares[0] : tf.addN(squares)) as tf.Scalar;
+    return tf.sqrt(addMany(squares)) as tf.Scalar;
   });
 }
 
