@@ -12,7 +12,7 @@ import { registerWasmKernels } from './tf/kernels';
 
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 
-/** Command buffers per queue submit on WebGPU (tfjs default 15; see tryWebGpu for why 1). */
+/** Command buffers per queue submit on WebGPU (tfjs default 15; see initWebGpuBackend for why 1). */
 export const WEBGPU_SUBMIT_BATCH_SIZE = 1;
 
 /** Fastest first: the order in which backends are tried when nothing is forced. */
@@ -107,7 +107,18 @@ async function adapterReport(adapter: GPUAdapter): Promise<AdapterReport> {
   };
 }
 
-async function tryWebGpu(): Promise<
+/** One line for an adapter, e.g. "google swiftshader, SwiftShader driver 5.0.0" (the CLI's backend line). */
+export function describeAdapter(adapter: AdapterReport): string {
+  const name = [adapter.vendor, adapter.architecture].filter(Boolean).join(' ');
+  return [name, adapter.description].filter(Boolean).join(', ') || 'unknown adapter';
+}
+
+/**
+ * Activates tfjs's WebGPU backend on `navigator.gpu`'s adapter, with our settings: the browser
+ * worker (via initBestBackend) and Node (src/engine/tf/node.ts, which sets `navigator.gpu` from
+ * Dawn's bindings first) both come through here. Never throws: a failure is a reason.
+ */
+export async function initWebGpuBackend(): Promise<
   { ok: true; adapter: AdapterReport; limits: LimitsReport } | { ok: false; reason: string }
 > {
   const probe = await probeWebGpu();
@@ -191,7 +202,7 @@ export async function initBestBackend(options: BackendOptions = {}): Promise<Cap
 
   for (const backend of order) {
     if (backend === 'webgpu') {
-      const result = await tryWebGpu();
+      const result = await initWebGpuBackend();
       if (result.ok) return report('webgpu', { adapter: result.adapter, limits: result.limits });
       skipped.push({ backend, reason: result.reason });
     } else if (backend === 'wasm') {

@@ -70,7 +70,7 @@ export {
   type MethodSpec,
   type ResolvedSettings,
 } from './fine-tune';
-export type { MemoryLimits, MemoryPlan } from './memory';
+export { memoryLimitsFromAdapter, type MemoryLimits, type MemoryPlan } from './memory';
 export {
   startAdaptation,
   type AdaptableModel,
