@@ -28,8 +28,13 @@ async function main(): Promise<void> {
     backend: tf.getBackend(),
     adapter: report?.adapter ?? null,
     limits: report?.limits ?? null,
-    wasmThreads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT'),
-    wasmSimd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
+    // The wasm flags exist only once the wasm backend is loaded.
+    ...(backend === 'wasm'
+      ? {
+          wasmThreads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT'),
+          wasmSimd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
+        }
+      : {}),
     tfjsVersion: tf.version.tfjs,
   };
   process.stdout.write(`CAPABILITY ${JSON.stringify(capability)}\n`);
