@@ -1,11 +1,12 @@
 /**
- * Node runner of the training-step benchmark on tfjs-backend-wasm (the CLI's backend).
- * Usage: npx tsx bench/node.ts '<json array of cases>'
+ * Node runner of the training-step benchmark on the CLI's backends: tfjs-backend-wasm (default) or
+ * WebGPU through Dawn's Node bindings (docs/ARCHITECTURE.md, "Backends").
+ * Usage: npx tsx bench/node.ts '<json array of cases>' [wasm|webgpu]
  *   case: { preset, batchSize, seqLen, warmupSteps, steps, budgetS }
  * Progress goes to stderr; each result is printed to stdout as one line `RESULT <json>`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initNodeBackend } from '../src/engine/tf/node';
+import { initNodeBackend, nodeBackendReport } from '../src/engine/tf/node';
 import { benchmarkTrainStep } from '../src/engine/bench/train-step';
 import type { BertPresetName } from '../src/engine/bert/config';
 
@@ -20,11 +21,20 @@ interface CaseSpec {
 
 async function main(): Promise<void> {
   const cases = JSON.parse(process.argv[2] ?? '[]') as CaseSpec[];
-  await initNodeBackend('wasm');
+  const backend = process.argv[3] === 'webgpu' ? 'webgpu' : 'wasm';
+  await initNodeBackend(backend);
+  const report = nodeBackendReport();
   const capability = {
     backend: tf.getBackend(),
-    wasmThreads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT'),
-    wasmSimd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
+    adapter: report?.adapter ?? null,
+    limits: report?.limits ?? null,
+    // The wasm flags exist only once the wasm backend is loaded.
+    ...(backend === 'wasm'
+      ? {
+          wasmThreads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT'),
+          wasmSimd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
+        }
+      : {}),
     tfjsVersion: tf.version.tfjs,
   };
   process.stdout.write(`CAPABILITY ${JSON.stringify(capability)}\n`);
@@ -37,7 +47,7 @@ async function main(): Promise<void> {
         warmupSteps: c.warmupSteps,
         steps: c.steps,
         timeBudgetMs: c.budgetS * 1000,
-        onLog: (m) => process.stderr.write(`[node-wasm] ${m}\n`),
+        onLog: (m) => process.stderr.write(`[node-${backend}] ${m}\n`),
       });
       process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
     } catch (error) {

@@ -6,6 +6,8 @@
  *   webgpu     headless Debian Chromium, WebGPU on SwiftShader, in a Web Worker (bench/index.html)
  *   wasm       the same page with ?backend=wasm (single-threaded SIMD, as the studio uses it)
  *   node-wasm  Node on tfjs-backend-wasm (bench/node.ts through tsx), like the `fewshot` CLI
+ *   node-webgpu  Node on WebGPU through Dawn's Node bindings (`fewshot --backend webgpu`); only
+ *              when asked for with --backends (needs the webgpu package and Vulkan: docs/CLI.md)
  * Cases: BERT presets micro, tiny, mini at batch 16, seq 64 and 128 (engine: src/engine/bench/train-step.ts).
  *
  * Every case has a soft time budget (timed steps are cut to fit after warm-up), a predicted-time
@@ -19,7 +21,7 @@
  * Flags:
  *   --quick                 micro cases only
  *   --cases a,b             case names: <preset>[-b<batch>][-t<seq>], e.g. tiny-t64, mini-b8-t128, micro
- *   --backends a,b          subset of webgpu,wasm,node-wasm (default: all three)
+ *   --backends a,b          subset of webgpu,wasm,node-wasm,node-webgpu (default: the first three)
  *   --budget-scale x        multiply every time budget by x (default 1)
  *   --no-doc                do not rewrite docs/BENCHMARKS.md
  *   --out dir               results folder (default bench/results)
@@ -32,7 +34,10 @@ import { fileURLToPath } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BACKENDS = ['webgpu', 'wasm', 'node-wasm'];
+const BACKENDS = ['webgpu', 'wasm', 'node-wasm', 'node-webgpu'];
+const DEFAULT_BACKENDS = ['webgpu', 'wasm', 'node-wasm'];
+/** The Node backends: bench/node.ts in a child process, with the backend it runs on. */
+const NODE_BACKENDS = { 'node-wasm': 'wasm', 'node-webgpu': 'webgpu' };
 const PRESETS = ['micro', 'tiny', 'mini'];
 const SEQ_LENS = [64, 128];
 const BATCH = 16;
@@ -59,6 +64,12 @@ const PLAN = {
     tiny: { warmupSteps: 1, steps: 4, budgetS: 25 },
     mini: { warmupSteps: 1, steps: 2, budgetS: 45 },
   },
+  // The same tfjs-webgpu as in Chromium, on the adapter Dawn finds (SwiftShader without a GPU).
+  'node-webgpu': {
+    micro: { warmupSteps: 2, steps: 3, budgetS: 50 },
+    tiny: { warmupSteps: 2, steps: 2, budgetS: 75 },
+    mini: { warmupSteps: 2, steps: 1, budgetS: 100 },
+  },
 };
 
 // Chromium flags: the same as playwright.config.ts (docs/ARCHITECTURE.md, "Backends").
@@ -81,7 +92,7 @@ function parseArgs(argv) {
   const args = {
     quick: false,
     cases: null,
-    backends: [...BACKENDS],
+    backends: [...DEFAULT_BACKENDS],
     budgetScale: 1,
     doc: true,
     out: path.join(repo, 'bench', 'results'),
@@ -338,14 +349,14 @@ async function runBrowser(backends, cases, args) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Node (wasm)
+// Node (wasm, webgpu)
 // ------------------------------------------------------------------------------------------------
 
 /** Runs one case in a child process (tsx), so a stuck case can be killed. */
-function runNodeCase(spec) {
+function runNodeCase(spec, backend) {
   return new Promise((resolve) => {
     const tsx = path.join(repo, 'node_modules', '.bin', 'tsx');
-    const child = spawn(tsx, [path.join('bench', 'node.ts'), JSON.stringify([spec])], {
+    const child = spawn(tsx, [path.join('bench', 'node.ts'), JSON.stringify([spec]), NODE_BACKENDS[backend]], {
       cwd: repo,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -373,28 +384,28 @@ function runNodeCase(spec) {
   });
 }
 
-async function runNode(cases, args) {
+async function runNode(backend, cases, args) {
   const started = Date.now();
   const outcomes = [];
   let capability = null;
   const model = new PaceModel();
   for (const c of cases) {
-    const spec = planCase('node-wasm', c, args);
+    const spec = planCase(backend, c, args);
     const skip = predictSkip(spec, model);
     if (skip) {
-      log(`node-wasm ${caseName(c)}: skipped (${skip})`);
+      log(`${backend} ${caseName(c)}: skipped (${skip})`);
       outcomes.push({ case: caseName(c), skipped: skip, plan: spec });
       continue;
     }
-    log(`node-wasm ${caseName(c)}: ${spec.warmupSteps} warm-up + ${spec.steps} timed steps, budget ${spec.budgetS} s`);
-    const outcome = await runNodeCase(spec);
+    log(`${backend} ${caseName(c)}: ${spec.warmupSteps} warm-up + ${spec.steps} timed steps, budget ${spec.budgetS} s`);
+    const outcome = await runNodeCase(spec, backend);
     capability = outcome.capability ?? capability;
     if (outcome.ok) {
-      log(`node-wasm ${describe(outcome.result)}`);
+      log(`${backend} ${describe(outcome.result)}`);
       outcomes.push(outcome.result);
       model.add(spec, outcome.result.timing.meanMs / 1000);
     } else {
-      log(`node-wasm ${caseName(c)}: skipped (${outcome.reason})`);
+      log(`${backend} ${caseName(c)}: skipped (${outcome.reason})`);
       outcomes.push({ case: caseName(c), skipped: outcome.reason, plan: spec });
     }
   }
@@ -412,7 +423,7 @@ function writeResults(backend, run, args) {
     schema: 1,
     date: new Date().toISOString(),
     backend,
-    runtime: backend === 'node-wasm' ? `Node ${process.version}` : run.browser,
+    runtime: backend in NODE_BACKENDS ? `Node ${process.version}` : run.browser,
     machine: { ...machineInfo(), browser: run.browser },
     adapter: run.capability?.adapter ?? null,
     limits: run.capability?.limits ?? null,
@@ -467,7 +478,7 @@ function renderTable(dir) {
       }
       const p = r.perStep;
       const t = r.timing;
-      const isGpu = data.backend === 'webgpu';
+      const isGpu = data.backend === 'webgpu' || data.backend === 'node-webgpu';
       lines.push(
         `| ${data.backend} | ${r.case} | ${fmt(t.medianMs)} | ${fmt(t.meanMs)} | ${fmt(t.examplesPerSecond, 1)} | ${t.gflopsPerSecond.toFixed(2)} | ${num(p.kernels)} | ${num(p.dispatches)} | ${isGpu ? num(p.submits) : '–'} | ${num(p.readbacks)} | ${num(p.uploads)} (${mb(p.uploadBytes)}) | ${isGpu ? num(p.uniformWrites) : '–'} | ${isGpu ? num(p.bufferCreates) : '–'} | ${r.shapes.distinct} (+${r.shapes.newAfterWarmup}) | ${r.memory.flat ? 'yes' : '**no**'} | ${r.warmupSteps} + ${r.steps}${r.stepsCut ? '*' : ''} |`,
       );
@@ -487,14 +498,14 @@ function renderTable(dir) {
       ? `adapter ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' / ') || 'unknown'}`
       : null;
     const wasm =
-      data.capability && data.capability.wasmThreads !== undefined && data.backend !== 'webgpu'
+      data.capability && data.capability.wasmThreads !== undefined && !data.backend.endsWith('webgpu')
         ? `wasm threads ${data.capability.wasmThreads ? 'on' : 'off'}`
         : null;
     const commit = data.git?.sha
       ? `commit ${data.git.sha.slice(0, 10)}${data.git.dirty ? ' (+ uncommitted changes)' : ''}`
       : null;
     lines.push(
-      `- **${data.backend}** (${data.date.slice(0, 10)}, \`bench/results/${file}\`): ${[m.cpu, `${m.cores} cores`, m.os, `Node ${m.node.replace(/^v/, '')}`, data.runtime && data.backend !== 'node-wasm' ? data.runtime : null, adapter, wasm, `tfjs ${data.tfjs}`, commit].filter(Boolean).join(' · ')}`,
+      `- **${data.backend}** (${data.date.slice(0, 10)}, \`bench/results/${file}\`): ${[m.cpu, `${m.cores} cores`, m.os, `Node ${m.node.replace(/^v/, '')}`, data.runtime && !(data.backend in NODE_BACKENDS) ? data.runtime : null, adapter, wasm, `tfjs ${data.tfjs}`, commit].filter(Boolean).join(' · ')}`,
     );
   }
   return lines.join('\n');
@@ -525,10 +536,10 @@ async function main() {
   const cases = selectCases(args);
   const startedAt = Date.now();
   log(`cases: ${cases.map(caseName).join(', ')} · backends: ${args.backends.join(', ')}`);
-  const browserBackends = args.backends.filter((b) => b !== 'node-wasm');
-  if (args.backends.includes('node-wasm')) {
-    const run = await runNode(cases, args);
-    writeResults('node-wasm', run, args);
+  const browserBackends = args.backends.filter((b) => !(b in NODE_BACKENDS));
+  for (const backend of args.backends.filter((b) => b in NODE_BACKENDS)) {
+    const run = await runNode(backend, cases, args);
+    writeResults(backend, run, args);
   }
   if (browserBackends.length > 0) {
     const runs = await runBrowser(browserBackends, cases, args);

@@ -47,6 +47,8 @@ describe('fewshot CLI', () => {
       vocabSize: golden.config?.vocab_size ?? info.vocabSize,
     });
     expect(info.parameters).toBeGreaterThan(10_000);
+    const text = await runCli(['info', '--model', GOLDEN_DIR, '--backend', 'cpu']);
+    expect(text.stdout).toMatch(/^backend {6}cpu$/m);
   });
 
   it('tokenize turns JSONL into ids, type ids, tokens and offsets', async () => {
@@ -115,6 +117,9 @@ describe('fewshot CLI', () => {
     const unknown = await runCli(['info', '--model', GOLDEN_DIR, '--colour']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/Unknown option --colour/);
+    const badBackend = await runCli(['info', '--model', GOLDEN_DIR, '--backend', 'gpu']);
+    expect(badBackend.code).toBe(2);
+    expect(badBackend.stderr).toMatch(/--backend must be one of cpu, wasm, webgpu, got "gpu"/);
     const noMask = await runCli(['fill-mask', '--model', GOLDEN_DIR, 'no mask here']);
     expect(noMask.code).toBe(1);
     expect(noMask.stderr).toMatch(/FILL_MASK_NO_MASK/);

@@ -1,6 +1,12 @@
 /** What every CLI command gets: parsed args, output streams and backend setup. */
-import { formatConfusionMatrix, type Metrics } from '../engine/studio';
-import { initNodeBackend, type NodeBackendName } from '../engine/studio/node';
+import { formatConfusionMatrix, memoryLimitsFromAdapter, type MemoryLimits, type Metrics } from '../engine/studio';
+import {
+  NODE_BACKENDS,
+  initNodeBackend,
+  isNodeBackendName,
+  nodeBackendReport,
+  type NodeBackendName,
+} from '../engine/studio/node';
 import { UsageError, stringFlag, type FlagSpec, type ParsedArgs } from './args';
 
 export interface CliIO {
@@ -21,17 +27,30 @@ export interface Command {
 /** Flags every command accepts. */
 export const COMMON_FLAGS: Record<string, FlagSpec> = {
   json: { type: 'boolean', help: 'machine-readable JSON output' },
-  backend: { type: 'string', placeholder: 'cpu|wasm', help: 'compute backend (default wasm: SIMD WebAssembly)' },
+  backend: {
+    type: 'string',
+    placeholder: 'cpu|wasm|webgpu',
+    help: 'compute backend (default wasm: SIMD WebAssembly; webgpu needs the "webgpu" package and Vulkan)',
+  },
   help: { type: 'boolean', help: 'show help for this command' },
 };
 
-export async function setupBackend(args: ParsedArgs): Promise<NodeBackendName> {
+/** The backend a command runs on. */
+export interface CliBackend {
+  name: NodeBackendName;
+  /** For the run's log line: "wasm", or "webgpu (google swiftshader, SwiftShader driver 5.0.0)". */
+  label: string;
+  /** The adapter's limits as training plans them (webgpu only; null on cpu and wasm). */
+  memoryLimits: MemoryLimits | null;
+}
+
+export async function setupBackend(args: ParsedArgs): Promise<CliBackend> {
   const requested = stringFlag(args, 'backend') ?? 'wasm';
-  if (requested !== 'cpu' && requested !== 'wasm')
-    throw new UsageError(
-      `--backend must be cpu or wasm in Node, got "${requested}". (WebGPU runs in the browser studio.)`,
-    );
-  return initNodeBackend(requested);
+  if (!isNodeBackendName(requested))
+    throw new UsageError(`--backend must be one of ${NODE_BACKENDS.join(', ')}, got "${requested}".`);
+  const name = await initNodeBackend(requested);
+  const report = nodeBackendReport();
+  return { name, label: report?.label ?? name, memoryLimits: memoryLimitsFromAdapter(report?.limits ?? null) };
 }
 
 export function wantsJson(args: ParsedArgs): boolean {

@@ -1,5 +1,5 @@
 /**
- * `fewshot` — the FewShot Studio engine on the command line (Node, wasm or cpu backend).
+ * `fewshot` — the FewShot Studio engine on the command line (Node; wasm, cpu or webgpu backend).
  * Exit codes: 0 ok, 1 error in the input or the run (message on stderr), 2 usage error.
  */
 import { EngineError, fileErrorReason } from '../engine/studio';
@@ -49,7 +49,7 @@ function mainHelp(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Every command takes --json (machine-readable output), --backend cpu|wasm and --help.',
+    'Every command takes --json (machine-readable output), --backend cpu|wasm|webgpu and --help.',
   ].join('\n');
 }
 

@@ -15,7 +15,7 @@ export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 /**
  * Command buffers per queue submit on WebGPU: tfjs's default batching of 15 (fewer submits per step).
  * It was 1 while batching trained wrongly; the cause was an invalid addN pipeline (more inputs than
- * storage-buffer bindings) that took its whole batch down with it, fixed in train/optim.ts `sumTensors`
+ * storage-buffer bindings) that took its whole batch down with it, fixed by tf/ops.ts `addMany`
  * (docs/ARCHITECTURE.md, "Backends"). e2e/engine-webgpu.spec.ts trains with this setting.
  */
 export const WEBGPU_SUBMIT_BATCH_SIZE = 15;
@@ -139,7 +139,18 @@ async function adapterReport(adapter: GPUAdapter): Promise<AdapterReport> {
   };
 }
 
-async function tryWebGpu(): Promise<
+/** One line for an adapter, e.g. "google swiftshader, SwiftShader driver 5.0.0" (the CLI's backend line). */
+export function describeAdapter(adapter: AdapterReport): string {
+  const name = [adapter.vendor, adapter.architecture].filter(Boolean).join(' ');
+  return [name, adapter.description].filter(Boolean).join(', ') || 'unknown adapter';
+}
+
+/**
+ * Activates tfjs's WebGPU backend on `navigator.gpu`'s adapter, with our settings: the browser
+ * worker (via initBestBackend) and Node (src/engine/tf/node.ts, which sets `navigator.gpu` from
+ * Dawn's bindings first) both come through here. Never throws: a failure is a reason.
+ */
+export async function initWebGpuBackend(): Promise<
   { ok: true; adapter: AdapterReport; limits: LimitsReport } | { ok: false; reason: string }
 > {
   const probe = await probeWebGpu();
@@ -220,7 +231,7 @@ export async function initBestBackend(options: BackendOptions = {}): Promise<Cap
 
   for (const backend of order) {
     if (backend === 'webgpu') {
-      const result = await tryWebGpu();
+      const result = await initWebGpuBackend();
       if (result.ok) return report('webgpu', { adapter: result.adapter, limits: result.limits });
       skipped.push({ backend, reason: result.reason });
     } else if (backend === 'wasm') {

@@ -9,6 +9,7 @@ import {
   BrowserDownloadCache,
   EngineError,
   clearHubCache,
+  memoryLimitsFromAdapter,
   deleteCachedHubModel,
   listCachedHubModels,
   deserializeLoopState,
@@ -77,13 +78,6 @@ import { SessionScheduler, type Runnable } from './scheduler';
 
 /** At most this many progress events per second reach the UI. */
 export const MAX_PROGRESS_EVENTS_PER_SECOND = 10;
-
-/**
- * Share of the adapter's largest buffer size used as the budget for a whole training step. WebGPU
- * does not report total memory; real GPUs have several times `maxBufferSize`, so 2× is a
- * conservative budget that still admits base-size models at moderate batch sizes.
- */
-const STEP_BUDGET_BUFFER_MULTIPLE = 2;
 
 export interface SessionOptions {
   /** Download cache for Hub models (Cache Storage in the browser). Default: browser cache when available. */
@@ -170,12 +164,7 @@ export class Session {
   }
 
   private memoryLimits(): MemoryLimits | null {
-    return this.limits
-      ? {
-          maxBufferBytes: this.limits.maxStorageBufferBindingSize,
-          totalBudgetBytes: this.limits.maxBufferSize * STEP_BUDGET_BUFFER_MULTIPLE,
-        }
-      : null;
+    return memoryLimitsFromAdapter(this.limits);
   }
 
   /** Loads a model and makes it the session's model; the previous one stays if anything goes wrong. */

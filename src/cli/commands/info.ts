@@ -10,7 +10,7 @@ export const infoCommand: Command = {
   flags: { model: { type: 'string', placeholder: 'DIR', help: 'Hugging Face model folder' } },
   async run(args, io) {
     const dir = requireString(args, 'model', 'the model folder to describe');
-    await setupBackend(args);
+    const backend = await setupBackend(args);
     const model = await loadModelFromDir(dir);
     const summary = model.summary();
     model.dispose();
@@ -30,6 +30,7 @@ export const infoCommand: Command = {
         ? [`embeddings   sentence-transformers: ${summary.sentenceTransformers.description}`]
         : []),
       ...summary.warnings.map((w) => `warning      ${w}`),
+      `backend      ${backend.label}`,
     ];
     io.stdout(`${lines.join('\n')}\n`);
     return 0;

@@ -267,7 +267,7 @@ export const pretrainCommand: Command = {
       const o = run.options;
       io.stderr(
         `${run.resumed ? `Resuming at step ${loop.step}` : 'Pretraining'} ${model.name} (${model.config.num_hidden_layers} layers, hidden ${model.config.hidden_size}, vocab ${model.config.vocab_size}) on ${source.description}; ` +
-          `backend ${backend}, ${o.totalSteps} steps × ${o.batchSize} sequences × ${o.maxLength} tokens, lr ${o.learningRate} (warmup ${o.warmupSteps}), mask ${o.maskProb}${o.wholeWord ? ' whole-word' : ''}, seed ${o.seed}, ${o.heldOutSequences} held-out sequences${o.heldOutEvery > 1 ? ` (every ${o.heldOutEvery}th)` : ''}\n`,
+          `backend ${backend.label}, ${o.totalSteps} steps × ${o.batchSize} sequences × ${o.maxLength} tokens, lr ${o.learningRate} (warmup ${o.warmupSteps}), mask ${o.maskProb}${o.wholeWord ? ' whole-word' : ''}, seed ${o.seed}, ${o.heldOutSequences} held-out sequences${o.heldOutEvery > 1 ? ` (every ${o.heldOutEvery}th)` : ''}\n`,
       );
       sessionStart = Date.now();
       sessionStartStep = loop.step;
@@ -318,7 +318,7 @@ export const pretrainCommand: Command = {
         heldOut: final,
         options: run.options,
         corpus: files.map((f) => ({ path: f.path, bytes: f.bytes })),
-        backend,
+        backend: backend.name,
       };
       await logDone;
       if (logFailure.error) throw logFailure.error;

@@ -279,6 +279,7 @@ export const trainCommand: Command = {
         ? null
         : startCrossValidation(model, { train }, method, settings, {
             folds,
+            limits: backend.memoryLimits,
             callbacks,
             onFold: (p) => {
               const scored = p.results.at(-1);
@@ -293,7 +294,12 @@ export const trainCommand: Command = {
             },
           });
     const data = job ? { train, dev, labels: job.spec.labels, autoSplit: false } : { train, dev };
-    let run: FineTuneRun | null = cv ? null : startFineTune(model, data, method, settings, { callbacks });
+    let run: FineTuneRun | null = cv
+      ? null
+      : startFineTune(model, data, method, settings, {
+          limits: backend.memoryLimits,
+          callbacks,
+        });
     const plan = cv ? cv.plan.finalPlan : run!.plan;
     for (const w of plan.promptWarnings) io.stderr(`warning: ${w}\n`);
     for (const issue of plan.issues) io.stderr(`${issue.severity}: ${issue.message} ${issue.action ?? ''}\n`);
@@ -312,7 +318,7 @@ export const trainCommand: Command = {
         (cv
           ? `after ${cv.plan.folds}-fold cross-validation (folds of ${cv.plan.foldSizes.join(', ')} rows, each model trained on the others); `
           : `dev ${plan.devCount}${plan.autoSplit ? ' (automatic split)' : ''}; `) +
-        `backend ${backend}, epochs ${s.epochs}, batch ${s.batchSize}${s.gradAccumSteps > 1 ? `×${s.gradAccumSteps}` : ''}, lr ${s.learningRate}, max length ${plan.maxLength}, seed ${s.seed}` +
+        `backend ${backend.label}, epochs ${s.epochs}, batch ${s.batchSize}${s.gradAccumSteps > 1 ? `×${s.gradAccumSteps}` : ''}, lr ${s.learningRate}, max length ${plan.maxLength}, seed ${s.seed}` +
         ` (on auto: ${plan.auto.join(', ') || 'none'})\n`,
     );
 

@@ -262,7 +262,10 @@ export function setSinusoidalPositions(params: BertParams): void {
       if (i + 1 < hidden) rows[p * hidden + i + 1] = Math.cos(angle);
     }
   }
-  const wordRowNorm = tf.tidy(() => tf.mean(tf.norm(params.embeddings.word, 'euclidean', 1)).dataSync()[0]);
   const sinCosNorm = Math.sqrt(hidden / 2); // sin² + cos² = 1 per pair
-  tf.tidy(() => table.assign(tf.mul(tf.tensor2d(rows, [positions, hidden]), wordRowNorm / sinCosNorm)));
+  // The scale stays on the device: no synchronous readback, which WebGPU in Node cannot do.
+  tf.tidy(() => {
+    const wordRowNorm = tf.mean(tf.norm(params.embeddings.word, 'euclidean', 1));
+    table.assign(tf.mul(tf.tensor2d(rows, [positions, hidden]), tf.div(wordRowNorm, sinCosNorm)));
+  });
 }

@@ -72,7 +72,7 @@ export {
   type MethodSpec,
   type ResolvedSettings,
 } from './fine-tune';
-export type { MemoryLimits, MemoryPlan } from './memory';
+export { memoryLimitsFromAdapter, type MemoryLimits, type MemoryPlan } from './memory';
 export {
   startAdaptation,
   type AdaptableModel,

@@ -3,6 +3,7 @@
  * plan that halves the batch (doubling gradient accumulation, so the effective batch stays) until
  * it fits, or refuses with the memory needed.
  */
+import type { LimitsReport } from '../backend';
 import type { BertConfig } from '../bert';
 import { EngineError } from '../errors';
 
@@ -12,6 +13,29 @@ export interface MemoryLimits {
   maxBufferBytes: number;
   /** Budget for everything a step keeps alive (bytes). */
   totalBudgetBytes: number;
+}
+
+/**
+ * Share of the adapter's largest buffer size used as the budget for a whole training step. WebGPU
+ * does not report total memory; real GPUs have several times `maxBufferSize`, so 2× is a
+ * conservative budget that still admits base-size models at moderate batch sizes.
+ */
+export const STEP_BUDGET_BUFFER_MULTIPLE = 2;
+
+/**
+ * The memory limits of a WebGPU adapter (the capability report's `limits`), or null when there is
+ * none (wasm, cpu: no GPU limit applies). The studio's worker and the CLI on `--backend webgpu`
+ * both plan with these.
+ */
+export function memoryLimitsFromAdapter(
+  limits: Pick<LimitsReport, 'maxBufferSize' | 'maxStorageBufferBindingSize'> | null,
+): MemoryLimits | null {
+  return limits
+    ? {
+        maxBufferBytes: limits.maxStorageBufferBindingSize,
+        totalBudgetBytes: limits.maxBufferSize * STEP_BUDGET_BUFFER_MULTIPLE,
+      }
+    : null;
 }
 
 export interface MemoryPlan {

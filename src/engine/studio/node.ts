@@ -16,7 +16,15 @@ import { CORPUS_START } from '../pretrain/corpus';
 import { fileCorpusSource, listCorpusFiles, type CorpusFile } from '../pretrain/node-corpus';
 import { fileCheckpointStore } from '../pretrain/node-store';
 import { readPromptConfig, type PromptConfig } from '../prompt/config';
-import { initNodeBackend, type NodeBackendName } from '../tf/node';
+import {
+  NODE_BACKENDS,
+  initNodeBackend,
+  isNodeBackendName,
+  nodeBackendReport,
+  openNodeWebGpu,
+  type NodeBackendName,
+  type NodeBackendReport,
+} from '../tf/node';
 import { BertTokenizer } from '../tokenizer';
 import { WordCounter, splitStats, trainWordPiece } from '../tokenizer/wordpiece-trainer';
 import { readLoopStateJson } from '../train/loop-state';
@@ -27,8 +35,13 @@ export {
   fileCheckpointStore,
   fileCorpusSource,
   initNodeBackend,
+  isNodeBackendName,
   listCorpusFiles,
+  NODE_BACKENDS,
+  nodeBackendReport,
+  openNodeWebGpu,
   type CorpusFile,
+  type NodeBackendReport,
   type FileContent,
   type FileWriteOptions,
   type NodeBackendName,

@@ -1,15 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EngineError } from '../errors';
-import {
-  ADD_N_MAX_INPUTS,
-  AdamW,
-  GradAccumulator,
-  clipByGlobalNorm,
-  defaultDecay,
-  globalNorm,
-  sumTensors,
-} from './optim';
+import { ADD_N_MAX_INPUTS, addMany } from '../tf/ops';
+import { AdamW, GradAccumulator, clipByGlobalNorm, defaultDecay, globalNorm } from './optim';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -310,13 +303,13 @@ describe('GradAccumulator', () => {
   });
 });
 
-describe('sumTensors', () => {
+describe('addMany (the gradient norm of many tensors)', () => {
   it('sums any number of tensors in addN calls of at most ADD_N_MAX_INPUTS inputs', async () => {
     for (const n of [1, 2, ADD_N_MAX_INPUTS, ADD_N_MAX_INPUTS + 1, 41]) {
       const tensors = Array.from({ length: n }, (_, i) => tf.tensor1d([i + 1, -(i + 1)]));
       let sum: tf.Tensor | null = null;
       const profile = await tf.profile(() => {
-        sum = sumTensors(tensors);
+        sum = addMany(tensors);
         return sum;
       });
       expect(Array.from(sum!.dataSync())).toEqual([(n * (n + 1)) / 2, -(n * (n + 1)) / 2]);
@@ -326,7 +319,7 @@ describe('sumTensors', () => {
       expect(addNs.reduce((s, k) => s + k.inputShapes.length, 0)).toBe(n === 1 ? 0 : n + addNs.length - 1);
       tf.dispose([...tensors, sum!]);
     }
-    expect(() => sumTensors([])).toThrow(/at least one/);
+    expect(() => addMany([])).toThrow(/at least one/);
   });
 
   it('gives the global norm of 41 tensors', () => {

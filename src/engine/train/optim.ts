@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors';
+import { addMany } from '../tf/ops';
 
 /** A trainable parameter and the name its gradient is keyed by. */
 export interface NamedParam {
@@ -65,38 +66,12 @@ export interface StepResult {
   gradNorm: tf.Scalar | null;
 }
 
-/**
- * Most tensors one `tf.addN` may take. tfjs-backend-webgpu 4.22 binds every addN input as a storage
- * buffer and, unlike its concat, never splits the program, while WebGPU's default limit is 8 storage
- * buffers per shader stage (the output included). With more inputs the pipeline is invalid: its
- * dispatch silently does nothing, and every other dispatch submitted in the same command buffer is
- * dropped with it (docs/ARCHITECTURE.md, "Backends": why batched submits once trained wrongly).
- */
-export const ADD_N_MAX_INPUTS = 7;
-
-/** The elementwise sum of same-shaped tensors, as a tree of `tf.addN` calls of at most ADD_N_MAX_INPUTS inputs. */
-export function sumTensors(tensors: readonly tf.Tensor[]): tf.Tensor {
-  if (tensors.length === 0) throw new Error('sumTensors needs at least one tensor');
-  return tf.tidy(() => {
-    let level = [...tensors];
-    while (level.length > 1) {
-      const next: tf.Tensor[] = [];
-      for (let i = 0; i < level.length; i += ADD_N_MAX_INPUTS) {
-        const chunk = level.slice(i, i + ADD_N_MAX_INPUTS);
-        next.push(chunk.length === 1 ? chunk[0] : tf.addN(chunk));
-      }
-      level = next;
-    }
-    return tf.clone(level[0]);
-  });
-}
-
 /** sqrt(sum over tensors of sum(g²)) as a scalar; call inside tidy (or dispose the result). */
 export function globalNorm(grads: readonly tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => {
     if (grads.length === 0) return tf.scalar(0);
-    const squares = grads.map((g) => tf.sum(tf.square(g))); // [P] scalars
-    return tf.sqrt(sumTensors(squares)) as tf.Scalar;
+    const squares = grads.map((g) => tf.sum(tf.square(g)));
+    return tf.sqrt(addMany(squares)) as tf.Scalar;
   });
 }
 

@@ -1,0 +1,99 @@
+/**
+ * `fewshot train --backend webgpu` (Dawn's Node bindings; docs/ARCHITECTURE.md, "Backends") trains
+ * like `--backend wasm`. Skipped with the reason when the `webgpu` package or an adapter is
+ * missing; CI installs both (.ci/run), so under CI=true a missing one fails instead. The engine
+ * side (adapter, golden forward pass) is src/engine/tf/node-webgpu.test.ts.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { toyCsv } from '../../../tests/support/toy-data';
+import { memoryLimitsFromAdapter } from '../../engine/studio';
+import { nodeBackendReport, openNodeWebGpu } from '../../engine/studio/node';
+import { parseArgs } from '../args';
+import { COMMON_FLAGS, setupBackend } from '../context';
+import { runCli } from '../test-support';
+
+const GOLDEN_DIR = 'tests/fixtures/golden-micro/model';
+
+const opened = await openNodeWebGpu();
+const unavailable = opened.ok ? null : opened.reason;
+if (unavailable && !process.env.CI) console.warn(`skipping fewshot --backend webgpu: ${unavailable}`);
+
+const losses = (dir: string) =>
+  readFileSync(join(dir, 'train_log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { step?: number; loss?: number })
+    .filter((e) => e.loss !== undefined);
+
+describe.skipIf(unavailable !== null && !process.env.CI)('fewshot --backend webgpu', () => {
+  it('sets up WebGPU with the adapter in the label and its limits for the memory plan', async () => {
+    expect(unavailable).toBeNull();
+    const backend = await setupBackend(parseArgs(['--backend', 'webgpu'], COMMON_FLAGS));
+    const report = nodeBackendReport()!;
+    expect(backend.name).toBe('webgpu');
+    expect(backend.label).toBe(report.label);
+    expect(backend.label).toMatch(/^webgpu \(.+\)$/);
+    expect(backend.memoryLimits).not.toBeNull();
+    expect(backend.memoryLimits).toEqual(memoryLimitsFromAdapter(report.limits));
+  });
+
+  it('train gives the losses of --backend wasm within 1e-3 over 10 steps; predict and eval run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fewshot-train-webgpu-'));
+    writeFileSync(join(dir, 'train.csv'), toyCsv(48, 5));
+    const train = (backend: string) =>
+      runCli([
+        'train',
+        ...['--model', GOLDEN_DIR, '--train', join(dir, 'train.csv'), '--out', join(dir, backend)],
+        ...['--batch-size', '4', '--epochs', '1', '--seed', '3', '--backend', backend],
+      ]);
+    const gpu = await train('webgpu');
+    expect(gpu.code, gpu.stderr).toBe(0);
+    expect(gpu.stderr).toMatch(/backend webgpu \(.+\), epochs/);
+    const wasm = await train('wasm');
+    expect(wasm.code, wasm.stderr).toBe(0);
+    const a = losses(join(dir, 'webgpu'));
+    const b = losses(join(dir, 'wasm'));
+    expect(a.length).toBeGreaterThanOrEqual(10);
+    for (let i = 0; i < 10; i++) {
+      expect(a[i].step).toBe(b[i].step);
+      expect(Math.abs(a[i].loss! - b[i].loss!), `step ${a[i].step}`).toBeLessThan(1e-3);
+    }
+
+    // The trained model predicts and evaluates on webgpu as on wasm.
+    const probabilities = async (backend: string) => {
+      const r = await runCli([
+        'predict',
+        '--model',
+        join(dir, 'wasm'),
+        '--input',
+        join(dir, 'train.csv'),
+        '--backend',
+        backend,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { probabilities: Record<string, number> }).probabilities);
+    };
+    const onGpu = await probabilities('webgpu');
+    const onWasm = await probabilities('wasm');
+    expect(onGpu).toHaveLength(48);
+    onGpu.forEach((p, i) => expect(Math.abs(p.pos - onWasm[i].pos), `row ${i}`).toBeLessThan(1e-4));
+    const evaluated = await runCli([
+      'eval',
+      '--model',
+      join(dir, 'webgpu'),
+      '--data',
+      join(dir, 'train.csv'),
+      '--backend',
+      'webgpu',
+      '--json',
+    ]);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    expect(JSON.parse(evaluated.stdout)).toMatchObject({ n: 48 });
+  }, 600_000);
+});
