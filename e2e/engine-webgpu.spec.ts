@@ -108,18 +108,24 @@ test('SetFit pair loss and gradients (mean and CLS pooling) match PyTorch on Web
   }
 });
 
-test('the first 10 training losses match torch.optim.AdamW on WebGPU', async ({ page }) => {
+test('the first 10 training losses match torch.optim.AdamW on WebGPU, with our kernels and stock ops', async ({
+  page,
+}) => {
   await openHarness(page);
-  const result = await page.evaluate(
-    ({ configJson, safetensorsBase64, training }) =>
-      window.__harness!.goldenTraining(configJson, safetensorsBase64, training),
-    { configJson, safetensorsBase64, training: golden.training },
-  );
-  expect(result.backend).toBe('webgpu');
-  expect(result.losses).toHaveLength(10);
-  result.losses.forEach((loss: number, i: number) =>
-    expect(Math.abs(loss - golden.training.losses[i]), `step ${i + 1}`).toBeLessThan(1e-3),
-  );
+  for (const kernels of ['fused', 'stock'] as const) {
+    const result = await page.evaluate(
+      async ({ configJson, safetensorsBase64, training, kernels }) => {
+        window.__harness!.setKernels(kernels);
+        return window.__harness!.goldenTraining(configJson, safetensorsBase64, training);
+      },
+      { configJson, safetensorsBase64, training: golden.training, kernels },
+    );
+    expect(result.backend).toBe('webgpu');
+    expect(result.losses).toHaveLength(10);
+    result.losses.forEach((loss: number, i: number) =>
+      expect(Math.abs(loss - golden.training.losses[i]), `${kernels}, step ${i + 1}`).toBeLessThan(1e-3),
+    );
+  }
 });
 
 test('batched submits: clipped training equals the cpu backend step by step, no invalid pipeline', async ({ page }) => {

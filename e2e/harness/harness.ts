@@ -29,6 +29,7 @@ import {
 } from '../../src/engine/checkpoint';
 import { batchFromRows, type Batch, type EncodedExample } from '../../src/engine/train/batches';
 import { globalNorm } from '../../src/engine/train/optim';
+import { setKernelMode, type KernelMode } from '../../src/engine/kernels/mode';
 import { classificationLoss, classifierTraining } from '../../src/engine/methods/classifier';
 import { promptTraining } from '../../src/engine/methods/prompt';
 import { packPairs, SetFitObjective, type SetFitPair } from '../../src/engine/methods/setfit';
@@ -138,6 +139,11 @@ async function clippedRun(steps: number): Promise<number[]> {
 }
 
 const harness = {
+  /** Our WebGPU kernels ('fused') or TensorFlow.js's stock ops, for what runs next. */
+  setKernels(mode: KernelMode) {
+    setKernelMode(mode);
+  },
+
   async init(backend: string | null, flags: Record<string, boolean | number> = {}): Promise<CapabilityReport> {
     const report = await initBestBackend({
       override: backend,

@@ -1,5 +1,13 @@
 /** What every CLI command gets: parsed args, output streams and backend setup. */
-import { formatConfusionMatrix, memoryLimitsFromAdapter, type MemoryLimits, type Metrics } from '../engine/studio';
+import {
+  KERNEL_MODES,
+  formatConfusionMatrix,
+  memoryLimitsFromAdapter,
+  setKernelMode,
+  type KernelMode,
+  type MemoryLimits,
+  type Metrics,
+} from '../engine/studio';
 import {
   NODE_BACKENDS,
   initNodeBackend,
@@ -32,6 +40,11 @@ export const COMMON_FLAGS: Record<string, FlagSpec> = {
     placeholder: 'cpu|wasm|webgpu',
     help: 'compute backend (default wasm: SIMD WebAssembly; webgpu needs the "webgpu" package and Vulkan)',
   },
+  kernels: {
+    type: 'string',
+    placeholder: 'fused|stock',
+    help: "on webgpu: our own kernels (default fused) or TensorFlow.js's stock ops, to compare them",
+  },
   help: { type: 'boolean', help: 'show help for this command' },
 };
 
@@ -48,6 +61,10 @@ export async function setupBackend(args: ParsedArgs): Promise<CliBackend> {
   const requested = stringFlag(args, 'backend') ?? 'wasm';
   if (!isNodeBackendName(requested))
     throw new UsageError(`--backend must be one of ${NODE_BACKENDS.join(', ')}, got "${requested}".`);
+  const kernels = stringFlag(args, 'kernels') ?? 'fused';
+  if (!(KERNEL_MODES as readonly string[]).includes(kernels))
+    throw new UsageError(`--kernels must be one of ${KERNEL_MODES.join(', ')}, got "${kernels}".`);
+  setKernelMode(kernels as KernelMode);
   const name = await initNodeBackend(requested);
   const report = nodeBackendReport();
   return { name, label: report?.label ?? name, memoryLimits: memoryLimitsFromAdapter(report?.limits ?? null) };

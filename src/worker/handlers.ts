@@ -14,6 +14,7 @@ import {
   runSelfTest,
   type CapabilityReport,
   type WasmPaths,
+  setKernelMode,
 } from '../engine/studio';
 import type { ErrorCode, RequestMap, WorkerEventPayload, WorkerMessage, WorkerRequest } from './protocol';
 import { PROTOCOL_VERSION } from './protocol';
@@ -66,6 +67,7 @@ export async function handleRequest(
   emitEvent = (event) => post({ v: PROTOCOL_VERSION, type: 'event', event });
   switch (request.type) {
     case 'hello': {
+      if (request.params.kernels) setKernelMode(request.params.kernels);
       const report = await ensureBackend(request.params.backend);
       return { ...report, summary: describeCapability(report) };
     }

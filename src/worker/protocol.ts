@@ -163,7 +163,8 @@ export interface PredictFileResultMessage {
 /** Every request type with its parameters and result. */
 export interface RequestMap {
   /** Bring up the backend (once) and report capabilities. */
-  hello: { params: { backend: string | null }; result: HelloResult };
+  /** `kernels`: our own WebGPU kernels ('fused', default) or TensorFlow.js's stock ops ('stock'). */
+  hello: { params: { backend: string | null; kernels?: 'fused' | 'stock' | null }; result: HelloResult };
   /** Small matmul + softmax on the active backend, with timings. */
   selfTest: { params: Record<string, never>; result: SelfTestResult };
   /** Replace the session's model. Refused while training runs. */

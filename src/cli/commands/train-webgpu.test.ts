@@ -52,6 +52,20 @@ describe.skipIf(unavailable !== null && !process.env.CI)('fewshot --backend webg
     const gpu = await train('webgpu');
     expect(gpu.code, gpu.stderr).toBe(0);
     expect(gpu.stderr).toMatch(/backend webgpu \(.+\), epochs/);
+    // The stock ops (--kernels stock) against our kernels (the default) on the same backend.
+    const stockRun = await runCli([
+      'train',
+      ...['--model', GOLDEN_DIR, '--train', join(dir, 'train.csv'), '--out', join(dir, 'stock')],
+      ...['--batch-size', '4', '--epochs', '1', '--seed', '3', '--backend', 'webgpu', '--kernels', 'stock'],
+    ]);
+    expect(stockRun.code, stockRun.stderr).toBe(0);
+    const fusedLosses = losses(join(dir, 'webgpu'));
+    losses(join(dir, 'stock')).forEach((l, i) =>
+      expect(Math.abs(l.loss! - fusedLosses[i].loss!), `stock vs fused, step ${l.step}`).toBeLessThan(1e-4),
+    );
+    const refused = await runCli(['info', '--model', GOLDEN_DIR, '--kernels', 'fast']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/--kernels must be one of fused, stock, got "fast"/);
     const wasm = await train('wasm');
     expect(wasm.code, wasm.stderr).toBe(0);
     const a = losses(join(dir, 'webgpu'));

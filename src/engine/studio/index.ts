@@ -23,6 +23,7 @@ export {
   type WasmPaths,
 } from '../backend';
 export { runSelfTest, type SelfTestResult } from '../selftest';
+export { KERNEL_MODES, kernelMode, setKernelMode, type KernelMode } from '../kernels/mode';
 
 // Models.
 export {

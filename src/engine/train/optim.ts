@@ -11,6 +11,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors';
 import { addMany } from '../tf/ops';
+import { fusedAdamWAvailable, fusedAdamWUpdate } from '../kernels/adamw-webgpu';
+import { kernelMode } from '../kernels/mode';
 
 /** A trainable parameter and the name its gradient is keyed by. */
 export interface NamedParam {
@@ -109,7 +111,14 @@ export class AdamW {
   private readonly v: tf.Variable[];
   private readonly indexByName = new Map<string, number>();
   /** Constants uploaded once: beta1, 1-beta1, beta2, 1-beta2, eps. */
-  private readonly consts: { b1: tf.Scalar; ob1: tf.Scalar; b2: tf.Scalar; ob2: tf.Scalar; eps: tf.Scalar };
+  private readonly consts: {
+    b1: tf.Scalar;
+    ob1: tf.Scalar;
+    b2: tf.Scalar;
+    ob2: tf.Scalar;
+    eps: tf.Scalar;
+    one: tf.Scalar;
+  };
   private disposed = false;
 
   /**
@@ -163,6 +172,7 @@ export class AdamW {
       b2: tf.keep(tf.scalar(this.beta2)),
       ob2: tf.keep(tf.scalar(1 - this.beta2)),
       eps: tf.keep(tf.scalar(this.eps)),
+      one: tf.keep(tf.scalar(1)),
     }));
   }
 
@@ -202,9 +212,38 @@ export class AdamW {
     const bc1 = 1 - Math.pow(this.beta1, t);
     const bc2 = 1 - Math.pow(this.beta2, t);
     let gradNorm: tf.Scalar | null = null;
+    const clipping = this.maxGradNorm > 0 && Number.isFinite(this.maxGradNorm);
+    if (kernelMode() === 'fused' && fusedAdamWAvailable()) {
+      tf.tidy(() => {
+        let coef: tf.Tensor = this.consts.one; // [] clipping coefficient
+        if (clipping) {
+          const norm = globalNorm(this.params.filter((p) => grads[p.name]).map((p) => grads[p.name]));
+          coef = tf.minimum(tf.div(tf.scalar(this.maxGradNorm), tf.add(norm, tf.scalar(1e-6))), tf.scalar(1));
+          gradNorm = tf.keep(norm);
+        }
+        this.params.forEach((p, i) => {
+          const gi = grads[p.name];
+          if (!gi) return;
+          const next = fusedAdamWUpdate(p.variable, gi, coef, this.m[i], this.v[i], {
+            beta1: this.beta1,
+            oneMinusBeta1: 1 - this.beta1,
+            beta2: this.beta2,
+            oneMinusBeta2: 1 - this.beta2,
+            eps: this.eps,
+            decayFactor: this.decayMask[i] && this.weightDecay > 0 ? 1 - lr * this.weightDecay : 1,
+            stepSize: lr / bc1,
+            sqrtBias2: Math.sqrt(bc2),
+          });
+          this.m[i].assign(next.m);
+          this.v[i].assign(next.v);
+          p.variable.assign(next.param);
+        });
+      });
+      return { gradNorm };
+    }
     tf.tidy(() => {
       let g = grads;
-      if (this.maxGradNorm > 0 && Number.isFinite(this.maxGradNorm)) {
+      if (clipping) {
         const clipped = clipByGlobalNorm(grads, this.maxGradNorm);
         g = clipped.grads;
         gradNorm = tf.keep(clipped.norm);

@@ -24,12 +24,18 @@ export { errorInfo, getClient };
 
 onEngineEvent(handleEvent);
 
+/** `?kernels=stock` runs TensorFlow.js's own ops instead of our WebGPU kernels (to compare them); else null. */
+function kernelsFromUrl(): 'fused' | 'stock' | null {
+  const value = new URLSearchParams(window.location.search).get('kernels');
+  return value === 'stock' || value === 'fused' ? value : null;
+}
+
 /** Starts the worker and brings up the backend requested in the URL (`?backend=`). */
 export async function startEngine(requestedBackend: string | null): Promise<void> {
   const { setEngine } = useStudio.getState();
   setEngine({ engineStatus: 'starting', requestedBackend, engineError: null });
   try {
-    const capability = await getClient().request('hello', { backend: requestedBackend });
+    const capability = await getClient().request('hello', { backend: requestedBackend, kernels: kernelsFromUrl() });
     setEngine({ engineStatus: 'ready', capability });
     await runSelfTest();
     // The saved project first (its model, data, settings and runs); a new one starts on the default model.

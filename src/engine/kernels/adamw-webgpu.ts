@@ -1,0 +1,124 @@
+/**
+ * AdamW's update as three WGSL programs per parameter on the webgpu backend (docs/ARCHITECTURE.md,
+ * "Own kernels"): the first moment, the second moment, then the parameter, each reading the
+ * gradient (times the clipping coefficient, still on the GPU) once. Stock tfjs ops take about 15
+ * dispatches per parameter for the same update (clip, two moments, decay, the step). Elementwise, so
+ * no tiling and no shape limits; the arithmetic is the stock path's, in the same order, so the two
+ * agree to float32 rounding (an FMA a shader compiler may form is the only difference).
+ *
+ * Reference: `AdamW.applyUpdate` in train/optim.ts (the stock path, still used on cpu and wasm and with
+ * the `stock` kernel setting). Parity: src/engine/kernels/adamw-webgpu.test.ts (Node on Dawn) and
+ * e2e/engine-webgpu.spec.ts (Chromium).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+
+/** Threads per workgroup of the elementwise programs (tfjs's own elementwise default). */
+const WORKGROUP_SIZE = 64;
+
+/** One output element per thread; `body` reads the inputs by `index` and calls setOutputAtIndex. */
+class ElementwiseProgram implements WebGPUProgram {
+  readonly outputShape: number[];
+  readonly shaderKey: string;
+  readonly dispatchLayout: { x: number[] };
+  readonly dispatch: [number, number, number];
+  readonly workgroupSize: [number, number, number] = [WORKGROUP_SIZE, 1, 1];
+  readonly size = true;
+
+  constructor(
+    name: string,
+    readonly variableNames: string[],
+    readonly uniforms: string,
+    private readonly body: string,
+    shape: readonly number[],
+  ) {
+    this.outputShape = [...shape];
+    this.shaderKey = `fewshot_${name}`;
+    this.dispatchLayout = { x: this.outputShape.map((_, i) => i) };
+    const size = this.outputShape.reduce((a, b) => a * b, 1);
+    // tfjs spreads a dispatch over y and z when x exceeds the device's per-dimension limit.
+    this.dispatch = [Math.ceil(size / WORKGROUP_SIZE), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          ${this.body}
+        }
+      }`;
+  }
+}
+
+/** Constants of one AdamW step, as the stock path rounds them to float32. */
+export interface AdamWStepConstants {
+  beta1: number;
+  oneMinusBeta1: number;
+  beta2: number;
+  oneMinusBeta2: number;
+  eps: number;
+  /** 1 − lr·wd, or 1 for a parameter without decay. */
+  decayFactor: number;
+  /** lr / (1 − β1^t). */
+  stepSize: number;
+  /** sqrt(1 − β2^t). */
+  sqrtBias2: number;
+}
+
+/** Whether the fused update can run here: the active backend is webgpu. */
+export function fusedAdamWAvailable(): boolean {
+  return tf.getBackend() === 'webgpu';
+}
+
+function run(program: ElementwiseProgram, inputs: tf.Tensor[], uniforms: number[]): tf.Tensor {
+  const backend = tf.backend() as unknown as WebGPUBackend;
+  const info = backend.runWebGPUProgram(
+    program,
+    inputs,
+    'float32',
+    uniforms.map((value) => ({ type: 'float32', data: [value] })),
+  );
+  return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+/**
+ * The updated m, v and parameter for one parameter: `grad` [any shape], `coef` [1] (the clipping
+ * coefficient; 1 when clipping is off), `m`, `v`, `param` of the parameter's shape. Returns new
+ * tensors (the caller assigns them); on webgpu only.
+ */
+export function fusedAdamWUpdate(
+  param: tf.Tensor,
+  grad: tf.Tensor,
+  coef: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  c: AdamWStepConstants,
+): { param: tf.Tensor; m: tf.Tensor; v: tf.Tensor } {
+  const shape = param.shape;
+  const firstMoment = new ElementwiseProgram(
+    'adamw_m',
+    ['grad', 'moment', 'coef'],
+    'beta : f32, oneMinusBeta : f32,',
+    'let g = grad[index] * coef[0]; setOutputAtIndex(index, moment[index] * uniforms.beta + g * uniforms.oneMinusBeta);',
+    shape,
+  );
+  const secondMoment = new ElementwiseProgram(
+    'adamw_v',
+    ['grad', 'moment', 'coef'],
+    'beta : f32, oneMinusBeta : f32,',
+    'let g = grad[index] * coef[0]; setOutputAtIndex(index, moment[index] * uniforms.beta + (g * g) * uniforms.oneMinusBeta);',
+    shape,
+  );
+  const update = new ElementwiseProgram(
+    'adamw_p',
+    ['param', 'firstMoment', 'secondMoment'],
+    'decayFactor : f32, sqrtBias2 : f32, eps : f32, stepSize : f32,',
+    'let denom = sqrt(secondMoment[index]) / uniforms.sqrtBias2 + uniforms.eps; ' +
+      'setOutputAtIndex(index, param[index] * uniforms.decayFactor - (firstMoment[index] / denom) * uniforms.stepSize);',
+    shape,
+  );
+  const mNew = run(firstMoment, [grad, m, coef], [c.beta1, c.oneMinusBeta1]);
+  const vNew = run(secondMoment, [grad, v, coef], [c.beta2, c.oneMinusBeta2]);
+  const pNew = run(update, [param, mNew, vNew], [c.decayFactor, c.sqrtBias2, c.eps, c.stepSize]);
+  return { param: pNew, m: mNew, v: vNew };
+}
