@@ -81,12 +81,59 @@ describe('bench-fewshot', () => {
     }
   }, 30_000);
 
+  it('runs SetFit (opt-in) and records the plan the engine chose', async () => {
+    const dir = tinySst2(4);
+    const out = join(dir, 'setfit.json');
+    let stdout = '';
+    let stderr = '';
+    const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stderrIsTTY: false };
+    const code = await main(
+      [
+        'bench-fewshot',
+        '--data',
+        dir,
+        '--k',
+        '2',
+        '--seeds',
+        '1',
+        '--first-seed',
+        '3',
+        '--methods',
+        'setfit',
+        '--model',
+        'public/models/micro-random',
+        '--max-test',
+        '8',
+        '--epochs',
+        '1',
+        '--max-len',
+        '32',
+        '--out',
+        out,
+      ],
+      io,
+    );
+    expect(stderr).not.toMatch(/Error/);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/setfit\s+\d+\.\d ± \d+\.\d/);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    // No prompt is needed (or validated) for SetFit alone.
+    expect(report).toMatchObject({ k: 2, seeds: 1, firstSeed: 3, testRows: 8, template: null });
+    expect(report.runs).toHaveLength(1);
+    const [run] = report.runs;
+    expect(run).toMatchObject({ method: 'setfit', seed: 3, plan: { epochs: 1, setfit: { iterations: 20, C: 1 } } });
+    // K=2 × 2 classes, R=20: one positive and one negative pair per example per round.
+    expect(run.plan.setfit.pairs).toBe(160);
+    expect(run.accuracy).toBeGreaterThanOrEqual(0);
+    expect(run.accuracy).toBeLessThanOrEqual(1);
+  }, 30_000);
+
   it('reports bad prompts and methods with actionable errors', async () => {
     const dir = tinySst2(4);
     let stderr = '';
     const io: CliIO = { stdout: () => undefined, stderr: (t) => (stderr += t), stderrIsTTY: false };
     expect(await main(['bench-fewshot', '--data', dir, '--methods', 'zeroshot,magic'], io)).toBe(2);
-    expect(stderr).toMatch(/--methods takes zeroshot, prompt, head/);
+    expect(stderr).toMatch(/--methods takes zeroshot, prompt, head, setfit/);
     stderr = '';
     expect(
       await main(
