@@ -128,6 +128,27 @@ describe('bench-fewshot', () => {
     expect(run.accuracy).toBeLessThanOrEqual(1);
   }, 30_000);
 
+  it('runs head without a prompt when the labels have no label words', async () => {
+    // banking77-like: no built-in recipe, and no word of these label names is in the vocabulary.
+    const dir = join(mkdtempSync(join(tmpdir(), 'bench-fewshot-')), 'intents');
+    mkdirSync(dir);
+    const rows = (n: number) =>
+      ['text,label', ...Array.from({ length: n }, (_, i) => `message ${i},${i % 2 ? 'qzxq_vvq' : 'xqjz_kkq'}`)].join(
+        '\n',
+      ) + '\n';
+    writeFileSync(join(dir, 'train.csv'), rows(8));
+    writeFileSync(join(dir, 'test.csv'), rows(4));
+    const run = async (methods: string) => {
+      let stderr = '';
+      const io: CliIO = { stdout: () => undefined, stderr: (t) => (stderr += t), stderrIsTTY: false };
+      const argv = ['bench-fewshot', '--data', dir, '--k', '2', '--seeds', '1', '--methods', methods];
+      const more = ['--model', 'public/models/micro-random', '--epochs', '1', '--max-len', '16'];
+      return { code: await main([...argv, ...more], io), stderr };
+    };
+    expect(await run('zeroshot')).toMatchObject({ code: 1, stderr: expect.stringMatching(/VERBALIZER_NO_WORD/) });
+    expect(await run('head')).toMatchObject({ code: 0, stderr: expect.not.stringMatching(/Error/) });
+  }, 30_000);
+
   it('reports bad prompts and methods with actionable errors', async () => {
     const dir = tinySst2(4);
     let stderr = '';

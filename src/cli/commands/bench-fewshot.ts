@@ -162,15 +162,19 @@ export const benchFewshotCommand: Command = {
     if (testRows.length === 0)
       throw new EngineError('BENCH_NO_TEST', `${join(dataDir, 'test.csv')} has no labeled rows with a training label.`);
 
-    // Prompt: flags or the built-in default for this dataset; validated once up front.
+    // Prompt (zeroshot and prompt only): flags or the built-in default for this dataset; validated
+    // once up front. Head and SetFit need none, so a dataset without usable label words still runs them.
     const probe = await loadModelFromDir(modelDir);
     const dataset = basename(resolve(dataDir));
-    const fallback = defaultPrompt(dataset, labels, probe.tokenizer);
-    const templateText = stringFlag(args, 'template') ?? fallback.template;
-    const verbalizerSpec: VerbalizerSpec = stringFlag(args, 'verbalizer')
-      ? parseVerbalizerJson(stringFlag(args, 'verbalizer')!)
-      : fallback.verbalizer;
     const needsPrompt = (methods as FewShotMethod[]).some(usesPrompt);
+    const givenTemplate = stringFlag(args, 'template');
+    const givenVerbalizer = stringFlag(args, 'verbalizer');
+    const fallback =
+      needsPrompt && (!givenTemplate || !givenVerbalizer) ? defaultPrompt(dataset, labels, probe.tokenizer) : null;
+    const templateText = givenTemplate ?? fallback?.template ?? '';
+    const verbalizerSpec: VerbalizerSpec = givenVerbalizer
+      ? parseVerbalizerJson(givenVerbalizer)
+      : (fallback?.verbalizer ?? {});
     if (needsPrompt) {
       const verbalizer = Object.fromEntries(
         labels.map((l) => {
