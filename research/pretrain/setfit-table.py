@@ -23,9 +23,9 @@ def main():
     setfit_prefix, other_prefix = sys.argv[1], sys.argv[2]
     datasets = sys.argv[3:] or ["sst2", "sms_spam", "trec", "ag_news"]
     methods = ["zeroshot", "prompt", "head"]
-    print("| dataset | seeds | zero-shot | prompt | head | SetFit | SetFit − head (paired) | "
+    print("| dataset | seeds | zero-shot | prompt | head | SetFit | SetFit − prompt | SetFit − head | "
           "s/run prompt | s/run head | s/run SetFit |")
-    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for d in datasets:
         runs = []
         for f in sorted(glob.glob(f"{setfit_prefix}-{d}-s*.json")):
@@ -38,10 +38,10 @@ def main():
                for m in methods}
         sec = {m: [r["seconds"] for r in other if r["method"] == m] for m in methods}
         sf = [r["accuracy"] for r in sorted(runs, key=lambda r: r["seed"])]
-        diff = [a - b for a, b in zip(sf, acc["head"])]
+        paired = lambda m: 100 * statistics.mean(a - b for a, b in zip(sf, acc[m]))
         mean_s = lambda xs: f"{statistics.mean(xs):.0f}" if xs else "—"
         print(f"| {d} | {','.join(map(str, seeds))} | {fmt(acc['zeroshot'])} | {fmt(acc['prompt'])} | "
-              f"{fmt(acc['head'])} | {fmt(sf)} | {100 * statistics.mean(diff):+.1f} | "
+              f"{fmt(acc['head'])} | {fmt(sf)} | {paired('prompt'):+.1f} | {paired('head'):+.1f} | "
               f"{mean_s(sec['prompt'])} | {mean_s(sec['head'])} | {mean_s([r['seconds'] for r in runs])} |")
         plans = {json.dumps(r["plan"], sort_keys=True) for r in runs}
         print(f"<!-- {d} SetFit plans: {' / '.join(plans)} -->")
