@@ -81,12 +81,80 @@ describe('bench-fewshot', () => {
     }
   }, 30_000);
 
+  it('runs SetFit (opt-in) and records the plan the engine chose', async () => {
+    const dir = tinySst2(4);
+    const out = join(dir, 'setfit.json');
+    let stdout = '';
+    let stderr = '';
+    const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stderrIsTTY: false };
+    const code = await main(
+      [
+        'bench-fewshot',
+        '--data',
+        dir,
+        '--k',
+        '2',
+        '--seeds',
+        '1',
+        '--first-seed',
+        '3',
+        '--methods',
+        'setfit',
+        '--model',
+        'public/models/micro-random',
+        '--max-test',
+        '8',
+        '--epochs',
+        '1',
+        '--max-len',
+        '32',
+        '--out',
+        out,
+      ],
+      io,
+    );
+    expect(stderr).not.toMatch(/Error/);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/setfit\s+\d+\.\d ± \d+\.\d/);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    // No prompt is needed (or validated) for SetFit alone.
+    expect(report).toMatchObject({ k: 2, seeds: 1, firstSeed: 3, testRows: 8, template: null });
+    expect(report.runs).toHaveLength(1);
+    const [run] = report.runs;
+    expect(run).toMatchObject({ method: 'setfit', seed: 3, plan: { epochs: 1, setfit: { iterations: 20, C: 1 } } });
+    // K=2 × 2 classes, R=20: one positive and one negative pair per example per round.
+    expect(run.plan.setfit.pairs).toBe(160);
+    expect(run.accuracy).toBeGreaterThanOrEqual(0);
+    expect(run.accuracy).toBeLessThanOrEqual(1);
+  }, 30_000);
+
+  it('runs head without a prompt when the labels have no label words', async () => {
+    // banking77-like: no built-in recipe, and no word of these label names is in the vocabulary.
+    const dir = join(mkdtempSync(join(tmpdir(), 'bench-fewshot-')), 'intents');
+    mkdirSync(dir);
+    const rows = (n: number) =>
+      ['text,label', ...Array.from({ length: n }, (_, i) => `message ${i},${i % 2 ? 'qzxq_vvq' : 'xqjz_kkq'}`)].join(
+        '\n',
+      ) + '\n';
+    writeFileSync(join(dir, 'train.csv'), rows(8));
+    writeFileSync(join(dir, 'test.csv'), rows(4));
+    const run = async (methods: string) => {
+      let stderr = '';
+      const io: CliIO = { stdout: () => undefined, stderr: (t) => (stderr += t), stderrIsTTY: false };
+      const argv = ['bench-fewshot', '--data', dir, '--k', '2', '--seeds', '1', '--methods', methods];
+      const more = ['--model', 'public/models/micro-random', '--epochs', '1', '--max-len', '16'];
+      return { code: await main([...argv, ...more], io), stderr };
+    };
+    expect(await run('zeroshot')).toMatchObject({ code: 1, stderr: expect.stringMatching(/VERBALIZER_NO_WORD/) });
+    expect(await run('head')).toMatchObject({ code: 0, stderr: expect.not.stringMatching(/Error/) });
+  }, 30_000);
+
   it('reports bad prompts and methods with actionable errors', async () => {
     const dir = tinySst2(4);
     let stderr = '';
     const io: CliIO = { stdout: () => undefined, stderr: (t) => (stderr += t), stderrIsTTY: false };
     expect(await main(['bench-fewshot', '--data', dir, '--methods', 'zeroshot,magic'], io)).toBe(2);
-    expect(stderr).toMatch(/--methods takes zeroshot, prompt, head/);
+    expect(stderr).toMatch(/--methods takes zeroshot, prompt, head, setfit/);
     stderr = '';
     expect(
       await main(

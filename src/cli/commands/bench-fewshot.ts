@@ -5,12 +5,15 @@
  * every seed). Reports mean ± sample std (n−1) of accuracy and macro-F1 over seeds.
  *
  * Methods: zeroshot (template + verbalizer, no training), prompt (LM-BFF prompt-based
- * fine-tuning) and head (classifier head + encoder), both through the engine door's
- * `runFewShotMethod`, i.e. the same fine-tuning as `train` and the studio; they share epochs /
- * batch size / learning rate / max length (the data-driven defaults unless given).
+ * fine-tuning), head (classifier head + encoder) and setfit (contrastive pairs, then a
+ * logistic-regression head; opt-in), all through the engine door's `runFewShotMethod`, i.e. the
+ * same fine-tuning as `train` and the studio. Given flags (epochs / batch size / learning rate /
+ * max length) apply to every training method; left out, each method takes the engine's defaults
+ * (SetFit's differ: pairs of 16, R and epochs from the data, its own learning rate).
  */
 import { basename, join, resolve } from 'node:path';
 import {
+  DEFAULT_FEWSHOT_METHODS,
   EngineError,
   FEWSHOT_METHODS,
   defaultPrompt,
@@ -19,9 +22,11 @@ import {
   runFewShotMethod,
   sampleFewShot,
   subsampleTest,
+  usesPrompt,
   zeroShot,
   type Example,
   type FewShotMethod,
+  type FineTunePlan,
   type FineTuneSettings,
   type LabeledExample,
   type VerbalizerSpec,
@@ -40,13 +45,38 @@ interface RunResult {
   accuracy: number;
   macroF1: number;
   seconds: number;
+  /** What the engine resolved for a training method (null for zeroshot). */
+  plan: RunPlan | null;
+}
+
+/** The resolved settings of one training run, as the report records them. */
+interface RunPlan {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  maxLength: number;
+  totalSteps: number;
+  /** SetFit only: pair iterations R, pairs per epoch and the head's C. */
+  setfit: { iterations: number; pairs: number; C: number } | null;
+}
+
+function runPlan(plan: FineTunePlan): RunPlan {
+  const { epochs, batchSize, learningRate, maxLength, totalSteps, setfit } = plan;
+  return {
+    epochs,
+    batchSize,
+    learningRate,
+    maxLength,
+    totalSteps,
+    setfit: setfit && { iterations: setfit.iterations, pairs: setfit.pairs, C: setfit.C },
+  };
 }
 
 export const benchFewshotCommand: Command = {
   name: 'bench-fewshot',
-  summary: 'few-shot benchmark (LM-BFF protocol): zero-shot prompt vs prompt fine-tuning vs classifier head',
+  summary: 'few-shot benchmark (LM-BFF protocol): zero-shot prompt vs prompt fine-tuning vs head vs SetFit',
   usage:
-    'fewshot bench-fewshot --data DIR [--k 16 --seeds 5 --methods zeroshot,prompt,head --model DIR --template T --verbalizer JSON --max-test N --out FILE.json]',
+    'fewshot bench-fewshot --data DIR [--k 16 --seeds 5 --first-seed 1 --methods zeroshot,prompt,head[,setfit] --model DIR --template T --verbalizer JSON --max-test N --out FILE.json]',
   flags: {
     data: {
       type: 'string',
@@ -60,7 +90,16 @@ export const benchFewshotCommand: Command = {
     },
     k: { type: 'string', placeholder: 'N', help: 'examples per class for train, and again for dev (default 16)' },
     seeds: { type: 'string', placeholder: 'N', help: 'number of seeds / samples (default 5; seeds 1..N)' },
-    methods: { type: 'string', placeholder: 'LIST', help: 'comma-separated: zeroshot,prompt,head (default all)' },
+    'first-seed': {
+      type: 'string',
+      placeholder: 'S',
+      help: 'first seed (default 1; seeds S..S+N-1), to add seeds to an earlier run',
+    },
+    methods: {
+      type: 'string',
+      placeholder: 'LIST',
+      help: `comma-separated: ${FEWSHOT_METHODS.join(',')} (default ${DEFAULT_FEWSHOT_METHODS.join(',')})`,
+    },
     template: {
       type: 'string',
       placeholder: 'T',
@@ -73,7 +112,11 @@ export const benchFewshotCommand: Command = {
     },
     calibrate: { type: 'boolean', help: 'calibrate zero-shot scores on content-free inputs' },
     'max-test': { type: 'string', placeholder: 'N', help: 'score at most N test rows (a fixed random subset)' },
-    epochs: { type: 'string', placeholder: 'N', help: 'training epochs for prompt and head (default: from data size)' },
+    epochs: {
+      type: 'string',
+      placeholder: 'N',
+      help: 'training epochs for prompt, head and setfit (default: from data size)',
+    },
     lr: { type: 'string', placeholder: 'X', help: 'peak learning rate (default: from model size)' },
     'batch-size': { type: 'string', placeholder: 'N', help: 'batch size (default: from data size)' },
     'max-len': { type: 'string', placeholder: 'N', help: 'max tokens of the text (default: 95th percentile)' },
@@ -86,7 +129,8 @@ export const benchFewshotCommand: Command = {
     const modelDir = stringFlag(args, 'model') ?? DEFAULT_BENCH_MODEL;
     const k = intFlag(args, 'k', 16, { min: 1, max: 10_000 });
     const seeds = intFlag(args, 'seeds', 5, { min: 1, max: 100 });
-    const methods = (stringFlag(args, 'methods') ?? FEWSHOT_METHODS.join(','))
+    const firstSeed = intFlag(args, 'first-seed', 1, { min: 1, max: 10_000 });
+    const methods = (stringFlag(args, 'methods') ?? DEFAULT_FEWSHOT_METHODS.join(','))
       .split(',')
       .map((m) => m.trim())
       .filter(Boolean);
@@ -118,15 +162,19 @@ export const benchFewshotCommand: Command = {
     if (testRows.length === 0)
       throw new EngineError('BENCH_NO_TEST', `${join(dataDir, 'test.csv')} has no labeled rows with a training label.`);
 
-    // Prompt: flags or the built-in default for this dataset; validated once up front.
+    // Prompt (zeroshot and prompt only): flags or the built-in default for this dataset; validated
+    // once up front. Head and SetFit need none, so a dataset without usable label words still runs them.
     const probe = await loadModelFromDir(modelDir);
     const dataset = basename(resolve(dataDir));
-    const fallback = defaultPrompt(dataset, labels, probe.tokenizer);
-    const templateText = stringFlag(args, 'template') ?? fallback.template;
-    const verbalizerSpec: VerbalizerSpec = stringFlag(args, 'verbalizer')
-      ? parseVerbalizerJson(stringFlag(args, 'verbalizer')!)
-      : fallback.verbalizer;
-    const needsPrompt = methods.some((m) => m !== 'head');
+    const needsPrompt = (methods as FewShotMethod[]).some(usesPrompt);
+    const givenTemplate = stringFlag(args, 'template');
+    const givenVerbalizer = stringFlag(args, 'verbalizer');
+    const fallback =
+      needsPrompt && (!givenTemplate || !givenVerbalizer) ? defaultPrompt(dataset, labels, probe.tokenizer) : null;
+    const templateText = givenTemplate ?? fallback?.template ?? '';
+    const verbalizerSpec: VerbalizerSpec = givenVerbalizer
+      ? parseVerbalizerJson(givenVerbalizer)
+      : (fallback?.verbalizer ?? {});
     if (needsPrompt) {
       const verbalizer = Object.fromEntries(
         labels.map((l) => {
@@ -145,34 +193,43 @@ export const benchFewshotCommand: Command = {
     }
     probe.dispose();
     io.stderr(
-      `bench-fewshot ${dataset}: K=${k} per class (${labels.length} labels), ${seeds} seeds, test ${testRows.length} rows, methods ${methods.join(', ')}` +
+      `bench-fewshot ${dataset}: K=${k} per class (${labels.length} labels), ${seeds} seeds (from ${firstSeed}), test ${testRows.length} rows, methods ${methods.join(', ')}` +
         (needsPrompt ? `; template "${templateText}", verbalizer ${JSON.stringify(verbalizerSpec)}` : '') +
         '\n',
     );
 
     const results: RunResult[] = [];
-    for (let seed = 1; seed <= seeds; seed++) {
+    for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
       const sample = sampleFewShot(trainRows, k, seed);
       for (const method of methods as FewShotMethod[]) {
         const started = Date.now();
         const model = await loadModelFromDir(modelDir, { seed });
         try {
+          let plan: RunPlan | null = null;
           const metrics = await runFewShotMethod(method, model, sample, testRows, labels, {
             template: templateText,
             verbalizer: verbalizerSpec,
             settings: { ...settings, seed },
             calibrate,
+            onPlan: (p) => (plan = runPlan(p)),
           });
-          const r = {
+          const r: RunResult = {
             method,
             seed,
             accuracy: metrics.accuracy,
             macroF1: metrics.macroF1,
             seconds: (Date.now() - started) / 1000,
+            plan,
           };
           results.push(r);
+          const how = r.plan
+            ? `; ${r.plan.epochs} epochs, ${r.plan.totalSteps} steps of ${r.plan.batchSize}${r.plan.setfit ? ' pairs' : ''}, lr ${r.plan.learningRate}` +
+              (r.plan.setfit
+                ? `, R ${r.plan.setfit.iterations}, ${r.plan.setfit.pairs} pairs, C ${r.plan.setfit.C}`
+                : '')
+            : '';
           io.stderr(
-            `seed ${seed} ${method.padEnd(8)} accuracy ${r.accuracy.toFixed(4)} macro-F1 ${r.macroF1.toFixed(4)} (${r.seconds.toFixed(1)} s)\n`,
+            `seed ${seed} ${method.padEnd(8)} accuracy ${r.accuracy.toFixed(4)} macro-F1 ${r.macroF1.toFixed(4)} (${r.seconds.toFixed(1)} s${how})\n`,
           );
         } finally {
           model.dispose();
@@ -195,6 +252,7 @@ export const benchFewshotCommand: Command = {
       model: modelDir,
       k,
       seeds,
+      firstSeed,
       labels,
       testRows: testRows.length,
       template: needsPrompt ? templateText : null,

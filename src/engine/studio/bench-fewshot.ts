@@ -2,7 +2,7 @@
  * The LM-BFF few-shot protocol (`fewshot bench-fewshot`): per seed, K examples per class are drawn
  * for training and another K per class (disjoint) for dev; each method runs from a freshly loaded
  * model and is scored on the test rows. Methods: zero-shot prompt (no training), prompt
- * fine-tuning and classifier head — the same fine-tuning the studio runs (./fine-tune.ts).
+ * fine-tuning, classifier head and SetFit — the same fine-tuning the studio runs (./fine-tune.ts).
  */
 import type { Example } from '../data/dataset';
 import { EngineError } from '../errors';
@@ -10,11 +10,18 @@ import type { VerbalizerSpec } from '../prompt/verbalizer';
 import type { Metrics } from '../train/metrics';
 import { Rng } from '../util/rng';
 import type { FewShotModel } from './fewshot-model';
-import { startFineTune, type FineTuneSettings } from './fine-tune';
+import { startFineTune, type FineTunePlan, type FineTuneSettings } from './fine-tune';
 import { evaluatePromptOn } from './prompts';
 
-export const FEWSHOT_METHODS = ['zeroshot', 'prompt', 'head'] as const;
+export const FEWSHOT_METHODS = ['zeroshot', 'prompt', 'head', 'setfit'] as const;
 export type FewShotMethod = (typeof FEWSHOT_METHODS)[number];
+/** What `bench-fewshot` runs without --methods (SetFit is opt-in: its runs are the slowest). */
+export const DEFAULT_FEWSHOT_METHODS: readonly FewShotMethod[] = ['zeroshot', 'prompt', 'head'];
+
+/** Whether a method needs the template and label words (zero-shot and prompt fine-tuning). */
+export function usesPrompt(method: FewShotMethod): boolean {
+  return method === 'zeroshot' || method === 'prompt';
+}
 
 export type LabeledExample = Example & { label: string };
 
@@ -59,8 +66,10 @@ export interface FewShotRunOptions {
   verbalizer: VerbalizerSpec;
   /** Calibrate zero-shot scores on content-free inputs. */
   calibrate: boolean;
-  /** Training settings shared by the prompt and head methods (patience is forced to 0). */
+  /** Training settings shared by the prompt, head and SetFit methods (patience is forced to 0). */
   settings: FineTuneSettings;
+  /** Called with the resolved plan of a training method (epochs, learning rate, SetFit's R and C…). */
+  onPlan?: (plan: FineTunePlan) => void;
 }
 
 /** Runs one method on one sample and scores it on `test` (labels in `labels` order). */
@@ -80,11 +89,15 @@ export async function runFewShotMethod(
     const prompt = { template: options.template, verbalizer, calibrate: options.calibrate };
     return evaluatePromptOn(model, prompt, test.map(asInput), labels, { maxLength: model.maxLength });
   }
+  // SetFit: pair iterations R, epochs, learning rate and the head's C as the engine chooses them.
   const spec =
     method === 'prompt'
       ? { kind: 'prompt' as const, template: options.template, verbalizer }
-      : { kind: 'head' as const };
+      : method === 'setfit'
+        ? { kind: 'setfit' as const }
+        : { kind: 'head' as const };
   const run = startFineTune(model, sample, spec, { ...options.settings, patience: 0 });
+  options.onPlan?.(run.plan);
   try {
     while (await run.loop.runStep()) {
       /* every step */

@@ -173,11 +173,13 @@ export {
   type JobSpec,
 } from '../job';
 export {
+  DEFAULT_FEWSHOT_METHODS,
   FEWSHOT_METHODS,
   meanStd,
   runFewShotMethod,
   sampleFewShot,
   subsampleTest,
+  usesPrompt,
   type FewShotMethod,
   type LabeledExample,
 } from './bench-fewshot';
