@@ -8,16 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toyCsv } from '../../../tests/support/toy-data';
-import { runCli } from '../test-support';
+import { runCli, trainLogLosses } from '../test-support';
 
 const GOLDEN_DIR = 'tests/fixtures/golden-micro/model';
-
-const losses = (dir: string) =>
-  readFileSync(join(dir, 'train_log.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as { step?: number; loss?: number })
-    .filter((e) => e.loss !== undefined);
 
 const METHODS = {
   head: [] as string[],
@@ -67,8 +60,8 @@ describe('fewshot train --job-out / --job', () => {
         '--json',
       ]);
       expect(rerun.code, rerun.stderr).toBe(0);
-      const original = losses(join(dir, 'run'));
-      const again = losses(join(dir, 'rerun'));
+      const original = trainLogLosses(join(dir, 'run'));
+      const again = trainLogLosses(join(dir, 'rerun'));
       expect(original.length).toBeGreaterThanOrEqual(10);
       for (let i = 0; i < 10; i++) {
         expect(again[i].step).toBe(original[i].step);

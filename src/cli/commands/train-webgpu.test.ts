@@ -4,7 +4,7 @@
  * missing; CI installs both (.ci/run), so under CI=true a missing one fails instead. The engine
  * side (adapter, golden forward pass) is src/engine/tf/node-webgpu.test.ts.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,20 +13,13 @@ import { memoryLimitsFromAdapter } from '../../engine/studio';
 import { nodeBackendReport, openNodeWebGpu } from '../../engine/studio/node';
 import { parseArgs } from '../args';
 import { COMMON_FLAGS, setupBackend } from '../context';
-import { runCli } from '../test-support';
+import { runCli, trainLogLosses } from '../test-support';
 
 const GOLDEN_DIR = 'tests/fixtures/golden-micro/model';
 
 const opened = await openNodeWebGpu();
 const unavailable = opened.ok ? null : opened.reason;
 if (unavailable && !process.env.CI) console.warn(`skipping fewshot --backend webgpu: ${unavailable}`);
-
-const losses = (dir: string) =>
-  readFileSync(join(dir, 'train_log.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as { step?: number; loss?: number })
-    .filter((e) => e.loss !== undefined);
 
 describe.skipIf(unavailable !== null && !process.env.CI)('fewshot --backend webgpu', () => {
   it('sets up WebGPU with the adapter in the label and its limits for the memory plan', async () => {
@@ -59,8 +52,8 @@ describe.skipIf(unavailable !== null && !process.env.CI)('fewshot --backend webg
       ...['--batch-size', '4', '--epochs', '1', '--seed', '3', '--backend', 'webgpu', '--kernels', 'stock'],
     ]);
     expect(stockRun.code, stockRun.stderr).toBe(0);
-    const fusedLosses = losses(join(dir, 'webgpu'));
-    losses(join(dir, 'stock')).forEach((l, i) =>
+    const fusedLosses = trainLogLosses(join(dir, 'webgpu'));
+    trainLogLosses(join(dir, 'stock')).forEach((l, i) =>
       expect(Math.abs(l.loss! - fusedLosses[i].loss!), `stock vs fused, step ${l.step}`).toBeLessThan(1e-4),
     );
     const refused = await runCli(['info', '--model', GOLDEN_DIR, '--kernels', 'fast']);
@@ -68,8 +61,8 @@ describe.skipIf(unavailable !== null && !process.env.CI)('fewshot --backend webg
     expect(refused.stderr).toMatch(/--kernels must be one of fused, stock, got "fast"/);
     const wasm = await train('wasm');
     expect(wasm.code, wasm.stderr).toBe(0);
-    const a = losses(join(dir, 'webgpu'));
-    const b = losses(join(dir, 'wasm'));
+    const a = trainLogLosses(join(dir, 'webgpu'));
+    const b = trainLogLosses(join(dir, 'wasm'));
     expect(a.length).toBeGreaterThanOrEqual(10);
     for (let i = 0; i < 10; i++) {
       expect(a[i].step).toBe(b[i].step);
