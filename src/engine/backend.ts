@@ -15,7 +15,7 @@ export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 /**
  * Command buffers per queue submit on WebGPU: tfjs's default batching of 15 (fewer submits per step).
  * It was 1 while batching trained wrongly; the cause was an invalid addN pipeline (more inputs than
- * storage-buffer bindings) that took its whole batch down with it, fixed by tf/ops.ts `addMany`
+ * storage-buffer bindings) that took its whole batch down with it, fixed in `chunkWebGpuAddN`
  * (docs/ARCHITECTURE.md, "Backends"). e2e/engine-webgpu.spec.ts trains with this setting.
  */
 export const WEBGPU_SUBMIT_BATCH_SIZE = 15;
@@ -99,6 +99,48 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * Most inputs one WebGPU AddN program may bind. tfjs-backend-webgpu 4.22 binds every AddN input as a
+ * storage buffer of one shader and, unlike its Concat, never splits, while the device it asks for has
+ * WebGPU's default of 8 storage buffers per shader stage (7 inputs + the output). With more, the
+ * pipeline is invalid (measured: "The number of storage buffers (42) in the Compute stage exceeds the
+ * maximum per-stage limit (8)"): its dispatch does nothing and the rest of its submit batch is dropped.
+ */
+export const ADD_N_MAX_INPUTS = 7;
+
+let addNChunked = false;
+
+/**
+ * Replaces the webgpu backend's AddN kernel by one that sums in programs of at most
+ * ADD_N_MAX_INPUTS inputs (the first, then the running sum with the next six, in input order), so
+ * every `tf.addN` is right on WebGPU whoever calls it (docs/ARCHITECTURE.md, "Backends"). Once per
+ * page; cpu and wasm keep their own AddN.
+ */
+export function chunkWebGpuAddN(): void {
+  if (addNChunked) return;
+  const stock = tf.getKernel('AddN', 'webgpu');
+  if (!stock) return;
+  tf.unregisterKernel('AddN', 'webgpu');
+  tf.registerKernel({
+    ...stock,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const all = inputs as unknown as tf.TensorInfo[];
+      const run = (part: tf.TensorInfo[]) =>
+        stock.kernelFunc({ inputs: part as unknown as tf.NamedTensorInfoMap, backend, attrs }) as tf.TensorInfo;
+      if (all.length <= ADD_N_MAX_INPUTS) return run(all);
+      let sum = run(all.slice(0, ADD_N_MAX_INPUTS));
+      for (let i = ADD_N_MAX_INPUTS; i < all.length; i += ADD_N_MAX_INPUTS - 1) {
+        const next = run([sum, ...all.slice(i, i + ADD_N_MAX_INPUTS - 1)]);
+        // The partial sum's buffer is freed once the queued programs that read it have run.
+        (backend as unknown as { disposeData(id: tf.DataId): void }).disposeData(sum.dataId);
+        sum = next;
+      }
+      return sum;
+    },
+  });
+  addNChunked = true;
+}
+
 const webGpuErrors: string[] = [];
 const watchedDevices = new WeakSet<object>();
 
@@ -156,8 +198,9 @@ export async function initWebGpuBackend(): Promise<
   const probe = await probeWebGpu();
   if (!probe.adapter) return { ok: false, reason: probe.reason ?? 'no WebGPU adapter' };
   try {
-    // Registers the 'webgpu' backend factory as a side effect.
+    // Registers the 'webgpu' backend factory and its kernels as a side effect.
     await import('@tensorflow/tfjs-backend-webgpu');
+    chunkWebGpuAddN();
     const ready = await tf.setBackend('webgpu');
     if (!ready) return { ok: false, reason: 'the WebGPU backend failed to initialise (device request refused)' };
     await tf.ready();

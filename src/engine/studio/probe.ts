@@ -8,7 +8,6 @@ import * as tf from '@tensorflow/tfjs';
 import { bertEncoder } from '../bert';
 import { namedParams } from '../bert/params';
 import { batchToTensors } from '../methods/classifier';
-import { addMany } from '../tf/ops';
 import { makeBatches } from '../train/batches';
 import type { FewShotModel } from './fewshot-model';
 import type { FineTunePlan } from './fine-tune';
@@ -64,7 +63,7 @@ export async function estimateRun(model: FewShotModel, plan: FineTunePlan): Prom
       if (!withGrads) return loss();
       const { value: v, grads } = tf.variableGrads(loss, encoderVariables);
       // Sums every gradient into the result, so the readback waits for the whole backward pass.
-      return addMany([v, ...Object.values(grads).map((g) => tf.mul(tf.sum(g), 0))]) as tf.Scalar;
+      return tf.addN([v, ...Object.values(grads).map((g) => tf.mul(tf.sum(g), 0))]) as tf.Scalar;
     });
     await value.data();
     value.dispose();

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { unsortedSegmentSumJs } from './kernels';
 import { initNodeBackend, type NodeBackendName } from './node';
-import { ADD_N_MAX_INPUTS, addMany, dropout, geluErf, geluTanh } from './ops';
+import { dropout, geluErf, geluTanh } from './ops';
 
 /** erf to ~1e-15 (Abramowitz–Stegun 7.1.26 is not enough for a reference): series / continued fraction. */
 function erfRef(x: number): number {
@@ -75,21 +75,6 @@ describe.each<NodeBackendName>(['cpu', 'wasm'])('tf ops on %s', (backend) => {
     expect(zeros).toBeGreaterThan(400);
     expect(zeros).toBeLessThan(600);
     expect(a.filter((v) => v !== 0).every((v) => Math.abs(v - 2) < 1e-6)).toBe(true);
-  });
-
-  it('addMany: exactly tf.addN for 1 to 3 chunks of inputs, and leaves no tensors behind', async () => {
-    await initNodeBackend(backend);
-    for (const n of [1, 2, ADD_N_MAX_INPUTS, ADD_N_MAX_INPUTS + 1, 3 * ADD_N_MAX_INPUTS + 2]) {
-      // Values of very different sizes: any change of summation order shows in float32.
-      const inputs = Array.from({ length: n }, (_, i) => tf.tensor1d([1e7 * (i % 3), 0.1 * i, -3.3 + i]));
-      const before = tf.memory().numTensors;
-      const sum = addMany(inputs);
-      expect(tf.memory().numTensors).toBe(before + 1);
-      const expected = n === 1 ? inputs[0] : tf.addN(inputs);
-      expect(Array.from(sum.dataSync()), `n=${n}`).toEqual(Array.from(expected.dataSync()));
-      tf.dispose([...inputs, sum, expected]);
-    }
-    expect(() => addMany([])).toThrow(/at least one/);
   });
 });
 

@@ -99,26 +99,3 @@ export function dropout<T extends tf.Tensor>(x: T, rate: number, seed?: number):
   if (rate <= 0) return x;
   return tf.dropout(x, rate, undefined, seed) as T;
 }
-
-/**
- * Inputs per `tf.addN` call in `addMany`. tfjs-backend-webgpu 4.22 binds every AddN input as a
- * storage buffer in one shader and does not split, and it asks for a device with the default
- * `maxStorageBuffersPerShaderStage` of 8 (7 inputs + the output). With more, the pipeline is
- * invalid and the result is silently garbage (measured: Dawn in Node, "The number of storage
- * buffers (42) in the Compute stage exceeds the maximum per-stage limit (8)").
- */
-export const ADD_N_MAX_INPUTS = 7;
-
-/**
- * The sum of same-shaped tensors, like `tf.addN`, on every backend. Added in input order, each
- * chunk starting from the running sum, so cpu and wasm give exactly what one `tf.addN` gives.
- */
-export function addMany<T extends tf.Tensor>(tensors: readonly T[]): T {
-  if (tensors.length === 0) throw new Error('addMany needs at least one tensor');
-  return tf.tidy(() => {
-    let sum: tf.Tensor = tensors.length === 1 ? tf.clone(tensors[0]) : tf.addN(tensors.slice(0, ADD_N_MAX_INPUTS));
-    for (let i = ADD_N_MAX_INPUTS; i < tensors.length; i += ADD_N_MAX_INPUTS - 1)
-      sum = tf.addN([sum, ...tensors.slice(i, i + ADD_N_MAX_INPUTS - 1)]);
-    return sum as T;
-  });
-}

@@ -10,7 +10,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors';
-import { addMany } from '../tf/ops';
 import { fusedAdamWAvailable, fusedAdamWUpdate } from '../kernels/adamw-webgpu';
 import { kernelMode } from '../kernels/mode';
 
@@ -73,7 +72,7 @@ export function globalNorm(grads: readonly tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => {
     if (grads.length === 0) return tf.scalar(0);
     const squares = grads.map((g) => tf.sum(tf.square(g)));
-    return tf.sqrt(addMany(squares)) as tf.Scalar;
+    return tf.sqrt(tf.addN(squares)) as tf.Scalar;
   });
 }
 
