@@ -12,7 +12,7 @@ import { requireTrainingData, type DataIssue } from '../data/validate';
 import { EngineError } from '../errors';
 import { agree, counted } from '../util/words';
 import { balancedClassWeights, classifierTraining, type ClassifierSettings } from '../methods/classifier';
-import type { LogisticRegressionFit } from '../methods/logistic-regression';
+import { logisticRegressionProbabilities, type LogisticRegressionFit } from '../methods/logistic-regression';
 import { promptTraining, type PromptSettings } from '../methods/prompt';
 import {
   fitSetFitHead,
@@ -36,7 +36,7 @@ import {
   suggestTrainingConfig,
 } from '../train/defaults';
 import type { LoopCallbacks, TrainingLoop, TrainingSummary } from '../train/loop';
-import type { Metrics } from '../train/metrics';
+import { computeMetrics, type Metrics } from '../train/metrics';
 import type { FewShotModel, TextInput } from './fewshot-model';
 import { planMemory, type MemoryLimits, type MemoryPlan } from './memory';
 
@@ -513,8 +513,10 @@ export function startFineTune(
         );
   const objective = loop.objective as { evaluateOn(examples: readonly EncodedExample[]): Promise<Metrics> };
   /** What the model keeps: the head method's classifier; SetFit's head, fitted on the final (or best) weights. */
+  /** SetFit: the head the model keeps, fitted on the final weights by `finish` (scoring then reuses it). */
+  let keptHead: LogisticRegressionFit | null = null;
   const commit = async () => {
-    if (scoring) await fitSetFitHead(scoring);
+    if (scoring) keptHead = (await fitSetFitHead(scoring)).head;
     else if (!prepared.prompt) model.markClassifierTrained();
   };
   return {
@@ -528,6 +530,13 @@ export function startFineTune(
           `${counted(unknown.length, 'row')} ${agree(unknown.length, 'has', 'have')} no label or one the run never saw (${[...new Set(unknown.map((r) => r.label ?? '(none)'))].slice(0, 5).join(', ')}); score only rows with the labels ${plan.labels.join(', ')}.`,
         );
       }
+      // After finish the weights no longer move: score with the kept head instead of fitting it again.
+      if (keptHead)
+        return computeMetrics(
+          rows.map((r) => plan.labels.indexOf(r.label!)),
+          logisticRegressionProbabilities(keptHead, await model.embed(asInputs(rows))),
+          plan.labels,
+        );
       if (scoring)
         return (loop.objective as SetFitObjective).evaluateInputs(
           asInputs(rows),
