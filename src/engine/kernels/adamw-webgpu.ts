@@ -11,44 +11,7 @@
  * e2e/engine-webgpu.spec.ts (Chromium).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
-
-/** Threads per workgroup of the elementwise programs (tfjs's own elementwise default). */
-const WORKGROUP_SIZE = 64;
-
-/** One output element per thread; `body` reads the inputs by `index` and calls setOutputAtIndex. */
-class ElementwiseProgram implements WebGPUProgram {
-  readonly outputShape: number[];
-  readonly shaderKey: string;
-  readonly dispatchLayout: { x: number[] };
-  readonly dispatch: [number, number, number];
-  readonly workgroupSize: [number, number, number] = [WORKGROUP_SIZE, 1, 1];
-  readonly size = true;
-
-  constructor(
-    name: string,
-    readonly variableNames: string[],
-    readonly uniforms: string,
-    private readonly body: string,
-    shape: readonly number[],
-  ) {
-    this.outputShape = [...shape];
-    this.shaderKey = `fewshot_${name}`;
-    this.dispatchLayout = { x: this.outputShape.map((_, i) => i) };
-    const size = this.outputShape.reduce((a, b) => a * b, 1);
-    // tfjs spreads a dispatch over y and z when x exceeds the device's per-dimension limit.
-    this.dispatch = [Math.ceil(size / WORKGROUP_SIZE), 1, 1];
-  }
-
-  getUserCode(): string {
-    return `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          ${this.body}
-        }
-      }`;
-  }
-}
+import { ElementwiseProgram, runProgram } from './program';
 
 /** Constants of one AdamW step, as the stock path rounds them to float32. */
 export interface AdamWStepConstants {
@@ -63,22 +26,6 @@ export interface AdamWStepConstants {
   stepSize: number;
   /** sqrt(1 − β2^t). */
   sqrtBias2: number;
-}
-
-/** Whether the fused update can run here: the active backend is webgpu. */
-export function fusedAdamWAvailable(): boolean {
-  return tf.getBackend() === 'webgpu';
-}
-
-function run(program: ElementwiseProgram, inputs: tf.Tensor[], uniforms: number[]): tf.Tensor {
-  const backend = tf.backend() as unknown as WebGPUBackend;
-  const info = backend.runWebGPUProgram(
-    program,
-    inputs,
-    'float32',
-    uniforms.map((value) => ({ type: 'float32', data: [value] })),
-  );
-  return tf.engine().makeTensorFromTensorInfo(info);
 }
 
 /**
@@ -117,8 +64,9 @@ export function fusedAdamWUpdate(
       'setOutputAtIndex(index, param[index] * uniforms.decayFactor - (firstMoment[index] / denom) * uniforms.stepSize);',
     shape,
   );
-  const mNew = run(firstMoment, [grad, m, coef], [c.beta1, c.oneMinusBeta1]);
-  const vNew = run(secondMoment, [grad, v, coef], [c.beta2, c.oneMinusBeta2]);
-  const pNew = run(update, [param, mNew, vNew], [c.decayFactor, c.sqrtBias2, c.eps, c.stepSize]);
+  const f32 = (...values: number[]) => values.map((value) => ({ type: 'float32' as const, value }));
+  const mNew = runProgram(firstMoment, [grad, m, coef], f32(c.beta1, c.oneMinusBeta1));
+  const vNew = runProgram(secondMoment, [grad, v, coef], f32(c.beta2, c.oneMinusBeta2));
+  const pNew = runProgram(update, [param, mNew, vNew], f32(c.decayFactor, c.sqrtBias2, c.eps, c.stepSize));
   return { param: pNew, m: mNew, v: vNew };
 }

@@ -10,8 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors';
-import { fusedAdamWAvailable, fusedAdamWUpdate } from '../kernels/adamw-webgpu';
-import { kernelMode } from '../kernels/mode';
+import { fusedAdamWUpdate } from '../kernels/adamw-webgpu';
+import { fusedKernelsActive } from '../kernels/program';
 
 /** A trainable parameter and the name its gradient is keyed by. */
 export interface NamedParam {
@@ -212,7 +212,7 @@ export class AdamW {
     const bc2 = 1 - Math.pow(this.beta2, t);
     let gradNorm: tf.Scalar | null = null;
     const clipping = this.maxGradNorm > 0 && Number.isFinite(this.maxGradNorm);
-    if (kernelMode() === 'fused' && fusedAdamWAvailable()) {
+    if (fusedKernelsActive()) {
       tf.tidy(() => {
         let coef: tf.Tensor = this.consts.one; // [] clipping coefficient
         if (clipping) {
