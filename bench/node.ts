@@ -2,22 +2,13 @@
  * Node runner of the training-step benchmark on the CLI's backends: tfjs-backend-wasm (default) or
  * WebGPU through Dawn's Node bindings (docs/ARCHITECTURE.md, "Backends").
  * Usage: npx tsx bench/node.ts '<json array of cases>' [wasm|webgpu]
- *   case: { preset, batchSize, seqLen, warmupSteps, steps, budgetS }
+ *   case: { preset, batchSize, seqLen, objective?, kernels?, warmupSteps, steps, budgetS } (bench/protocol.ts)
  * Progress goes to stderr; each result is printed to stdout as one line `RESULT <json>`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend, nodeBackendReport } from '../src/engine/tf/node';
-import { benchmarkTrainStep } from '../src/engine/bench/train-step';
-import type { BertPresetName } from '../src/engine/bert/config';
-
-interface CaseSpec {
-  preset: BertPresetName;
-  batchSize: number;
-  seqLen: number;
-  warmupSteps: number;
-  steps: number;
-  budgetS: number;
-}
+import { benchCaseName, benchmarkTrainStep } from '../src/engine/bench/train-step';
+import type { CaseSpec } from './protocol';
 
 async function main(): Promise<void> {
   const cases = JSON.parse(process.argv[2] ?? '[]') as CaseSpec[];
@@ -44,6 +35,8 @@ async function main(): Promise<void> {
         preset: c.preset,
         batchSize: c.batchSize,
         seqLen: c.seqLen,
+        objective: c.objective,
+        kernels: c.kernels,
         warmupSteps: c.warmupSteps,
         steps: c.steps,
         timeBudgetMs: c.budgetS * 1000,
@@ -53,7 +46,7 @@ async function main(): Promise<void> {
     } catch (error) {
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       process.stdout.write(
-        `ERROR ${JSON.stringify({ case: `${c.preset}-b${c.batchSize}-t${c.seqLen}`, error: message })}\n`,
+        `ERROR ${JSON.stringify({ case: benchCaseName(c.preset, c.batchSize, c.seqLen, c.objective ?? 'classifier'), error: message })}\n`,
       );
     }
   }

@@ -1,12 +1,17 @@
 /** Messages between the benchmark page (main.ts) and its worker (worker.ts). */
 import type { CapabilityReport } from '../src/engine/backend';
 import type { BertPresetName } from '../src/engine/bert/config';
-import type { TrainStepBenchResult } from '../src/engine/bench/train-step';
+import type { BenchObjective, TrainStepBenchResult } from '../src/engine/bench/train-step';
+import type { KernelMode } from '../src/engine/kernels/mode';
 
 export interface CaseSpec {
   preset: BertPresetName;
   batchSize: number;
   seqLen: number;
+  /** The step timed (default classifier). */
+  objective?: BenchObjective;
+  /** Our WebGPU kernels or the stock ops (default fused). */
+  kernels?: KernelMode;
   warmupSteps: number;
   steps: number;
   /** Soft budget (s): timed steps are cut to fit after warm-up. */

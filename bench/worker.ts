@@ -34,6 +34,8 @@ self.addEventListener('message', (event: MessageEvent<RunRequest>) => {
         preset: spec.preset,
         batchSize: spec.batchSize,
         seqLen: spec.seqLen,
+        objective: spec.objective,
+        kernels: spec.kernels,
         warmupSteps: spec.warmupSteps,
         steps: spec.steps,
         timeBudgetMs: spec.budgetS * 1000,

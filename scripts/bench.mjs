@@ -8,7 +8,12 @@
  *   node-wasm  Node on tfjs-backend-wasm (bench/node.ts through tsx), like the `fewshot` CLI
  *   node-webgpu  Node on WebGPU through Dawn's Node bindings (`fewshot --backend webgpu`); only
  *              when asked for with --backends (needs the webgpu package and Vulkan: docs/CLI.md)
- * Cases: BERT presets micro, tiny, mini at batch 16, seq 64 and 128 (engine: src/engine/bench/train-step.ts).
+ *   torch-cpu  the same step in PyTorch (bench/torch_step.py; Debian python3-torch), the reference
+ *              every backend's time is divided by; recorded as skipped where torch is missing
+ * Cases: BERT presets micro, tiny, mini at batch 16, seq 64 and 128 with the classifier step, and the
+ * prompt (MLM-head) and MLM pretraining steps at micro-t64 and mini-t128 (engine:
+ * src/engine/bench/train-step.ts). On webgpu and node-webgpu every case runs with our kernels and with
+ * the stock ops, one after the other in the same page or process, and the table gives fused/stock.
  *
  * Every case has a soft time budget (timed steps are cut to fit after warm-up), a predicted-time
  * check (skipped with a recorded reason when even one warm-up + one timed step would not fit at the
@@ -20,8 +25,11 @@
  *
  * Flags:
  *   --quick                 micro cases only
- *   --cases a,b             case names: <preset>[-b<batch>][-t<seq>], e.g. tiny-t64, mini-b8-t128, micro
- *   --backends a,b          subset of webgpu,wasm,node-wasm,node-webgpu (default: the first three)
+ *   --cases a,b             case names: <preset>[-b<batch>][-t<seq>][-prompt|-mlm], e.g. tiny-t64, mini-t128-mlm
+ *   --backends a,b          subset of webgpu,wasm,node-wasm,node-webgpu,torch-cpu (default: all but node-webgpu)
+ *   --kernels a,b           fused,stock (default both; webgpu backends only, cpu/wasm run the stock ops)
+ *   --torch-device d        device of the PyTorch reference (default cpu; e.g. cuda on a GPU machine)
+ *   --python p              Python with torch (default: /usr/bin/python3 if it exists, else python3)
  *   --budget-scale x        multiply every time budget by x (default 1)
  *   --no-doc                do not rewrite docs/BENCHMARKS.md
  *   --out dir               results folder (default bench/results)
@@ -34,8 +42,16 @@ import { fileURLToPath } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BACKENDS = ['webgpu', 'wasm', 'node-wasm', 'node-webgpu'];
-const DEFAULT_BACKENDS = ['webgpu', 'wasm', 'node-wasm'];
+const BACKENDS = ['webgpu', 'wasm', 'node-wasm', 'node-webgpu', 'torch-cpu'];
+const DEFAULT_BACKENDS = ['webgpu', 'wasm', 'node-wasm', 'torch-cpu'];
+/** Backends where the kernel setting changes what runs (kernels/mode.ts). */
+const GPU_BACKENDS = ['webgpu', 'node-webgpu'];
+const KERNEL_MODES = ['stock', 'fused'];
+/** The prompt and MLM steps by default at the smallest and the acceptance-sized case only (time). */
+const DEFAULT_EXTRA_STEPS = [
+  { preset: 'micro', seqLen: 64 },
+  { preset: 'mini', seqLen: 128 },
+];
 /** The Node backends: bench/node.ts in a child process, with the backend it runs on. */
 const NODE_BACKENDS = { 'node-wasm': 'wasm', 'node-webgpu': 'webgpu' };
 const PRESETS = ['micro', 'tiny', 'mini'];
@@ -94,6 +110,9 @@ function parseArgs(argv) {
     cases: null,
     backends: [...DEFAULT_BACKENDS],
     budgetScale: 1,
+    kernels: [...KERNEL_MODES],
+    torchDevice: 'cpu',
+    python: existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3',
     doc: true,
     out: path.join(repo, 'bench', 'results'),
   };
@@ -108,6 +127,9 @@ function parseArgs(argv) {
     else if (a.startsWith('--cases')) args.cases = value().split(',').filter(Boolean);
     else if (a.startsWith('--backends')) args.backends = value().split(',').filter(Boolean);
     else if (a.startsWith('--budget-scale')) args.budgetScale = Number(value());
+    else if (a.startsWith('--kernels')) args.kernels = value().split(',').filter(Boolean);
+    else if (a.startsWith('--torch-device')) args.torchDevice = value();
+    else if (a.startsWith('--python')) args.python = value();
     else if (a === '--no-doc') args.doc = false;
     else if (a.startsWith('--out')) args.out = path.resolve(value());
     else if (a === '--help' || a === '-h') {
@@ -122,6 +144,8 @@ function parseArgs(argv) {
   }
   for (const b of args.backends) if (!BACKENDS.includes(b)) die(`unknown backend "${b}" (use ${BACKENDS.join(', ')})`);
   if (!(args.budgetScale > 0)) die('--budget-scale must be a positive number');
+  for (const k of args.kernels) if (!KERNEL_MODES.includes(k)) die(`unknown kernel setting "${k}" (use fused, stock)`);
+  if (args.kernels.length === 0) die('--kernels needs fused, stock or both');
   return args;
 }
 
@@ -133,20 +157,33 @@ function die(message) {
 /** Case tokens → specs (without steps/budget). */
 function selectCases(args) {
   const all = [];
-  for (const preset of PRESETS) for (const seqLen of SEQ_LENS) all.push({ preset, batchSize: BATCH, seqLen });
+  for (const preset of PRESETS)
+    for (const seqLen of SEQ_LENS) all.push({ preset, batchSize: BATCH, seqLen, objective: 'classifier' });
+  for (const objective of ['prompt', 'mlm'])
+    for (const { preset, seqLen } of DEFAULT_EXTRA_STEPS) all.push({ preset, batchSize: BATCH, seqLen, objective });
   if (!args.cases) return args.quick ? all.filter((c) => c.preset === 'micro') : all;
   const out = [];
   for (const token of args.cases) {
-    const m = /^([a-z]+)(?:-b(\d+))?(?:-t(\d+))?$/.exec(token.trim());
+    const m = /^([a-z]+)(?:-b(\d+))?(?:-t(\d+))?(?:-(prompt|mlm))?$/.exec(token.trim());
     if (!m || !PRESETS.concat(['small', 'medium', 'base']).includes(m[1]))
-      die(`bad case "${token}" (use <preset>[-b<batch>][-t<seq>], e.g. tiny-t64)`);
+      die(`bad case "${token}" (use <preset>[-b<batch>][-t<seq>][-prompt|-mlm], e.g. tiny-t64, mini-t128-mlm)`);
     const seqs = m[3] ? [Number(m[3])] : SEQ_LENS;
-    for (const seqLen of seqs) out.push({ preset: m[1], batchSize: m[2] ? Number(m[2]) : BATCH, seqLen });
+    for (const seqLen of seqs)
+      out.push({ preset: m[1], batchSize: m[2] ? Number(m[2]) : BATCH, seqLen, objective: m[4] ?? 'classifier' });
   }
   return out;
 }
 
-const caseName = (c) => `${c.preset}-b${c.batchSize}-t${c.seqLen}`;
+const caseName = (c) =>
+  `${c.preset}-b${c.batchSize}-t${c.seqLen}${c.objective && c.objective !== 'classifier' ? `-${c.objective}` : ''}`;
+/** One planned run of a case: the case and the kernel setting (GPU backends run each setting). */
+const runName = (c) => (c.kernels ? `${caseName(c)} [${c.kernels}]` : caseName(c));
+
+/** The runs of `cases` on `backend`: every kernel setting asked for on GPU backends, one run elsewhere. */
+function expandRuns(backend, cases, args) {
+  if (!GPU_BACKENDS.includes(backend)) return cases.map((c) => ({ ...c, kernels: undefined }));
+  return cases.flatMap((c) => args.kernels.map((kernels) => ({ ...c, kernels })));
+}
 
 // The engine's own FLOP estimate (one copy, src/engine/bench/train-step.ts), loaded through tsx.
 const { bertPreset } = await tsImport('../src/engine/bert/config.ts', import.meta.url);
@@ -172,14 +209,17 @@ function planCase(backend, c, args) {
  * small models are dominated by per-dispatch and elementwise costs, so a straight FLOP ratio from
  * one small preset would overpredict larger ones. Returns null when it cannot tell.
  */
+/** Runs that share a pace: the same preset, step and kernel setting. */
+const paceKey = (spec) => `${spec.preset}:${spec.objective ?? 'classifier'}:${spec.kernels ?? ''}`;
+
 class PaceModel {
   points = [];
   add(spec, secondsPerStep) {
-    this.points.push({ preset: spec.preset, gflops: estimateFlops(spec) / 1e9, s: secondsPerStep });
+    this.points.push({ preset: paceKey(spec), gflops: estimateFlops(spec) / 1e9, s: secondsPerStep });
   }
   predict(spec) {
     const g = estimateFlops(spec) / 1e9;
-    const same = this.points.filter((p) => p.preset === spec.preset);
+    const same = this.points.filter((p) => p.preset === paceKey(spec));
     if (same.length > 0) {
       const near = same.reduce((best, p) =>
         Math.abs(Math.log(p.gflops / g)) < Math.abs(Math.log(best.gflops / g)) ? p : best,
@@ -246,6 +286,7 @@ function tfjsVersion() {
   }
 }
 
+const RUN_ID = new Date().toISOString();
 const today = () => new Date().toISOString().slice(0, 10);
 const log = (message) => console.log(`[bench] ${message}`);
 
@@ -253,7 +294,7 @@ const log = (message) => console.log(`[bench] ${message}`);
 function describe(r) {
   const t = r.timing;
   const p = r.perStep;
-  return `${r.case}: ${t.medianMs.toFixed(0)} ms/step median (${t.meanMs.toFixed(0)} mean, ${r.steps} timed), ${t.examplesPerSecond.toFixed(1)} ex/s, ${p.dispatches} dispatches, ${p.readbacks} readbacks, ${p.uploads} uploads/step, memory ${r.memory.flat ? 'flat' : 'NOT flat'}`;
+  return `${r.case}${GPU_BACKENDS.includes(r.backend) ? ` [${r.kernels}]` : ''}: ${t.medianMs.toFixed(0)} ms/step median (${t.meanMs.toFixed(0)} mean, ${r.steps} timed), ${t.examplesPerSecond.toFixed(1)} ex/s, ${p.dispatches} dispatches, ${p.readbacks} readbacks, ${p.uploads} uploads/step, memory ${r.memory.flat ? 'flat' : 'NOT flat'}`;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -276,7 +317,11 @@ async function runBrowser(backends, cases, args) {
     return Object.fromEntries(
       backends.map((b) => [
         b,
-        { browser: null, capability: null, outcomes: cases.map((c) => ({ case: caseName(c), skipped: reason })) },
+        {
+          browser: null,
+          capability: null,
+          outcomes: expandRuns(b, cases, args).map((c) => ({ case: caseName(c), kernels: c.kernels, skipped: reason })),
+        },
       ]),
     );
   }
@@ -310,16 +355,16 @@ async function runBrowser(backends, cases, args) {
       const outcomes = [];
       let capability = null;
       const model = new PaceModel();
-      for (const c of cases) {
+      for (const c of expandRuns(backend, cases, args)) {
         const spec = planCase(backend, c, args);
         const skip = predictSkip(spec, model);
         if (skip) {
-          log(`${backend} ${caseName(c)}: skipped (${skip})`);
-          outcomes.push({ case: caseName(c), skipped: skip, plan: spec });
+          log(`${backend} ${runName(c)}: skipped (${skip})`);
+          outcomes.push({ case: caseName(c), kernels: c.kernels, skipped: skip, plan: spec });
           continue;
         }
         log(
-          `${backend} ${caseName(c)}: ${spec.warmupSteps} warm-up + ${spec.steps} timed steps, budget ${spec.budgetS} s`,
+          `${backend} ${runName(c)}: ${spec.warmupSteps} warm-up + ${spec.steps} timed steps, budget ${spec.budgetS} s`,
         );
         const outcome = await page.evaluate((s) => window.__bench.runCase(s), spec);
         capability = outcome.capability ?? capability;
@@ -328,8 +373,8 @@ async function runBrowser(backends, cases, args) {
           outcomes.push(outcome.result);
           model.add(spec, outcome.result.timing.meanMs / 1000);
         } else {
-          log(`${backend} ${caseName(c)}: skipped (${outcome.reason})`);
-          outcomes.push({ case: caseName(c), skipped: outcome.reason, plan: spec });
+          log(`${backend} ${runName(c)}: skipped (${outcome.reason})`);
+          outcomes.push({ case: caseName(c), kernels: c.kernels, skipped: outcome.reason, plan: spec });
           if (/hard limit/.test(outcome.reason)) model.add(spec, spec.hardLimitS / (spec.warmupSteps * 1.5 + 1));
         }
       }
@@ -389,15 +434,15 @@ async function runNode(backend, cases, args) {
   const outcomes = [];
   let capability = null;
   const model = new PaceModel();
-  for (const c of cases) {
+  for (const c of expandRuns(backend, cases, args)) {
     const spec = planCase(backend, c, args);
     const skip = predictSkip(spec, model);
     if (skip) {
-      log(`${backend} ${caseName(c)}: skipped (${skip})`);
-      outcomes.push({ case: caseName(c), skipped: skip, plan: spec });
+      log(`${backend} ${runName(c)}: skipped (${skip})`);
+      outcomes.push({ case: caseName(c), kernels: c.kernels, skipped: skip, plan: spec });
       continue;
     }
-    log(`${backend} ${caseName(c)}: ${spec.warmupSteps} warm-up + ${spec.steps} timed steps, budget ${spec.budgetS} s`);
+    log(`${backend} ${runName(c)}: ${spec.warmupSteps} warm-up + ${spec.steps} timed steps, budget ${spec.budgetS} s`);
     const outcome = await runNodeCase(spec, backend);
     capability = outcome.capability ?? capability;
     if (outcome.ok) {
@@ -405,9 +450,89 @@ async function runNode(backend, cases, args) {
       outcomes.push(outcome.result);
       model.add(spec, outcome.result.timing.meanMs / 1000);
     } else {
-      log(`${backend} ${caseName(c)}: skipped (${outcome.reason})`);
-      outcomes.push({ case: caseName(c), skipped: outcome.reason, plan: spec });
+      log(`${backend} ${runName(c)}: skipped (${outcome.reason})`);
+      outcomes.push({ case: caseName(c), kernels: c.kernels, skipped: outcome.reason, plan: spec });
     }
+  }
+  return { browser: null, capability, outcomes, durationS: Math.round((Date.now() - started) / 1000) };
+}
+
+// ------------------------------------------------------------------------------------------------
+// PyTorch reference (torch-cpu)
+// ------------------------------------------------------------------------------------------------
+
+/** Steps of the PyTorch reference per preset (it is much faster than our CPU backends). */
+const TORCH_STEPS = { micro: { warmup: 2, steps: 5 }, tiny: { warmup: 1, steps: 3 }, mini: { warmup: 1, steps: 2 } };
+
+/** Runs bench/torch_step.py for one case; resolves to its RESULT object or { error }. */
+function runTorchCase(c, args) {
+  const config = bertPreset(c.preset, { max_position_embeddings: Math.max(c.seqLen, 512) });
+  const plan = TORCH_STEPS[c.preset] ?? { warmup: 1, steps: 1 };
+  const request = {
+    layers: config.num_hidden_layers,
+    hidden: config.hidden_size,
+    heads: config.num_attention_heads,
+    intermediate: config.intermediate_size,
+    vocab: config.vocab_size,
+    batch: c.batchSize,
+    seq: c.seqLen,
+    objective: c.objective,
+    device: args.torchDevice,
+    ...plan,
+  };
+  const hardLimitS = Math.round(planCase('node-wasm', c, args).hardLimitS * 2);
+  return new Promise((resolve) => {
+    const child = spawn(args.python, [path.join('bench', 'torch_step.py'), JSON.stringify(request)], {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', (error) => resolve({ error: `${args.python}: ${error.message}` }));
+    const timer = setTimeout(() => child.kill('SIGKILL'), hardLimitS * 1000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = (prefix) => stdout.split('\n').find((l) => l.startsWith(prefix));
+      if (line('RESULT ')) resolve(JSON.parse(line('RESULT ').slice(7)));
+      else if (line('ERROR ')) resolve({ error: JSON.parse(line('ERROR ').slice(6)).error });
+      else if (signal === 'SIGKILL') resolve({ error: `exceeded the hard limit of ${hardLimitS} s (process killed)` });
+      else resolve({ error: (stderr.trim().split('\n').pop() || `exited with ${code ?? signal}`).slice(0, 300) });
+    });
+  });
+}
+
+async function runTorch(cases, args) {
+  const started = Date.now();
+  const outcomes = [];
+  let capability = null;
+  for (const c of cases) {
+    log(`torch-${args.torchDevice} ${caseName(c)}…`);
+    const r = await runTorchCase(c, args);
+    if (r.error) {
+      log(`torch-${args.torchDevice} ${caseName(c)}: skipped (${r.error})`);
+      outcomes.push({ case: caseName(c), objective: c.objective, skipped: `PyTorch reference: ${r.error}` });
+      // No torch here: say so once per case but do not try the remaining cases for nothing.
+      if (/ModuleNotFoundError|No module named|ENOENT/.test(r.error)) {
+        for (const rest of cases.slice(cases.indexOf(c) + 1))
+          outcomes.push({ case: caseName(rest), objective: rest.objective, skipped: `PyTorch reference: ${r.error}` });
+        break;
+      }
+      continue;
+    }
+    capability = { torch: r.torch, device: r.device, deviceName: r.deviceName, threads: r.threads };
+    log(`torch-${args.torchDevice} ${caseName(c)}: ${r.medianMs.toFixed(0)} ms/step median (${r.stepMs.length} timed)`);
+    outcomes.push({
+      case: caseName(c),
+      backend: `torch-${args.torchDevice}`,
+      objective: c.objective,
+      preset: c.preset,
+      batchSize: c.batchSize,
+      seqLen: c.seqLen,
+      steps: r.stepMs.length,
+      timing: { stepMs: r.stepMs, medianMs: r.medianMs, meanMs: r.meanMs },
+    });
   }
   return { browser: null, capability, outcomes, durationS: Math.round((Date.now() - started) / 1000) };
 }
@@ -422,8 +547,14 @@ function writeResults(backend, run, args) {
   const doc = {
     schema: 1,
     date: new Date().toISOString(),
+    // One id per `npm run bench` invocation: ratios across backends pair only results of the same run.
+    runId: RUN_ID,
     backend,
-    runtime: backend in NODE_BACKENDS ? `Node ${process.version}` : run.browser,
+    runtime: backend.startsWith('torch-')
+      ? `PyTorch ${run.capability?.torch ?? '?'} (${run.capability?.deviceName ?? backend.slice(6)}, ${run.capability?.threads ?? '?'} threads)`
+      : backend in NODE_BACKENDS
+        ? `Node ${process.version}`
+        : run.browser,
     machine: { ...machineInfo(), browser: run.browser },
     adapter: run.capability?.adapter ?? null,
     limits: run.capability?.limits ?? null,
@@ -439,6 +570,9 @@ function writeResults(backend, run, args) {
   return file;
 }
 
+/** Results files by backend name (the PyTorch reference is named after its device). */
+const RESULT_NAMES = ['webgpu', 'wasm', 'node-wasm', 'node-webgpu', 'torch-cpu', 'torch-cuda'];
+
 /** Newest results file of each backend. */
 function latestResults(dir) {
   if (!existsSync(dir)) return [];
@@ -450,7 +584,7 @@ function latestResults(dir) {
     const backend = f.slice(11, -5);
     latest.set(backend, f);
   }
-  return BACKENDS.filter((b) => latest.has(b)).map((b) => ({
+  return RESULT_NAMES.filter((b) => latest.has(b)).map((b) => ({
     file: latest.get(b),
     data: JSON.parse(readFileSync(path.join(dir, latest.get(b)), 'utf8')),
   }));
@@ -465,25 +599,35 @@ function renderTable(dir) {
   if (sets.length === 0) return '_No results yet: run `npm run bench`._';
   const lines = [];
   lines.push(
-    '| Backend | Case | ms/step median | ms/step mean | ex/s | GFLOP/s | kernels | dispatches | submits | readbacks | uploads (MB) | uniform writes | new GPU buffers | shapes | memory flat | steps (warm + timed) |',
+    '| Backend | Case | kernels | ms/step median | ms/step mean | ex/s | GFLOP/s | kernels run | dispatches | submits | readbacks | uploads (MB) | uniform writes | new GPU buffers | shapes | memory flat | steps (warm + timed) |',
   );
-  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|');
+  lines.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|');
   for (const { data } of sets) {
+    const isGpu = GPU_BACKENDS.includes(data.backend);
     for (const r of data.cases) {
+      const kernels = isGpu ? (r.kernels ?? 'fused') : '–';
       if (r.skipped) {
         lines.push(
-          `| ${data.backend} | ${r.case} | skipped: ${r.skipped.replace(/\|/g, '/')} | | | | | | | | | | | | | |`,
+          `| ${data.backend} | ${r.case} | ${kernels} | skipped: ${r.skipped.replace(/\|/g, '/')} | | | | | | | | | | | | | |`,
+        );
+        continue;
+      }
+      const t = r.timing;
+      if (!r.perStep) {
+        // The PyTorch reference: times only.
+        lines.push(
+          `| ${data.backend} | ${r.case} | – | ${fmt(t.medianMs)} | ${fmt(t.meanMs)} | ${fmt((r.batchSize * 1000) / t.meanMs, 1)} | | | | | | | | | | | ${r.steps} timed |`,
         );
         continue;
       }
       const p = r.perStep;
-      const t = r.timing;
-      const isGpu = data.backend === 'webgpu' || data.backend === 'node-webgpu';
       lines.push(
-        `| ${data.backend} | ${r.case} | ${fmt(t.medianMs)} | ${fmt(t.meanMs)} | ${fmt(t.examplesPerSecond, 1)} | ${t.gflopsPerSecond.toFixed(2)} | ${num(p.kernels)} | ${num(p.dispatches)} | ${isGpu ? num(p.submits) : '–'} | ${num(p.readbacks)} | ${num(p.uploads)} (${mb(p.uploadBytes)}) | ${isGpu ? num(p.uniformWrites) : '–'} | ${isGpu ? num(p.bufferCreates) : '–'} | ${r.shapes.distinct} (+${r.shapes.newAfterWarmup}) | ${r.memory.flat ? 'yes' : '**no**'} | ${r.warmupSteps} + ${r.steps}${r.stepsCut ? '*' : ''} |`,
+        `| ${data.backend} | ${r.case} | ${kernels} | ${fmt(t.medianMs)} | ${fmt(t.meanMs)} | ${fmt(t.examplesPerSecond, 1)} | ${t.gflopsPerSecond.toFixed(2)} | ${num(p.kernels)} | ${num(p.dispatches)} | ${isGpu ? num(p.submits) : '–'} | ${num(p.readbacks)} | ${num(p.uploads)} (${mb(p.uploadBytes)}) | ${isGpu ? num(p.uniformWrites) : '–'} | ${isGpu ? num(p.bufferCreates) : '–'} | ${r.shapes.distinct} (+${r.shapes.newAfterWarmup}) | ${r.memory.flat ? 'yes' : '**no**'} | ${r.warmupSteps} + ${r.steps}${r.stepsCut ? '*' : ''} |`,
       );
     }
   }
+  lines.push('');
+  lines.push(...renderRatios(sets));
   lines.push('');
   lines.push(
     'Counts are per timed step. `*` = timed steps cut to fit the time budget. Shapes: distinct kernel output shapes (+ new after warm-up).',
@@ -511,6 +655,61 @@ function renderTable(dir) {
   return lines.join('\n');
 }
 
+/**
+ * Ratios measured in one run: fused / stock ms per step on each GPU backend (the two settings ran back
+ * to back in the same page or process), and each backend's ms per step / the PyTorch reference's.
+ */
+function renderRatios(sets) {
+  const ok = (r) => r && !r.skipped && r.timing;
+  const byCase = new Map();
+  for (const { data } of sets)
+    for (const r of data.cases) {
+      if (!ok(r)) continue;
+      const key = r.case;
+      if (!byCase.has(key)) byCase.set(key, {});
+      const label = GPU_BACKENDS.includes(data.backend) ? `${data.backend} ${r.kernels ?? 'fused'}` : data.backend;
+      byCase.get(key)[label] = { ms: r.timing.medianMs, dispatches: r.perStep?.dispatches, runId: data.runId };
+    }
+  const torchName = sets.map((s) => s.data.backend).find((b) => b.startsWith('torch-'));
+  const gpu = sets.map((s) => s.data.backend).filter((b) => GPU_BACKENDS.includes(b));
+  const others = sets.map((s) => s.data.backend).filter((b) => !b.startsWith('torch-') && !GPU_BACKENDS.includes(b));
+  const columns = [
+    ...gpu.map((b) => ({
+      title: `${b} fused / stock (ms; dispatches)`,
+      cell: (row) => ratioCell(row[`${b} fused`], row[`${b} stock`], true),
+    })),
+    ...(torchName
+      ? [
+          ...gpu.flatMap((b) =>
+            ['fused', 'stock'].map((k) => ({
+              title: `${b} ${k} / ${torchName}`,
+              cell: (row) => ratioCell(row[`${b} ${k}`], row[torchName]),
+            })),
+          ),
+          ...others.map((b) => ({ title: `${b} / ${torchName}`, cell: (row) => ratioCell(row[b], row[torchName]) })),
+        ]
+      : []),
+  ];
+  if (columns.length === 0 || byCase.size === 0) return [];
+  const out = [
+    'Ratios of median ms per step (below 1: the first is faster), each pair measured in one `npm run bench` run:',
+    '',
+  ];
+  out.push(`| Case | ${columns.map((c) => c.title).join(' | ')} |`);
+  out.push(`|---|${columns.map(() => '--:').join('|')}|`);
+  for (const [name, row] of byCase) out.push(`| ${name} | ${columns.map((c) => c.cell(row)).join(' | ')} |`);
+  out.push('');
+  return out;
+}
+
+function ratioCell(a, b, withDispatches = false) {
+  if (!a || !b || a.runId !== b.runId) return '–';
+  const ratio = (a.ms / b.ms).toFixed(2);
+  return withDispatches && a.dispatches !== undefined && b.dispatches !== undefined
+    ? `${ratio} (${num(a.dispatches)} / ${num(b.dispatches)})`
+    : ratio;
+}
+
 const START = '<!-- bench:table:start (generated by `npm run bench`; edits inside are overwritten) -->';
 const END = '<!-- bench:table:end -->';
 
@@ -536,7 +735,11 @@ async function main() {
   const cases = selectCases(args);
   const startedAt = Date.now();
   log(`cases: ${cases.map(caseName).join(', ')} · backends: ${args.backends.join(', ')}`);
-  const browserBackends = args.backends.filter((b) => !(b in NODE_BACKENDS));
+  const browserBackends = args.backends.filter((b) => !(b in NODE_BACKENDS) && b !== 'torch-cpu');
+  if (args.backends.includes('torch-cpu')) {
+    const run = await runTorch(cases, args);
+    writeResults(`torch-${args.torchDevice}`, run, args);
+  }
   for (const backend of args.backends.filter((b) => b in NODE_BACKENDS)) {
     const run = await runNode(backend, cases, args);
     writeResults(backend, run, args);

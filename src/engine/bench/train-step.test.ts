@@ -38,4 +38,28 @@ describe('benchmarkTrainStep (wasm, micro)', () => {
     // Everything it allocated is freed again.
     expect(tf.memory().numTensors).toBe(tensorsBefore);
   });
+
+  for (const objective of ['prompt', 'mlm'] as const) {
+    it(`times the ${objective} step with flat memory and a loss at its starting value`, async () => {
+      const tensorsBefore = tf.memory().numTensors;
+      const result = await benchmarkTrainStep({
+        preset: 'micro',
+        objective,
+        batchSize: 4,
+        seqLen: 16,
+        warmupSteps: 1,
+        steps: 1,
+      });
+      expect(result.case).toBe(`micro-b4-t16-${objective}`);
+      expect(result.objective).toBe(objective);
+      expect(result.memory.flat).toBe(true);
+      expect(result.perStep.kernels).toBeGreaterThan(50);
+      // At initialisation the prompt step is a 2-way choice (ln 2) and MLM a choice over the vocabulary.
+      const start = objective === 'prompt' ? Math.log(2) : Math.log(result.model.vocab);
+      expect(Math.abs(result.loss.first - start)).toBeLessThan(0.5);
+      // Different steps train different parameters: the MLM head (tied decoder) but no pooler/classifier.
+      expect(result.model.trainableParameters).not.toBe(result.model.parameters);
+      expect(tf.memory().numTensors).toBe(tensorsBefore);
+    });
+  }
 });

@@ -1,9 +1,12 @@
 /**
- * Training-step benchmark: the one loop's step function (`trainStep`, train/loop.ts) with the
- * classifier-head method, exactly as the studio trains (gradAccumSteps = 1: inputs → BERT forward
- * with dropout → softmax cross-entropy → `tf.variableGrads` → AdamW with global-norm clipping), on
- * synthetic batches of exactly `seqLen` tokens, timed and counted (docs/ARCHITECTURE.md,
- * "Performance").
+ * Training-step benchmark: the one loop's step function (`trainStep`, train/loop.ts) exactly as the
+ * studio trains (gradAccumSteps = 1: inputs → BERT forward with dropout → loss → `tf.variableGrads` →
+ * AdamW with global-norm clipping), on synthetic batches of exactly `seqLen` tokens, timed and counted
+ * (docs/ARCHITECTURE.md, "Performance"). Three steps (`objective`): the classifier head (softmax
+ * cross-entropy on the pooled output), the prompt method (the MLM head at one [MASK] per row, cross-
+ * entropy over the verbalizer's words) and MLM pretraining (15 % of the tokens masked, cross-entropy
+ * over the vocabulary at the gathered masked positions). `kernels` picks our WebGPU kernels or the
+ * stock ops (kernels/mode.ts) for the case, so the two compare in one run.
  *
  * Protocol:
  * 1. Fresh parameters (`initBertParams`) and optimizer; `warmupSteps` steps (pipelines compile, the
@@ -21,7 +24,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { bertPreset, countParameters, type BertConfig, type BertPresetName } from '../bert/config';
 import { disposeBertParams, initBertParams, type BertParams } from '../bert/params';
+import { namedParams } from '../bert/params';
+import { setKernelMode, kernelMode, type KernelMode } from '../kernels/mode';
 import { ClassifierObjective } from '../methods/classifier';
+import { maskedBatchTensors, maskedLmLoss } from '../methods/mlm';
+import { PromptObjective } from '../methods/prompt';
+import { maskBatch, type MaskedBatch } from '../pretrain/masking';
+import type { PromptExample } from '../prompt/zero-shot';
+import type { TrainingObjective } from '../train/objective';
+import { Rng } from '../util/rng';
 import { makeBatches, type Batch, type EncodedExample } from '../train/batches';
 import { DEFAULT_MAX_GRAD_NORM, DEFAULT_WEIGHT_DECAY } from '../train/defaults';
 import { dropoutSeedFor, trainStep } from '../train/loop';
@@ -35,8 +46,22 @@ import {
   type MemorySnapshot,
 } from './instrument';
 
+/** Which training step a case times. */
+export type BenchObjective = 'classifier' | 'prompt' | 'mlm';
+
+export const BENCH_OBJECTIVES: readonly BenchObjective[] = ['classifier', 'prompt', 'mlm'];
+
+/** A case's name: `<preset>-b<batch>-t<seq>`, with `-prompt` / `-mlm` for those steps. */
+export function benchCaseName(preset: string, batchSize: number, seqLen: number, objective: BenchObjective): string {
+  return `${preset}-b${batchSize}-t${seqLen}${objective === 'classifier' ? '' : `-${objective}`}`;
+}
+
 export interface TrainStepBenchOptions {
   preset: BertPresetName;
+  /** The step timed. Default 'classifier'. */
+  objective?: BenchObjective;
+  /** Our WebGPU kernels ('fused') or TensorFlow.js's stock ops; only webgpu tells them apart. Default 'fused'. */
+  kernels?: KernelMode;
   /** Examples per step. */
   batchSize: number;
   /** Tokens per example, special tokens included; every example has exactly this many (no padding). */
@@ -69,6 +94,9 @@ export interface TrainStepBenchResult {
   /** e.g. "tiny-b16-t64". */
   case: string;
   backend: string;
+  objective: BenchObjective;
+  /** The kernel setting the case ran with (the same ops on cpu/wasm either way). */
+  kernels: KernelMode;
   preset: BertPresetName;
   batchSize: number;
   seqLen: number;
@@ -191,6 +219,86 @@ function memoryFlat(a: MemorySnapshot, b: MemorySnapshot): boolean {
   );
 }
 
+/** The objective a case trains and the batches it cycles through (all built before the timing). */
+interface StepObjective<TBatch = unknown> {
+  objective: Pick<TrainingObjective<TBatch, unknown>, 'lossFor' | 'parameters'>;
+  batches: TBatch[];
+  dispose(): void;
+}
+
+/**
+ * The step of `kind` on the synthetic examples: the studio's classifier and prompt objectives as they
+ * train, and the pretraining loss on masked copies of the examples (masking.ts, 15 % of the tokens).
+ */
+function makeStepObjective(
+  kind: BenchObjective,
+  params: BertParams,
+  config: BertConfig,
+  labels: string[],
+  examples: EncodedExample[],
+  batches: Batch[],
+  settings: { epochs: number; batchSize: number; learningRate: number; maxLength: number; seed: number },
+  seed: number,
+): StepObjective {
+  const V = config.vocab_size;
+  const maskId = Math.min(103, V - 1); // [MASK] in the bert-base vocab
+  if (kind === 'classifier') {
+    const objective = new ClassifierObjective(params, config, labels, examples, [], settings);
+    return { objective, batches, dispose: () => objective.dispose() };
+  }
+  if (kind === 'prompt') {
+    // "{text} [MASK] [SEP]": the [MASK] just before the final [SEP]; one verbalizer word per label.
+    const promptExamples: PromptExample[] = examples.map((e) => {
+      const inputIds = Array.from(e.inputIds);
+      const maskPosition = Math.max(1, inputIds.length - 2);
+      inputIds[maskPosition] = maskId;
+      return { ...e, inputIds, maskPosition };
+    });
+    const wordIds = labels.map((_, i) => Math.max(0, V - 1 - i)); // distinct ordinary tokens
+    const verbalizer = {
+      labels,
+      words: labels.map((l) => [l.toLowerCase()]),
+      wordIds,
+      wordLabel: labels.map((_, i) => i),
+      warnings: [],
+    };
+    const objective = new PromptObjective(params, config, verbalizer, promptExamples, [], settings);
+    return {
+      objective,
+      batches: batches.map((batch) => ({ batch, aux: null })),
+      dispose: () => objective.dispose(),
+    };
+  }
+  const special = new Set([0, Math.min(101, V - 1), Math.min(102, V - 1), maskId]);
+  const pool = Array.from({ length: V }, (_, id) => id).filter((id) => !special.has(id));
+  const vocab = {
+    maskId,
+    padId: 0,
+    vocabSize: V,
+    special,
+    isContinuation: new Uint8Array(V),
+    randomPool: Int32Array.from(pool),
+  };
+  const rng = new Rng(seed).fork('masking');
+  const masked: MaskedBatch[] = batches.map((batch) =>
+    maskBatch(
+      Array.from(batch.indices, (i) => Array.from(examples[i].inputIds)),
+      batch.seqLen,
+      vocab,
+      rng,
+    ),
+  );
+  const parameters = namedParams(params, config).filter((p) => p.group === 'encoder' || p.group === 'mlm');
+  const objective = {
+    parameters,
+    lossFor: (batch: MaskedBatch, context: { training: boolean; dropoutSeed?: number }) => {
+      const inputs = maskedBatchTensors(batch);
+      return () => maskedLmLoss(params, config, inputs, context).loss;
+    },
+  };
+  return { objective: objective as StepObjective['objective'], batches: masked, dispose: () => {} };
+}
+
 /** Runs one benchmark case on the active backend. Frees everything it allocated. */
 export async function benchmarkTrainStep(options: TrainStepBenchOptions): Promise<TrainStepBenchResult> {
   const { preset, batchSize, seqLen } = options;
@@ -206,7 +314,11 @@ export async function benchmarkTrainStep(options: TrainStepBenchOptions): Promis
     max_position_embeddings: Math.max(seqLen, preset === 'micro' ? 128 : 512),
   });
   const backend = tf.getBackend();
-  const caseName = `${preset}-b${batchSize}-t${seqLen}`;
+  const objectiveKind = options.objective ?? 'classifier';
+  const kernels = options.kernels ?? 'fused';
+  const caseName = benchCaseName(preset, batchSize, seqLen, objectiveKind);
+  const kernelsBefore = kernelMode();
+  setKernelMode(kernels);
 
   const started = performance.now();
   const params: BertParams = initBertParams(config, seed);
@@ -221,9 +333,9 @@ export async function benchmarkTrainStep(options: TrainStepBenchOptions): Promis
   });
   const labels = Object.values(id2label);
   const settings = { epochs: 1, batchSize, learningRate: 5e-5, maxLength: seqLen, seed };
-  const objective = new ClassifierObjective(params, config, labels, examples, [], settings);
+  const stepObjective = makeStepObjective(objectiveKind, params, config, labels, examples, batches, settings, seed);
   const optimizer = new AdamW(
-    objective.parameters.map((p) => ({ name: p.name, variable: p.variable })),
+    stepObjective.objective.parameters.map((p) => ({ name: p.name, variable: p.variable })),
     { weightDecay: DEFAULT_WEIGHT_DECAY, maxGradNorm: DEFAULT_MAX_GRAD_NORM },
   );
   const setupMs = performance.now() - started;
@@ -231,10 +343,10 @@ export async function benchmarkTrainStep(options: TrainStepBenchOptions): Promis
 
   /** One optimizer step of the training loop (one micro-batch); returns the kept loss. */
   const step = (): tf.Scalar => {
-    const batch = batches[stepIndex % batches.length];
+    const batch = stepObjective.batches[stepIndex % stepObjective.batches.length];
     const context = { training: dropout, dropoutSeed: dropout ? dropoutSeedFor(seed, stepIndex) : undefined };
     stepIndex += 1;
-    return trainStep(objective, [batch], optimizer, settings.learningRate, context);
+    return trainStep(stepObjective.objective, [batch], optimizer, settings.learningRate, context);
   };
 
   const counters = Counters.install();
@@ -303,6 +415,8 @@ export async function benchmarkTrainStep(options: TrainStepBenchOptions): Promis
       schema: 1,
       case: caseName,
       backend,
+      objective: objectiveKind,
+      kernels,
       preset,
       batchSize,
       seqLen,
@@ -318,7 +432,7 @@ export async function benchmarkTrainStep(options: TrainStepBenchOptions): Promis
         intermediate: config.intermediate_size,
         vocab: config.vocab_size,
         parameters,
-        trainableParameters: objective.parameters.reduce((n, p) => n + p.variable.size, 0),
+        trainableParameters: stepObjective.objective.parameters.reduce((n, p) => n + p.variable.size, 0),
       },
       flopsPerStep,
       timing: {
@@ -355,7 +469,8 @@ export async function benchmarkTrainStep(options: TrainStepBenchOptions): Promis
   } finally {
     counters.uninstall();
     optimizer.dispose();
-    objective.dispose();
+    stepObjective.dispose();
     disposeBertParams(params, config);
+    setKernelMode(kernelsBefore);
   }
 }

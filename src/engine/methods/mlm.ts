@@ -100,7 +100,7 @@ export interface MlmEvaluation {
   unigramBaseline: number;
 }
 
-type MaskedTensors = {
+export type MaskedTensors = {
   inputIds: tf.Tensor2D;
   attentionMask: tf.Tensor2D;
   positions: tf.Tensor1D;
@@ -108,7 +108,8 @@ type MaskedTensors = {
   weights: tf.Tensor1D;
 };
 
-function batchTensors(m: MaskedBatch): MaskedTensors {
+/** A masked batch as the tensors `maskedLmLoss` takes (the caller disposes them). */
+export function maskedBatchTensors(m: MaskedBatch): MaskedTensors {
   return {
     inputIds: tf.tensor2d(m.inputIds, [m.batchSize, m.seqLength], 'int32'), // [B, T]
     attentionMask: tf.tensor2d(m.attentionMask, [m.batchSize, m.seqLength], 'int32'), // [B, T]
@@ -269,7 +270,7 @@ export class MaskedLmObjective implements TrainingObjective<MaskedBatch, MlmEval
   }
 
   lossFor(batch: MaskedBatch, context: ForwardContext): () => tf.Scalar {
-    const inputs = batchTensors(batch);
+    const inputs = maskedBatchTensors(batch);
     return () => maskedLmLoss(this.params, this.config, inputs, context).loss;
   }
 
@@ -284,7 +285,7 @@ export class MaskedLmObjective implements TrainingObjective<MaskedBatch, MlmEval
     let count = 0;
     for (const b of this.heldOut) {
       const out = tf.tidy(() => {
-        const t = batchTensors(b);
+        const t = maskedBatchTensors(b);
         const r = maskedLmLoss(this.params, this.config, t, { withAccuracy: true });
         return tf.stack([tf.mul(r.loss, tf.sum(t.weights)), r.correct!]); // [2]: Σ CE, Σ correct
       });
