@@ -66,7 +66,9 @@ describe.skipIf(unavailable !== null && !process.env.CI)('fused AdamW on WebGPU'
     it(`matches the stock-op update over 5 steps (clipping ${maxGradNorm ? `at ${maxGradNorm}` : 'off'})`, async () => {
       const fused = await train('fused', 5, maxGradNorm);
       const stock = await train('stock', 5, maxGradNorm);
-      expect(fused.norms).toEqual(stock.norms);
+      // The fused norm sums the squares in another order (global-norm-webgpu.ts): float32 rounding only.
+      expect(fused.norms).toHaveLength(stock.norms.length);
+      expect(maxRelDiff(fused.norms, stock.norms)).toBeLessThan(1e-6);
       fused.values.forEach((v, i) => expect(maxRelDiff(v, stock.values[i]), `param ${i}`).toBeLessThan(1e-4));
       fused.state.slots.forEach((s, i) => {
         expect(maxRelDiff(s.m, stock.state.slots[i].m), `m ${s.name}`).toBeLessThan(1e-4);

@@ -29,14 +29,14 @@ export interface AdamWStepConstants {
 }
 
 /**
- * The updated m, v and parameter for one parameter: `grad` [any shape], `coef` [1] (the clipping
- * coefficient; 1 when clipping is off), `m`, `v`, `param` of the parameter's shape. Returns new
+ * The updated m, v and parameter for one parameter: `grad` [any shape], `clip` [2] (the gradient
+ * norm and the clipping coefficient, global-norm-webgpu.ts; [0, 1] when clipping is off), `m`, `v`, `param` of the parameter's shape. Returns new
  * tensors (the caller assigns them); on webgpu only.
  */
 export function fusedAdamWUpdate(
   param: tf.Tensor,
   grad: tf.Tensor,
-  coef: tf.Tensor,
+  clip: tf.Tensor,
   m: tf.Tensor,
   v: tf.Tensor,
   c: AdamWStepConstants,
@@ -44,16 +44,16 @@ export function fusedAdamWUpdate(
   const shape = param.shape;
   const firstMoment = new ElementwiseProgram(
     'adamw_m',
-    ['grad', 'moment', 'coef'],
+    ['grad', 'moment', 'clip'],
     'beta : f32, oneMinusBeta : f32,',
-    'let g = grad[index] * coef[0]; setOutputAtIndex(index, moment[index] * uniforms.beta + g * uniforms.oneMinusBeta);',
+    'let g = grad[index] * clip[1]; setOutputAtIndex(index, moment[index] * uniforms.beta + g * uniforms.oneMinusBeta);',
     shape,
   );
   const secondMoment = new ElementwiseProgram(
     'adamw_v',
-    ['grad', 'moment', 'coef'],
+    ['grad', 'moment', 'clip'],
     'beta : f32, oneMinusBeta : f32,',
-    'let g = grad[index] * coef[0]; setOutputAtIndex(index, moment[index] * uniforms.beta + (g * g) * uniforms.oneMinusBeta);',
+    'let g = grad[index] * clip[1]; setOutputAtIndex(index, moment[index] * uniforms.beta + (g * g) * uniforms.oneMinusBeta);',
     shape,
   );
   const update = new ElementwiseProgram(
@@ -65,8 +65,8 @@ export function fusedAdamWUpdate(
     shape,
   );
   const f32 = (...values: number[]) => values.map((value) => ({ type: 'float32' as const, value }));
-  const mNew = runProgram(firstMoment, [grad, m, coef], f32(c.beta1, c.oneMinusBeta1));
-  const vNew = runProgram(secondMoment, [grad, v, coef], f32(c.beta2, c.oneMinusBeta2));
+  const mNew = runProgram(firstMoment, [grad, m, clip], f32(c.beta1, c.oneMinusBeta1));
+  const vNew = runProgram(secondMoment, [grad, v, clip], f32(c.beta2, c.oneMinusBeta2));
   const pNew = runProgram(update, [param, mNew, vNew], f32(c.decayFactor, c.sqrtBias2, c.eps, c.stepSize));
   return { param: pNew, m: mNew, v: vNew };
 }

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors';
 import { fusedAdamWUpdate } from '../kernels/adamw-webgpu';
+import { fusedClipState } from '../kernels/global-norm-webgpu';
 import { fusedKernelsActive } from '../kernels/program';
 
 /** A trainable parameter and the name its gradient is keyed by. */
@@ -109,14 +110,15 @@ export class AdamW {
   private readonly m: tf.Variable[];
   private readonly v: tf.Variable[];
   private readonly indexByName = new Map<string, number>();
-  /** Constants uploaded once: beta1, 1-beta1, beta2, 1-beta2, eps. */
+  /** Constants uploaded once: beta1, 1-beta1, beta2, 1-beta2, eps, and the fused path's two. */
   private readonly consts: {
     b1: tf.Scalar;
     ob1: tf.Scalar;
     b2: tf.Scalar;
     ob2: tf.Scalar;
     eps: tf.Scalar;
-    one: tf.Scalar;
+    zero1: tf.Tensor1D;
+    noClip: tf.Tensor1D;
   };
   private disposed = false;
 
@@ -171,7 +173,10 @@ export class AdamW {
       b2: tf.keep(tf.scalar(this.beta2)),
       ob2: tf.keep(tf.scalar(1 - this.beta2)),
       eps: tf.keep(tf.scalar(this.eps)),
-      one: tf.keep(tf.scalar(1)),
+      // Made once so the fused path uploads nothing per step: the start of the norm's running total,
+      // and the (norm, coefficient) pair the update kernels read when clipping is off.
+      zero1: tf.keep(tf.zeros([1])),
+      noClip: tf.keep(tf.tensor1d([0, 1])),
     }));
   }
 
@@ -214,16 +219,16 @@ export class AdamW {
     const clipping = this.maxGradNorm > 0 && Number.isFinite(this.maxGradNorm);
     if (fusedKernelsActive()) {
       tf.tidy(() => {
-        let coef: tf.Tensor = this.consts.one; // [] clipping coefficient
+        let clip: tf.Tensor = this.consts.noClip; // [2] norm, clipping coefficient
         if (clipping) {
-          const norm = globalNorm(this.params.filter((p) => grads[p.name]).map((p) => grads[p.name]));
-          coef = tf.minimum(tf.div(tf.scalar(this.maxGradNorm), tf.add(norm, tf.scalar(1e-6))), tf.scalar(1));
-          gradNorm = tf.keep(norm);
+          const live = this.params.filter((p) => grads[p.name]).map((p) => grads[p.name]);
+          clip = fusedClipState(live, this.maxGradNorm, this.consts.zero1);
+          gradNorm = tf.keep(tf.reshape(tf.slice(clip, [0], [1]), []) as tf.Scalar);
         }
         this.params.forEach((p, i) => {
           const gi = grads[p.name];
           if (!gi) return;
-          const next = fusedAdamWUpdate(p.variable, gi, coef, this.m[i], this.v[i], {
+          const next = fusedAdamWUpdate(p.variable, gi, clip, this.m[i], this.v[i], {
             beta1: this.beta1,
             oneMinusBeta1: 1 - this.beta1,
             beta2: this.beta2,

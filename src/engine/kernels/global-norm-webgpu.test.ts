@@ -1,0 +1,62 @@
+/**
+ * The fused global norm and clipping coefficient against their reference, `globalNorm` and the
+ * coefficient formula of `clipByGlobalNorm` (docs/ARCHITECTURE.md, "Own kernels"), on WebGPU in Node
+ * (Dawn). Skipped with the reason when the `webgpu` package or an adapter is missing outside CI.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Counters } from '../bench/instrument';
+import { initNodeBackend, openNodeWebGpu } from '../tf/node';
+import { globalNorm } from '../train/optim';
+import { fusedClipState, GRADS_PER_PROGRAM } from './global-norm-webgpu';
+
+const opened = await openNodeWebGpu();
+const unavailable = opened.ok ? null : opened.reason;
+if (unavailable && !process.env.CI) console.warn(`skipping the fused global-norm tests: ${unavailable}`);
+
+/** Gradients of odd sizes, one bigger than many workgroup strides. */
+function gradients(count: number, seed: number): tf.Tensor[] {
+  const shapes = [[5, 7], [1], [70_001], [3, 67], [256], [2, 3, 5]];
+  return Array.from({ length: count }, (_, i) =>
+    tf.randomNormal(shapes[i % shapes.length], 0, 1 + i, 'float32', seed + i),
+  );
+}
+
+describe.skipIf(unavailable !== null && !process.env.CI)('fused global norm on WebGPU', () => {
+  beforeAll(async () => {
+    await initNodeBackend('webgpu');
+  });
+
+  for (const count of [0, 1, GRADS_PER_PROGRAM, GRADS_PER_PROGRAM + 1, 3 * GRADS_PER_PROGRAM + 2]) {
+    it(`gives the reference norm and coefficient for ${count} gradients`, async () => {
+      const grads = gradients(count, 10 * count);
+      const zero = tf.zeros([1]);
+      const reference = (await globalNorm(grads).data())[0];
+      for (const maxNorm of [1, reference * 2 + 1]) {
+        const state = fusedClipState(grads, maxNorm, zero);
+        const [norm, coef] = Array.from(await state.data());
+        state.dispose();
+        expect(Math.abs(norm - reference) / Math.max(reference, 1e-6), `norm, maxNorm ${maxNorm}`).toBeLessThan(1e-6);
+        const expected = Math.min(maxNorm / (reference + 1e-6), 1);
+        expect(Math.abs(coef - expected) / expected, `coefficient, maxNorm ${maxNorm}`).toBeLessThan(1e-6);
+      }
+      if (count > 2) expect(reference).toBeGreaterThan(1); // the case clips at maxNorm 1
+      tf.dispose([...grads, zero]);
+    });
+  }
+
+  it(`takes one dispatch per ${GRADS_PER_PROGRAM} gradients plus one, and uploads nothing`, async () => {
+    const count = 3 * GRADS_PER_PROGRAM + 2;
+    const grads = gradients(count, 7);
+    const zero = tf.zeros([1]);
+    // A first call uploads the test's CPU-made tensors; in training the gradients are already on the GPU.
+    await fusedClipState(grads, 1, zero).data();
+    const counters = Counters.install();
+    const state = fusedClipState(grads, 1, zero);
+    const counted = counters.snapshot();
+    counters.uninstall();
+    expect(counted.dispatches).toBe(Math.ceil(count / GRADS_PER_PROGRAM) + 1);
+    expect(counted.uploads).toBe(0);
+    tf.dispose([state, ...grads, zero]);
+  });
+});
