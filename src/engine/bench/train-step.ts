@@ -70,6 +70,8 @@ export interface TrainStepBenchOptions {
   steps: number;
   /** Untimed steps first (compile pipelines, fill the buffer pool). Default 2. */
   warmupSteps?: number;
+  /** Vocabulary size; default the preset's (30,522, bert-base's). Tests use small ones (speed). */
+  vocabSize?: number;
   /** Classifier outputs. Default 2. */
   numLabels?: number;
   /** Dropout on, as in training. Default true. */
@@ -188,7 +190,7 @@ function syntheticExamples(
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
     return state % n;
   };
-  const lo = Math.min(1000, Math.max(4, vocab - 1)); // skip special tokens in the bert-base vocab
+  const lo = vocab > 2000 ? 1000 : 4; // skip the special tokens of the bert-base vocab (or [PAD] … of a small one)
   return Array.from({ length: count }, (_, i) => {
     const ids = new Array<number>(seqLen);
     for (let t = 0; t < seqLen; t++) ids[t] = lo + rand(Math.max(1, vocab - lo));
@@ -310,6 +312,7 @@ export async function benchmarkTrainStep(options: TrainStepBenchOptions): Promis
   const log = options.onLog ?? (() => {});
   const id2label = Object.fromEntries(Array.from({ length: numLabels }, (_, i) => [String(i), `LABEL_${i}`]));
   const config = bertPreset(preset, {
+    ...(options.vocabSize ? { vocab_size: options.vocabSize } : {}),
     id2label,
     max_position_embeddings: Math.max(seqLen, preset === 'micro' ? 128 : 512),
   });

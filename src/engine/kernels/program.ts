@@ -97,3 +97,27 @@ export function logFallbackOnce(kernel: string, reason: string): void {
 export function loggedFallbacks(): string[] {
   return [...fallbacksLogged];
 }
+
+/**
+ * One parity case of a kernel against its stock reference, both run on the active (webgpu) backend:
+ * the largest |fused − stock| over the largest |stock|, forward and gradient, and the dispatches the
+ * fused forward took. The `*-parity.ts` files make these for the Node tests and the browser e2e.
+ */
+export interface ParityResult {
+  case: string;
+  forward: number;
+  gradient: number;
+  fusedDispatches: number;
+}
+
+/** max|a − b| / max|b| (0 when both are all zero). */
+export function relativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff === 0 ? 0 : diff / Math.max(scale, 1e-30);
+}

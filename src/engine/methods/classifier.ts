@@ -16,6 +16,8 @@ import { TrainingLoop, type LoopCallbacks } from '../train/loop';
 import { computeMetrics, type Metrics } from '../train/metrics';
 import type { Evaluation, Fingerprint, ForwardContext, TrainingObjective } from '../train/objective';
 import { hashString } from '../util/rng';
+import { fusedRowCrossEntropy } from '../kernels/cross-entropy-webgpu';
+import { fusedKernelsActive } from '../kernels/program';
 
 export interface ClassifierSettings extends FineTuneLoopSettings {
   /** Per-class loss weights (length = number of labels), e.g. from `balancedClassWeights`. Default none. */
@@ -41,17 +43,24 @@ export function batchToTensors(batch: Batch): BertInputs & { labels: tf.Tensor1D
   };
 }
 
-/** Mean (optionally class-weighted) softmax cross-entropy: logits [B, L], labels [B]. */
+/** −log softmax(logits)[label] per row with stock ops: logits [B, L], labels [B] → [B]. */
+function stockNll(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  const logProbs = tf.logSoftmax(logits, -1); // [B, L]
+  const oneHot = tf.oneHot(labels, logits.shape[1]).toFloat(); // [B, L]
+  return tf.neg(tf.sum(tf.mul(oneHot, logProbs), -1)) as tf.Tensor1D; // [B]
+}
+
+/**
+ * Mean (optionally class-weighted) softmax cross-entropy: logits [B, L], labels [B]. The per-row
+ * loss is our kernel on webgpu (docs/ARCHITECTURE.md, "Own kernels"), the stock ops elsewhere.
+ */
 export function classificationLoss(
   logits: tf.Tensor2D,
   labels: tf.Tensor1D,
   classWeights: tf.Tensor1D | null,
 ): tf.Scalar {
   return tf.tidy(() => {
-    const numLabels = logits.shape[1];
-    const logProbs = tf.logSoftmax(logits, -1); // [B, L]
-    const oneHot = tf.oneHot(labels, numLabels).toFloat(); // [B, L]
-    const nll = tf.neg(tf.sum(tf.mul(oneHot, logProbs), -1)); // [B]
+    const nll = fusedKernelsActive() ? fusedRowCrossEntropy(logits, labels) : stockNll(logits, labels); // [B]
     if (!classWeights) return tf.mean(nll) as tf.Scalar;
     // PyTorch CrossEntropyLoss(weight=w): sum(w[y]·nll) / sum(w[y]).
     const w = tf.gather(classWeights, labels); // [B]

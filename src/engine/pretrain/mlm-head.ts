@@ -11,6 +11,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { activation, type BertConfig, type BertParams } from '../bert';
 import { layerNorm, linear } from '../tf/ops';
+import { fusedRowCrossEntropy } from '../kernels/cross-entropy-webgpu';
+import { fusedKernelsActive } from '../kernels/program';
 
 /** n [N, H] · Eᵀ → [N, V] with gradients dn = dy·E, dE = dyᵀ·n (both via explicit transposes). */
 const tiedDecoder = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -43,6 +45,7 @@ export function mlmRowsLogits(params: BertParams, config: BertConfig, rows: tf.T
  * gradient goes through max's `Equal` mask, which alone took ~600 ms per step on wasm).
  */
 export function rowCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  if (fusedKernelsActive()) return fusedRowCrossEntropy(logits, labels); // [N] (docs/ARCHITECTURE.md, "Own kernels")
   const [N, V] = logits.shape;
   const ce = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];

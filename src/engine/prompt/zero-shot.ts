@@ -19,6 +19,8 @@ import { makeBatches, type Batch, type EncodedExample } from '../train/batches';
 import { computeMetrics, type Metrics } from '../train/metrics';
 import { compileTemplate, renderTemplate, type CompiledTemplate, type ParsedTemplate } from './template';
 import type { Verbalizer } from './verbalizer';
+import { fusedLogSoftmaxGather } from '../kernels/cross-entropy-webgpu';
+import { fusedKernelsActive } from '../kernels/program';
 
 export interface PromptInput {
   text: string;
@@ -105,8 +107,11 @@ export function promptLabelScores(
   return tf.tidy(() => {
     const hidden = bertEncoder(params, config, batch, opts); // [B, T, H]
     const rows = gatherPositions(hidden, flatMask); // [B, H]
-    const logProbs = tf.logSoftmax(mlmLogitsRows(params, config, rows), -1); // [B, V]
-    const wordLogProbs = tf.gather(logProbs, wordIds, 1) as tf.Tensor2D; // [B, W]
+    const logits = mlmLogitsRows(params, config, rows); // [B, V]
+    // Our kernel on webgpu (docs/ARCHITECTURE.md, "Own kernels"): no [B, V] log-softmax is written.
+    const wordLogProbs = fusedKernelsActive()
+      ? fusedLogSoftmaxGather(logits, wordIds) // [B, W]
+      : (tf.gather(tf.logSoftmax(logits, -1), wordIds, 1) as tf.Tensor2D); // [B, W]
     return labelLogScores(wordLogProbs, averager); // [B, L]
   });
 }
