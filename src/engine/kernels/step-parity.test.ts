@@ -1,7 +1,7 @@
 /**
  * Whole training steps on our kernels against the stock ops (docs/ARCHITECTURE.md, "Own kernels"):
  * the benchmark's classifier, prompt and MLM steps on a micro model, dropout off so both settings
- * compute the same function, on WebGPU in Node (Dawn). The losses of the first and of the third
+ * compute the same function, on WebGPU in Node (Dawn). The losses of the first and of the second
  * step agree and the fused step takes fewer dispatches. Skipped with the reason when the `webgpu`
  * package or an adapter is missing outside CI; under CI=true that fails instead.
  */
