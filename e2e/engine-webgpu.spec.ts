@@ -128,6 +128,23 @@ test('the first 10 training losses match torch.optim.AdamW on WebGPU, with our k
   }
 });
 
+test('our kernels match their stock references forward and backward in Chromium', async ({ page }) => {
+  await openHarness(page);
+  const result = await page.evaluate(() => window.__harness!.kernelParity());
+  expect(result.backend).toBe('webgpu');
+  expect(result.validationError).toBeNull();
+  const families = Object.keys(result.families);
+  expect(families.length).toBeGreaterThan(0);
+  for (const family of families) {
+    expect(result.families[family].length, family).toBeGreaterThan(0);
+    for (const r of result.families[family]) {
+      expect(r.forward, `${family}: ${r.case} forward`).toBeLessThan(1e-4);
+      expect(r.gradient, `${family}: ${r.case} gradient`).toBeLessThan(1e-4);
+      expect(r.fusedDispatches, `${family}: ${r.case} dispatches`).toBeGreaterThan(0);
+    }
+  }
+});
+
 test('batched submits: clipped training equals the cpu backend step by step, no invalid pipeline', async ({ page }) => {
   await openHarness(page);
   const result = await page.evaluate(() => window.__harness!.clippedParity(10));

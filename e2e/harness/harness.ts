@@ -30,12 +30,19 @@ import {
 import { batchFromRows, type Batch, type EncodedExample } from '../../src/engine/train/batches';
 import { globalNorm } from '../../src/engine/train/optim';
 import { setKernelMode, type KernelMode } from '../../src/engine/kernels/mode';
+import { crossEntropyParity } from '../../src/engine/kernels/cross-entropy-parity';
+import type { ParityResult } from '../../src/engine/kernels/program';
 import { classificationLoss, classifierTraining } from '../../src/engine/methods/classifier';
 import { promptTraining } from '../../src/engine/methods/prompt';
 import { packPairs, SetFitObjective, type SetFitPair } from '../../src/engine/methods/setfit';
 import { BertTokenizer } from '../../src/engine/tokenizer';
 import { loadModel } from '../../src/engine/studio/load';
 import { buildVerbalizer, encodePromptExamples } from '../../src/engine/prompt';
+
+/** The kernel families with parity cases (docs/ARCHITECTURE.md, "Own kernels"). */
+const KERNEL_PARITY: Record<string, () => Promise<ParityResult[]>> = {
+  'cross-entropy': crossEntropyParity,
+};
 
 export interface GoldenBatchJson {
   input_ids: number[][];
@@ -142,6 +149,20 @@ const harness = {
   /** Our WebGPU kernels ('fused') or TensorFlow.js's stock ops, for what runs next. */
   setKernels(mode: KernelMode) {
     setKernelMode(mode);
+  },
+
+  /**
+   * Every kernel family of ours against its stock reference on this page's backend (the parity
+   * cases of src/engine/kernels/*-parity.ts, shared with the Node tests), under a validation error
+   * scope so an invalid pipeline is reported rather than silently dropped.
+   */
+  async kernelParity() {
+    const backend = tf.backend() as unknown as { device: GPUDevice };
+    backend.device.pushErrorScope('validation');
+    const families: Record<string, ParityResult[]> = {};
+    for (const [family, run] of Object.entries(KERNEL_PARITY)) families[family] = await run();
+    const error = await backend.device.popErrorScope();
+    return { backend: tf.getBackend(), families, validationError: error ? error.message : null };
   },
 
   async init(backend: string | null, flags: Record<string, boolean | number> = {}): Promise<CapabilityReport> {
