@@ -42,6 +42,28 @@ describe.skipIf(unavailable !== null && !process.env.CI)('fused LayerNorm on Web
     }
   });
 
+  it('gives gradients to gamma/beta variables through tf.variableGrads and leaks no tensors', async () => {
+    const x = tf.randomNormal([6, 19], 3, 2, 'float32', 11); // [6, 19]
+    const r = tf.randomNormal([6, 19], 0, 1, 'float32', 12); // [6, 19]
+    const w = tf.randomNormal([6, 19], 0, 1, 'float32', 13); // [6, 19] loss weights
+    const gamma = tf.variable(tf.randomNormal([19], 1, 0.5, 'float32', 14), true, 'ln-test/gamma'); // [19]
+    const beta = tf.variable(tf.randomNormal([19], 0, 0.5, 'float32', 15), true, 'ln-test/beta'); // [19]
+    const grads = async (mode: 'fused' | 'stock') => {
+      setKernelMode(mode);
+      const tensorsBefore = tf.memory().numTensors;
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(addLayerNorm(x, r, gamma, beta, 1e-12), w)));
+      const out = { gamma: await grads[gamma.name].data(), beta: await grads[beta.name].data() };
+      tf.dispose([value, ...Object.values(grads)]);
+      expect(tf.memory().numTensors, `${mode} tensors`).toBe(tensorsBefore);
+      return out;
+    };
+    const fused = await grads('fused');
+    const stock = await grads('stock');
+    expect(relativeDiff(fused.gamma, stock.gamma)).toBeLessThan(1e-4);
+    expect(relativeDiff(fused.beta, stock.beta)).toBeLessThan(1e-4);
+    tf.dispose([x, r, w, gamma, beta]);
+  });
+
   it('falls back to the stock ops, with a log line, for gamma/beta that are not [H]', async () => {
     const x = tf.randomNormal([4, 6], 0, 1, 'float32', 5); // [4, 6]
     const r = tf.randomNormal([4, 6], 0, 1, 'float32', 6); // [4, 6]
