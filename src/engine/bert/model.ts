@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors';
-import { dropout, geluErf, geluTanh, layerNorm, linear } from '../tf/ops';
+import { addLayerNorm, dropout, geluErf, geluTanh, layerNorm, linear } from '../tf/ops';
 import type { BertConfig, HiddenAct } from './config';
 import type { BertParams, LinearParams } from './params';
 
@@ -146,10 +146,10 @@ function encoderLayer(
   const ctx = tf.matMul(probs, v); // [B, A, T, D]
   const merged = tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * T, H]) as tf.Tensor2D; // [B·T, H]
   const attnOut = drop.apply(proj(merged, p.attnOut), config.hidden_dropout_prob); // [B·T, H]
-  const h1 = layerNorm(tf.add(attnOut, x), p.attnLn.gamma, p.attnLn.beta, config.layer_norm_eps) as tf.Tensor2D; // [B·T, H]
+  const h1 = addLayerNorm(attnOut, x, p.attnLn.gamma, p.attnLn.beta, config.layer_norm_eps) as tf.Tensor2D; // [B·T, H]
   const inter = activation(proj(h1, p.intermediate), config.hidden_act) as tf.Tensor2D; // [B·T, I]
   const out = drop.apply(proj(inter, p.output), config.hidden_dropout_prob); // [B·T, H]
-  return layerNorm(tf.add(out, h1), p.outLn.gamma, p.outLn.beta, config.layer_norm_eps) as tf.Tensor2D; // [B·T, H]
+  return addLayerNorm(out, h1, p.outLn.gamma, p.outLn.beta, config.layer_norm_eps) as tf.Tensor2D; // [B·T, H]
 }
 
 /** Embeddings + encoder → last hidden state [B, T, H]. */

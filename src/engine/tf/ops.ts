@@ -4,6 +4,8 @@
  * `registerWasmKernels()` on wasm (see kernels.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedLayerNorm } from '../kernels/layernorm-webgpu';
+import { fusedKernelsActive } from '../kernels/program';
 
 const SQRT1_2 = Math.SQRT1_2; // 1/√2
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI); // 1/√(2π)
@@ -45,9 +47,20 @@ export function geluTanh(x: tf.Tensor): tf.Tensor {
 
 /**
  * LayerNorm over the last axis: (x - mean) / sqrt(var + eps) · gamma + beta, biased variance like
- * PyTorch. x [..., H], gamma/beta [H].
+ * PyTorch. x [..., H], gamma/beta [H]. On webgpu with the fused kernels on, one WGSL program forward and
+ * three backward (kernels/layernorm-webgpu.ts; docs/ARCHITECTURE.md, "Own kernels"); elsewhere, and
+ * for inputs that kernel does not take, the stock ops below.
  */
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  if (fusedKernelsActive()) {
+    const fused = fusedLayerNorm(x, null, gamma, beta, eps); // [..., H], or null: not supported
+    if (fused) return fused;
+  }
+  return stockLayerNorm(x, gamma, beta, eps);
+}
+
+/** The stock-op LayerNorm: the reference of the fused kernel and the path on cpu and wasm. */
+function stockLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
   return tf.tidy(() => {
     const mean = tf.mean(x, -1, true); // [..., 1]
     const centered = tf.sub(x, mean); // [..., H]
@@ -55,6 +68,25 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: 
     const normed = tf.mul(centered, tf.rsqrt(tf.add(variance, eps))); // [..., H]
     return tf.add(tf.mul(normed, gamma), beta); // [..., H]
   });
+}
+
+/**
+ * LayerNorm(x + residual): the post-LN residual connection. x, residual [..., H], gamma/beta [H].
+ * Fused into the LayerNorm programs on webgpu (the sum is never stored); otherwise exactly
+ * `layerNorm(tf.add(x, residual), …)` with the stock ops.
+ */
+export function addLayerNorm(
+  x: tf.Tensor,
+  residual: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  eps: number,
+): tf.Tensor {
+  if (fusedKernelsActive()) {
+    const fused = fusedLayerNorm(x, residual, gamma, beta, eps); // [..., H], or null: not supported
+    if (fused) return fused;
+  }
+  return tf.tidy(() => stockLayerNorm(tf.add(x, residual), gamma, beta, eps)); // [..., H]
 }
 
 /**
