@@ -31,6 +31,7 @@ import { batchFromRows, type Batch, type EncodedExample } from '../../src/engine
 import { globalNorm } from '../../src/engine/train/optim';
 import { setKernelMode, type KernelMode } from '../../src/engine/kernels/mode';
 import { crossEntropyParity } from '../../src/engine/kernels/cross-entropy-parity';
+import { layerNormParity } from '../../src/engine/kernels/layernorm-parity';
 import type { ParityResult } from '../../src/engine/kernels/program';
 import { classificationLoss, classifierTraining } from '../../src/engine/methods/classifier';
 import { promptTraining } from '../../src/engine/methods/prompt';
@@ -42,6 +43,7 @@ import { buildVerbalizer, encodePromptExamples } from '../../src/engine/prompt';
 /** The kernel families with parity cases (docs/ARCHITECTURE.md, "Own kernels"). */
 const KERNEL_PARITY: Record<string, () => Promise<ParityResult[]>> = {
   'cross-entropy': crossEntropyParity,
+  'residual + LayerNorm': layerNormParity,
 };
 
 export interface GoldenBatchJson {

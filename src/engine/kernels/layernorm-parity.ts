@@ -8,16 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Counters } from '../bench/instrument';
 import { addLayerNorm, layerNorm } from '../tf/ops';
 import { kernelMode, setKernelMode } from './mode';
-
-export interface ParityResult {
-  case: string;
-  /** max|fused − stock| / max|stock| of the output. */
-  forward: number;
-  /** The worst of the same measure over the gradients of x, residual (when present), gamma and beta. */
-  gradient: number;
-  /** GPU dispatches of the fused op's forward and backward (one `tf.grads` call with a given dy). */
-  fusedDispatches: number;
-}
+import { relativeDifference as relativeDiff, type ParityResult } from './program';
 
 interface LayerNormCase {
   shape: number[];
@@ -44,18 +35,6 @@ export const LAYER_NORM_CASES: LayerNormCase[] = SHAPES.flatMap((shape, i) =>
     offset: i >= 2 ? 100 : 0,
   })),
 );
-
-/** max|a − b| / max|b| over the tensor (0 when both are all zeros). */
-export function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  if (diff === 0) return 0;
-  return scale === 0 ? Infinity : diff / scale;
-}
 
 /** The op under test on [x, residual?, gamma, beta] in the current kernel mode. */
 function apply(c: LayerNormCase, args: tf.Tensor[]): tf.Tensor {

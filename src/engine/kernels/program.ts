@@ -110,7 +110,7 @@ export interface ParityResult {
   fusedDispatches: number;
 }
 
-/** max|a − b| / max|b| (0 when both are all zero). */
+/** max|a − b| / max|b| over the tensor (0 when both are all zero; Infinity when only b is). */
 export function relativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity;
   let diff = 0;
@@ -119,5 +119,6 @@ export function relativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): 
     diff = Math.max(diff, Math.abs(a[i] - b[i]));
     scale = Math.max(scale, Math.abs(b[i]));
   }
-  return diff === 0 ? 0 : diff / Math.max(scale, 1e-30);
+  if (diff === 0) return 0;
+  return scale === 0 ? Infinity : diff / scale;
 }
