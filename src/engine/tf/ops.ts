@@ -4,6 +4,8 @@
  * `registerWasmKernels()` on wasm (see kernels.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { dropoutWebGpu } from '../kernels/dropout-webgpu';
+import { fusedKernelsActive } from '../kernels/program';
 
 const SQRT1_2 = Math.SQRT1_2; // 1/√2
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI); // 1/√(2π)
@@ -93,9 +95,11 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tenso
 
 /**
  * Inverted dropout (train only): zeroes each element with probability `rate` and scales the rest
- * by 1/(1-rate). `seed` makes the mask reproducible.
+ * by 1/(1-rate). `seed` makes the mask reproducible. On webgpu with fused kernels the mask is made on
+ * the GPU from the seed (kernels/dropout-webgpu.ts), so the masks differ from stock `tf.dropout`'s.
  */
 export function dropout<T extends tf.Tensor>(x: T, rate: number, seed?: number): T {
   if (rate <= 0) return x;
+  if (fusedKernelsActive()) return dropoutWebGpu(x, rate, seed);
   return tf.dropout(x, rate, undefined, seed) as T;
 }
