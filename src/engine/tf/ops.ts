@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { dropoutWebGpu } from '../kernels/dropout-webgpu';
+import { geluWebGpu } from '../kernels/gelu-webgpu';
 import { fusedKernelsActive } from '../kernels/program';
 
 const SQRT1_2 = Math.SQRT1_2; // 1/√2
@@ -33,12 +34,24 @@ const geluErfGrad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) 
   };
 });
 
-export function geluErf<T extends tf.Tensor>(x: T): T {
+function geluErfStock<T extends tf.Tensor>(x: T): T {
   return geluErfGrad(x) as T;
 }
 
-/** tanh-approximated GELU (HF `gelu_new`, `gelu_pytorch_tanh`); plain ops, autodiff gradient. */
+/** Exact GELU; one fused program each way on webgpu with fused kernels (kernels/gelu-webgpu.ts). */
+export function geluErf<T extends tf.Tensor>(x: T): T {
+  return fusedKernelsActive() ? geluWebGpu(x, 'erf', geluErfStock) : geluErfStock(x);
+}
+
+/**
+ * tanh-approximated GELU (HF `gelu_new`, `gelu_pytorch_tanh`); plain ops, autodiff gradient, or one
+ * fused program each way on webgpu with fused kernels (kernels/gelu-webgpu.ts).
+ */
 export function geluTanh(x: tf.Tensor): tf.Tensor {
+  return fusedKernelsActive() ? geluWebGpu(x, 'tanh', geluTanhStock) : geluTanhStock(x);
+}
+
+function geluTanhStock(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const inner = tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))); // same shape as x
     return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
