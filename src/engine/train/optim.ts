@@ -117,6 +117,9 @@ export class AdamW {
     ob2: tf.Scalar;
     eps: tf.Scalar;
     one: tf.Scalar;
+    /** The clipping threshold and the ε added to the norm, kept so a fused step uploads no scalars. */
+    maxGradNorm: tf.Scalar;
+    normEps: tf.Scalar;
   };
   private disposed = false;
 
@@ -172,6 +175,8 @@ export class AdamW {
       ob2: tf.keep(tf.scalar(1 - this.beta2)),
       eps: tf.keep(tf.scalar(this.eps)),
       one: tf.keep(tf.scalar(1)),
+      maxGradNorm: tf.keep(tf.scalar(this.maxGradNorm)),
+      normEps: tf.keep(tf.scalar(1e-6)), // clipByGlobalNorm's ε
     }));
   }
 
@@ -217,7 +222,8 @@ export class AdamW {
         let coef: tf.Tensor = this.consts.one; // [] clipping coefficient
         if (clipping) {
           const norm = globalNorm(this.params.filter((p) => grads[p.name]).map((p) => grads[p.name]));
-          coef = tf.minimum(tf.div(tf.scalar(this.maxGradNorm), tf.add(norm, tf.scalar(1e-6))), tf.scalar(1));
+          const { maxGradNorm, normEps, one } = this.consts;
+          coef = tf.minimum(tf.div(maxGradNorm, tf.add(norm, normEps)), one); // []
           gradNorm = tf.keep(norm);
         }
         this.params.forEach((p, i) => {
