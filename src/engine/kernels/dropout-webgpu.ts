@@ -4,7 +4,8 @@
  * `dropoutUniform(seed, i) >= rate` (kernels/rng.ts), and a kept element is scaled by 1/(1 − rate):
  * `y = x · keep / (1 − rate)` (the rate is compared as the float32 the uniform holds). The mask is a pure function of the seed and the index, so the forward
  * pass is one elementwise program with nothing uploaded but uniforms (stock `tf.dropout` draws its
- * uniforms in JavaScript and uploads them, then takes four more dispatches), and the backward pass
+ * random numbers in JavaScript and uploads them with two scalars, then takes four dispatches; it
+ * keeps the multiplier for its one-dispatch backward), and the backward pass
  * is the same program on `dy`: it makes the same mask again from the seed instead of keeping it.
  *
  * Reference: the stock composite `x · mask / (1 − rate)` (`tf.dropout`, still the path on cpu and wasm
