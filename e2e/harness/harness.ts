@@ -32,6 +32,8 @@ import { globalNorm } from '../../src/engine/train/optim';
 import { setKernelMode, type KernelMode } from '../../src/engine/kernels/mode';
 import { crossEntropyParity } from '../../src/engine/kernels/cross-entropy-parity';
 import { layerNormParity } from '../../src/engine/kernels/layernorm-parity';
+import { dropoutParity } from '../../src/engine/kernels/dropout-parity';
+import { geluParity } from '../../src/engine/kernels/gelu-parity';
 import type { ParityResult } from '../../src/engine/kernels/program';
 import { classificationLoss, classifierTraining } from '../../src/engine/methods/classifier';
 import { promptTraining } from '../../src/engine/methods/prompt';
@@ -44,6 +46,8 @@ import { buildVerbalizer, encodePromptExamples } from '../../src/engine/prompt';
 const KERNEL_PARITY: Record<string, () => Promise<ParityResult[]>> = {
   'cross-entropy': crossEntropyParity,
   'residual + LayerNorm': layerNormParity,
+  dropout: dropoutParity,
+  GELU: geluParity,
 };
 
 export interface GoldenBatchJson {

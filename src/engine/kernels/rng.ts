@@ -47,3 +47,17 @@ export function dropoutSeedU32(seed: number | undefined): number {
   const whole = Math.floor(Math.abs(seed));
   return (whole % 2 ** 32) >>> 0;
 }
+
+/**
+ * The dropout multiplier of `size` elements made in JavaScript from the same counters as the GPU
+ * kernel: 1/(1 − rate) (as float32) where `dropoutUniform(seed, i) ≥ float32(rate)`, 0 elsewhere.
+ * The stock path (cpu, wasm, `kernels: 'stock'`) multiplies by it, so a seed drops the same elements
+ * on every backend and kernel setting and runs reproduce across them.
+ */
+export function counterDropoutMultiplier(seedU32: number, rate: number, size: number): Float32Array {
+  const threshold = Math.fround(rate);
+  const scale = Math.fround(1 / (1 - rate));
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = dropoutUniform(seedU32, i) >= threshold ? scale : 0;
+  return out;
+}

@@ -5,7 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedLayerNorm } from '../kernels/layernorm-webgpu';
+import { dropoutWebGpu } from '../kernels/dropout-webgpu';
+import { geluWebGpu } from '../kernels/gelu-webgpu';
 import { fusedKernelsActive } from '../kernels/program';
+import { counterDropoutMultiplier, dropoutSeedU32 } from '../kernels/rng';
 
 const SQRT1_2 = Math.SQRT1_2; // 1/√2
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI); // 1/√(2π)
@@ -33,12 +36,24 @@ const geluErfGrad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) 
   };
 });
 
-export function geluErf<T extends tf.Tensor>(x: T): T {
+function geluErfStock<T extends tf.Tensor>(x: T): T {
   return geluErfGrad(x) as T;
 }
 
-/** tanh-approximated GELU (HF `gelu_new`, `gelu_pytorch_tanh`); plain ops, autodiff gradient. */
+/** Exact GELU; one fused program each way on webgpu with fused kernels (kernels/gelu-webgpu.ts). */
+export function geluErf<T extends tf.Tensor>(x: T): T {
+  return fusedKernelsActive() ? geluWebGpu(x, 'erf', geluErfStock) : geluErfStock(x);
+}
+
+/**
+ * tanh-approximated GELU (HF `gelu_new`, `gelu_pytorch_tanh`); plain ops, autodiff gradient, or one
+ * fused program each way on webgpu with fused kernels (kernels/gelu-webgpu.ts).
+ */
 export function geluTanh(x: tf.Tensor): tf.Tensor {
+  return fusedKernelsActive() ? geluWebGpu(x, 'tanh', geluTanhStock) : geluTanhStock(x);
+}
+
+function geluTanhStock(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const inner = tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))); // same shape as x
     return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
@@ -125,9 +140,18 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tenso
 
 /**
  * Inverted dropout (train only): zeroes each element with probability `rate` and scales the rest
- * by 1/(1-rate). `seed` makes the mask reproducible.
+ * by 1/(1-rate). `seed` makes the mask reproducible (a fresh random one when undefined). The mask is
+ * the counter-based one of kernels/rng.ts everywhere (docs/ARCHITECTURE.md, "Own kernels"): made on
+ * the GPU by our kernel on webgpu (kernels/dropout-webgpu.ts), in JavaScript by the same function on
+ * cpu, wasm and with the stock kernel setting, so a seed drops the same elements on every backend.
  */
 export function dropout<T extends tf.Tensor>(x: T, rate: number, seed?: number): T {
   if (rate <= 0) return x;
-  return tf.dropout(x, rate, undefined, seed) as T;
+  if (fusedKernelsActive()) return dropoutWebGpu(x, rate, seed);
+  // tf.dropout raises its own errors for what the counter mask does not take (non-float input, rate ≥ 1).
+  if (x.dtype !== 'float32' || rate >= 1) return tf.dropout(x, rate, undefined, seed) as T;
+  return tf.tidy(() => {
+    const multiplier = counterDropoutMultiplier(dropoutSeedU32(seed), rate, x.size); // 0 or 1/(1 − rate)
+    return tf.mul(x, tf.tensor(multiplier, x.shape, 'float32')); // same shape as x
+  }) as T;
 }
