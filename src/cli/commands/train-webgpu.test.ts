@@ -4,7 +4,7 @@
  * missing; CI installs both (.ci/run), so under CI=true a missing one fails instead. The engine
  * side (adapter, golden forward pass) is src/engine/tf/node-webgpu.test.ts.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -36,26 +36,36 @@ describe.skipIf(unavailable !== null && !process.env.CI)('fewshot --backend webg
   it('train gives the losses of --backend wasm within 1e-3 over 10 steps; predict and eval run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fewshot-train-webgpu-'));
     writeFileSync(join(dir, 'train.csv'), toyCsv(48, 5));
-    const train = (backend: string) =>
+    // Our kernels make dropout masks on the GPU (docs/ARCHITECTURE.md, "Own kernels"), not tfjs's, so
+    // runs are compared with every dropout rate 0; one more run below trains with dropout on.
+    const model = join(dir, 'model-no-dropout');
+    cpSync(GOLDEN_DIR, model, { recursive: true });
+    const config = JSON.parse(readFileSync(join(model, 'config.json'), 'utf8')) as Record<string, unknown>;
+    Object.assign(config, { hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, classifier_dropout: 0 });
+    writeFileSync(join(model, 'config.json'), JSON.stringify(config));
+    const train = (backend: string, out = backend, from = model, kernels = 'fused') =>
       runCli([
         'train',
-        ...['--model', GOLDEN_DIR, '--train', join(dir, 'train.csv'), '--out', join(dir, backend)],
-        ...['--batch-size', '4', '--epochs', '1', '--seed', '3', '--backend', backend],
+        ...['--model', from, '--train', join(dir, 'train.csv'), '--out', join(dir, out)],
+        ...['--batch-size', '4', '--epochs', '1', '--seed', '3', '--backend', backend, '--kernels', kernels],
       ]);
     const gpu = await train('webgpu');
     expect(gpu.code, gpu.stderr).toBe(0);
     expect(gpu.stderr).toMatch(/backend webgpu \(.+\), epochs/);
     // The stock ops (--kernels stock) against our kernels (the default) on the same backend.
-    const stockRun = await runCli([
-      'train',
-      ...['--model', GOLDEN_DIR, '--train', join(dir, 'train.csv'), '--out', join(dir, 'stock')],
-      ...['--batch-size', '4', '--epochs', '1', '--seed', '3', '--backend', 'webgpu', '--kernels', 'stock'],
-    ]);
+    const stockRun = await train('webgpu', 'stock', model, 'stock');
     expect(stockRun.code, stockRun.stderr).toBe(0);
     const fusedLosses = trainLogLosses(join(dir, 'webgpu'));
     trainLogLosses(join(dir, 'stock')).forEach((l, i) =>
       expect(Math.abs(l.loss! - fusedLosses[i].loss!), `stock vs fused, step ${l.step}`).toBeLessThan(1e-4),
     );
+    // With dropout on (the model's own rates), our kernels train: finite losses, not the dropout-free ones.
+    const withDropout = await train('webgpu', 'dropout', GOLDEN_DIR);
+    expect(withDropout.code, withDropout.stderr).toBe(0);
+    const dropoutLosses = trainLogLosses(join(dir, 'dropout'));
+    expect(dropoutLosses.length).toBe(fusedLosses.length);
+    dropoutLosses.forEach((l) => expect(Number.isFinite(l.loss), `step ${l.step}`).toBe(true));
+    expect(dropoutLosses.some((l, i) => Math.abs(l.loss! - fusedLosses[i].loss!) > 1e-3)).toBe(true);
     const refused = await runCli(['info', '--model', GOLDEN_DIR, '--kernels', 'fast']);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/--kernels must be one of fused, stock, got "fast"/);
