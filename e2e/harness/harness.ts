@@ -34,6 +34,7 @@ import { crossEntropyParity } from '../../src/engine/kernels/cross-entropy-parit
 import { layerNormParity } from '../../src/engine/kernels/layernorm-parity';
 import { dropoutParity } from '../../src/engine/kernels/dropout-parity';
 import { geluParity } from '../../src/engine/kernels/gelu-parity';
+import { attentionParity } from '../../src/engine/kernels/attention-parity';
 import type { ParityResult } from '../../src/engine/kernels/program';
 import { classificationLoss, classifierTraining } from '../../src/engine/methods/classifier';
 import { promptTraining } from '../../src/engine/methods/prompt';
@@ -48,6 +49,7 @@ const KERNEL_PARITY: Record<string, () => Promise<ParityResult[]>> = {
   'residual + LayerNorm': layerNormParity,
   dropout: dropoutParity,
   GELU: geluParity,
+  attention: attentionParity,
 };
 
 export interface GoldenBatchJson {

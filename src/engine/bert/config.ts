@@ -362,3 +362,7 @@ export function bertPreset(name: BertPresetName, overrides: Record<string, unkno
     `preset ${name}`,
   );
 }
+
+/** Additive attention bias for padded keys. Large but finite, so a fully padded row softmaxes to
+ * uniform weights instead of NaN (HF uses dtype-min; -1e9 behaves the same in float32). */
+export const MASK_NEG = -1e9;

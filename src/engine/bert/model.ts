@@ -11,13 +11,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors';
+import { fusedAttentionUnsupported, fusedSelfAttention } from '../kernels/attention-webgpu';
+import { fusedKernelsActive, logFallbackOnce } from '../kernels/program';
+import { dropoutSeedU32 } from '../kernels/rng';
 import { addLayerNorm, dropout, geluErf, geluTanh, layerNorm, linear } from '../tf/ops';
-import type { BertConfig, HiddenAct } from './config';
+import { MASK_NEG, type BertConfig, type HiddenAct } from './config';
 import type { BertParams, LinearParams } from './params';
 
-/** Additive attention bias for padded keys. Large but finite, so a fully padded row softmaxes to
- * uniform weights instead of NaN (HF uses dtype-min; -1e9 behaves the same in float32). */
-export const MASK_NEG = -1e9;
+export { MASK_NEG } from './config';
 
 export interface BertInputs {
   /** [B, T] int32 token ids. */
@@ -36,14 +37,22 @@ export interface ForwardOptions {
 }
 
 /** Per-call dropout state: a rate lookup and a counter so every site gets a distinct seed. */
-class Dropper {
+class Dropper implements DropoutSites {
   private site = 0;
   constructor(private readonly opts: ForwardOptions) {}
   apply<T extends tf.Tensor>(x: T, rate: number): T {
+    const site = this.take(rate);
+    return site ? dropout(x, rate, site.seed) : x;
+  }
+  /**
+   * Consumes the next site without applying it, for a kernel that drops out inside itself: null when
+   * dropout is off there, else the seed `apply` would have used (undefined: no fixed seed).
+   */
+  take(rate: number): { seed: number | undefined } | null {
     const site = this.site++;
-    if (!this.opts.training || rate <= 0) return x;
+    if (!this.opts.training || rate <= 0) return null;
     const seed = this.opts.dropoutSeed === undefined ? undefined : this.opts.dropoutSeed * 7919 + site * 104729 + 17;
-    return dropout(x, rate, seed);
+    return { seed };
   }
 }
 
@@ -123,28 +132,106 @@ function proj(x: tf.Tensor2D, p: LinearParams): tf.Tensor2D {
   return linear(x, p.w, p.b); // [N, out]
 }
 
+/** The padding mask of a batch and its additive bias, made on first use (the fused attention needs
+ * only the mask, the stock path the bias). */
+export interface AttentionMask {
+  /** [B, T] 1 keep / 0 pad, or null when every token is real. */
+  mask: tf.Tensor2D | null;
+  /** [B, 1, 1, T] additive bias (0 keep / MASK_NEG pad), or null without a mask. */
+  bias(): tf.Tensor4D | null;
+}
+
+/** Wraps a [B, T] mask (or none) for `encoderLayer`; the bias is computed once, when first asked for. */
+export function attentionMask(mask: tf.Tensor2D | null | undefined): AttentionMask {
+  let bias: tf.Tensor4D | null = null;
+  return {
+    mask: mask ?? null,
+    bias: () => {
+      if (mask && !bias) bias = attentionBias(mask);
+      return bias;
+    },
+  };
+}
+
+/**
+ * Multi-head self-attention with stock tfjs ops (the reference of the fused kernel, and the path on
+ * cpu, wasm and `kernels: 'stock'`): q, k, v [B·T, H] projected rows, bias [B, 1, 1, T] or null,
+ * `dropProbs` the dropout on the probabilities → context [B·T, H], heads merged.
+ */
+export function selfAttentionStock(
+  qRows: tf.Tensor2D,
+  kRows: tf.Tensor2D,
+  vRows: tf.Tensor2D,
+  bias: tf.Tensor4D | null,
+  B: number,
+  T: number,
+  A: number,
+  dropProbs: (probs: tf.Tensor4D) => tf.Tensor4D,
+): tf.Tensor2D {
+  const H = qRows.shape[1],
+    D = H / A;
+  const heads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [B, T, A, D]), [0, 2, 1, 3]); // [B, A, T, D]
+  const q = heads(tf.mul(qRows, 1 / Math.sqrt(D))); // [B, A, T, D] (pre-scaled by 1/√D)
+  const k = heads(kRows); // [B, A, T, D]
+  const v = heads(vRows); // [B, A, T, D]
+  let scores: tf.Tensor4D = tf.matMul(q, k, false, true); // [B, A, T, T]
+  if (bias) scores = tf.add(scores, bias); // [B, A, T, T]
+  const probs = dropProbs(tf.softmax(scores, -1)); // [B, A, T, T]
+  const ctx = tf.matMul(probs, v); // [B, A, T, D]
+  return tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * T, H]) as tf.Tensor2D; // [B·T, H]
+}
+
+/** The dropout sites of one forward pass, as the attention sees them (`Dropper` is one). */
+export interface DropoutSites {
+  /** Applies the next site's dropout to `x` (or nothing when it is off). */
+  apply<T extends tf.Tensor>(x: T, rate: number): T;
+  /** Consumes the next site for a kernel that drops out itself: null when off, else its seed. */
+  take(rate: number): { seed: number | undefined } | null;
+}
+
+/**
+ * Self-attention on projected rows q, k, v [B·T, H] → context [B·T, H]: the fused kernel on webgpu
+ * when it takes the shape (docs/ARCHITECTURE.md, "Own kernels"), else the stock ops with a one-time
+ * log line. Either way it consumes exactly one dropout site, the probabilities'.
+ */
+export function multiHeadAttention(
+  q: tf.Tensor2D,
+  k: tf.Tensor2D,
+  v: tf.Tensor2D,
+  mask: AttentionMask,
+  B: number,
+  T: number,
+  A: number,
+  rate: number,
+  drop: DropoutSites,
+): tf.Tensor2D {
+  if (fusedKernelsActive()) {
+    const unsupported = fusedAttentionUnsupported(T, q.shape[1], A);
+    if (unsupported === null) {
+      const site = drop.take(rate);
+      const dropout = site ? { rate, seed: dropoutSeedU32(site.seed) } : null;
+      return fusedSelfAttention(q, k, v, mask.mask, B, T, A, dropout); // [B·T, H]
+    }
+    logFallbackOnce('attention', unsupported);
+  }
+  return selfAttentionStock(q, k, v, mask.bias(), B, T, A, (probs) => drop.apply(probs, rate)); // [B·T, H]
+}
+
 /** One post-LN encoder layer on flattened rows x [B·T, H]. */
 function encoderLayer(
   x: tf.Tensor2D,
   p: BertParams['layers'][number],
   config: BertConfig,
-  bias: tf.Tensor4D | null,
+  mask: AttentionMask,
   B: number,
   T: number,
   drop: Dropper,
 ): tf.Tensor2D {
-  const H = config.hidden_size,
-    A = config.num_attention_heads,
-    D = H / A;
-  const heads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [B, T, A, D]), [0, 2, 1, 3]); // [B, A, T, D]
-  const q = heads(tf.mul(proj(x, p.query), 1 / Math.sqrt(D))); // [B, A, T, D] (pre-scaled by 1/√D)
-  const k = heads(proj(x, p.key)); // [B, A, T, D]
-  const v = heads(proj(x, p.value)); // [B, A, T, D]
-  let scores: tf.Tensor4D = tf.matMul(q, k, false, true); // [B, A, T, T]
-  if (bias) scores = tf.add(scores, bias); // [B, A, T, T]
-  const probs = drop.apply(tf.softmax(scores, -1), config.attention_probs_dropout_prob); // [B, A, T, T]
-  const ctx = tf.matMul(probs, v); // [B, A, T, D]
-  const merged = tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * T, H]) as tf.Tensor2D; // [B·T, H]
+  const q = proj(x, p.query); // [B·T, H]
+  const k = proj(x, p.key); // [B·T, H]
+  const v = proj(x, p.value); // [B·T, H]
+  const A = config.num_attention_heads;
+  const merged = multiHeadAttention(q, k, v, mask, B, T, A, config.attention_probs_dropout_prob, drop); // [B·T, H]
   const attnOut = drop.apply(proj(merged, p.attnOut), config.hidden_dropout_prob); // [B·T, H]
   const h1 = addLayerNorm(attnOut, x, p.attnLn.gamma, p.attnLn.beta, config.layer_norm_eps) as tf.Tensor2D; // [B·T, H]
   const inter = activation(proj(h1, p.intermediate), config.hidden_act) as tf.Tensor2D; // [B·T, I]
@@ -162,9 +249,9 @@ export function bertEncoder(
   const [B, T] = checkInputs(config, inputs);
   return tf.tidy(() => {
     const drop = new Dropper(opts);
-    const bias = inputs.attentionMask ? attentionBias(inputs.attentionMask) : null; // [B, 1, 1, T]
+    const mask = attentionMask(inputs.attentionMask); // [B, T]; its bias [B, 1, 1, T] when the stock path needs it
     let x = embed(params, config, inputs, B, T, drop); // [B·T, H]
-    for (const layer of params.layers) x = encoderLayer(x, layer, config, bias, B, T, drop); // [B·T, H]
+    for (const layer of params.layers) x = encoderLayer(x, layer, config, mask, B, T, drop); // [B·T, H]
     return tf.reshape(x, [B, T, config.hidden_size]); // [B, T, H]
   });
 }

@@ -1,0 +1,349 @@
+/**
+ * Self-attention as our own WGSL programs on the webgpu backend (docs/ARCHITECTURE.md, "Own kernels"):
+ * from the projected rows q, k, v [B·T, H] (before any head transpose) and the [B, T] padding mask to
+ * the merged context [B·T, H], with dropout on the probabilities drawn by the counter-based RNG
+ * (rng.ts). Forward: two programs — the probabilities P [B, A, T, T] (scores, 1/√D, mask bias,
+ * softmax; a workgroup per (b, a, i) row keeping its T scores in workgroup memory) and the context
+ * dropout(P)·V written straight into [B·T, H]. Backward (`tf.customGrad`): four — dS per row (the
+ * softmax gradient of dO·Vᵀ through the same dropout mask), then dQ, dK, dV one thread per output
+ * element. The stock ops take 9 dispatches forward and 22 forward+backward per layer, 13 and 27 with
+ * dropout (measured; three transposes in and one out, the scale, the mask add, the softmax, dropout,
+ * two batched matmuls, and their gradients).
+ *
+ * Limits: T ≤ ATTENTION_MAX_SEQ (the row of scores in workgroup memory); any B, A and D = H/A (scalar
+ * loops, no vector widths). `fusedAttentionUnsupported` says why a shape is refused, and the caller
+ * runs the reference instead (`selfAttentionStock` in bert/model.ts).
+ *
+ * Plain per-row and per-element programs rather than FlashAttention-style tiling: P is kept for the
+ * backward anyway (so tiling would not save its memory), a row of scores fits in workgroup memory at
+ * our lengths, and at short sequences a step is dispatch-bound (fused is faster at T = 16 on SwiftShader);
+ * at T = 128 tfjs's tiled matmuls reuse memory better and the stock ops are about 2× faster there on
+ * SwiftShader (measurements in the ARCHITECTURE row), so tiling the context and gradient programs is
+ * the next step for long sequences.
+ *
+ * Parity: attention-parity.ts (cases) run by attention-webgpu.test.ts on Node's WebGPU.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import { MASK_NEG } from '../bert/config';
+import { runProgram, type ProgramUniform } from './program';
+import { RNG_WGSL } from './rng';
+
+/** Longest sequence the row programs take: one f32 per key in workgroup memory (2 KiB at 512),
+ * and BERT checkpoints have at most 512 positions. */
+export const ATTENTION_MAX_SEQ = 512;
+
+/** Threads per row workgroup: a power of two for the tree reduction; 64 covers a 64-token row in
+ * one pass and is tfjs's own reduction default. */
+const ROW_WORKGROUP_SIZE = 64;
+
+/** Threads per workgroup of the one-thread-per-element programs (tfjs's elementwise default). */
+const ELEMENT_WORKGROUP_SIZE = 64;
+
+/** Dropout on the attention probabilities: keep element (b, a, i, j) when
+ * `dropoutUniform(seed, ((b·A + a)·T + i)·T + j) >= rate`, scaling kept values by 1/(1 − rate). */
+export interface AttentionDropout {
+  rate: number;
+  /** u32 seed (`dropoutSeedU32`). */
+  seed: number;
+}
+
+/** Why the fused attention cannot take this shape, or null when it can. */
+export function fusedAttentionUnsupported(T: number, H: number, A: number): string | null {
+  if (T > ATTENTION_MAX_SEQ) return `sequence length ${T} > ${ATTENTION_MAX_SEQ}`;
+  if (A <= 0 || H % A !== 0) return `hidden ${H} not divisible by ${A} heads`;
+  return null;
+}
+
+/** WGSL shared by every program: the shape uniforms unpacked. */
+const SHAPE_UNIFORMS =
+  'seqLen : i32, heads : i32, headDim : i32, rows : i32, scale : f32, rate : f32, keepScale : f32, seed : u32, maskNeg : f32,';
+
+/** One workgroup per (b, a, i) row of a [B, A, T, T] output; `body` sees `row`, `lane`, b, a, i. */
+class AttentionRowProgram implements WebGPUProgram {
+  readonly outputShape: number[];
+  readonly shaderKey: string;
+  readonly dispatchLayout: { x: number[] };
+  readonly dispatch: [number, number, number];
+  readonly workgroupSize: [number, number, number] = [ROW_WORKGROUP_SIZE, 1, 1];
+  readonly uniforms = SHAPE_UNIFORMS;
+  readonly size = true;
+
+  constructor(
+    name: string,
+    readonly variableNames: string[],
+    private readonly body: string,
+    shape: [number, number, number, number],
+  ) {
+    this.outputShape = [...shape];
+    this.shaderKey = `fewshot_attention_${name}`;
+    this.dispatchLayout = { x: this.outputShape.map((_, i) => i) };
+    this.dispatch = [shape[0] * shape[1] * shape[2], 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+      ${RNG_WGSL}
+      var<workgroup> rowValues : array<f32, ${ATTENTION_MAX_SEQ}>;
+      var<workgroup> partial : array<f32, ${ROW_WORKGROUP_SIZE}>;
+      // Tree reduction of partial[] (sum or max); every thread gets the result.
+      fn reduceRow(lane : i32, useMax : bool) -> f32 {
+        workgroupBarrier();
+        for (var stride = ${ROW_WORKGROUP_SIZE / 2}; stride > 0; stride = stride / 2) {
+          if (lane < stride) {
+            let other = partial[lane + stride];
+            partial[lane] = select(partial[lane] + other, max(partial[lane], other), useMax);
+          }
+          workgroupBarrier();
+        }
+        let total = partial[0];
+        workgroupBarrier();
+        return total;
+      }
+      fn main(index : i32) {
+        let lane = i32(localIndex);
+        // A dispatch too large for one dimension is spread over y and z with spare workgroups;
+        // they redo the last row and write the same values.
+        let row = min(index / ${ROW_WORKGROUP_SIZE}, uniforms.rows - 1);
+        let T = uniforms.seqLen;
+        let A = uniforms.heads;
+        let D = uniforms.headDim;
+        let H = A * D;
+        let i = row % T;
+        let a = (row / T) % A;
+        let b = row / (T * A);
+        ${this.body}
+      }`;
+  }
+}
+
+/** One thread per element of a [B·T, H] output; `body` sees n = b·T + t, b, t, h, a (head), H. */
+class AttentionElementProgram implements WebGPUProgram {
+  readonly outputShape: number[];
+  readonly shaderKey: string;
+  readonly dispatchLayout: { x: number[] };
+  readonly dispatch: [number, number, number];
+  readonly workgroupSize: [number, number, number] = [ELEMENT_WORKGROUP_SIZE, 1, 1];
+  readonly uniforms = SHAPE_UNIFORMS;
+  readonly size = true;
+
+  constructor(
+    name: string,
+    readonly variableNames: string[],
+    private readonly body: string,
+    shape: [number, number],
+  ) {
+    this.outputShape = [...shape];
+    this.shaderKey = `fewshot_attention_${name}`;
+    this.dispatchLayout = { x: [0, 1] };
+    this.dispatch = [Math.ceil((shape[0] * shape[1]) / ELEMENT_WORKGROUP_SIZE), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+      ${RNG_WGSL}
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          let T = uniforms.seqLen;
+          let A = uniforms.heads;
+          let D = uniforms.headDim;
+          let H = A * D;
+          let n = index / H;
+          let h = index % H;
+          let a = h / D;
+          let b = n / T;
+          let t = n % T;
+          ${this.body}
+        }
+      }`;
+  }
+}
+
+/** WGSL: the dropped-out probability `p` at flat [B, A, T, T] index `at` (identity without dropout). */
+function dropped(withDropout: boolean, p: string, at: string): string {
+  return withDropout
+    ? `select(0.0, ${p} * uniforms.keepScale, dropoutUniform(uniforms.seed, u32(${at})) >= uniforms.rate)`
+    : p;
+}
+
+/** P [B, A, T, T]: softmax over keys of q·k·scale + mask bias, per (b, a, i) row. */
+function probsProgram(B: number, T: number, A: number, withMask: boolean): AttentionRowProgram {
+  const bias = withMask ? `s = s + (1.0 - f32(mask[b * T + j])) * uniforms.maskNeg;` : '';
+  return new AttentionRowProgram(
+    `probs${withMask ? '_mask' : ''}`,
+    withMask ? ['q', 'k', 'mask'] : ['q', 'k'],
+    `
+      let qBase = (b * T + i) * H + a * D;
+      var localMax = -3.0e38;
+      for (var j = lane; j < T; j = j + ${ROW_WORKGROUP_SIZE}) {
+        let kBase = (b * T + j) * H + a * D;
+        var s = 0.0;
+        for (var d = 0; d < D; d = d + 1) {
+          s = s + (q[qBase + d] * uniforms.scale) * k[kBase + d];
+        }
+        ${bias}
+        rowValues[j] = s;
+        localMax = max(localMax, s);
+      }
+      partial[lane] = localMax;
+      let rowMax = reduceRow(lane, true);
+      var localSum = 0.0;
+      for (var j = lane; j < T; j = j + ${ROW_WORKGROUP_SIZE}) {
+        let e = exp(rowValues[j] - rowMax);
+        rowValues[j] = e;
+        localSum = localSum + e;
+      }
+      partial[lane] = localSum;
+      let total = reduceRow(lane, false);
+      for (var j = lane; j < T; j = j + ${ROW_WORKGROUP_SIZE}) {
+        setOutputAtIndex(row * T + j, rowValues[j] / total);
+      }`,
+    [B, A, T, T],
+  );
+}
+
+/** Context [B·T, H]: Σ_j dropout(P)[b, a, t, j] · v[b·T + j, h]. */
+function contextProgram(B: number, T: number, H: number, withDropout: boolean): AttentionElementProgram {
+  return new AttentionElementProgram(
+    `context${withDropout ? '_drop' : ''}`,
+    ['probs', 'v'],
+    `
+      let pRow = ((b * A + a) * T + t) * T;
+      var acc = 0.0;
+      for (var j = 0; j < T; j = j + 1) {
+        acc = acc + ${dropped(withDropout, 'probs[pRow + j]', 'pRow + j')} * v[(b * T + j) * H + h];
+      }
+      setOutputAtIndex(index, acc);`,
+    [B * T, H],
+  );
+}
+
+/** dV [B·T, H]: Σ_i dropout(P)[b, a, i, t] · dO[b·T + i, h]. */
+function dValueProgram(B: number, T: number, H: number, withDropout: boolean): AttentionElementProgram {
+  return new AttentionElementProgram(
+    `dv${withDropout ? '_drop' : ''}`,
+    ['probs', 'dOut'],
+    `
+      var acc = 0.0;
+      for (var i = 0; i < T; i = i + 1) {
+        let at = ((b * A + a) * T + i) * T + t;
+        acc = acc + ${dropped(withDropout, 'probs[at]', 'at')} * dOut[(b * T + i) * H + h];
+      }
+      setOutputAtIndex(index, acc);`,
+    [B * T, H],
+  );
+}
+
+/** dS [B, A, T, T]: with dP = dropout'(dO·Vᵀ), dS = dP ⊙ P − rowsum(dP ⊙ P) ⊙ P (softmax gradient). */
+function dScoresProgram(B: number, T: number, A: number, withDropout: boolean): AttentionRowProgram {
+  const dP = withDropout
+    ? 'select(0.0, dPd * uniforms.keepScale, dropoutUniform(uniforms.seed, u32(row * T + j)) >= uniforms.rate)'
+    : 'dPd';
+  return new AttentionRowProgram(
+    `dscores${withDropout ? '_drop' : ''}`,
+    ['probs', 'v', 'dOut'],
+    `
+      let oBase = (b * T + i) * H + a * D;
+      var localSum = 0.0;
+      for (var j = lane; j < T; j = j + ${ROW_WORKGROUP_SIZE}) {
+        let vBase = (b * T + j) * H + a * D;
+        var dPd = 0.0;
+        for (var d = 0; d < D; d = d + 1) {
+          dPd = dPd + dOut[oBase + d] * v[vBase + d];
+        }
+        let dPY = ${dP} * probs[row * T + j];
+        rowValues[j] = dPY;
+        localSum = localSum + dPY;
+      }
+      partial[lane] = localSum;
+      let total = reduceRow(lane, false);
+      for (var j = lane; j < T; j = j + ${ROW_WORKGROUP_SIZE}) {
+        setOutputAtIndex(row * T + j, rowValues[j] - total * probs[row * T + j]);
+      }`,
+    [B, A, T, T],
+  );
+}
+
+/** dQ [B·T, H]: scale · Σ_j dS[b, a, t, j] · k[b·T + j, h]. */
+function dQueryProgram(B: number, T: number, H: number): AttentionElementProgram {
+  return new AttentionElementProgram(
+    'dq',
+    ['dScores', 'k'],
+    `
+      let sRow = ((b * A + a) * T + t) * T;
+      var acc = 0.0;
+      for (var j = 0; j < T; j = j + 1) {
+        acc = acc + dScores[sRow + j] * k[(b * T + j) * H + h];
+      }
+      setOutputAtIndex(index, acc * uniforms.scale);`,
+    [B * T, H],
+  );
+}
+
+/** dK [B·T, H]: Σ_i dS[b, a, i, t] · (q[b·T + i, h] · scale). */
+function dKeyProgram(B: number, T: number, H: number): AttentionElementProgram {
+  return new AttentionElementProgram(
+    'dk',
+    ['dScores', 'q'],
+    `
+      var acc = 0.0;
+      for (var i = 0; i < T; i = i + 1) {
+        acc = acc + dScores[((b * A + a) * T + i) * T + t] * (q[(b * T + i) * H + h] * uniforms.scale);
+      }
+      setOutputAtIndex(index, acc);`,
+    [B * T, H],
+  );
+}
+
+/**
+ * Multi-head self-attention on the webgpu backend: q, k, v [B·T, H] (projected rows, q not yet
+ * scaled), mask [B, T] (1 keep / 0 pad, int32 or float32; null for none) → context [B·T, H], heads
+ * merged. Gradients flow to q, k, v (the mask gets none). `dropout` null or rate 0: no dropout.
+ * Check `fusedAttentionUnsupported` first.
+ */
+export function fusedSelfAttention(
+  q: tf.Tensor2D,
+  k: tf.Tensor2D,
+  v: tf.Tensor2D,
+  mask: tf.Tensor2D | null,
+  B: number,
+  T: number,
+  A: number,
+  dropout: AttentionDropout | null,
+): tf.Tensor2D {
+  const H = q.shape[1];
+  const D = H / A;
+  const withDropout = dropout !== null && dropout.rate > 0;
+  const rate = withDropout ? dropout.rate : 0;
+  const uniforms: ProgramUniform[] = [
+    { type: 'int32', value: T },
+    { type: 'int32', value: A },
+    { type: 'int32', value: D },
+    { type: 'int32', value: B * A * T },
+    { type: 'float32', value: 1 / Math.sqrt(D) }, // the stock path's 1/√D, rounded to f32 alike
+    { type: 'float32', value: rate },
+    { type: 'float32', value: withDropout ? 1 / (1 - rate) : 1 },
+    { type: 'uint32', value: withDropout ? dropout.seed >>> 0 : 0 },
+    { type: 'float32', value: MASK_NEG }, // the stock path's additive bias for a padded key
+  ];
+  const attend = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [qs, ks, vs, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    const probs = runProgram(probsProgram(B, T, A, mask !== null), mask ? [qs, ks, mask] : [qs, ks], uniforms); // [B, A, T, T]
+    const context = runProgram(contextProgram(B, T, H, withDropout), [probs, vs], uniforms) as tf.Tensor2D; // [B·T, H]
+    save([qs, ks, vs, probs]);
+    return {
+      value: context,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, sp] = saved;
+        const dOut = dy; // [B·T, H]
+        const dScores = runProgram(dScoresProgram(B, T, A, withDropout), [sp, sv, dOut], uniforms); // [B, A, T, T]
+        const dq = runProgram(dQueryProgram(B, T, H), [dScores, sk], uniforms); // [B·T, H]
+        const dk = runProgram(dKeyProgram(B, T, H), [dScores, sq], uniforms); // [B·T, H]
+        const dv = runProgram(dValueProgram(B, T, H, withDropout), [sp, dOut], uniforms); // [B·T, H]
+        dScores.dispose();
+        return [dq, dk, dv];
+      },
+    };
+  }) as (q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D) => tf.Tensor2D;
+  return attend(q, k, v); // [B·T, H]
+}
