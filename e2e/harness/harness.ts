@@ -35,6 +35,7 @@ import { layerNormParity } from '../../src/engine/kernels/layernorm-parity';
 import { dropoutParity } from '../../src/engine/kernels/dropout-parity';
 import { geluParity } from '../../src/engine/kernels/gelu-parity';
 import { attentionParity } from '../../src/engine/kernels/attention-parity';
+import { embeddingParity } from '../../src/engine/kernels/embedding-parity';
 import type { ParityResult } from '../../src/engine/kernels/program';
 import { classificationLoss, classifierTraining } from '../../src/engine/methods/classifier';
 import { promptTraining } from '../../src/engine/methods/prompt';
@@ -50,6 +51,7 @@ const KERNEL_PARITY: Record<string, () => Promise<ParityResult[]>> = {
   dropout: dropoutParity,
   GELU: geluParity,
   attention: attentionParity,
+  'embedding lookup': embeddingParity,
 };
 
 export interface GoldenBatchJson {

@@ -14,7 +14,7 @@ import { EngineError } from '../errors';
 import { fusedAttentionUnsupported, fusedSelfAttention } from '../kernels/attention-webgpu';
 import { fusedKernelsActive, logFallbackOnce } from '../kernels/program';
 import { dropoutSeedU32 } from '../kernels/rng';
-import { addLayerNorm, dropout, geluErf, geluTanh, layerNorm, linear } from '../tf/ops';
+import { addLayerNorm, dropout, embeddingLookup, geluErf, geluTanh, layerNorm, linear } from '../tf/ops';
 import { MASK_NEG, type BertConfig, type HiddenAct } from './config';
 import type { BertParams, LinearParams } from './params';
 
@@ -105,13 +105,13 @@ function embed(
 ): tf.Tensor2D {
   const H = config.hidden_size;
   const e = params.embeddings;
-  const ids = tf.reshape(inputs.inputIds, [B * T]); // [B·T]
-  const words = tf.reshape(tf.gather(e.word, ids), [B, T, H]); // [B, T, H]
+  const ids = tf.reshape(inputs.inputIds, [B * T]) as tf.Tensor1D; // [B·T]
+  const words = tf.reshape(embeddingLookup(e.word, ids), [B, T, H]); // [B, T, H]
   const positions = tf.reshape(tf.slice(e.position, [0, 0], [T, H]), [1, T, H]); // [1, T, H]
   let x = tf.add(words, positions); // [B, T, H]
   if (inputs.tokenTypeIds) {
-    const types = tf.reshape(inputs.tokenTypeIds, [B * T]); // [B·T]
-    x = tf.add(x, tf.reshape(tf.gather(e.tokenType, types), [B, T, H])); // [B, T, H]
+    const types = tf.reshape(inputs.tokenTypeIds, [B * T]) as tf.Tensor1D; // [B·T]
+    x = tf.add(x, tf.reshape(embeddingLookup(e.tokenType, types), [B, T, H])); // [B, T, H]
   } else {
     x = tf.add(x, tf.slice(e.tokenType, [0, 0], [1, H])); // [B, T, H] (type 0 everywhere)
   }
@@ -292,7 +292,7 @@ export function mlmLogits(params: BertParams, config: BertConfig, hidden: tf.Ten
 export function gatherPositions(hidden: tf.Tensor3D, flatPositions: tf.Tensor1D): tf.Tensor2D {
   return tf.tidy(() => {
     const [B, T, H] = hidden.shape;
-    return tf.gather(tf.reshape(hidden, [B * T, H]) as tf.Tensor2D, flatPositions); // [N, H]
+    return embeddingLookup(tf.reshape(hidden, [B * T, H]) as tf.Tensor2D, flatPositions); // [N, H]
   });
 }
 

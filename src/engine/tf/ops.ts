@@ -139,6 +139,24 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tenso
 }
 
 /**
+ * Rows of `table` [V, H] at `ids` int32 [N] → [N, H] (an embedding lookup). With our kernels on
+ * (docs/ARCHITECTURE.md, "Own kernels") its gradient is one scatter-add of dy into [V, H]
+ * (`tf.unsortedSegmentSum`); tfjs's own gather gradient wraps the same scatter-add in two transposes
+ * with the identity permutation, of dy and of the whole [V, H] result, which on WebGPU were the
+ * costliest programs of a small model's step (timed with research/kernels/kernel-times.ts). The
+ * stock path stays `tf.gather` with its own gradient.
+ */
+export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  if (!fusedKernelsActive()) return tf.gather(table, ids); // [N, H]
+  const rows = table.shape[0];
+  const lookup = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+    value: tf.gather(args[0] as tf.Tensor2D, ids), // [N, H]
+    gradFunc: (dy: tf.Tensor) => tf.unsortedSegmentSum(dy as tf.Tensor2D, ids, rows), // [V, H]
+  }));
+  return lookup(table) as tf.Tensor2D;
+}
+
+/**
  * Inverted dropout (train only): zeroes each element with probability `rate` and scales the rest
  * by 1/(1-rate). `seed` makes the mask reproducible (a fresh random one when undefined). The mask is
  * the counter-based one of kernels/rng.ts everywhere (docs/ARCHITECTURE.md, "Own kernels"): made on
