@@ -281,3 +281,21 @@ export function fusedLayerNorm(
     return tf.reshape(out, shape); // x's shape
   });
 }
+
+/**
+ * Σ over the rows of `g` [N, C] → [C] in one program (the `dbeta` column sum above). The linear
+ * layers' bias gradient uses it on the fused path: tfjs's `sum(g, 0)` on WebGPU transposes the whole
+ * [N, C] gradient first to reduce along the last axis (timed with research/kernels/kernel-times.ts;
+ * docs/ARCHITECTURE.md, "Own kernels").
+ */
+export function fusedColumnSum(g: tf.Tensor2D): tf.Tensor1D {
+  const [N, C] = g.shape;
+  return runProgram(
+    new ColumnProgram('beta', false, C),
+    [g],
+    [
+      { type: 'int32', value: N },
+      { type: 'int32', value: C },
+    ],
+  ) as tf.Tensor1D; // [C]
+}

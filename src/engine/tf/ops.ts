@@ -4,7 +4,7 @@
  * `registerWasmKernels()` on wasm (see kernels.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedLayerNorm } from '../kernels/layernorm-webgpu';
+import { fusedColumnSum, fusedLayerNorm } from '../kernels/layernorm-webgpu';
 import { dropoutWebGpu } from '../kernels/dropout-webgpu';
 import { geluWebGpu } from '../kernels/gelu-webgpu';
 import { fusedKernelsActive } from '../kernels/program';
@@ -128,7 +128,8 @@ const linearWithGrad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sx, sw] = saved as tf.Tensor2D[];
       const g = dy as tf.Tensor2D; // [N, out]
-      return [matMulT(g, sw, false, true), matMulT(sx, g, true, false), tf.sum(g, 0)]; // [N, in], [in, out], [out]
+      const db = fusedKernelsActive() ? fusedColumnSum(g) : tf.sum(g, 0); // [out] (ours: no transpose of g)
+      return [matMulT(g, sw, false, true), matMulT(sx, g, true, false), db]; // [N, in], [in, out], [out]
     },
   };
 }) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
