@@ -4,6 +4,7 @@
  * `registerWasmKernels()` on wasm (see kernels.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedScatterAddRows } from '../kernels/embedding-webgpu';
 import { fusedColumnSum, fusedLayerNorm } from '../kernels/layernorm-webgpu';
 import { dropoutWebGpu } from '../kernels/dropout-webgpu';
 import { geluWebGpu } from '../kernels/gelu-webgpu';
@@ -141,18 +142,18 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tenso
 
 /**
  * Rows of `table` [V, H] at `ids` int32 [N] → [N, H] (an embedding lookup). With our kernels on
- * (docs/ARCHITECTURE.md, "Own kernels") its gradient is one scatter-add of dy into [V, H]
- * (`tf.unsortedSegmentSum`); tfjs's own gather gradient wraps the same scatter-add in two transposes
- * with the identity permutation, of dy and of the whole [V, H] result, which on WebGPU were the
- * costliest programs of a small model's step (timed with research/kernels/kernel-times.ts). The
- * stock path stays `tf.gather` with its own gradient.
+ * (docs/ARCHITECTURE.md, "Own kernels") its gradient is our scatter-add of dy into [V, H]: a fill
+ * and one program (kernels/embedding-webgpu.ts). tfjs's own gather gradient transposes dy and the
+ * result twice around its `unsortedSegmentSum` (which itself transposes both again), and on WebGPU
+ * those transposes of the [V, H] gradient were the costliest programs of a small model's step after
+ * the matmuls (timed with research/kernels/kernel-times.ts). The stock path stays `tf.gather`.
  */
 export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   if (!fusedKernelsActive()) return tf.gather(table, ids); // [N, H]
   const rows = table.shape[0];
   const lookup = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
     value: tf.gather(args[0] as tf.Tensor2D, ids), // [N, H]
-    gradFunc: (dy: tf.Tensor) => tf.unsortedSegmentSum(dy as tf.Tensor2D, ids, rows), // [V, H]
+    gradFunc: (dy: tf.Tensor) => fusedScatterAddRows(dy as tf.Tensor2D, ids, rows), // [V, H]
   }));
   return lookup(table) as tf.Tensor2D;
 }
