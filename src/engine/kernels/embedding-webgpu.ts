@@ -52,7 +52,7 @@ class ScatterAddRowsProgram implements WebGPUProgram {
 /** Σ of the rows of dy [N, H] into rows `ids` int32 [N] of a [rows, H] zero tensor (webgpu only). */
 export function fusedScatterAddRows(dy: tf.Tensor2D, ids: tf.Tensor1D, rows: number): tf.Tensor2D {
   const [N, H] = dy.shape;
-  const out = tf.zeros([rows, H]) as tf.Tensor2D; // [V, H], filled on the GPU
+  const out = tf.fill([rows, H], 0) as tf.Tensor2D; // [V, H]; a fill program (tf.zeros would upload zeros made in JS)
   if (N * H === 0) return out;
   const backend = tf.backend() as unknown as WebGPUBackend;
   // Written in place into `out` (the program's output binding is `out`'s buffer).
