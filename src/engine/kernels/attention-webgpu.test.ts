@@ -27,7 +27,6 @@ describe.skipIf(unavailable !== null && !process.env.CI)('fused self-attention o
   beforeAll(async () => {
     await initNodeBackend('webgpu');
     results = await attentionParity();
-    console.log(JSON.stringify(results));
   });
   afterAll(() => setKernelMode(before));
 
