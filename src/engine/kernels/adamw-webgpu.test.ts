@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend, openNodeWebGpu } from '../tf/node';
 import { Counters } from '../bench/instrument';
 import { AdamW } from '../train/optim';
+import { PARAMS_PER_ADAMW_DISPATCH, planMomentGroups } from './adamw-webgpu';
 import { kernelMode, setKernelMode } from './mode';
 
 const opened = await openNodeWebGpu();
@@ -55,6 +56,24 @@ const maxRelDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return worst;
 };
 
+describe('planMomentGroups', () => {
+  it('packs up to 3 parameters per group under the byte limit and leaves out one too large alone', () => {
+    const { groups, unpacked } = planMomentGroups([10, 20, 30, 40, 1000, 5, 6], 8 * 100);
+    expect(groups.map((g) => g.members)).toEqual([
+      [0, 1, 2],
+      [3, 5, 6],
+    ]);
+    expect(groups.map((g) => g.offsets)).toEqual([
+      [0, 10, 30],
+      [0, 40, 45],
+    ]);
+    expect(groups.map((g) => g.total)).toEqual([60, 51]);
+    expect(unpacked).toEqual([4]);
+    // A group closes early when the next parameter would take it over the limit.
+    expect(planMomentGroups([60, 50, 10], 8 * 100).groups.map((g) => g.members)).toEqual([[0], [1, 2]]);
+  });
+});
+
 describe.skipIf(unavailable !== null && !process.env.CI)('fused AdamW on WebGPU', () => {
   const before = kernelMode();
   beforeAll(async () => {
@@ -80,24 +99,122 @@ describe.skipIf(unavailable !== null && !process.env.CI)('fused AdamW on WebGPU'
     });
   }
 
-  it('takes 3 dispatches per parameter where the stock ops take many more', async () => {
+  it('updates 3 parameters per dispatch, in place, where the stock ops take many dispatches each', async () => {
     const dispatches = async (mode: 'fused' | 'stock') => {
       setKernelMode(mode);
       const params = Object.entries(SHAPES).map(([name, shape]) => ({ name, variable: tf.variable(tf.ones(shape)) }));
       const optimizer = new AdamW(params, { maxGradNorm: 0 });
       const grads = Object.fromEntries(params.map((p) => [p.name, tf.onesLike(p.variable)]));
+      optimizer.step(grads); // the first fused step packs the moments (a one-time copy)
       await await tf.zeros([1]).data(); // settle pending work before counting
+      const tensorsBefore = tf.memory().numTensors;
       const counters = Counters.install();
       optimizer.step(grads);
       const counted = counters.snapshot().dispatches;
       counters.uninstall();
+      const tensorsAfter = tf.memory().numTensors;
       tf.dispose(Object.values(grads));
       optimizer.dispose();
       params.forEach((p) => p.variable.dispose());
-      return counted;
+      return { counted, tensorsBefore, tensorsAfter };
     };
     const parameters = Object.keys(SHAPES).length;
-    expect(await dispatches('fused')).toBe(3 * parameters);
-    expect(await dispatches('stock')).toBeGreaterThan(3 * 3 * parameters);
+    const fused = await dispatches('fused');
+    expect(fused.counted).toBe(Math.ceil(parameters / PARAMS_PER_ADAMW_DISPATCH));
+    expect(fused.tensorsAfter).toBe(fused.tensorsBefore);
+    expect((await dispatches('stock')).counted).toBeGreaterThan(3 * 3 * parameters);
+  });
+
+  it('keeps the state when the kernel setting changes between steps, and in export/import', async () => {
+    // 5 steps switching fused → stock → fused (the moments change layout twice) against 5 stock steps.
+    const run = async (modes: Array<'fused' | 'stock'>, restoreAfter = -1) => {
+      const params = Object.entries(SHAPES).map(([name, shape], i) => ({
+        name,
+        variable: tf.variable(tf.randomNormal(shape, 0, 1, 'float32', 300 + i)),
+      }));
+      let optimizer = new AdamW(params, { lr: 3e-2, weightDecay: 0.1, maxGradNorm: 0.5 });
+      for (const [step, mode] of modes.entries()) {
+        setKernelMode(mode);
+        const grads = tf.tidy(() =>
+          Object.fromEntries(
+            params.map((p, i) => [p.name, tf.randomNormal(p.variable.shape, 0, 2, 'float32', 50 * (step + 1) + i)]),
+          ),
+        );
+        optimizer.step(grads);
+        tf.dispose(Object.values(grads));
+        if (step === restoreAfter) {
+          // A checkpoint round trip: a new optimizer restores the exported moments.
+          const state = await optimizer.exportState();
+          optimizer.dispose();
+          optimizer = new AdamW(params, { lr: 3e-2, weightDecay: 0.1, maxGradNorm: 0.5 });
+          optimizer.importState(state);
+        }
+      }
+      const values = await Promise.all(params.map(async (p) => Array.from(await p.variable.data())));
+      const state = await optimizer.exportState();
+      optimizer.dispose();
+      params.forEach((p) => p.variable.dispose());
+      return { values, state };
+    };
+    const reference = await run(['stock', 'stock', 'stock', 'stock', 'stock']);
+    for (const [modes, restoreAfter] of [
+      [['fused', 'fused', 'stock', 'stock', 'fused'], -1],
+      [['fused', 'fused', 'fused', 'fused', 'fused'], 1],
+      [['stock', 'fused', 'fused', 'fused', 'fused'], 2],
+    ] as const) {
+      const got = await run([...modes], restoreAfter);
+      got.values.forEach((v, i) =>
+        expect(maxRelDiff(v, reference.values[i]), `${modes} param ${i}`).toBeLessThan(1e-4),
+      );
+      got.state.slots.forEach((s, i) => {
+        expect(maxRelDiff(s.m, reference.state.slots[i].m), `${modes} m ${s.name}`).toBeLessThan(1e-4);
+        expect(maxRelDiff(s.v, reference.state.slots[i].v), `${modes} v ${s.name}`).toBeLessThan(1e-4);
+      });
+    }
+  });
+
+  it("leaves a tensor that shares a parameter's buffer as it was", async () => {
+    setKernelMode('fused');
+    const variable = tf.variable(tf.tensor1d([1, 2, 3, 4]), true, 'shared/param');
+    const optimizer = new AdamW([{ name: 'p', variable }], { lr: 0.1, maxGradNorm: 0 });
+    const grads = { p: tf.tensor1d([1, 1, 1, 1]) };
+    optimizer.step(grads); // packs the moments
+    const snapshot = tf.clone(variable); // shares the variable's buffer
+    const before = Array.from(await snapshot.data());
+    optimizer.step(grads);
+    expect(Array.from(await snapshot.data())).toEqual(before);
+    expect(maxRelDiff(await variable.data(), before)).toBeGreaterThan(1e-3); // the parameter did move
+    snapshot.dispose();
+    grads.p.dispose();
+    optimizer.dispose();
+    variable.dispose();
+  });
+
+  it('runs a parameter too large for a moment group through the per-parameter programs', async () => {
+    const fusedSmallGroups = async (momentGroupBytes?: number) => {
+      setKernelMode('fused');
+      const params = Object.entries(SHAPES).map(([name, shape], i) => ({
+        name,
+        variable: tf.variable(tf.randomNormal(shape, 0, 1, 'float32', 700 + i)),
+      }));
+      const optimizer = new AdamW(params, { lr: 3e-2, weightDecay: 0.1, maxGradNorm: 0.5, momentGroupBytes });
+      for (let step = 0; step < 3; step++) {
+        const grads = tf.tidy(() =>
+          Object.fromEntries(
+            params.map((p, i) => [p.name, tf.randomNormal(p.variable.shape, 0, 2, 'float32', 900 + 9 * step + i)]),
+          ),
+        );
+        optimizer.step(grads);
+        tf.dispose(Object.values(grads));
+      }
+      const values = await Promise.all(params.map(async (p) => Array.from(await p.variable.data())));
+      optimizer.dispose();
+      params.forEach((p) => p.variable.dispose());
+      return values;
+    };
+    // 8 · 201 bytes of moments for classifier.weight [3, 67]: over 1,000, so it stays unpacked.
+    const split = await fusedSmallGroups(1000);
+    const packed = await fusedSmallGroups();
+    split.forEach((v, i) => expect(maxRelDiff(v, packed[i]), `param ${i}`).toBeLessThan(1e-5));
   });
 });

@@ -10,9 +10,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors';
-import { fusedAdamWUpdate } from '../kernels/adamw-webgpu';
+import { fusedAdamWInPlace, fusedAdamWUpdate, planMomentGroups, type MomentGroupPlan } from '../kernels/adamw-webgpu';
 import { fusedClipState } from '../kernels/global-norm-webgpu';
 import { fusedKernelsActive } from '../kernels/program';
+import { deviceLimits, soleOwner } from '../kernels/raw-dispatch';
 
 /** A trainable parameter and the name its gradient is keyed by. */
 export interface NamedParam {
@@ -51,6 +52,12 @@ export interface AdamWOptions {
    * Trainer `max_grad_norm`). 0 or Infinity disables clipping.
    */
   maxGradNorm?: number;
+  /**
+   * Most bytes one packed moment group may hold on webgpu. Default: the device's storage binding
+   * and buffer limits, the most one dispatch can bind. Tests set it low to run a parameter through
+   * the unpacked path.
+   */
+  momentGroupBytes?: number;
 }
 
 /** Optimizer state for checkpoints (plain data; written by the checkpoint code). */
@@ -107,8 +114,20 @@ export class AdamW {
   readonly weightDecay: number;
   readonly maxGradNorm: number;
   private readonly decayMask: boolean[];
-  private readonly m: tf.Variable[];
-  private readonly v: tf.Variable[];
+  private readonly momentGroupBytes: number | undefined;
+  /**
+   * First and second moments, one variable each per parameter ("separate" layout: the stock path,
+   * and parameters too large to pack). `null` where the parameter's moments sit in a packed group.
+   */
+  private readonly m: Array<tf.Variable | null>;
+  private readonly v: Array<tf.Variable | null>;
+  /**
+   * The fused path's "packed" layout: groups of up to 3 parameters whose moments share one buffer,
+   * updated in place by one dispatch per group (kernels/adamw-webgpu.ts). Null in the separate
+   * layout. Which layout holds the state follows the kernel setting at each step; converting is a
+   * copy, made only when the setting changes.
+   */
+  private groups: Array<MomentGroupPlan & { moments: tf.Variable }> | null = null;
   private readonly indexByName = new Map<string, number>();
   /** Constants uploaded once: beta1, 1-beta1, beta2, 1-beta2, eps, and the fused path's two. */
   private readonly consts: {
@@ -119,6 +138,7 @@ export class AdamW {
     eps: tf.Scalar;
     zero1: tf.Tensor1D;
     noClip: tf.Tensor1D;
+    one: tf.Scalar;
   };
   private disposed = false;
 
@@ -134,6 +154,7 @@ export class AdamW {
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0.01;
     this.maxGradNorm = options.maxGradNorm ?? 1.0;
+    this.momentGroupBytes = options.momentGroupBytes;
     const decay = options.decay ?? defaultDecay;
     for (const [k, val] of Object.entries({ beta1: this.beta1, beta2: this.beta2 })) {
       if (!(val >= 0 && val < 1))
@@ -177,7 +198,16 @@ export class AdamW {
       // and the (norm, coefficient) pair the update kernels read when clipping is off.
       zero1: tf.keep(tf.zeros([1])),
       noClip: tf.keep(tf.tensor1d([0, 1])),
+      one: tf.keep(tf.scalar(1)),
     }));
+  }
+
+  /**
+   * A kept scalar 1: the seed dL/dL the step's backward pass starts from (`lossGradients` in
+   * train/step.ts), made once here so a step does not upload it. Owned by the optimizer.
+   */
+  get lossSeed(): tf.Scalar {
+    return this.consts.one;
   }
 
   /** Whether parameter `name` gets weight decay. */
@@ -191,8 +221,14 @@ export class AdamW {
    * One update. `grads` is keyed by parameter name; a parameter without a gradient is skipped
    * entirely (no decay, no moment update), as in PyTorch. The caller still owns `grads`.
    * Order: clip (if enabled) → step += 1 → p *= 1 - lr·wd → m, v update → p -= lr/bc1 · m / (sqrt(v)/sqrt(bc2) + eps).
+   * `reportNorm: false` skips making the norm scalar (the training step never reads it; on webgpu
+   * that saves a dispatch).
    */
-  step(grads: tf.NamedTensorMap, lr: number = this.lr): StepResult {
+  step(
+    grads: tf.NamedTensorMap,
+    lr: number = this.lr,
+    { reportNorm = true }: { reportNorm?: boolean } = {},
+  ): StepResult {
     if (this.disposed)
       throw new EngineError('OPTIM_DISPOSED', 'AdamW.step called after dispose(); create a new optimizer.');
     for (const name of Object.keys(grads)) {
@@ -217,29 +253,46 @@ export class AdamW {
     const bc2 = 1 - Math.pow(this.beta2, t);
     let gradNorm: tf.Scalar | null = null;
     const clipping = this.maxGradNorm > 0 && Number.isFinite(this.maxGradNorm);
-    if (fusedKernelsActive()) {
+    const fused = fusedKernelsActive();
+    this.useLayout(fused ? 'packed' : 'separate');
+    if (fused) {
       tf.tidy(() => {
         let clip: tf.Tensor = this.consts.noClip; // [2] norm, clipping coefficient
         if (clipping) {
           const live = this.params.filter((p) => grads[p.name]).map((p) => grads[p.name]);
           clip = fusedClipState(live, this.maxGradNorm, this.consts.zero1);
-          gradNorm = tf.keep(tf.reshape(tf.slice(clip, [0], [1]), []) as tf.Scalar);
+          if (reportNorm) gradNorm = tf.keep(tf.reshape(tf.slice(clip, [0], [1]), []) as tf.Scalar);
         }
+        const shared = {
+          beta1: this.beta1,
+          oneMinusBeta1: 1 - this.beta1,
+          beta2: this.beta2,
+          oneMinusBeta2: 1 - this.beta2,
+          eps: this.eps,
+          stepSize: lr / bc1,
+          sqrtBias2: Math.sqrt(bc2),
+        };
+        const decayFactor = (i: number) => (this.decayMask[i] && this.weightDecay > 0 ? 1 - lr * this.weightDecay : 1);
+        for (const group of this.groups!) {
+          const slots = group.members.flatMap((i, k) => {
+            const grad = grads[this.params[i].name];
+            if (!grad) return [];
+            this.ownBuffer(i);
+            return [
+              { param: this.params[i].variable, grad, momentOffset: group.offsets[k], decayFactor: decayFactor(i) },
+            ];
+          });
+          fusedAdamWInPlace(group.moments, clip, slots, shared);
+        }
+        // Parameters too large to pack: three programs each, new buffers assigned.
         this.params.forEach((p, i) => {
           const gi = grads[p.name];
-          if (!gi) return;
-          const next = fusedAdamWUpdate(p.variable, gi, clip, this.m[i], this.v[i], {
-            beta1: this.beta1,
-            oneMinusBeta1: 1 - this.beta1,
-            beta2: this.beta2,
-            oneMinusBeta2: 1 - this.beta2,
-            eps: this.eps,
-            decayFactor: this.decayMask[i] && this.weightDecay > 0 ? 1 - lr * this.weightDecay : 1,
-            stepSize: lr / bc1,
-            sqrtBias2: Math.sqrt(bc2),
-          });
-          this.m[i].assign(next.m);
-          this.v[i].assign(next.v);
+          const m = this.m[i];
+          const v = this.v[i];
+          if (!gi || !m || !v) return;
+          const next = fusedAdamWUpdate(p.variable, gi, clip, m, v, { ...shared, decayFactor: decayFactor(i) });
+          m.assign(next.m);
+          v.assign(next.v);
           p.variable.assign(next.param);
         });
       });
@@ -250,7 +303,7 @@ export class AdamW {
       if (clipping) {
         const clipped = clipByGlobalNorm(grads, this.maxGradNorm);
         g = clipped.grads;
-        gradNorm = tf.keep(clipped.norm);
+        gradNorm = reportNorm ? tf.keep(clipped.norm) : null;
       }
       const decayFactor = tf.scalar(1 - lr * this.weightDecay);
       const stepSize = tf.scalar(lr / bc1);
@@ -273,10 +326,12 @@ export class AdamW {
   ): void {
     const { b1, ob1, b2, ob2, eps } = this.consts;
     const p = this.params[i].variable;
-    const m = tf.add(tf.mul(this.m[i], b1), tf.mul(g, ob1)); // m = β1·m + (1-β1)·g
-    const v = tf.add(tf.mul(this.v[i], b2), tf.mul(tf.square(g), ob2)); // v = β2·v + (1-β2)·g²
-    this.m[i].assign(m);
-    this.v[i].assign(v);
+    const mSlot = this.m[i]!; // the separate layout holds every parameter's moments
+    const vSlot = this.v[i]!;
+    const m = tf.add(tf.mul(mSlot, b1), tf.mul(g, ob1)); // m = β1·m + (1-β1)·g
+    const v = tf.add(tf.mul(vSlot, b2), tf.mul(tf.square(g), ob2)); // v = β2·v + (1-β2)·g²
+    mSlot.assign(m);
+    vSlot.assign(v);
     const decayed = decayFactor ? tf.mul(p, decayFactor) : p; // p·(1 - lr·wd)
     const denom = tf.add(tf.div(tf.sqrt(v), sqrtBc2), eps); // sqrt(v)/sqrt(bc2) + eps
     p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
@@ -284,15 +339,30 @@ export class AdamW {
 
   /** Copies m, v and the step count to plain arrays (async readback; call between steps). */
   async exportState(): Promise<AdamWState> {
-    const slots = await Promise.all(
-      this.params.map(async (p, i) => ({
-        name: p.name,
-        shape: p.variable.shape.slice(),
-        m: (await this.m[i].data()) as Float32Array,
-        v: (await this.v[i].data()) as Float32Array,
-      })),
+    const m: Float32Array[] = [];
+    const v: Float32Array[] = [];
+    await Promise.all(
+      this.params.map(async (_, i) => {
+        if (this.m[i]) m[i] = (await this.m[i]!.data()) as Float32Array;
+        if (this.v[i]) v[i] = (await this.v[i]!.data()) as Float32Array;
+      }),
     );
-    return { step: this.stepCount, slots };
+    for (const group of this.groups ?? []) {
+      const pairs = (await group.moments.data()) as Float32Array; // [2 · total], (m, v) interleaved
+      group.members.forEach((i, k) => {
+        const size = this.params[i].variable.size;
+        m[i] = new Float32Array(size);
+        v[i] = new Float32Array(size);
+        for (let j = 0; j < size; j++) {
+          m[i][j] = pairs[2 * (group.offsets[k] + j)];
+          v[i][j] = pairs[2 * (group.offsets[k] + j) + 1];
+        }
+      });
+    }
+    return {
+      step: this.stepCount,
+      slots: this.params.map((p, i) => ({ name: p.name, shape: p.variable.shape.slice(), m: m[i], v: v[i] })),
+    };
   }
 
   /**
@@ -332,18 +402,87 @@ export class AdamW {
     this.params.forEach((p, i) => {
       const s = byName.get(p.name)!;
       tf.tidy(() => {
-        this.m[i].assign(tf.tensor(s.m, p.variable.shape, 'float32'));
-        this.v[i].assign(tf.tensor(s.v, p.variable.shape, 'float32'));
+        this.m[i]?.assign(tf.tensor(s.m, p.variable.shape, 'float32'));
+        this.v[i]?.assign(tf.tensor(s.v, p.variable.shape, 'float32'));
       });
     });
+    for (const group of this.groups ?? []) {
+      const pairs = new Float32Array(2 * group.total);
+      group.members.forEach((i, k) => {
+        const s = byName.get(this.params[i].name)!;
+        for (let j = 0; j < s.m.length; j++) {
+          pairs[2 * (group.offsets[k] + j)] = s.m[j];
+          pairs[2 * (group.offsets[k] + j) + 1] = s.v[j];
+        }
+      });
+      tf.tidy(() => group.moments.assign(tf.tensor1d(pairs)));
+    }
     this.stepCount = state.step;
+  }
+
+  /**
+   * Moves the moments into `layout` if they are not there: packed groups for the fused in-place
+   * update, one m and one v per parameter for the stock ops. A copy on the GPU, made only when the
+   * kernel setting (or the backend) changed since the last step.
+   */
+  private useLayout(layout: 'packed' | 'separate'): void {
+    if ((layout === 'packed') === (this.groups !== null)) return;
+    if (layout === 'packed') {
+      const limits = deviceLimits();
+      const plan = planMomentGroups(
+        this.params.map((p) => p.variable.size),
+        this.momentGroupBytes ?? Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize),
+      );
+      this.groups = plan.groups.map((group) => {
+        const moments = tf.tidy(() => {
+          // [size, 2] per member: (m, v) side by side, members one after another → [2 · total]
+          const pairs = group.members.map((i) =>
+            tf.stack([tf.reshape(this.m[i]!, [-1]), tf.reshape(this.v[i]!, [-1])], 1).reshape([-1]),
+          );
+          return tf.variable(pairs.length === 1 ? pairs[0] : tf.concat(pairs), false, `adamw/mv/${uniqueId()}`);
+        });
+        for (const i of group.members) {
+          this.m[i]!.dispose();
+          this.v[i]!.dispose();
+          this.m[i] = null;
+          this.v[i] = null;
+        }
+        return { ...group, moments };
+      });
+      return;
+    }
+    for (const group of this.groups!) {
+      tf.tidy(() => {
+        const pairs = tf.reshape(group.moments, [group.total, 2]);
+        group.members.forEach((i, k) => {
+          const p = this.params[i];
+          const rows = tf.slice(pairs, [group.offsets[k], 0], [p.variable.size, 2]);
+          const [m, v] = tf.unstack(rows, 1);
+          this.m[i] = tf.variable(tf.reshape(m, p.variable.shape), false, `adamw/m/${p.name}/${uniqueId()}`);
+          this.v[i] = tf.variable(tf.reshape(v, p.variable.shape), false, `adamw/v/${p.name}/${uniqueId()}`);
+        });
+      });
+      group.moments.dispose();
+    }
+    this.groups = null;
+  }
+
+  /**
+   * Gives parameter i a buffer of its own before it is written in place: a tensor that shares it
+   * (`tf.clone` of the variable, e.g. a kept snapshot) must not change with it. A copy, only then.
+   */
+  private ownBuffer(i: number): void {
+    const variable = this.params[i].variable;
+    if (soleOwner(variable)) return;
+    tf.tidy(() => variable.assign(tf.add(variable, tf.zerosLike(variable))));
   }
 
   /** Frees m, v and the constants. The parameters themselves belong to the model. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const x of [...this.m, ...this.v]) x.dispose();
+    for (const x of [...this.m, ...this.v]) x?.dispose();
+    for (const group of this.groups ?? []) group.moments.dispose();
     for (const c of Object.values(this.consts)) c.dispose();
   }
 }
