@@ -14,6 +14,7 @@ import { EngineError } from '../errors';
 import { fusedAttentionUnsupported, fusedSelfAttention } from '../kernels/attention-webgpu';
 import { fusedKernelsActive, logFallbackOnce } from '../kernels/program';
 import { dropoutSeedU32 } from '../kernels/rng';
+import { tanhActivation } from '../kernels/no-upload-webgpu';
 import { addLayerNorm, dropout, embeddingLookup, geluErf, geluTanh, layerNorm, linear } from '../tf/ops';
 import { MASK_NEG, type BertConfig, type HiddenAct } from './config';
 import type { BertParams, LinearParams } from './params';
@@ -261,7 +262,7 @@ export function bertPooler(params: BertParams, hidden: tf.Tensor3D): tf.Tensor2D
   return tf.tidy(() => {
     const [B, , H] = hidden.shape;
     const cls = tf.reshape(tf.slice(hidden, [0, 0, 0], [B, 1, H]), [B, H]) as tf.Tensor2D; // [B, H]
-    return tf.tanh(proj(cls, params.pooler)); // [B, H]
+    return tanhActivation(proj(cls, params.pooler)); // [B, H]
   });
 }
 

@@ -18,6 +18,7 @@ import type { Evaluation, Fingerprint, ForwardContext, TrainingObjective } from 
 import { hashString } from '../util/rng';
 import { fusedRowCrossEntropy } from '../kernels/cross-entropy-webgpu';
 import { fusedKernelsActive } from '../kernels/program';
+import { meanOfAll } from '../kernels/no-upload-webgpu';
 
 export interface ClassifierSettings extends FineTuneLoopSettings {
   /** Per-class loss weights (length = number of labels), e.g. from `balancedClassWeights`. Default none. */
@@ -61,7 +62,7 @@ export function classificationLoss(
 ): tf.Scalar {
   return tf.tidy(() => {
     const nll = fusedKernelsActive() ? fusedRowCrossEntropy(logits, labels) : stockNll(logits, labels); // [B]
-    if (!classWeights) return tf.mean(nll) as tf.Scalar;
+    if (!classWeights) return meanOfAll(nll);
     // PyTorch CrossEntropyLoss(weight=w): sum(w[y]·nll) / sum(w[y]).
     const w = tf.gather(classWeights, labels); // [B]
     return tf.div(tf.sum(tf.mul(w, nll)), tf.maximum(tf.sum(w), 1e-12)) as tf.Scalar;

@@ -25,6 +25,7 @@ import type {
   TrainingObjective,
 } from '../train/objective';
 import { hashString, Rng, type RngState } from '../util/rng';
+import { weightedMean } from '../kernels/no-upload-webgpu';
 
 export interface PretrainOptions {
   /** Tokens per packed sequence including [CLS]/[SEP]. Default 128. */
@@ -134,8 +135,7 @@ export function maskedLmLoss(
     const rows = gatherPositions(hidden, batch.positions); // [N, H]
     const logits = mlmRowsLogits(params, config, rows); // [N, V]
     const ce = rowCrossEntropy(logits, batch.labels); // [N]
-    const total = tf.maximum(tf.sum(batch.weights), 1); // scalar
-    const loss = tf.div(tf.sum(tf.mul(ce, batch.weights)), total) as tf.Scalar;
+    const loss = weightedMean(ce, batch.weights);
     if (!opts.withAccuracy) return [loss];
     const hits = tf.cast(tf.equal(tf.argMax(logits, 1), batch.labels), 'float32'); // [N]
     return [loss, tf.sum(tf.mul(hits, batch.weights)) as tf.Scalar];

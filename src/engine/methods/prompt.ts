@@ -34,6 +34,7 @@ import type {
 } from '../train/objective';
 import { Rng, type RngState } from '../util/rng';
 import { examplesFingerprint } from './classifier';
+import { softLabelCrossEntropy } from '../kernels/no-upload-webgpu';
 
 export interface AuxMlmOptions {
   /** Tokenized unlabeled texts ([CLS] … [SEP], ≤ maxLength); labels ignored. */
@@ -198,7 +199,9 @@ export class PromptObjective implements TrainingObjective<PromptBatch, Metrics> 
       attentionMask: tf.tensor2d(batch.attentionMask, shape, 'int32'), // [B, T]
     };
     const flatMask = tf.tensor1d(batchMaskPositions(batch, this.train), 'int32'); // [B]
-    const labels = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), this.verbalizer.labels.length).toFloat(); // [B, L]
+    const labels = tf
+      .oneHot(tf.tensor1d(batch.labels, 'int32'), this.verbalizer.labels.length)
+      .toFloat() as tf.Tensor2D; // [B, L]
     const auxInputs =
       aux && aux.positions.length > 0
         ? {
@@ -218,7 +221,7 @@ export class PromptObjective implements TrainingObjective<PromptBatch, Metrics> 
         this.averager,
         context,
       ); // [B, L]
-      let loss = tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(scores, -1)), -1))) as tf.Scalar;
+      let loss = softLabelCrossEntropy(scores, labels);
       if (auxInputs) {
         // Its own dropout masks, distinct from the prompt batch's.
         const seed = context.dropoutSeed === undefined ? undefined : context.dropoutSeed + 0.25;

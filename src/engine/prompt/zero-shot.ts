@@ -21,6 +21,7 @@ import { compileTemplate, renderTemplate, type CompiledTemplate, type ParsedTemp
 import type { Verbalizer } from './verbalizer';
 import { fusedLogSoftmaxGather } from '../kernels/cross-entropy-webgpu';
 import { fusedKernelsActive } from '../kernels/program';
+import { logAtLeast } from '../kernels/no-upload-webgpu';
 
 export interface PromptInput {
   text: string;
@@ -87,7 +88,7 @@ export function labelLogScores(wordLogProbs: tf.Tensor2D, averager: tf.Tensor2D)
   return tf.tidy(() => {
     const m = tf.max(wordLogProbs, 1, true); // [N, 1] (its gradient cancels exactly)
     const mean = tf.matMul(tf.exp(tf.sub(wordLogProbs, m)), averager); // [N, L]
-    return tf.add(tf.log(tf.maximum(mean, 1e-30)), m) as tf.Tensor2D; // [N, L]
+    return tf.add(logAtLeast(mean, 1e-30), m) as tf.Tensor2D; // [N, L]
   });
 }
 

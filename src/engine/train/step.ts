@@ -14,6 +14,32 @@ export function dropoutSeedFor(seed: number, step: number): number {
 }
 
 /**
+ * `tf.variableGrads` without its upload: tfjs starts the backward pass from a new `ones` tensor,
+ * one CPU→GPU upload every step; this starts it from `seed`, a kept scalar 1 (the optimizer's
+ * `lossSeed`), so a step uploads only its batch. Same checks, same result: the loss and the
+ * gradients keyed by variable name (trainable variables only; one the loss does not reach gets none).
+ */
+export function lossGradients(
+  f: () => tf.Scalar,
+  variables: readonly tf.Variable[],
+  seed: tf.Scalar,
+): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  const trainable = variables.filter((v) => v.trainable);
+  if (trainable.length === 0) throw new EngineError('TRAIN_BAD_OPTIONS', 'The objective has no trainable parameters.');
+  const { value, grads } = tf.engine().gradients(f, trainable, seed, true);
+  if (value.rank !== 0)
+    throw new EngineError('TRAIN_BAD_OPTIONS', `The loss must be a scalar; it has shape [${value.shape}].`);
+  if (grads.every((g) => g == null)) {
+    throw new EngineError('TRAIN_BAD_OPTIONS', 'The loss does not depend on any trainable parameter.');
+  }
+  const named: tf.NamedTensorMap = {};
+  trainable.forEach((v, i) => {
+    if (grads[i] != null) named[v.name] = grads[i];
+  });
+  return { value: value as tf.Scalar, grads: named };
+}
+
+/**
  * One optimizer step over `microBatches`: loss and gradients of each, their mean through the
  * accumulator when there are several, then AdamW at `lr`. Returns the mean loss as a kept scalar
  * (the caller reads and disposes it). The training loop and the benchmark both call this.
@@ -39,8 +65,12 @@ export function trainStep<TBatch>(
   };
   if (microBatches.length === 1) {
     return tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(objective.lossFor(microBatches[0], contextFor(0)), variables);
-      optimizer.step(byName(grads), lr).gradNorm?.dispose();
+      const { value, grads } = lossGradients(
+        objective.lossFor(microBatches[0], contextFor(0)),
+        variables,
+        optimizer.lossSeed,
+      );
+      optimizer.step(byName(grads), lr, { reportNorm: false });
       return value;
     });
   }
@@ -48,7 +78,7 @@ export function trainStep<TBatch>(
   let lossSum: tf.Scalar | null = null;
   for (const [m, batch] of microBatches.entries()) {
     const value = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(objective.lossFor(batch, contextFor(m)), variables);
+      const { value, grads } = lossGradients(objective.lossFor(batch, contextFor(m)), variables, optimizer.lossSeed);
       accumulator.add(byName(grads));
       return value;
     });
@@ -58,7 +88,9 @@ export function trainStep<TBatch>(
     lossSum = next;
   }
   const mean = accumulator.take('mean');
-  tf.tidy(() => optimizer.step(mean, lr).gradNorm?.dispose());
+  tf.tidy(() => {
+    optimizer.step(mean, lr, { reportNorm: false });
+  });
   tf.dispose(Object.values(mean));
   const loss = tf.tidy(() => tf.div(lossSum!, microBatches.length) as tf.Scalar);
   lossSum!.dispose();
