@@ -7,12 +7,12 @@
  *   y = (v − mean)·rstd·gamma + beta,  rstd = 1/√(var + eps)
  * Forward: one workgroup per row (`LN_WORKGROUP` threads, each looping over H/LN_WORKGROUP elements, so
  * there is no limit on H), two shared-memory reductions (the mean, then Σ(v − mean)², so a large mean
- * offset costs no precision), one dispatch. Under a gradient tape a second per-row program keeps
- * [mean, rstd] per row for the backward (2 dispatches); outside one (inference) it does not run.
- * Backward, three dispatches:
+ * offset costs no precision), one dispatch. Under a gradient tape the same dispatch also writes
+ * [mean, rstd] per row for the backward (a raw dispatch with two outputs, raw-dispatch.ts).
+ * Backward, two dispatches:
  *   dv = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·gamma, x̂ = (v − mean)·rstd  (workgroup per row; dv is
  *        both dx and dr)
- *   dgamma = Σ_rows dy·x̂, dbeta = Σ_rows dy  (one program each: a thread per (column, row lane),
+ *   dgamma = Σ_rows dy·x̂ and dbeta = Σ_rows dy together (a thread per (column, row lane),
  *        `COL_LANES` lanes stride over the rows and are summed in shared memory; fine for N up to
  *        tens of thousands, each thread reads N/COL_LANES rows)
  *
@@ -26,6 +26,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { logFallbackOnce, runProgram, type ProgramUniform } from './program';
+import { dispatchRaw, emptyTensor, type RawBinding } from './raw-dispatch';
 
 /** Threads per row in the per-row programs: BERT rows are 128–1024 wide, so 2–16 elements per thread. */
 const LN_WORKGROUP = 64;
@@ -36,15 +37,15 @@ const COL_LANES = 8;
 /** Largest element count indexed with i32 in WGSL. */
 const MAX_ELEMENTS = 2 ** 31 - 1;
 
-type RowMode = 'forward' | 'stats' | 'backward';
+type RowMode = 'forward' | 'backward';
 
 /** WGSL reading v = x (+ residual) at a flat index. */
 const loadValue = (residual: boolean) =>
   `fn lnValue(i : i32) -> f32 { return ${residual ? 'x[i] + residual[i]' : 'x[i]'}; }`;
 
 /**
- * One workgroup per row. `forward` writes y [N, H], `stats` writes [mean, rstd] per row [N, 2],
- * `backward` writes dv [N, H] from dy and the kept statistics.
+ * One workgroup per row. `forward` writes y [N, H] (inference: no statistics kept; training uses
+ * `forwardWithStats`), `backward` writes dv [N, H] from dy and the kept statistics.
  */
 class RowProgram implements WebGPUProgram {
   readonly outputShape: number[];
@@ -61,23 +62,18 @@ class RowProgram implements WebGPUProgram {
     rows: number,
     cols: number,
   ) {
-    this.outputShape = mode === 'stats' ? [rows, 2] : [rows, cols];
+    this.outputShape = [rows, cols];
     this.shaderKey = `fewshot_layernorm_${mode}_${residual ? 'res' : 'nores'}`;
     this.dispatchLayout = { x: [0, 1] };
     // One workgroup per row; tfjs spreads x over y and z past the per-dimension limit (row index below).
     this.dispatch = [rows, 1, 1];
     const r = residual ? ['residual'] : [];
-    this.variableNames =
-      mode === 'forward'
-        ? ['x', ...r, 'gamma', 'beta']
-        : mode === 'stats'
-          ? ['x', ...r]
-          : ['x', ...r, 'gamma', 'stats', 'dy'];
+    this.variableNames = mode === 'forward' ? ['x', ...r, 'gamma', 'beta'] : ['x', ...r, 'gamma', 'stats', 'dy'];
   }
 
   getUserCode(): string {
     const W = LN_WORKGROUP;
-    // The statistics: recomputed per row in forward/stats, read back from the stats tensor in backward.
+    // The statistics: computed per row in forward, read back from the stats tensor in backward.
     const statistics =
       this.mode === 'backward'
         ? `let srow = min(row, uniforms.rows - 1);
@@ -94,12 +90,7 @@ class RowProgram implements WebGPUProgram {
         ? `for (var j = t; j < n; j += ${W}) {
              setOutputAtIndex(base + j, ((lnValue(base + j) - mean) * rstd) * gamma[j] + beta[j]);
            }`
-        : this.mode === 'stats'
-          ? `if (t == 0 && n > 0) {
-               setOutputAtIndex(2 * row, mean);
-               setOutputAtIndex(2 * row + 1, rstd);
-             }`
-          : `var a = 0.0;
+        : `var a = 0.0;
              var b = 0.0;
              for (var j = t; j < n; j += ${W}) {
                let g = dy[base + j] * gamma[j];
@@ -145,37 +136,25 @@ class RowProgram implements WebGPUProgram {
   }
 }
 
-/** Column sums over the rows: `gamma` mode Σ dy·x̂ → [H], `beta` mode Σ dy → [H]. */
-class ColumnProgram implements WebGPUProgram {
+/** Column sums over the rows: Σ dy → [H] (the linear layers' bias gradient, `fusedColumnSum`). */
+class ColumnSumProgram implements WebGPUProgram {
   readonly outputShape: number[];
-  readonly shaderKey: string;
+  readonly shaderKey = 'fewshot_column_sum';
   readonly dispatchLayout: { x: number[] };
   readonly dispatch: [number, number, number];
   readonly workgroupSize: [number, number, number] = [COL_WIDTH * COL_LANES, 1, 1];
-  readonly variableNames: string[];
+  readonly variableNames = ['dy'];
   readonly uniforms = 'rows : i32, cols : i32,';
 
-  constructor(
-    private readonly which: 'gamma' | 'beta',
-    private readonly residual: boolean,
-    cols: number,
-  ) {
+  constructor(cols: number) {
     this.outputShape = [cols];
-    this.shaderKey = `fewshot_layernorm_d${which}_${which === 'gamma' && residual ? 'res' : 'nores'}`;
     this.dispatchLayout = { x: [0] };
     this.dispatch = [Math.ceil(cols / COL_WIDTH), 1, 1];
-    this.variableNames = which === 'beta' ? ['dy'] : ['x', ...(residual ? ['residual'] : []), 'stats', 'dy'];
   }
 
   getUserCode(): string {
-    const term =
-      this.which === 'beta'
-        ? 'dy[i * H + col]'
-        : 'dy[i * H + col] * ((lnValue(i * H + col) - stats[2 * i]) * stats[2 * i + 1])';
     return `
       var<workgroup> lnColPartial : array<f32, ${COL_WIDTH * COL_LANES}>;
-
-      ${this.which === 'gamma' ? loadValue(this.residual) : ''}
 
       fn main(index : i32) {
         let H = uniforms.cols;
@@ -184,7 +163,7 @@ class ColumnProgram implements WebGPUProgram {
         let lane = t / ${COL_WIDTH};
         var s = 0.0;
         if (col < H) {
-          for (var i = lane; i < uniforms.rows; i += ${COL_LANES}) { s += ${term}; }
+          for (var i = lane; i < uniforms.rows; i += ${COL_LANES}) { s += dy[i * H + col]; }
         }
         lnColPartial[t] = s;
         workgroupBarrier();
@@ -195,6 +174,137 @@ class ColumnProgram implements WebGPUProgram {
         }
       }`;
   }
+}
+
+/** The tree sum over one workgroup of `LN_WORKGROUP` threads, as `RowProgram`'s (raw dispatches). */
+const rawRowSum = `
+var<workgroup> lnPartial : array<f32, ${LN_WORKGROUP}>;
+fn lnSum(v : f32, t : u32) -> f32 {
+  lnPartial[t] = v;
+  workgroupBarrier();
+  for (var s = ${LN_WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
+    if (t < s) { lnPartial[t] = lnPartial[t] + lnPartial[t + s]; }
+    workgroupBarrier();
+  }
+  let total = lnPartial[0];
+  workgroupBarrier();
+  return total;
+}`;
+
+/**
+ * Training forward in one dispatch: y [N, H] and the row statistics [N, 2] (mean, rstd) the backward
+ * reads, both written by the same workgroup (tfjs's program API allows one output, so this is a raw
+ * dispatch, raw-dispatch.ts). Same arithmetic, in the same order, as `RowProgram`'s forward.
+ */
+function forwardWithStats(rows: tf.Tensor[], gamma: tf.Tensor, beta: tf.Tensor, N: number, H: number, eps: number) {
+  const residual = rows.length === 2;
+  const y = emptyTensor([N, H]); // [N, H]
+  const stats = emptyTensor([N, 2]); // [N, 2]
+  const bindings: RawBinding[] = [
+    { name: 'x', tensor: rows[0], access: 'read' },
+    ...(residual ? [{ name: 'residual', tensor: rows[1], access: 'read' as const }] : []),
+    { name: 'gamma', tensor: gamma, access: 'read' },
+    { name: 'beta', tensor: beta, access: 'read' },
+    { name: 'y', tensor: y, access: 'read_write' },
+    { name: 'stats', tensor: stats, access: 'read_write' },
+  ];
+  dispatchRaw({
+    name: `fewshot_layernorm_forward_stats_${residual ? 'res' : 'nores'}`,
+    bindings,
+    uniforms: [
+      { name: 'rows', type: 'i32', value: N },
+      { name: 'cols', type: 'i32', value: H },
+      { name: 'eps', type: 'f32', value: eps },
+    ],
+    body: `
+${loadValue(residual)}
+${rawRowSum}
+@compute @workgroup_size(${LN_WORKGROUP})
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) wgCount : vec3<u32>,
+        @builtin(local_invocation_index) lid : u32) {
+  let H = uniforms.cols;
+  let t = i32(lid);
+  // One workgroup per row, looping when there are more rows than workgroups.
+  for (var row = i32(wg.x); row < uniforms.rows; row += i32(wgCount.x)) {
+    let base = row * H;
+    var s = 0.0;
+    for (var j = t; j < H; j += ${LN_WORKGROUP}) { s += lnValue(base + j); }
+    let mean = lnSum(s, lid) / f32(H);
+    var q = 0.0;
+    for (var j = t; j < H; j += ${LN_WORKGROUP}) { let d = lnValue(base + j) - mean; q += d * d; }
+    let rstd = inverseSqrt(lnSum(q, lid) / f32(H) + uniforms.eps);
+    for (var j = t; j < H; j += ${LN_WORKGROUP}) {
+      y[base + j] = ((lnValue(base + j) - mean) * rstd) * gamma[j] + beta[j];
+    }
+    if (t == 0) {
+      stats[2 * row] = mean;
+      stats[2 * row + 1] = rstd;
+    }
+  }
+}`,
+    workgroups: N,
+  });
+  return { y, stats };
+}
+
+/**
+ * dgamma = Σ_rows dy·x̂ and dbeta = Σ_rows dy, both [H], in one dispatch (two outputs: a raw
+ * dispatch). Columns as `ColumnSumProgram` reduces them: 32 per workgroup, 8 row lanes each.
+ */
+function gammaBetaGrads(rows: tf.Tensor[], stats: tf.Tensor, dy: tf.Tensor, N: number, H: number) {
+  const residual = rows.length === 2;
+  const dgamma = emptyTensor([H]); // [H]
+  const dbeta = emptyTensor([H]); // [H]
+  const threads = COL_WIDTH * COL_LANES;
+  dispatchRaw({
+    name: `fewshot_layernorm_dgamma_dbeta_${residual ? 'res' : 'nores'}`,
+    bindings: [
+      { name: 'x', tensor: rows[0], access: 'read' },
+      ...(residual ? [{ name: 'residual', tensor: rows[1], access: 'read' as const }] : []),
+      { name: 'stats', tensor: stats, access: 'read' },
+      { name: 'dy', tensor: dy, access: 'read' },
+      { name: 'dgamma', tensor: dgamma, access: 'read_write' },
+      { name: 'dbeta', tensor: dbeta, access: 'read_write' },
+    ],
+    uniforms: [
+      { name: 'rows', type: 'i32', value: N },
+      { name: 'cols', type: 'i32', value: H },
+    ],
+    body: `
+${loadValue(residual)}
+var<workgroup> partialGamma : array<f32, ${threads}>;
+var<workgroup> partialBeta : array<f32, ${threads}>;
+@compute @workgroup_size(${threads})
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) lid : u32) {
+  let H = uniforms.cols;
+  let t = i32(lid);
+  let col = i32(wg.x) * ${COL_WIDTH} + t % ${COL_WIDTH};
+  let lane = t / ${COL_WIDTH};
+  var sg = 0.0;
+  var sb = 0.0;
+  if (col < H) {
+    for (var i = lane; i < uniforms.rows; i += ${COL_LANES}) {
+      sg += dy[i * H + col] * ((lnValue(i * H + col) - stats[2 * i]) * stats[2 * i + 1]);
+      sb += dy[i * H + col];
+    }
+  }
+  partialGamma[t] = sg;
+  partialBeta[t] = sb;
+  workgroupBarrier();
+  if (lane == 0 && col < H) {
+    var tg = 0.0;
+    var tb = 0.0;
+    for (var l = 0; l < ${COL_LANES}; l++) {
+      tg += partialGamma[l * ${COL_WIDTH} + t];
+      tb += partialBeta[l * ${COL_WIDTH} + t];
+    }
+    dgamma[col] = tg;
+    dbeta[col] = tb;
+  }
+}`,
+    workgroups: Math.ceil(H / COL_WIDTH),
+  });
+  return { dgamma, dbeta };
 }
 
 /** Why the fused kernel cannot take these inputs, or null when it can. */
@@ -235,12 +345,16 @@ export function fusedLayerNorm(
   const sizes = [i32(N), i32(H)];
 
   const run = (rows: tf.Tensor[], g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-    const y = runProgram(new RowProgram('forward', hasResidual, N, H), [...rows, g, b], [...sizes, f32(eps)]); // [N, H]
-    // The statistics only matter when a gradient will be taken (a tape is recording).
+    let y: tf.Tensor; // [N, H]
+    // The statistics only matter when a gradient will be taken (a tape is recording): then one
+    // dispatch writes y and them; inference runs the forward program alone.
     if (tf.engine().state.gradientDepth > 0) {
-      const stats = runProgram(new RowProgram('stats', hasResidual, N, H), rows, [...sizes, f32(eps)]); // [N, 2]
-      save([...rows, g, stats]);
-      stats.dispose(); // save keeps its own reference
+      const out = forwardWithStats(rows, g, b, N, H, eps);
+      y = out.y;
+      save([...rows, g, out.stats]);
+      out.stats.dispose(); // save keeps its own reference
+    } else {
+      y = runProgram(new RowProgram('forward', hasResidual, N, H), [...rows, g, b], [...sizes, f32(eps)]);
     }
     return {
       value: y,
@@ -253,8 +367,7 @@ export function fusedLayerNorm(
           [...rowsSaved, gSaved, stats, dyRows],
           [...sizes, f32(eps)],
         ); // [N, H]
-        const dgamma = runProgram(new ColumnProgram('gamma', hasResidual, H), [...rowsSaved, stats, dyRows], sizes); // [H]
-        const dbeta = runProgram(new ColumnProgram('beta', hasResidual, H), [dyRows], sizes); // [H]
+        const { dgamma, dbeta } = gammaBetaGrads(rowsSaved, stats, dyRows, N, H); // [H], [H]
         // dx and dresidual are the same values; the reshape shares the buffer (no dispatch).
         const dRows = hasResidual ? [dv, tf.reshape(dv, [N, H])] : [dv];
         return [...dRows, dgamma, dbeta];
@@ -283,7 +396,7 @@ export function fusedLayerNorm(
 }
 
 /**
- * Σ over the rows of `g` [N, C] → [C] in one program (the `dbeta` column sum above). The linear
+ * Σ over the rows of `g` [N, C] → [C] in one program. The linear
  * layers' bias gradient uses it on the fused path: tfjs's `sum(g, 0)` on WebGPU transposes the whole
  * [N, C] gradient first to reduce along the last axis (timed with research/kernels/kernel-times.ts;
  * docs/ARCHITECTURE.md, "Own kernels").
@@ -291,7 +404,7 @@ export function fusedLayerNorm(
 export function fusedColumnSum(g: tf.Tensor2D): tf.Tensor1D {
   const [N, C] = g.shape;
   return runProgram(
-    new ColumnProgram('beta', false, C),
+    new ColumnSumProgram(C),
     [g],
     [
       { type: 'int32', value: N },

@@ -81,6 +81,15 @@ export function deviceLimits(): GPUSupportedLimits {
   return (tf.backend() as unknown as WebGPUBackend).device.limits;
 }
 
+/**
+ * A new float32 tensor on the webgpu backend whose buffer a raw dispatch fills (contents undefined
+ * until then; tfjs's own programs make their outputs the same way). The caller owns it.
+ */
+export function emptyTensor(shape: number[]): tf.Tensor {
+  const info = (tf.backend() as unknown as WebGPUBackend).makeTensorInfo(shape, 'float32');
+  return tf.engine().makeTensorFromTensorInfo(info);
+}
+
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
 function shaderCode(d: RawDispatch): string {
