@@ -141,6 +141,55 @@ export function chunkWebGpuAddN(): void {
   addNChunked = true;
 }
 
+/**
+ * Most storage buffers per shader stage we ask the device for (the adapter may offer fewer). tfjs's
+ * own factory asks for WebGPU's default, 8; our multi-tensor kernels bind more tensors per dispatch
+ * when the device allows: AdamW updates (n − 2) / 2 parameters per dispatch, the gradient norm sums
+ * n − 2 gradients (docs/ARCHITECTURE.md, "Own kernels").
+ */
+export const MAX_STORAGE_BUFFERS_REQUESTED = 16;
+
+/**
+ * Replaces tfjs's 'webgpu' backend factory (before the backend exists) with one that asks for the
+ * same device tfjs does (its limits and timestamp queries) plus up to
+ * `MAX_STORAGE_BUFFERS_REQUESTED` storage buffers per stage. A backend already made keeps its device.
+ */
+function useOurWebGpuDevice(
+  backendClass: new (device: GPUDevice, adapterInfo?: GPUAdapterInfo) => tf.KernelBackend,
+): void {
+  if (tf.findBackend('webgpu')) return;
+  tf.removeBackend('webgpu');
+  tf.registerBackend(
+    'webgpu',
+    async () => {
+      const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+      if (!adapter) throw new Error('no WebGPU adapter');
+      const limits = adapter.limits;
+      const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+      const device = await adapter.requestDevice({
+        requiredFeatures,
+        requiredLimits: {
+          // What tfjs's factory asks for: the adapter's own limits.
+          maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+          maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+          maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+          maxBufferSize: limits.maxBufferSize,
+          maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+          maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+          maxStorageBuffersPerShaderStage: Math.min(
+            limits.maxStorageBuffersPerShaderStage,
+            MAX_STORAGE_BUFFERS_REQUESTED,
+          ),
+        },
+      });
+      const legacy = adapter as GPUAdapter & { requestAdapterInfo?: () => Promise<GPUAdapterInfo> };
+      const info = adapter.info ?? (legacy.requestAdapterInfo ? await legacy.requestAdapterInfo() : undefined);
+      return new backendClass(device, info);
+    },
+    3, // tfjs's priority for webgpu
+  );
+}
+
 const webGpuErrors: string[] = [];
 const watchedDevices = new WeakSet<object>();
 
@@ -199,7 +248,8 @@ export async function initWebGpuBackend(): Promise<
   if (!probe.adapter) return { ok: false, reason: probe.reason ?? 'no WebGPU adapter' };
   try {
     // Registers the 'webgpu' backend factory and its kernels as a side effect.
-    await import('@tensorflow/tfjs-backend-webgpu');
+    const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+    useOurWebGpuDevice(WebGPUBackend);
     chunkWebGpuAddN();
     const ready = await tf.setBackend('webgpu');
     if (!ready) return { ok: false, reason: 'the WebGPU backend failed to initialise (device request refused)' };

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend, openNodeWebGpu } from '../tf/node';
 import { Counters } from '../bench/instrument';
 import { AdamW } from '../train/optim';
-import { PARAMS_PER_ADAMW_DISPATCH, planMomentGroups } from './adamw-webgpu';
+import { paramsPerAdamWDispatch, planMomentGroups } from './adamw-webgpu';
 import { kernelMode, setKernelMode } from './mode';
 
 const opened = await openNodeWebGpu();
@@ -58,7 +58,7 @@ const maxRelDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 
 describe('planMomentGroups', () => {
   it('packs up to 3 parameters per group under the byte limit and leaves out one too large alone', () => {
-    const { groups, unpacked } = planMomentGroups([10, 20, 30, 40, 1000, 5, 6], 8 * 100);
+    const { groups, unpacked } = planMomentGroups([10, 20, 30, 40, 1000, 5, 6], 8 * 100, 3);
     expect(groups.map((g) => g.members)).toEqual([
       [0, 1, 2],
       [3, 5, 6],
@@ -70,7 +70,15 @@ describe('planMomentGroups', () => {
     expect(groups.map((g) => g.total)).toEqual([60, 51]);
     expect(unpacked).toEqual([4]);
     // A group closes early when the next parameter would take it over the limit.
-    expect(planMomentGroups([60, 50, 10], 8 * 100).groups.map((g) => g.members)).toEqual([[0], [1, 2]]);
+    expect(planMomentGroups([60, 50, 10], 8 * 100, 3).groups.map((g) => g.members)).toEqual([[0], [1, 2]]);
+    expect(planMomentGroups([1, 1, 1, 1, 1], 8 * 100, 5).groups.map((g) => g.members)).toEqual([[0, 1, 2, 3, 4]]);
+  });
+
+  it("fits as many parameters per dispatch as the device binds: 3 with WebGPU's guaranteed 8 buffers", () => {
+    expect(paramsPerAdamWDispatch(8)).toBe(3);
+    expect(paramsPerAdamWDispatch(12)).toBe(5);
+    expect(paramsPerAdamWDispatch(16)).toBe(7);
+    expect(paramsPerAdamWDispatch(1000)).toBe(8);
   });
 });
 
@@ -99,7 +107,7 @@ describe.skipIf(unavailable !== null && !process.env.CI)('fused AdamW on WebGPU'
     });
   }
 
-  it('updates 3 parameters per dispatch, in place, where the stock ops take many dispatches each', async () => {
+  it('updates several parameters per dispatch, in place, where the stock ops take many dispatches each', async () => {
     const dispatches = async (mode: 'fused' | 'stock') => {
       setKernelMode(mode);
       const params = Object.entries(SHAPES).map(([name, shape]) => ({ name, variable: tf.variable(tf.ones(shape)) }));
@@ -120,7 +128,9 @@ describe.skipIf(unavailable !== null && !process.env.CI)('fused AdamW on WebGPU'
     };
     const parameters = Object.keys(SHAPES).length;
     const fused = await dispatches('fused');
-    expect(fused.counted).toBe(Math.ceil(parameters / PARAMS_PER_ADAMW_DISPATCH));
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    const perDispatch = paramsPerAdamWDispatch(device.limits.maxStorageBuffersPerShaderStage);
+    expect(fused.counted).toBe(Math.ceil(parameters / perDispatch));
     expect(fused.tensorsAfter).toBe(fused.tensorsBefore);
     expect((await dispatches('stock')).counted).toBeGreaterThan(3 * 3 * parameters);
   });

@@ -72,16 +72,21 @@ export function fusedAdamWUpdate(
   return { param: pNew, m: mNew, v: vNew };
 }
 
+/** Most parameters one in-place AdamW dispatch updates (bounds the shader's branch chain). */
+export const MAX_PARAMS_PER_ADAMW_DISPATCH = 8;
+
 /**
- * Parameters per in-place AdamW dispatch. WebGPU guarantees 8 storage buffers per shader stage (tfjs
- * asks for no more): the group's packed moments, the clip state, and a (parameter, gradient) pair
- * for each of 3 parameters.
+ * Parameters per in-place AdamW dispatch on a device with `storageBuffers` storage buffers per
+ * shader stage: the group's packed moments, the clip state, and a (parameter, gradient) pair each.
+ * WebGPU's guaranteed 8 gives 3; backend.ts asks the adapter for up to 16.
  */
-export const PARAMS_PER_ADAMW_DISPATCH = 3;
+export function paramsPerAdamWDispatch(storageBuffers: number): number {
+  return Math.max(1, Math.min(MAX_PARAMS_PER_ADAMW_DISPATCH, Math.floor((storageBuffers - 2) / 2)));
+}
 
 /** One group of parameters whose moments share one buffer: `[2 · total]`, m and v interleaved per element. */
 export interface MomentGroupPlan {
-  /** Indices into the optimizer's parameter list, at most `PARAMS_PER_ADAMW_DISPATCH`. */
+  /** Indices into the optimizer's parameter list, at most `perGroup`. */
   members: number[];
   /** Element offset of each member's first (m, v) pair, in pairs. */
   offsets: number[];
@@ -90,14 +95,16 @@ export interface MomentGroupPlan {
 }
 
 /**
- * Groups parameters (in order) for the in-place update: up to `PARAMS_PER_ADAMW_DISPATCH` per group,
- * and no group's moments over `maxBindingBytes` (the device's storage binding and buffer limits).
+ * Groups parameters (in order) for the in-place update: up to `perGroup` per group (one dispatch
+ * each, `paramsPerAdamWDispatch`), and no group's moments over `maxBindingBytes` (the device's
+ * storage binding and buffer limits).
  * A parameter whose moments alone exceed it is left out (`unpacked`): it keeps separate m and v and
  * the per-parameter programs above.
  */
 export function planMomentGroups(
   sizes: readonly number[],
   maxBindingBytes: number,
+  perGroup: number,
 ): { groups: MomentGroupPlan[]; unpacked: number[] } {
   const groups: MomentGroupPlan[] = [];
   const unpacked: number[] = [];
@@ -107,7 +114,7 @@ export function planMomentGroups(
       unpacked.push(i);
       return;
     }
-    if (!open || open.members.length === PARAMS_PER_ADAMW_DISPATCH || 8 * (open.total + size) > maxBindingBytes) {
+    if (!open || open.members.length === perGroup || 8 * (open.total + size) > maxBindingBytes) {
       open = { members: [], offsets: [], total: 0 };
       groups.push(open);
     }
@@ -132,7 +139,7 @@ export interface AdamWSlot {
 }
 
 /**
- * AdamW for up to `PARAMS_PER_ADAMW_DISPATCH` parameters in one dispatch, written in place: each
+ * AdamW for a group of parameters (`paramsPerAdamWDispatch`) in one dispatch, written in place: each
  * parameter's buffer and the group's packed moments (`moments` [2 · total], m and v interleaved)
  * are updated where they are, nothing is allocated. Same arithmetic, in the same order, as
  * `fusedAdamWUpdate` and the stock path. The caller must own the parameters' buffers alone
@@ -145,8 +152,9 @@ export function fusedAdamWInPlace(
   c: AdamWSharedConstants,
 ): void {
   if (slots.length === 0) return;
-  if (slots.length > PARAMS_PER_ADAMW_DISPATCH)
-    throw new Error(`at most ${PARAMS_PER_ADAMW_DISPATCH} parameters per AdamW dispatch`);
+  if (slots.length > MAX_PARAMS_PER_ADAMW_DISPATCH) {
+    throw new Error(`at most ${MAX_PARAMS_PER_ADAMW_DISPATCH} parameters per AdamW dispatch`);
+  }
   // Slot j covers the flat range [end(j−1), end(j)) of the dispatch's elements.
   const ends: number[] = [];
   slots.reduce((end, s) => {

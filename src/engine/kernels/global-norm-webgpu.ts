@@ -1,12 +1,12 @@
 /**
  * The global gradient norm and the clipping coefficient of AdamW's clipping in a few dispatches
  * (docs/ARCHITECTURE.md, "Own kernels"), the multi-tensor pass of issue 23: each program sums the
- * squares of up to `GRADS_PER_PROGRAM` gradients into a running total (one workgroup, strided loads,
+ * squares of up to `gradsPerNormProgram()` gradients (6 to 14, by the device's binding limit) into a running total (one workgroup, strided loads,
  * a tree reduction in workgroup memory), and one last program turns the total into
  * `[norm, coefficient]` with `coefficient = min(maxNorm / (norm + 1e-6), 1)` as
  * `torch.nn.utils.clip_grad_norm_` does. The stock path takes a square and a sum per gradient, the
  * chunked add of all of them, a square root and the coefficient's ops (about 2 dispatches per
- * parameter); this takes ⌈P / 6⌉ + 1 and uploads nothing.
+ * parameter); this takes ⌈P / k⌉ + 1 and uploads nothing.
  *
  * Reference: `globalNorm` and `clipByGlobalNorm` in train/optim.ts. Parity:
  * src/engine/kernels/global-norm-webgpu.test.ts.
@@ -14,9 +14,19 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { ElementwiseProgram, runProgram } from './program';
+import { deviceLimits } from './raw-dispatch';
 
-/** Gradients per program: 8 storage bindings per stage minus the output and the running total. */
-export const GRADS_PER_PROGRAM = 6;
+/** Most gradients one program sums (bounds the shader's length). */
+const MAX_GRADS_PER_PROGRAM = 14;
+
+/**
+ * Gradients per program on the active device: its storage buffers per shader stage minus the
+ * output and the running total (6 with WebGPU's guaranteed 8; backend.ts asks for up to 16).
+ */
+export function gradsPerNormProgram(): number {
+  const storageBuffers = deviceLimits().maxStorageBuffersPerShaderStage;
+  return Math.max(1, Math.min(MAX_GRADS_PER_PROGRAM, storageBuffers - 2));
+}
 
 /** Threads of the one workgroup that reduces a chunk (a power of two for the tree reduction). */
 const REDUCE_THREADS = 256;
@@ -68,8 +78,9 @@ export function fusedClipState(grads: readonly tf.Tensor[], maxNorm: number, zer
   return tf.tidy(() => {
     const live = grads.filter((g) => g.size > 0);
     let total: tf.Tensor = zero; // [1]
-    for (let start = 0; start < live.length; start += GRADS_PER_PROGRAM) {
-      const chunk = live.slice(start, start + GRADS_PER_PROGRAM);
+    const perProgram = gradsPerNormProgram();
+    for (let start = 0; start < live.length; start += perProgram) {
+      const chunk = live.slice(start, start + perProgram);
       total = runProgram(
         new SumSquaresProgram(chunk.length),
         [total, ...chunk],

@@ -10,7 +10,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors';
-import { fusedAdamWInPlace, fusedAdamWUpdate, planMomentGroups, type MomentGroupPlan } from '../kernels/adamw-webgpu';
+import {
+  fusedAdamWInPlace,
+  fusedAdamWUpdate,
+  paramsPerAdamWDispatch,
+  planMomentGroups,
+  type MomentGroupPlan,
+} from '../kernels/adamw-webgpu';
 import { fusedClipState } from '../kernels/global-norm-webgpu';
 import { fusedKernelsActive } from '../kernels/program';
 import { deviceLimits, soleOwner } from '../kernels/raw-dispatch';
@@ -122,7 +128,8 @@ export class AdamW {
   private readonly m: Array<tf.Variable | null>;
   private readonly v: Array<tf.Variable | null>;
   /**
-   * The fused path's "packed" layout: groups of up to 3 parameters whose moments share one buffer,
+   * The fused path's "packed" layout: groups of parameters (3 to 7, by the device's binding limit)
+   * whose moments share one buffer,
    * updated in place by one dispatch per group (kernels/adamw-webgpu.ts). Null in the separate
    * layout. Which layout holds the state follows the kernel setting at each step; converting is a
    * copy, made only when the setting changes.
@@ -432,6 +439,7 @@ export class AdamW {
       const plan = planMomentGroups(
         this.params.map((p) => p.variable.size),
         this.momentGroupBytes ?? Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize),
+        paramsPerAdamWDispatch(limits.maxStorageBuffersPerShaderStage),
       );
       this.groups = plan.groups.map((group) => {
         const moments = tf.tidy(() => {
