@@ -233,11 +233,29 @@ function encoderLayer(
   const v = proj(x, p.value); // [B·T, H]
   const A = config.num_attention_heads;
   const merged = multiHeadAttention(q, k, v, mask, B, T, A, config.attention_probs_dropout_prob, drop); // [B·T, H]
-  const attnOut = drop.apply(proj(merged, p.attnOut), config.hidden_dropout_prob); // [B·T, H]
-  const h1 = addLayerNorm(attnOut, x, p.attnLn.gamma, p.attnLn.beta, config.layer_norm_eps) as tf.Tensor2D; // [B·T, H]
+  const rate = config.hidden_dropout_prob;
+  const attnOut = proj(merged, p.attnOut); // [B·T, H]
+  // Each sublayer's output dropout runs inside the residual LayerNorm (one site each, as before).
+  const attnSite = drop.take(rate);
+  const h1 = addLayerNorm(
+    attnOut,
+    x,
+    p.attnLn.gamma,
+    p.attnLn.beta,
+    config.layer_norm_eps,
+    attnSite && { rate, ...attnSite },
+  ) as tf.Tensor2D; // [B·T, H]
   const inter = activation(proj(h1, p.intermediate), config.hidden_act) as tf.Tensor2D; // [B·T, I]
-  const out = drop.apply(proj(inter, p.output), config.hidden_dropout_prob); // [B·T, H]
-  return addLayerNorm(out, h1, p.outLn.gamma, p.outLn.beta, config.layer_norm_eps) as tf.Tensor2D; // [B·T, H]
+  const out = proj(inter, p.output); // [B·T, H]
+  const outSite = drop.take(rate);
+  return addLayerNorm(
+    out,
+    h1,
+    p.outLn.gamma,
+    p.outLn.beta,
+    config.layer_norm_eps,
+    outSite && { rate, ...outSite },
+  ) as tf.Tensor2D; // [B·T, H]
 }
 
 /** Embeddings + encoder → last hidden state [B, T, H]. */

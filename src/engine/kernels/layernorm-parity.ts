@@ -16,6 +16,8 @@ interface LayerNormCase {
   eps: number;
   /** Added to x: a row mean far from 0 catches a one-pass (E[v²] − E[v]²) variance. */
   offset: number;
+  /** Dropout rate on x before the residual add (the encoder's sublayer outputs); 0: none. */
+  dropout?: number;
 }
 
 /** Odd sizes on purpose: a single element, rows narrower and wider than the 64-thread workgroup. */
@@ -27,19 +29,30 @@ const SHAPES = [
   [2, 3, 40],
 ];
 
-export const LAYER_NORM_CASES: LayerNormCase[] = SHAPES.flatMap((shape, i) =>
+export const LAYER_NORM_CASES: LayerNormCase[] = SHAPES.flatMap((shape, i): LayerNormCase[] =>
   [false, true].map((residual) => ({
     shape,
     residual,
     eps: i % 2 === 0 ? 1e-12 : 1e-5, // BERT's eps and PyTorch's default
     offset: i >= 2 ? 100 : 0,
   })),
+).concat(
+  // Dropout in the residual LayerNorm: BERT's rate, and a high one (more zeros in the mask).
+  [
+    { shape: [5, 7], residual: true, eps: 1e-12, offset: 0, dropout: 0.1 },
+    { shape: [130, 257], residual: true, eps: 1e-12, offset: 100, dropout: 0.5 },
+    { shape: [2, 3, 40], residual: true, eps: 1e-5, offset: 0, dropout: 0.1 },
+  ],
 );
+
+/** The dropout seed of the cases with dropout (any fixed one: both paths derive the same mask). */
+const DROPOUT_SEED = 4242;
 
 /** The op under test on [x, residual?, gamma, beta] in the current kernel mode. */
 function apply(c: LayerNormCase, args: tf.Tensor[]): tf.Tensor {
+  const site = c.dropout ? { rate: c.dropout, seed: DROPOUT_SEED } : null;
   return c.residual
-    ? addLayerNorm(args[0], args[1], args[2], args[3], c.eps)
+    ? addLayerNorm(args[0], args[1], args[2], args[3], c.eps, site)
     : layerNorm(args[0], args[1], args[2], c.eps);
 }
 
@@ -73,7 +86,8 @@ async function runCase(c: LayerNormCase, seed: number, mode: 'fused' | 'stock') 
 }
 
 export function caseName(c: LayerNormCase): string {
-  return `[${c.shape.join(', ')}] ${c.residual ? 'with' : 'without'} residual, eps ${c.eps}, offset ${c.offset}`;
+  const drop = c.dropout ? `, dropout ${c.dropout}` : '';
+  return `[${c.shape.join(', ')}] ${c.residual ? 'with' : 'without'} residual, eps ${c.eps}, offset ${c.offset}${drop}`;
 }
 
 /** Every case: fused vs stock. Restores the kernel mode it found. */

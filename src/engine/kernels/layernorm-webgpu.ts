@@ -26,7 +26,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { logFallbackOnce, runProgram, type ProgramUniform } from './program';
-import { dispatchRaw, emptyTensor, type RawBinding } from './raw-dispatch';
+import { dispatchRaw, emptyTensor, type RawBinding, type RawUniform } from './raw-dispatch';
+import { RNG_WGSL } from './rng';
 
 /** Threads per row in the per-row programs: BERT rows are 128–1024 wide, so 2–16 elements per thread. */
 const LN_WORKGROUP = 64;
@@ -37,16 +38,39 @@ const COL_LANES = 8;
 /** Largest element count indexed with i32 in WGSL. */
 const MAX_ELEMENTS = 2 ** 31 - 1;
 
-type RowMode = 'forward' | 'backward';
-
-/** WGSL reading v = x (+ residual) at a flat index. */
-const loadValue = (residual: boolean) =>
-  `fn lnValue(i : i32) -> f32 { return ${residual ? 'x[i] + residual[i]' : 'x[i]'}; }`;
+/** Dropout on x before the residual add: the rate and the counter RNG's seed (rng.ts). */
+export interface LayerNormDropout {
+  rate: number;
+  /** `dropoutSeedU32` of the site's seed: the same mask forward and backward, and as the stock ops'. */
+  seedU32: number;
+}
 
 /**
- * One workgroup per row. `forward` writes y [N, H] (inference: no statistics kept; training uses
- * `forwardWithStats`), `backward` writes dv [N, H] from dy and the kept statistics.
+ * WGSL reading v = x (+ residual) at a flat index; with `dropout`, v = x·mask + residual, the mask
+ * made from the counter RNG at that index (dropout-webgpu.ts's; `dropScale` is its multiplier).
  */
+const loadValue = (residual: boolean, dropout = false) =>
+  dropout
+    ? `${RNG_WGSL}
+fn dropScale(i : i32) -> f32 { return select(0.0, uniforms.scale, dropoutUniform(uniforms.seed, u32(i)) >= uniforms.rate); }
+fn lnValue(i : i32) -> f32 { return x[i] * dropScale(i) + residual[i]; }`
+    : `fn lnValue(i : i32) -> f32 { return ${residual ? 'x[i] + residual[i]' : 'x[i]'}; }`;
+
+/** The uniforms a dropout shader reads (`seed`, `rate`, `scale`), or none. */
+const dropoutUniforms = (dropout: LayerNormDropout | null): RawUniform[] =>
+  dropout
+    ? [
+        { name: 'seed', type: 'u32', value: dropout.seedU32 },
+        { name: 'rate', type: 'f32', value: dropout.rate },
+        // 1/(1 − rate) rounded once to float32, as the dropout kernel and the stock mask use.
+        { name: 'scale', type: 'f32', value: 1 / (1 - dropout.rate) },
+      ]
+    : [];
+
+const variant = (residual: boolean, dropout: LayerNormDropout | null) =>
+  dropout ? 'drop' : residual ? 'res' : 'nores';
+
+/** Inference forward: one workgroup per row writes y [N, H]; no statistics kept, no dropout. */
 class RowProgram implements WebGPUProgram {
   readonly outputShape: number[];
   readonly shaderKey: string;
@@ -57,53 +81,20 @@ class RowProgram implements WebGPUProgram {
   readonly uniforms = 'rows : i32, cols : i32, eps : f32,';
 
   constructor(
-    private readonly mode: RowMode,
     private readonly residual: boolean,
     rows: number,
     cols: number,
   ) {
     this.outputShape = [rows, cols];
-    this.shaderKey = `fewshot_layernorm_${mode}_${residual ? 'res' : 'nores'}`;
+    this.shaderKey = `fewshot_layernorm_forward_${residual ? 'res' : 'nores'}`;
     this.dispatchLayout = { x: [0, 1] };
     // One workgroup per row; tfjs spreads x over y and z past the per-dimension limit (row index below).
     this.dispatch = [rows, 1, 1];
-    const r = residual ? ['residual'] : [];
-    this.variableNames = mode === 'forward' ? ['x', ...r, 'gamma', 'beta'] : ['x', ...r, 'gamma', 'stats', 'dy'];
+    this.variableNames = ['x', ...(residual ? ['residual'] : []), 'gamma', 'beta'];
   }
 
   getUserCode(): string {
     const W = LN_WORKGROUP;
-    // The statistics: computed per row in forward, read back from the stats tensor in backward.
-    const statistics =
-      this.mode === 'backward'
-        ? `let srow = min(row, uniforms.rows - 1);
-           let mean = stats[2 * srow];
-           let rstd = stats[2 * srow + 1];`
-        : `var s = 0.0;
-           for (var j = t; j < n; j += ${W}) { s += lnValue(base + j); }
-           let mean = lnSum(s) / f32(H);
-           var q = 0.0;
-           for (var j = t; j < n; j += ${W}) { let d = lnValue(base + j) - mean; q += d * d; }
-           let rstd = inverseSqrt(lnSum(q) / f32(H) + uniforms.eps);`;
-    const body =
-      this.mode === 'forward'
-        ? `for (var j = t; j < n; j += ${W}) {
-             setOutputAtIndex(base + j, ((lnValue(base + j) - mean) * rstd) * gamma[j] + beta[j]);
-           }`
-        : `var a = 0.0;
-             var b = 0.0;
-             for (var j = t; j < n; j += ${W}) {
-               let g = dy[base + j] * gamma[j];
-               a += g;
-               b += g * ((lnValue(base + j) - mean) * rstd);
-             }
-             let meanG = lnSum(a) / f32(H);
-             let meanGX = lnSum(b) / f32(H);
-             for (var j = t; j < n; j += ${W}) {
-               let g = dy[base + j] * gamma[j];
-               let xhat = (lnValue(base + j) - mean) * rstd;
-               setOutputAtIndex(base + j, rstd * (g - meanG - xhat * meanGX));
-             }`;
     return `
       var<workgroup> lnPartial : array<f32, ${W}>;
 
@@ -130,8 +121,15 @@ class RowProgram implements WebGPUProgram {
         let n = select(0, H, row < uniforms.rows);
         let base = row * H;
         let t = i32(localIndex);
-        ${statistics}
-        ${body}
+        var s = 0.0;
+        for (var j = t; j < n; j += ${W}) { s += lnValue(base + j); }
+        let mean = lnSum(s) / f32(H);
+        var q = 0.0;
+        for (var j = t; j < n; j += ${W}) { let d = lnValue(base + j) - mean; q += d * d; }
+        let rstd = inverseSqrt(lnSum(q) / f32(H) + uniforms.eps);
+        for (var j = t; j < n; j += ${W}) {
+          setOutputAtIndex(base + j, ((lnValue(base + j) - mean) * rstd) * gamma[j] + beta[j]);
+        }
       }`;
   }
 }
@@ -191,33 +189,47 @@ fn lnSum(v : f32, t : u32) -> f32 {
   return total;
 }`;
 
+/** The bindings of x (and the residual) every training shader reads. */
+const rowBindings = (rows: tf.Tensor[]): RawBinding[] => [
+  { name: 'x', tensor: rows[0], access: 'read' },
+  ...(rows.length === 2 ? [{ name: 'residual', tensor: rows[1], access: 'read' as const }] : []),
+];
+
 /**
  * Training forward in one dispatch: y [N, H] and the row statistics [N, 2] (mean, rstd) the backward
  * reads, both written by the same workgroup (tfjs's program API allows one output, so this is a raw
- * dispatch, raw-dispatch.ts). Same arithmetic, in the same order, as `RowProgram`'s forward.
+ * dispatch, raw-dispatch.ts). Same arithmetic, in the same order, as `RowProgram`'s forward; with
+ * `dropout`, x is masked as it is read.
  */
-function forwardWithStats(rows: tf.Tensor[], gamma: tf.Tensor, beta: tf.Tensor, N: number, H: number, eps: number) {
+function forwardWithStats(
+  rows: tf.Tensor[],
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  N: number,
+  H: number,
+  eps: number,
+  dropout: LayerNormDropout | null,
+) {
   const residual = rows.length === 2;
   const y = emptyTensor([N, H]); // [N, H]
   const stats = emptyTensor([N, 2]); // [N, 2]
-  const bindings: RawBinding[] = [
-    { name: 'x', tensor: rows[0], access: 'read' },
-    ...(residual ? [{ name: 'residual', tensor: rows[1], access: 'read' as const }] : []),
-    { name: 'gamma', tensor: gamma, access: 'read' },
-    { name: 'beta', tensor: beta, access: 'read' },
-    { name: 'y', tensor: y, access: 'read_write' },
-    { name: 'stats', tensor: stats, access: 'read_write' },
-  ];
   dispatchRaw({
-    name: `fewshot_layernorm_forward_stats_${residual ? 'res' : 'nores'}`,
-    bindings,
+    name: `fewshot_layernorm_forward_stats_${variant(residual, dropout)}`,
+    bindings: [
+      ...rowBindings(rows),
+      { name: 'gamma', tensor: gamma, access: 'read' },
+      { name: 'beta', tensor: beta, access: 'read' },
+      { name: 'y', tensor: y, access: 'read_write' },
+      { name: 'stats', tensor: stats, access: 'read_write' },
+    ],
     uniforms: [
       { name: 'rows', type: 'i32', value: N },
       { name: 'cols', type: 'i32', value: H },
       { name: 'eps', type: 'f32', value: eps },
+      ...dropoutUniforms(dropout),
     ],
     body: `
-${loadValue(residual)}
+${loadValue(residual, dropout !== null)}
 ${rawRowSum}
 @compute @workgroup_size(${LN_WORKGROUP})
 fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) wgCount : vec3<u32>,
@@ -248,19 +260,92 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) wgCount 
 }
 
 /**
+ * dv = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·gamma, per row (one workgroup each), from the kept
+ * statistics: the gradient of the residual. With `dropout` the same dispatch also writes x's
+ * gradient, dv·mask (the dropout's backward); without, x's gradient is dv too.
+ */
+function backwardRows(
+  rows: tf.Tensor[],
+  gamma: tf.Tensor,
+  stats: tf.Tensor,
+  dy: tf.Tensor,
+  N: number,
+  H: number,
+  dropout: LayerNormDropout | null,
+) {
+  const residual = rows.length === 2;
+  const dv = emptyTensor([N, H]); // [N, H]
+  const dx = dropout ? emptyTensor([N, H]) : null; // [N, H]
+  dispatchRaw({
+    name: `fewshot_layernorm_backward_${variant(residual, dropout)}`,
+    bindings: [
+      ...rowBindings(rows),
+      { name: 'gamma', tensor: gamma, access: 'read' },
+      { name: 'stats', tensor: stats, access: 'read' },
+      { name: 'dy', tensor: dy, access: 'read' },
+      { name: 'dv', tensor: dv, access: 'read_write' },
+      ...(dx ? [{ name: 'dx', tensor: dx, access: 'read_write' as const }] : []),
+    ],
+    uniforms: [
+      { name: 'rows', type: 'i32', value: N },
+      { name: 'cols', type: 'i32', value: H },
+      ...dropoutUniforms(dropout),
+    ],
+    body: `
+${loadValue(residual, dropout !== null)}
+${rawRowSum}
+@compute @workgroup_size(${LN_WORKGROUP})
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) wgCount : vec3<u32>,
+        @builtin(local_invocation_index) lid : u32) {
+  let H = uniforms.cols;
+  let t = i32(lid);
+  for (var row = i32(wg.x); row < uniforms.rows; row += i32(wgCount.x)) {
+    let base = row * H;
+    let mean = stats[2 * row];
+    let rstd = stats[2 * row + 1];
+    var a = 0.0;
+    var b = 0.0;
+    for (var j = t; j < H; j += ${LN_WORKGROUP}) {
+      let g = dy[base + j] * gamma[j];
+      a += g;
+      b += g * ((lnValue(base + j) - mean) * rstd);
+    }
+    let meanG = lnSum(a, lid) / f32(H);
+    let meanGX = lnSum(b, lid) / f32(H);
+    for (var j = t; j < H; j += ${LN_WORKGROUP}) {
+      let g = dy[base + j] * gamma[j];
+      let xhat = (lnValue(base + j) - mean) * rstd;
+      let d = rstd * (g - meanG - xhat * meanGX);
+      dv[base + j] = d;
+      ${dropout ? 'dx[base + j] = d * dropScale(base + j);' : ''}
+    }
+  }
+}`,
+    workgroups: N,
+  });
+  return { dv, dx: dx ?? dv };
+}
+
+/**
  * dgamma = Σ_rows dy·x̂ and dbeta = Σ_rows dy, both [H], in one dispatch (two outputs: a raw
  * dispatch). Columns as `ColumnSumProgram` reduces them: 32 per workgroup, 8 row lanes each.
  */
-function gammaBetaGrads(rows: tf.Tensor[], stats: tf.Tensor, dy: tf.Tensor, N: number, H: number) {
+function gammaBetaGrads(
+  rows: tf.Tensor[],
+  stats: tf.Tensor,
+  dy: tf.Tensor,
+  N: number,
+  H: number,
+  dropout: LayerNormDropout | null,
+) {
   const residual = rows.length === 2;
   const dgamma = emptyTensor([H]); // [H]
   const dbeta = emptyTensor([H]); // [H]
   const threads = COL_WIDTH * COL_LANES;
   dispatchRaw({
-    name: `fewshot_layernorm_dgamma_dbeta_${residual ? 'res' : 'nores'}`,
+    name: `fewshot_layernorm_dgamma_dbeta_${variant(residual, dropout)}`,
     bindings: [
-      { name: 'x', tensor: rows[0], access: 'read' },
-      ...(residual ? [{ name: 'residual', tensor: rows[1], access: 'read' as const }] : []),
+      ...rowBindings(rows),
       { name: 'stats', tensor: stats, access: 'read' },
       { name: 'dy', tensor: dy, access: 'read' },
       { name: 'dgamma', tensor: dgamma, access: 'read_write' },
@@ -269,9 +354,10 @@ function gammaBetaGrads(rows: tf.Tensor[], stats: tf.Tensor, dy: tf.Tensor, N: n
     uniforms: [
       { name: 'rows', type: 'i32', value: N },
       { name: 'cols', type: 'i32', value: H },
+      ...dropoutUniforms(dropout),
     ],
     body: `
-${loadValue(residual)}
+${loadValue(residual, dropout !== null)}
 var<workgroup> partialGamma : array<f32, ${threads}>;
 var<workgroup> partialBeta : array<f32, ${threads}>;
 @compute @workgroup_size(${threads})
@@ -323,8 +409,9 @@ const f32 = (value: number): ProgramUniform => ({ type: 'float32', value });
 const i32 = (value: number): ProgramUniform => ({ type: 'int32', value });
 
 /**
- * LayerNorm(x + residual) (residual may be null) with the fused programs; null (after one log line)
- * when the inputs are outside the limits above, and the caller runs the stock ops. webgpu only.
+ * LayerNorm(x + residual) (residual may be null), or LayerNorm(dropout(x) + residual) with `dropout`
+ * (a residual needed), with the fused programs; null (after one log line) when the inputs are
+ * outside the limits above, and the caller runs the stock ops. webgpu only.
  */
 export function fusedLayerNorm(
   x: tf.Tensor,
@@ -332,8 +419,9 @@ export function fusedLayerNorm(
   gamma: tf.Tensor,
   beta: tf.Tensor,
   eps: number,
+  dropout: LayerNormDropout | null = null,
 ): tf.Tensor | null {
-  const why = unsupported(x, residual, gamma, beta);
+  const why = unsupported(x, residual, gamma, beta) ?? (dropout && !residual ? 'dropout without a residual' : null);
   if (why) {
     logFallbackOnce('layerNorm', why);
     return null;
@@ -342,19 +430,18 @@ export function fusedLayerNorm(
   const H = shape[shape.length - 1];
   const N = x.size / H;
   const hasResidual = residual !== null;
-  const sizes = [i32(N), i32(H)];
 
   const run = (rows: tf.Tensor[], g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     let y: tf.Tensor; // [N, H]
     // The statistics only matter when a gradient will be taken (a tape is recording): then one
-    // dispatch writes y and them; inference runs the forward program alone.
-    if (tf.engine().state.gradientDepth > 0) {
-      const out = forwardWithStats(rows, g, b, N, H, eps);
+    // dispatch writes y and them; inference (no dropout then) runs the forward program alone.
+    if (tf.engine().state.gradientDepth > 0 || dropout) {
+      const out = forwardWithStats(rows, g, b, N, H, eps, dropout);
       y = out.y;
       save([...rows, g, out.stats]);
       out.stats.dispose(); // save keeps its own reference
     } else {
-      y = runProgram(new RowProgram('forward', hasResidual, N, H), [...rows, g, b], [...sizes, f32(eps)]);
+      y = runProgram(new RowProgram(hasResidual, N, H), [...rows, g, b], [i32(N), i32(H), f32(eps)]);
     }
     return {
       value: y,
@@ -362,14 +449,10 @@ export function fusedLayerNorm(
         const rowsSaved = saved.slice(0, rows.length); // x (and residual) [N, H]
         const [gSaved, stats] = saved.slice(rows.length); // [H], [N, 2]
         const dyRows = tf.reshape(dy, [N, H]); // [N, H]
-        const dv = runProgram(
-          new RowProgram('backward', hasResidual, N, H),
-          [...rowsSaved, gSaved, stats, dyRows],
-          [...sizes, f32(eps)],
-        ); // [N, H]
-        const { dgamma, dbeta } = gammaBetaGrads(rowsSaved, stats, dyRows, N, H); // [H], [H]
-        // dx and dresidual are the same values; the reshape shares the buffer (no dispatch).
-        const dRows = hasResidual ? [dv, tf.reshape(dv, [N, H])] : [dv];
+        const { dv, dx } = backwardRows(rowsSaved, gSaved, stats, dyRows, N, H, dropout); // [N, H] each
+        const { dgamma, dbeta } = gammaBetaGrads(rowsSaved, stats, dyRows, N, H, dropout); // [H], [H]
+        // Without dropout dx and dresidual are the same values; the reshape shares the buffer (no dispatch).
+        const dRows = hasResidual ? [dx, tf.reshape(dv, [N, H])] : [dv];
         return [...dRows, dgamma, dbeta];
       },
     };

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { fusedScatterAddRows } from '../kernels/embedding-webgpu';
 import { fusedColumnSum, fusedLayerNorm } from '../kernels/layernorm-webgpu';
-import { dropoutWebGpu } from '../kernels/dropout-webgpu';
+import { dropoutUnsupported, dropoutWebGpu } from '../kernels/dropout-webgpu';
 import { geluWebGpu } from '../kernels/gelu-webgpu';
 import { fusedKernelsActive } from '../kernels/program';
 import { counterDropoutMultiplier, dropoutSeedU32 } from '../kernels/rng';
@@ -87,9 +87,11 @@ function stockLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: nu
 }
 
 /**
- * LayerNorm(x + residual): the post-LN residual connection. x, residual [..., H], gamma/beta [H].
- * Fused into the LayerNorm programs on webgpu (the sum is never stored); otherwise exactly
- * `layerNorm(tf.add(x, residual), …)` with the stock ops.
+ * LayerNorm(dropout(x) + residual): the post-LN residual connection, the sublayer's output dropout
+ * included when `dropoutSite` is given (its rate and seed: the mask `dropout(x, rate, seed)` makes).
+ * x, residual [..., H], gamma/beta [H]. Fused into the LayerNorm programs on webgpu (neither the
+ * masked x nor the sum is stored); otherwise exactly `layerNorm(tf.add(dropout(x), residual), …)`
+ * with the stock ops.
  */
 export function addLayerNorm(
   x: tf.Tensor,
@@ -97,12 +99,19 @@ export function addLayerNorm(
   gamma: tf.Tensor,
   beta: tf.Tensor,
   eps: number,
+  dropoutSite: { rate: number; seed: number | undefined } | null = null,
 ): tf.Tensor {
-  if (fusedKernelsActive()) {
-    const fused = fusedLayerNorm(x, residual, gamma, beta, eps); // [..., H], or null: not supported
+  const rate = dropoutSite?.rate ?? 0;
+  if (fusedKernelsActive() && (rate === 0 || dropoutUnsupported(x, rate) === null)) {
+    // Dropout, the residual add and LayerNorm in the same dispatches (kernels/layernorm-webgpu.ts).
+    const drop = rate > 0 ? { rate, seedU32: dropoutSeedU32(dropoutSite!.seed) } : null;
+    const fused = fusedLayerNorm(x, residual, gamma, beta, eps, drop); // [..., H], or null: not supported
     if (fused) return fused;
   }
-  return tf.tidy(() => stockLayerNorm(tf.add(x, residual), gamma, beta, eps)); // [..., H]
+  return tf.tidy(() => {
+    const dropped = rate > 0 ? dropout(x, rate, dropoutSite!.seed) : x; // same mask as the fused path
+    return stockLayerNorm(tf.add(dropped, residual), gamma, beta, eps); // [..., H]
+  });
 }
 
 /**
