@@ -4,9 +4,9 @@
  * the merged context [B·T, H], with dropout on the probabilities drawn by the counter-based RNG
  * (rng.ts). Forward: two programs — the probabilities P [B, A, T, T] (scores, 1/√D, mask bias,
  * softmax; a workgroup per (b, a, i) row keeping its T scores in workgroup memory) and the context
- * dropout(P)·V written straight into [B·T, H]. Backward (`tf.customGrad`): four — dS per row (the
- * softmax gradient of dO·Vᵀ through the same dropout mask), then dQ, dK, dV one thread per output
- * element. The stock ops take 9 dispatches forward and 22 forward+backward per layer, 13 and 27 with
+ * dropout(P)·V written straight into [B·T, H]. Backward (`tf.customGrad`): two — dS per row (the
+ * softmax gradient of dO·Vᵀ through the same dropout mask), then dQ, dK and dV together, a thread per
+ * element of each (a raw dispatch with three outputs, raw-dispatch.ts). The stock ops take 9 dispatches forward and 22 forward+backward per layer, 13 and 27 with
  * dropout (measured; three transposes in and one out, the scale, the mask add, the softmax, dropout,
  * two batched matmuls, and their gradients).
  *
@@ -27,6 +27,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { MASK_NEG } from '../bert/config';
 import { runProgram, type ProgramUniform } from './program';
+import { dispatchRaw, emptyTensor, RAW_WORKGROUP_SIZE } from './raw-dispatch';
 import { RNG_WGSL } from './rng';
 
 /** Longest sequence the row programs take: one f32 per key in workgroup memory (2 KiB at 512),
@@ -218,22 +219,6 @@ function contextProgram(B: number, T: number, H: number, withDropout: boolean): 
   );
 }
 
-/** dV [B·T, H]: Σ_i dropout(P)[b, a, i, t] · dO[b·T + i, h]. */
-function dValueProgram(B: number, T: number, H: number, withDropout: boolean): AttentionElementProgram {
-  return new AttentionElementProgram(
-    `dv${withDropout ? '_drop' : ''}`,
-    ['probs', 'dOut'],
-    `
-      var acc = 0.0;
-      for (var i = 0; i < T; i = i + 1) {
-        let at = ((b * A + a) * T + i) * T + t;
-        acc = acc + ${dropped(withDropout, 'probs[at]', 'at')} * dOut[(b * T + i) * H + h];
-      }
-      setOutputAtIndex(index, acc);`,
-    [B * T, H],
-  );
-}
-
 /** dS [B, A, T, T]: with dP = dropout'(dO·Vᵀ), dS = dP ⊙ P − rowsum(dP ⊙ P) ⊙ P (softmax gradient). */
 function dScoresProgram(B: number, T: number, A: number, withDropout: boolean): AttentionRowProgram {
   const dP = withDropout
@@ -264,35 +249,87 @@ function dScoresProgram(B: number, T: number, A: number, withDropout: boolean): 
   );
 }
 
-/** dQ [B·T, H]: scale · Σ_j dS[b, a, t, j] · k[b·T + j, h]. */
-function dQueryProgram(B: number, T: number, H: number): AttentionElementProgram {
-  return new AttentionElementProgram(
-    'dq',
-    ['dScores', 'k'],
-    `
-      let sRow = ((b * A + a) * T + t) * T;
-      var acc = 0.0;
-      for (var j = 0; j < T; j = j + 1) {
-        acc = acc + dScores[sRow + j] * k[(b * T + j) * H + h];
-      }
-      setOutputAtIndex(index, acc * uniforms.scale);`,
-    [B * T, H],
-  );
-}
-
-/** dK [B·T, H]: Σ_i dS[b, a, i, t] · (q[b·T + i, h] · scale). */
-function dKeyProgram(B: number, T: number, H: number): AttentionElementProgram {
-  return new AttentionElementProgram(
-    'dk',
-    ['dScores', 'q'],
-    `
-      var acc = 0.0;
-      for (var i = 0; i < T; i = i + 1) {
-        acc = acc + dScores[((b * A + a) * T + i) * T + t] * (q[(b * T + i) * H + h] * uniforms.scale);
-      }
-      setOutputAtIndex(index, acc);`,
-    [B * T, H],
-  );
+/**
+ * dQ, dK and dV [B·T, H] in one dispatch, one thread per element of each (three outputs: a raw
+ * dispatch, raw-dispatch.ts), with the arithmetic of the three one-output programs they replaced:
+ *   dQ = scale · Σ_j dS[b, a, t, j] · k[b·T + j, h]
+ *   dK = Σ_i dS[b, a, i, t] · (q[b·T + i, h] · scale)
+ *   dV = Σ_i dropout(P)[b, a, i, t] · dO[b·T + i, h]
+ */
+function qkvGradients(
+  dScores: tf.Tensor,
+  q: tf.Tensor,
+  k: tf.Tensor,
+  probs: tf.Tensor,
+  dOut: tf.Tensor,
+  B: number,
+  T: number,
+  A: number,
+  H: number,
+  dropout: { rate: number; seed: number } | null,
+) {
+  const dq = emptyTensor([B * T, H]); // [B·T, H]
+  const dk = emptyTensor([B * T, H]); // [B·T, H]
+  const dv = emptyTensor([B * T, H]); // [B·T, H]
+  const D = H / A;
+  const size = B * T * H;
+  dispatchRaw({
+    name: `fewshot_attention_dqkv${dropout ? '_drop' : ''}`,
+    bindings: [
+      { name: 'dScores', tensor: dScores, access: 'read' },
+      { name: 'q', tensor: q, access: 'read' },
+      { name: 'k', tensor: k, access: 'read' },
+      { name: 'probs', tensor: probs, access: 'read' },
+      { name: 'dOut', tensor: dOut, access: 'read' },
+      { name: 'dq', tensor: dq, access: 'read_write' },
+      { name: 'dk', tensor: dk, access: 'read_write' },
+      { name: 'dv', tensor: dv, access: 'read_write' },
+    ],
+    uniforms: [
+      { name: 'seqLen', type: 'i32', value: T },
+      { name: 'heads', type: 'i32', value: A },
+      { name: 'headDim', type: 'i32', value: D },
+      { name: 'size', type: 'i32', value: size },
+      { name: 'scale', type: 'f32', value: 1 / Math.sqrt(D) },
+      { name: 'rate', type: 'f32', value: dropout ? dropout.rate : 0 },
+      { name: 'keepScale', type: 'f32', value: dropout ? 1 / (1 - dropout.rate) : 1 },
+      { name: 'seed', type: 'u32', value: dropout ? dropout.seed >>> 0 : 0 },
+    ],
+    body: `
+${RNG_WGSL}
+@compute @workgroup_size(${RAW_WORKGROUP_SIZE})
+fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) wgCount : vec3<u32>) {
+  let T = uniforms.seqLen;
+  let A = uniforms.heads;
+  let D = uniforms.headDim;
+  let H = A * D;
+  let stride = i32(wgCount.x) * ${RAW_WORKGROUP_SIZE};
+  for (var index = i32(gid.x); index < uniforms.size; index += stride) {
+    let n = index / H;
+    let h = index % H;
+    let a = h / D;
+    let b = n / T;
+    let t = n % T;
+    let sRow = ((b * A + a) * T + t) * T;
+    var accQ = 0.0;
+    for (var j = 0; j < T; j = j + 1) {
+      accQ = accQ + dScores[sRow + j] * k[(b * T + j) * H + h];
+    }
+    dq[index] = accQ * uniforms.scale;
+    var accK = 0.0;
+    var accV = 0.0;
+    for (var i = 0; i < T; i = i + 1) {
+      let at = ((b * A + a) * T + i) * T + t;
+      accK = accK + dScores[at] * (q[(b * T + i) * H + h] * uniforms.scale);
+      accV = accV + ${dropped(dropout !== null, 'probs[at]', 'at')} * dOut[(b * T + i) * H + h];
+    }
+    dk[index] = accK;
+    dv[index] = accV;
+  }
+}`,
+    workgroups: Math.ceil(size / RAW_WORKGROUP_SIZE),
+  });
+  return { dq, dk, dv };
 }
 
 /**
@@ -337,9 +374,8 @@ export function fusedSelfAttention(
         const [sq, sk, sv, sp] = saved;
         const dOut = dy; // [B·T, H]
         const dScores = runProgram(dScoresProgram(B, T, A, withDropout), [sp, sv, dOut], uniforms); // [B, A, T, T]
-        const dq = runProgram(dQueryProgram(B, T, H), [dScores, sk], uniforms); // [B·T, H]
-        const dk = runProgram(dKeyProgram(B, T, H), [dScores, sq], uniforms); // [B·T, H]
-        const dv = runProgram(dValueProgram(B, T, H, withDropout), [sp, dOut], uniforms); // [B·T, H]
+        const drop = withDropout ? { rate, seed: dropout.seed } : null;
+        const { dq, dk, dv } = qkvGradients(dScores, sq, sk, sp, dOut, B, T, A, H, drop); // [B·T, H] each
         dScores.dispose();
         return [dq, dk, dv];
       },

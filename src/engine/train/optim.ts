@@ -3,10 +3,11 @@
  * gradient-norm clipping (exactly `torch.nn.utils.clip_grad_norm_`) and a gradient accumulator.
  *
  * Rules on the training path (docs/ARCHITECTURE.md, "Performance"): every op runs inside `tf.tidy`, nothing is read back to
- * the CPU (`dataSync`/`arraySync`) during a step, and constants are uploaded once. Per step the
- * only uploads are three scalars (decay factor, step size, sqrt of the second bias correction).
- * This is the stock-op version (~8 dispatches per parameter); a fused one-pass WGSL kernel can
- * replace `applyUpdate` later and must match it.
+ * the CPU (`dataSync`/`arraySync`) during a step, and constants are uploaded once. On the stock
+ * ops (cpu, wasm, `kernels: 'stock'`) the only uploads per step are three scalars (decay factor, step
+ * size, sqrt of the second bias correction), ~13 dispatches per parameter (`applyUpdate`). On webgpu
+ * with our kernels the update is kernels/adamw-webgpu.ts: several parameters per dispatch, written
+ * in place, no uploads, the same arithmetic as `applyUpdate`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors';
@@ -129,10 +130,9 @@ export class AdamW {
   private readonly v: Array<tf.Variable | null>;
   /**
    * The fused path's "packed" layout: groups of parameters (3 to 7, by the device's binding limit)
-   * whose moments share one buffer,
-   * updated in place by one dispatch per group (kernels/adamw-webgpu.ts). Null in the separate
-   * layout. Which layout holds the state follows the kernel setting at each step; converting is a
-   * copy, made only when the setting changes.
+   * whose moments share one buffer, updated in place by one dispatch per group
+   * (kernels/adamw-webgpu.ts). Null in the separate layout. Which layout holds the state follows the
+   * kernel setting at each step; converting is a copy, made only when the setting changes.
    */
   private groups: Array<MomentGroupPlan & { moments: tf.Variable }> | null = null;
   private readonly indexByName = new Map<string, number>();
