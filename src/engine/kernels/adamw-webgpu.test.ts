@@ -200,6 +200,36 @@ describe.skipIf(unavailable !== null && !process.env.CI)('fused AdamW on WebGPU'
     variable.dispose();
   });
 
+  it('reads a parameter back with its new values after an in-place step', async () => {
+    // tfjs keeps a tensor's values on the CPU after a read and returns them on the next: a
+    // checkpoint taken after an in-place update must not see the values from before it.
+    const run = async (mode: 'fused' | 'stock') => {
+      setKernelMode(mode);
+      const variable = tf.variable(tf.tensor1d([1, -2, 3, -4]), true, `${mode}/read-back`);
+      const optimizer = new AdamW([{ name: 'p', variable }], { lr: 0.1, maxGradNorm: 0 });
+      const grads = { p: tf.tensor1d([1, 2, -1, 0.5]) };
+      const seen: number[][] = [];
+      for (let step = 0; step < 3; step++) {
+        optimizer.step(grads);
+        seen.push(Array.from(await variable.data())); // cached on the CPU by tfjs until the next write
+      }
+      const state = await optimizer.exportState();
+      await optimizer.exportState(); // a second read of the moments, cached too
+      optimizer.step(grads);
+      const after = await optimizer.exportState();
+      seen.push(Array.from(await variable.data()));
+      grads.p.dispose();
+      optimizer.dispose();
+      variable.dispose();
+      return { seen, m: [Array.from(state.slots[0].m), Array.from(after.slots[0].m)] };
+    };
+    const fused = await run('fused');
+    const stock = await run('stock');
+    fused.seen.forEach((v, i) => expect(maxRelDiff(v, stock.seen[i]), `step ${i + 1}`).toBeLessThan(1e-5));
+    expect(maxRelDiff(fused.m[1], stock.m[1])).toBeLessThan(1e-5);
+    expect(maxRelDiff(fused.seen[3], fused.seen[2])).toBeGreaterThan(1e-3); // it moved after the reads
+  });
+
   it('runs a parameter too large for a moment group through the per-parameter programs', async () => {
     const fusedSmallGroups = async (momentGroupBytes?: number) => {
       setKernelMode('fused');

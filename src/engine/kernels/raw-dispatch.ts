@@ -21,7 +21,10 @@ export const RAW_WORKGROUP_SIZE = 256;
 /** What this module uses of tfjs's WebGPU backend; private there, so read through this view. */
 interface BackendInternals {
   device: GPUDevice;
-  tensorMap: { get(dataId: object): { resource: unknown; refCount: number } | undefined; has(dataId: object): boolean };
+  tensorMap: {
+    get(dataId: object): { resource: unknown; refCount: number; values: unknown } | undefined;
+    has(dataId: object): boolean;
+  };
   uploadToGPU(dataId: object): void;
   makeUniforms(uniforms: Array<{ type: string; data: number[] }>): GPUBufferBinding;
   commandQueueOwnedIds: WeakSet<object>;
@@ -147,6 +150,9 @@ export function dispatchRaw(d: RawDispatch): void {
   );
   // tfjs frees a disposed tensor's buffer only after the submit that uses it: same for ours.
   for (const b of d.bindings) backend.commandQueueOwnedIds.add(b.tensor.dataId);
+  // A tensor read back once keeps its values on the CPU, and tfjs's `read` returns them from then
+  // on: a buffer written here must drop that copy, or `data()` would return the values from before.
+  for (const b of d.bindings) if (b.access === 'read_write') backend.tensorMap.get(b.tensor.dataId)!.values = null;
   const bindGroup = backend.device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
     entries: [
