@@ -31,6 +31,7 @@ export default tseslint.config(
       'research/**',
       'public/**',
       'tests/fixtures/**',
+      '.device/**', // research/kernels/prepare-device.sh's bundle for the device machine
     ],
   },
   js.configs.recommended,
