@@ -12,8 +12,9 @@
  * The backward pass's own seed (dL/dL = 1) is the optimizer's kept scalar (train/step.ts).
  * Each gradient computes what the stock one does, in the same order.
  *
- * Reference: `tf.mean`, `tf.tanh` and their gradients (used on cpu, wasm and with the stock kernel
- * setting). Parity: src/engine/kernels/no-upload-webgpu.test.ts.
+ * Reference: each function's stock expression and tfjs's autodiff of it (`tf.mean`, `tf.tanh`, the
+ * logSoftmax chain, the weighted sum, `tf.log(tf.maximum(…))`), the path on cpu, wasm and with the
+ * stock kernel setting. Parity: src/engine/kernels/no-upload-webgpu.test.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ElementwiseProgram, fusedKernelsActive, runProgram } from './program';
