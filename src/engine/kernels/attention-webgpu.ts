@@ -2,9 +2,9 @@
  * Self-attention as our own WGSL programs on the webgpu backend (docs/ARCHITECTURE.md, "Own kernels"):
  * from the projected rows q, k, v [B·T, H] (before any head transpose) and the [B, T] padding mask to
  * the merged context [B·T, H], with dropout on the probabilities drawn by the counter-based RNG
- * (rng.ts). Forward: two programs — the probabilities P [B, A, T, T] (scores, 1/√D, mask bias,
- * softmax; a workgroup per (b, a, i) row keeping its T scores in workgroup memory) and the context
- * dropout(P)·V written straight into [B·T, H]. Backward (`tf.customGrad`): two — dS per row (the
+ * (rng.ts). Forward: one dispatch, a workgroup per (b, a, i) row keeping its T scores in workgroup
+ * memory — the probabilities P [B, A, T, T] (scores, 1/√D, mask bias, softmax), then the context
+ * dropout(P)·V written straight into [B·T, H] (a raw dispatch with two outputs, raw-dispatch.ts). Backward (`tf.customGrad`): two — dS per row (the
  * softmax gradient of dO·Vᵀ through the same dropout mask), then dQ, dK and dV together, a thread per
  * element of each (a raw dispatch with three outputs, raw-dispatch.ts). The stock ops take 9 dispatches forward and 22 forward+backward per layer, 13 and 27 with
  * dropout (measured; three transposes in and one out, the scale, the mask add, the softmax, dropout,
@@ -27,7 +27,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { MASK_NEG } from '../bert/config';
 import { runProgram, type ProgramUniform } from './program';
-import { dispatchRaw, emptyTensor, RAW_WORKGROUP_SIZE } from './raw-dispatch';
+import { bufferElement, dispatchRaw, emptyTensor, RAW_WORKGROUP_SIZE } from './raw-dispatch';
 import { RNG_WGSL } from './rng';
 
 /** Longest sequence the row programs take: one f32 per key in workgroup memory (2 KiB at 512),
@@ -37,9 +37,6 @@ export const ATTENTION_MAX_SEQ = 512;
 /** Threads per row workgroup: a power of two for the tree reduction; 64 covers a 64-token row in
  * one pass and is tfjs's own reduction default. */
 const ROW_WORKGROUP_SIZE = 64;
-
-/** Threads per workgroup of the one-thread-per-element programs (tfjs's elementwise default). */
-const ELEMENT_WORKGROUP_SIZE = 64;
 
 /** Dropout on the attention probabilities: keep element (b, a, i, j) when
  * `dropoutUniform(seed, ((b·A + a)·T + i)·T + j) >= rate`, scaling kept values by 1/(1 − rate). */
@@ -118,48 +115,6 @@ class AttentionRowProgram implements WebGPUProgram {
   }
 }
 
-/** One thread per element of a [B·T, H] output; `body` sees n = b·T + t, b, t, h, a (head), H. */
-class AttentionElementProgram implements WebGPUProgram {
-  readonly outputShape: number[];
-  readonly shaderKey: string;
-  readonly dispatchLayout: { x: number[] };
-  readonly dispatch: [number, number, number];
-  readonly workgroupSize: [number, number, number] = [ELEMENT_WORKGROUP_SIZE, 1, 1];
-  readonly uniforms = SHAPE_UNIFORMS;
-  readonly size = true;
-
-  constructor(
-    name: string,
-    readonly variableNames: string[],
-    private readonly body: string,
-    shape: [number, number],
-  ) {
-    this.outputShape = [...shape];
-    this.shaderKey = `fewshot_attention_${name}`;
-    this.dispatchLayout = { x: [0, 1] };
-    this.dispatch = [Math.ceil((shape[0] * shape[1]) / ELEMENT_WORKGROUP_SIZE), 1, 1];
-  }
-
-  getUserCode(): string {
-    return `
-      ${RNG_WGSL}
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          let T = uniforms.seqLen;
-          let A = uniforms.heads;
-          let D = uniforms.headDim;
-          let H = A * D;
-          let n = index / H;
-          let h = index % H;
-          let a = h / D;
-          let b = n / T;
-          let t = n % T;
-          ${this.body}
-        }
-      }`;
-  }
-}
-
 /** WGSL: the dropped-out probability `p` at flat [B, A, T, T] index `at` (identity without dropout). */
 function dropped(withDropout: boolean, p: string, at: string): string {
   return withDropout
@@ -167,56 +122,130 @@ function dropped(withDropout: boolean, p: string, at: string): string {
     : p;
 }
 
-/** P [B, A, T, T]: softmax over keys of q·k·scale + mask bias, per (b, a, i) row. */
-function probsProgram(B: number, T: number, A: number, withMask: boolean): AttentionRowProgram {
-  const bias = withMask ? `s = s + (1.0 - f32(mask[b * T + j])) * uniforms.maskNeg;` : '';
-  return new AttentionRowProgram(
-    `probs${withMask ? '_mask' : ''}`,
-    withMask ? ['q', 'k', 'mask'] : ['q', 'k'],
-    `
-      let qBase = (b * T + i) * H + a * D;
-      var localMax = -3.0e38;
-      for (var j = lane; j < T; j = j + ${ROW_WORKGROUP_SIZE}) {
-        let kBase = (b * T + j) * H + a * D;
-        var s = 0.0;
-        for (var d = 0; d < D; d = d + 1) {
-          s = s + (q[qBase + d] * uniforms.scale) * k[kBase + d];
-        }
-        ${bias}
-        rowValues[j] = s;
-        localMax = max(localMax, s);
-      }
-      partial[lane] = localMax;
-      let rowMax = reduceRow(lane, true);
-      var localSum = 0.0;
-      for (var j = lane; j < T; j = j + ${ROW_WORKGROUP_SIZE}) {
-        let e = exp(rowValues[j] - rowMax);
-        rowValues[j] = e;
-        localSum = localSum + e;
-      }
-      partial[lane] = localSum;
-      let total = reduceRow(lane, false);
-      for (var j = lane; j < T; j = j + ${ROW_WORKGROUP_SIZE}) {
-        setOutputAtIndex(row * T + j, rowValues[j] / total);
-      }`,
-    [B, A, T, T],
-  );
+/**
+ * Forward in one dispatch (two outputs: a raw dispatch, raw-dispatch.ts), a workgroup per (b, a, i)
+ * row: P [B, A, T, T], the softmax over keys of q·k·scale + mask bias, kept for the backward; then,
+ * from the row still in workgroup memory, the context [B·T, H] at (b·T + i, a·D + d) for every d:
+ * Σ_j dropout(P)[b, a, i, j] · v[b·T + j, a·D + d]. The arithmetic, in its order, of the two
+ * one-output programs it replaced.
+ */
+function probsAndContext(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  mask: tf.Tensor | null,
+  B: number,
+  T: number,
+  A: number,
+  H: number,
+  dropout: { rate: number; seed: number } | null,
+) {
+  const probs = emptyTensor([B, A, T, T]); // [B, A, T, T]
+  const context = emptyTensor([B * T, H]) as tf.Tensor2D; // [B·T, H]
+  const D = H / A;
+  const bias = mask ? 's = s + (1.0 - f32(mask[b * T + j])) * uniforms.maskNeg;' : '';
+  dispatchRaw({
+    name: `fewshot_attention_forward${mask ? '_mask' : ''}${dropout ? '_drop' : ''}`,
+    bindings: [
+      { name: 'q', tensor: q, access: 'read' },
+      { name: 'k', tensor: k, access: 'read' },
+      { name: 'v', tensor: v, access: 'read' },
+      ...(mask
+        ? [
+            {
+              name: 'mask',
+              tensor: mask,
+              access: 'read' as const,
+              element: bufferElement(mask),
+            },
+          ]
+        : []),
+      { name: 'probs', tensor: probs, access: 'read_write' },
+      { name: 'context', tensor: context, access: 'read_write' },
+    ],
+    uniforms: [
+      { name: 'seqLen', type: 'i32', value: T },
+      { name: 'heads', type: 'i32', value: A },
+      { name: 'headDim', type: 'i32', value: D },
+      { name: 'rows', type: 'i32', value: B * A * T },
+      { name: 'scale', type: 'f32', value: 1 / Math.sqrt(D) },
+      { name: 'rate', type: 'f32', value: dropout ? dropout.rate : 0 },
+      { name: 'keepScale', type: 'f32', value: dropout ? 1 / (1 - dropout.rate) : 1 },
+      { name: 'seed', type: 'u32', value: dropout ? dropout.seed >>> 0 : 0 },
+      { name: 'maskNeg', type: 'f32', value: MASK_NEG },
+    ],
+    body: `
+${RNG_WGSL}
+var<workgroup> rowValues : array<f32, ${ATTENTION_MAX_SEQ}>;
+var<workgroup> partial : array<f32, ${ROW_WORKGROUP_SIZE}>;
+// Tree reduction of partial[] (sum or max); every thread gets the result.
+fn reduceRow(lane : i32, useMax : bool) -> f32 {
+  workgroupBarrier();
+  for (var stride = ${ROW_WORKGROUP_SIZE / 2}; stride > 0; stride = stride / 2) {
+    if (lane < stride) {
+      let other = partial[lane + stride];
+      partial[lane] = select(partial[lane] + other, max(partial[lane], other), useMax);
+    }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  workgroupBarrier();
+  return total;
 }
-
-/** Context [B·T, H]: Σ_j dropout(P)[b, a, t, j] · v[b·T + j, h]. */
-function contextProgram(B: number, T: number, H: number, withDropout: boolean): AttentionElementProgram {
-  return new AttentionElementProgram(
-    `context${withDropout ? '_drop' : ''}`,
-    ['probs', 'v'],
-    `
-      let pRow = ((b * A + a) * T + t) * T;
+@compute @workgroup_size(${ROW_WORKGROUP_SIZE})
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) wgCount : vec3<u32>,
+        @builtin(local_invocation_index) lid : u32) {
+  let lane = i32(lid);
+  let T = uniforms.seqLen;
+  let A = uniforms.heads;
+  let D = uniforms.headDim;
+  let H = A * D;
+  // One workgroup per row, looping when there are more rows than workgroups.
+  for (var row = i32(wg.x); row < uniforms.rows; row += i32(wgCount.x)) {
+    let i = row % T;
+    let a = (row / T) % A;
+    let b = row / (T * A);
+    let qBase = (b * T + i) * H + a * D;
+    var localMax = -3.0e38;
+    for (var j = lane; j < T; j = j + ${ROW_WORKGROUP_SIZE}) {
+      let kBase = (b * T + j) * H + a * D;
+      var s = 0.0;
+      for (var d = 0; d < D; d = d + 1) {
+        s = s + (q[qBase + d] * uniforms.scale) * k[kBase + d];
+      }
+      ${bias}
+      rowValues[j] = s;
+      localMax = max(localMax, s);
+    }
+    partial[lane] = localMax;
+    let rowMax = reduceRow(lane, true);
+    var localSum = 0.0;
+    for (var j = lane; j < T; j = j + ${ROW_WORKGROUP_SIZE}) {
+      let e = exp(rowValues[j] - rowMax);
+      rowValues[j] = e;
+      localSum = localSum + e;
+    }
+    partial[lane] = localSum;
+    let total = reduceRow(lane, false);
+    for (var j = lane; j < T; j = j + ${ROW_WORKGROUP_SIZE}) {
+      let p = rowValues[j] / total;
+      probs[row * T + j] = p;
+      rowValues[j] = p;
+    }
+    workgroupBarrier(); // the whole row of P is in rowValues
+    for (var d = lane; d < D; d = d + ${ROW_WORKGROUP_SIZE}) {
       var acc = 0.0;
       for (var j = 0; j < T; j = j + 1) {
-        acc = acc + ${dropped(withDropout, 'probs[pRow + j]', 'pRow + j')} * v[(b * T + j) * H + h];
+        acc = acc + ${dropped(dropout !== null, 'rowValues[j]', 'row * T + j')} * v[(b * T + j) * H + a * D + d];
       }
-      setOutputAtIndex(index, acc);`,
-    [B * T, H],
-  );
+      context[(b * T + i) * H + a * D + d] = acc;
+    }
+    workgroupBarrier(); // before the next row overwrites rowValues
+  }
+}`,
+    workgroups: B * A * T,
+  });
+  return { probs, context };
 }
 
 /** dS [B, A, T, T]: with dP = dropout'(dO·Vᵀ), dS = dP ⊙ P − rowsum(dP ⊙ P) ⊙ P (softmax gradient). */
@@ -365,8 +394,8 @@ export function fusedSelfAttention(
   ];
   const attend = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [qs, ks, vs, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
-    const probs = runProgram(probsProgram(B, T, A, mask !== null), mask ? [qs, ks, mask] : [qs, ks], uniforms); // [B, A, T, T]
-    const context = runProgram(contextProgram(B, T, H, withDropout), [probs, vs], uniforms) as tf.Tensor2D; // [B·T, H]
+    const drop = withDropout ? { rate, seed: dropout.seed } : null;
+    const { probs, context } = probsAndContext(qs, ks, vs, mask, B, T, A, H, drop); // [B, A, T, T], [B·T, H]
     save([qs, ks, vs, probs]);
     return {
       value: context,
@@ -374,7 +403,6 @@ export function fusedSelfAttention(
         const [sq, sk, sv, sp] = saved;
         const dOut = dy; // [B·T, H]
         const dScores = runProgram(dScoresProgram(B, T, A, withDropout), [sp, sv, dOut], uniforms); // [B, A, T, T]
-        const drop = withDropout ? { rate, seed: dropout.seed } : null;
         const { dq, dk, dv } = qkvGradients(dScores, sq, sk, sp, dOut, B, T, A, H, drop); // [B·T, H] each
         dScores.dispose();
         return [dq, dk, dv];

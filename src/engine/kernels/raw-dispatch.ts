@@ -22,7 +22,7 @@ export const RAW_WORKGROUP_SIZE = 256;
 interface BackendInternals {
   device: GPUDevice;
   tensorMap: {
-    get(dataId: object): { resource: unknown; refCount: number; values: unknown } | undefined;
+    get(dataId: object): { resource: unknown; refCount: number; values: unknown; dtype: string } | undefined;
     has(dataId: object): boolean;
   };
   uploadToGPU(dataId: object): void;
@@ -46,7 +46,8 @@ export interface RawBinding {
   name: string;
   tensor: tf.TensorInfo;
   access: 'read' | 'read_write';
-  element?: 'f32' | 'u32';
+  /** WGSL element type; default f32. `bufferElement` says which type a tensor's buffer holds. */
+  element?: 'f32' | 'u32' | 'i32';
 }
 
 /** One scalar of the shader's `uniforms` struct, in declaration order. */
@@ -77,6 +78,15 @@ function internals(): BackendInternals {
 /** Whether `tensor`'s buffer belongs to it alone, so writing it in place changes no other tensor. */
 export function soleOwner(tensor: tf.TensorInfo): boolean {
   return (internals().tensorMap.get(tensor.dataId)?.refCount ?? 0) === 1;
+}
+
+/**
+ * The WGSL element type of `tensor`'s buffer: tfjs keeps a cast without loss (int32 → float32) in the
+ * original buffer, so a "float32" tensor may hold i32 values; read them with `f32(…)`.
+ */
+export function bufferElement(tensor: tf.TensorInfo): 'f32' | 'i32' {
+  const dtype = internals().tensorMap.get(tensor.dataId)?.dtype ?? tensor.dtype;
+  return dtype === 'float32' ? 'f32' : 'i32';
 }
 
 /** The device's limits (for sizing groups of tensors to what one binding may hold). */
