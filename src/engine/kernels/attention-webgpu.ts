@@ -53,6 +53,25 @@ export function fusedAttentionUnsupported(T: number, H: number, A: number): stri
   return null;
 }
 
+/** WGSL of the row programs: a row of scores in workgroup memory and its tree reduction. */
+const ROW_WGSL = `
+var<workgroup> rowValues : array<f32, ${ATTENTION_MAX_SEQ}>;
+var<workgroup> partial : array<f32, ${ROW_WORKGROUP_SIZE}>;
+// Tree reduction of partial[] (sum or max); every thread gets the result.
+fn reduceRow(lane : i32, useMax : bool) -> f32 {
+  workgroupBarrier();
+  for (var stride = ${ROW_WORKGROUP_SIZE / 2}; stride > 0; stride = stride / 2) {
+    if (lane < stride) {
+      let other = partial[lane + stride];
+      partial[lane] = select(partial[lane] + other, max(partial[lane], other), useMax);
+    }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  workgroupBarrier();
+  return total;
+}`;
+
 /** WGSL shared by every program: the shape uniforms unpacked. */
 const SHAPE_UNIFORMS =
   'seqLen : i32, heads : i32, headDim : i32, rows : i32, scale : f32, rate : f32, keepScale : f32, seed : u32, maskNeg : f32,';
@@ -82,22 +101,7 @@ class AttentionRowProgram implements WebGPUProgram {
   getUserCode(): string {
     return `
       ${RNG_WGSL}
-      var<workgroup> rowValues : array<f32, ${ATTENTION_MAX_SEQ}>;
-      var<workgroup> partial : array<f32, ${ROW_WORKGROUP_SIZE}>;
-      // Tree reduction of partial[] (sum or max); every thread gets the result.
-      fn reduceRow(lane : i32, useMax : bool) -> f32 {
-        workgroupBarrier();
-        for (var stride = ${ROW_WORKGROUP_SIZE / 2}; stride > 0; stride = stride / 2) {
-          if (lane < stride) {
-            let other = partial[lane + stride];
-            partial[lane] = select(partial[lane] + other, max(partial[lane], other), useMax);
-          }
-          workgroupBarrier();
-        }
-        let total = partial[0];
-        workgroupBarrier();
-        return total;
-      }
+      ${ROW_WGSL}
       fn main(index : i32) {
         let lane = i32(localIndex);
         // A dispatch too large for one dimension is spread over y and z with spare workgroups;
@@ -176,22 +180,7 @@ function probsAndContext(
     ],
     body: `
 ${RNG_WGSL}
-var<workgroup> rowValues : array<f32, ${ATTENTION_MAX_SEQ}>;
-var<workgroup> partial : array<f32, ${ROW_WORKGROUP_SIZE}>;
-// Tree reduction of partial[] (sum or max); every thread gets the result.
-fn reduceRow(lane : i32, useMax : bool) -> f32 {
-  workgroupBarrier();
-  for (var stride = ${ROW_WORKGROUP_SIZE / 2}; stride > 0; stride = stride / 2) {
-    if (lane < stride) {
-      let other = partial[lane + stride];
-      partial[lane] = select(partial[lane] + other, max(partial[lane], other), useMax);
-    }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier();
-  return total;
-}
+${ROW_WGSL}
 @compute @workgroup_size(${ROW_WORKGROUP_SIZE})
 fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) wgCount : vec3<u32>,
         @builtin(local_invocation_index) lid : u32) {

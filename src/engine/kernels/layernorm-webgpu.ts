@@ -7,7 +7,7 @@
  *   y = (v − mean)·rstd·gamma + beta,  rstd = 1/√(var + eps)
  * Forward: one workgroup per row (`LN_WORKGROUP` threads, each looping over H/LN_WORKGROUP elements, so
  * there is no limit on H), two shared-memory reductions (the mean, then Σ(v − mean)², so a large mean
- * offset costs no precision), one dispatch. Under a gradient tape the same dispatch also writes
+ * offset costs no precision), one dispatch, which also writes
  * [mean, rstd] per row for the backward (a raw dispatch with two outputs, raw-dispatch.ts).
  * Backward, two dispatches:
  *   dv = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·gamma, x̂ = (v − mean)·rstd  (workgroup per row; dv is
@@ -25,7 +25,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
-import { logFallbackOnce, runProgram, type ProgramUniform } from './program';
+import { logFallbackOnce, runProgram } from './program';
 import { dispatchRaw, emptyTensor, type RawBinding, type RawUniform } from './raw-dispatch';
 import { RNG_WGSL } from './rng';
 
@@ -70,70 +70,6 @@ const dropoutUniforms = (dropout: LayerNormDropout | null): RawUniform[] =>
 const variant = (residual: boolean, dropout: LayerNormDropout | null) =>
   dropout ? 'drop' : residual ? 'res' : 'nores';
 
-/** Inference forward: one workgroup per row writes y [N, H]; no statistics kept, no dropout. */
-class RowProgram implements WebGPUProgram {
-  readonly outputShape: number[];
-  readonly shaderKey: string;
-  readonly dispatchLayout: { x: number[] };
-  readonly dispatch: [number, number, number];
-  readonly workgroupSize: [number, number, number] = [LN_WORKGROUP, 1, 1];
-  readonly variableNames: string[];
-  readonly uniforms = 'rows : i32, cols : i32, eps : f32,';
-
-  constructor(
-    private readonly residual: boolean,
-    rows: number,
-    cols: number,
-  ) {
-    this.outputShape = [rows, cols];
-    this.shaderKey = `fewshot_layernorm_forward_${residual ? 'res' : 'nores'}`;
-    this.dispatchLayout = { x: [0, 1] };
-    // One workgroup per row; tfjs spreads x over y and z past the per-dimension limit (row index below).
-    this.dispatch = [rows, 1, 1];
-    this.variableNames = ['x', ...(residual ? ['residual'] : []), 'gamma', 'beta'];
-  }
-
-  getUserCode(): string {
-    const W = LN_WORKGROUP;
-    return `
-      var<workgroup> lnPartial : array<f32, ${W}>;
-
-      ${loadValue(this.residual)}
-
-      // Sum of v over the workgroup (a tree in shared memory); every thread gets the total.
-      fn lnSum(v : f32) -> f32 {
-        let t = localIndex;
-        lnPartial[t] = v;
-        workgroupBarrier();
-        for (var s = ${W / 2}u; s > 0u; s = s >> 1u) {
-          if (t < s) { lnPartial[t] = lnPartial[t] + lnPartial[t + s]; }
-          workgroupBarrier();
-        }
-        let total = lnPartial[0];
-        workgroupBarrier(); // everyone has read it before the next lnSum overwrites it
-        return total;
-      }
-
-      fn main(index : i32) {
-        let row = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
-        let H = uniforms.cols;
-        // Workgroups past the last row (a spread dispatch) loop over nothing but join the barriers.
-        let n = select(0, H, row < uniforms.rows);
-        let base = row * H;
-        let t = i32(localIndex);
-        var s = 0.0;
-        for (var j = t; j < n; j += ${W}) { s += lnValue(base + j); }
-        let mean = lnSum(s) / f32(H);
-        var q = 0.0;
-        for (var j = t; j < n; j += ${W}) { let d = lnValue(base + j) - mean; q += d * d; }
-        let rstd = inverseSqrt(lnSum(q) / f32(H) + uniforms.eps);
-        for (var j = t; j < n; j += ${W}) {
-          setOutputAtIndex(base + j, ((lnValue(base + j) - mean) * rstd) * gamma[j] + beta[j]);
-        }
-      }`;
-  }
-}
-
 /** Column sums over the rows: Σ dy → [H] (the linear layers' bias gradient, `fusedColumnSum`). */
 class ColumnSumProgram implements WebGPUProgram {
   readonly outputShape: number[];
@@ -174,7 +110,7 @@ class ColumnSumProgram implements WebGPUProgram {
   }
 }
 
-/** The tree sum over one workgroup of `LN_WORKGROUP` threads, as `RowProgram`'s (raw dispatches). */
+/** The tree sum over one workgroup of `LN_WORKGROUP` threads; every thread gets the total. */
 const rawRowSum = `
 var<workgroup> lnPartial : array<f32, ${LN_WORKGROUP}>;
 fn lnSum(v : f32, t : u32) -> f32 {
@@ -198,8 +134,8 @@ const rowBindings = (rows: tf.Tensor[]): RawBinding[] => [
 /**
  * Training forward in one dispatch: y [N, H] and the row statistics [N, 2] (mean, rstd) the backward
  * reads, both written by the same workgroup (tfjs's program API allows one output, so this is a raw
- * dispatch, raw-dispatch.ts). Same arithmetic, in the same order, as `RowProgram`'s forward; with
- * `dropout`, x is masked as it is read.
+ * dispatch, raw-dispatch.ts). With `dropout`, x is masked as it is read. Inference runs it too and
+ * drops the statistics (an [N, 2] write, against a second program to keep in step).
  */
 function forwardWithStats(
   rows: tf.Tensor[],
@@ -405,9 +341,6 @@ function unsupported(x: tf.Tensor, residual: tf.Tensor | null, gamma: tf.Tensor,
   return null;
 }
 
-const f32 = (value: number): ProgramUniform => ({ type: 'float32', value });
-const i32 = (value: number): ProgramUniform => ({ type: 'int32', value });
-
 /**
  * LayerNorm(x + residual) (residual may be null), or LayerNorm(dropout(x) + residual) with `dropout`
  * (a residual needed), with the fused programs; null (after one log line) when the inputs are
@@ -432,17 +365,10 @@ export function fusedLayerNorm(
   const hasResidual = residual !== null;
 
   const run = (rows: tf.Tensor[], g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-    let y: tf.Tensor; // [N, H]
-    // The statistics only matter when a gradient will be taken (a tape is recording): then one
-    // dispatch writes y and them; inference (no dropout then) runs the forward program alone.
-    if (tf.engine().state.gradientDepth > 0 || dropout) {
-      const out = forwardWithStats(rows, g, b, N, H, eps, dropout);
-      y = out.y;
-      save([...rows, g, out.stats]);
-      out.stats.dispose(); // save keeps its own reference
-    } else {
-      y = runProgram(new RowProgram(hasResidual, N, H), [...rows, g, b], [i32(N), i32(H), f32(eps)]);
-    }
+    const { y, stats } = forwardWithStats(rows, g, b, N, H, eps, dropout); // [N, H], [N, 2]
+    // The statistics only matter when a gradient will be taken (a tape is recording).
+    if (tf.engine().state.gradientDepth > 0) save([...rows, g, stats]);
+    stats.dispose(); // save keeps its own reference
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
