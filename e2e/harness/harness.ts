@@ -36,6 +36,7 @@ import { dropoutParity } from '../../src/engine/kernels/dropout-parity';
 import { geluParity } from '../../src/engine/kernels/gelu-parity';
 import { attentionParity } from '../../src/engine/kernels/attention-parity';
 import { embeddingParity } from '../../src/engine/kernels/embedding-parity';
+import { matmulParity } from '../../src/engine/kernels/matmul-parity';
 import type { ParityResult } from '../../src/engine/kernels/program';
 import { classificationLoss, classifierTraining } from '../../src/engine/methods/classifier';
 import { promptTraining } from '../../src/engine/methods/prompt';
@@ -52,6 +53,7 @@ const KERNEL_PARITY: Record<string, () => Promise<ParityResult[]>> = {
   GELU: geluParity,
   attention: attentionParity,
   'embedding lookup': embeddingParity,
+  'linear projections': matmulParity,
 };
 
 export interface GoldenBatchJson {

@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors';
 import { fusedAttentionUnsupported, fusedSelfAttention } from '../kernels/attention-webgpu';
+import { fusedQkvProjection } from '../kernels/matmul-webgpu';
 import { fusedKernelsActive, logFallbackOnce } from '../kernels/program';
 import { dropoutSeedU32 } from '../kernels/rng';
 import { tanhActivation } from '../kernels/no-upload-webgpu';
@@ -190,15 +191,16 @@ export interface DropoutSites {
   take(rate: number): { seed: number | undefined } | null;
 }
 
+/** The projected rows of q, k and v: apart, [B·T, H] each, or packed [3, B·T, H] (`fusedQkvProjection`). */
+export type AttentionRows = { q: tf.Tensor2D; k: tf.Tensor2D; v: tf.Tensor2D } | { packed: tf.Tensor3D };
+
 /**
- * Self-attention on projected rows q, k, v [B·T, H] → context [B·T, H]: the fused kernel on webgpu
- * when it takes the shape (docs/ARCHITECTURE.md, "Own kernels"), else the stock ops with a one-time
- * log line. Either way it consumes exactly one dropout site, the probabilities'.
+ * Self-attention on projected rows → context [B·T, H]: the fused kernel on webgpu when it takes the
+ * shape (docs/ARCHITECTURE.md, "Own kernels"), else the stock ops with a one-time log line. Either
+ * way it consumes exactly one dropout site, the probabilities'.
  */
 export function multiHeadAttention(
-  q: tf.Tensor2D,
-  k: tf.Tensor2D,
-  v: tf.Tensor2D,
+  rows: AttentionRows,
   mask: AttentionMask,
   B: number,
   T: number,
@@ -207,14 +209,17 @@ export function multiHeadAttention(
   drop: DropoutSites,
 ): tf.Tensor2D {
   if (fusedKernelsActive()) {
-    const unsupported = fusedAttentionUnsupported(T, q.shape[1], A);
+    const H = 'packed' in rows ? rows.packed.shape[2] : rows.q.shape[1];
+    const unsupported = fusedAttentionUnsupported(T, H, A);
     if (unsupported === null) {
       const site = drop.take(rate);
       const dropout = site ? { rate, seed: dropoutSeedU32(site.seed) } : null;
-      return fusedSelfAttention(q, k, v, mask.mask, B, T, A, dropout); // [B·T, H]
+      const packed = 'packed' in rows ? rows.packed : (tf.stack([rows.q, rows.k, rows.v]) as tf.Tensor3D); // [3, B·T, H]
+      return fusedSelfAttention(packed, mask.mask, B, T, A, dropout); // [B·T, H]
     }
     logFallbackOnce('attention', unsupported);
   }
+  const [q, k, v] = 'packed' in rows ? (tf.unstack(rows.packed) as tf.Tensor2D[]) : [rows.q, rows.k, rows.v]; // [B·T, H] each
   return selfAttentionStock(q, k, v, mask.bias(), B, T, A, (probs) => drop.apply(probs, rate)); // [B·T, H]
 }
 
@@ -228,11 +233,12 @@ function encoderLayer(
   T: number,
   drop: Dropper,
 ): tf.Tensor2D {
-  const q = proj(x, p.query); // [B·T, H]
-  const k = proj(x, p.key); // [B·T, H]
-  const v = proj(x, p.value); // [B·T, H]
+  // With our kernels: q, k and v from one dispatch, packed as the fused attention reads them.
+  const rows: AttentionRows = fusedKernelsActive()
+    ? { packed: fusedQkvProjection(x, p) } // [3, B·T, H]
+    : { q: proj(x, p.query), k: proj(x, p.key), v: proj(x, p.value) }; // [B·T, H] each
   const A = config.num_attention_heads;
-  const merged = multiHeadAttention(q, k, v, mask, B, T, A, config.attention_probs_dropout_prob, drop); // [B·T, H]
+  const merged = multiHeadAttention(rows, mask, B, T, A, config.attention_probs_dropout_prob, drop); // [B·T, H]
   const rate = config.hidden_dropout_prob;
   const attnOut = proj(merged, p.attnOut); // [B·T, H]
   // Each sublayer's output dropout runs inside the residual LayerNorm (one site each, as before).

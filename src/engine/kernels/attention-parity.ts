@@ -74,22 +74,19 @@ function paddingMask(B: number, T: number, lengths: number[], dtype: 'int32' | '
   return tf.tensor2d(values, [B, T], dtype);
 }
 
-/** Context and q, k, v gradients of one implementation, with the upstream gradient `dy`. */
+/** Context and input gradients of one implementation, with the upstream gradient `dy`; the
+ * gradients flattened one after another (q, k, v apart or packed: the same values in the same order). */
 async function run(
-  attend: (q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D) => tf.Tensor2D,
-  inputs: [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D],
+  attend: (...inputs: tf.Tensor[]) => tf.Tensor2D,
+  inputs: tf.Tensor[],
   dy: tf.Tensor2D,
-): Promise<{ out: Float32Array; grads: Float32Array[] }> {
+): Promise<{ out: Float32Array; grads: Float32Array }> {
   const out = tf.tidy(() => attend(...inputs));
-  const grads = tf.tidy(() =>
-    tf.grads((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) =>
-      attend(q as tf.Tensor2D, k as tf.Tensor2D, v as tf.Tensor2D),
-    )(inputs, dy),
-  );
-  const result = {
-    out: (await out.data()) as Float32Array,
-    grads: (await Promise.all(grads.map((g) => g.data()))) as Float32Array[],
-  };
+  const grads = tf.tidy(() => tf.grads((...a: tf.Tensor[]) => attend(...a))(inputs, dy));
+  const parts = (await Promise.all(grads.map((g) => g.data()))) as Float32Array[];
+  const flat = new Float32Array(parts.reduce((n, g) => n + g.length, 0));
+  parts.reduce((at, g) => (flat.set(g, at), at + g.length), 0);
+  const result = { out: (await out.data()) as Float32Array, grads: flat };
   tf.dispose([out, ...grads]);
   return result;
 }
@@ -103,6 +100,12 @@ async function countDispatches(work: () => tf.Tensor | tf.Tensor[]): Promise<num
   counters.uninstall();
   tf.dispose(produced);
   return counted;
+}
+
+/** The i-th third of flattened q, k, v gradients (dq, dk or dv). */
+function third(grads: Float32Array, i: number): Float32Array {
+  const n = grads.length / 3;
+  return grads.subarray(i * n, (i + 1) * n);
 }
 
 async function parityCase(c: AttentionCase, seed: number): Promise<AttentionParityResult> {
@@ -119,33 +122,31 @@ async function parityCase(c: AttentionCase, seed: number): Promise<AttentionPari
   const multiplier = c.dropout ? attentionDropoutMultiplier(B, A, T, c.dropout) : null; // [B, A, T, T]
   const dropout = c.dropout ?? null;
 
-  const fusedOp = (q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D) =>
-    fusedSelfAttention(q, k, v, mask, B, T, A, dropout);
-  const stockOp = (q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D) =>
-    selfAttentionStock(q, k, v, bias, B, T, A, (p) => (multiplier ? tf.mul(p, multiplier) : p));
+  const packed = tf.stack(inputs) as tf.Tensor3D; // [3, B·T, H], as fusedQkvProjection writes q, k, v
+  const fusedOp = (qkv: tf.Tensor) => fusedSelfAttention(qkv as tf.Tensor3D, mask, B, T, A, dropout);
+  const stockOp = (...[q, k, v]: tf.Tensor[]) =>
+    selfAttentionStock(q as tf.Tensor2D, k as tf.Tensor2D, v as tf.Tensor2D, bias, B, T, A, (p) =>
+      multiplier ? tf.mul(p, multiplier) : p,
+    );
 
   const before = kernelMode();
   try {
     setKernelMode('fused');
-    const fused = await run(fusedOp, inputs, dy);
-    const forwardDispatches = await countDispatches(() => fusedOp(...inputs));
-    const fusedDispatches = await countDispatches(() =>
-      tf.grads((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) =>
-        fusedOp(q as tf.Tensor2D, k as tf.Tensor2D, v as tf.Tensor2D),
-      )(inputs, dy),
-    );
+    const fused = await run(fusedOp, [packed], dy);
+    const forwardDispatches = await countDispatches(() => fusedOp(packed));
+    const fusedDispatches = await countDispatches(() => tf.grads(fusedOp)([packed], dy));
     setKernelMode('stock');
     const stock = await run(stockOp, inputs, dy);
     return {
       case: c.name,
       forward: relativeDifference(fused.out, stock.out),
-      gradient: Math.max(...fused.grads.map((g, i) => relativeDifference(g, stock.grads[i]))),
+      gradient: Math.max(...[0, 1, 2].map((i) => relativeDifference(third(fused.grads, i), third(stock.grads, i)))),
       fusedDispatches,
       forwardDispatches,
     };
   } finally {
     setKernelMode(before);
-    tf.dispose([...inputs, dy, ...[mask, bias, multiplier].filter((t) => t !== null)]);
+    tf.dispose([...inputs, packed, dy, ...[mask, bias, multiplier].filter((t) => t !== null)]);
   }
 }
 

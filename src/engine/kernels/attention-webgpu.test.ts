@@ -45,9 +45,9 @@ describe.skipIf(unavailable !== null && !process.env.CI)('fused self-attention o
   it('drops out: the same inputs with and without dropout differ', async () => {
     setKernelMode('fused');
     const [q, k, v] = [1, 2, 3].map((s) => tf.randomNormal([14, 6], 0, 1, 'float32', s) as tf.Tensor2D);
-    const plain = tf.tidy(() => multiHeadAttention(q, k, v, attentionMask(null), 2, 7, 2, 0.3, noDropout));
+    const plain = tf.tidy(() => multiHeadAttention({ q, k, v }, attentionMask(null), 2, 7, 2, 0.3, noDropout));
     const sites: DropoutSites = { apply: (x) => x, take: () => ({ seed: 5 }) };
-    const dropped = tf.tidy(() => multiHeadAttention(q, k, v, attentionMask(null), 2, 7, 2, 0.3, sites));
+    const dropped = tf.tidy(() => multiHeadAttention({ q, k, v }, attentionMask(null), 2, 7, 2, 0.3, sites));
     expect(relativeDifference(await dropped.data(), await plain.data())).toBeGreaterThan(1e-2);
     tf.dispose([q, k, v, plain, dropped]);
   });
@@ -66,7 +66,7 @@ describe.skipIf(unavailable !== null && !process.env.CI)('fused self-attention o
     const attend = async (mode: 'fused' | 'stock') => {
       setKernelMode(mode);
       const mask = attentionMask(maskTensor);
-      const out = tf.tidy(() => multiHeadAttention(q, k, v, mask, B, T, A, 0, noDropout));
+      const out = tf.tidy(() => multiHeadAttention({ q, k, v }, mask, B, T, A, 0, noDropout));
       const values = await out.data();
       tf.dispose(out);
       mask.bias()?.dispose();

@@ -1,12 +1,12 @@
 /**
  * Self-attention as our own WGSL programs on the webgpu backend (docs/ARCHITECTURE.md, "Own kernels"):
- * from the projected rows q, k, v [B·T, H] (before any head transpose) and the [B, T] padding mask to
- * the merged context [B·T, H], with dropout on the probabilities drawn by the counter-based RNG
+ * from the projected rows q, k, v packed [3, B·T, H] (as `fusedQkvProjection` writes them, before
+ * any head transpose) and the [B, T] padding mask to the merged context [B·T, H], with dropout on the probabilities drawn by the counter-based RNG
  * (rng.ts). Forward: one dispatch, a workgroup per (b, a, i) row keeping its T scores in workgroup
  * memory — the probabilities P [B, A, T, T] (scores, 1/√D, mask bias, softmax), then the context
  * dropout(P)·V written straight into [B·T, H] (a raw dispatch with two outputs, raw-dispatch.ts). Backward (`tf.customGrad`): two — dS per row (the
  * softmax gradient of dO·Vᵀ through the same dropout mask), then dQ, dK and dV together, a thread per
- * element of each (a raw dispatch with three outputs, raw-dispatch.ts). The stock ops take 9 dispatches forward and 22 forward+backward per layer, 13 and 27 with
+ * element of each, written packed [3, B·T, H] like the input (a raw dispatch, raw-dispatch.ts). The stock ops take 9 dispatches forward and 22 forward+backward per layer, 13 and 27 with
  * dropout (measured; three transposes in and one out, the scale, the mask add, the softmax, dropout,
  * two batched matmuls, and their gradients).
  *
@@ -134,9 +134,7 @@ function dropped(withDropout: boolean, p: string, at: string): string {
  * one-output programs it replaced.
  */
 function probsAndContext(
-  q: tf.Tensor,
-  k: tf.Tensor,
-  v: tf.Tensor,
+  qkv: tf.Tensor,
   mask: tf.Tensor | null,
   B: number,
   T: number,
@@ -151,9 +149,7 @@ function probsAndContext(
   dispatchRaw({
     name: `fewshot_attention_forward${mask ? '_mask' : ''}${dropout ? '_drop' : ''}`,
     bindings: [
-      { name: 'q', tensor: q, access: 'read' },
-      { name: 'k', tensor: k, access: 'read' },
-      { name: 'v', tensor: v, access: 'read' },
+      { name: 'qkv', tensor: qkv, access: 'read' },
       ...(mask
         ? [
             {
@@ -189,6 +185,8 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) wgCount 
   let A = uniforms.heads;
   let D = uniforms.headDim;
   let H = A * D;
+  let kOff = (uniforms.rows / A) * H; // k after q in the packed [3, B·T, H]
+  let vOff = 2 * kOff; // and v after k
   // One workgroup per row, looping when there are more rows than workgroups.
   for (var row = i32(wg.x); row < uniforms.rows; row += i32(wgCount.x)) {
     let i = row % T;
@@ -200,7 +198,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) wgCount 
       let kBase = (b * T + j) * H + a * D;
       var s = 0.0;
       for (var d = 0; d < D; d = d + 1) {
-        s = s + (q[qBase + d] * uniforms.scale) * k[kBase + d];
+        s = s + (qkv[qBase + d] * uniforms.scale) * qkv[kOff + kBase + d];
       }
       ${bias}
       rowValues[j] = s;
@@ -225,7 +223,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) wgCount 
     for (var d = lane; d < D; d = d + ${ROW_WORKGROUP_SIZE}) {
       var acc = 0.0;
       for (var j = 0; j < T; j = j + 1) {
-        acc = acc + ${dropped(dropout !== null, 'rowValues[j]', 'row * T + j')} * v[(b * T + j) * H + a * D + d];
+        acc = acc + ${dropped(dropout !== null, 'rowValues[j]', 'row * T + j')} * qkv[vOff + (b * T + j) * H + a * D + d];
       }
       context[(b * T + i) * H + a * D + d] = acc;
     }
@@ -244,15 +242,16 @@ function dScoresProgram(B: number, T: number, A: number, withDropout: boolean): 
     : 'dPd';
   return new AttentionRowProgram(
     `dscores${withDropout ? '_drop' : ''}`,
-    ['probs', 'v', 'dOut'],
+    ['probs', 'qkv', 'dOut'],
     `
       let oBase = (b * T + i) * H + a * D;
+      let vOff = 2 * (uniforms.rows / A) * H; // v after q and k in the packed [3, B·T, H]
       var localSum = 0.0;
       for (var j = lane; j < T; j = j + ${ROW_WORKGROUP_SIZE}) {
         let vBase = (b * T + j) * H + a * D;
         var dPd = 0.0;
         for (var d = 0; d < D; d = d + 1) {
-          dPd = dPd + dOut[oBase + d] * v[vBase + d];
+          dPd = dPd + dOut[oBase + d] * qkv[vOff + vBase + d];
         }
         let dPY = ${dP} * probs[row * T + j];
         rowValues[j] = dPY;
@@ -268,7 +267,7 @@ function dScoresProgram(B: number, T: number, A: number, withDropout: boolean): 
 }
 
 /**
- * dQ, dK and dV [B·T, H] in one dispatch, one thread per element of each (three outputs: a raw
+ * dQ, dK and dV [B·T, H] in one dispatch, packed [3, B·T, H], one thread per element of each (a raw
  * dispatch, raw-dispatch.ts), with the arithmetic of the three one-output programs they replaced:
  *   dQ = scale · Σ_j dS[b, a, t, j] · k[b·T + j, h]
  *   dK = Σ_i dS[b, a, i, t] · (q[b·T + i, h] · scale)
@@ -276,8 +275,7 @@ function dScoresProgram(B: number, T: number, A: number, withDropout: boolean): 
  */
 function qkvGradients(
   dScores: tf.Tensor,
-  q: tf.Tensor,
-  k: tf.Tensor,
+  qkv: tf.Tensor,
   probs: tf.Tensor,
   dOut: tf.Tensor,
   B: number,
@@ -286,22 +284,17 @@ function qkvGradients(
   H: number,
   dropout: { rate: number; seed: number } | null,
 ) {
-  const dq = emptyTensor([B * T, H]); // [B·T, H]
-  const dk = emptyTensor([B * T, H]); // [B·T, H]
-  const dv = emptyTensor([B * T, H]); // [B·T, H]
+  const dqkv = emptyTensor([3, B * T, H]); // [3, B·T, H]
   const D = H / A;
   const size = B * T * H;
   dispatchRaw({
     name: `fewshot_attention_dqkv${dropout ? '_drop' : ''}`,
     bindings: [
       { name: 'dScores', tensor: dScores, access: 'read' },
-      { name: 'q', tensor: q, access: 'read' },
-      { name: 'k', tensor: k, access: 'read' },
+      { name: 'qkv', tensor: qkv, access: 'read' },
       { name: 'probs', tensor: probs, access: 'read' },
       { name: 'dOut', tensor: dOut, access: 'read' },
-      { name: 'dq', tensor: dq, access: 'read_write' },
-      { name: 'dk', tensor: dk, access: 'read_write' },
-      { name: 'dv', tensor: dv, access: 'read_write' },
+      { name: 'dqkv', tensor: dqkv, access: 'read_write' },
     ],
     uniforms: [
       { name: 'seqLen', type: 'i32', value: T },
@@ -321,8 +314,9 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups)
   let A = uniforms.heads;
   let D = uniforms.headDim;
   let H = A * D;
+  let size = uniforms.size; // one of q, k, v: k starts there in the packed [3, B·T, H], v at 2·size
   let stride = i32(wgCount.x) * ${RAW_WORKGROUP_SIZE};
-  for (var index = i32(gid.x); index < uniforms.size; index += stride) {
+  for (var index = i32(gid.x); index < size; index += stride) {
     let n = index / H;
     let h = index % H;
     let a = h / D;
@@ -331,42 +325,41 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups)
     let sRow = ((b * A + a) * T + t) * T;
     var accQ = 0.0;
     for (var j = 0; j < T; j = j + 1) {
-      accQ = accQ + dScores[sRow + j] * k[(b * T + j) * H + h];
+      accQ = accQ + dScores[sRow + j] * qkv[size + (b * T + j) * H + h];
     }
-    dq[index] = accQ * uniforms.scale;
+    dqkv[index] = accQ * uniforms.scale;
     var accK = 0.0;
     var accV = 0.0;
     for (var i = 0; i < T; i = i + 1) {
       let at = ((b * A + a) * T + i) * T + t;
-      accK = accK + dScores[at] * (q[(b * T + i) * H + h] * uniforms.scale);
+      accK = accK + dScores[at] * (qkv[(b * T + i) * H + h] * uniforms.scale);
       accV = accV + ${dropped(dropout !== null, 'probs[at]', 'at')} * dOut[(b * T + i) * H + h];
     }
-    dk[index] = accK;
-    dv[index] = accV;
+    dqkv[size + index] = accK;
+    dqkv[2 * size + index] = accV;
   }
 }`,
     workgroups: Math.ceil(size / RAW_WORKGROUP_SIZE),
   });
-  return { dq, dk, dv };
+  return dqkv;
 }
 
 /**
- * Multi-head self-attention on the webgpu backend: q, k, v [B·T, H] (projected rows, q not yet
- * scaled), mask [B, T] (1 keep / 0 pad, int32 or float32; null for none) → context [B·T, H], heads
- * merged. Gradients flow to q, k, v (the mask gets none). `dropout` null or rate 0: no dropout.
- * Check `fusedAttentionUnsupported` first.
+ * Multi-head self-attention on the webgpu backend: qkv [3, B·T, H] (the projected rows of q, k and v
+ * packed as `fusedQkvProjection` writes them, q not yet scaled), mask [B, T] (1 keep / 0 pad, int32
+ * or float32; null for none) → context [B·T, H], heads merged. The gradient flows to qkv, packed the
+ * same way (the mask gets none). `dropout` null or rate 0: no dropout. Check
+ * `fusedAttentionUnsupported` first.
  */
 export function fusedSelfAttention(
-  q: tf.Tensor2D,
-  k: tf.Tensor2D,
-  v: tf.Tensor2D,
+  qkv: tf.Tensor3D,
   mask: tf.Tensor2D | null,
   B: number,
   T: number,
   A: number,
   dropout: AttentionDropout | null,
 ): tf.Tensor2D {
-  const H = q.shape[1];
+  const H = qkv.shape[2];
   const D = H / A;
   const withDropout = dropout !== null && dropout.rate > 0;
   const rate = withDropout ? dropout.rate : 0;
@@ -382,21 +375,21 @@ export function fusedSelfAttention(
     { type: 'float32', value: MASK_NEG }, // the stock path's additive bias for a padded key
   ];
   const attend = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [qs, ks, vs, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    const [packed, save] = args as [tf.Tensor3D, tf.GradSaveFunc];
     const drop = withDropout ? { rate, seed: dropout.seed } : null;
-    const { probs, context } = probsAndContext(qs, ks, vs, mask, B, T, A, H, drop); // [B, A, T, T], [B·T, H]
-    save([qs, ks, vs, probs]);
+    const { probs, context } = probsAndContext(packed, mask, B, T, A, H, drop); // [B, A, T, T], [B·T, H]
+    save([packed, probs]);
     return {
       value: context,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sq, sk, sv, sp] = saved;
+        const [sqkv, sp] = saved;
         const dOut = dy; // [B·T, H]
-        const dScores = runProgram(dScoresProgram(B, T, A, withDropout), [sp, sv, dOut], uniforms); // [B, A, T, T]
-        const { dq, dk, dv } = qkvGradients(dScores, sq, sk, sp, dOut, B, T, A, H, drop); // [B·T, H] each
+        const dScores = runProgram(dScoresProgram(B, T, A, withDropout), [sp, sqkv, dOut], uniforms); // [B, A, T, T]
+        const dqkv = qkvGradients(dScores, sqkv, sp, dOut, B, T, A, H, drop); // [3, B·T, H]
         dScores.dispose();
-        return [dq, dk, dv];
+        return [dqkv];
       },
     };
-  }) as (q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D) => tf.Tensor2D;
-  return attend(q, k, v); // [B·T, H]
+  }) as (qkv: tf.Tensor3D) => tf.Tensor2D;
+  return attend(qkv); // [B·T, H]
 }

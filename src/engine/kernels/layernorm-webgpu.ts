@@ -24,8 +24,7 @@
  * WebGPU).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
-import { logFallbackOnce, runProgram } from './program';
+import { logFallbackOnce } from './program';
 import { dispatchRaw, emptyTensor, type RawBinding, type RawUniform } from './raw-dispatch';
 import { RNG_WGSL } from './rng';
 
@@ -69,46 +68,6 @@ const dropoutUniforms = (dropout: LayerNormDropout | null): RawUniform[] =>
 
 const variant = (residual: boolean, dropout: LayerNormDropout | null) =>
   dropout ? 'drop' : residual ? 'res' : 'nores';
-
-/** Column sums over the rows: Σ dy → [H] (the linear layers' bias gradient, `fusedColumnSum`). */
-class ColumnSumProgram implements WebGPUProgram {
-  readonly outputShape: number[];
-  readonly shaderKey = 'fewshot_column_sum';
-  readonly dispatchLayout: { x: number[] };
-  readonly dispatch: [number, number, number];
-  readonly workgroupSize: [number, number, number] = [COL_WIDTH * COL_LANES, 1, 1];
-  readonly variableNames = ['dy'];
-  readonly uniforms = 'rows : i32, cols : i32,';
-
-  constructor(cols: number) {
-    this.outputShape = [cols];
-    this.dispatchLayout = { x: [0] };
-    this.dispatch = [Math.ceil(cols / COL_WIDTH), 1, 1];
-  }
-
-  getUserCode(): string {
-    return `
-      var<workgroup> lnColPartial : array<f32, ${COL_WIDTH * COL_LANES}>;
-
-      fn main(index : i32) {
-        let H = uniforms.cols;
-        let t = i32(localIndex);
-        let col = i32(workgroupId.x) * ${COL_WIDTH} + t % ${COL_WIDTH};
-        let lane = t / ${COL_WIDTH};
-        var s = 0.0;
-        if (col < H) {
-          for (var i = lane; i < uniforms.rows; i += ${COL_LANES}) { s += dy[i * H + col]; }
-        }
-        lnColPartial[t] = s;
-        workgroupBarrier();
-        if (lane == 0 && col < H) {
-          var total = 0.0;
-          for (var l = 0; l < ${COL_LANES}; l++) { total += lnColPartial[l * ${COL_WIDTH} + t]; }
-          setOutputAtIndex(col, total);
-        }
-      }`;
-  }
-}
 
 /** The tree sum over one workgroup of `LN_WORKGROUP` threads; every thread gets the total. */
 const rawRowSum = `
@@ -264,7 +223,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) wgCount 
 
 /**
  * dgamma = Σ_rows dy·x̂ and dbeta = Σ_rows dy, both [H], in one dispatch (two outputs: a raw
- * dispatch). Columns as `ColumnSumProgram` reduces them: 32 per workgroup, 8 row lanes each.
+ * dispatch). 32 columns per workgroup, 8 row lanes each.
  */
 function gammaBetaGrads(
   rows: tf.Tensor[],
@@ -402,22 +361,4 @@ export function fusedLayerNorm(
     }
     return tf.reshape(out, shape); // x's shape
   });
-}
-
-/**
- * Σ over the rows of `g` [N, C] → [C] in one program. The linear
- * layers' bias gradient uses it on the fused path: tfjs's `sum(g, 0)` on WebGPU transposes the whole
- * [N, C] gradient first to reduce along the last axis (timed with research/kernels/kernel-times.ts;
- * docs/ARCHITECTURE.md, "Own kernels").
- */
-export function fusedColumnSum(g: tf.Tensor2D): tf.Tensor1D {
-  const [N, C] = g.shape;
-  return runProgram(
-    new ColumnSumProgram(C),
-    [g],
-    [
-      { type: 'int32', value: N },
-      { type: 'int32', value: C },
-    ],
-  ) as tf.Tensor1D; // [C]
 }

@@ -60,6 +60,8 @@ export interface RawUniform {
 export interface RawDispatch {
   /** Shader name: the pipeline cache key (with the binding layout) and the name `tf.time` reports. */
   name: string;
+  /** Part of the cache key too: tells apart the shaders of one name whose code differs (shapes baked in). */
+  variant?: string;
   bindings: RawBinding[];
   uniforms: RawUniform[];
   /**
@@ -124,7 +126,7 @@ function pipelineFor(backend: BackendInternals, d: RawDispatch): GPUComputePipel
     cache = new Map();
     pipelines.set(backend.device, cache);
   }
-  const key = `${d.name}|${d.bindings.map((b) => `${b.access}:${b.element ?? 'f32'}`).join(',')}|${d.uniforms.map((u) => u.type).join(',')}`;
+  const key = `${d.name}|${d.variant ?? ''}|${d.bindings.map((b) => `${b.access}:${b.element ?? 'f32'}`).join(',')}|${d.uniforms.map((u) => u.type).join(',')}`;
   let pipeline = cache.get(key);
   if (!pipeline) {
     const module = backend.device.createShaderModule({ code: shaderCode(d), label: d.name });

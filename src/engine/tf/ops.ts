@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedScatterAddRows } from '../kernels/embedding-webgpu';
-import { fusedColumnSum, fusedLayerNorm } from '../kernels/layernorm-webgpu';
+import { fusedLayerNorm } from '../kernels/layernorm-webgpu';
+import { fusedLinearWeightGrads } from '../kernels/matmul-webgpu';
 import { dropoutUnsupported, dropoutWebGpu } from '../kernels/dropout-webgpu';
 import { geluWebGpu } from '../kernels/gelu-webgpu';
 import { fusedKernelsActive } from '../kernels/program';
@@ -128,7 +129,8 @@ function matMulT(a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean, transposeB
 /**
  * x [N, in] · w [in, out] + b [out] → [N, out], as one fused matmul+bias dispatch, with its own
  * gradient: dx = dy·wᵀ, dw = xᵀ·dy, db = Σ_N dy (the stock fused-matMul gradient uses the
- * transposed-operand path that is slow on wasm, see `matMulT`).
+ * transposed-operand path that is slow on wasm, see `matMulT`). With our kernels on, dw and db come
+ * from one dispatch (kernels/matmul-webgpu.ts).
  */
 const linearWithGrad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
@@ -138,8 +140,9 @@ const linearWithGrad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sx, sw] = saved as tf.Tensor2D[];
       const g = dy as tf.Tensor2D; // [N, out]
-      const db = fusedKernelsActive() ? fusedColumnSum(g) : tf.sum(g, 0); // [out] (ours: no transpose of g)
-      return [matMulT(g, sw, false, true), matMulT(sx, g, true, false), db]; // [N, in], [in, out], [out]
+      // Ours: dw and db in one dispatch (db is the product's row of ones), no transpose of g.
+      if (fusedKernelsActive()) return [matMulT(g, sw, false, true), ...fusedLinearWeightGrads(sx, g)];
+      return [matMulT(g, sw, false, true), matMulT(sx, g, true, false), tf.sum(g, 0)]; // [N, in], [in, out], [out]
     },
   };
 }) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
