@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# SetFit at K=16 (LM-BFF protocol, as bench-default.sh) breadth-first: seed s on every dataset before
+# SetFit at K=16 (or K=$K; with METHODS="setfit,head,prompt" the other methods on the same split too)
+# (LM-BFF protocol, as bench-default.sh) breadth-first: seed s on every dataset before
 # seed s+1, one `fewshot bench-fewshot` run and one JSON per (dataset, seed), so a run stopped early
 # still leaves whole seeds on every dataset. Skips files that exist; stops launching after CUTOFF.
 #   [DATASETS="sst2 trec"] [CUTOFF=04:33] research/pretrain/bench-setfit.sh MODEL_DIR OUT_PREFIX [SEEDS] [MAX_TEST]
@@ -12,6 +13,8 @@ PREFIX=$2
 SEEDS=${3:-5}
 MAX_TEST=${4:-300}
 DATASETS=${DATASETS:-sst2 sms_spam trec ag_news} # folders under ../shared/data/datasets, cheapest first
+K=${K:-16}                                       # labeled examples per class
+METHODS=${METHODS:-setfit}                       # bench-fewshot --methods
 CUTOFF=${CUTOFF:+$(date -d "$CUTOFF" +%s)}
 mkdir -p "$(dirname "$PREFIX")"
 for seed in $(seq 1 "$SEEDS"); do
@@ -24,8 +27,8 @@ for seed in $(seq 1 "$SEEDS"); do
     fi
     echo "=== $(date +%T) $d seed $seed"
     start=$(date +%s)
-    nice -n 19 node bin/fewshot.js bench-fewshot --data ../shared/data/datasets/$d --k 16 --first-seed "$seed" \
-      --seeds 1 --methods setfit --model "$MODEL" --max-test "$MAX_TEST" --out "$f"
+    nice -n 19 node bin/fewshot.js bench-fewshot --data ../shared/data/datasets/$d --k "$K" --first-seed "$seed" \
+      --seeds 1 --methods "$METHODS" --model "$MODEL" --max-test "$MAX_TEST" --out "$f"
     echo "=== wall $(($(date +%s) - start)) s"
   done
 done

@@ -4,6 +4,9 @@ runs of an earlier bench-default.sh prefix, restricted to the seeds SetFit ran (
 
   python3 research/pretrain/setfit-table.py research/fewshot-results/setfit-mini-k16 \
       research/fewshot-results/gpu-mini2 [sst2 sms_spam trec ag_news]
+
+With "same" as the second prefix, the other methods come from the SetFit JSONs themselves (runs with
+METHODS="setfit,head,prompt" in bench-setfit.sh).
 """
 import glob
 import json
@@ -27,13 +30,17 @@ def main():
           "s/run prompt | s/run head | s/run SetFit |")
     print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for d in datasets:
-        runs = []
+        every = []
         for f in sorted(glob.glob(f"{setfit_prefix}-{d}-s*.json")):
-            runs += json.load(open(f))["runs"]
+            every += json.load(open(f))["runs"]
+        runs = [r for r in every if r["method"] == "setfit"]
         if not runs:
             continue
         seeds = sorted(r["seed"] for r in runs)
-        other = [r for r in json.load(open(f"{other_prefix}-{d}.json"))["runs"] if r["seed"] in seeds]
+        if other_prefix == "same":
+            other = [r for r in every if r["method"] != "setfit"]
+        else:
+            other = [r for r in json.load(open(f"{other_prefix}-{d}.json"))["runs"] if r["seed"] in seeds]
         acc = {m: [r["accuracy"] for r in sorted(other, key=lambda r: r["seed"]) if r["method"] == m]
                for m in methods}
         sec = {m: [r["seconds"] for r in other if r["method"] == m] for m in methods}
