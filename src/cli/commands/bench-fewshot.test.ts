@@ -176,6 +176,52 @@ describe('bench-fewshot', () => {
   });
 });
 
+describe('a given verbalizer with the built-in template', () => {
+  // Label names with no vocabulary word (as banking77's "top_up_limits" has none free): the
+  // label-name fallback cannot make words for them, so only a given verbalizer lets the run start.
+  const labelsCsv = () => reviewsCsv().replaceAll(',positive', ',zzqx_qqzy').replaceAll(',negative', ',qqzy_zzqx');
+  const verbalizer = '{"zzqx_qqzy":["great"],"qqzy_zzqx":["terrible"]}';
+  const GOLDEN = 'tests/fixtures/golden-micro/model';
+
+  it('bench-fewshot and zero-shot take --verbalizer alone; without it the error names the label', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'given-verbalizer-')), 'intents');
+    mkdirSync(dir);
+    for (const file of ['train.csv', 'test.csv']) writeFileSync(join(dir, file), labelsCsv());
+    const run = async (argv: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stderrIsTTY: false });
+      return { code, stdout, stderr };
+    };
+    const bench = ['bench-fewshot', '--data', dir, '--k', '2', '--seeds', '1', '--methods', 'zeroshot'];
+    const out = join(dir, 'bench.json');
+    const given = await run([...bench, '--model', GOLDEN, '--max-test', '4', '--verbalizer', verbalizer, '--out', out]);
+    expect(given.stderr).not.toMatch(/VERBALIZER_NO_WORD/);
+    expect(given.code).toBe(0);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    // The intent recipe's template (no recipe knows these labels), with the given words.
+    expect(report.template).toBe('{text} This is about [MASK].');
+    expect(report.verbalizer).toEqual(JSON.parse(verbalizer));
+    const missing = await run([...bench, '--model', GOLDEN, '--max-test', '4']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/"qqzy_zzqx".*--verbalizer.*VERBALIZER_NO_WORD/);
+
+    const zero = await run([
+      'zero-shot',
+      '--model',
+      GOLDEN,
+      '--data',
+      join(dir, 'test.csv'),
+      '--verbalizer',
+      verbalizer,
+      '--json',
+    ]);
+    expect(zero.stderr).not.toMatch(/VERBALIZER_NO_WORD/);
+    expect(zero.code).toBe(0);
+    expect(JSON.parse(zero.stdout)).toMatchObject({ template: '{text} This is about [MASK].', n: 20 });
+  }, 30_000);
+});
+
 describe('zero-shot command', () => {
   const GOLDEN = 'tests/fixtures/golden-micro/model';
   const run = async (argv: string[]) => {

@@ -168,13 +168,14 @@ export const benchFewshotCommand: Command = {
     const dataset = basename(resolve(dataDir));
     const needsPrompt = (methods as FewShotMethod[]).some(usesPrompt);
     const givenTemplate = stringFlag(args, 'template');
-    const givenVerbalizer = stringFlag(args, 'verbalizer');
+    const givenVerbalizerText = stringFlag(args, 'verbalizer');
+    const givenVerbalizer = givenVerbalizerText ? parseVerbalizerJson(givenVerbalizerText) : undefined;
     const fallback =
-      needsPrompt && (!givenTemplate || !givenVerbalizer) ? defaultPrompt(dataset, labels, probe.tokenizer) : null;
+      needsPrompt && (!givenTemplate || !givenVerbalizer)
+        ? defaultPrompt(dataset, labels, probe.tokenizer, givenVerbalizer)
+        : null;
     const templateText = givenTemplate ?? fallback?.template ?? '';
-    const verbalizerSpec: VerbalizerSpec = givenVerbalizer
-      ? parseVerbalizerJson(givenVerbalizer)
-      : (fallback?.verbalizer ?? {});
+    const verbalizerSpec: VerbalizerSpec = givenVerbalizer ?? fallback?.verbalizer ?? {};
     if (needsPrompt) {
       const verbalizer = Object.fromEntries(
         labels.map((l) => {

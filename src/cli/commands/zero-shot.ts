@@ -66,12 +66,13 @@ export const zeroShotCommand: Command = {
         : null;
       const seed = intFlag(args, 'seed', DEFAULT_SEED, { min: 0 });
       const labels = rows ? [...new Set(rows.map((r) => r.label as string))].sort() : null;
+      const verbalizerText = stringFlag(args, 'verbalizer');
+      const givenSpec = verbalizerText ? parseVerbalizerJson(verbalizerText) : saved?.verbalizer;
       const fallback = labels
-        ? defaultPrompt(dataPath ? basename(dataPath).replace(/\..*$/, '') : null, labels, model.tokenizer)
+        ? defaultPrompt(dataPath ? basename(dataPath).replace(/\..*$/, '') : null, labels, model.tokenizer, givenSpec)
         : null;
       const template = stringFlag(args, 'template') ?? saved?.template ?? fallback?.template;
-      const verbalizerText = stringFlag(args, 'verbalizer');
-      const spec = verbalizerText ? parseVerbalizerJson(verbalizerText) : (saved?.verbalizer ?? fallback?.verbalizer);
+      const spec = givenSpec ?? fallback?.verbalizer;
       if (!template)
         throw new UsageError(
           '--template is required (the model has no saved fewshot_prompt), e.g. --template "{text} It was [MASK]."',

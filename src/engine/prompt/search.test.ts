@@ -66,6 +66,21 @@ describe('search', () => {
     expect(() => labelNameVerbalizer(['zzz'], model.tokenizer)).toThrow(
       expect.objectContaining({ code: 'VERBALIZER_NO_WORD' }),
     );
+    // A given verbalizer is kept, and spares labels with no name word from the label-name fallback.
+    expect(() => defaultPrompt(null, ['zzz'], model.tokenizer)).toThrow(
+      expect.objectContaining({ code: 'VERBALIZER_NO_WORD' }),
+    );
+    expect(defaultPrompt('banking77', ['zzz'], model.tokenizer, { zzz: ['good'] })).toEqual({
+      template: '{text} This is about [MASK].',
+      verbalizer: { zzz: ['good'] },
+      task: 'intent',
+    });
+    expect(
+      defaultPrompt('sst2', ['positive', 'negative'], model.tokenizer, { positive: 'good', negative: 'bad' }),
+    ).toMatchObject({
+      template: '{text} It was [MASK].',
+      verbalizer: { positive: 'good', negative: 'bad' },
+    });
   });
 
   it('suggests whole-word label words per class, skipping specials and punctuation', async () => {

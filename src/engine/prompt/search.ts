@@ -152,19 +152,24 @@ export function findRecipe(dataset: string | null, labels: readonly string[]): P
   return PROMPT_LIBRARY.find((r) => r.labels && [...r.labels].sort().join('\u0000') === sorted) ?? null;
 }
 
-/** Default (template, verbalizer) for a dataset: library recipe, else the intent template with label-name words. */
+/**
+ * Default (template, verbalizer) for a dataset: library recipe, else the intent template with
+ * label-name words. A `given` verbalizer is kept as is, so labels whose names have no free
+ * vocabulary word (banking77's `top_up_limits`) still get the dataset's template.
+ */
 export function defaultPrompt(
   dataset: string | null,
   labels: readonly string[],
   tokenizer: BertTokenizer,
+  given?: VerbalizerSpec,
 ): { template: string; verbalizer: VerbalizerSpec; task: string } {
   const recipe = findRecipe(dataset, labels);
   if (recipe && recipe.verbalizers.length > 0)
-    return { template: recipe.templates[0], verbalizer: recipe.verbalizers[0], task: recipe.task };
+    return { template: recipe.templates[0], verbalizer: given ?? recipe.verbalizers[0], task: recipe.task };
   const intent = PROMPT_LIBRARY.find((r) => r.task === 'intent')!;
   return {
     template: (recipe ?? intent).templates[0],
-    verbalizer: labelNameVerbalizer(labels, tokenizer),
+    verbalizer: given ?? labelNameVerbalizer(labels, tokenizer),
     task: recipe?.task ?? 'intent',
   };
 }

@@ -237,7 +237,8 @@ function prepare(
   let prompt: Prepared['prompt'] = null;
   let maxLength = textLength;
   if (method.kind === 'prompt') {
-    const fallback = method.template && method.verbalizer ? null : defaultPrompt(null, labels, model.tokenizer);
+    const fallback =
+      method.template && method.verbalizer ? null : defaultPrompt(null, labels, model.tokenizer, method.verbalizer);
     const template = method.template ?? fallback!.template;
     const compiled = compileTemplate(template, model.tokenizer);
     const verbalizer = buildVerbalizer(method.verbalizer ?? fallback!.verbalizer, labels, model.tokenizer);
