@@ -25,6 +25,18 @@ describe('Hub model list', () => {
     expect(Math.abs(bytes - 4 * params) / bytes).toBeLessThan(0.05);
   });
 
+  it('offers the small English sentence-embedding BERTs SetFit is meant for (docs/SETFIT.md)', () => {
+    const english = HUB_MODELS.filter((m) => m.language === 'English').map((m) => m.repo);
+    expect(english).toEqual(
+      expect.arrayContaining([
+        'sentence-transformers/all-MiniLM-L6-v2',
+        'sentence-transformers/paraphrase-MiniLM-L3-v2',
+        'BAAI/bge-small-en-v1.5',
+        'intfloat/e5-small-v2',
+      ]),
+    );
+  });
+
   it('offers Chinese and many-language BERT models, with a small Chinese sentence-embedding one', () => {
     const chinese = HUB_MODELS.filter((m) => m.language === 'Chinese').map((m) => m.repo);
     expect(chinese).toEqual(expect.arrayContaining(['google-bert/bert-base-chinese', 'BAAI/bge-small-zh-v1.5']));

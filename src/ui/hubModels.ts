@@ -19,6 +19,12 @@ export const HUB_MODELS = [
   // (mean) → Normalize; paraphrase-MiniLM-L3-v2 has 3 layers.
   { repo: 'sentence-transformers/all-MiniLM-L6-v2', size: '90.9 MB', params: '22.7M', language: 'English' },
   { repo: 'sentence-transformers/paraphrase-MiniLM-L3-v2', size: '69.6 MB', params: '17.4M', language: 'English' },
+  // Two more sentence-embedding BERTs (BertModel, 12 layers, hidden 384, 30,522-token uncased
+  // vocabulary, 33.4M parameters; modules Transformer → Pooling → Normalize, as their modules.json
+  // and pooling configs say): bge-small-en-v1.5 pools the [CLS] state, e5-small-v2 takes the mean
+  // over the tokens (its card asks for texts prefixed "query: " when the embeddings are features).
+  { repo: 'BAAI/bge-small-en-v1.5', size: '133 MB', params: '33.4M', language: 'English' },
+  { repo: 'intfloat/e5-small-v2', size: '133 MB', params: '33.4M', language: 'English' },
   // Chinese sentence embeddings (4 layers, hidden 512, bert-base-chinese's 21,128-token vocabulary,
   // cased: do_lower_case false): the smallest Chinese model here, quick to fine-tune.
   { repo: 'BAAI/bge-small-zh-v1.5', size: '96 MB', params: '24M', language: 'Chinese' },
