@@ -1,7 +1,8 @@
 /**
  * The Data panel's map on WebGPU (issue 21): a 5,000-row, 3-label CSV generated here is loaded, the
  * micro model draws its map, and the canvas holds every label's colour; hovering a dot shows that
- * row, clicking it selects the row.
+ * row, clicking it selects the row. A 600-row CSV is laid out with UMAP (epochs shown), then drawn
+ * again with PCA.
  */
 import { expect, test } from '@playwright/test';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -105,6 +106,61 @@ test('the map of a 5,000-row dataset renders coloured by label; hover shows a ro
     await expect(selected).toContainText(hovered.text);
     await section.screenshot({ path: testInfo.outputPath('map.png') });
     expect(await studioState(page, (s) => s.map!.dataset.examples[s.mapSelected!].row)).toBe(row);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('UMAP lays out the map in epochs; the layout can be switched and drawn again', async ({ page }, testInfo) => {
+  test.setTimeout(300_000);
+  const rows = 600;
+  const dir = await mkdtemp(join(tmpdir(), 'studio-map-umap-'));
+  const csvPath = join(dir, 'topics-600.csv');
+  await writeFile(csvPath, mapCsv(rows));
+  try {
+    const studio = new Studio(page);
+    await studio.open();
+    await studio.waitForEngine();
+    await studio.waitForModel();
+    await studio.tab('data');
+    await page.getByTestId('data-file-input').setInputFiles(csvPath);
+    await expect.poll(() => studioState(page, (s) => s.dataset?.examples.length)).toBe(rows);
+
+    const section = page.getByTestId('embedding-map');
+    await section.getByTestId('map-method').selectOption('umap');
+    await section.getByTestId('map-draw').click();
+    await expect(section.getByTestId('map-progress')).toContainText(/Laying out with UMAP… epoch \d+ of \d+/, {
+      timeout: 240_000,
+    });
+    const canvas = section.getByTestId('map-canvas');
+    await expect(canvas).toHaveAttribute('data-points', String(rows), { timeout: 240_000 });
+    expect(await studioState(page, (s) => s.map?.result.method)).toBe('umap');
+    await expect(section.getByTestId('map-explained')).toContainText(/^UMAP \(15 neighbours per text\)/);
+    // Every label's colour is on the canvas.
+    const colors = Object.values(
+      JSON.parse((await canvas.getAttribute('data-label-colors'))!) as Record<string, string>,
+    );
+    const counts = await canvas.evaluate((element: HTMLCanvasElement, palette: string[]) => {
+      const { data } = element.getContext('2d')!.getImageData(0, 0, element.width, element.height);
+      const rgb = palette.map((hex) => [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16)));
+      const found = palette.map(() => 0);
+      for (let p = 0; p < data.length; p += 4)
+        rgb.forEach(([r, g, b], k) => {
+          if (data[p + 3] === 255 && data[p] === r && data[p + 1] === g && data[p + 2] === b) found[k]++;
+        });
+      return found;
+    }, colors);
+    counts.forEach((count) => expect(count).toBeGreaterThan(20));
+    await section.screenshot({ path: testInfo.outputPath('map-umap.png') });
+
+    // Back to PCA: the drawn map stays until it is drawn again with the other layout.
+    await section.getByTestId('map-method').selectOption('pca');
+    await expect(section.getByTestId('map-draw')).toHaveText('Draw again with PCA');
+    await section.getByTestId('map-draw').click();
+    await expect(section.getByTestId('map-explained')).toContainText(/^PCA: the horizontal axis holds/, {
+      timeout: 240_000,
+    });
+    await expect(section.getByTestId('map-draw')).toHaveCount(0);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

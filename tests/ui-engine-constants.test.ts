@@ -4,6 +4,7 @@ import {
   LONG_RUN_SECONDS as engineLongRun,
   MAX_MAP_ROWS as engineMaxMapRows,
   SMALL_DEV_ROWS as engineSmallDevRows,
+  UMAP_MAX_ROWS as engineUmapMaxRows,
   formatAccuracyWithInterval,
   wilsonInterval,
 } from '../src/engine/studio';
@@ -11,6 +12,7 @@ import {
   LONG_RUN_SECONDS as uiLongRun,
   MAX_MAP_ROWS as uiMaxMapRows,
   SMALL_DEV_ROWS as uiSmallDevRows,
+  UMAP_MAX_ROWS as uiUmapMaxRows,
   accuracyPlusMinus,
 } from '../src/ui/store/helpers';
 
@@ -21,6 +23,7 @@ describe('UI and engine agree', () => {
 
   it('on the most rows the map draws', () => {
     expect(uiMaxMapRows).toBe(engineMaxMapRows);
+    expect(uiUmapMaxRows).toBe(engineUmapMaxRows);
   });
 
   it('on when a run counts as long', () => {

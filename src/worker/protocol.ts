@@ -15,9 +15,11 @@ import type {
   CrossValidationPlan,
   CrossValidationProgress,
   CrossValidationResult,
+  EmbeddingMapMethod,
   EmbeddingMapResult,
   EvaluateFileResult,
   Example,
+  MapPhase,
   FillMaskCandidate,
   FineTunePlan as EngineFineTunePlan,
   FineTuneSettings,
@@ -236,12 +238,13 @@ export interface RequestMap {
   embed: { params: { inputs: TextInput[] }; result: number[][] };
   /**
    * The Data panel's map (docs/ARCHITECTURE.md, "The embedding map"): every input's embedding with
-   * the weights as they are now, projected on the top two principal components; embedded in chunks
-   * between training steps and other requests, `mapProgress` events follow. 3 to 20,000 inputs
-   * (MAP_TOO_FEW_ROWS / MAP_TOO_MANY_ROWS otherwise); `maxLength` as for training (default: embed's).
+   * the weights as they are now, laid out by PCA (default) or UMAP; embedded (and UMAP's epochs run)
+   * in chunks between training steps and other requests, `mapProgress` events follow. 3 to 20,000
+   * inputs, 10,000 for UMAP (MAP_TOO_FEW_ROWS / MAP_TOO_MANY_ROWS otherwise); `maxLength` as for
+   * training (default: embed's).
    */
   embeddingMap: {
-    params: { inputs: TextInput[]; method?: 'pca'; maxLength?: number };
+    params: { inputs: TextInput[]; method?: EmbeddingMapMethod; maxLength?: number };
     result: EmbeddingMapResult;
   };
   /** The model as a zipped Hugging Face folder, with extra files (model card, metrics) beside it. */
@@ -331,8 +334,11 @@ export type WorkerEventPayload =
       setfitHead?: { iterations: number; converged: boolean } | null;
     }
   | ({ kind: 'predictProgress'; fileName: string } & PredictFileProgress)
-  /** Rows of the embedding map embedded so far (once at 0, then after each chunk). */
-  | { kind: 'mapProgress'; done: number; total: number }
+  /**
+   * The embedding map's progress: rows embedded so far (phase 'embed': once at 0, then after each
+   * chunk), then for UMAP layout epochs done (phase 'layout').
+   */
+  | { kind: 'mapProgress'; done: number; total: number; phase: MapPhase }
   /** A run's checkpoint was written: a reload from here on can resume at `step`. */
   | { kind: 'checkpointSaved'; runId: string; step: number }
   /** The GPU device was lost; the backend and the model are being brought back. */

@@ -43,12 +43,22 @@ describe('embeddingMap in the session', () => {
     ]);
     expect(map).toMatchObject({ method: 'pca', rows: 300, dimensions: 32 });
     expect(map.points).toHaveLength(600);
-    expect(map.explained[0]).toBeGreaterThanOrEqual(map.explained[1]);
-    expect(map.explained[0] + map.explained[1]).toBeLessThanOrEqual(1 + 1e-9);
+    expect(map.explained![0]).toBeGreaterThanOrEqual(map.explained![1]);
+    expect(map.explained![0] + map.explained![1]).toBeLessThanOrEqual(1 + 1e-9);
     const direct = await embeddingMap(session.currentModel!, rows, { maxLength: 16 });
     expect(Array.from(map.points)).toEqual(Array.from(direct.points));
 
     await expect(session.embeddingMap(rows.slice(0, 2))).rejects.toMatchObject({ code: 'MAP_TOO_FEW_ROWS' });
+
+    // UMAP: the same embeddings, laid out in queue turns that report their epochs.
+    events.length = 0;
+    const umap = await session.embeddingMap(rows.slice(0, 40), { method: 'umap', maxLength: 16 });
+    expect(umap).toMatchObject({ method: 'umap', rows: 40, explained: null });
+    const phases = events.flatMap((e) => (e.kind === 'mapProgress' ? [e.phase] : []));
+    expect(phases.slice(0, 2)).toEqual(['embed', 'embed']);
+    expect(phases.filter((p) => p === 'layout').length).toBeGreaterThan(2);
+    const last = events.filter((e) => e.kind === 'mapProgress').at(-1);
+    expect(last).toMatchObject({ phase: 'layout', done: umap.iterations, total: umap.iterations });
     session.currentModel?.dispose();
   });
 

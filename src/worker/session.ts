@@ -19,6 +19,7 @@ import {
   predictFile,
   evaluateFile,
   embeddingMap,
+  type EmbeddingMapMethod,
   type EmbeddingMapResult,
   startAdaptation,
   startCrossValidation,
@@ -994,12 +995,13 @@ export class Session {
 
   /**
    * The embedding map of `inputs` (docs/ARCHITECTURE.md, "The embedding map") with the weights as
-   * they are now: one chunk of embeddings per queue turn and at most one per training step, so
-   * training steps and playground requests run in between; `mapProgress` events after each chunk. Fails if another model is loaded meanwhile.
+   * they are now: one chunk of embeddings (or of UMAP epochs) per queue turn and at most one per
+   * training step, so training steps and playground requests run in between; `mapProgress` events
+   * after each chunk. Fails if another model is loaded meanwhile.
    */
   async embeddingMap(
     inputs: TextInput[],
-    options: { method?: 'pca'; maxLength?: number } = {},
+    options: { method?: EmbeddingMapMethod; maxLength?: number } = {},
   ): Promise<EmbeddingMapResult> {
     const model = this.requireModel();
     return embeddingMap(model, inputs, {
@@ -1014,7 +1016,7 @@ export class Session {
           return work();
         });
       },
-      onProgress: (done, total) => this.emit({ kind: 'mapProgress', done, total }),
+      onProgress: (done, total, phase) => this.emit({ kind: 'mapProgress', done, total, phase }),
     });
   }
 

@@ -2,11 +2,21 @@
  * The embedding map's PCA: compared with an eigendecomposition computed another way (two-pass
  * covariance, cyclic Jacobi), on synthetic data with planted axes and on a micro model's
  * embeddings; deterministic; chunked through the caller's queue; refusals say what to do.
+ * Its UMAP: keeps planted groups apart where two principal axes cannot, seeded, in queue turns.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../util/rng';
 import { initNodeBackend, loadModelFromDir } from './node';
-import { MAX_MAP_ROWS, CovarianceAccumulator, embeddingMap, topTwoComponents, type Embedder } from './embedding-map';
+import {
+  MAX_MAP_ROWS,
+  UMAP_EPOCHS_PER_TURN,
+  UMAP_MAX_ROWS,
+  CovarianceAccumulator,
+  embeddingMap,
+  topTwoComponents,
+  type Embedder,
+  type MapPhase,
+} from './embedding-map';
 import type { TextInput } from './fewshot-model';
 import { toyExamples } from '../../../tests/support/toy-data';
 
@@ -192,11 +202,11 @@ describe('embeddingMap', () => {
     // The same PCA computed another way: two-pass covariance, Jacobi eigenvectors, same signs.
     const { values, vectors } = jacobiEigen(twoPassCovariance(rows));
     const total = values.reduce((s, l) => s + l, 0);
-    expect(map.explained[0]).toBeCloseTo(values[0] / total, 6);
-    expect(map.explained[1]).toBeCloseTo(values[1] / total, 6);
+    expect(map.explained![0]).toBeCloseTo(values[0] / total, 6);
+    expect(map.explained![1]).toBeCloseTo(values[1] / total, 6);
     // The planted axes hold about 25/(25+4+4·0.09) and 4/(…) of the variance; the sample's ones are near them.
-    expect(map.explained[0]).toBeGreaterThan(0.75);
-    expect(map.explained[1]).toBeGreaterThan(0.08);
+    expect(map.explained![0]).toBeGreaterThan(0.75);
+    expect(map.explained![1]).toBeGreaterThan(0.08);
     expect(Math.abs(vectors[0].reduce((s, x, i) => s + x * axes[0][i], 0))).toBeGreaterThan(0.99);
     expect(Math.abs(vectors[1].reduce((s, x, i) => s + x * axes[1][i], 0))).toBeGreaterThan(0.98);
     const [p1, p2] = [signFixed(vectors[0]), signFixed(vectors[1])];
@@ -260,8 +270,8 @@ describe('embeddingMap', () => {
       expect(map.dimensions).toBe(embeddings[0].length);
       const { values, vectors } = jacobiEigen(twoPassCovariance(embeddings));
       const total = values.reduce((s, l) => s + l, 0);
-      expect(map.explained[0]).toBeCloseTo(values[0] / total, 5);
-      expect(map.explained[1]).toBeCloseTo(values[1] / total, 5);
+      expect(map.explained![0]).toBeCloseTo(values[0] / total, 5);
+      expect(map.explained![1]).toBeCloseTo(values[1] / total, 5);
       const [p1, p2] = [signFixed(vectors[0]), signFixed(vectors[1])];
       const H = embeddings[0].length;
       const mean = Array.from({ length: H }, (_, j) => embeddings.reduce((s, r) => s + r[j], 0) / inputs.length);
@@ -274,5 +284,125 @@ describe('embeddingMap', () => {
       });
       model.dispose();
     });
+  });
+});
+
+/**
+ * `groups` × `perGroup` rows in R^H: group g around 4·e_g, with noise. Any two groups are equally
+ * far apart, so two principal axes cannot hold twelve of them.
+ */
+function groupedRows(groups: number, perGroup: number, H: number, seed: number): { rows: number[][]; group: number[] } {
+  const rng = new Rng(seed);
+  const rows: number[][] = [];
+  const group: number[] = [];
+  for (let i = 0; i < groups * perGroup; i++) {
+    const g = i % groups;
+    const scale = 4 + 0.2 * rng.normal();
+    rows.push(Array.from({ length: H }, (_, j) => (j === g ? scale : 0) + 0.3 * rng.normal()));
+    group.push(g);
+  }
+  return { rows, group };
+}
+
+/** Mean share, over the points, of their k nearest other points on the map [N, 2] in their own group. */
+function neighbourPurity(points: Float32Array, group: number[], k = 5): number {
+  const N = group.length;
+  let pure = 0;
+  for (let i = 0; i < N; i++) {
+    const order = Array.from({ length: N }, (_, j) => j)
+      .filter((j) => j !== i)
+      .sort(
+        (a, b) =>
+          (points[2 * a] - points[2 * i]) ** 2 +
+          (points[2 * a + 1] - points[2 * i + 1]) ** 2 -
+          ((points[2 * b] - points[2 * i]) ** 2 + (points[2 * b + 1] - points[2 * i + 1]) ** 2),
+      );
+    pure += order.slice(0, k).filter((j) => group[j] === group[i]).length / k;
+  }
+  return pure / N;
+}
+
+describe('UMAP layout', () => {
+  it('keeps twelve equidistant groups apart where PCA cannot, in queue turns with progress', async () => {
+    const { rows, group } = groupedRows(12, 20, 16, 3);
+    const N = rows.length;
+    const progress: [number, number, MapPhase][] = [];
+    let turns = 0;
+    const umap = await embeddingMap(tableEmbedder(rows), indexInputs(N), {
+      method: 'umap',
+      rowsPerChunk: 100,
+      onProgress: (done, total, phase) => progress.push([done, total, phase]),
+      runChunk: (work) => {
+        turns++;
+        return work();
+      },
+    });
+    const pca = await embeddingMap(tableEmbedder(rows), indexInputs(N));
+    expect(umap).toMatchObject({ method: 'umap', rows: N, dimensions: 16, explained: null, neighbors: 15 });
+    expect(umap.points.every(Number.isFinite)).toBe(true);
+    const epochs = umap.iterations;
+    expect(epochs).toBeGreaterThan(0);
+    // 3 embedding chunks, the neighbour search, then the epochs UMAP_EPOCHS_PER_TURN at a time.
+    expect(turns).toBe(3 + 1 + Math.ceil(epochs / UMAP_EPOCHS_PER_TURN));
+    expect(progress.slice(0, 4)).toEqual([
+      [0, N, 'embed'],
+      [100, N, 'embed'],
+      [200, N, 'embed'],
+      [N, N, 'embed'],
+    ]);
+    const layout = progress.filter(([, , phase]) => phase === 'layout');
+    expect(layout[0]).toEqual([0, epochs, 'layout']);
+    expect(layout.at(-1)).toEqual([epochs, epochs, 'layout']);
+    expect(layout).toHaveLength(1 + Math.ceil(epochs / UMAP_EPOCHS_PER_TURN));
+
+    const umapPurity = neighbourPurity(umap.points, group);
+    const pcaPurity = neighbourPurity(pca.points, group);
+    // Measured: UMAP 1.00, PCA 0.75 (each group's 5 nearest map neighbours in its own group).
+    expect(umapPurity).toBeGreaterThan(0.97);
+    expect(pcaPurity).toBeLessThan(0.85);
+  });
+
+  it('is seeded: the same rows give the same layout', async () => {
+    const { rows } = groupedRows(3, 12, 6, 4);
+    const a = await embeddingMap(tableEmbedder(rows), indexInputs(36), { method: 'umap' });
+    const b = await embeddingMap(tableEmbedder(rows), indexInputs(36), { method: 'umap', rowsPerChunk: 5 });
+    expect(Array.from(b.points)).toEqual(Array.from(a.points));
+  });
+
+  it('lays out as few as 3 rows (fewer neighbours than the default)', async () => {
+    const { rows } = groupedRows(3, 1, 4, 5);
+    const map = await embeddingMap(tableEmbedder(rows), indexInputs(3), { method: 'umap' });
+    expect(map).toMatchObject({ rows: 3, neighbors: 2 });
+    expect(map.points.every(Number.isFinite)).toBe(true);
+  });
+
+  it('refuses more rows than it lays out before embedding, and stops when cancelled mid-layout', async () => {
+    const model = tableEmbedder([]);
+    await expect(embeddingMap(model, indexInputs(UMAP_MAX_ROWS + 1), { method: 'umap' })).rejects.toMatchObject({
+      code: 'MAP_TOO_MANY_ROWS',
+      message: expect.stringMatching(/UMAP map lays out at most 10,000 rows; this data has 10,001\. Draw it with PCA/),
+    });
+    expect(model.calls).toBe(0);
+    await expect(embeddingMap(model, indexInputs(5), { method: 'tsne' as unknown as 'pca' })).rejects.toMatchObject({
+      code: 'MAP_BAD_METHOD',
+      message: expect.stringContaining('"pca" or "umap"'),
+    });
+
+    const { rows } = groupedRows(3, 10, 4, 6);
+    const controller = new AbortController();
+    let layoutTurns = 0;
+    const map = embeddingMap(tableEmbedder(rows), indexInputs(30), {
+      method: 'umap',
+      signal: controller.signal,
+      onProgress: (done, _total, phase) => {
+        if (phase === 'layout') {
+          layoutTurns++;
+          if (done >= UMAP_EPOCHS_PER_TURN) controller.abort();
+        }
+      },
+    });
+    await expect(map).rejects.toMatchObject({ code: 'MAP_CANCELLED' });
+    // Progress at 0 and after the first turn; the abort is seen before the second.
+    expect(layoutTurns).toBe(2);
   });
 });

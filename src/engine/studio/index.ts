@@ -125,12 +125,14 @@ export type { DefaultLabelWords } from '../prompt/label-words';
 export { parseVerbalizerJson, type VerbalizerSpec } from '../prompt/verbalizer';
 export type { PromptConfig } from '../prompt/config';
 
-// The Data panel's map: embeddings projected on their top two principal components.
+// The Data panel's map: embeddings laid out in two dimensions by PCA or UMAP.
 export {
   MAX_MAP_ROWS,
   MIN_MAP_ROWS,
+  UMAP_MAX_ROWS,
   embeddingMap,
   type EmbeddingMapMethod,
+  type MapPhase,
   type EmbeddingMapOptions,
   type EmbeddingMapResult,
 } from './embedding-map';

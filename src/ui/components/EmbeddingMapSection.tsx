@@ -1,12 +1,13 @@
 /**
- * The Data panel's map (docs/ARCHITECTURE.md, "The embedding map"): every row's embedding on two principal
- * components, one dot per row coloured by label, drawn on a canvas in one pass (20,000 SVG nodes
+ * The Data panel's map (docs/ARCHITECTURE.md, "The embedding map"): every row's embedding laid out
+ * by PCA or UMAP, one dot per row coloured by label, drawn on a canvas in one pass (20,000 SVG nodes
  * would freeze the page). Hover shows a row; click selects it.
  */
 import { useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
 import { useStudio } from '../store';
 import { drawEmbeddingMap } from '../store/actions';
-import { MAX_MAP_ROWS } from '../store/helpers';
+import { MAX_MAP_ROWS, UMAP_MAX_ROWS } from '../store/helpers';
+import type { EmbeddingMapMethod } from '../../engine/studio';
 import { drawnWithText, weightsChangedSince } from '../store/mapView';
 import { PointGrid, UNLABELED_COLOR, fitPoints, labelColor } from './mapGeometry';
 
@@ -29,6 +30,9 @@ function truncate(text: string, max: number): string {
 
 const percent = (x: number) => `${(100 * x).toFixed(1)} %`;
 
+/** The layouts, as the picker and the button name them. */
+const METHOD_NAMES: Record<EmbeddingMapMethod, string> = { pca: 'PCA', umap: 'UMAP' };
+
 export function EmbeddingMapSection() {
   const dataset = useStudio((s) => s.dataset);
   const validation = useStudio((s) => s.validation);
@@ -36,6 +40,7 @@ export function EmbeddingMapSection() {
   const map = useStudio((s) => s.map);
   const status = useStudio((s) => s.mapStatus);
   const progress = useStudio((s) => s.mapProgress);
+  const method = useStudio((s) => s.mapMethod);
   const error = useStudio((s) => s.mapError);
   const selected = useStudio((s) => s.mapSelected);
   const weightsAtBase = useStudio((s) => s.weightsAtBase);
@@ -94,6 +99,8 @@ export function EmbeddingMapSection() {
   const counts = validation?.labels ?? [];
   const unlabeled = examples.filter((e) => e.label === null).length;
   const weightsChanged = map !== null && weightsChangedSince(map, weightsAtBase, runId);
+  const methodChanged = map !== null && map.result.method !== method;
+  const umapTooMany = n > UMAP_MAX_ROWS;
   const drawnWith = map ? drawnWithText(map, runs) : '';
   const summary = map
     ? `Map of ${map.result.rows} rows in two dimensions, coloured by label: ${counts
@@ -111,36 +118,52 @@ export function EmbeddingMapSection() {
         sees as similar. Well-separated colours mean the classes are easy for this model to tell apart; mixed colours
         mean they are hard (or the labels disagree).
       </p>
-      {(!map || weightsChanged || status === 'running') && (
-        <div className="row">
-          {(!map || weightsChanged) && (
-            <button
-              type="button"
-              className="button"
-              disabled={status === 'running' || !model}
-              onClick={() => void drawEmbeddingMap()}
-              data-testid="map-draw"
-            >
-              {!map
-                ? 'Draw the map'
-                : weightsAtBase
+      <div className="row">
+        <label>
+          Layout{' '}
+          <select
+            value={method}
+            disabled={status === 'running'}
+            onChange={(event) => useStudio.getState().setData({ mapMethod: event.target.value as EmbeddingMapMethod })}
+            data-testid="map-method"
+          >
+            <option value="pca">PCA: fast; the axes hold the most variance</option>
+            <option value="umap" disabled={umapTooMany}>
+              UMAP: keeps similar texts together; slower
+              {umapTooMany ? ` (at most ${UMAP_MAX_ROWS.toLocaleString('en-US')} rows)` : ''}
+            </option>
+          </select>
+        </label>
+        {(!map || weightsChanged || methodChanged) && (
+          <button
+            type="button"
+            className="button"
+            disabled={status === 'running' || !model}
+            onClick={() => void drawEmbeddingMap()}
+            data-testid="map-draw"
+          >
+            {!map
+              ? 'Draw the map'
+              : weightsChanged
+                ? weightsAtBase
                   ? 'Draw again with the base model'
-                  : 'Draw again with the trained model'}
-            </button>
-          )}
-          {!map && status !== 'running' && (
-            <span className="muted">
-              It runs the model over all {n.toLocaleString('en-US')} rows
-              {n > MAX_MAP_ROWS ? ` (at most ${MAX_MAP_ROWS.toLocaleString('en-US')} can be drawn)` : ''}.
-            </span>
-          )}
-          {status === 'running' && progress && (
-            <span className="muted" role="status" data-testid="map-progress">
-              Embedding rows… {progress.done.toLocaleString('en-US')} of {progress.total.toLocaleString('en-US')}
-            </span>
-          )}
-        </div>
-      )}
+                  : 'Draw again with the trained model'
+                : `Draw again with ${METHOD_NAMES[method]}`}
+          </button>
+        )}
+        {!map && status !== 'running' && (
+          <span className="muted">
+            It runs the model over all {n.toLocaleString('en-US')} rows
+            {n > MAX_MAP_ROWS ? ` (at most ${MAX_MAP_ROWS.toLocaleString('en-US')} can be drawn)` : ''}.
+          </span>
+        )}
+        {status === 'running' && progress && (
+          <span className="muted" role="status" data-testid="map-progress">
+            {progress.phase === 'layout' ? 'Laying out with UMAP… epoch ' : 'Embedding rows… '}
+            {progress.done.toLocaleString('en-US')} of {progress.total.toLocaleString('en-US')}
+          </span>
+        )}
+      </div>
       {error && (
         <p className="error" role="alert" data-testid="map-error">
           {error.message}
@@ -195,8 +218,9 @@ export function EmbeddingMapSection() {
             )}
           </ul>
           <p className="muted small" data-testid="map-explained">
-            {map.result.method.toUpperCase()}: the horizontal axis holds {percent(map.result.explained[0])} of the
-            variance of the embeddings, the vertical {percent(map.result.explained[1])}.
+            {map.result.explained
+              ? `PCA: the horizontal axis holds ${percent(map.result.explained[0])} of the variance of the embeddings, the vertical ${percent(map.result.explained[1])}.`
+              : `UMAP (${map.result.neighbors ?? 15} neighbours per text): each text sits near the texts the model finds most alike. Distances between far-apart groups, and the axes, carry no meaning.`}
           </p>
           {selectedRow && (
             <div className="notice" data-testid="map-selected">

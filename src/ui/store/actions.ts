@@ -95,7 +95,8 @@ function handleEvent(event: WorkerEventPayload): void {
     return;
   }
   if (event.kind === 'mapProgress') {
-    if (state.mapStatus === 'running') state.setData({ mapProgress: { done: event.done, total: event.total } });
+    if (state.mapStatus === 'running')
+      state.setData({ mapProgress: { done: event.done, total: event.total, phase: event.phase } });
     return;
   }
   if (event.kind === 'predictProgress') {
@@ -556,7 +557,7 @@ export function cutLength(s: StudioState): number | null {
 
 /**
  * Draws the Data panel's map (docs/ARCHITECTURE.md, "The embedding map"): every row's embedding with the
- * weights as they are now, projected by the worker; `mapProgress` events update the progress. A
+ * weights as they are now, laid out by the worker with the chosen method (PCA or UMAP); `mapProgress` events update the progress. A
  * result for a dataset that was replaced meanwhile is dropped.
  */
 export async function drawEmbeddingMap(): Promise<void> {
@@ -568,10 +569,15 @@ export async function drawEmbeddingMap(): Promise<void> {
     atBase: state.weightsAtBase,
     runId: state.weightsAtBase ? null : state.runId,
   };
-  setData({ mapStatus: 'running', mapProgress: { done: 0, total: dataset.examples.length }, mapError: null });
+  setData({
+    mapStatus: 'running',
+    mapProgress: { done: 0, total: dataset.examples.length, phase: 'embed' },
+    mapError: null,
+  });
   try {
     const result = await getClient().request('embeddingMap', {
       inputs: dataset.examples.map((e) => ({ text: e.text, textPair: e.textPair ?? null })),
+      method: state.mapMethod,
       maxLength: cutLength(state) ?? undefined,
     });
     if (useStudio.getState().dataset !== dataset) return;

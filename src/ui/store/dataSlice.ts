@@ -1,6 +1,6 @@
 import type { StateCreator } from 'zustand';
 import type { DatasetColumnMapping, ParsedDatasetResult } from '../../worker/protocol';
-import type { DatasetSummary, EmbeddingMapResult } from '../../engine/studio';
+import type { DatasetSummary, EmbeddingMapMethod, EmbeddingMapResult, MapPhase } from '../../engine/studio';
 
 /** A drawn embedding map (docs/ARCHITECTURE.md, "The embedding map"), with what drew it. */
 export interface EmbeddingMapView {
@@ -26,15 +26,20 @@ export interface DataSlice {
   /** The embedding map of the dataset, once drawn ("Draw the map"). */
   map: EmbeddingMapView | null;
   mapStatus: 'idle' | 'running' | 'done' | 'failed';
-  /** Rows embedded so far while the map is being drawn. */
-  mapProgress: { done: number; total: number } | null;
+  /** While the map is being drawn: rows embedded so far, then (UMAP) layout epochs done. */
+  mapProgress: { done: number; total: number; phase: MapPhase } | null;
+  /** The layout the next "Draw" uses (kept when the dataset changes: it is the user's choice). */
+  mapMethod: EmbeddingMapMethod;
   mapError: { code: string; message: string } | null;
   /** Index in dataset.examples of the row clicked on the map. */
   mapSelected: number | null;
   setDataset: (dataset: ParsedDatasetResult, bytes: Uint8Array) => void;
   setData: (
     patch: Partial<
-      Pick<DataSlice, 'dataStatus' | 'dataError' | 'map' | 'mapStatus' | 'mapProgress' | 'mapError' | 'mapSelected'>
+      Pick<
+        DataSlice,
+        'dataStatus' | 'dataError' | 'map' | 'mapStatus' | 'mapProgress' | 'mapError' | 'mapSelected' | 'mapMethod'
+      >
     >,
   ) => void;
 }
@@ -49,6 +54,7 @@ export const createDataSlice: StateCreator<DataSlice, [], [], DataSlice> = (set)
   dataStatus: 'idle',
   dataError: null,
   ...NO_MAP,
+  mapMethod: 'pca',
   setDataset: (dataset, datasetBytes) =>
     set({
       dataset,

@@ -138,3 +138,5 @@ export function formatBytes(bytes: number): string {
 
 /** Most rows the Data panel's map draws: the engine's MAX_MAP_ROWS (tests/ui-engine-constants.test.ts). */
 export const MAX_MAP_ROWS = 20_000;
+/** Most rows a UMAP map lays out: the engine's UMAP_MAX_ROWS (tests/ui-engine-constants.test.ts). */
+export const UMAP_MAX_ROWS = 10_000;
