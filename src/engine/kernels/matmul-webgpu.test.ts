@@ -66,6 +66,76 @@ describe.skipIf(unavailable !== null && !process.env.CI)('tiled products on WebG
     tf.dispose([a, b, c, d, bias, out, expected]);
   });
 
+  it('keeps apart dispatches of equal shapes that share tensors differently or read other offsets', async () => {
+    // Same name and shapes each time; the cached pipeline and WGSL must still follow which views
+    // share a tensor (x·w1, x·w2 against x·w1, y·w1) and where the bias is read.
+    const x = tf.randomNormal([8, 5], 0, 1, 'float32', 11) as tf.Tensor2D;
+    const y = tf.randomNormal([8, 5], 0, 1, 'float32', 12) as tf.Tensor2D;
+    const w1 = tf.randomNormal([5, 6], 0, 1, 'float32', 13) as tf.Tensor2D;
+    const w2 = tf.randomNormal([5, 6], 0, 1, 'float32', 14) as tf.Tensor2D;
+    const biases = tf.randomNormal([12], 0, 1, 'float32', 15) as tf.Tensor1D; // two [6] biases
+    const run = async (pairs: [tf.Tensor2D, tf.Tensor2D][], biasOffset: number) => {
+      const outs = pairs.map(() => emptyTensor([8, 6]));
+      dispatchProducts(
+        'test_aliasing',
+        pairs.map(([a, b], i) => ({
+          rows: 8,
+          cols: 6,
+          terms: [{ a: rowMajor(a, 5), b: rowMajor(b, 6), depth: 5 }],
+          bias: { tensor: biases, offset: biasOffset },
+          out: { tensor: outs[i], offset: 0 },
+        })),
+      );
+      const bias = biases.slice(biasOffset, 6);
+      let worst = 0;
+      for (const [i, [a, b]] of pairs.entries()) {
+        const want = tf.add(tf.matMul(a, b), bias);
+        const [got, expected] = [await outs[i].data(), await want.data()];
+        for (let k = 0; k < expected.length; k++) worst = Math.max(worst, Math.abs(got[k] - expected[k]));
+        want.dispose();
+      }
+      tf.dispose([...outs, bias]);
+      return worst;
+    };
+    expect(
+      await run(
+        [
+          [x, w1],
+          [x, w2],
+        ],
+        0,
+      ),
+    ).toBeLessThan(1e-5);
+    expect(
+      await run(
+        [
+          [x, w1],
+          [y, w1],
+        ],
+        0,
+      ),
+    ).toBeLessThan(1e-5);
+    expect(
+      await run(
+        [
+          [x, w1],
+          [y, w1],
+        ],
+        6,
+      ),
+    ).toBeLessThan(1e-5);
+    expect(
+      await run(
+        [
+          [x, w1],
+          [x, w2],
+        ],
+        0,
+      ),
+    ).toBeLessThan(1e-5);
+    tf.dispose([x, y, w1, w2, biases]);
+  });
+
   it("gives a linear layer's dw = xᵀ·dy and db = Σ dy in one dispatch, deep and wide", async () => {
     for (const [N, inSize, outSize] of [
       [1, 1, 1],

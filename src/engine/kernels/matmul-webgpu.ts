@@ -142,6 +142,23 @@ function outputCode(o: ProductOutput, index: number, name: (t: tf.TensorInfo) =>
   };
 }
 
+/**
+ * The tensors a dispatch's WGSL reads and writes, in the order outputCode names them: per output,
+ * each term's a then b, then out, bias and column sums. The bindings follow this order, so a
+ * dispatch's binding layout and its code depend only on the shapes and on which views share a tensor.
+ */
+function viewTensors(outputs: ProductOutput[]): tf.TensorInfo[] {
+  return outputs.flatMap((o) => [
+    ...o.terms.flatMap((t) => [t.a.tensor, t.b.tensor]),
+    o.out.tensor,
+    ...(o.bias ? [o.bias.tensor] : []),
+    ...(o.columnSums ? [o.columnSums.tensor] : []),
+  ]);
+}
+
+/** Shader bodies by name and variant: the WGSL text is built once per shape and aliasing, not per call. */
+const bodies = new Map<string, { body: string; tiles: number }>();
+
 /** Records one dispatch computing every output of `outputs` (its own tiles each). */
 export function dispatchProducts(name: string, outputs: ProductOutput[]): void {
   const written = new Set<object>();
@@ -151,22 +168,35 @@ export function dispatchProducts(name: string, outputs: ProductOutput[]): void {
   }
   const bindings: RawBinding[] = [];
   const names = new Map<object, string>();
-  const bindingName = (t: tf.TensorInfo): string => {
-    let n = names.get(t.dataId);
-    if (!n) {
-      n = `m${names.size}`;
-      names.set(t.dataId, n);
-      bindings.push({ name: n, tensor: t, access: written.has(t.dataId) ? 'read_write' : 'read' });
-    }
-    return n;
-  };
-  let first = 0;
-  const parts = outputs.map((o, i) => {
-    const part = outputCode(o, i, bindingName, first);
-    first += part.tiles;
-    return part;
-  });
-  const body = `
+  // Which binding each view reads, in naming order: "0.1.0.2…". Part of the variant, because two
+  // calls with equal shapes but different sharing (x·w1 + x·w2 against x·w1 + y·w1) need different code.
+  const aliasing = viewTensors(outputs)
+    .map((t) => {
+      let n = names.get(t.dataId);
+      if (!n) {
+        n = `m${names.size}`;
+        names.set(t.dataId, n);
+        bindings.push({ name: n, tensor: t, access: written.has(t.dataId) ? 'read_write' : 'read' });
+      }
+      return n.slice(1);
+    })
+    .join('.');
+  const variant = `${shapeKey(outputs)}#${aliasing}`;
+  const key = `${name}|${variant}`;
+  let shader = bodies.get(key);
+  if (!shader) {
+    const bindingName = (t: tf.TensorInfo): string => {
+      const n = names.get(t.dataId);
+      if (!n) throw new Error(`dispatchProducts ${name}: a view's tensor is missing from viewTensors.`);
+      return n;
+    };
+    let first = 0;
+    const parts = outputs.map((o, i) => {
+      const part = outputCode(o, i, bindingName, first);
+      first += part.tiles;
+      return part;
+    });
+    const body = `
 var<workgroup> tileA : array<f32, ${TILE * DEPTH_STEP}>; // [${TILE} rows][${DEPTH_STEP} depth]
 var<workgroup> tileB : array<vec4<f32>, ${(DEPTH_STEP * TILE) / 4}>; // [${DEPTH_STEP} depth][${TILE / 4} column quads]
 ${parts.map((p) => p.fns).join('\n')}
@@ -180,13 +210,16 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) wgCount 
   for (var w = i32(wg.x); w < uniforms.tiles; w += i32(wgCount.x)) {${parts.map((p) => p.code).join('')}
   }
 }`;
+    shader = { body, tiles: first };
+    bodies.set(key, shader);
+  }
   dispatchRaw({
     name: `fewshot_${name}`,
-    variant: shapeKey(outputs),
+    variant,
     bindings,
-    uniforms: [{ name: 'tiles', type: 'i32', value: first }],
-    body,
-    workgroups: first,
+    uniforms: [{ name: 'tiles', type: 'i32', value: shader.tiles }],
+    body: shader.body,
+    workgroups: shader.tiles,
   });
 }
 
@@ -197,7 +230,9 @@ function shapeKey(outputs: ProductOutput[]): string {
     .map(
       (o) =>
         `${o.rows}x${o.cols}${o.bias ? 'b' : ''}${o.columnSums ? 's' : ''}@${o.out.offset}:` +
-        o.terms.map((t) => `${t.depth}(${view(t.a)})(${view(t.b)})`).join('+'),
+        o.terms.map((t) => `${t.depth}(${view(t.a)})(${view(t.b)})`).join('+') +
+        (o.bias ? `+${o.bias.offset}` : '') +
+        (o.columnSums ? `s${o.columnSums.offset}` : ''),
     )
     .join('|');
 }
