@@ -27,7 +27,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { MASK_NEG } from '../bert/config';
 import { runProgram, type ProgramUniform } from './program';
-import { bufferElement, dispatchRaw, emptyTensor, RAW_WORKGROUP_SIZE } from './raw-dispatch';
+import { bufferElement, dispatchRaw, emptyTensor, RAW_WORKGROUP_SIZE, type RawUniform } from './raw-dispatch';
 import { RNG_WGSL } from './rng';
 
 /** Longest sequence the row programs take: one f32 per key in workgroup memory (2 KiB at 512),
@@ -75,6 +75,68 @@ fn reduceRow(lane : i32, useMax : bool) -> f32 {
 /** WGSL shared by every program: the shape uniforms unpacked. */
 const SHAPE_UNIFORMS =
   'seqLen : i32, heads : i32, headDim : i32, rows : i32, scale : f32, rate : f32, keepScale : f32, seed : u32, maskNeg : f32,';
+
+/** One attention call's constants, shared by its three programs (built once, in `attentionConstants`). */
+interface AttentionConstants {
+  seqLen: number; // T
+  heads: number; // A
+  headDim: number; // D = H / A
+  rows: number; // B·A·T score rows
+  size: number; // B·T·H: one of q, k, v in the packed [3, B·T, H]
+  scale: number; // 1/√D, as the stock path scales the scores
+  rate: number; // dropout on the probabilities (0: none)
+  keepScale: number; // 1 / (1 − rate)
+  seed: number; // the dropout masks' seed (u32)
+  maskNeg: number; // the stock path's additive bias for a padded key
+}
+
+/** WGSL type of each constant. */
+const CONSTANT_TYPES: Record<keyof AttentionConstants, RawUniform['type']> = {
+  seqLen: 'i32',
+  heads: 'i32',
+  headDim: 'i32',
+  rows: 'i32',
+  size: 'i32',
+  scale: 'f32',
+  rate: 'f32',
+  keepScale: 'f32',
+  seed: 'u32',
+  maskNeg: 'f32',
+};
+
+function attentionConstants(
+  B: number,
+  T: number,
+  A: number,
+  H: number,
+  dropout: { rate: number; seed: number } | null,
+): AttentionConstants {
+  const D = H / A;
+  return {
+    seqLen: T,
+    heads: A,
+    headDim: D,
+    rows: B * A * T,
+    size: B * T * H,
+    scale: 1 / Math.sqrt(D),
+    rate: dropout ? dropout.rate : 0,
+    keepScale: dropout ? 1 / (1 - dropout.rate) : 1,
+    seed: dropout ? dropout.seed >>> 0 : 0,
+    maskNeg: MASK_NEG,
+  };
+}
+
+/** The named constants as a raw dispatch's uniforms, in the order given. */
+function rawUniforms(c: AttentionConstants, names: (keyof AttentionConstants)[]): RawUniform[] {
+  return names.map((name) => ({ name, type: CONSTANT_TYPES[name], value: c[name] }));
+}
+
+/** The constants in SHAPE_UNIFORMS's order, for a tfjs program (runProgram). */
+function programUniforms(c: AttentionConstants): ProgramUniform[] {
+  const names = ['seqLen', 'heads', 'headDim', 'rows', 'scale', 'rate', 'keepScale', 'seed', 'maskNeg'] as const;
+  const programType = { i32: 'int32', u32: 'uint32', f32: 'float32' } as const;
+  return names.map((name) => ({ type: programType[CONSTANT_TYPES[name]], value: c[name] }));
+}
 
 /** One workgroup per (b, a, i) row of a [B, A, T, T] output; `body` sees `row`, `lane`, b, a, i. */
 class AttentionRowProgram implements WebGPUProgram {
@@ -144,7 +206,6 @@ function probsAndContext(
 ) {
   const probs = emptyTensor([B, A, T, T]); // [B, A, T, T]
   const context = emptyTensor([B * T, H]) as tf.Tensor2D; // [B·T, H]
-  const D = H / A;
   const bias = mask ? 's = s + (1.0 - f32(mask[b * T + j])) * uniforms.maskNeg;' : '';
   dispatchRaw({
     name: `fewshot_attention_forward${mask ? '_mask' : ''}${dropout ? '_drop' : ''}`,
@@ -163,17 +224,17 @@ function probsAndContext(
       { name: 'probs', tensor: probs, access: 'read_write' },
       { name: 'context', tensor: context, access: 'read_write' },
     ],
-    uniforms: [
-      { name: 'seqLen', type: 'i32', value: T },
-      { name: 'heads', type: 'i32', value: A },
-      { name: 'headDim', type: 'i32', value: D },
-      { name: 'rows', type: 'i32', value: B * A * T },
-      { name: 'scale', type: 'f32', value: 1 / Math.sqrt(D) },
-      { name: 'rate', type: 'f32', value: dropout ? dropout.rate : 0 },
-      { name: 'keepScale', type: 'f32', value: dropout ? 1 / (1 - dropout.rate) : 1 },
-      { name: 'seed', type: 'u32', value: dropout ? dropout.seed >>> 0 : 0 },
-      { name: 'maskNeg', type: 'f32', value: MASK_NEG },
-    ],
+    uniforms: rawUniforms(attentionConstants(B, T, A, H, dropout), [
+      'seqLen',
+      'heads',
+      'headDim',
+      'rows',
+      'scale',
+      'rate',
+      'keepScale',
+      'seed',
+      'maskNeg',
+    ]),
     body: `
 ${RNG_WGSL}
 ${ROW_WGSL}
@@ -285,8 +346,6 @@ function qkvGradients(
   dropout: { rate: number; seed: number } | null,
 ) {
   const dqkv = emptyTensor([3, B * T, H]); // [3, B·T, H]
-  const D = H / A;
-  const size = B * T * H;
   dispatchRaw({
     name: `fewshot_attention_dqkv${dropout ? '_drop' : ''}`,
     bindings: [
@@ -296,16 +355,16 @@ function qkvGradients(
       { name: 'dOut', tensor: dOut, access: 'read' },
       { name: 'dqkv', tensor: dqkv, access: 'read_write' },
     ],
-    uniforms: [
-      { name: 'seqLen', type: 'i32', value: T },
-      { name: 'heads', type: 'i32', value: A },
-      { name: 'headDim', type: 'i32', value: D },
-      { name: 'size', type: 'i32', value: size },
-      { name: 'scale', type: 'f32', value: 1 / Math.sqrt(D) },
-      { name: 'rate', type: 'f32', value: dropout ? dropout.rate : 0 },
-      { name: 'keepScale', type: 'f32', value: dropout ? 1 / (1 - dropout.rate) : 1 },
-      { name: 'seed', type: 'u32', value: dropout ? dropout.seed >>> 0 : 0 },
-    ],
+    uniforms: rawUniforms(attentionConstants(B, T, A, H, dropout), [
+      'seqLen',
+      'heads',
+      'headDim',
+      'size',
+      'scale',
+      'rate',
+      'keepScale',
+      'seed',
+    ]),
     body: `
 ${RNG_WGSL}
 @compute @workgroup_size(${RAW_WORKGROUP_SIZE})
@@ -339,7 +398,7 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups)
     dqkv[2 * size + index] = accV;
   }
 }`,
-    workgroups: Math.ceil(size / RAW_WORKGROUP_SIZE),
+    workgroups: Math.ceil((B * T * H) / RAW_WORKGROUP_SIZE),
   });
   return dqkv;
 }
@@ -360,23 +419,11 @@ export function fusedSelfAttention(
   dropout: AttentionDropout | null,
 ): tf.Tensor2D {
   const H = qkv.shape[2];
-  const D = H / A;
   const withDropout = dropout !== null && dropout.rate > 0;
-  const rate = withDropout ? dropout.rate : 0;
-  const uniforms: ProgramUniform[] = [
-    { type: 'int32', value: T },
-    { type: 'int32', value: A },
-    { type: 'int32', value: D },
-    { type: 'int32', value: B * A * T },
-    { type: 'float32', value: 1 / Math.sqrt(D) }, // the stock path's 1/√D, rounded to f32 alike
-    { type: 'float32', value: rate },
-    { type: 'float32', value: withDropout ? 1 / (1 - rate) : 1 },
-    { type: 'uint32', value: withDropout ? dropout.seed >>> 0 : 0 },
-    { type: 'float32', value: MASK_NEG }, // the stock path's additive bias for a padded key
-  ];
+  const drop = withDropout ? { rate: dropout.rate, seed: dropout.seed } : null;
+  const uniforms = programUniforms(attentionConstants(B, T, A, H, drop));
   const attend = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [packed, save] = args as [tf.Tensor3D, tf.GradSaveFunc];
-    const drop = withDropout ? { rate, seed: dropout.seed } : null;
     const { probs, context } = probsAndContext(packed, mask, B, T, A, H, drop); // [B, A, T, T], [B·T, H]
     save([packed, probs]);
     return {
