@@ -5,15 +5,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend, openNodeWebGpu } from '../tf/node';
+import { describeOnNodeWebGpu } from '../../../tests/support/node-webgpu';
+import { initNodeBackend } from '../tf/node';
 import { Counters } from '../bench/instrument';
 import { AdamW } from '../train/optim';
 import { paramsPerAdamWDispatch, planMomentGroups } from './adamw-webgpu';
 import { kernelMode, setKernelMode } from './mode';
 
-const opened = await openNodeWebGpu();
-const unavailable = opened.ok ? null : opened.reason;
-if (unavailable && !process.env.CI) console.warn(`skipping the fused AdamW tests: ${unavailable}`);
+const describeWebGpu = await describeOnNodeWebGpu();
 
 /** Odd sizes on purpose: not multiples of the workgroup, a single element, a LayerNorm-like bias. */
 const SHAPES: Record<string, number[]> = {
@@ -82,7 +81,7 @@ describe('planMomentGroups', () => {
   });
 });
 
-describe.skipIf(unavailable !== null && !process.env.CI)('fused AdamW on WebGPU', () => {
+describeWebGpu('fused AdamW on WebGPU', () => {
   const before = kernelMode();
   beforeAll(async () => {
     await initNodeBackend('webgpu');

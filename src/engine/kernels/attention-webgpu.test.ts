@@ -5,23 +5,22 @@
  * package or an adapter is missing outside CI; under CI=true that fails instead.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { attentionMask, multiHeadAttention, type DropoutSites } from '../bert/model';
-import { initNodeBackend, openNodeWebGpu } from '../tf/node';
+import { describeOnNodeWebGpu } from '../../../tests/support/node-webgpu';
+import { initNodeBackend } from '../tf/node';
 import { ATTENTION_CASES, attentionParity, type AttentionParityResult } from './attention-parity';
 import { relativeDifference } from './program';
 import { ATTENTION_MAX_SEQ } from './attention-webgpu';
 import { kernelMode, setKernelMode } from './mode';
 import { loggedFallbacks } from './program';
 
-const opened = await openNodeWebGpu();
-const unavailable = opened.ok ? null : opened.reason;
-if (unavailable && !process.env.CI) console.warn(`skipping the fused attention tests: ${unavailable}`);
+const describeWebGpu = await describeOnNodeWebGpu();
 
 /** No dropout at all: what the model passes when training is off. */
 const noDropout: DropoutSites = { apply: (x) => x, take: () => null };
 
-describe.skipIf(unavailable !== null && !process.env.CI)('fused self-attention on WebGPU', () => {
+describeWebGpu('fused self-attention on WebGPU', () => {
   const before = kernelMode();
   let results: AttentionParityResult[] = [];
   beforeAll(async () => {

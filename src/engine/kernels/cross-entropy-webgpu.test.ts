@@ -3,15 +3,14 @@
  * on WebGPU in Node (Dawn). Skipped with the reason when the `webgpu` package or an adapter is
  * missing outside CI; under CI=true that fails instead.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend, openNodeWebGpu } from '../tf/node';
+import { beforeAll, expect, it } from 'vitest';
+import { describeOnNodeWebGpu } from '../../../tests/support/node-webgpu';
+import { initNodeBackend } from '../tf/node';
 import { crossEntropyParity } from './cross-entropy-parity';
 
-const opened = await openNodeWebGpu();
-const unavailable = opened.ok ? null : opened.reason;
-if (unavailable && !process.env.CI) console.warn(`skipping the cross-entropy kernel tests: ${unavailable}`);
+const describeWebGpu = await describeOnNodeWebGpu();
 
-describe.skipIf(unavailable !== null && !process.env.CI)('cross-entropy kernels on WebGPU', () => {
+describeWebGpu('cross-entropy kernels on WebGPU', () => {
   beforeAll(async () => {
     await initNodeBackend('webgpu');
   });

@@ -5,17 +5,16 @@
  * CI; under CI=true that fails instead.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Counters } from '../bench/instrument';
-import { initNodeBackend, openNodeWebGpu } from '../tf/node';
+import { describeOnNodeWebGpu } from '../../../tests/support/node-webgpu';
+import { initNodeBackend } from '../tf/node';
 import { dropout } from '../tf/ops';
 import { dropoutCounts, dropoutParity, gpuDropoutMask, jsDropoutMask } from './dropout-parity';
 import { kernelMode, setKernelMode } from './mode';
 import { loggedFallbacks } from './program';
 
-const opened = await openNodeWebGpu();
-const unavailable = opened.ok ? null : opened.reason;
-if (unavailable && !process.env.CI) console.warn(`skipping the fused dropout tests: ${unavailable}`);
+const describeWebGpu = await describeOnNodeWebGpu();
 
 /** A dropout site's seed as the model derives it (bert/model.ts: step seed · 7919 + site · 104729 + 17). */
 const siteSeed = (step: number, site: number) => step * 7919 + site * 104729 + 17;
@@ -23,7 +22,7 @@ const siteSeed = (step: number, site: number) => step * 7919 + site * 104729 + 1
 /** Fraction of elements where two masks agree. */
 const agreement = (a: Float32Array, b: Float32Array) => a.reduce((n, v, i) => n + (v === b[i] ? 1 : 0), 0) / a.length;
 
-describe.skipIf(unavailable !== null && !process.env.CI)('fused dropout on WebGPU', () => {
+describeWebGpu('fused dropout on WebGPU', () => {
   const before = kernelMode();
   beforeAll(async () => {
     await initNodeBackend('webgpu');

@@ -3,15 +3,14 @@
  * (docs/ARCHITECTURE.md, "Own kernels"), on WebGPU in Node (Dawn). Skipped with the reason when the
  * `webgpu` package or an adapter is missing outside CI; under CI=true that fails instead.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend, openNodeWebGpu } from '../tf/node';
+import { beforeAll, expect, it } from 'vitest';
+import { describeOnNodeWebGpu } from '../../../tests/support/node-webgpu';
+import { initNodeBackend } from '../tf/node';
 import { embeddingDispatches, embeddingParity } from './embedding-parity';
 
-const opened = await openNodeWebGpu();
-const unavailable = opened.ok ? null : opened.reason;
-if (unavailable && !process.env.CI) console.warn(`skipping the embedding lookup tests: ${unavailable}`);
+const describeWebGpu = await describeOnNodeWebGpu();
 
-describe.skipIf(unavailable !== null && !process.env.CI)('embedding lookup on WebGPU', () => {
+describeWebGpu('embedding lookup on WebGPU', () => {
   beforeAll(async () => {
     await initNodeBackend('webgpu');
   });

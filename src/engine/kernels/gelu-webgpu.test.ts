@@ -5,16 +5,15 @@
  * is missing outside CI; under CI=true that fails instead.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend, openNodeWebGpu } from '../tf/node';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeOnNodeWebGpu } from '../../../tests/support/node-webgpu';
+import { initNodeBackend } from '../tf/node';
 import { geluErf, geluTanh } from '../tf/ops';
 import { geluDispatches, geluParity } from './gelu-parity';
 import { kernelMode, setKernelMode } from './mode';
 import { loggedFallbacks } from './program';
 
-const opened = await openNodeWebGpu();
-const unavailable = opened.ok ? null : opened.reason;
-if (unavailable && !process.env.CI) console.warn(`skipping the fused GELU tests: ${unavailable}`);
+const describeWebGpu = await describeOnNodeWebGpu();
 
 /**
  * erf in double precision from the series erf(z) = 2/√π · e^(−z²) · Σₙ z·(2z²)ⁿ / (2n+1)!!, whose terms
@@ -63,7 +62,7 @@ async function errorVsDouble(op: (x: tf.Tensor) => tf.Tensor, form: 'erf' | 'tan
   return { forward, gradient };
 }
 
-describe.skipIf(unavailable !== null && !process.env.CI)('fused GELU on WebGPU', () => {
+describeWebGpu('fused GELU on WebGPU', () => {
   const before = kernelMode();
   beforeAll(async () => {
     await initNodeBackend('webgpu');

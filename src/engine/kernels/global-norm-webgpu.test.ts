@@ -4,15 +4,14 @@
  * (Dawn). Skipped with the reason when the `webgpu` package or an adapter is missing outside CI.
  */
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { Counters } from '../bench/instrument';
-import { initNodeBackend, openNodeWebGpu } from '../tf/node';
+import { describeOnNodeWebGpu } from '../../../tests/support/node-webgpu';
+import { initNodeBackend } from '../tf/node';
 import { globalNorm } from '../train/optim';
 import { fusedClipState, gradsPerNormProgram } from './global-norm-webgpu';
 
-const opened = await openNodeWebGpu();
-const unavailable = opened.ok ? null : opened.reason;
-if (unavailable && !process.env.CI) console.warn(`skipping the fused global-norm tests: ${unavailable}`);
+const describeWebGpu = await describeOnNodeWebGpu();
 
 /** Gradients of odd sizes, one bigger than many workgroup strides. */
 function gradients(count: number, seed: number): tf.Tensor[] {
@@ -22,7 +21,7 @@ function gradients(count: number, seed: number): tf.Tensor[] {
   );
 }
 
-describe.skipIf(unavailable !== null && !process.env.CI)('fused global norm on WebGPU', () => {
+describeWebGpu('fused global norm on WebGPU', () => {
   beforeAll(async () => {
     await initNodeBackend('webgpu');
   });

@@ -4,8 +4,9 @@
  * when the `webgpu` package or an adapter is missing outside CI; under CI=true that fails instead.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend, openNodeWebGpu } from '../tf/node';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeOnNodeWebGpu } from '../../../tests/support/node-webgpu';
+import { initNodeBackend } from '../tf/node';
 import { Counters } from '../bench/instrument';
 import { addLayerNorm, layerNorm } from '../tf/ops';
 import { LAYER_NORM_CASES, layerNormDispatches, layerNormParity } from './layernorm-parity';
@@ -13,14 +14,12 @@ import { relativeDifference as relativeDiff } from './program';
 import { kernelMode, setKernelMode } from './mode';
 import { loggedFallbacks } from './program';
 
-const opened = await openNodeWebGpu();
-const unavailable = opened.ok ? null : opened.reason;
-if (unavailable && !process.env.CI) console.warn(`skipping the fused LayerNorm tests: ${unavailable}`);
+const describeWebGpu = await describeOnNodeWebGpu();
 
 /** Fused forward + backward: 1 forward (output and row statistics), 2 backward (dv; dgamma and dbeta). */
 const FUSED_DISPATCHES = 3;
 
-describe.skipIf(unavailable !== null && !process.env.CI)('fused LayerNorm on WebGPU', () => {
+describeWebGpu('fused LayerNorm on WebGPU', () => {
   const before = kernelMode();
   beforeAll(async () => {
     await initNodeBackend('webgpu');

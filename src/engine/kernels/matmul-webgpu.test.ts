@@ -4,20 +4,19 @@
  * `webgpu` package or an adapter is missing outside CI; under CI=true that fails instead.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Counters } from '../bench/instrument';
-import { initNodeBackend, openNodeWebGpu } from '../tf/node';
+import { describeOnNodeWebGpu } from '../../../tests/support/node-webgpu';
+import { initNodeBackend } from '../tf/node';
 import { MATMUL_CASES, matmulParity } from './matmul-parity';
 import { dispatchProducts, fusedLinearWeightGrads, rowMajor, transposed } from './matmul-webgpu';
 import { kernelMode, setKernelMode } from './mode';
 import { relativeDifference } from './program';
 import { emptyTensor } from './raw-dispatch';
 
-const opened = await openNodeWebGpu();
-const unavailable = opened.ok ? null : opened.reason;
-if (unavailable && !process.env.CI) console.warn(`skipping the tiled product tests: ${unavailable}`);
+const describeWebGpu = await describeOnNodeWebGpu();
 
-describe.skipIf(unavailable !== null && !process.env.CI)('tiled products on WebGPU', () => {
+describeWebGpu('tiled products on WebGPU', () => {
   const before = kernelMode();
   beforeAll(async () => {
     await initNodeBackend('webgpu');

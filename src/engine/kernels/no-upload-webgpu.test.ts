@@ -5,16 +5,15 @@
  * the `webgpu` package or an adapter is missing outside CI; under CI=true that fails instead.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Counters } from '../bench/instrument';
-import { initNodeBackend, openNodeWebGpu } from '../tf/node';
+import { describeOnNodeWebGpu } from '../../../tests/support/node-webgpu';
+import { initNodeBackend } from '../tf/node';
 import { kernelMode, setKernelMode } from './mode';
 import { logAtLeast, meanOfAll, softLabelCrossEntropy, tanhActivation, weightedMean } from './no-upload-webgpu';
 import { relativeDifference } from './program';
 
-const opened = await openNodeWebGpu();
-const unavailable = opened.ok ? null : opened.reason;
-if (unavailable && !process.env.CI) console.warn(`skipping the upload-free gradient tests: ${unavailable}`);
+const describeWebGpu = await describeOnNodeWebGpu();
 
 /** Each op as a scalar function of one input, with the input's shape and values (odd sizes). */
 const CASES: Array<{ name: string; shape: number[]; loss: (x: tf.Tensor) => tf.Scalar }> = [
@@ -91,7 +90,7 @@ async function backwardUploads(c: (typeof CASES)[number], mode: 'fused' | 'stock
   return uploads;
 }
 
-describe.skipIf(unavailable !== null && !process.env.CI)('upload-free gradients on WebGPU', () => {
+describeWebGpu('upload-free gradients on WebGPU', () => {
   const before = kernelMode();
   beforeAll(async () => {
     await initNodeBackend('webgpu');

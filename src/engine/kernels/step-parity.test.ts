@@ -5,15 +5,14 @@
  * step agree and the fused step takes fewer dispatches. Skipped with the reason when the `webgpu`
  * package or an adapter is missing outside CI; under CI=true that fails instead.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { benchmarkTrainStep, BENCH_OBJECTIVES } from '../bench/train-step';
-import { initNodeBackend, openNodeWebGpu } from '../tf/node';
+import { describeOnNodeWebGpu } from '../../../tests/support/node-webgpu';
+import { initNodeBackend } from '../tf/node';
 
-const opened = await openNodeWebGpu();
-const unavailable = opened.ok ? null : opened.reason;
-if (unavailable && !process.env.CI) console.warn(`skipping the fused training-step tests: ${unavailable}`);
+const describeWebGpu = await describeOnNodeWebGpu();
 
-describe.skipIf(unavailable !== null && !process.env.CI)('training steps on fused kernels', () => {
+describeWebGpu('training steps on fused kernels', () => {
   beforeAll(async () => {
     await initNodeBackend('webgpu');
   });
