@@ -4,7 +4,7 @@
  * row, clicking it selects the row. A 600-row CSV is laid out with UMAP (epochs shown), then drawn
  * again with PCA.
  */
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,22 +30,27 @@ function mapCsv(rows: number): string {
   return lines.join('\n') + '\n';
 }
 
+/** Opens the studio on its default model with a generated `rows`-row topics CSV in the Data tab; returns the CSV's folder. */
+async function openWithTopics(page: Page, rows: number): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'studio-map-'));
+  const csvPath = join(dir, `topics-${rows}.csv`);
+  await writeFile(csvPath, mapCsv(rows));
+  const studio = new Studio(page);
+  await studio.open();
+  await studio.waitForEngine();
+  await studio.waitForModel();
+  await studio.tab('data');
+  await page.getByTestId('data-file-input').setInputFiles(csvPath);
+  await expect.poll(() => studioState(page, (s) => s.dataset?.examples.length)).toBe(rows);
+  return dir;
+}
+
 test('the map of a 5,000-row dataset renders coloured by label; hover shows a row, click selects it', async ({
   page,
 }, testInfo) => {
   test.setTimeout(540_000);
-  const dir = await mkdtemp(join(tmpdir(), 'studio-map-'));
-  const csvPath = join(dir, 'topics-5000.csv');
-  await writeFile(csvPath, mapCsv(ROWS));
+  const dir = await openWithTopics(page, ROWS);
   try {
-    const studio = new Studio(page);
-    await studio.open();
-    await studio.waitForEngine();
-    await studio.waitForModel();
-    await studio.tab('data');
-    await page.getByTestId('data-file-input').setInputFiles(csvPath);
-    await expect.poll(() => studioState(page, (s) => s.dataset?.examples.length)).toBe(ROWS);
-
     const section = page.getByTestId('embedding-map');
     await expect(section.getByTestId('map-canvas')).toHaveCount(0);
     const started = Date.now();
@@ -114,18 +119,8 @@ test('the map of a 5,000-row dataset renders coloured by label; hover shows a ro
 test('UMAP lays out the map in epochs; the layout can be switched and drawn again', async ({ page }, testInfo) => {
   test.setTimeout(300_000);
   const rows = 600;
-  const dir = await mkdtemp(join(tmpdir(), 'studio-map-umap-'));
-  const csvPath = join(dir, 'topics-600.csv');
-  await writeFile(csvPath, mapCsv(rows));
+  const dir = await openWithTopics(page, rows);
   try {
-    const studio = new Studio(page);
-    await studio.open();
-    await studio.waitForEngine();
-    await studio.waitForModel();
-    await studio.tab('data');
-    await page.getByTestId('data-file-input').setInputFiles(csvPath);
-    await expect.poll(() => studioState(page, (s) => s.dataset?.examples.length)).toBe(rows);
-
     const section = page.getByTestId('embedding-map');
     await section.getByTestId('map-method').selectOption('umap');
     await section.getByTestId('map-draw').click();

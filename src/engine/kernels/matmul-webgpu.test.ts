@@ -96,42 +96,15 @@ describeWebGpu('tiled products on WebGPU', () => {
       tf.dispose([...outs, bias]);
       return worst;
     };
-    expect(
-      await run(
-        [
-          [x, w1],
-          [x, w2],
-        ],
-        0,
-      ),
-    ).toBeLessThan(1e-5);
-    expect(
-      await run(
-        [
-          [x, w1],
-          [y, w1],
-        ],
-        0,
-      ),
-    ).toBeLessThan(1e-5);
-    expect(
-      await run(
-        [
-          [x, w1],
-          [y, w1],
-        ],
-        6,
-      ),
-    ).toBeLessThan(1e-5);
-    expect(
-      await run(
-        [
-          [x, w1],
-          [x, w2],
-        ],
-        0,
-      ),
-    ).toBeLessThan(1e-5);
+    // Shared x then shared w1, the bias at another offset, and the first pattern again (cached).
+    const calls = [
+      { first: [x, w1], second: [x, w2], biasOffset: 0 },
+      { first: [x, w1], second: [y, w1], biasOffset: 0 },
+      { first: [x, w1], second: [y, w1], biasOffset: 6 },
+      { first: [x, w1], second: [x, w2], biasOffset: 0 },
+    ] as const;
+    for (const [i, { first, second, biasOffset }] of calls.entries())
+      expect(await run([[...first], [...second]], biasOffset), `call ${i}`).toBeLessThan(1e-5);
     tf.dispose([x, y, w1, w2, biases]);
   });
 
