@@ -13,6 +13,7 @@ import {
   UMAP_MAX_ROWS,
   CovarianceAccumulator,
   embeddingMap,
+  nearestRows,
   topTwoComponents,
   type Embedder,
   type MapPhase,
@@ -342,13 +343,16 @@ describe('UMAP layout', () => {
     expect(umap.points.every(Number.isFinite)).toBe(true);
     const epochs = umap.iterations;
     expect(epochs).toBeGreaterThan(0);
-    // 3 embedding chunks, the neighbour search, then the epochs UMAP_EPOCHS_PER_TURN at a time.
-    expect(turns).toBe(3 + 1 + Math.ceil(epochs / UMAP_EPOCHS_PER_TURN));
-    expect(progress.slice(0, 4)).toEqual([
+    // 3 embedding chunks, the neighbour search (240 × 240 × 16 multiply-adds: one turn), umap-js's
+    // set-up, then the epochs UMAP_EPOCHS_PER_TURN at a time.
+    expect(turns).toBe(3 + 1 + 1 + Math.ceil(epochs / UMAP_EPOCHS_PER_TURN));
+    expect(progress.slice(0, 6)).toEqual([
       [0, N, 'embed'],
       [100, N, 'embed'],
       [200, N, 'embed'],
       [N, N, 'embed'],
+      [0, N, 'neighbors'],
+      [N, N, 'neighbors'],
     ]);
     const layout = progress.filter(([, , phase]) => phase === 'layout');
     expect(layout[0]).toEqual([0, epochs, 'layout']);
@@ -360,6 +364,38 @@ describe('UMAP layout', () => {
     // Measured: UMAP 1.00, PCA 0.75 (each group's 5 nearest map neighbours in its own group).
     expect(umapPurity).toBeGreaterThan(0.97);
     expect(pcaPurity).toBeLessThan(0.85);
+  });
+
+  it("finds every row's exact nearest rows by cosine, itself first, in any blocks of rows", () => {
+    const N = 23;
+    const H = 5;
+    const rng = new Rng(8);
+    const unit = new Float64Array(N * H);
+    for (let n = 0; n < N; n++) {
+      const row = Array.from({ length: H }, () => rng.normal());
+      const norm = Math.hypot(...row);
+      row.forEach((x, h) => (unit[n * H + h] = x / norm));
+    }
+    unit.copyWithin(7 * H, 3 * H, 4 * H); // rows 3 and 7 equal: a tie at distance 0
+    const k = 6;
+    const indices: number[][] = [];
+    const distances: number[][] = [];
+    // Rows in blocks of 5, 1 and 17: the block edges must not matter.
+    nearestRows(unit, N, H, k, 0, 5, indices, distances);
+    nearestRows(unit, N, H, k, 5, 6, indices, distances);
+    nearestRows(unit, N, H, k, 6, N, indices, distances);
+    for (let i = 0; i < N; i++) {
+      const cos = (j: number) =>
+        Array.from({ length: H }, (_, h) => unit[i * H + h] * unit[j * H + h]).reduce((a, b) => a + b);
+      const others = Array.from({ length: N }, (_, j) => j)
+        .filter((j) => j !== i)
+        .sort((a, b) => cos(b) - cos(a) || a - b);
+      expect(indices[i], `row ${i}`).toEqual([i, ...others.slice(0, k - 1)]);
+      expect(distances[i][0]).toBe(0);
+      indices[i].slice(1).forEach((j, m) => expect(distances[i][m + 1]).toBeCloseTo(Math.sqrt(2 - 2 * cos(j)), 6));
+    }
+    expect(indices[3][1]).toBe(7);
+    expect(distances[3][1]).toBeCloseTo(0, 6);
   });
 
   it('is seeded: the same rows give the same layout', async () => {

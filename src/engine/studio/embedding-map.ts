@@ -7,7 +7,8 @@
  *   in float64, and its top two eigenvectors are found by orthogonal iteration from a seeded start
  *   with a fixed sign convention.
  * - UMAP (umap-js): neighbours in embedding space stay neighbours on the map, so groups show even
- *   when two directions cannot hold them. Its epochs also run through the caller's queue.
+ *   when two directions cannot hold them. Its exact neighbour search and its epochs also run
+ *   through the caller's queue, a bounded piece at a time.
  * Both are seeded: the same rows and weights always give the same map.
  */
 import { UMAP } from 'umap-js';
@@ -35,13 +36,14 @@ export const PCA_MAX_ITERATIONS = 500;
 export const PCA_SEED = 20_250_521;
 
 /**
- * Most rows a UMAP map lays out. umap-js's neighbour search (random-projection trees, then
- * NN-descent) runs in one piece before the first epoch: 2.6–4.2 s at 5,000 rows (64 to 256 wide)
- * in Node on one of this project's 2-core machine's cores, growing faster than the rows, and the
- * worker answers nothing else meanwhile. PCA draws up to
+ * Most rows a UMAP map lays out. Its exact neighbour search costs N²·H multiply-adds, spread over
+ * queue turns (UMAP_KNN_WORK each): 10,000 rows of 256 took 38.5 s in all, 26 s of it the search
+ * (docs/ARCHITECTURE.md, "The embedding map"), so 20,000 would take minutes. PCA draws up to
  * MAX_MAP_ROWS.
  */
 export const UMAP_MAX_ROWS = 10_000;
+/** Multiply-adds of the neighbour search per queue turn: 0.1–0.3 s of JavaScript (measured, 5,000 rows of 256: 6.6 s in 65 turns). */
+export const UMAP_KNN_WORK = 1e8;
 /** Neighbours per point (umap-learn's default): the size of the local groups UMAP keeps together. */
 export const UMAP_NEIGHBORS = 15;
 /** How tightly points may pack on the map (umap-learn's default). */
@@ -70,7 +72,8 @@ export interface EmbeddingMapOptions {
   runChunk?: <T>(work: () => Promise<T>) => Promise<T>;
   /**
    * Rows embedded so far, once before the first chunk and after each (phase 'embed'); then, for
-   * UMAP, layout epochs done (phase 'layout'), once at 0 and after each queue turn.
+   * UMAP, rows whose neighbours are found (phase 'neighbors') and layout epochs done (phase
+   * 'layout'), each once at 0 and after each queue turn.
    */
   onProgress?: (done: number, total: number, phase: MapPhase) => void;
   /** Checked between chunks: an aborted map stops with MAP_CANCELLED. */
@@ -99,8 +102,8 @@ export interface EmbeddingMapResult {
   neighbors?: number;
 }
 
-/** What a map is busy with: embedding rows, then (UMAP) laying them out. */
-export type MapPhase = 'embed' | 'layout';
+/** What a map is busy with: embedding rows, then (UMAP) finding each row's neighbours and laying them out. */
+export type MapPhase = 'embed' | 'neighbors' | 'layout';
 
 /** Refuses row counts the map cannot draw, saying what to do. */
 export function checkMapRows(rows: number, method: EmbeddingMapMethod = 'pca'): void {
@@ -410,10 +413,78 @@ export async function embeddingMap(
 }
 
 /**
- * UMAP of the stored embeddings [N, H] (umap-js). Rows are scaled to unit length first, so the
- * Euclidean distances umap-js works with order neighbours as cosine similarity does (for unit
- * vectors |a − b|² = 2 − 2·cos(a, b)), the similarity sentence embeddings are compared by. The
- * neighbour search runs in one queue turn, then UMAP_EPOCHS_PER_TURN epochs per turn.
+ * The `k` nearest rows of every row by cosine similarity, exactly, the row itself first (as
+ * umap-learn's neighbour lists have it), for rows [start, end) of `unit` [N, H] (unit-length rows).
+ * Distances are Euclidean, √(2 − 2·cos), what UMAP expects; ties go to the lower row index.
+ */
+export function nearestRows(
+  unit: Float64Array,
+  N: number,
+  H: number,
+  k: number,
+  start: number,
+  end: number,
+  indices: number[][],
+  distances: number[][],
+): void {
+  // Four rows at a time: each other row is read once for all four dot products.
+  const best = Array.from({ length: 4 }, () => new Float64Array(k)); // similarities, descending
+  const bestIndex = Array.from({ length: 4 }, () => new Int32Array(k));
+  const dots = new Float64Array(4);
+  for (let i0 = start; i0 < end; i0 += 4) {
+    const count = Math.min(4, end - i0);
+    for (let q = 0; q < count; q++) {
+      best[q].fill(-Infinity);
+      bestIndex[q].fill(-1);
+      best[q][0] = Infinity; // the row itself, whatever its length
+      bestIndex[q][0] = i0 + q;
+    }
+    const base = i0 * H;
+    for (let j = 0; j < N; j++) {
+      const other = j * H;
+      let d0 = 0;
+      let d1 = 0;
+      let d2 = 0;
+      let d3 = 0;
+      for (let h = 0; h < H; h++) {
+        const x = unit[other + h];
+        d0 += unit[base + h] * x;
+        if (count > 1) d1 += unit[base + H + h] * x;
+        if (count > 2) d2 += unit[base + 2 * H + h] * x;
+        if (count > 3) d3 += unit[base + 3 * H + h] * x;
+      }
+      dots[0] = d0;
+      dots[1] = d1;
+      dots[2] = d2;
+      dots[3] = d3;
+      for (let q = 0; q < count; q++) {
+        const dot = dots[q];
+        const b = best[q];
+        if (j === i0 + q || dot <= b[k - 1]) continue;
+        const bi = bestIndex[q];
+        let at = k - 1; // insertion into the sorted top k
+        while (at > 1 && b[at - 1] < dot) {
+          b[at] = b[at - 1];
+          bi[at] = bi[at - 1];
+          at--;
+        }
+        b[at] = dot;
+        bi[at] = j;
+      }
+    }
+    for (let q = 0; q < count; q++) {
+      indices[i0 + q] = Array.from(bestIndex[q]);
+      distances[i0 + q] = Array.from(best[q], (cos, m) => (m === 0 ? 0 : Math.sqrt(Math.max(0, 2 - 2 * cos))));
+    }
+  }
+}
+
+/**
+ * UMAP of the stored embeddings [N, H] (umap-js). Rows are scaled to unit length, so Euclidean
+ * distance orders neighbours as cosine similarity does (for unit vectors |a − b|² = 2 − 2·cos(a, b)),
+ * the similarity sentence embeddings are compared by. The neighbours are found exactly, a few rows
+ * per queue turn (UMAP_KNN_WORK multiply-adds), and handed to umap-js, so no turn holds the worker
+ * for long; then UMAP_EPOCHS_PER_TURN epochs per turn.
  */
 async function umapLayout(
   stored: Float32Array,
@@ -422,22 +493,37 @@ async function umapLayout(
   run: <T>(work: () => Promise<T>) => Promise<T>,
   options: EmbeddingMapOptions,
 ): Promise<EmbeddingMapResult> {
-  const rows: number[][] = []; // [N][H] unit-length rows
+  const unit = new Float64Array(N * H); // [N, H] unit-length rows
+  const rows: number[][] = []; // [N][H] the same, as umap-js takes them
   for (let n = 0; n < N; n++) {
-    const row = Array.from(stored.subarray(n * H, (n + 1) * H));
-    const norm = Math.hypot(...row);
-    rows.push(norm > 0 ? row.map((x) => x / norm) : row);
+    const row = stored.subarray(n * H, (n + 1) * H);
+    let norm = 0;
+    for (let h = 0; h < H; h++) norm += row[h] * row[h];
+    norm = Math.sqrt(norm);
+    for (let h = 0; h < H; h++) unit[n * H + h] = norm > 0 ? row[h] / norm : 0;
+    rows.push(Array.from(unit.subarray(n * H, (n + 1) * H)));
   }
-  const rng = new Rng(UMAP_SEED);
   // Fewer neighbours than points: umap-js needs N > nNeighbors.
   const neighbors = Math.max(2, Math.min(UMAP_NEIGHBORS, N - 1));
+  const cancelled = () => new EngineError('MAP_CANCELLED', 'The map was cancelled.');
+  const knnIndices: number[][] = new Array<number[]>(N);
+  const knnDistances: number[][] = new Array<number[]>(N);
+  const rowsPerTurn = Math.max(1, Math.floor(UMAP_KNN_WORK / (N * H)));
+  options.onProgress?.(0, N, 'neighbors');
+  for (let start = 0; start < N; start += rowsPerTurn) {
+    if (options.signal?.aborted) throw cancelled();
+    const end = Math.min(N, start + rowsPerTurn);
+    await run(async () => nearestRows(unit, N, H, neighbors, start, end, knnIndices, knnDistances));
+    options.onProgress?.(end, N, 'neighbors');
+  }
+  const rng = new Rng(UMAP_SEED);
   const umap = new UMAP({
     nComponents: 2,
     nNeighbors: neighbors,
     minDist: UMAP_MIN_DIST,
     random: () => rng.nextFloat(),
   });
-  const cancelled = () => new EngineError('MAP_CANCELLED', 'The map was cancelled.');
+  umap.setPrecomputedKNN(knnIndices, knnDistances);
   if (options.signal?.aborted) throw cancelled();
   const epochs = await run(async () => umap.initializeFit(rows));
   options.onProgress?.(0, epochs, 'layout');

@@ -159,7 +159,11 @@ export function EmbeddingMapSection() {
         )}
         {status === 'running' && progress && (
           <span className="muted" role="status" data-testid="map-progress">
-            {progress.phase === 'layout' ? 'Laying out with UMAP… epoch ' : 'Embedding rows… '}
+            {progress.phase === 'layout'
+              ? 'Laying out with UMAP… epoch '
+              : progress.phase === 'neighbors'
+                ? 'Finding each row’s nearest neighbours… row '
+                : 'Embedding rows… '}
             {progress.done.toLocaleString('en-US')} of {progress.total.toLocaleString('en-US')}
           </span>
         )}
