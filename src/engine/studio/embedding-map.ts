@@ -50,7 +50,7 @@ export const UMAP_NEIGHBORS = 15;
 export const UMAP_MIN_DIST = 0.1;
 /** Layout epochs per queue turn: about 0.45 s a turn at 5,000 rows (measured), so other requests wait little. */
 export const UMAP_EPOCHS_PER_TURN = 20;
-/** Seed of UMAP's random choices (trees, initial layout, negative samples): fixed, so maps repeat. */
+/** Seed of UMAP's random choices (initial layout, negative samples): fixed, so maps repeat. */
 export const UMAP_SEED = 20_251_207;
 
 export type EmbeddingMapMethod = 'pca' | 'umap';
@@ -362,8 +362,9 @@ export async function embeddingMap(
   checkMapRows(N, method);
   const run = options.runChunk ?? (<T>(work: () => Promise<T>) => work());
   const chunkRows = Math.max(1, options.rowsPerChunk ?? MAP_CHUNK_ROWS);
-  let stored: Float32Array | null = null; // [N, H] every embedding, kept for the projection
-  let accumulator: CovarianceAccumulator | null = null;
+  let stored: Float32Array | null = null; // [N, H] every embedding, kept for the layout
+  let H = 0; // embedding width, from the first chunk
+  let accumulator: CovarianceAccumulator | null = null; // PCA only
   options.onProgress?.(0, N, 'embed');
   for (let start = 0; start < N; start += chunkRows) {
     if (options.signal?.aborted) throw new EngineError('MAP_CANCELLED', 'The map was cancelled.');
@@ -371,18 +372,19 @@ export async function embeddingMap(
     const vectors = await run(() => model.embed(chunk, { maxLength: options.maxLength })); // [B][H]
     if (vectors.length !== chunk.length)
       throw new Error(`The model embedded ${vectors.length} of ${chunk.length} rows.`);
-    if (!accumulator) {
-      const H = vectors[0].length;
-      accumulator = new CovarianceAccumulator(H);
+    if (!stored) {
+      H = vectors[0].length;
       stored = new Float32Array(N * H);
+      if (method === 'pca') accumulator = new CovarianceAccumulator(H);
     }
-    const H = accumulator.dimensions;
-    vectors.forEach((v, b) => stored!.set(v, (start + b) * H));
+    for (const [b, v] of vectors.entries()) {
+      if (v.length !== H) throw new Error(`Embedding of width ${v.length}, expected ${H}.`);
+      stored.set(v, (start + b) * H);
+    }
     // Outside the queue: the worker's other requests may run while this chunk is summed.
-    accumulator.add(vectors);
+    accumulator?.add(vectors);
     options.onProgress?.(start + chunk.length, N, 'embed');
   }
-  const H = accumulator!.dimensions;
   if (method === 'umap') return umapLayout(stored!, N, H, run, options);
   const mean = accumulator!.mean(); // [H]
   const pca = topTwoComponents(accumulator!.covariance(), H);
