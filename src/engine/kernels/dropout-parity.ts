@@ -6,7 +6,7 @@
  * one element shows up as a forward error of the size of that element.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ParityResult } from './program';
+import { relativeDifference, valueAndGrad, type ParityResult } from './program';
 import { Counters } from '../bench/instrument';
 import { fusedDropout } from './dropout-webgpu';
 import { kernelMode, setKernelMode } from './mode';
@@ -36,28 +36,6 @@ export async function gpuDropoutMask(seed: number, rate: number, shape: number[]
   const values = (await y.data()) as Float32Array;
   y.dispose();
   return values.map((v) => (v !== 0 ? 1 : 0));
-}
-
-function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0,
-    scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
-
-/** Output and gradient of sum(op(x) · w) for x, w fixed; both read back. */
-async function valueAndGrad(op: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, w: tf.Tensor) {
-  const [y, dx] = tf.tidy(() => {
-    const out = op(x);
-    const [grad] = tf.grads((input: tf.Tensor) => tf.sum(tf.mul(op(input), w)))([x]);
-    return [out, grad];
-  });
-  const result = { y: await y.data(), dx: await dx.data() };
-  tf.dispose([y, dx]);
-  return result;
 }
 
 /**
@@ -105,8 +83,8 @@ export async function dropoutParity(): Promise<ParityResult[]> {
       const { both } = await dropoutCounts(shape, rate, seed);
       results.push({
         case: `[${shape.join(', ')}] rate ${rate} seed ${seed}`,
-        forward: maxRel(fused.y, stock.y),
-        gradient: maxRel(fused.dx, stock.dx),
+        forward: relativeDifference(fused.y, stock.y),
+        gradient: relativeDifference(fused.dx, stock.dx),
         fusedDispatches: both.dispatches,
       });
       tf.dispose([x, w, mask]);

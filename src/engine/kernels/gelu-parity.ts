@@ -5,7 +5,7 @@
  * on values in [−10, 10] with exact 0, ±10 and tiny and mid-size values planted among them.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ParityResult } from './program';
+import { relativeDifference, valueAndGrad, type ParityResult } from './program';
 import { Counters } from '../bench/instrument';
 import { geluErf, geluTanh } from '../tf/ops';
 import { kernelMode, setKernelMode } from './mode';
@@ -21,28 +21,6 @@ export function geluInput(shape: number[], seed: number): tf.Tensor {
   const values = tf.tidy(() => tf.randomUniform(shape, -10, 10, 'float32', seed).dataSync()) as Float32Array;
   SPECIAL.slice(0, values.length).forEach((v, i) => (values[i] = v));
   return tf.tensor(values, shape);
-}
-
-function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0,
-    scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
-
-/** Output and gradient of sum(op(x) · w) for x, w fixed; both read back. */
-async function valueAndGrad(op: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, w: tf.Tensor) {
-  const [y, dx] = tf.tidy(() => {
-    const out = op(x);
-    const [grad] = tf.grads((input: tf.Tensor) => tf.sum(tf.mul(op(input), w)))([x]);
-    return [out, grad];
-  });
-  const result = { y: await y.data(), dx: await dx.data() };
-  tf.dispose([y, dx]);
-  return result;
 }
 
 /** Dispatches of `op` forward alone and forward + backward (dy given, so only the op runs), fused. */
@@ -90,8 +68,8 @@ export async function geluParity(): Promise<ParityResult[]> {
         const { both } = await geluDispatches(op, shape);
         results.push({
           case: `${name} [${shape.join(', ')}]`,
-          forward: maxRel(fused.y, stock.y),
-          gradient: maxRel(fused.dx, stock.dx),
+          forward: relativeDifference(fused.y, stock.y),
+          gradient: relativeDifference(fused.dx, stock.dx),
           fusedDispatches: both.dispatches,
         });
         tf.dispose([x, w]);

@@ -122,3 +122,15 @@ export function relativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): 
   if (diff === 0) return 0;
   return scale === 0 ? Infinity : diff / scale;
 }
+
+/** Output and gradient of sum(op(x) · w) for x, w fixed, both read back: an elementwise op's parity inputs. */
+export async function valueAndGrad(op: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, w: tf.Tensor) {
+  const [y, dx] = tf.tidy(() => {
+    const out = op(x);
+    const [grad] = tf.grads((input: tf.Tensor) => tf.sum(tf.mul(op(input), w)))([x]);
+    return [out, grad];
+  });
+  const result = { y: await y.data(), dx: await dx.data() };
+  tf.dispose([y, dx]);
+  return result;
+}
