@@ -4,7 +4,7 @@
  * row, clicking it selects the row. A 600-row CSV is laid out with UMAP (epochs shown), then drawn
  * again with PCA.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Locator, type Page } from '@playwright/test';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,26 @@ async function openWithTopics(page: Page, rows: number): Promise<string> {
   return dir;
 }
 
+/** Per palette colour: opaque canvas pixels of exactly that colour, and the first one's position. */
+function labelPixels(canvas: Locator, palette: string[]) {
+  return canvas.evaluate((element: HTMLCanvasElement, colours: string[]) => {
+    const { data, width } = element.getContext('2d')!.getImageData(0, 0, element.width, element.height);
+    const rgb = colours.map((hex) => [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16)));
+    const counts = colours.map(() => 0);
+    const first: ({ x: number; y: number } | null)[] = colours.map(() => null);
+    for (let p = 0; p < data.length; p += 4) {
+      if (data[p + 3] !== 255) continue;
+      rgb.forEach(([r, g, b], k) => {
+        if (data[p] === r && data[p + 1] === g && data[p + 2] === b) {
+          counts[k]++;
+          first[k] ??= { x: (p / 4) % width, y: Math.floor(p / 4 / width) };
+        }
+      });
+    }
+    return { counts, first, width: element.width, height: element.height };
+  }, palette);
+}
+
 test('the map of a 5,000-row dataset renders coloured by label; hover shows a row, click selects it', async ({
   page,
 }, testInfo) => {
@@ -69,23 +89,7 @@ test('the map of a 5,000-row dataset renders coloured by label; hover shows a ro
     const colors = JSON.parse((await canvas.getAttribute('data-label-colors'))!) as Record<string, string>;
     expect(Object.keys(colors).sort()).toEqual(['food', 'sport', 'weather']);
     expect(new Set(Object.values(colors)).size).toBe(3);
-    const pixels = await canvas.evaluate((element: HTMLCanvasElement, palette: string[]) => {
-      const ctx = element.getContext('2d')!;
-      const { data, width } = ctx.getImageData(0, 0, element.width, element.height);
-      const rgb = palette.map((hex) => [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16)));
-      const counts = palette.map(() => 0);
-      const first: ({ x: number; y: number } | null)[] = palette.map(() => null);
-      for (let p = 0; p < data.length; p += 4) {
-        if (data[p + 3] !== 255) continue;
-        rgb.forEach(([r, g, b], k) => {
-          if (data[p] === r && data[p + 1] === g && data[p + 2] === b) {
-            counts[k]++;
-            first[k] ??= { x: (p / 4) % width, y: Math.floor(p / 4 / width) };
-          }
-        });
-      }
-      return { counts, first, width: element.width, height: element.height };
-    }, Object.values(colors));
+    const pixels = await labelPixels(canvas, Object.values(colors));
     pixels.counts.forEach((count) => expect(count).toBeGreaterThan(20));
 
     // Hover a dot of the first label's colour: the tooltip shows that region's row, as the store has it.
@@ -135,16 +139,7 @@ test('UMAP lays out the map in epochs; the layout can be switched and drawn agai
     const colors = Object.values(
       JSON.parse((await canvas.getAttribute('data-label-colors'))!) as Record<string, string>,
     );
-    const counts = await canvas.evaluate((element: HTMLCanvasElement, palette: string[]) => {
-      const { data } = element.getContext('2d')!.getImageData(0, 0, element.width, element.height);
-      const rgb = palette.map((hex) => [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16)));
-      const found = palette.map(() => 0);
-      for (let p = 0; p < data.length; p += 4)
-        rgb.forEach(([r, g, b], k) => {
-          if (data[p + 3] === 255 && data[p] === r && data[p + 1] === g && data[p + 2] === b) found[k]++;
-        });
-      return found;
-    }, colors);
+    const { counts } = await labelPixels(canvas, colors);
     counts.forEach((count) => expect(count).toBeGreaterThan(20));
     await section.screenshot({ path: testInfo.outputPath('map-umap.png') });
 

@@ -238,8 +238,8 @@ export interface RequestMap {
   embed: { params: { inputs: TextInput[] }; result: number[][] };
   /**
    * The Data panel's map (docs/ARCHITECTURE.md, "The embedding map"): every input's embedding with
-   * the weights as they are now, laid out by PCA (default) or UMAP; embedded (and UMAP's epochs run)
-   * in chunks between training steps and other requests, `mapProgress` events follow. 3 to 20,000
+   * the weights as they are now, laid out by PCA (default) or UMAP; embedded (and UMAP's neighbour
+   * search and epochs run) in chunks between training steps and other requests, `mapProgress` events follow. 3 to 20,000
    * inputs, 10,000 for UMAP (MAP_TOO_FEW_ROWS / MAP_TOO_MANY_ROWS otherwise); `maxLength` as for
    * training (default: embed's).
    */
@@ -336,7 +336,8 @@ export type WorkerEventPayload =
   | ({ kind: 'predictProgress'; fileName: string } & PredictFileProgress)
   /**
    * The embedding map's progress: rows embedded so far (phase 'embed': once at 0, then after each
-   * chunk), then for UMAP layout epochs done (phase 'layout').
+   * chunk), then for UMAP rows whose neighbours are found (phase 'neighbors') and layout epochs done
+   * (phase 'layout').
    */
   | { kind: 'mapProgress'; done: number; total: number; phase: MapPhase }
   /** A run's checkpoint was written: a reload from here on can resume at `step`. */

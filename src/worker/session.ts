@@ -995,7 +995,7 @@ export class Session {
 
   /**
    * The embedding map of `inputs` (docs/ARCHITECTURE.md, "The embedding map") with the weights as
-   * they are now: one chunk of embeddings (or of UMAP epochs) per queue turn and at most one per
+   * they are now: one chunk of embeddings (or of UMAP's neighbour search or epochs) per queue turn and at most one per
    * training step, so training steps and playground requests run in between; `mapProgress` events
    * after each chunk. Fails if another model is loaded meanwhile.
    */

@@ -42,7 +42,7 @@ export const PCA_SEED = 20_250_521;
  * MAX_MAP_ROWS.
  */
 export const UMAP_MAX_ROWS = 10_000;
-/** Multiply-adds of the neighbour search per queue turn: 0.1–0.3 s of JavaScript (measured, 5,000 rows of 256: 6.6 s in 65 turns). */
+/** Multiply-adds of the neighbour search per queue turn: about 0.1 s of JavaScript (measured, 5,000 rows of 256: 6.6 s in 65 turns). */
 export const UMAP_KNN_WORK = 1e8;
 /** Neighbours per point (umap-learn's default): the size of the local groups UMAP keeps together. */
 export const UMAP_NEIGHBORS = 15;
@@ -54,7 +54,7 @@ export const UMAP_EPOCHS_PER_TURN = 20;
 export const UMAP_SEED = 20_251_207;
 
 export type EmbeddingMapMethod = 'pca' | 'umap';
-export const MAP_METHODS: readonly EmbeddingMapMethod[] = ['pca', 'umap'];
+const MAP_METHODS: readonly EmbeddingMapMethod[] = ['pca', 'umap'];
 
 /** What embeddingMap needs of a model (FewShotModel has it; tests pass synthetic embedders). */
 export interface Embedder {
@@ -496,15 +496,15 @@ async function umapLayout(
   options: EmbeddingMapOptions,
 ): Promise<EmbeddingMapResult> {
   const unit = new Float64Array(N * H); // [N, H] unit-length rows
-  const rows: number[][] = []; // [N][H] the same, as umap-js takes them
   for (let n = 0; n < N; n++) {
     const row = stored.subarray(n * H, (n + 1) * H);
     let norm = 0;
     for (let h = 0; h < H; h++) norm += row[h] * row[h];
     norm = Math.sqrt(norm);
     for (let h = 0; h < H; h++) unit[n * H + h] = norm > 0 ? row[h] / norm : 0;
-    rows.push(Array.from(unit.subarray(n * H, (n + 1) * H)));
   }
+  // umap-js's rows: views into `unit`, not a copy (with the neighbours given, fit only indexes them).
+  const rows = Array.from({ length: N }, (_, n) => unit.subarray(n * H, (n + 1) * H) as unknown as number[]);
   // Fewer neighbours than points: umap-js needs N > nNeighbors.
   const neighbors = Math.max(2, Math.min(UMAP_NEIGHBORS, N - 1));
   const cancelled = () => new EngineError('MAP_CANCELLED', 'The map was cancelled.');

@@ -26,7 +26,7 @@ export interface DataSlice {
   /** The embedding map of the dataset, once drawn ("Draw the map"). */
   map: EmbeddingMapView | null;
   mapStatus: 'idle' | 'running' | 'done' | 'failed';
-  /** While the map is being drawn: rows embedded so far, then (UMAP) layout epochs done. */
+  /** While the map is being drawn: rows embedded so far, then (UMAP) rows whose neighbours are found and layout epochs done. */
   mapProgress: { done: number; total: number; phase: MapPhase } | null;
   /** The layout the next "Draw" uses (kept when the dataset changes: it is the user's choice). */
   mapMethod: EmbeddingMapMethod;
