@@ -2,7 +2,7 @@
  * The Data panel's map on WebGPU (issue 21): a 5,000-row, 3-label CSV generated here is loaded, the
  * micro model draws its map, and the canvas holds every label's colour; hovering a dot shows that
  * row, clicking it selects the row. A 600-row CSV is laid out with UMAP (epochs shown), then drawn
- * again with PCA.
+ * again with PCA. Over UMAP's row limit the picker falls back to PCA and keeps the user's choice.
  */
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -151,6 +151,35 @@ test('UMAP lays out the map in epochs; the layout can be switched and drawn agai
       timeout: 240_000,
     });
     await expect(section.getByTestId('map-draw')).toHaveCount(0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('UMAP picked, then a file over its row limit: the picker shows PCA until a smaller file', async ({ page }) => {
+  test.setTimeout(180_000);
+  const small = 600;
+  const large = 10_001; // one row over the studio's UMAP_MAX_ROWS
+  const dir = await openWithTopics(page, small);
+  try {
+    const section = page.getByTestId('embedding-map');
+    const picker = section.getByTestId('map-method');
+    await picker.selectOption('umap');
+    await expect(picker).toHaveValue('umap');
+
+    const largePath = join(dir, `topics-${large}.csv`);
+    await writeFile(largePath, mapCsv(large));
+    await page.getByTestId('data-file-input').setInputFiles(largePath);
+    await expect.poll(() => studioState(page, (s) => s.dataset?.examples.length)).toBe(large);
+    await expect(picker).toHaveValue('pca');
+    await expect(picker.locator('option[value="umap"]')).toBeDisabled();
+    await expect(picker.locator('option[value="umap"]')).toContainText('at most 10,000 rows');
+    // The user's choice is kept: the store still says UMAP.
+    expect(await studioState(page, (s) => s.mapMethod)).toBe('umap');
+
+    await page.getByTestId('data-file-input').setInputFiles(join(dir, `topics-${small}.csv`));
+    await expect.poll(() => studioState(page, (s) => s.dataset?.examples.length)).toBe(small);
+    await expect(picker).toHaveValue('umap');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -6,7 +6,7 @@
 import { useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
 import { useStudio } from '../store';
 import { drawEmbeddingMap } from '../store/actions';
-import { MAX_MAP_ROWS, UMAP_MAX_ROWS } from '../store/helpers';
+import { MAX_MAP_ROWS, UMAP_MAX_ROWS, mapLayoutFor } from '../store/helpers';
 import type { EmbeddingMapMethod } from '../../engine/studio';
 import { drawnWithText, weightsChangedSince } from '../store/mapView';
 import { PointGrid, UNLABELED_COLOR, fitPoints, labelColor } from './mapGeometry';
@@ -40,7 +40,7 @@ export function EmbeddingMapSection() {
   const map = useStudio((s) => s.map);
   const status = useStudio((s) => s.mapStatus);
   const progress = useStudio((s) => s.mapProgress);
-  const method = useStudio((s) => s.mapMethod);
+  const chosenMethod = useStudio((s) => s.mapMethod);
   const error = useStudio((s) => s.mapError);
   const selected = useStudio((s) => s.mapSelected);
   const weightsAtBase = useStudio((s) => s.weightsAtBase);
@@ -89,6 +89,8 @@ export function EmbeddingMapSection() {
 
   if (!dataset) return null;
   const n = dataset.examples.length;
+  // Over UMAP_MAX_ROWS the UMAP option is disabled, so the picker shows (and Draw uses) PCA.
+  const method = mapLayoutFor(chosenMethod, n);
   const pointerAt = (event: MouseEvent<HTMLCanvasElement>) => {
     const rect = event.currentTarget.getBoundingClientRect();
     const x = ((event.clientX - rect.left) * MAP_WIDTH) / rect.width;

@@ -13,7 +13,7 @@ import type {
 } from '../../worker/protocol';
 import type { ModelSummary } from '../../engine/studio';
 import { useStudio, type StudioState } from './index';
-import { LONG_RUN_SECONDS, defaultLabelWords, formatDuration, parseLabelWords } from './helpers';
+import { LONG_RUN_SECONDS, defaultLabelWords, formatDuration, mapLayoutFor, parseLabelWords } from './helpers';
 import { EMBEDDED_MODELS, pickEmbeddedModel } from '../embeddedModels';
 import { HUB_MODELS, hubBaseUrl } from '../hubModels';
 import { buildModelCard, lossPlotSvg, metricsFiles } from './modelCard';
@@ -577,7 +577,7 @@ export async function drawEmbeddingMap(): Promise<void> {
   try {
     const result = await getClient().request('embeddingMap', {
       inputs: dataset.examples.map((e) => ({ text: e.text, textPair: e.textPair ?? null })),
-      method: state.mapMethod,
+      method: mapLayoutFor(state.mapMethod, dataset.examples.length),
       maxLength: cutLength(state) ?? undefined,
     });
     if (useStudio.getState().dataset !== dataset) return;

@@ -1,4 +1,5 @@
 /** Pure helpers of the studio store (no DOM, no React): unit-tested in Node. */
+import type { EmbeddingMapMethod } from '../../engine/studio';
 
 /** Exponential moving average, bias-corrected like TensorBoard's smoothing (alpha = weight of history). */
 export function emaSmooth(values: readonly number[], alpha = 0.8): number[] {
@@ -140,3 +141,11 @@ export function formatBytes(bytes: number): string {
 export const MAX_MAP_ROWS = 20_000;
 /** Most rows a UMAP map lays out: the engine's UMAP_MAX_ROWS (tests/ui-engine-constants.test.ts). */
 export const UMAP_MAX_ROWS = 10_000;
+
+/**
+ * The layout a map of `rows` rows is drawn with: the user's choice, except PCA where UMAP would refuse
+ * that many rows. The choice itself is kept, so a smaller file afterwards is drawn with UMAP again.
+ */
+export function mapLayoutFor(chosen: EmbeddingMapMethod, rows: number): EmbeddingMapMethod {
+  return chosen === 'umap' && rows > UMAP_MAX_ROWS ? 'pca' : chosen;
+}

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { ParsedDatasetResult, FineTunePlan } from '../../worker/protocol';
-import { defaultLabelWords, emaSmooth, histogram, normalizeMaskTokens, parseLabelWords, plural } from './helpers';
+import {
+  UMAP_MAX_ROWS,
+  defaultLabelWords,
+  emaSmooth,
+  histogram,
+  mapLayoutFor,
+  normalizeMaskTokens,
+  parseLabelWords,
+  plural,
+} from './helpers';
 import { createStudioStore } from './index';
 import { EMBEDDED_MODELS, pickEmbeddedModel } from '../embeddedModels';
 
@@ -62,6 +71,15 @@ const dataset: ParsedDatasetResult = {
     tokens: { min: 3, max: 3, mean: 3, median: 3, p95: 3 },
   },
 };
+
+describe('mapLayoutFor', () => {
+  it('keeps the chosen layout up to UMAP_MAX_ROWS and falls back to PCA above it', () => {
+    expect(mapLayoutFor('umap', UMAP_MAX_ROWS)).toBe('umap');
+    expect(mapLayoutFor('umap', UMAP_MAX_ROWS + 1)).toBe('pca');
+    expect(mapLayoutFor('pca', 3)).toBe('pca');
+    expect(mapLayoutFor('pca', UMAP_MAX_ROWS + 1)).toBe('pca');
+  });
+});
 
 describe('store slices', () => {
   it('starts on the model panel with no model, data or run', () => {
