@@ -40,7 +40,7 @@ export const CONCEPTS: Record<ConceptId, Concept> = {
     anchor: 'train',
   },
   setfitMethod: {
-    text: 'the model first learns from pairs of your examples which texts mean the same kind of thing, then a simple classifier sorts its sentence summaries; pick it with a sentence-embedding model (e.g. all-MiniLM-L6-v2) and 8 to 64 examples per label.',
+    text: 'the model first learns from pairs of your examples which texts mean the same kind of thing, then a simple classifier sorts its sentence summaries; pick it with a sentence-embedding model (e.g. all-MiniLM-L6-v2) and 8 to 64 examples per label, and above all when there are many labels with few examples each.',
     anchor: 'setfit',
   },
   zeroShot: {
