@@ -239,9 +239,9 @@ export interface RequestMap {
   /**
    * The Data panel's map (docs/ARCHITECTURE.md, "The embedding map"): every input's embedding with
    * the weights as they are now, laid out by PCA (default) or UMAP; embedded (and UMAP's neighbour
-   * search and epochs run) in chunks between training steps and other requests, `mapProgress` events follow. 3 to 20,000
-   * inputs, 10,000 for UMAP (MAP_TOO_FEW_ROWS / MAP_TOO_MANY_ROWS otherwise); `maxLength` as for
-   * training (default: embed's).
+   * search and epochs run) in chunks between training steps and other requests, `mapProgress`
+   * events follow. 3 to 20,000 inputs, 10,000 for UMAP (MAP_TOO_FEW_ROWS / MAP_TOO_MANY_ROWS
+   * otherwise); `maxLength` as for training (default: embed's).
    */
   embeddingMap: {
     params: { inputs: TextInput[]; method?: EmbeddingMapMethod; maxLength?: number };

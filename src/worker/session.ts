@@ -995,9 +995,9 @@ export class Session {
 
   /**
    * The embedding map of `inputs` (docs/ARCHITECTURE.md, "The embedding map") with the weights as
-   * they are now: one chunk of embeddings (or of UMAP's neighbour search or epochs) per queue turn and at most one per
-   * training step, so training steps and playground requests run in between; `mapProgress` events
-   * after each chunk. Fails if another model is loaded meanwhile.
+   * they are now: one chunk of embeddings (or of UMAP's neighbour search or epochs) per queue turn
+   * and at most one per training step, so training steps and playground requests run in between;
+   * `mapProgress` events after each chunk. Fails if another model is loaded meanwhile.
    */
   async embeddingMap(
     inputs: TextInput[],

@@ -28,7 +28,10 @@ export interface DataSlice {
   mapStatus: 'idle' | 'running' | 'done' | 'failed';
   /** While the map is being drawn: rows embedded so far, then (UMAP) rows whose neighbours are found and layout epochs done. */
   mapProgress: { done: number; total: number; phase: MapPhase } | null;
-  /** The layout the next "Draw" uses (kept when the dataset changes: it is the user's choice). */
+  /**
+   * The layout the user picked (kept when the dataset changes). "Draw" uses it through mapLayoutFor,
+   * which falls back to PCA over UMAP_MAX_ROWS rows.
+   */
   mapMethod: EmbeddingMapMethod;
   mapError: { code: string; message: string } | null;
   /** Index in dataset.examples of the row clicked on the map. */
